@@ -22,7 +22,9 @@ struct _CvMux {
   GIOStream *stream;
   GInputStream *input;
   GOutputStream *output;
-  GCancellable *cancellable;
+  GCancellable *cancellable;       /* the read */
+  GCancellable *write_cancellable; /* writes; after a protocol error, on a timer */
+  GByteArray *final_goaway;        /* owed to a peer that broke the protocol */
   GMainContext *context;
   CvMuxRole role;
   CvMuxConfig config;
@@ -112,6 +114,8 @@ cv_mux_finalize (GObject *object)
   g_clear_handle_id (&self->keepalive_source_id, g_source_remove);
   g_hash_table_unref (self->channels);
   g_clear_object (&self->cancellable);
+  g_clear_object (&self->write_cancellable);
+  g_clear_pointer (&self->final_goaway, g_byte_array_unref);
   g_clear_object (&self->stream);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->read_buffer);
@@ -164,6 +168,7 @@ cv_mux_init (CvMux *self)
   self->control_out = g_byte_array_new ();
   self->write_batch = g_byte_array_new ();
   self->cancellable = g_cancellable_new ();
+  self->write_cancellable = g_cancellable_new ();
   g_queue_init (&self->send_queue);
 }
 
@@ -409,6 +414,7 @@ append_data_frames (CvMux *self, GByteArray *batch)
 }
 
 static void on_written (GObject *source, GAsyncResult *result, gpointer user_data);
+static void write_final_goaway (CvMux *self);
 
 static void
 close_stream_done (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -456,7 +462,7 @@ flush (CvMux *self)
 
   self->writing = TRUE;
   g_output_stream_write_all_async (self->output, batch->data, batch->len, G_PRIORITY_DEFAULT,
-                                   self->cancellable, on_written, g_object_ref (self));
+                                   self->write_cancellable, on_written, g_object_ref (self));
 }
 
 static void
@@ -471,6 +477,10 @@ on_written (GObject *source, GAsyncResult *result, gpointer user_data)
   self->bytes_written += written;
   if (self->closed)
     {
+      if (self->final_goaway != NULL && error == NULL)
+        write_final_goaway (self);
+      else
+        g_clear_pointer (&self->final_goaway, g_byte_array_unref);
       maybe_close_stream (self);
       return;
     }
@@ -729,10 +739,23 @@ handle_settings (CvMux *self, const CvFrame *frame)
       CvChannel *channel = value;
       channel->send_credit += self->peer.initial_window;
     }
-  g_hash_table_iter_init (&iter, self->channels);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    cv_mux_channel_schedule (self, value);
-  return TRUE;
+  /* Channels opened before the peer's SETTINGS had no credit until now. */
+  {
+    g_autoptr (GPtrArray) waiting = g_ptr_array_new_with_free_func (g_object_unref);
+
+    g_hash_table_iter_init (&iter, self->channels);
+    while (g_hash_table_iter_next (&iter, NULL, &value))
+      g_ptr_array_add (waiting, g_object_ref (value));
+    for (guint i = 0; i < waiting->len && !self->closed; i++)
+      {
+        CvChannel *channel = waiting->pdata[i];
+
+        cv_mux_channel_schedule (self, channel);
+        if (cv_channel_get_send_space (channel) > 0)
+          cv_channel_emit_writable (channel);
+      }
+  }
+  return !self->closed;
 }
 
 static gboolean
@@ -955,6 +978,16 @@ process_input (CvMux *self)
                                                     self->read_length - offset, max_payload,
                                                     &frame, &consumed, &error);
 
+      /* Say so plainly when the peer is not Culvert at all (an HTTP client, a
+       * TLS record, …) rather than report its first bytes as a huge frame. */
+      if (!self->have_peer_settings && self->read_length - offset >= CV_FRAME_HEADER_SIZE
+          && self->read_buffer[offset + 3] != CV_FRAME_SETTINGS)
+        {
+          link_error (self, CV_LINK_REASON_PROTOCOL_ERROR,
+                      "the peer does not speak the Culvert protocol (its first frame is not "
+                      "SETTINGS)");
+          return;
+        }
       if (result == CV_FRAME_DECODE_NEED_MORE)
         break;
       if (result == CV_FRAME_DECODE_ERROR)
@@ -1129,23 +1162,38 @@ cv_mux_close (CvMux *self)
                                       "the link was closed on this side"));
 }
 
-/* Send a GOAWAY naming a protocol error without waiting: the socket is about to go. */
-static void
-try_send_goaway_now (CvMux *self, const GError *error)
+static gboolean
+on_final_write_timeout (gpointer user_data)
 {
-  g_autoptr (GByteArray) frame_bytes = g_byte_array_new ();
+  g_cancellable_cancel (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* The last bytes on a link the peer broke: a GOAWAY naming why, so its logs say it. */
+static void
+write_final_goaway (CvMux *self)
+{
+  GByteArray *goaway = g_steal_pointer (&self->final_goaway);
+
+  self->writing = TRUE;
+  g_object_set_data_full (G_OBJECT (self), "cv-final-goaway", goaway,
+                          (GDestroyNotify) g_byte_array_unref);
+  g_output_stream_write_all_async (self->output, goaway->data, goaway->len, G_PRIORITY_DEFAULT,
+                                   self->write_cancellable, on_written, g_object_ref (self));
+}
+
+static void
+prepare_final_goaway (CvMux *self, const GError *error)
+{
   CvFrame frame = { .type = CV_FRAME_GOAWAY };
 
-  if (self->writing || !G_IS_POLLABLE_OUTPUT_STREAM (self->output)
-      || !g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (self->output)))
-    return;
+  self->final_goaway = g_byte_array_new ();
   frame.u.close.reason = error->code;
   frame.u.close.last_channel_id = self->highest_remote_id;
   frame.u.close.message = error->message;
   frame.u.close.message_len = strlen (error->message);
-  if (cv_frame_encode (&frame, frame_bytes, NULL))
-    g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (self->output),
-                                                frame_bytes->data, frame_bytes->len, NULL, NULL);
+  if (!cv_frame_encode (&frame, self->final_goaway, NULL))
+    g_clear_pointer (&self->final_goaway, g_byte_array_unref);
 }
 
 static void
@@ -1160,8 +1208,8 @@ shutdown_link (CvMux *self, GError *error)
       return;
     }
   if (error != NULL && error->domain == CV_LINK_ERROR && error->code != CV_LINK_REASON_CONNECTION_LOST
-      && error->code != CV_LINK_REASON_KEEPALIVE_TIMEOUT && !self->goaway_received)
-    try_send_goaway_now (self, error);
+      && error->code != CV_LINK_REASON_KEEPALIVE_TIMEOUT && !self->goaway_received && self->started)
+    prepare_final_goaway (self, error);
 
   self->closed = TRUE;
   self->error = error;
@@ -1169,6 +1217,22 @@ shutdown_link (CvMux *self, GError *error)
     g_debug ("link closed: %s", error->message);
   g_clear_handle_id (&self->keepalive_source_id, g_source_remove);
   g_cancellable_cancel (self->cancellable);
+  if (self->final_goaway != NULL)
+    {
+      /* Let the write in flight end on a frame boundary, then say GOAWAY; a peer
+       * that does not read gets one second for both. */
+      GSource *timer = g_timeout_source_new (1000);
+
+      g_source_set_callback (timer, on_final_write_timeout, g_object_ref (self->write_cancellable),
+                             g_object_unref);
+      g_source_set_static_name (timer, "[culvert] mux final goaway");
+      g_source_attach (timer, self->context);
+      g_source_unref (timer);
+      if (!self->writing)
+        write_final_goaway (self);
+    }
+  else
+    g_cancellable_cancel (self->write_cancellable);
 
   channels = g_ptr_array_new_with_free_func (g_object_unref);
   {

@@ -1,0 +1,366 @@
+/* cv-tcp-splice.c: join a TCP connection and a channel, both ways, until both are done.
+ *
+ * Back-pressure both ways: the socket is read only while the channel has credit to
+ * take the bytes, and the channel's bytes are consumed (returning credit to the peer)
+ * only as the socket accepts them.  A TCP half-close becomes FIN and FIN becomes a
+ * half-close; a reset on either side becomes a reset on the other.  The socket is
+ * non-blocking and watched with GSources: no thread, no GTask per chunk.
+ */
+#include "cv-tcp-splice.h"
+
+#include <gio/gnetworking.h>
+
+#define READ_CHUNK (64 * 1024)
+
+typedef struct {
+  GSocketConnection *connection;
+  GSocket *socket;
+  CvChannel *channel;
+  GMainContext *context;
+  GSource *read_source;
+  GSource *write_source;
+  gulong readable_id;
+  gulong writable_id;
+  gulong closed_id;
+  gulong cancelled_id;
+  gboolean tcp_read_done;  /* the TCP peer half-closed: FIN sent into the channel */
+  gboolean tcp_write_done; /* the channel's FIN was passed on as a TCP half-close */
+  gboolean finished;
+  CvSpliceStats stats;
+} Splice;
+
+static void pump (GTask *task);
+
+static void
+splice_free (gpointer data)
+{
+  Splice *splice = data;
+
+  g_clear_object (&splice->connection);
+  g_clear_object (&splice->channel);
+  g_clear_pointer (&splice->context, g_main_context_unref);
+  g_free (splice);
+}
+
+static void
+stop_sources (Splice *splice)
+{
+  if (splice->read_source != NULL)
+    {
+      g_source_destroy (splice->read_source);
+      g_clear_pointer (&splice->read_source, g_source_unref);
+    }
+  if (splice->write_source != NULL)
+    {
+      g_source_destroy (splice->write_source);
+      g_clear_pointer (&splice->write_source, g_source_unref);
+    }
+}
+
+/* Close the socket; with @abort, by RST (linger 0), so the TCP peer sees the reset
+ * the channel carried rather than a clean end of stream. */
+static void
+finish (GTask *task, gboolean abort, GError *error)
+{
+  Splice *splice = g_task_get_task_data (task);
+
+  if (splice->finished)
+    {
+      g_clear_error (&error);
+      return;
+    }
+  splice->finished = TRUE;
+  stop_sources (splice);
+  g_clear_signal_handler (&splice->readable_id, splice->channel);
+  g_clear_signal_handler (&splice->writable_id, splice->channel);
+  g_clear_signal_handler (&splice->closed_id, splice->channel);
+  if (splice->cancelled_id != 0)
+    {
+      g_cancellable_disconnect (g_task_get_cancellable (task), splice->cancelled_id);
+      splice->cancelled_id = 0;
+    }
+
+  if (abort)
+    {
+      struct linger linger = { .l_onoff = 1, .l_linger = 0 };
+      setsockopt (g_socket_get_fd (splice->socket), SOL_SOCKET, SO_LINGER,
+                  (const void *) &linger, sizeof linger);
+    }
+  g_socket_close (splice->socket, NULL);
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+static gboolean
+is_reset (const GError *error)
+{
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED)
+         || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE);
+}
+
+static void
+fail_tcp (GTask *task, GError *error)
+{
+  Splice *splice = g_task_get_task_data (task);
+
+  /* Our own reset must not come back to us as the channel's "closed". */
+  g_clear_signal_handler (&splice->closed_id, splice->channel);
+  cv_channel_reset (splice->channel, is_reset (error) ? CV_CHANNEL_REASON_CONNECTION_RESET
+                                                      : CV_CHANNEL_REASON_INTERNAL);
+  g_prefix_error (&error, "TCP connection: ");
+  finish (task, TRUE, error);
+}
+
+static gboolean
+on_socket_ready (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  GTask *task = user_data;
+  Splice *splice = g_task_get_task_data (task);
+
+  /* One-shot: pump() re-arms whichever direction still waits. */
+  if (condition & G_IO_OUT)
+    g_clear_pointer (&splice->write_source, g_source_unref);
+  else
+    g_clear_pointer (&splice->read_source, g_source_unref);
+  pump (task);
+  return G_SOURCE_REMOVE;
+}
+
+static GSource *
+watch (GTask *task, GIOCondition condition)
+{
+  Splice *splice = g_task_get_task_data (task);
+  GSource *source = g_socket_create_source (splice->socket, condition, NULL);
+
+  g_source_set_callback (source, G_SOURCE_FUNC (on_socket_ready), task, NULL);
+  g_source_set_static_name (source, "[culvert] tcp splice");
+  g_source_attach (source, splice->context);
+  return source;
+}
+
+/* Channel → TCP.  Returns FALSE if the splice finished. */
+static gboolean
+pump_to_tcp (GTask *task)
+{
+  Splice *splice = g_task_get_task_data (task);
+
+  while (!splice->tcp_write_done)
+    {
+      g_autoptr (GError) error = NULL;
+      gsize len;
+      const guint8 *bytes = cv_channel_peek (splice->channel, &len);
+      gssize sent;
+
+      if (len == 0)
+        {
+          if (!cv_channel_is_eof (splice->channel))
+            return TRUE;
+          if (!g_socket_shutdown (splice->socket, FALSE, TRUE, &error))
+            {
+              fail_tcp (task, g_steal_pointer (&error));
+              return FALSE;
+            }
+          splice->tcp_write_done = TRUE;
+          return TRUE;
+        }
+      sent = g_socket_send (splice->socket, (const char *) bytes, len, NULL, &error);
+      if (sent < 0)
+        {
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            {
+              if (splice->write_source == NULL)
+                splice->write_source = watch (task, G_IO_OUT);
+              return TRUE;
+            }
+          fail_tcp (task, g_steal_pointer (&error));
+          return FALSE;
+        }
+      splice->stats.bytes_from_channel += sent;
+      cv_channel_consume (splice->channel, sent);
+      if (splice->finished)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* TCP → channel.  Returns FALSE if the splice finished. */
+static gboolean
+pump_to_channel (GTask *task)
+{
+  Splice *splice = g_task_get_task_data (task);
+  guint8 buffer[READ_CHUNK];
+
+  while (!splice->tcp_read_done)
+    {
+      g_autoptr (GError) error = NULL;
+      gsize space = cv_channel_get_send_space (splice->channel);
+      gssize received;
+
+      if (space == 0)
+        return TRUE; /* "writable" resumes us */
+      received = g_socket_receive (splice->socket, (char *) buffer, MIN (space, sizeof buffer),
+                                   NULL, &error);
+      if (received < 0)
+        {
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            {
+              if (splice->read_source == NULL)
+                splice->read_source = watch (task, G_IO_IN);
+              return TRUE;
+            }
+          fail_tcp (task, g_steal_pointer (&error));
+          return FALSE;
+        }
+      if (received == 0)
+        {
+          splice->tcp_read_done = TRUE;
+          cv_channel_shutdown_write (splice->channel);
+          return !splice->finished;
+        }
+      splice->stats.bytes_to_channel += received;
+      cv_channel_write (splice->channel, buffer, received);
+      if (splice->finished)
+        return FALSE;
+      /* Yield to the main loop after one chunk so other channels get their turn. */
+      if (splice->read_source == NULL)
+        splice->read_source = watch (task, G_IO_IN);
+      return TRUE;
+    }
+  return TRUE;
+}
+
+static void
+pump (GTask *task)
+{
+  Splice *splice = g_task_get_task_data (task);
+  g_autoptr (GTask) hold = g_object_ref (task);
+
+  if (splice->finished)
+    return;
+  if (!pump_to_tcp (task) || !pump_to_channel (task))
+    return;
+  if (splice->tcp_read_done && splice->tcp_write_done)
+    finish (task, FALSE, NULL);
+}
+
+static void
+on_channel_event (CvChannel *channel, gpointer user_data)
+{
+  pump (user_data);
+}
+
+static void
+on_channel_closed (CvChannel *channel, const GError *error, gpointer user_data)
+{
+  GTask *task = user_data;
+  Splice *splice = g_task_get_task_data (task);
+
+  if (error == NULL)
+    {
+      /* Both FINs crossed; bytes still buffered in the channel go out first. */
+      pump (task);
+      return;
+    }
+  if (!splice->finished)
+    finish (task, TRUE, g_error_copy (error));
+}
+
+static void
+on_cancelled (GCancellable *cancellable, gpointer user_data)
+{
+  GTask *task = user_data;
+  Splice *splice = g_task_get_task_data (task);
+
+  g_clear_signal_handler (&splice->closed_id, splice->channel);
+  cv_channel_reset (splice->channel, CV_CHANNEL_REASON_CANCELLED);
+  finish (task, TRUE, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "splice cancelled"));
+}
+
+static gboolean
+start_in_idle (gpointer user_data)
+{
+  pump (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * cv_tcp_splice_async:
+ * @connection: a connected TCP (or Unix) socket; the splice closes it when done
+ * @channel: an open channel (or an outgoing one still opening)
+ *
+ * Completes when both directions ended cleanly, or with the first error; a cancelled
+ * splice resets the channel.  Runs on the thread-default main context.
+ */
+void
+cv_tcp_splice_async (GSocketConnection *connection,
+                     CvChannel *channel,
+                     GCancellable *cancellable,
+                     GAsyncReadyCallback callback,
+                     gpointer user_data)
+{
+  GTask *task;
+  Splice *splice;
+  GSocketFamily family;
+
+  g_return_if_fail (G_IS_SOCKET_CONNECTION (connection));
+  g_return_if_fail (CV_IS_CHANNEL (channel));
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cv_tcp_splice_async);
+  g_task_set_name (task, "[culvert] tcp splice");
+  splice = g_new0 (Splice, 1);
+  splice->connection = g_object_ref (connection);
+  splice->socket = g_socket_connection_get_socket (connection);
+  splice->channel = g_object_ref (channel);
+  splice->context = g_main_context_ref_thread_default ();
+  g_task_set_task_data (task, splice, splice_free);
+
+  g_socket_set_blocking (splice->socket, FALSE);
+  family = g_socket_get_family (splice->socket);
+  if (family == G_SOCKET_FAMILY_IPV4 || family == G_SOCKET_FAMILY_IPV6)
+    g_socket_set_option (splice->socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+
+  /* The task's own reference is dropped by finish(). */
+  splice->readable_id = g_signal_connect (channel, "readable", G_CALLBACK (on_channel_event), task);
+  splice->writable_id = g_signal_connect (channel, "writable", G_CALLBACK (on_channel_event), task);
+  splice->closed_id = g_signal_connect (channel, "closed", G_CALLBACK (on_channel_closed), task);
+  if (cancellable != NULL)
+    splice->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_cancelled), task, NULL);
+
+  if (cv_channel_get_state (channel) == CV_CHANNEL_STATE_CLOSED)
+    {
+      const GError *why = cv_channel_get_error (channel);
+      finish (task, TRUE, why != NULL ? g_error_copy (why)
+                                      : g_error_new_literal (CV_CHANNEL_ERROR,
+                                                             CV_CHANNEL_REASON_LINK_CLOSED,
+                                                             "the channel is already closed"));
+      return;
+    }
+
+  /* Never call back before returning. */
+  {
+    GSource *idle = g_idle_source_new ();
+    g_source_set_callback (idle, start_in_idle, g_object_ref (task), g_object_unref);
+    g_source_set_static_name (idle, "[culvert] tcp splice start");
+    g_source_attach (idle, splice->context);
+    g_source_unref (idle);
+  }
+}
+
+gboolean
+cv_tcp_splice_finish (GAsyncResult *result, CvSpliceStats *stats, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == cv_tcp_splice_async, FALSE);
+
+  if (stats != NULL)
+    {
+      Splice *splice = g_task_get_task_data (G_TASK (result));
+      *stats = splice->stats;
+    }
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
