@@ -83,6 +83,9 @@ finish (GTask *task, gboolean abort, GError *error)
   if (abort)
     {
       struct linger linger = { .l_onoff = 1, .l_linger = 0 };
+
+      g_debug ("channel %u: resetting its TCP connection: %s", cv_channel_get_id (splice->channel),
+               error != NULL ? error->message : "no reason");
       setsockopt (g_socket_get_fd (splice->socket), SOL_SOCKET, SO_LINGER,
                   (const void *) &linger, sizeof linger);
     }
