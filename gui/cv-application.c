@@ -1,5 +1,5 @@
 /* cv-application.c: app-wide actions (about, quit) and the main window. */
-#include "cv-config.h"
+#include "cv-version.h"
 
 #include <glib/gi18n.h>
 

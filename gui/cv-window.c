@@ -1,5 +1,5 @@
 /* cv-window.c: the main window; built from cv-window.ui, its size kept in GSettings. */
-#include "cv-config.h"
+#include "cv-version.h"
 
 #include "cv-window.h"
 

@@ -1,5 +1,5 @@
 /* main.c: start the Culvert desktop app. */
-#include "cv-config.h"
+#include "cv-version.h"
 
 #include <glib/gi18n.h>
 

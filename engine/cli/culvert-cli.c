@@ -1,5 +1,5 @@
 /* culvert-cli: the headless binary (gateway, share and connect agents). */
-#include "cv-config.h"
+#include "cv-version.h"
 
 #include <glib.h>
 #include <locale.h>

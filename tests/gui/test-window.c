@@ -1,5 +1,5 @@
 /* test-window.c: the main window on a real display: shown, drawn, About, saved, closed. */
-#include "cv-config.h"
+#include "cv-version.h"
 
 #include <gtk/gtk.h>
 
