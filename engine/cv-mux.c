@@ -60,6 +60,8 @@ struct _CvMux {
   guint keepalive_source_id;
   gint64 last_receive_us;
   gint64 ping_sent_us;
+  guint64 ping_opaque; /* random, so a PING reveals nothing about this host */
+  guint64 link_window_bytes; /* sum of receive windows beyond the initial ones */
   gint64 rtt_us;
 
   guint64 bytes_read;
@@ -93,6 +95,7 @@ cv_mux_config_init_defaults (CvMuxConfig *config)
   config->keepalive_interval_ms = 15000;
   config->dead_peer_timeout_ms = 45000;
   config->max_write_batch = 128 * 1024;
+  config->max_link_window_growth = 64 * 1024 * 1024;
 }
 
 static void
@@ -243,6 +246,22 @@ cv_mux_get_rtt_us (CvMux *self)
   return self->rtt_us > 0 ? self->rtt_us : -1;
 }
 
+/**
+ * cv_mux_get_peer_goaway:
+ * @message: (out) (optional): the peer's words, if it sent a GOAWAY
+ *
+ * Returns: the reason of the peer's GOAWAY, or -1 if it sent none
+ */
+int
+cv_mux_get_peer_goaway (CvMux *self, const char **message)
+{
+  g_return_val_if_fail (CV_IS_MUX (self), -1);
+
+  if (message != NULL)
+    *message = self->peer_goaway_message;
+  return self->goaway_received ? self->peer_goaway_reason : -1;
+}
+
 guint64
 cv_mux_get_bytes_written (CvMux *self)
 {
@@ -295,10 +314,14 @@ queue_close_frame (CvMux *self, CvFrameType type, guint32 channel_id, guint8 rea
 {
   CvFrame frame = { .type = type, .channel_id = channel_id };
 
+  g_autofree char *valid = message != NULL ? g_utf8_make_valid (message, -1) : NULL;
+
+  /* The message is for humans and may come from anywhere (an OS error string): make it
+   * valid UTF-8 rather than lose the frame that carries the reason. */
   frame.u.close.reason = reason;
   frame.u.close.last_channel_id = last_channel_id;
-  frame.u.close.message = message;
-  frame.u.close.message_len = message != NULL ? strlen (message) : 0;
+  frame.u.close.message = valid;
+  frame.u.close.message_len = valid != NULL ? strlen (valid) : 0;
   queue_control (self, &frame);
 }
 
@@ -346,6 +369,7 @@ remove_channel (CvMux *self, CvChannel *channel, GError *error)
   unschedule (self, channel);
   if (g_hash_table_remove (self->channels, GUINT_TO_POINTER (channel->id)))
     {
+      self->link_window_bytes -= channel->recv_window - self->config.initial_window;
       if (channel->incoming)
         self->n_remote_channels--;
       else
@@ -630,9 +654,16 @@ cv_mux_channel_consumed (CvMux *self, CvChannel *channel, gsize len)
           && now - channel->window_epoch_us < 4 * self->rtt_us)
         {
           guint32 grown = MIN ((guint64) channel->recv_window * 2, self->config.max_window);
+          guint32 growth = grown - channel->recv_window;
 
-          increment += grown - channel->recv_window;
-          channel->recv_window = grown;
+          /* Growth comes out of one budget per link, so many busy channels cannot make
+           * the link hold max_channels × max_window. */
+          if (self->link_window_bytes + growth <= self->config.max_link_window_growth)
+            {
+              self->link_window_bytes += growth;
+              increment += growth;
+              channel->recv_window = grown;
+            }
         }
       channel->window_epoch_us = now;
       channel->window_epoch_bytes = 0;
@@ -660,6 +691,13 @@ cv_mux_send_control (CvMux *self, guint type, const char *json, GError **error)
   if (self->closed)
     {
       g_set_error (error, CV_LINK_ERROR, CV_LINK_REASON_CONNECTION_LOST, "the link is closed");
+      return FALSE;
+    }
+  if (len > (self->have_peer_settings ? self->peer.max_payload : CV_FRAME_DEFAULT_MAX_PAYLOAD))
+    {
+      g_set_error (error, CV_LINK_ERROR, CV_LINK_REASON_FRAME_TOO_LARGE,
+                   "control message of %" G_GSIZE_FORMAT " bytes is larger than the peer accepts",
+                   len);
       return FALSE;
     }
   frame.u.data.bytes = (const guint8 *) json;
@@ -887,7 +925,7 @@ handle_frame (CvMux *self, const CvFrame *frame)
         return !self->closed;
       }
     case CV_FRAME_PONG:
-      if (self->ping_sent_us != 0 && frame->u.ping_opaque == (guint64) self->ping_sent_us)
+      if (self->ping_sent_us != 0 && frame->u.ping_opaque == self->ping_opaque)
         {
           self->rtt_us = MAX (g_get_monotonic_time () - self->ping_sent_us, 1);
           self->ping_sent_us = 0;
@@ -934,9 +972,15 @@ handle_frame (CvMux *self, const CvFrame *frame)
     case CV_FRAME_DATA:
       return handle_data (self, channel, frame);
     case CV_FRAME_FIN:
+      if (!channel->incoming && channel->state == CV_CHANNEL_STATE_OPENING)
+        return link_error (self, CV_LINK_REASON_PROTOCOL_ERROR,
+                           "FIN on channel %u before OPEN_OK", channel->id);
       if (channel->remote_fin)
-        return link_error (self, CV_LINK_REASON_PROTOCOL_ERROR, "second FIN on channel %u",
-                           channel->id);
+        {
+          /* Like DATA after FIN: the channel's state is broken, the link's framing is not. */
+          cv_mux_channel_reset (self, channel, CV_CHANNEL_REASON_STREAM_CLOSED);
+          return TRUE;
+        }
       channel->remote_fin = TRUE;
       cv_channel_emit_readable (channel);
       if (lookup_channel (self, frame->channel_id) == channel)
@@ -996,6 +1040,8 @@ process_input (CvMux *self)
           return;
         }
       offset += consumed;
+      /* Liveness counts whole frames: a peer trickling bytes does not look alive. */
+      self->last_receive_us = g_get_monotonic_time ();
       if (!handle_frame (self, &frame))
         return;
     }
@@ -1030,13 +1076,15 @@ on_read (GObject *source, GAsyncResult *result, gpointer user_data)
         shutdown_link (self, NULL);
       else
         shutdown_link (self, g_error_new (CV_LINK_ERROR, CV_LINK_REASON_CONNECTION_LOST,
-                                          "the peer closed the link without GOAWAY"));
+                                          self->goaway_received
+                                            ? "the peer closed the link with %u channels still open"
+                                            : "the peer closed the link without GOAWAY",
+                                          g_hash_table_size (self->channels)));
       return;
     }
 
   self->bytes_read += n;
   self->read_length += n;
-  self->last_receive_us = g_get_monotonic_time ();
   process_input (self);
   if (!self->closed)
     start_read (self);
@@ -1074,7 +1122,8 @@ on_keepalive_tick (gpointer user_data)
       CvFrame ping = { .type = CV_FRAME_PING };
 
       self->ping_sent_us = now;
-      ping.u.ping_opaque = (guint64) now;
+      self->ping_opaque = ((guint64) g_random_int () << 32) | g_random_int ();
+      ping.u.ping_opaque = self->ping_opaque;
       queue_control (self, &ping);
     }
   else if (self->ping_sent_us != 0
@@ -1126,7 +1175,8 @@ cv_mux_start (CvMux *self)
   {
     CvFrame ping = { .type = CV_FRAME_PING };
     self->ping_sent_us = self->last_receive_us;
-    ping.u.ping_opaque = (guint64) self->ping_sent_us;
+    self->ping_opaque = ((guint64) g_random_int () << 32) | g_random_int ();
+    ping.u.ping_opaque = self->ping_opaque;
     cv_frame_encode (&ping, self->control_out, NULL);
   }
 
@@ -1146,6 +1196,15 @@ cv_mux_goaway (CvMux *self, CvLinkReason reason, const char *message)
 
   if (self->closed || self->goaway_sent)
     return;
+  if (reason != CV_LINK_REASON_NORMAL && reason != CV_LINK_REASON_SHUTTING_DOWN
+      && reason != CV_LINK_REASON_REPLACED)
+    {
+      /* An error is not a goodbye: the link closes now, with a parting GOAWAY. */
+      shutdown_link (self, g_error_new (CV_LINK_ERROR, reason, "%s",
+                                        message != NULL ? message
+                                                        : cv_link_reason_to_string (reason)));
+      return;
+    }
   self->goaway_sent = TRUE;
   queue_close_frame (self, CV_FRAME_GOAWAY, 0, reason, self->highest_remote_id, message);
   flush (self);

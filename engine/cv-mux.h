@@ -25,6 +25,7 @@ typedef struct {
   guint keepalive_interval_ms;   /* PING when the link has been quiet this long */
   guint dead_peer_timeout_ms;    /* close the link after this long without a frame */
   gsize max_write_batch;      /* bytes gathered into one write to the link */
+  guint64 max_link_window_growth; /* all channels' window growth together, per link */
 } CvMuxConfig;
 
 void cv_mux_config_init_defaults (CvMuxConfig *config);
@@ -44,6 +45,7 @@ const GError *cv_mux_get_error (CvMux *self);
 guint cv_mux_get_n_channels (CvMux *self);
 gint64 cv_mux_get_rtt_us (CvMux *self);
 const CvMuxConfig *cv_mux_get_config (CvMux *self);
+int cv_mux_get_peer_goaway (CvMux *self, const char **message);
 guint64 cv_mux_get_bytes_written (CvMux *self);
 guint64 cv_mux_get_bytes_read (CvMux *self);
 

@@ -649,6 +649,100 @@ misbehave_data_unopened (RawPeer *peer)
   raw_send_data (peer, 7, 10);
 }
 
+static void
+misbehave_fin_before_open_ok (RawPeer *peer)
+{
+  CvFrame fin = { .type = CV_FRAME_FIN, .channel_id = 2 };
+  g_autoptr (CvChannel) channel = NULL;
+
+  raw_send_settings (peer, 65536);
+  /* The mux (responder) opens channel 2; the raw peer ends it before answering. */
+  channel = cv_mux_open_channel (peer->mux, "localhost", 80, NULL);
+  g_assert_cmpuint (cv_channel_get_id (channel), ==, 2);
+  raw_send (peer, &fin);
+}
+
+/* A second FIN breaks one channel's state, not the link's framing: that channel is
+ * reset and the link goes on. */
+static void
+test_second_fin_resets_channel (void)
+{
+  RawPeer peer;
+  CvFrame fin = { .type = CV_FRAME_FIN, .channel_id = 1 };
+  g_autoptr (CvChannel) channel = NULL;
+  Endpoint *e;
+  Acceptor *acceptor;
+
+  raw_peer_init (&peer, NULL);
+  acceptor = acceptor_new (peer.mux, 0);
+  raw_send_settings (&peer, 65536);
+  raw_send_open (&peer, 1);
+  raw_send (&peer, &fin);
+  raw_send (&peer, &fin);
+  while (acceptor->endpoints->len < 1)
+    g_main_context_iteration (NULL, TRUE);
+  e = acceptor->endpoints->pdata[0];
+  g_assert_true (cv_test_wait_until (endpoint_closed, e, 5000));
+  g_assert_error (e->error, CV_CHANNEL_ERROR, CV_CHANNEL_REASON_STREAM_CLOSED);
+  g_assert_false (peer.closed);
+  (void) channel;
+  acceptor_free (acceptor);
+  cv_mux_close (peer.mux);
+  raw_peer_clear (&peer);
+}
+
+static void
+on_refuse_badly (CvMux *mux, CvChannel *channel, gpointer user_data)
+{
+  /* An OS error string in a legacy encoding: not UTF-8. */
+  cv_channel_refuse (channel, CV_CHANNEL_REASON_UNREACHABLE, "r\xe9seau inaccessible");
+}
+
+/* A refusal whose message is not UTF-8 still reaches the opener with its reason. */
+static void
+test_refusal_with_bad_message (void)
+{
+  g_autoptr (CvMux) a = NULL;
+  g_autoptr (CvMux) b = NULL;
+  g_autoptr (CvChannel) channel = NULL;
+  Endpoint *e;
+
+  cv_test_mux_pair (NULL, NULL, &a, &b);
+  g_signal_connect (b, "incoming-channel", G_CALLBACK (on_refuse_badly), NULL);
+  channel = cv_mux_open_channel (a, "localhost", 80, NULL);
+  e = endpoint_new (channel, pool, 0);
+  endpoint_connect (e);
+  g_assert_true (cv_test_wait_until (endpoint_closed, e, 5000));
+  g_assert_error (e->error, CV_CHANNEL_ERROR, CV_CHANNEL_REASON_UNREACHABLE);
+  endpoint_free (e);
+  cv_mux_close (a);
+  cv_mux_close (b);
+}
+
+static void
+test_control_message_too_large (void)
+{
+  g_autoptr (CvMux) a = NULL;
+  g_autoptr (CvMux) b = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) json = g_string_new ("{\"x\":\"");
+  gboolean ok;
+
+  cv_test_mux_pair (NULL, NULL, &a, &b);
+  while (cv_mux_get_rtt_us (a) < 0)
+    g_main_context_iteration (NULL, TRUE);
+  for (guint i = 0; i < 20000; i++)
+    g_string_append_c (json, 'a');
+  g_string_append (json, "\"}");
+  ok = cv_mux_send_control (a, 0x20, json->str, &error);
+  g_assert_false (ok);
+  g_assert_error (error, CV_LINK_ERROR, CV_LINK_REASON_FRAME_TOO_LARGE);
+  g_assert_false (cv_mux_is_closed (a));
+  g_assert_true (cv_mux_send_control (a, 0x20, "{\"ok\":true}", NULL));
+  cv_mux_close (a);
+  cv_mux_close (b);
+}
+
 typedef struct {
   Misbehaviour misbehave;
   int expected; /* a CvLinkReason */
@@ -1049,6 +1143,9 @@ main (int argc, char **argv)
   g_test_add_func ("/mux/reset", test_reset);
   g_test_add_func ("/mux/goaway", test_goaway);
   g_test_add_func ("/mux/fairness", test_fairness);
+  g_test_add_func ("/mux/second-fin-resets-channel", test_second_fin_resets_channel);
+  g_test_add_func ("/mux/refusal-with-bad-message", test_refusal_with_bad_message);
+  g_test_add_func ("/mux/control-message-too-large", test_control_message_too_large);
   {
     static const MisbehaviourCase cases[] = {
       { misbehave_past_window, CV_LINK_REASON_FLOW_CONTROL },
@@ -1058,10 +1155,11 @@ main (int argc, char **argv)
       { misbehave_garbage_after_settings, CV_LINK_REASON_PROTOCOL_ERROR },
       { misbehave_oversized, CV_LINK_REASON_FRAME_TOO_LARGE },
       { misbehave_data_unopened, CV_LINK_REASON_CHANNEL_ID },
+      { misbehave_fin_before_open_ok, CV_LINK_REASON_PROTOCOL_ERROR },
     };
     static const char *const names[] = {
       "past-window", "reused-id", "wrong-parity", "garbage", "unknown-type", "oversized",
-      "data-unopened",
+      "data-unopened", "fin-before-open-ok",
     };
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
       {
