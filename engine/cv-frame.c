@@ -406,6 +406,14 @@ cv_frame_encode (const CvFrame *frame, GByteArray *out, GError **error)
 
   g_return_val_if_fail (frame != NULL && out != NULL, FALSE);
 
+  /* Refused before the header is written: cv_frame_write_header() asserts on the
+   * channel id, and a type past one byte would wrap around to another type. */
+  if ((guint) frame->type > 0xff)
+    return fail (error, CV_LINK_REASON_PROTOCOL_ERROR, "unknown frame type 0x%x",
+                 (guint) frame->type);
+  if (frame->channel_id > CV_FRAME_MAX_CHANNEL_ID)
+    return fail (error, CV_LINK_REASON_PROTOCOL_ERROR, "reserved bit set in the channel id");
+
   switch (frame->type)
     {
     case CV_FRAME_SETTINGS:
@@ -436,12 +444,18 @@ cv_frame_encode (const CvFrame *frame, GByteArray *out, GError **error)
       {
         gsize head = frame->type == CV_FRAME_GOAWAY ? 5 : 1;
         gsize msg_len = MIN (frame->u.close.message_len, CV_FRAME_MAX_MESSAGE_LEN);
-        const char *valid_end = NULL;
 
-        /* A long message is cut at the limit, on a character boundary. */
-        if (msg_len > 0 && !g_utf8_validate (frame->u.close.message, msg_len, &valid_end)
-            && msg_len < frame->u.close.message_len)
-          msg_len = valid_end - frame->u.close.message;
+        /* A long message is cut at the limit, on a character boundary.  A long invalid
+         * one is refused here, not cut down to a valid start; a short one is left to
+         * the decoder's check below. */
+        if (msg_len < frame->u.close.message_len)
+          {
+            if (!g_utf8_validate_len (frame->u.close.message, frame->u.close.message_len, NULL))
+              return fail (error, CV_LINK_REASON_PROTOCOL_ERROR, "%s message is not valid UTF-8",
+                           cv_frame_type_to_string (frame->type));
+            while ((frame->u.close.message[msg_len] & 0xc0) == 0x80)
+              msg_len--;
+          }
 
         p = append_frame (scratch, frame, head + msg_len);
         p[0] = frame->u.close.reason;
