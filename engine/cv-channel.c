@@ -322,7 +322,7 @@ cv_channel_emit_writable (CvChannel *self)
 void
 cv_channel_finish (CvChannel *self, GError *error)
 {
-  g_autoptr (CvChannel) hold = g_object_ref (self);
+  g_autoptr (CvChannel) hold G_GNUC_UNUSED = g_object_ref (self);
 
   if (self->state == CV_CHANNEL_STATE_CLOSED)
     {

@@ -72,7 +72,7 @@ cv_gateway_link_init (CvGatewayLink *self)
 static void
 on_mux_closed (CvMux *mux, const GError *error, CvGatewayLink *self)
 {
-  g_autoptr (CvGatewayLink) hold = g_object_ref (self);
+  g_autoptr (CvGatewayLink) hold G_GNUC_UNUSED = g_object_ref (self);
 
   if (self->closed)
     return;

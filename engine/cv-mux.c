@@ -364,7 +364,7 @@ unschedule (CvMux *self, CvChannel *channel)
 static void
 remove_channel (CvMux *self, CvChannel *channel, GError *error)
 {
-  g_autoptr (CvChannel) hold = g_object_ref (channel);
+  g_autoptr (CvChannel) hold G_GNUC_UNUSED = g_object_ref (channel);
 
   unschedule (self, channel);
   if (g_hash_table_remove (self->channels, GUINT_TO_POINTER (channel->id)))
@@ -1258,7 +1258,7 @@ prepare_final_goaway (CvMux *self, const GError *error)
 static void
 shutdown_link (CvMux *self, GError *error)
 {
-  g_autoptr (CvMux) hold = g_object_ref (self);
+  g_autoptr (CvMux) hold G_GNUC_UNUSED = g_object_ref (self);
   g_autoptr (GPtrArray) channels = NULL;
 
   if (self->closed)
