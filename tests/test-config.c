@@ -1,0 +1,887 @@
+/* test-config.c: the gateway, share and connect configs — the examples load, every bad
+ * file is refused with the right code and a message naming the file and the key, the
+ * password sources work, and `culvert-cli check-config` says the same. */
+#include "cv-agent-config.h"
+#include "cv-gateway-config.h"
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+  const char *file; /* in tests/files/config */
+  CvConfigKind kind;
+  CvConfigError code;
+  const char *where; /* what follows the file name: ": KEY: " or ":LINE:COLUMN: " */
+  const char *also;  /* another part of the message, or NULL */
+  const char *never; /* what the message must not repeat (a password), or NULL */
+} BadCase;
+
+static const BadCase bad_cases[] = {
+  /* Not one JSON object */
+  { "gateway-invalid-json.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_PARSE, ":2:30: ",
+    "Parse error" },
+  { "gateway-duplicate-key.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_PARSE, ":4:28: ",
+    "the key \"listen\" is given twice" },
+  { "gateway-two-documents.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_PARSE, ":2:1: ",
+    "a second JSON value" },
+  { "empty.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_PARSE, ": ", "the file is empty" },
+  { "gateway-not-object.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_WRONG_TYPE,
+    ": top level: ", "expected an object, got an array" },
+  { "no-such-file.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_READ, ": ",
+    "No such file or directory" },
+
+  /* Gateway */
+  { "gateway-missing-hash.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_MISSING_KEY,
+    ": sessions[2].connect_password_hash: ", "required key missing, expected a string" },
+  { "gateway-limit-wrong-type.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_WRONG_TYPE,
+    ": limits.max_sessions: ", "expected an integer from 1 to 1000000, got \"1000\"" },
+  { "gateway-limit-float.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_WRONG_TYPE,
+    ": limits.ticket_timeout_ms: ", "got 1.5" },
+  { "gateway-limit-zero.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": limits.max_tunnels: ", "expected an integer from 1 to 1000000, got 0" },
+  { "gateway-dead-peer.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": limits.dead_peer_timeout_ms: ", "expected more than keepalive_interval_ms (30000)" },
+  { "gateway-unknown-key.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_UNKNOWN_KEY,
+    ": listne: ", "unknown key, did you mean listen?" },
+  { "gateway-unknown-nested.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_UNKNOWN_KEY,
+    ": limits.max_sesions: ", "did you mean max_sessions?" },
+  { "gateway-unknown-in-session.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_UNKNOWN_KEY,
+    ": sessions[1].share_password: ", "expected one of id, name, share_password_hash" },
+  { "gateway-port-zero.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE, ": listen[1]: ",
+    "expected host:port, got \"0.0.0.0:0\" (port 0 is outside 1–65535)" },
+  { "gateway-port-too-big.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": listen[0]: ", "port 65536 is outside 1–65535" },
+  { "gateway-port-not-number.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": listen[0]: ", "“abc” is not a port number" },
+  { "gateway-listen-hostname.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": listen[0]: ", "expected an IP address and a port" },
+  { "gateway-listen-twice.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": listen[1]: ", "as listen[0] already" },
+  { "gateway-listen-empty.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE, ": listen: ",
+    "expected at least one address" },
+  { "gateway-duplicate-session.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": sessions[2].id: ", "expected a unique session id, got \"alpha\", as sessions[0].id" },
+  { "gateway-bad-session-id.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": sessions[0].id: ", "got \"acme office\"" },
+  { "gateway-cleartext-hash.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": sessions[1].share_password_hash: ", "is it the password itself?", "hunter2" },
+  { "gateway-weak-hash.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": sessions[0].connect_password_hash: ", "the password hash is too weak" },
+  { "gateway-same-hash.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": sessions[0].connect_password_hash: ", "got the same hash" },
+  { "gateway-bad-join.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE, ": join: ",
+    "expected one of \"splice\", \"copy\", got \"zerocopy\"" },
+  { "gateway-certificate-incomplete.json", CV_CONFIG_KIND_GATEWAY,
+    CV_CONFIG_ERROR_MISSING_KEY, ": certificate.key_file: " },
+  { "gateway-sessions-not-array.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_WRONG_TYPE,
+    ": sessions: ", "expected an array, got an object" },
+
+  /* Share agent */
+  { "share-bad-range.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_BAD_VALUE, ": allow[2]: ",
+    "expected host:port or host:low-high, got \"192.168.1.10:9000-8000\" (the port range "
+    "9000-8000 runs backwards)" },
+  { "share-allow-not-array.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_WRONG_TYPE, ": allow: ",
+    "expected an array, got \"localhost:5900\"" },
+  { "share-allow-number.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_WRONG_TYPE, ": allow[1]: ",
+    "expected a string, got 5901" },
+  { "share-bad-fingerprint.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_BAD_VALUE,
+    ": gateway_fingerprint: ", "expected \"sha256:\" and 64 hex digits" },
+  { "share-fingerprint-colons-bad.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_BAD_VALUE,
+    ": gateway_fingerprint: " },
+  { "share-cleartext-password.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_BAD_VALUE,
+    ": password: ", "use password_file, password_env or password_stdin", "hunter2" },
+  { "share-two-sources.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_BAD_VALUE,
+    ": password_env: ", "got both password_file and password_env" },
+  { "share-no-source.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_MISSING_KEY,
+    ": password_file: ", "expected one of password_file, password_env" },
+  { "share-missing-gateway.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_MISSING_KEY,
+    ": gateway: " },
+  { "share-gateway-no-port.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_BAD_VALUE, ": gateway: ",
+    "a port is missing" },
+  { "share-bad-env-name.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_BAD_VALUE,
+    ": password_env: ", "expected an environment variable name" },
+  { "share-unknown-key.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_UNKNOWN_KEY, ": alow: ",
+    "did you mean allow?" },
+
+  /* Connect agent */
+  { "connect-listen-port-too-big.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_BAD_VALUE,
+    ": mappings[1].listen: ", "expected host:port or port, got \"70000\"" },
+  { "connect-unknown-mapping-key.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_UNKNOWN_KEY,
+    ": mappings[0].taget: ", "did you mean target?" },
+  { "connect-mapping-missing-target.json", CV_CONFIG_KIND_CONNECT,
+    CV_CONFIG_ERROR_MISSING_KEY, ": mappings[1].target: " },
+  { "connect-target-range.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_BAD_VALUE,
+    ": mappings[0].target: ", "a single port is expected here" },
+  { "connect-target-no-host.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_BAD_VALUE,
+    ": mappings[1].target: ", "a host is missing" },
+  { "connect-ipv6-no-brackets.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_BAD_VALUE,
+    ": mappings[0].target: ", "needs brackets" },
+  { "connect-duplicate-listen.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_BAD_VALUE,
+    ": mappings[1].listen: ", "the one of mappings[0]" },
+  { "connect-stdin-and-env.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_BAD_VALUE,
+    ": password_stdin: ", "got both password_env and password_stdin" },
+  { "connect-mappings-empty.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_BAD_VALUE,
+    ": mappings: ", "expected at least one entry" },
+};
+
+static char *
+config_path (const char *name)
+{
+  return g_test_build_filename (G_TEST_DIST, "files", "config", name, NULL);
+}
+
+static char *
+example_path (const char *name)
+{
+  return g_test_build_filename (G_TEST_DIST, "..", "data", "examples", name, NULL);
+}
+
+/* Loads @path as @kind and throws the config away: TRUE if it was valid. */
+static gboolean
+load_as (CvConfigKind kind, const char *path, GError **error)
+{
+  switch (kind)
+    {
+    case CV_CONFIG_KIND_GATEWAY:
+      {
+        g_autoptr (CvGatewayConfig) config = cv_gateway_config_load (path, error);
+        return config != NULL;
+      }
+    case CV_CONFIG_KIND_SHARE:
+      {
+        g_autoptr (CvShareConfig) config = cv_share_config_load (path, error);
+        return config != NULL;
+      }
+    case CV_CONFIG_KIND_CONNECT:
+      {
+        g_autoptr (CvConnectConfig) config = cv_connect_config_load (path, error);
+        return config != NULL;
+      }
+    case CV_CONFIG_KIND_UNKNOWN:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+assert_names_file_and_key (const char *message, const char *path, const BadCase *c)
+{
+  g_autofree char *start = g_strconcat (path, c->where, NULL);
+
+  if (!g_str_has_prefix (message, start))
+    g_error ("“%s” does not start with “%s”", message, start);
+  if (c->also != NULL && strstr (message, c->also) == NULL)
+    g_error ("“%s” does not say “%s”", message, c->also);
+  if (c->never != NULL && strstr (message, c->never) != NULL)
+    g_error ("“%s” repeats “%s”", message, c->never);
+}
+
+/* Examples */
+
+static void
+test_example_gateway (void)
+{
+  g_autofree char *path = example_path ("gateway.json");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvGatewayConfig) config = cv_gateway_config_load (path, &error);
+  const CvGatewayListener *listener;
+  const CvGatewaySession *session;
+  CvGatewayLimits defaults;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (config->listeners->len, ==, 2);
+  listener = g_ptr_array_index (config->listeners, 0);
+  g_assert_cmpstr (listener->host, ==, "0.0.0.0");
+  g_assert_cmpuint (listener->port, ==, 8443);
+  listener = g_ptr_array_index (config->listeners, 1);
+  g_assert_cmpstr (listener->host, ==, "::");
+  g_assert_cmpuint (listener->port, ==, 8443);
+  g_assert_cmpstr (config->cert_file, ==, "/etc/letsencrypt/live/relay.example.com/fullchain.pem");
+  g_assert_cmpstr (config->key_file, ==, "/etc/letsencrypt/live/relay.example.com/privkey.pem");
+  g_assert_cmpstr (config->state_dir, ==, "/var/lib/culvert");
+
+  g_assert_cmpuint (config->sessions->len, ==, 2);
+  session = g_ptr_array_index (config->sessions, 0);
+  g_assert_cmpstr (session->id, ==, "acme-office");
+  g_assert_cmpstr (session->name, ==, "ACME front desk");
+  g_assert_true (g_str_has_prefix (session->share_password_hash, "$argon2id$v=19$"));
+  g_assert_true (g_str_has_prefix (session->connect_password_hash, "$argon2id$v=19$"));
+  session = g_ptr_array_index (config->sessions, 1);
+  g_assert_cmpstr (session->id, ==, "globex-lab.build-01");
+
+  /* The example spells out every default. */
+  cv_gateway_limits_init_defaults (&defaults);
+  g_assert_cmpmem (&config->limits, sizeof config->limits, &defaults, sizeof defaults);
+  g_assert_cmpint (config->join, ==, CV_GATEWAY_JOIN_SPLICE);
+  g_assert_cmpint (config->log_level, ==, CV_LOG_LEVEL_INFO);
+}
+
+static void
+test_example_share (void)
+{
+  g_autofree char *path = example_path ("share.json");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvShareConfig) config = cv_share_config_load (path, &error);
+  const CvAllowedTarget *target;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (config->agent.gateway_host, ==, "relay.example.com");
+  g_assert_cmpuint (config->agent.gateway_port, ==, 8443);
+  g_assert_cmpstr (config->agent.gateway_fingerprint, ==,
+                   "sha256:3f9a1c7e5b2d8046e1a9c3b7d5f20864ac1e9b3d7f5a2c8e0b4d6f1a3c5e7b90");
+  g_assert_cmpstr (config->agent.session, ==, "acme-office");
+  g_assert_cmpint (config->agent.password_source, ==, CV_PASSWORD_SOURCE_FILE);
+  g_assert_cmpstr (config->agent.password_file, ==, "/etc/culvert/share.password");
+  g_assert_null (config->agent.password_env);
+  g_assert_cmpstr (config->agent.name, ==, "Front desk PC");
+  g_assert_cmpstr (config->agent.state_dir, ==, "/var/lib/culvert-share");
+
+  g_assert_cmpuint (config->allow->len, ==, 4);
+  target = g_ptr_array_index (config->allow, 0);
+  g_assert_cmpstr (target->host, ==, "localhost");
+  g_assert_cmpuint (target->port_lo, ==, 5900);
+  g_assert_cmpuint (target->port_hi, ==, 5900);
+  target = g_ptr_array_index (config->allow, 2);
+  g_assert_cmpstr (target->host, ==, "192.168.1.10");
+  g_assert_cmpuint (target->port_lo, ==, 8000);
+  g_assert_cmpuint (target->port_hi, ==, 8010);
+  target = g_ptr_array_index (config->allow, 3);
+  g_assert_cmpstr (target->host, ==, "::1");
+  g_assert_cmpuint (target->port_lo, ==, 22);
+}
+
+static void
+test_example_connect (void)
+{
+  g_autofree char *path = example_path ("connect.json");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvConnectConfig) config = cv_connect_config_load (path, &error);
+  const CvMapping *mapping;
+
+  g_assert_no_error (error);
+  /* Written in colon-separated upper-case pairs; stored as the share example has it. */
+  g_assert_cmpstr (config->agent.gateway_fingerprint, ==,
+                   "sha256:3f9a1c7e5b2d8046e1a9c3b7d5f20864ac1e9b3d7f5a2c8e0b4d6f1a3c5e7b90");
+  g_assert_cmpint (config->agent.password_source, ==, CV_PASSWORD_SOURCE_ENV);
+  g_assert_cmpstr (config->agent.password_env, ==, "CULVERT_PASSWORD");
+  g_assert_null (config->agent.password_file);
+
+  g_assert_cmpuint (config->mappings->len, ==, 3);
+  mapping = g_ptr_array_index (config->mappings, 0);
+  g_assert_cmpstr (mapping->listen_host, ==, "127.0.0.1");
+  g_assert_cmpuint (mapping->listen_port, ==, 5920);
+  g_assert_cmpstr (mapping->target_host, ==, "localhost");
+  g_assert_cmpuint (mapping->target_port, ==, 5900);
+  /* A bare port listens on loopback. */
+  mapping = g_ptr_array_index (config->mappings, 1);
+  g_assert_cmpstr (mapping->listen_host, ==, "127.0.0.1");
+  g_assert_cmpuint (mapping->listen_port, ==, 5922);
+  g_assert_cmpstr (mapping->target_host, ==, "::1");
+  g_assert_cmpuint (mapping->target_port, ==, 22);
+  mapping = g_ptr_array_index (config->mappings, 2);
+  g_assert_cmpstr (mapping->listen_host, ==, "::1");
+  g_assert_cmpuint (mapping->listen_port, ==, 3390);
+}
+
+static void
+test_guess_kind (void)
+{
+  static const struct {
+    const char *file;
+    gboolean example;
+    CvConfigKind kind;
+  } cases[] = {
+    { "gateway.json", TRUE, CV_CONFIG_KIND_GATEWAY },
+    { "share.json", TRUE, CV_CONFIG_KIND_SHARE },
+    { "connect.json", TRUE, CV_CONFIG_KIND_CONNECT },
+    { "gateway-minimal.json", FALSE, CV_CONFIG_KIND_GATEWAY },
+    { "ambiguous.json", FALSE, CV_CONFIG_KIND_UNKNOWN },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = cases[i].example ? example_path (cases[i].file)
+                                               : config_path (cases[i].file);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (JsonObject) root = cv_config_load_file (path, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (cv_config_guess_kind (root), ==, cases[i].kind);
+    }
+  g_assert_cmpint (cv_config_kind_from_string ("share"), ==, CV_CONFIG_KIND_SHARE);
+  g_assert_cmpint (cv_config_kind_from_string ("unknown"), ==, CV_CONFIG_KIND_UNKNOWN);
+  g_assert_cmpint (cv_config_kind_from_string ("Gateway"), ==, CV_CONFIG_KIND_UNKNOWN);
+  g_assert_cmpstr (cv_config_kind_to_string (CV_CONFIG_KIND_CONNECT), ==, "connect");
+}
+
+/* Defaults */
+
+static void
+test_gateway_defaults (void)
+{
+  g_autofree char *path = config_path ("gateway-minimal.json");
+  g_autofree char *xdg_state_dir = g_build_filename (g_get_user_state_dir (), "culvert", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvGatewayConfig) config = NULL;
+  g_autoptr (CvGatewayConfig) under_systemd = NULL;
+  const CvGatewayListener *listener;
+  CvGatewayLimits defaults;
+
+  g_unsetenv ("STATE_DIRECTORY");
+  config = cv_gateway_config_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (config->listeners->len, ==, 1);
+  listener = g_ptr_array_index (config->listeners, 0);
+  g_assert_cmpstr (listener->host, ==, "0.0.0.0");
+  g_assert_cmpuint (listener->port, ==, 8443);
+  g_assert_null (config->cert_file);
+  g_assert_null (config->key_file);
+  g_assert_cmpstr (config->state_dir, ==, xdg_state_dir);
+  g_assert_cmpuint (config->sessions->len, ==, 0);
+  cv_gateway_limits_init_defaults (&defaults);
+  g_assert_cmpmem (&config->limits, sizeof config->limits, &defaults, sizeof defaults);
+  g_assert_cmpuint (config->limits.max_sessions, ==, 1000);
+  g_assert_cmpuint (config->limits.auth_backoff_max_ms, ==, 300000);
+  g_assert_cmpint (config->log_level, ==, CV_LOG_LEVEL_INFO);
+
+  /* systemd's StateDirectory= may name several directories; the first is ours. */
+  g_setenv ("STATE_DIRECTORY", "/var/lib/culvert:/var/lib/other", TRUE);
+  under_systemd = cv_gateway_config_load (path, &error);
+  g_unsetenv ("STATE_DIRECTORY");
+  g_assert_no_error (error);
+  g_assert_cmpstr (under_systemd->state_dir, ==, "/var/lib/culvert");
+}
+
+/* Relative paths are relative to the config file, wherever the process started. */
+static void
+test_relative_paths (void)
+{
+  g_autofree char *path = config_path ("share-relative.json");
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *expected = g_build_filename (dir, "share.password", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvShareConfig) config = cv_share_config_load (path, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (g_path_is_absolute (config->agent.password_file));
+  g_assert_cmpstr (config->agent.password_file, ==, expected);
+  /* No name given: the machine's. */
+  g_assert_cmpstr (config->agent.name, ==, g_get_host_name ());
+  g_assert_nonnull (config->agent.state_dir);
+}
+
+static void
+test_connect_stdin (void)
+{
+  g_autofree char *path = config_path ("connect-stdin.json");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvConnectConfig) config = cv_connect_config_load (path, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (config->agent.password_source, ==, CV_PASSWORD_SOURCE_STDIN);
+  g_assert_cmpstr (config->agent.gateway_host, ==, "2001:db8::7");
+  g_assert_cmpuint (config->agent.gateway_port, ==, 443);
+  /* "SHA256:" in capitals and colons, as some tools print it. */
+  g_assert_cmpstr (config->agent.gateway_fingerprint, ==,
+                   "sha256:3f9a1c7e5b2d8046e1a9c3b7d5f20864ac1e9b3d7f5a2c8e0b4d6f1a3c5e7b90");
+}
+
+static void
+test_gateway_relative_paths (void)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvGatewayConfig) config = NULL;
+
+  json_parser_load_from_data (parser,
+                              "{\"certificate\": {\"cert_file\": \"certs/../tls/fullchain.pem\","
+                              " \"key_file\": \"/srv/key.pem\"}, \"state_dir\": \"state\"}",
+                              -1, &error);
+  g_assert_no_error (error);
+  config = cv_gateway_config_new_from_json (json_node_get_object (json_parser_get_root (parser)),
+                                            "/etc/culvert/gateway.json", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (config->cert_file, ==, "/etc/culvert/tls/fullchain.pem");
+  g_assert_cmpstr (config->key_file, ==, "/srv/key.pem");
+  g_assert_cmpstr (config->state_dir, ==, "/etc/culvert/state");
+}
+
+/* Every bad file */
+
+static void
+test_bad_configs (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (bad_cases); i++)
+    {
+      const BadCase *c = &bad_cases[i];
+      g_autofree char *path = config_path (c->file);
+      g_autoptr (GError) error = NULL;
+
+      g_test_message ("%s", c->file);
+      g_assert_false (load_as (c->kind, path, &error));
+      g_assert_error (error, CV_CONFIG_ERROR, (gint) c->code);
+      assert_names_file_and_key (error->message, path, c);
+    }
+}
+
+/* A config's JSON need not come from a file: then errors start with the key. */
+static void
+test_from_json_without_file (void)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvGatewayConfig) config = NULL;
+
+  json_parser_load_from_data (parser, "{\"limits\": {\"max_links\": -1}}", -1, &error);
+  g_assert_no_error (error);
+  config = cv_gateway_config_new_from_json (json_node_get_object (json_parser_get_root (parser)),
+                                            NULL, &error);
+  g_assert_null (config);
+  g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_BAD_VALUE);
+  g_assert_cmpstr (error->message, ==,
+                   "limits.max_links: expected an integer from 1 to 1000000, got -1");
+}
+
+static void
+test_unknown_key_suggestions (void)
+{
+  static const struct {
+    const char *json;
+    const char *message;
+  } cases[] = {
+    { "{\"jion\": \"copy\"}", "jion: unknown key, did you mean join?" },
+    { "{\"limits\": {\"max-links\": 5}}",
+      "limits.max-links: unknown key, did you mean max_links?" },
+    { "{\"limits\": {\"maxlinks\": 5}}", "limits.maxlinks: unknown key, did you mean max_links?" },
+    { "{\"sessions\": [{\"x\": 1}]}",
+      "sessions[0].x: unknown key, expected one of id, name, share_password_hash, "
+      "connect_password_hash" },
+    { "{\"sessions\": [{\"di\": 1}]}", "sessions[0].di: unknown key, did you mean id?" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      g_autoptr (GError) error = NULL;
+      g_autoptr (CvGatewayConfig) config = NULL;
+
+      json_parser_load_from_data (parser, cases[i].json, -1, &error);
+      g_assert_no_error (error);
+      config = cv_gateway_config_new_from_json (
+        json_node_get_object (json_parser_get_root (parser)), NULL, &error);
+      g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_UNKNOWN_KEY);
+      g_assert_cmpstr (error->message, ==, cases[i].message);
+    }
+}
+
+/* Keys that are not identifiers are quoted in the path, so that it stays readable and
+ * the terminal safe; long values are cut short. */
+static void
+test_paths_and_values (void)
+{
+  g_autofree char *plain = cv_config_path_member ("sessions[0]", "id");
+  g_autofree char *top = cv_config_path_member ("", "listen");
+  g_autofree char *odd = cv_config_path_member ("limits", "max.links \x1b[31m");
+  g_autofree char *element = cv_config_path_element ("allow", 12);
+  g_autofree char *long_text = g_strnfill (200, 'x');
+  g_autofree char *shown = cv_config_describe_string (long_text);
+
+  g_assert_cmpstr (plain, ==, "sessions[0].id");
+  g_assert_cmpstr (top, ==, "listen");
+  g_assert_cmpstr (odd, ==, "limits[\"max.links \\u001b[31m\"]");
+  g_assert_cmpstr (element, ==, "allow[12]");
+  g_assert_true (g_str_has_suffix (shown, "\"…"));
+  g_assert_cmpuint (g_utf8_strlen (shown, -1), ==, 60 + 3);
+}
+
+/* Passwords */
+
+typedef struct {
+  char *dir;
+} PasswordFixture;
+
+static void
+password_setup (PasswordFixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  fixture->dir = g_dir_make_tmp ("culvert-config-XXXXXX", &error);
+  g_assert_no_error (error);
+}
+
+static void
+password_teardown (PasswordFixture *fixture, gconstpointer data)
+{
+  g_autoptr (GDir) dir = g_dir_open (fixture->dir, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (fixture->dir, name, NULL);
+      g_assert_cmpint (g_unlink (path), ==, 0);
+    }
+  g_assert_cmpint (g_rmdir (fixture->dir), ==, 0);
+  g_free (fixture->dir);
+}
+
+static char *
+write_password_file (PasswordFixture *fixture, const char *name, const char *contents,
+                     gssize len, int mode)
+{
+  g_autofree char *path = g_build_filename (fixture->dir, name, NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_file_set_contents (path, contents, len, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (path, mode), ==, 0);
+  return g_steal_pointer (&path);
+}
+
+static char *
+read_password_file (const char *path, GError **error)
+{
+  CvAgentConfig agent = { .password_source = CV_PASSWORD_SOURCE_FILE };
+
+  agent.password_file = (char *) path;
+  return cv_agent_config_read_password (&agent, error);
+}
+
+static void
+test_password_file (PasswordFixture *fixture, gconstpointer data)
+{
+  static const struct {
+    const char *contents;
+    const char *password;
+  } cases[] = {
+    { "s3cret\n", "s3cret" },
+    { "s3cret", "s3cret" },
+    { "s3cret\r\n", "s3cret" },
+    /* Only one newline is the editor's; spaces are the password's. */
+    { "s3cret\n\n", "s3cret\n" },
+    { " two words \n", " two words " },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = write_password_file (fixture, "password", cases[i].contents, -1,
+                                                   0600);
+      g_autoptr (GError) error = NULL;
+      g_autofree char *password = read_password_file (path, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (password, ==, cases[i].password);
+    }
+}
+
+static void
+test_password_file_refused (PasswordFixture *fixture, gconstpointer data)
+{
+  static const int loose_modes[] = { 0644, 0640, 0604, 0620, 0602 };
+  g_autofree char *long_password = g_strnfill (1025, 'p');
+  g_autofree char *missing = g_build_filename (fixture->dir, "missing", NULL);
+  g_autofree char *path = NULL;
+  g_autofree char *password = NULL;
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (loose_modes); i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("got permissions %04o", loose_modes[i]);
+
+      g_free (path);
+      path = write_password_file (fixture, "password", "s3cret\n", -1, loose_modes[i]);
+      g_assert_null (read_password_file (path, &error));
+      g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_INSECURE_FILE);
+      g_assert_true (g_str_has_prefix (error->message, path));
+      g_assert_nonnull (strstr (error->message, expected));
+      g_assert_nonnull (strstr (error->message, "chmod 600"));
+      g_clear_error (&error);
+    }
+
+  g_assert_null (read_password_file (missing, &error));
+  g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ);
+  g_assert_true (g_str_has_prefix (error->message, missing));
+  g_clear_error (&error);
+
+  g_free (path);
+  path = write_password_file (fixture, "password", "\n", -1, 0600);
+  g_assert_null (read_password_file (path, &error));
+  g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_BAD_VALUE);
+  g_clear_error (&error);
+
+  g_free (path);
+  path = write_password_file (fixture, "password", "s3c\0ret\n", 8, 0600);
+  g_assert_null (read_password_file (path, &error));
+  g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_BAD_VALUE);
+  g_assert_nonnull (strstr (error->message, "NUL"));
+  g_clear_error (&error);
+
+  g_free (path);
+  path = write_password_file (fixture, "password", long_password, -1, 0600);
+  g_assert_null (read_password_file (path, &error));
+  g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_BAD_VALUE);
+  g_assert_nonnull (strstr (error->message, "at most 1024 bytes"));
+  g_clear_error (&error);
+
+  /* The longest there may be, with its newline. */
+  long_password[1024] = '\n';
+  g_free (path);
+  path = write_password_file (fixture, "password", long_password, -1, 0600);
+  password = read_password_file (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (strlen (password), ==, 1024);
+}
+
+static void
+test_password_env (void)
+{
+  CvAgentConfig agent = { .password_source = CV_PASSWORD_SOURCE_ENV };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *password = NULL;
+
+  agent.password_env = (char *) "CULVERT_TEST_PASSWORD";
+  g_setenv ("CULVERT_TEST_PASSWORD", "from the environment", TRUE);
+  password = cv_agent_config_read_password (&agent, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (password, ==, "from the environment");
+
+  g_setenv ("CULVERT_TEST_PASSWORD", "", TRUE);
+  g_assert_null (cv_agent_config_read_password (&agent, &error));
+  g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_BAD_VALUE);
+  g_clear_error (&error);
+
+  g_unsetenv ("CULVERT_TEST_PASSWORD");
+  g_assert_null (cv_agent_config_read_password (&agent, &error));
+  g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ);
+  g_assert_cmpstr (error->message, ==,
+                   "environment variable CULVERT_TEST_PASSWORD: expected a password, but it is "
+                   "not set");
+}
+
+/* Puts @input on stdin (or an empty, closed pipe) and reads a password from it. */
+static char *
+read_password_from_stdin (const char *input, GError **error)
+{
+  CvAgentConfig agent = { .password_source = CV_PASSWORD_SOURCE_STDIN };
+  int saved_stdin = dup (STDIN_FILENO);
+  int fds[2];
+  char *password;
+
+  g_assert_cmpint (pipe (fds), ==, 0);
+  g_assert_cmpint (write (fds[1], input, strlen (input)), ==, (gssize) strlen (input));
+  close (fds[1]);
+  g_assert_cmpint (dup2 (fds[0], STDIN_FILENO), ==, STDIN_FILENO);
+  close (fds[0]);
+  clearerr (stdin);
+
+  password = cv_agent_config_read_password (&agent, error);
+
+  g_assert_cmpint (dup2 (saved_stdin, STDIN_FILENO), ==, STDIN_FILENO);
+  close (saved_stdin);
+  clearerr (stdin);
+  return password;
+}
+
+static void
+test_password_stdin (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *password = read_password_from_stdin ("typed in\n", &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (password, ==, "typed in");
+
+  g_assert_null (read_password_from_stdin ("", &error));
+  g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ);
+  g_assert_nonnull (strstr (error->message, "standard input"));
+}
+
+/* culvert-cli check-config */
+
+typedef struct {
+  int status;
+  char *out;
+  char *err;
+} CliResult;
+
+static void
+cli_result_clear (CliResult *result)
+{
+  g_clear_pointer (&result->out, g_free);
+  g_clear_pointer (&result->err, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CliResult, cli_result_clear)
+
+static gboolean
+have_cli (void)
+{
+  if (g_getenv ("CULVERT_CLI") != NULL)
+    return TRUE;
+  g_test_skip ("CULVERT_CLI is not set (run through meson test)");
+  return FALSE;
+}
+
+static void
+run_cli (CliResult *result, const char *first_arg, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GError) error = NULL;
+  va_list args;
+
+  g_ptr_array_add (argv, (gpointer) g_getenv ("CULVERT_CLI"));
+  va_start (args, first_arg);
+  for (const char *arg = first_arg; arg != NULL; arg = va_arg (args, const char *))
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  process = g_subprocess_newv ((const char *const *) argv->pdata,
+                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                               &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, &result->out, &result->err, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  result->status = g_subprocess_get_exit_status (process);
+}
+
+static void
+test_cli_examples (void)
+{
+  static const struct {
+    const char *file;
+    const char *summary;
+  } cases[] = {
+    { "gateway.json", "gateway: 2 sessions, 2 listeners" },
+    { "share.json", "share: session acme-office, 4 allowed targets" },
+    { "connect.json", "connect: session acme-office, 3 mappings" },
+  };
+
+  if (!have_cli ())
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = example_path (cases[i].file);
+      g_autofree char *expected = g_strdup_printf ("%s: OK (%s)\n", path, cases[i].summary);
+      g_auto (CliResult) result = { 0 };
+
+      run_cli (&result, "check-config", path, NULL);
+      g_assert_cmpint (result.status, ==, 0);
+      g_assert_cmpstr (result.out, ==, expected);
+      g_assert_cmpstr (result.err, ==, "");
+    }
+}
+
+static void
+test_cli_singular (void)
+{
+  g_autofree char *path = config_path ("gateway-minimal.json");
+  g_autofree char *expected = g_strdup_printf ("%s: OK (gateway: 0 sessions, 1 listener)\n", path);
+  g_auto (CliResult) result = { 0 };
+
+  if (!have_cli ())
+    return;
+  run_cli (&result, "check-config", "--kind", "gateway", path, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.out, ==, expected);
+}
+
+static void
+test_cli_bad_configs (void)
+{
+  if (!have_cli ())
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (bad_cases); i++)
+    {
+      const BadCase *c = &bad_cases[i];
+      g_autofree char *path = config_path (c->file);
+      g_auto (CliResult) result = { 0 };
+
+      g_test_message ("%s", c->file);
+      run_cli (&result, "check-config", "--kind", cv_config_kind_to_string (c->kind), path, NULL);
+      g_assert_cmpint (result.status, ==, 2);
+      g_assert_cmpstr (result.out, ==, "");
+      assert_names_file_and_key (result.err, path, c);
+      g_assert_true (g_str_has_suffix (result.err, "\n"));
+    }
+}
+
+static void
+test_cli_usage (void)
+{
+  g_autofree char *ambiguous = config_path ("ambiguous.json");
+  g_autofree char *example = example_path ("share.json");
+
+  if (!have_cli ())
+    return;
+  {
+    g_auto (CliResult) result = { 0 };
+
+    run_cli (&result, "check-config", ambiguous, NULL);
+    g_assert_cmpint (result.status, ==, 2);
+    g_assert_true (g_str_has_prefix (result.err, ambiguous));
+    g_assert_nonnull (strstr (result.err, "--kind"));
+  }
+  {
+    /* Told the kind, the share agent's key is unknown to a gateway. */
+    g_auto (CliResult) result = { 0 };
+
+    run_cli (&result, "check-config", "--kind=gateway", ambiguous, NULL);
+    g_assert_cmpint (result.status, ==, 2);
+    g_assert_nonnull (strstr (result.err, ": allow: unknown key"));
+  }
+  {
+    g_auto (CliResult) result = { 0 };
+
+    run_cli (&result, "check-config", "--kind", "relay", example, NULL);
+    g_assert_cmpint (result.status, ==, 2);
+    g_assert_nonnull (strstr (result.err, "“relay”"));
+  }
+  {
+    g_auto (CliResult) result = { 0 };
+
+    run_cli (&result, "check-config", NULL);
+    g_assert_cmpint (result.status, ==, 2);
+    g_assert_nonnull (strstr (result.err, "FILE"));
+  }
+  {
+    g_auto (CliResult) result = { 0 };
+
+    run_cli (&result, "check-config", example, example, NULL);
+    g_assert_cmpint (result.status, ==, 2);
+  }
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/config/example/gateway", test_example_gateway);
+  g_test_add_func ("/config/example/share", test_example_share);
+  g_test_add_func ("/config/example/connect", test_example_connect);
+  g_test_add_func ("/config/guess-kind", test_guess_kind);
+  g_test_add_func ("/config/gateway-defaults", test_gateway_defaults);
+  g_test_add_func ("/config/relative-paths", test_relative_paths);
+  g_test_add_func ("/config/connect-stdin", test_connect_stdin);
+  g_test_add_func ("/config/gateway-relative-paths", test_gateway_relative_paths);
+  g_test_add_func ("/config/bad", test_bad_configs);
+  g_test_add_func ("/config/from-json-without-file", test_from_json_without_file);
+  g_test_add_func ("/config/unknown-key-suggestions", test_unknown_key_suggestions);
+  g_test_add_func ("/config/paths-and-values", test_paths_and_values);
+  g_test_add ("/config/password/file", PasswordFixture, NULL, password_setup, test_password_file,
+              password_teardown);
+  g_test_add ("/config/password/file-refused", PasswordFixture, NULL, password_setup,
+              test_password_file_refused, password_teardown);
+  g_test_add_func ("/config/password/env", test_password_env);
+  g_test_add_func ("/config/password/stdin", test_password_stdin);
+  g_test_add_func ("/config/cli/examples", test_cli_examples);
+  g_test_add_func ("/config/cli/singular", test_cli_singular);
+  g_test_add_func ("/config/cli/bad", test_cli_bad_configs);
+  g_test_add_func ("/config/cli/usage", test_cli_usage);
+
+  return g_test_run ();
+}
