@@ -8,7 +8,7 @@
  */
 #include "cv-tcp-splice.h"
 
-#include <gio/gnetworking.h>
+#include "cv-socket-util.h"
 
 #define READ_CHUNK (64 * 1024)
 
@@ -82,27 +82,18 @@ finish (GTask *task, gboolean abort, GError *error)
 
   if (abort)
     {
-      struct linger linger = { .l_onoff = 1, .l_linger = 0 };
-
       g_debug ("channel %u: resetting its TCP connection: %s", cv_channel_get_id (splice->channel),
                error != NULL ? error->message : "no reason");
-      setsockopt (g_socket_get_fd (splice->socket), SOL_SOCKET, SO_LINGER,
-                  (const void *) &linger, sizeof linger);
+      cv_socket_close_with_reset (splice->socket);
     }
-  g_socket_close (splice->socket, NULL);
+  else
+    g_socket_close (splice->socket, NULL);
 
   if (error != NULL)
     g_task_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
   g_object_unref (task);
-}
-
-static gboolean
-is_reset (const GError *error)
-{
-  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED)
-         || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE);
 }
 
 static void
@@ -112,8 +103,9 @@ fail_tcp (GTask *task, GError *error)
 
   /* Our own reset must not come back to us as the channel's "closed". */
   g_clear_signal_handler (&splice->closed_id, splice->channel);
-  cv_channel_reset (splice->channel, is_reset (error) ? CV_CHANNEL_REASON_CONNECTION_RESET
-                                                      : CV_CHANNEL_REASON_INTERNAL);
+  cv_channel_reset (splice->channel, cv_socket_error_is_reset (error)
+                                       ? CV_CHANNEL_REASON_CONNECTION_RESET
+                                       : CV_CHANNEL_REASON_INTERNAL);
   g_prefix_error (&error, "TCP connection: ");
   finish (task, TRUE, error);
 }
@@ -307,7 +299,6 @@ cv_tcp_splice_async (GSocketConnection *connection,
 {
   GTask *task;
   Splice *splice;
-  GSocketFamily family;
 
   g_return_if_fail (G_IS_SOCKET_CONNECTION (connection));
   g_return_if_fail (CV_IS_CHANNEL (channel));
@@ -322,10 +313,7 @@ cv_tcp_splice_async (GSocketConnection *connection,
   splice->context = g_main_context_ref_thread_default ();
   g_task_set_task_data (task, splice, splice_free);
 
-  g_socket_set_blocking (splice->socket, FALSE);
-  family = g_socket_get_family (splice->socket);
-  if (family == G_SOCKET_FAMILY_IPV4 || family == G_SOCKET_FAMILY_IPV6)
-    g_socket_set_option (splice->socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  cv_socket_prepare_for_pump (splice->socket);
 
   /* The task's own reference is dropped by finish(). */
   splice->readable_id = g_signal_connect (channel, "readable", G_CALLBACK (on_channel_event), task);
