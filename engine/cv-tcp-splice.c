@@ -232,7 +232,7 @@ static void
 pump (GTask *task)
 {
   Splice *splice = g_task_get_task_data (task);
-  g_autoptr (GTask) hold = g_object_ref (task);
+  g_autoptr (GTask) hold G_GNUC_UNUSED = g_object_ref (task);
 
   if (splice->finished)
     return;

@@ -1,6 +1,9 @@
 /* culvert-cli: the headless binary (gateway, share and connect agents). */
 #include "cv-version.h"
 
+#include "cli-roles.h"
+#include "cv-tls.h"
+
 #include <errno.h>
 #include <glib.h>
 #include <locale.h>
@@ -37,6 +40,10 @@ static const Command commands[] = {
   { "hash-password", "Read a password on stdin, print its hash for the gateway config",
     run_hash_password },
   { "check-config", "Check a gateway, share or connect config file", run_check_config },
+  { "gateway", "Run the gateway (--config FILE)", cv_cli_gateway },
+  { "share", "Run a share agent: offer this machine's services (--config FILE)", cv_cli_share },
+  { "connect", "Run a connect agent: reach a share agent's services (--config FILE)",
+    cv_cli_connect },
 };
 
 static char *
@@ -361,6 +368,8 @@ main (int argc, char **argv)
   g_autofree char *commands_help = describe_commands ();
 
   setlocale (LC_ALL, "");
+  /* Before any thread or TLS connection exists: TLS 1.3 only, in the handshake itself. */
+  cv_tls_restrict_process_to_tls13 ();
   context = g_option_context_new ("COMMAND [ARGS…] — carry TCP connections under firewalls and NAT");
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_description (context, commands_help);

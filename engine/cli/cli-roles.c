@@ -1,0 +1,337 @@
+/* cli-roles.c: `culvert-cli gateway`, `share` and `connect` — the long-running roles.
+ *
+ * Exit codes: 0 after SIGTERM/SIGINT, 1 on a runtime failure (a port that cannot be
+ * bound, a key that cannot be made), 2 for a bad command line or config, 3 when a
+ * share agent was replaced by another one for its session.
+ */
+#include "cli-roles.h"
+
+#include "cli-log.h"
+#include "cv-agent-config.h"
+#include "cv-connect-agent.h"
+#include "cv-gateway-config.h"
+#include "cv-gateway.h"
+#include "cv-identity.h"
+#include "cv-share-agent.h"
+
+#include <glib-unix.h>
+#include <sodium.h>
+#include <string.h>
+
+#define EXIT_REPLACED 3
+
+typedef struct {
+  GMainLoop *loop;
+  int exit_code;
+  CvGateway *gateway;
+  const char *config_file;
+  guint shutdown_timer;
+} Run;
+
+static GLogLevelFlags
+max_level_of (CvLogLevel level)
+{
+  switch (level)
+    {
+    case CV_LOG_LEVEL_ERROR:
+      return G_LOG_LEVEL_CRITICAL;
+    case CV_LOG_LEVEL_WARNING:
+      return G_LOG_LEVEL_WARNING;
+    case CV_LOG_LEVEL_DEBUG:
+      return G_LOG_LEVEL_DEBUG;
+    case CV_LOG_LEVEL_INFO:
+    default:
+      return G_LOG_LEVEL_INFO;
+    }
+}
+
+static gboolean
+parse_options (int *argc, char ***argv, const char *usage, GOptionEntry *entries,
+               const char **config_file)
+{
+  g_autoptr (GOptionContext) context = g_option_context_new (usage);
+  g_autoptr (GError) error = NULL;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      g_printerr ("culvert-cli: %s\n", error->message);
+      return FALSE;
+    }
+  if (*config_file == NULL)
+    {
+      g_printerr ("culvert-cli: --config FILE is required\n");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+on_quit_signal (gpointer user_data)
+{
+  Run *run = user_data;
+
+  g_message ("stopping (signal)");
+  run->exit_code = 0;
+  g_main_loop_quit (run->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- gateway ------------------------------------------------------------ */
+
+static gboolean
+on_gateway_drained (gpointer user_data)
+{
+  Run *run = user_data;
+
+  if (!cv_gateway_is_idle (run->gateway) && run->shutdown_timer++ < 40)
+    return G_SOURCE_CONTINUE;
+  g_main_loop_quit (run->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_gateway_term (gpointer user_data)
+{
+  Run *run = user_data;
+
+  g_message ("shutting down: telling every agent (GOAWAY)");
+  cv_gateway_shutdown (run->gateway);
+  run->exit_code = 0;
+  /* Agents close their side on GOAWAY; give them up to two seconds. */
+  g_timeout_add (50, on_gateway_drained, run);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_gateway_hup (gpointer user_data)
+{
+  Run *run = user_data;
+  g_autoptr (GError) error = NULL;
+  CvGatewayConfig *config = cv_gateway_config_load (run->config_file, &error);
+
+  if (config == NULL)
+    {
+      g_warning ("reload failed, keeping the running configuration: %s", error->message);
+      return G_SOURCE_CONTINUE;
+    }
+  cv_gateway_reload (run->gateway, config, NULL);
+  return G_SOURCE_CONTINUE;
+}
+
+int
+cv_cli_gateway (int argc, char **argv)
+{
+  const char *config_file = NULL;
+  const char *record = NULL;
+  GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, "The gateway's JSON config", "FILE" },
+    { "debug-record-tunnels", 0, 0, G_OPTION_ARG_FILENAME, &record,
+      "Debug: append every byte relayed in tunnels to FILE", "FILE" },
+    { NULL }
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvIdentity) identity = NULL;
+  g_autoptr (CvGateway) gateway = NULL;
+  CvGatewayConfig *config;
+  Run run = { 0 };
+
+  cv_cli_log_init ("gateway", G_LOG_LEVEL_INFO);
+  if (!parse_options (&argc, &argv, "— run the gateway", entries, &config_file))
+    return 2;
+  config = cv_gateway_config_load (config_file, &error);
+  if (config == NULL)
+    {
+      g_printerr ("culvert-cli: %s\n", error->message);
+      return 2;
+    }
+  cv_cli_log_set_max_level (max_level_of (config->log_level));
+
+  if (config->cert_file != NULL)
+    identity = cv_identity_new_from_files (config->cert_file, config->key_file, &error);
+  else
+    {
+      gboolean created = FALSE;
+
+      identity = cv_identity_load_or_create (config->state_dir, "gateway", "culvert-gateway",
+                                             &created, &error);
+      if (identity != NULL && created)
+        g_message ("made a self-signed certificate in %s", config->state_dir);
+    }
+  if (identity == NULL)
+    {
+      g_printerr ("culvert-cli: %s\n", error->message);
+      cv_gateway_config_free (config);
+      return 1;
+    }
+  /* Agents pin this; print it on every start, where operators look for it. */
+  g_message ("gateway key fingerprint: %s", cv_identity_get_fingerprint (identity));
+
+  gateway = cv_gateway_new (config, identity);
+  if (record != NULL)
+    {
+      g_warning ("DEBUG: recording every tunnelled byte to %s", record);
+      cv_gateway_set_record_path (gateway, record);
+    }
+  if (!cv_gateway_start (gateway, &error))
+    {
+      g_printerr ("culvert-cli: %s\n", error->message);
+      return 1;
+    }
+
+  run.loop = g_main_loop_new (NULL, FALSE);
+  run.gateway = gateway;
+  run.config_file = config_file;
+  g_unix_signal_add (SIGTERM, on_gateway_term, &run);
+  g_unix_signal_add (SIGINT, on_gateway_term, &run);
+  g_unix_signal_add (SIGHUP, on_gateway_hup, &run);
+  g_main_loop_run (run.loop);
+  g_main_loop_unref (run.loop);
+  g_message ("stopped");
+  return run.exit_code;
+}
+
+/* ---- agents ------------------------------------------------------------- */
+
+static void
+on_link_stopped (CvAgentLink *link, const GError *error, Run *run)
+{
+  run->exit_code = g_error_matches (error, CV_AGENT_ERROR, CV_AGENT_ERROR_REPLACED)
+                     ? EXIT_REPLACED
+                     : 1;
+  g_main_loop_quit (run->loop);
+}
+
+/* The parts both agents share: password, key, gateway address, control link. */
+static CvAgentLink *
+make_link (const CvAgentConfig *config, CvAgentRole role, GError **error)
+{
+  g_autofree char *password = cv_agent_config_read_password (config, error);
+  g_autoptr (CvIdentity) identity = NULL;
+  CvGatewayAddress gateway = { 0 };
+  CvAgentLink *link;
+  gboolean created = FALSE;
+
+  if (password == NULL)
+    return NULL;
+  identity = cv_identity_load_or_create (config->state_dir, "agent", config->name, &created,
+                                         error);
+  if (identity == NULL)
+    {
+      sodium_memzero (password, strlen (password));
+      return NULL;
+    }
+  g_message ("%s agent key %s%s", cv_agent_role_to_string (role),
+             cv_identity_get_fingerprint (identity), created ? " (new)" : "");
+  gateway.host = config->gateway_host;
+  gateway.port = config->gateway_port;
+  gateway.fingerprint = config->gateway_fingerprint;
+  link = cv_agent_link_new (&gateway, identity, role, config->session, password, config->name);
+  sodium_memzero (password, strlen (password));
+  return link;
+}
+
+static int
+run_agent (Run *run, CvAgentLink *link)
+{
+  run->loop = g_main_loop_new (NULL, FALSE);
+  run->exit_code = 0;
+  g_signal_connect (link, "stopped", G_CALLBACK (on_link_stopped), run);
+  g_unix_signal_add (SIGTERM, on_quit_signal, run);
+  g_unix_signal_add (SIGINT, on_quit_signal, run);
+  g_main_loop_run (run->loop);
+  g_main_loop_unref (run->loop);
+  return run->exit_code;
+}
+
+int
+cv_cli_share (int argc, char **argv)
+{
+  const char *config_file = NULL;
+  GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, "The share agent's JSON config",
+      "FILE" },
+    { NULL }
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvShareConfig) config = NULL;
+  g_autoptr (CvShareAgent) agent = NULL;
+  CvAllowList *allow;
+  CvAgentLink *link;
+  Run run = { 0 };
+
+  cv_cli_log_init ("share", G_LOG_LEVEL_INFO);
+  if (!parse_options (&argc, &argv, "— share this machine's services", entries, &config_file))
+    return 2;
+  config = cv_share_config_load (config_file, &error);
+  if (config == NULL)
+    {
+      g_printerr ("culvert-cli: %s\n", error->message);
+      return 2;
+    }
+  link = make_link (&config->agent, CV_AGENT_ROLE_SHARE, &error);
+  if (link == NULL)
+    {
+      g_printerr ("culvert-cli: %s\n", error->message);
+      return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_FAILED) ? 1 : 2;
+    }
+  allow = cv_allow_list_new ();
+  for (guint i = 0; i < config->allow->len; i++)
+    {
+      CvAllowedTarget *target = config->allow->pdata[i];
+      cv_allow_list_add (allow, target->host, target->port_lo, target->port_hi);
+    }
+  agent = cv_share_agent_new (link, allow);
+  cv_share_agent_start (agent);
+  return run_agent (&run, link);
+}
+
+int
+cv_cli_connect (int argc, char **argv)
+{
+  const char *config_file = NULL;
+  GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, "The connect agent's JSON config",
+      "FILE" },
+    { NULL }
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvConnectConfig) config = NULL;
+  g_autoptr (CvConnectAgent) agent = NULL;
+  g_autofree char *known = NULL;
+  CvAgentLink *link;
+  Run run = { 0 };
+
+  cv_cli_log_init ("connect", G_LOG_LEVEL_INFO);
+  if (!parse_options (&argc, &argv, "— reach a shared machine's services", entries,
+                      &config_file))
+    return 2;
+  config = cv_connect_config_load (config_file, &error);
+  if (config == NULL)
+    {
+      g_printerr ("culvert-cli: %s\n", error->message);
+      return 2;
+    }
+  link = make_link (&config->agent, CV_AGENT_ROLE_CONNECT, &error);
+  if (link == NULL)
+    {
+      g_printerr ("culvert-cli: %s\n", error->message);
+      return 2;
+    }
+  known = g_build_filename (config->agent.state_dir, "known_shares", NULL);
+  agent = cv_connect_agent_new (link, known);
+  for (guint i = 0; i < config->mappings->len; i++)
+    {
+      CvMapping *mapping = config->mappings->pdata[i];
+
+      if (!cv_connect_agent_add_mapping (agent, mapping->listen_host, mapping->listen_port,
+                                         mapping->target_host, mapping->target_port, NULL,
+                                         &error))
+        {
+          g_printerr ("culvert-cli: %s\n", error->message);
+          return 1;
+        }
+    }
+  cv_connect_agent_start (agent);
+  return run_agent (&run, link);
+}

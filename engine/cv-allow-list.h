@@ -1,0 +1,18 @@
+/* cv-allow-list.h: the targets a share agent may dial; nothing else is reachable. */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+typedef struct _CvAllowList CvAllowList;
+
+CvAllowList *cv_allow_list_new (void);
+void cv_allow_list_free (CvAllowList *list);
+void cv_allow_list_add (CvAllowList *list, const char *host, guint16 port_lo, guint16 port_hi);
+gboolean cv_allow_list_permits (const CvAllowList *list, const char *host, guint16 port);
+guint cv_allow_list_get_length (const CvAllowList *list);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CvAllowList, cv_allow_list_free)
+
+G_END_DECLS
