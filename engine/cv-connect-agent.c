@@ -290,7 +290,13 @@ on_tunnel_open (GObject *source, GAsyncResult *result, gpointer user_data)
       fail_waiting (self, "the tunnel could not be opened");
       return;
     }
-  drop_tunnel (self);
+  if (self->tunnel != NULL)
+    {
+      /* Two offers crossed; keep the tunnel that already carries channels. */
+      g_io_stream_close (stream, NULL, NULL);
+      flush_waiting (self);
+      return;
+    }
   self->tunnel = cv_mux_new (stream, CV_MUX_ROLE_INITIATOR, NULL);
   g_signal_connect (self->tunnel, "closed", G_CALLBACK (on_tunnel_closed), self);
   cv_mux_start (self->tunnel);
@@ -347,6 +353,13 @@ on_tunnel_offer (CvConnectAgent *self, JsonObject *body)
   if (ticket == NULL || fingerprint == NULL)
     {
       fail_waiting (self, "the gateway sent a malformed tunnel offer");
+      return;
+    }
+  if (self->tunnel != NULL)
+    {
+      /* An offer we no longer need (or did not ask for): the tunnel we have carries
+       * live channels and stays. */
+      g_debug ("ignoring a tunnel offer: a tunnel is already open");
       return;
     }
   if (!check_share_key (self, fingerprint))

@@ -9,7 +9,8 @@
 
 G_DEFINE_QUARK (cv-control-error-quark, cv_control_error)
 
-#define MAX_NAME_LEN 128
+/* Bytes, not characters: 128 characters of any script fit. */
+#define MAX_NAME_LEN 512
 #define MAX_SESSION_LEN 64
 #define MAX_PASSWORD_LEN 1024
 #define MAX_FINGERPRINT_LEN 80
@@ -153,6 +154,30 @@ cv_control_parse_hello (GBytes *json, CvHello *hello, GError **error)
   name = cv_control_get_string (object, "name", MAX_NAME_LEN, FALSE, error);
   if (name == NULL && error != NULL && *error != NULL)
     return FALSE;
+  /* These end up in the gateway's logs and in the other agent's UI: no line breaks,
+   * no escape sequences, and session ids in the same alphabet as the config's. */
+  for (const char *p = session; *p != '\0'; p++)
+    if (!(g_ascii_isalnum (*p) || *p == '.' || *p == '_' || *p == '-'))
+      {
+        g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                     "HELLO: “session” may hold only letters, digits, “.”, “_” and “-”");
+        return FALSE;
+      }
+  if (name != NULL)
+    for (const char *p = name; *p != '\0'; p = g_utf8_next_char (p))
+      if (g_unichar_iscntrl (g_utf8_get_char (p)))
+        {
+          g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                       "HELLO: “name” holds a control character");
+          return FALSE;
+        }
+  if (!g_str_has_prefix (fingerprint, "sha256:") || strlen (fingerprint) != 7 + 64
+      || strspn (fingerprint + 7, "0123456789abcdefABCDEF") != 64)
+    {
+      g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                   "HELLO: “fingerprint” must be sha256: and 64 hexadecimal digits");
+      return FALSE;
+    }
   if (!g_str_equal (role, "share") && !g_str_equal (role, "connect"))
     {
       g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,

@@ -7,6 +7,7 @@
  */
 #include "cv-gateway.h"
 
+#include "cv-admission.h"
 #include "cv-auth-limiter.h"
 #include "cv-control.h"
 #include "cv-gateway-link.h"
@@ -39,6 +40,7 @@ typedef struct {
   char *ticket[2];                /* [0] share side, [1] connect side */
   GSocketConnection *half[2];
   guint timer_id;
+  CvGatewayLink *requester; /* not owned; NULL once it closed */
 } Rendezvous;
 
 /* A connection whose first bytes have not been read yet. */
@@ -50,6 +52,7 @@ typedef struct {
   guint timer_id;
   char preface[CV_TUNNEL_PREFACE_LENGTH];
   gsize preface_len;
+  CvAdmissionSlot *slot;
 } Pending;
 
 struct _CvGateway {
@@ -66,7 +69,9 @@ struct _CvGateway {
   GHashTable *tickets;  /* ticket → Rendezvous (two entries per rendezvous) */
   GPtrArray *links;     /* of CvGatewayLink, owned */
   GHashTable *pending;  /* Pending set */
-  guint n_unauthenticated;
+  CvAdmission *admission;
+  GHashTable *verifying; /* address → password checks under way */
+  guint n_rendezvous;
   guint n_tunnels;
   GCancellable *cancellable;
   char *record_path;
@@ -117,6 +122,8 @@ cv_gateway_finalize (GObject *object)
   g_clear_object (&self->limiter);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->ports, g_array_unref);
+  g_clear_pointer (&self->admission, cv_admission_unref);
+  g_clear_pointer (&self->verifying, g_hash_table_unref);
   g_free (self->record_path);
 
   G_OBJECT_CLASS (cv_gateway_parent_class)->finalize (object);
@@ -141,6 +148,7 @@ cv_gateway_init (CvGateway *self)
   self->pending = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) pending_free, NULL);
   self->ports = g_array_new (FALSE, FALSE, sizeof (guint16));
   self->cancellable = g_cancellable_new ();
+  self->verifying = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 /* ---- sessions ----------------------------------------------------------- */
@@ -217,6 +225,10 @@ rendezvous_free (Rendezvous *rendezvous)
   CvGateway *self = rendezvous->gateway;
 
   g_clear_handle_id (&rendezvous->timer_id, g_source_remove);
+  self->n_rendezvous--;
+  if (rendezvous->requester != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (rendezvous->requester),
+                                  (gpointer *) &rendezvous->requester);
   for (guint i = 0; i < 2; i++)
     {
       if (self->tickets != NULL)
@@ -292,6 +304,28 @@ join_halves (CvGateway *self, Rendezvous *rendezvous)
   rendezvous_free (rendezvous);
 }
 
+/* Tickets handed to one connect agent and not yet used: each costs the gateway a
+ * rendezvous until it expires. */
+#define MAX_OFFERS_PER_LINK 4
+
+static guint
+count_offers (CvGateway *self, CvGatewayLink *link)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, self->tickets);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      Rendezvous *rendezvous = value;
+      /* Each rendezvous is in the table under its connect-side ticket once. */
+      if (rendezvous->requester == link && g_str_equal (key, rendezvous->ticket[1]))
+        n++;
+    }
+  return n;
+}
+
 static void
 offer_tunnel (CvGateway *self, Session *session, CvGatewayLink *connect)
 {
@@ -305,7 +339,7 @@ offer_tunnel (CvGateway *self, Session *session, CvGatewayLink *connect)
       cv_gateway_link_send (connect, CV_CONTROL_PRESENCE, body);
       return;
     }
-  if (self->n_tunnels + g_hash_table_size (self->tickets) / 2 >= self->config->limits.max_tunnels)
+  if (self->n_tunnels + self->n_rendezvous >= self->config->limits.max_tunnels)
     {
       g_warning ("session %s: tunnel refused: the gateway carries its maximum of %u tunnels",
                  session->id, self->config->limits.max_tunnels);
@@ -314,7 +348,19 @@ offer_tunnel (CvGateway *self, Session *session, CvGatewayLink *connect)
       return;
     }
 
+  if (count_offers (self, connect) >= MAX_OFFERS_PER_LINK)
+    {
+      g_message ("session %s: connect agent “%s” asks for tunnels faster than it uses them",
+                 session->id, cv_gateway_link_get_hello (connect)->name);
+      json_object_set_string_member (to_connect, "error", CV_REASON_RATE_LIMITED);
+      cv_gateway_link_send (connect, CV_CONTROL_TUNNEL_OFFER, to_connect);
+      return;
+    }
+
   rendezvous = g_new0 (Rendezvous, 1);
+  self->n_rendezvous++;
+  rendezvous->requester = connect;
+  g_object_add_weak_pointer (G_OBJECT (connect), (gpointer *) &rendezvous->requester);
   rendezvous->gateway = self;
   rendezvous->session_id = g_strdup (session->id);
   rendezvous->ticket[0] = cv_ticket_new ();
@@ -388,8 +434,8 @@ on_link_closed (CvGatewayLink *link, const GError *error, CvGateway *self)
 {
   g_autoptr (CvGatewayLink) hold G_GNUC_UNUSED = g_object_ref (link);
 
-  if (!cv_gateway_link_is_welcomed (link))
-    self->n_unauthenticated--;
+  /* An unauthenticated link gives its admission slot back as it goes. */
+  g_object_set_data (G_OBJECT (link), "cv-admission-slot", NULL);
   forget_link (self, link);
   if (error != NULL && cv_gateway_link_is_welcomed (link))
     g_message ("%s: control link closed: %s", cv_gateway_link_get_remote_string (link),
@@ -403,7 +449,7 @@ admit (CvGateway *self, CvGatewayLink *link, Session *session)
 {
   const CvHello *hello = cv_gateway_link_get_hello (link);
 
-  self->n_unauthenticated--;
+  g_object_set_data (G_OBJECT (link), "cv-admission-slot", NULL);
   cv_gateway_link_set_session (link, session);
   if (hello->role == CV_AGENT_ROLE_SHARE)
     {
@@ -440,12 +486,36 @@ admit (CvGateway *self, CvGatewayLink *link, Session *session)
 typedef struct {
   char *hash;
   char *password;
+  char *address;
 } Verify;
+
+/* Password checks under way per address.  The limiter counts failures only once a
+ * check has failed, so without this cap a client could start many guesses at once
+ * and have them all checked before the first failure is counted. */
+#define MAX_VERIFYING_PER_ADDRESS 2
+
+static guint
+verifying_count (CvGateway *self, const char *address)
+{
+  return GPOINTER_TO_UINT (g_hash_table_lookup (self->verifying, address));
+}
+
+static void
+verifying_add (CvGateway *self, const char *address, int delta)
+{
+  guint count = verifying_count (self, address) + delta;
+
+  if (count == 0)
+    g_hash_table_remove (self->verifying, address);
+  else
+    g_hash_table_insert (self->verifying, g_strdup (address), GUINT_TO_POINTER (count));
+}
 
 static void
 verify_free (Verify *verify)
 {
   g_free (verify->hash);
+  g_free (verify->address);
   if (verify->password != NULL)
     {
       sodium_memzero (verify->password, strlen (verify->password));
@@ -468,12 +538,21 @@ on_verified (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   CvGateway *self = CV_GATEWAY (source);
   g_autoptr (CvGatewayLink) link = user_data;
-  gboolean ok = g_task_propagate_boolean (G_TASK (result), NULL);
+  g_autoptr (GError) error = NULL;
+  gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
+  Verify *verify = g_task_get_task_data (G_TASK (result));
   const CvHello *hello = cv_gateway_link_get_hello (link);
   Session *session;
 
-  if (self->links == NULL || !g_ptr_array_find (self->links, link, NULL))
-    return; /* closed meanwhile */
+  if (self->verifying != NULL)
+    verifying_add (self, verify->address, -1);
+  if (error != NULL || self->links == NULL || !g_ptr_array_find (self->links, link, NULL))
+    return; /* cancelled (shutting down), or the link closed meanwhile */
+  if (self->shutting_down)
+    {
+      cv_gateway_link_refuse (link, CV_REASON_SHUTTING_DOWN, "the gateway is shutting down", 0);
+      return;
+    }
   session = g_hash_table_lookup (self->sessions, hello->session);
   if (!ok || session == NULL || session->removed)
     {
@@ -485,7 +564,8 @@ on_verified (GObject *source, GAsyncResult *result, gpointer user_data)
       cv_gateway_link_refuse (link, CV_REASON_BAD_PASSWORD, "wrong password for this session", 0);
       return;
     }
-  cv_auth_limiter_record_success (self->limiter, cv_gateway_link_get_remote (link));
+  /* A success does not wipe the address's failures: one valid password must not buy
+   * unlimited guesses at another session's.  Failures fade with the limiter's window. */
   admit (self, link, session);
 }
 
@@ -538,7 +618,15 @@ on_link_hello (CvGatewayLink *link, CvGateway *self)
       return;
     }
 
+  if (verifying_count (self, remote) >= MAX_VERIFYING_PER_ADDRESS)
+    {
+      cv_gateway_link_refuse (link, CV_REASON_RATE_LIMITED,
+                              "a login from this address is already being checked", 1000);
+      return;
+    }
+  verifying_add (self, remote, +1);
   verify = g_new0 (Verify, 1);
+  verify->address = g_strdup (remote);
   verify->hash = g_strdup (hello->role == CV_AGENT_ROLE_SHARE ? session->share_hash
                                                               : session->connect_hash);
   verify->password = g_strdup (hello->password);
@@ -568,6 +656,7 @@ on_link_message (CvGatewayLink *link, guint type, JsonObject *body, CvGateway *s
 typedef struct {
   CvGateway *gateway;
   GInetAddress *remote;
+  CvAdmissionSlot *slot;
 } Handshake;
 
 static void
@@ -586,8 +675,6 @@ on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->links != NULL)
         g_message ("%s: TLS handshake failed: %s", remote, error->message);
-      if (self->links != NULL)
-        self->n_unauthenticated--;
       goto out;
     }
   peer = g_tls_connection_get_peer_certificate (G_TLS_CONNECTION (tls));
@@ -595,12 +682,13 @@ on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
   if (fingerprint == NULL)
     {
       g_message ("%s: agent sent no certificate; closing", remote);
-      self->n_unauthenticated--;
       g_io_stream_close (tls, NULL, NULL);
       goto out;
     }
   link = cv_gateway_link_new (tls, handshake->remote, fingerprint, &self->mux_config,
                               self->config->limits.handshake_timeout_ms);
+  g_object_set_data_full (G_OBJECT (link), "cv-admission-slot", g_steal_pointer (&handshake->slot),
+                          (GDestroyNotify) cv_admission_slot_release);
   g_ptr_array_add (self->links, link);
   g_signal_connect (link, "hello", G_CALLBACK (on_link_hello), self);
   g_signal_connect (link, "message", G_CALLBACK (on_link_message), self);
@@ -608,6 +696,7 @@ on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
   cv_gateway_link_start (link);
 
 out:
+  cv_admission_slot_release (handshake->slot);
   g_object_unref (handshake->remote);
   g_object_unref (handshake->gateway);
   g_free (handshake);
@@ -626,6 +715,7 @@ pending_free (Pending *pending)
     }
   g_clear_object (&pending->connection);
   g_clear_object (&pending->cancellable);
+  cv_admission_slot_release (pending->slot);
   g_free (pending);
 }
 
@@ -669,7 +759,6 @@ on_pending_timeout (gpointer user_data)
 
   pending->timer_id = 0;
   g_message ("%s: nothing useful within the handshake deadline; closing", remote);
-  pending->gateway->n_unauthenticated--;
   pending_done (pending, FALSE);
   return G_SOURCE_REMOVE;
 }
@@ -683,6 +772,7 @@ start_tls (Pending *pending)
 
   handshake->gateway = g_object_ref (self);
   handshake->remote = remote_address_of (pending->connection);
+  handshake->slot = g_steal_pointer (&pending->slot);
   /* The link's own HELLO deadline takes over once TLS is up. */
   /* Any client certificate will do: it is the agent's key, which the gateway only
    * records and announces; the password authenticates. */
@@ -727,7 +817,6 @@ on_pending_readable (GSocket *socket, GIOCondition condition, gpointer user_data
       n = recv (g_socket_get_fd (socket), (char *) &first, 1, MSG_PEEK);
       if (n <= 0)
         {
-          self->n_unauthenticated--;
           pending_done (pending, FALSE);
           return G_SOURCE_REMOVE;
         }
@@ -742,7 +831,6 @@ on_pending_readable (GSocket *socket, GIOCondition condition, gpointer user_data
       if (first != CV_TUNNEL_PREFACE_PREFIX[0])
         {
           g_message ("%s: not a Culvert agent (first byte 0x%02x); closing", remote, first);
-          self->n_unauthenticated--;
           pending_done (pending, FALSE);
           return G_SOURCE_REMOVE;
         }
@@ -757,7 +845,6 @@ on_pending_readable (GSocket *socket, GIOCondition condition, gpointer user_data
     }
   if (n <= 0)
     {
-      self->n_unauthenticated--;
       pending_done (pending, FALSE);
       return G_SOURCE_REMOVE;
     }
@@ -772,7 +859,6 @@ on_pending_readable (GSocket *socket, GIOCondition condition, gpointer user_data
     g_autofree char *ticket = cv_tunnel_preface_parse (pending->preface, pending->preface_len,
                                                        &error);
 
-    self->n_unauthenticated--;
     if (ticket == NULL)
       {
         g_message ("%s: %s; closing", remote, error->message);
@@ -793,24 +879,30 @@ on_incoming (GSocketService *service, GSocketConnection *connection, GObject *so
   GSocket *socket = g_socket_connection_get_socket (connection);
   Pending *pending;
 
+  g_autofree char *remote = remote_of (connection);
+  g_autoptr (GError) error = NULL;
+  CvAdmissionSlot *slot;
+
   if (self->shutting_down)
     return TRUE; /* dropping our reference closes it */
-  if (self->n_unauthenticated >= self->config->limits.max_pending_handshakes
-      || self->links->len >= self->config->limits.max_links)
+  if (self->links->len >= self->config->limits.max_links)
     {
-      g_autofree char *remote = remote_of (connection);
-      g_warning ("%s: refused: %u connections are still in their handshake (limit %u), %u "
-                 "links (limit %u)",
-                 remote, self->n_unauthenticated, self->config->limits.max_pending_handshakes,
-                 self->links->len, self->config->limits.max_links);
+      g_warning ("%s: refused: the gateway has its maximum of %u links", remote,
+                 self->config->limits.max_links);
+      return TRUE;
+    }
+  slot = cv_admission_take (self->admission, remote, &error);
+  if (slot == NULL)
+    {
+      g_warning ("%s: refused: %s", remote, error->message);
       return TRUE;
     }
 
   g_socket_set_blocking (socket, FALSE);
   g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   g_socket_set_keepalive (socket, TRUE);
-  self->n_unauthenticated++;
   pending = g_new0 (Pending, 1);
+  pending->slot = slot;
   pending->gateway = self;
   pending->connection = g_object_ref (connection);
   pending->cancellable = g_cancellable_new ();
@@ -822,6 +914,15 @@ on_incoming (GSocketService *service, GSocketConnection *connection, GObject *so
 }
 
 /* ---- public ------------------------------------------------------------- */
+
+/* One address may hold an eighth of the handshake slots (at least 16): an office
+ * behind one NAT reconnecting after a restart gets in; one client cannot lock
+ * everyone out. */
+static guint
+pending_per_address (const CvGatewayLimits *limits)
+{
+  return MAX (16, limits->max_pending_handshakes / 8);
+}
 
 /**
  * cv_gateway_new:
@@ -840,6 +941,8 @@ cv_gateway_new (CvGatewayConfig *config, CvIdentity *identity)
   limits.max_failures = config->limits.auth_failures_before_backoff;
   limits.max_backoff_us = (gint64) config->limits.auth_backoff_max_ms * 1000;
   self->limiter = cv_auth_limiter_new (&limits);
+  self->admission = cv_admission_new (config->limits.max_pending_handshakes,
+                                      pending_per_address (&config->limits));
   cv_mux_config_init_defaults (&self->mux_config);
   self->mux_config.keepalive_interval_ms = config->limits.keepalive_interval_ms;
   self->mux_config.dead_peer_timeout_ms = config->limits.dead_peer_timeout_ms;
@@ -933,6 +1036,8 @@ cv_gateway_reload (CvGateway *self, CvGatewayConfig *config, GError **error)
       g_hash_table_iter_remove (&iter);
     }
   g_message ("configuration reloaded: %u sessions, %u removed", config->sessions->len, removed);
+  cv_admission_set_limits (self->admission, config->limits.max_pending_handshakes,
+                           pending_per_address (&config->limits));
   cv_gateway_config_free (self->config);
   self->config = config;
   return TRUE;

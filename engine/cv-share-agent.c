@@ -282,6 +282,16 @@ on_link_message (CvAgentLink *link, guint type, JsonObject *body, CvShareAgent *
                               on_tunnel_open, offer);
 }
 
+/* Replaced by another share agent: nothing of this one may stay reachable. */
+static void
+on_link_stopped (CvAgentLink *link, const GError *error, CvShareAgent *self)
+{
+  if (self->tunnels->len > 0)
+    g_message ("closing %u tunnel%s", self->tunnels->len, self->tunnels->len == 1 ? "" : "s");
+  g_ptr_array_set_size (self->tunnels, 0);
+  g_cancellable_cancel (self->cancellable);
+}
+
 /**
  * cv_share_agent_new:
  * @link: (transfer full): a control link in the share role, not started
@@ -295,6 +305,7 @@ cv_share_agent_new (CvAgentLink *link, CvAllowList *allow)
   self->link = link;
   self->allow = allow;
   g_signal_connect (link, "message", G_CALLBACK (on_link_message), self);
+  g_signal_connect (link, "stopped", G_CALLBACK (on_link_stopped), self);
   return self;
 }
 

@@ -1,0 +1,23 @@
+/* cv-admission.h: how many connections may be unauthenticated at once, overall and per
+ * source address. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _CvAdmission CvAdmission;
+typedef struct _CvAdmissionSlot CvAdmissionSlot;
+
+CvAdmission *cv_admission_new (guint max_pending, guint max_per_address);
+CvAdmission *cv_admission_ref (CvAdmission *admission);
+void cv_admission_unref (CvAdmission *admission);
+void cv_admission_set_limits (CvAdmission *admission, guint max_pending, guint max_per_address);
+guint cv_admission_get_n_pending (CvAdmission *admission);
+
+CvAdmissionSlot *cv_admission_take (CvAdmission *admission, const char *address, GError **error);
+void cv_admission_slot_release (CvAdmissionSlot *slot);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CvAdmission, cv_admission_unref)
+
+G_END_DECLS
