@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""Authentication and trust failures: each says what is wrong on one line, then the agent
+retries with backoff — never in a tight loop, and slowly after the gateway refused its
+credentials (30 s doubling, with jitter no less than half: ≥ 15 s)."""
+
+import os
+import re
+import shutil
+import socket
+import sys
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Session, case, check, closed_within, run_tests, shared_env)  # noqa: E402
+
+RETRY = r"retrying in ([0-9.]+) s"
+# The first reconnect delay is 250 ms, doubling; each is drawn from [base/2, base].
+FIRST_DELAY = 0.25
+# After a refused login: 30 s doubling, drawn from [base/2, base].
+AUTH_MIN_DELAY = 15.0
+
+# ---- the slow scenario: refused logins, started once, looked at by several cases -------
+
+slow = None
+
+
+def start_slow():
+    """A gateway and three agents it refuses: wrong share password, wrong connect password,
+    unknown session.  The limiter is set high so that it does not mix in rate-limited."""
+    global slow
+    if slow is not None:
+        return slow
+    t = shared_env("auth-refusals")
+    s1 = Session("s1")
+    gw = t.gateway([s1], limits={"auth_failures_before_backoff": 1000})
+    t.gw = gw
+    t.bad_share = t.share(gw, s1, ["127.0.0.1:1"], name="share-badpw", password="not-the-pw",
+                          wait_online=False)
+    t.bad_connect = t.connect_agent(gw, s1, ["127.0.0.1:1"], name="connect-badpw",
+                                    password="not-the-pw", wait_online=False, wait_share=False)
+    t.unknown = t.connect_agent(gw, Session("no-such-session"), ["127.0.0.1:1"],
+                                name="connect-unknown", wait_online=False, wait_share=False)
+    slow = t
+    return t
+
+
+def first_refusal(proc, reason):
+    """The agent's first refusal line: it names the session and @reason, and says when it
+    retries; returns (time, delay in s)."""
+    when, m, _ = proc.wait_for_log(r"the gateway refused session .*" + RETRY, 10)
+    line = m.string
+    check(reason in line, "%s: the refusal does not name %s: %s" % (proc.name, reason, line))
+    check("\n" not in line, "not one line")
+    delay = float(m.group(1))
+    check(delay >= AUTH_MIN_DELAY,
+          "%s: retries %.1f s after a refused login, expected at least %.0f s: %s"
+          % (proc.name, delay, AUTH_MIN_DELAY, line))
+    return when, delay
+
+
+def test_wrong_password(t):
+    s = t.use(start_slow())
+    for proc in (s.bad_share, s.bad_connect):
+        when, delay = first_refusal(proc, "bad-password")
+        t.note("%s: %s" % (proc.name, proc.matches(RETRY)[0][1].string))
+    s.gw.proc.wait_for_log(r"share agent for session s1: wrong password", 5)
+    s.gw.proc.wait_for_log(r"connect agent for session s1: wrong password", 5)
+
+
+def test_unknown_session(t):
+    s = t.use(start_slow())
+    first_refusal(s.unknown, "unknown-session")
+    s.gw.proc.wait_for_log(r"unknown session .no-such-session", 5)
+    t.note(s.unknown.matches(RETRY)[0][1].string)
+
+
+def test_refusal_backoff(t):
+    """No second login within 10 s of a refused one; the second comes 15-31 s after it."""
+    s = t.use(start_slow())
+    agents = (s.bad_share, s.bad_connect, s.unknown)
+    firsts = {p.name: p.matches(RETRY)[0][0] for p in agents}
+    # Ten seconds after the last first refusal, count again: still one each.
+    wait = max(firsts.values()) + 10 - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
+    for p in agents:
+        n = sum(1 for when, _ in p.matches(RETRY) if when < firsts[p.name] + 10)
+        check(n == 1, "%s: %d login attempts within 10 s of a refused one (tight loop)\n%s"
+              % (p.name, n, p.tail(8)))
+    for p in agents:
+        found = p.wait_for_count(RETRY, 2, max(1, firsts[p.name] + 32 - time.monotonic()))
+        gap = found[1][0] - found[0][0]
+        t.note("%s: second attempt %.1f s after the first" % (p.name, gap))
+        check(AUTH_MIN_DELAY - 0.1 <= gap <= 31,
+              "%s: second attempt %.1f s after a refused login, expected 15-30 s"
+              % (p.name, gap))
+
+
+# ---- connection-level failures: fast backoff, but no tight loop ---------------------
+
+def check_backoff(t, proc, pattern, window=5.0):
+    """From the agent's first failure, for @window seconds: at least 2 and at most 6
+    attempts, each failure one line matching @pattern and saying when it retries, and
+    the gaps at least the documented minimum and growing."""
+    first, _, _ = proc.wait_for_log(RETRY, 10)
+    time.sleep(max(0, first + window - time.monotonic()))
+    found = [(w, m) for w, m in proc.matches(RETRY) if w <= first + window]
+    lines = [m.string for _, m in found]
+    for line in lines:
+        check(re.search(pattern, line),
+              "%s: the failure does not say /%s/: %s" % (proc.name, pattern, line))
+    check(2 <= len(found) <= 6,
+          "%s: %d attempts in %.0f s, expected 2 to 6 (250 ms doubling)\n%s"
+          % (proc.name, len(found), window, "\n".join(lines)))
+    gaps = [found[i + 1][0] - found[i][0] for i in range(len(found) - 1)]
+    delays = [float(m.group(1)) for _, m in found]
+    t.note("%s: %d attempts in %.0f s, gaps %s (announced %s); %s"
+           % (proc.name, len(found), window, ", ".join("%.2f" % g for g in gaps),
+              ", ".join("%.1f" % d for d in delays), lines[0]))
+    for i, g in enumerate(gaps):
+        minimum = FIRST_DELAY * (2 ** i) / 2
+        check(g >= minimum - 0.02,
+              "%s: attempt %d came %.3f s after the one before, expected at least %.3f s"
+              % (proc.name, i + 2, g, minimum))
+        check(delays[i] - 0.06 <= g <= delays[i] + 0.5,
+              "%s: attempt %d came %.3f s after the one before, which announced %.1f s"
+              % (proc.name, i + 2, g, delays[i]))
+    for i, d in enumerate(delays):
+        base = FIRST_DELAY * (2 ** i)
+        check(base / 2 - 0.06 <= d <= base + 0.06,
+              "%s: retry %d announced %.1f s; 250 ms doubling with jitter gives %.3f-%.3f s"
+              % (proc.name, i + 1, d, base / 2, base))
+    # Each delay is drawn from [base/2, base] and the base doubles: never shorter than the
+    # one before (the log rounds them, which keeps that order).
+    check(delays == sorted(delays), "%s: the announced delays shrink: %s" % (proc.name, delays))
+    if len(gaps) >= 2:
+        check(gaps[-1] > gaps[0], "%s: the gaps between attempts do not grow: %s"
+              % (proc.name, gaps))
+
+
+def test_untrusted_gateway(t):
+    """No gateway_fingerprint, and the gateway's certificate is self-signed."""
+    s1 = Session("s1")
+    gw = t.gateway([s1])
+    share = t.share(gw, s1, ["127.0.0.1:1"], pin=None, wait_online=False)
+    check_backoff(t, share, r"certificate is not trusted \(self-signed\); its fingerprint is "
+                  + re.escape(gw.fingerprint))
+    check(share.count(r"agent online") == 0, "the agent went online with an untrusted gateway")
+    check(gw.proc.count(r"share agent .* online") == 0, "the gateway admitted the agent")
+
+
+def test_wrong_pin(t):
+    s1 = Session("s1")
+    gw = t.gateway([s1])
+    wrong = "sha256:" + "ab" * 32
+    conn = t.connect_agent(gw, s1, ["127.0.0.1:1"], pin=wrong, wait_online=False,
+                           wait_share=False)
+    check_backoff(t, conn, r"key has changed: .*pinned fingerprint is sha256:(ab)+")
+    check(conn.count(r"agent online") == 0, "the agent went online with a wrong pin")
+
+
+def test_gateway_down(t):
+    """Nothing listens at the gateway's address: connection refused, the same backoff."""
+    s1 = Session("s1")
+    gw = t.gateway([s1], start=False)
+    gw.fingerprint = "sha256:" + "00" * 32
+    share = t.share(gw, s1, ["127.0.0.1:1"], wait_online=False)
+    check_backoff(t, share, r"gateway 127\.0\.0\.1:%d: .*[Cc]onnection refused" % gw.port)
+
+
+def test_changed_share_key(t):
+    """The share agent comes back with a new key: the connect agent refuses it, loudly."""
+    target = t.echo_server()
+    s1 = Session("s1")
+    gw = t.gateway([s1])
+    share = t.share(gw, s1, ["127.0.0.1:%d" % target.port])
+    conn = t.connect_agent(gw, s1, ["127.0.0.1:%d" % target.port])
+    sock = t.connect(conn.ports[0])
+    sock.sendall(b"ping")
+    sock.shutdown(socket.SHUT_WR)
+    check(sock.recv(16) == b"ping", "the first tunnel did not work")
+    conn.wait_for_log(r"pinned on first use", 5)
+
+    share.stop()
+    shutil.rmtree(share.state_dir)
+    conn.wait_for_log(r"share agent offline", 5)
+    mark = conn.mark()
+    share2 = t.share(gw, s1, ["127.0.0.1:%d" % target.port], name="share-newkey",
+                     state_dir=share.state_dir)
+    share2.wait_for_log(r"share agent key sha256:\S+ \(new\)", 5)
+    conn.wait_for_log(r"share agent online$", 5, since=mark)
+
+    for attempt in range(2):
+        before = conn.count(r"CHANGED")
+        sock = t.connect(conn.ports[0])
+        check(closed_within(sock, 2.0),
+              "attempt %d: the client's connection is still open 2 s after the key changed"
+              % attempt)
+        when, m, _ = conn.wait_for_log(r"CHANGED", 5, since=mark)
+        found = conn.wait_for_count(r"CHANGED", before + 1, 5)
+        line = found[-1][1].string
+        check("s1" in line and "refusing" in line,
+              "the CHANGED line does not say which session and that it refuses: %s" % line)
+        t.note(line)
+    time.sleep(1)
+    check(conn.count(r"CHANGED") == 2,
+          "%d CHANGED lines for 2 connections: the agent retries on its own"
+          % conn.count(r"CHANGED"))
+    check(share2.count(r"tunnel from connect agent") == 0,
+          "a tunnel opened to the share agent with the changed key")
+    check(target.accepted == 1, "the target was reached through the changed key")
+
+
+if __name__ == "__main__":
+    run_tests([
+        case("wrong password (share and connect): one line names bad-password, next try ≥ 15 s",
+             test_wrong_password),
+        case("unknown session: one line names unknown-session, next try ≥ 15 s",
+             test_unknown_session),
+        case("untrusted gateway certificate: named, backoff 250 ms doubling, ≤ 6 tries in 5 s",
+             test_untrusted_gateway),
+        case("wrong pinned fingerprint: named, backoff 250 ms doubling, ≤ 6 tries in 5 s",
+             test_wrong_pin),
+        case("gateway not reachable: named, backoff 250 ms doubling, ≤ 6 tries in 5 s",
+             test_gateway_down),
+        case("changed share agent key: the connect agent refuses it with CHANGED",
+             test_changed_share_key),
+        case("refused logins: no second try within 10 s, a second one 15-30 s later",
+             test_refusal_backoff),
+    ])

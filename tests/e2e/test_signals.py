@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Signals to the gateway: SIGTERM stops it cleanly and the agents hear why; SIGHUP loads
+new sessions without disturbing the tunnels that are up."""
+
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (DataStream, Session, case, check, duplex, recv_all, run_tests)  # noqa: E402
+
+MIB = 1024 * 1024
+
+
+def echo_through(t, port, payload):
+    sock = t.connect(port)
+    sock.sendall(payload)
+    sock.shutdown(socket.SHUT_WR)
+    got = recv_all(sock, time.monotonic() + 10)
+    check(got == payload, "echo: got %d bytes back, sent %d" % (len(got), len(payload)))
+
+
+def test_sigterm(t):
+    target = t.echo_server()
+    s1 = Session("s1")
+    gw = t.gateway([s1])
+    share = t.share(gw, s1, ["127.0.0.1:%d" % target.port])
+    conn = t.connect_agent(gw, s1, ["127.0.0.1:%d" % target.port])
+    echo_through(t, conn.ports[0], b"before SIGTERM")
+    marks = {p.name: p.mark() for p in (share, conn)}
+    started = time.monotonic()
+    gw.proc.signal(signal.SIGTERM)
+    status = gw.proc.wait(3.0)
+    elapsed = time.monotonic() - started
+    t.note("the gateway exited %d after %.2f s" % (status, elapsed))
+    check(status == 0, "the gateway exited %d after SIGTERM, expected 0" % status)
+    gw.proc.wait_for_log(r"shutting down", 1)
+    for p in (share, conn):
+        _, m, _ = p.wait_for_log(r"shutting-down", 3, since=marks[p.name])
+        t.note(m.string)
+    time.sleep(0.5)
+    check(share.running() and conn.running(), "an agent exited when the gateway went away")
+    # And the agents themselves stop cleanly on SIGTERM, gateway or not.
+    for p in (share, conn):
+        p.signal(signal.SIGTERM)
+    for p in (share, conn):
+        status = p.wait(3.0)
+        check(status == 0, "%s exited %d after SIGTERM, expected 0" % (p.name, status))
+
+
+def test_sighup_adds_session(t):
+    # The long transfer: the target sends 24 MiB at 4 MiB/s (6 s) while reading 24 MiB.
+    slow = t.duplex_server(seed="slow", total=24 * MIB, rate=4 * MIB)
+    echo = t.echo_server()
+    s1, s2 = Session("s1"), Session("s2")
+    gw = t.gateway([s1])
+    allow = ["127.0.0.1:%d" % slow.port, "127.0.0.1:%d" % echo.port]
+    share1 = t.share(gw, s1, allow, name="share-s1")
+    conn1 = t.connect_agent(gw, s1, ["127.0.0.1:%d" % slow.port], name="connect-s1")
+    marks = {p.name: p.mark() for p in (share1, conn1)}
+
+    result = {}
+
+    def long_transfer():
+        try:
+            sock = t.connect(conn1.ports[0])
+            result["r"] = duplex(sock, DataStream("client", 24 * MIB), time.monotonic() + 60)
+            result["done"] = time.monotonic()
+        except Exception as e:
+            result["error"] = e
+
+    th = threading.Thread(target=long_transfer, daemon=True)
+    th.start()
+    share1.wait_for_log(r"channel \d+ from .* open", 5)
+    time.sleep(1.0)
+
+    t.rewrite_gateway_config(gw, [s1, s2])
+    gw.proc.signal(signal.SIGHUP)
+    reloaded, _, _ = gw.proc.wait_for_log(r"configuration reloaded: 2 sessions, 0 removed", 5)
+    share2 = t.share(gw, s2, ["127.0.0.1:%d" % echo.port], name="share-s2")
+    conn2 = t.connect_agent(gw, s2, ["127.0.0.1:%d" % echo.port], name="connect-s2")
+    echo_through(t, conn2.ports[0], os.urandom(1 * MIB))
+    new_pair_ok = time.monotonic()
+    check("done" not in result and th.is_alive(),
+          "the long transfer ended before the new session was tried: no overlap to test")
+
+    th.join(60)
+    check(not th.is_alive(), "the long transfer did not finish")
+    if "error" in result:
+        raise result["error"]
+    sent, got, n = result["r"]
+    slow.wait_closed(1, 10)
+    r = slow.results[0]
+    check(n == 24 * MIB and got == r["sent_digest"],
+          "target→client: %d bytes, sha256 %s, expected %d bytes, sha256 %s"
+          % (n, got, 24 * MIB, r["sent_digest"]))
+    check(r["received"] == 24 * MIB and r["digest"] == sent,
+          "client→target: %d bytes arrived, digest %s" % (r["received"],
+                                                          "ok" if r["digest"] == sent else "bad"))
+    t.note("reload at +0, new session worked at +%.1f s, the long transfer finished at +%.1f s"
+           % (new_pair_ok - reloaded, result["done"] - reloaded))
+    for p in (share1, conn1):
+        check(p.count(r"retrying", marks[p.name]) == 0,
+              "%s lost its link during the reload:\n%s" % (p.name, p.tail(5)))
+    check(gw.proc.count(r"session s1: tunnel closed") == 0
+          and gw.proc.count(r"session s1: tunnel joined") == 1,
+          "the old session's tunnel was cut or remade by the reload")
+
+
+def test_sighup_bad_config(t):
+    """A reload with a broken config keeps the running one; nothing is disturbed."""
+    target = t.echo_server()
+    s1 = Session("s1")
+    gw = t.gateway([s1])
+    share = t.share(gw, s1, ["127.0.0.1:%d" % target.port])
+    conn = t.connect_agent(gw, s1, ["127.0.0.1:%d" % target.port])
+    with open(gw.config_path) as f:
+        good = json.load(f)
+    good["sessions"][0]["share_password_hash"] = "not a hash"
+    with open(gw.config_path, "w") as f:
+        json.dump(good, f)
+    gw.proc.signal(signal.SIGHUP)
+    _, m, _ = gw.proc.wait_for_log(r"reload failed, keeping the running configuration", 5)
+    check(gw.config_path in m.string and "share_password_hash" in m.string,
+          "the reload error does not name the file and the key: %s" % m.string)
+    echo_through(t, conn.ports[0], b"still fine")
+    check(gw.proc.running(), "the gateway exited")
+
+
+if __name__ == "__main__":
+    run_tests([
+        case("SIGTERM: the gateway exits 0 within 3 s, agents log shutting-down (and exit 0 on theirs)",
+             test_sigterm),
+        case("SIGHUP adding a session: a new pair works while an old tunnel keeps transferring",
+             test_sighup_adds_session),
+        case("SIGHUP with a broken config: the running one stays, with a clear error",
+             test_sighup_bad_config),
+    ])
