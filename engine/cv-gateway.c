@@ -84,6 +84,28 @@ static void session_free (gpointer data);
 static void pending_free (Pending *pending);
 static void rendezvous_free (Rendezvous *rendezvous);
 
+/* Rendezvous hold no reference to the gateway, and their timers would fire into a
+ * finalized one: they go with it, and a half already presented is closed. */
+static void
+forget_rendezvous (CvGateway *self)
+{
+  g_autoptr (GHashTable) tickets = g_steal_pointer (&self->tickets);
+  g_autoptr (GHashTable) each = g_hash_table_new (NULL, NULL);
+  GHashTableIter iter;
+  gpointer rendezvous;
+
+  if (tickets == NULL)
+    return;
+  /* A rendezvous is in the table under one or two tickets: free it once, with the
+   * table already out of rendezvous_free()'s reach. */
+  g_hash_table_iter_init (&iter, tickets);
+  while (g_hash_table_iter_next (&iter, NULL, &rendezvous))
+    g_hash_table_add (each, rendezvous);
+  g_hash_table_iter_init (&iter, each);
+  while (g_hash_table_iter_next (&iter, &rendezvous, NULL))
+    rendezvous_free (rendezvous);
+}
+
 static void
 cv_gateway_dispose (GObject *object)
 {
@@ -97,7 +119,7 @@ cv_gateway_dispose (GObject *object)
       g_clear_object (&self->service);
     }
   g_clear_pointer (&self->pending, g_hash_table_unref);
-  g_clear_pointer (&self->tickets, g_hash_table_unref);
+  forget_rendezvous (self);
   if (self->links != NULL)
     {
       for (guint i = 0; i < self->links->len; i++)
@@ -1038,6 +1060,10 @@ cv_gateway_reload (CvGateway *self, CvGatewayConfig *config, GError **error)
   g_message ("configuration reloaded: %u sessions, %u removed", config->sessions->len, removed);
   cv_admission_set_limits (self->admission, config->limits.max_pending_handshakes,
                            pending_per_address (&config->limits));
+  /* New links get the new keepalive; the failed-login limiter keeps its state and its
+   * policy until a restart (a reload must not forgive an attacker). */
+  self->mux_config.keepalive_interval_ms = config->limits.keepalive_interval_ms;
+  self->mux_config.dead_peer_timeout_ms = config->limits.dead_peer_timeout_ms;
   cv_gateway_config_free (self->config);
   self->config = config;
   return TRUE;

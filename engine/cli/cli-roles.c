@@ -77,6 +77,20 @@ on_quit_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Signals are caught from the first moment: a SIGHUP or SIGTERM that arrives while
+ * the config loads or the port opens (systemd's ExecReload does not wait) must not
+ * kill the process; it is acted on once the main loop runs. */
+static void
+run_init (Run *run, GSourceFunc on_term, GSourceFunc on_hup)
+{
+  run->loop = g_main_loop_new (NULL, FALSE);
+  run->exit_code = 0;
+  g_unix_signal_add (SIGTERM, on_term, run);
+  g_unix_signal_add (SIGINT, on_term, run);
+  if (on_hup != NULL)
+    g_unix_signal_add (SIGHUP, on_hup, run);
+}
+
 /* ---- gateway ------------------------------------------------------------ */
 
 static gboolean
@@ -137,6 +151,7 @@ cv_cli_gateway (int argc, char **argv)
   Run run = { 0 };
 
   cv_cli_log_init ("gateway", G_LOG_LEVEL_INFO);
+  run_init (&run, on_gateway_term, on_gateway_hup);
   if (!parse_options (&argc, &argv, "— run the gateway", entries, &config_file))
     return 2;
   config = cv_gateway_config_load (config_file, &error);
@@ -179,12 +194,8 @@ cv_cli_gateway (int argc, char **argv)
       return 1;
     }
 
-  run.loop = g_main_loop_new (NULL, FALSE);
   run.gateway = gateway;
   run.config_file = config_file;
-  g_unix_signal_add (SIGTERM, on_gateway_term, &run);
-  g_unix_signal_add (SIGINT, on_gateway_term, &run);
-  g_unix_signal_add (SIGHUP, on_gateway_hup, &run);
   g_main_loop_run (run.loop);
   g_main_loop_unref (run.loop);
   g_message ("stopped");
@@ -234,11 +245,7 @@ make_link (const CvAgentConfig *config, CvAgentRole role, GError **error)
 static int
 run_agent (Run *run, CvAgentLink *link)
 {
-  run->loop = g_main_loop_new (NULL, FALSE);
-  run->exit_code = 0;
   g_signal_connect (link, "stopped", G_CALLBACK (on_link_stopped), run);
-  g_unix_signal_add (SIGTERM, on_quit_signal, run);
-  g_unix_signal_add (SIGINT, on_quit_signal, run);
   g_main_loop_run (run->loop);
   g_main_loop_unref (run->loop);
   return run->exit_code;
@@ -261,6 +268,7 @@ cv_cli_share (int argc, char **argv)
   Run run = { 0 };
 
   cv_cli_log_init ("share", G_LOG_LEVEL_INFO);
+  run_init (&run, on_quit_signal, NULL);
   if (!parse_options (&argc, &argv, "— share this machine's services", entries, &config_file))
     return 2;
   config = cv_share_config_load (config_file, &error);
@@ -303,6 +311,7 @@ cv_cli_connect (int argc, char **argv)
   Run run = { 0 };
 
   cv_cli_log_init ("connect", G_LOG_LEVEL_INFO);
+  run_init (&run, on_quit_signal, NULL);
   if (!parse_options (&argc, &argv, "— reach a shared machine's services", entries,
                       &config_file))
     return 2;

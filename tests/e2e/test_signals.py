@@ -132,6 +132,31 @@ def test_sighup_bad_config(t):
     check(gw.proc.running(), "the gateway exited")
 
 
+def test_signals_caught_from_the_start(t):
+    """A SIGHUP right after "listening on" must reload, not kill (systemd's ExecReload
+    does not wait for start-up).  strace slows every rt_sigaction by 300 ms, so a
+    gateway that installs its handlers after it starts listening is caught out every
+    time, not once in a while."""
+    import shutil
+    import subprocess
+    from harness import CLI
+    if shutil.which("strace") is None or subprocess.run(
+            ["strace", "-qq", "-o", "/dev/null", "true"]).returncode != 0:
+        t.note("SKIP: strace is missing or may not trace here")
+        return
+    gw = t.gateway([Session("s1")], start=False)
+    proc = t.spawn("gateway", ["strace", "-f", "-qq", "-o", "/dev/null",
+                               "-e", "inject=rt_sigaction:delay_enter=300000",
+                               CLI, "gateway", "--config", gw.config_path])
+    proc.wait_for_log(r"listening on 127\.0\.0\.1 port", 20)
+    # The signal goes to the gateway itself, strace's child, not to strace.
+    with open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)) as f:
+        gateway_pid = int(f.read().split()[0])
+    os.kill(gateway_pid, signal.SIGHUP)
+    proc.wait_for_log(r"configuration reloaded", 10)
+    check(proc.running(), "the gateway died of a SIGHUP sent right after it started listening")
+
+
 if __name__ == "__main__":
     run_tests([
         case("SIGTERM: the gateway exits 0 within 3 s, agents log shutting-down (and exit 0 on theirs)",
@@ -140,4 +165,6 @@ if __name__ == "__main__":
              test_sighup_adds_session),
         case("SIGHUP with a broken config: the running one stays, with a clear error",
              test_sighup_bad_config),
+        case("signals are caught from the first moment: SIGHUP right after start-up reloads",
+             test_signals_caught_from_the_start),
     ])
