@@ -12,6 +12,7 @@
 #include <string.h>
 
 #define READ_BUFFER_SIZE (256 * 1024)
+#define TLS_RECORD_PAYLOAD 16384
 /* Frames we owe the peer (PONGs, refusals) pile up only if it floods us without
  * reading; past this, the link goes. */
 #define MAX_PENDING_CONTROL (1024 * 1024)
@@ -392,9 +393,13 @@ maybe_finish_channel (CvMux *self, CvChannel *channel)
 static void
 append_data_frames (CvMux *self, GByteArray *batch)
 {
-  gsize max_payload = self->have_peer_settings ? MIN (self->peer.max_payload,
-                                                      self->config.max_payload)
-                                               : CV_FRAME_DEFAULT_MAX_PAYLOAD;
+  /* A DATA frame and its header fill one 16 KiB TLS record exactly: a frame split
+   * across two records makes the receiver keep and move the partial frame after
+   * every read (measured in tests/bench/CHAINS.md). */
+  gsize max_payload = MIN (self->have_peer_settings ? MIN (self->peer.max_payload,
+                                                           self->config.max_payload)
+                                                    : CV_FRAME_DEFAULT_MAX_PAYLOAD,
+                           TLS_RECORD_PAYLOAD - CV_FRAME_HEADER_SIZE);
   GList *link;
 
   while (batch->len < self->config.max_write_batch
