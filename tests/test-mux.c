@@ -796,6 +796,7 @@ test_misbehaving_peer (gconstpointer data)
 
   g_assert_true (cv_test_wait_until (endpoint_closed, healthy, 10000));
   g_assert_no_error (healthy->error);
+  g_assert_true (cv_test_wait_until (endpoint_closed, acceptor->endpoints->pdata[0], 10000));
   g_assert_false (cv_mux_is_closed (a));
   g_assert_cmpuint (((Endpoint *) acceptor->endpoints->pdata[0])->received, ==, POOL_SIZE);
   g_assert_cmpstr (g_checksum_get_string (((Endpoint *) acceptor->endpoints->pdata[0])->received_sum),
@@ -997,6 +998,9 @@ test_goaway (void)
 
   g_assert_true (cv_test_wait_until (endpoint_closed, e, 10000));
   g_assert_no_error (e->error);
+  /* The opener is done once both FINs crossed; its last bytes may still be on their
+   * way to the acceptor. */
+  g_assert_true (cv_test_wait_until (endpoint_closed, acceptor->endpoints->pdata[0], 10000));
   g_assert_cmpuint (((Endpoint *) acceptor->endpoints->pdata[0])->received, ==, POOL_SIZE);
   g_assert_true (cv_test_wait_until (flag_is_set, &a_closed, 5000));
   g_assert_true (cv_test_wait_until (flag_is_set, &b_closed, 5000));
