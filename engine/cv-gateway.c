@@ -555,17 +555,28 @@ verify_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *can
   g_task_return_boolean (task, cv_password_verify (verify->hash, verify->password));
 }
 
+/* The check's task has no source object: the worker thread may drop the task's last
+ * reference after the callback has run, and with it the last one to the gateway,
+ * whose dispose would then run on that thread.  These references are dropped by
+ * the callback, on the main thread. */
+typedef struct {
+  CvGateway *gateway;
+  CvGatewayLink *link;
+} VerifyCaller;
+
 static void
 on_verified (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  CvGateway *self = CV_GATEWAY (source);
-  g_autoptr (CvGatewayLink) link = user_data;
+  VerifyCaller *caller = user_data;
+  g_autoptr (CvGateway) self = caller->gateway;
+  g_autoptr (CvGatewayLink) link = caller->link;
   g_autoptr (GError) error = NULL;
   gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
   Verify *verify = g_task_get_task_data (G_TASK (result));
   const CvHello *hello = cv_gateway_link_get_hello (link);
   Session *session;
 
+  g_free (caller);
   if (self->verifying != NULL)
     verifying_add (self, verify->address, -1);
   if (error != NULL || self->links == NULL || !g_ptr_array_find (self->links, link, NULL))
@@ -599,6 +610,7 @@ on_link_hello (CvGatewayLink *link, CvGateway *self)
   gint64 retry_after_us = 0;
   Session *session;
   Verify *verify;
+  VerifyCaller *caller;
   g_autoptr (GTask) task = NULL;
 
   if (self->shutting_down)
@@ -652,7 +664,10 @@ on_link_hello (CvGatewayLink *link, CvGateway *self)
   verify->hash = g_strdup (hello->role == CV_AGENT_ROLE_SHARE ? session->share_hash
                                                               : session->connect_hash);
   verify->password = g_strdup (hello->password);
-  task = g_task_new (self, self->cancellable, on_verified, g_object_ref (link));
+  caller = g_new0 (VerifyCaller, 1);
+  caller->gateway = g_object_ref (self);
+  caller->link = g_object_ref (link);
+  task = g_task_new (NULL, self->cancellable, on_verified, caller);
   g_task_set_source_tag (task, on_link_hello);
   g_task_set_task_data (task, verify, (GDestroyNotify) verify_free);
   g_task_run_in_thread (task, verify_in_thread);

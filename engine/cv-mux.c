@@ -58,7 +58,7 @@ struct _CvMux {
   char *peer_goaway_message;
   GError *error;
 
-  guint keepalive_source_id;
+  GSource *keepalive_source; /* attached to the mux's own context */
   gint64 last_receive_us;
   gint64 ping_sent_us;
   guint64 ping_opaque; /* random, so a PING reveals nothing about this host */
@@ -81,6 +81,18 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (CvMux, cv_mux, G_TYPE_OBJECT)
 
 static void shutdown_link (CvMux *self, GError *error);
+
+/* g_source_remove() looks in the global default context; this source lives in the
+ * mux's own, which may be another thread's. */
+static void
+stop_keepalive (CvMux *self)
+{
+  if (self->keepalive_source != NULL)
+    {
+      g_source_destroy (self->keepalive_source);
+      g_clear_pointer (&self->keepalive_source, g_source_unref);
+    }
+}
 static void flush (CvMux *self);
 static void start_read (CvMux *self);
 
@@ -115,7 +127,7 @@ cv_mux_finalize (GObject *object)
 {
   CvMux *self = CV_MUX (object);
 
-  g_clear_handle_id (&self->keepalive_source_id, g_source_remove);
+  stop_keepalive (self);
   g_hash_table_unref (self->channels);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->write_cancellable);
@@ -443,6 +455,15 @@ append_data_frames (CvMux *self, GByteArray *batch)
 }
 
 static void on_written (GObject *source, GAsyncResult *result, gpointer user_data);
+
+/* Both ends said GOAWAY and no channel is left: whoever closes the socket first, the
+ * other's last write or read may fail (EPIPE, ECONNRESET), and that is still a clean
+ * end, not a lost link. */
+static gboolean
+goodbyes_done (CvMux *self)
+{
+  return self->goaway_received && self->goaway_sent && g_hash_table_size (self->channels) == 0;
+}
 static void write_final_goaway (CvMux *self);
 
 static void
@@ -515,8 +536,11 @@ on_written (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   if (error != NULL)
     {
-      shutdown_link (self, g_error_new (CV_LINK_ERROR, CV_LINK_REASON_CONNECTION_LOST,
-                                        "writing to the link failed: %s", error->message));
+      if (goodbyes_done (self))
+        shutdown_link (self, NULL);
+      else
+        shutdown_link (self, g_error_new (CV_LINK_ERROR, CV_LINK_REASON_CONNECTION_LOST,
+                                          "writing to the link failed: %s", error->message));
       return;
     }
   flush (self);
@@ -1071,8 +1095,11 @@ on_read (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   if (n < 0)
     {
-      shutdown_link (self, g_error_new (CV_LINK_ERROR, CV_LINK_REASON_CONNECTION_LOST,
-                                        "reading from the link failed: %s", error->message));
+      if (goodbyes_done (self))
+        shutdown_link (self, NULL);
+      else
+        shutdown_link (self, g_error_new (CV_LINK_ERROR, CV_LINK_REASON_CONNECTION_LOST,
+                                          "reading from the link failed: %s", error->message));
       return;
     }
   if (n == 0)
@@ -1115,7 +1142,6 @@ on_keepalive_tick (gpointer user_data)
 
   if (silent_ms >= self->config.dead_peer_timeout_ms)
     {
-      self->keepalive_source_id = 0;
       link_error (self, CV_LINK_REASON_KEEPALIVE_TIMEOUT,
                   "no frame from the peer for %" G_GINT64_FORMAT " ms (dead-peer timeout %u ms)",
                   silent_ms, self->config.dead_peer_timeout_ms);
@@ -1174,7 +1200,8 @@ cv_mux_start (CvMux *self)
   tick = g_timeout_source_new (period_ms);
   g_source_set_callback (tick, on_keepalive_tick, self, NULL);
   g_source_set_static_name (tick, "[culvert] mux keepalive");
-  self->keepalive_source_id = g_source_attach (tick, self->context);
+  g_source_attach (tick, self->context);
+  self->keepalive_source = g_source_ref (tick);
 
   /* A first PING measures the round trip that window growth is judged by. */
   {
@@ -1279,7 +1306,7 @@ shutdown_link (CvMux *self, GError *error)
   self->error = error;
   if (error != NULL)
     g_debug ("link closed: %s", error->message);
-  g_clear_handle_id (&self->keepalive_source_id, g_source_remove);
+  stop_keepalive (self);
   g_cancellable_cancel (self->cancellable);
   if (self->final_goaway != NULL)
     {

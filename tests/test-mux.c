@@ -1137,6 +1137,26 @@ test_fairness (void)
   cv_mux_close (b);
 }
 
+/* A mux on a context of its own (a worker thread's) keeps its timers there, and
+ * closing it removes them from there, not from the global default context. */
+static void
+test_own_context (void)
+{
+  g_autoptr (GMainContext) context = g_main_context_new ();
+  g_autoptr (CvMux) a = NULL;
+  g_autoptr (CvMux) b = NULL;
+
+  g_main_context_push_thread_default (context);
+  cv_test_mux_pair (NULL, NULL, &a, &b);
+  while (cv_mux_get_rtt_us (a) < 0)
+    g_main_context_iteration (context, TRUE);
+  cv_mux_close (a);
+  cv_mux_close (b);
+  while (g_main_context_iteration (context, FALSE))
+    ;
+  g_main_context_pop_thread_default (context);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1158,6 +1178,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mux/second-fin-resets-channel", test_second_fin_resets_channel);
   g_test_add_func ("/mux/refusal-with-bad-message", test_refusal_with_bad_message);
   g_test_add_func ("/mux/control-message-too-large", test_control_message_too_large);
+  g_test_add_func ("/mux/own-context", test_own_context);
   {
     static const MisbehaviourCase cases[] = {
       { misbehave_past_window, CV_LINK_REASON_FLOW_CONTROL },

@@ -1,0 +1,204 @@
+/* test-admission.c: the gateway's count of unauthenticated connections, overall and per address. */
+#include "cv-admission.h"
+
+#include <gio/gio.h>
+
+/* Takes a slot that must be granted. */
+static CvAdmissionSlot *
+take (CvAdmission *admission, const char *address)
+{
+  g_autoptr (GError) error = NULL;
+  CvAdmissionSlot *slot = cv_admission_take (admission, address, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (slot);
+  return slot;
+}
+
+/* Asks for a slot that must be refused, with exactly @message. */
+static void
+assert_refused (CvAdmission *admission, const char *address, const char *message)
+{
+  g_autoptr (GError) error = NULL;
+  CvAdmissionSlot *slot = cv_admission_take (admission, address, &error);
+
+  g_assert_null (slot);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+  g_assert_cmpstr (error->message, ==, message);
+}
+
+static void
+test_global_cap (void)
+{
+  g_autoptr (CvAdmission) admission = cv_admission_new (3, 3);
+  CvAdmissionSlot *slots[3];
+
+  slots[0] = take (admission, "192.0.2.1");
+  slots[1] = take (admission, "192.0.2.2");
+  slots[2] = take (admission, "2001:db8::1");
+  g_assert_cmpuint (cv_admission_get_n_pending (admission), ==, 3);
+
+  /* A fresh address changes nothing: the overall cap is reached. */
+  assert_refused (admission, "192.0.2.4", "3 connections are still unauthenticated (limit 3)");
+  g_assert_cmpuint (cv_admission_get_n_pending (admission), ==, 3);
+
+  for (guint i = 0; i < G_N_ELEMENTS (slots); i++)
+    cv_admission_slot_release (slots[i]);
+  g_assert_cmpuint (cv_admission_get_n_pending (admission), ==, 0);
+}
+
+static void
+test_per_address_cap (void)
+{
+  g_autoptr (CvAdmission) admission = cv_admission_new (10, 2);
+  CvAdmissionSlot *a1 = take (admission, "192.0.2.1");
+  CvAdmissionSlot *a2 = take (admission, "192.0.2.1");
+  CvAdmissionSlot *b1, *b2, *v6;
+
+  assert_refused (admission, "192.0.2.1",
+                  "2 unauthenticated connections from this address (limit 2)");
+  /* Others are not locked out by the first address's share. */
+  b1 = take (admission, "192.0.2.2");
+  b2 = take (admission, "192.0.2.2");
+  v6 = take (admission, "2001:db8::1");
+  assert_refused (admission, "192.0.2.2",
+                  "2 unauthenticated connections from this address (limit 2)");
+  g_assert_cmpuint (cv_admission_get_n_pending (admission), ==, 5);
+
+  cv_admission_slot_release (a1);
+  cv_admission_slot_release (a2);
+  cv_admission_slot_release (b1);
+  cv_admission_slot_release (b2);
+  cv_admission_slot_release (v6);
+  g_assert_cmpuint (cv_admission_get_n_pending (admission), ==, 0);
+}
+
+/* A released slot can be taken again, by its address and by anyone; many rounds
+ * show the counts do not drift. */
+static void
+test_release_frees_slot (void)
+{
+  g_autoptr (CvAdmission) admission = cv_admission_new (2, 1);
+  CvAdmissionSlot *a = take (admission, "192.0.2.1");
+  CvAdmissionSlot *b = take (admission, "192.0.2.2");
+
+  assert_refused (admission, "192.0.2.1", "2 connections are still unauthenticated (limit 2)");
+  for (guint round = 0; round < 100; round++)
+    {
+      cv_admission_slot_release (a);
+      g_assert_cmpuint (cv_admission_get_n_pending (admission), ==, 1);
+      a = take (admission, "192.0.2.1");
+      g_assert_cmpuint (cv_admission_get_n_pending (admission), ==, 2);
+    }
+
+  /* The last slot of an address is forgotten with it: a new address takes its place. */
+  cv_admission_slot_release (b);
+  b = take (admission, "192.0.2.3");
+  assert_refused (admission, "192.0.2.2", "2 connections are still unauthenticated (limit 2)");
+  cv_admission_slot_release (a);
+  cv_admission_slot_release (b);
+  g_assert_cmpuint (cv_admission_get_n_pending (admission), ==, 0);
+
+  /* Releasing nothing is allowed, as g_clear_pointer() does it. */
+  cv_admission_slot_release (NULL);
+  g_assert_cmpuint (cv_admission_get_n_pending (admission), ==, 0);
+}
+
+/* Slots outlive the gateway's reference: a connection still in its TLS handshake
+ * when the gateway is disposed gives its slot back later.  (Run under
+ * -Db_sanitize=address, a missing reference is a use after free here.) */
+static void
+test_release_after_owner_unref (void)
+{
+  CvAdmission *admission = cv_admission_new (4, 2);
+  CvAdmission *extra;
+  CvAdmissionSlot *slots[3];
+
+  slots[0] = take (admission, "192.0.2.1");
+  slots[1] = take (admission, "192.0.2.1");
+  slots[2] = take (admission, "192.0.2.2");
+  cv_admission_unref (admission);
+
+  cv_admission_slot_release (slots[1]);
+  cv_admission_slot_release (slots[0]);
+  cv_admission_slot_release (slots[2]);
+
+  /* ref/unref pair up the same way for any other holder. */
+  admission = cv_admission_new (1, 1);
+  extra = cv_admission_ref (admission);
+  g_assert_true (extra == admission);
+  cv_admission_unref (admission);
+  g_assert_cmpuint (cv_admission_get_n_pending (extra), ==, 0);
+  cv_admission_unref (extra);
+}
+
+static void
+test_set_limits (void)
+{
+  g_autoptr (CvAdmission) admission = cv_admission_new (1, 1);
+  CvAdmissionSlot *a = take (admission, "192.0.2.1");
+  CvAdmissionSlot *b, *a2, *c;
+
+  assert_refused (admission, "192.0.2.2", "1 connections are still unauthenticated (limit 1)");
+
+  /* Raised: the next take sees the new caps at once. */
+  cv_admission_set_limits (admission, 4, 2);
+  b = take (admission, "192.0.2.2");
+  a2 = take (admission, "192.0.2.1");
+  assert_refused (admission, "192.0.2.1",
+                  "2 unauthenticated connections from this address (limit 2)");
+  c = take (admission, "192.0.2.3");
+  assert_refused (admission, "192.0.2.4", "4 connections are still unauthenticated (limit 4)");
+
+  /* Lowered below what is held: nothing is taken away, and nothing new is let in
+   * until enough slots have come back. */
+  cv_admission_set_limits (admission, 2, 1);
+  g_assert_cmpuint (cv_admission_get_n_pending (admission), ==, 4);
+  assert_refused (admission, "192.0.2.4", "4 connections are still unauthenticated (limit 2)");
+  cv_admission_slot_release (c);
+  cv_admission_slot_release (b);
+  assert_refused (admission, "192.0.2.4", "2 connections are still unauthenticated (limit 2)");
+  cv_admission_slot_release (a2);
+  assert_refused (admission, "192.0.2.1",
+                  "1 unauthenticated connections from this address (limit 1)");
+  b = take (admission, "192.0.2.2");
+  cv_admission_slot_release (a);
+  cv_admission_slot_release (b);
+  g_assert_cmpuint (cv_admission_get_n_pending (admission), ==, 0);
+}
+
+/* Zero would lock everyone out for good, and a per-address cap above the overall
+ * one means nothing: both are clamped. */
+static void
+test_limits_clamped (void)
+{
+  g_autoptr (CvAdmission) admission = cv_admission_new (0, 0);
+  CvAdmissionSlot *a = take (admission, "192.0.2.1");
+  CvAdmissionSlot *b;
+
+  assert_refused (admission, "192.0.2.2", "1 connections are still unauthenticated (limit 1)");
+  cv_admission_slot_release (a);
+
+  cv_admission_set_limits (admission, 2, 0);
+  a = take (admission, "192.0.2.1");
+  assert_refused (admission, "192.0.2.1",
+                  "1 unauthenticated connections from this address (limit 1)");
+  b = take (admission, "192.0.2.2");
+  cv_admission_slot_release (a);
+  cv_admission_slot_release (b);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/admission/global-cap", test_global_cap);
+  g_test_add_func ("/admission/per-address-cap", test_per_address_cap);
+  g_test_add_func ("/admission/release-frees-slot", test_release_frees_slot);
+  g_test_add_func ("/admission/release-after-owner-unref", test_release_after_owner_unref);
+  g_test_add_func ("/admission/set-limits", test_set_limits);
+  g_test_add_func ("/admission/limits-clamped", test_limits_clamped);
+
+  return g_test_run ();
+}
