@@ -1,15 +1,16 @@
-/* cv-byte-queue.h: a FIFO of bytes that holds no memory while empty. */
+/* cv-byte-queue.h: a FIFO of bytes in chunks; it holds no memory while empty. */
 #pragma once
 
 #include <glib.h>
 
 G_BEGIN_DECLS
 
-/* Live bytes are bytes->data[off .. bytes->len).  The array is freed as soon as the
- * queue drains, so an idle channel costs no buffer at all. */
+/* Bytes live in a list of chunks, appended at the tail and consumed at the head, so
+ * nothing is ever slid or reallocated; a drained chunk is freed at once, so an idle
+ * channel costs no buffer at all. */
 typedef struct {
-  GByteArray *bytes;
-  gsize off;
+  GQueue chunks;
+  gsize length;
 } CvByteQueue;
 
 gsize cv_byte_queue_length (const CvByteQueue *queue);

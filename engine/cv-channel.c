@@ -179,7 +179,10 @@ cv_channel_get_send_space (CvChannel *self)
 
   if (!can_send (self))
     return 0;
-  space = self->send_credit - (gint64) cv_byte_queue_length (&self->send_queue);
+  /* The peer's credit may be megabytes once the window grew; what the channel holds
+   * is capped lower, since the mux frames it as fast as the link takes it. */
+  space = MIN (self->send_credit, CV_CHANNEL_SEND_BUFFER)
+          - (gint64) cv_byte_queue_length (&self->send_queue);
   return space > 0 ? (gsize) space : 0;
 }
 
@@ -233,7 +236,10 @@ cv_channel_reset (CvChannel *self, CvChannelReason reason)
 
 /**
  * cv_channel_peek:
- * @len: (out): how many bytes are readable
+ * @len: (out): how many bytes are readable at the returned address
+ *
+ * The bytes may be split in several pieces: consume what was used and peek again
+ * until @len is 0 (cv_channel_get_recv_buffered() has the total).
  *
  * Returns: (nullable): the readable bytes, valid until the next consume or main loop turn
  */
@@ -257,15 +263,21 @@ cv_channel_consume (CvChannel *self, gsize len)
 gsize
 cv_channel_read (CvChannel *self, void *buffer, gsize len)
 {
-  gsize available;
-  const guint8 *bytes = cv_channel_peek (self, &available);
+  gsize done = 0;
 
-  len = MIN (len, available);
-  if (len == 0)
-    return 0;
-  memcpy (buffer, bytes, len);
-  cv_channel_consume (self, len);
-  return len;
+  while (done < len)
+    {
+      gsize available;
+      const guint8 *bytes = cv_channel_peek (self, &available);
+      gsize n = MIN (len - done, available);
+
+      if (n == 0)
+        break;
+      memcpy ((guint8 *) buffer + done, bytes, n);
+      cv_channel_consume (self, n);
+      done += n;
+    }
+  return done;
 }
 
 gsize

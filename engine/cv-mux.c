@@ -403,7 +403,7 @@ maybe_finish_channel (CvMux *self, CvChannel *channel)
 }
 
 static void
-append_data_frames (CvMux *self, GByteArray *batch)
+append_data_frames (CvMux *self, GByteArray *batch, GPtrArray *drained)
 {
   /* A DATA frame and its header fill one 16 KiB TLS record exactly: a frame split
    * across two records makes the receiver keep and move the partial frame after
@@ -418,9 +418,10 @@ append_data_frames (CvMux *self, GByteArray *batch)
          && (link = g_queue_pop_head_link (&self->send_queue)) != NULL)
     {
       CvChannel *channel = link->data;
-      gsize buffered;
-      const guint8 *bytes = cv_byte_queue_peek (&channel->send_queue, &buffered);
-      gsize n = MIN (buffered, max_payload);
+      gsize peeked;
+      const guint8 *bytes = cv_byte_queue_peek (&channel->send_queue, &peeked);
+      gsize buffered = cv_byte_queue_length (&channel->send_queue);
+      gsize n = MIN (peeked, max_payload);
 
       channel->in_send_queue = FALSE;
       n = MIN (n, (gsize) MAX (channel->send_credit, 0));
@@ -434,6 +435,11 @@ append_data_frames (CvMux *self, GByteArray *batch)
           cv_byte_queue_pop (&channel->send_queue, n);
           channel->send_credit -= n;
           channel->bytes_sent += n;
+          /* Crossing half the send buffer downwards: the application may write more
+           * (told after the batch is built, never in the middle of it). */
+          if (buffered >= CV_CHANNEL_SEND_BUFFER / 2
+              && buffered - n < CV_CHANNEL_SEND_BUFFER / 2 && channel->send_credit > 0)
+            g_ptr_array_add (drained, g_object_ref (channel));
         }
       if (channel->local_fin && !channel->fin_sent
           && cv_byte_queue_length (&channel->send_queue) == 0)
@@ -487,6 +493,7 @@ static void
 flush (CvMux *self)
 {
   GByteArray *batch = self->write_batch;
+  g_autoptr (GPtrArray) drained = NULL;
 
   if (self->writing || self->flushing || self->closed || !self->started)
     return;
@@ -500,7 +507,8 @@ flush (CvMux *self)
       self->control_out = batch;
       batch = self->write_batch;
     }
-  append_data_frames (self, batch);
+  drained = g_ptr_array_new_with_free_func (g_object_unref);
+  append_data_frames (self, batch, drained);
   self->flushing = FALSE;
 
   if (batch->len == 0)
@@ -513,6 +521,9 @@ flush (CvMux *self)
   self->writing = TRUE;
   g_output_stream_write_all_async (self->output, batch->data, batch->len, G_PRIORITY_DEFAULT,
                                    self->write_cancellable, on_written, g_object_ref (self));
+  for (guint i = 0; i < drained->len && !self->closed; i++)
+    if (cv_channel_get_send_space (drained->pdata[i]) > 0)
+      cv_channel_emit_writable (drained->pdata[i]);
 }
 
 static void

@@ -70,8 +70,7 @@ endpoint_drain (Endpoint *e)
 
   if (!e->read_enabled)
     return;
-  bytes = cv_channel_peek (e->channel, &len);
-  if (len > 0)
+  while ((bytes = cv_channel_peek (e->channel, &len)) != NULL && len > 0)
     {
       g_checksum_update (e->received_sum, bytes, len);
       e->received += len;
