@@ -26,6 +26,7 @@ struct _CvChannel {
   guint fin_sent : 1;
   guint remote_fin : 1;
   guint in_send_queue : 1;
+  guint readable_queued : 1; /* in the mux's list of channels to tell after this read */
 
   /* sending: the peer's credit, and bytes taken from the application but not yet framed */
   gint64 send_credit;

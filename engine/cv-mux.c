@@ -26,6 +26,7 @@ struct _CvMux {
   GCancellable *cancellable;       /* the read */
   GCancellable *write_cancellable; /* writes; after a protocol error, on a timer */
   GByteArray *final_goaway;        /* owed to a peer that broke the protocol */
+  GPtrArray *readable;             /* channels with new bytes from this read */
   GMainContext *context;
   CvMuxRole role;
   CvMuxConfig config;
@@ -130,6 +131,7 @@ cv_mux_finalize (GObject *object)
   stop_keepalive (self);
   g_hash_table_unref (self->channels);
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->readable, g_ptr_array_unref);
   g_clear_object (&self->write_cancellable);
   g_clear_pointer (&self->final_goaway, g_byte_array_unref);
   g_clear_object (&self->stream);
@@ -185,6 +187,7 @@ cv_mux_init (CvMux *self)
   self->write_batch = g_byte_array_new ();
   self->cancellable = g_cancellable_new ();
   self->write_cancellable = g_cancellable_new ();
+  self->readable = g_ptr_array_new_with_free_func (g_object_unref);
   g_queue_init (&self->send_queue);
 }
 
@@ -900,7 +903,13 @@ handle_data (CvMux *self, CvChannel *channel, const CvFrame *frame)
 
   cv_byte_queue_push (&channel->recv_queue, frame->u.data.bytes, len);
   channel->bytes_received += len;
-  cv_channel_emit_readable (channel);
+  /* One "readable" per read from the link, not per frame: a 256 KiB read carries
+   * sixteen frames of a bulk channel. */
+  if (!channel->readable_queued)
+    {
+      channel->readable_queued = TRUE;
+      g_ptr_array_add (self->readable, g_object_ref (channel));
+    }
   return TRUE;
 }
 
@@ -1022,6 +1031,12 @@ handle_frame (CvMux *self, const CvFrame *frame)
           return TRUE;
         }
       channel->remote_fin = TRUE;
+      if (channel->readable_queued)
+        {
+          /* Its bytes come first: one "readable" then tells of bytes and end alike. */
+          channel->readable_queued = FALSE;
+          g_ptr_array_remove (self->readable, channel);
+        }
       cv_channel_emit_readable (channel);
       if (lookup_channel (self, frame->channel_id) == channel)
         maybe_finish_channel (self, channel);
@@ -1048,7 +1063,33 @@ handle_frame (CvMux *self, const CvFrame *frame)
 }
 
 static void
+emit_readable (CvMux *self)
+{
+  g_autoptr (GPtrArray) channels = self->readable;
+
+  self->readable = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < channels->len; i++)
+    {
+      CvChannel *channel = channels->pdata[i];
+
+      channel->readable_queued = FALSE;
+      cv_channel_emit_readable (channel);
+    }
+}
+
+static void process_frames (CvMux *self);
+
+static void
 process_input (CvMux *self)
+{
+  g_autoptr (CvMux) hold G_GNUC_UNUSED = g_object_ref (self);
+
+  process_frames (self);
+  emit_readable (self);
+}
+
+static void
+process_frames (CvMux *self)
 {
   gsize offset = 0;
   gsize max_payload = self->config.max_payload;

@@ -152,9 +152,16 @@ def test_signals_caught_from_the_start(t):
     # The signal goes to the gateway itself, strace's child, not to strace.
     with open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)) as f:
         gateway_pid = int(f.read().split()[0])
-    os.kill(gateway_pid, signal.SIGHUP)
-    proc.wait_for_log(r"configuration reloaded", 10)
-    check(proc.running(), "the gateway died of a SIGHUP sent right after it started listening")
+    try:
+        os.kill(gateway_pid, signal.SIGHUP)
+        proc.wait_for_log(r"configuration reloaded", 10)
+        check(proc.running(), "the gateway died of a SIGHUP sent right after it started listening")
+    finally:
+        # A grandchild: stopping strace would leave it running.
+        try:
+            os.kill(gateway_pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 if __name__ == "__main__":
