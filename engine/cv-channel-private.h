@@ -9,7 +9,7 @@ G_BEGIN_DECLS
 
 /* The most a channel holds for sending, whatever the peer's credit; "writable" comes
  * again when it drains below half of this. */
-#define CV_CHANNEL_SEND_BUFFER (256 * 1024)
+#define CV_CHANNEL_SEND_BUFFER (128 * 1024)
 
 struct _CvChannel {
   GObject parent_instance;
