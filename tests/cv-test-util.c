@@ -65,3 +65,29 @@ cv_test_fill_random (guint8 *buffer, gsize len, guint32 seed)
   for (gsize i = 0; i < len; i++)
     buffer[i] = g_rand_int (rand) & 0xff;
 }
+
+/* A TCP listener on 127.0.0.1 and a free port.  The backlog is 256: GIO's default of
+ * 10 makes the kernel reset connections that arrive in a burst. */
+GSocket *
+cv_test_listen_loopback (guint16 *port)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr (GSocketAddress) local = NULL;
+  GSocket *socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                  G_SOCKET_PROTOCOL_TCP, &error);
+
+  g_assert_no_error (error);
+  g_socket_bind (socket, address, TRUE, &error);
+  g_assert_no_error (error);
+  /* GIO's default backlog of 10 resets connections under a burst. */
+  g_socket_set_listen_backlog (socket, 256);
+  g_socket_listen (socket, &error);
+  g_assert_no_error (error);
+  local = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+  return socket;
+}
+

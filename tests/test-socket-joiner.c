@@ -85,29 +85,6 @@ stream_append (GByteArray *array, guint32 seed, gsize len)
 
 /* ---- sockets ------------------------------------------------------------- */
 
-static GSocket *
-listen_loopback (guint16 *port)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr (GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr (GSocketAddress) local = NULL;
-  GSocket *socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                  G_SOCKET_PROTOCOL_TCP, &error);
-
-  g_assert_no_error (error);
-  g_socket_bind (socket, address, TRUE, &error);
-  g_assert_no_error (error);
-  /* GIO's default backlog of 10 resets connections under a burst. */
-  g_socket_set_listen_backlog (socket, 256);
-  g_socket_listen (socket, &error);
-  g_assert_no_error (error);
-  local = g_socket_get_local_address (socket, &error);
-  g_assert_no_error (error);
-  *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
-  return socket;
-}
-
 /* The agents' ends, and the gateway's ends of the same two connections. */
 typedef struct {
   GSocket *peer[2];
@@ -428,7 +405,7 @@ test_bulk_both_ways (gconstpointer data)
 {
   CvJoinMode mode = GPOINTER_TO_INT (data);
   guint16 port;
-  g_autoptr (GSocket) listener = listen_loopback (&port);
+  g_autoptr (GSocket) listener = cv_test_listen_loopback (&port);
   Pair pair = { 0 };
   Peer a = { 0 }, b = { 0 };
   JoinResult r;
@@ -467,7 +444,7 @@ test_half_close (gconstpointer data)
   CvJoinMode mode = GPOINTER_TO_INT (data);
   const gsize request_lens[] = { 1 * MIB, 0 };
   guint16 port;
-  g_autoptr (GSocket) listener = listen_loopback (&port);
+  g_autoptr (GSocket) listener = cv_test_listen_loopback (&port);
 
   for (guint i = 0; i < G_N_ELEMENTS (request_lens); i++)
     {
@@ -515,7 +492,7 @@ test_slow_reader (gconstpointer data)
 {
   CvJoinMode mode = GPOINTER_TO_INT (data);
   guint16 port;
-  g_autoptr (GSocket) listener = listen_loopback (&port);
+  g_autoptr (GSocket) listener = cv_test_listen_loopback (&port);
   Pair pair = { 0 };
   Peer a = { 0 }, b = { 0 };
   JoinResult r;
@@ -582,7 +559,7 @@ test_reset (gconstpointer data)
 {
   CvJoinMode mode = GPOINTER_TO_INT (data);
   guint16 port;
-  g_autoptr (GSocket) listener = listen_loopback (&port);
+  g_autoptr (GSocket) listener = cv_test_listen_loopback (&port);
 
   for (guint resetter = 0; resetter < 2; resetter++)
     {
@@ -627,7 +604,7 @@ test_reset_while_idle (gconstpointer data)
 {
   CvJoinMode mode = GPOINTER_TO_INT (data);
   guint16 port;
-  g_autoptr (GSocket) listener = listen_loopback (&port);
+  g_autoptr (GSocket) listener = cv_test_listen_loopback (&port);
   Pair pair = { 0 };
   Peer a = { 0 }, b = { 0 };
   JoinResult r;
@@ -661,7 +638,7 @@ test_many_pairs (gconstpointer data)
 {
   CvJoinMode mode = GPOINTER_TO_INT (data);
   guint16 port;
-  g_autoptr (GSocket) listener = listen_loopback (&port);
+  g_autoptr (GSocket) listener = cv_test_listen_loopback (&port);
   g_autofree Pair *pairs = g_new0 (Pair, N_PAIRS);
   g_autofree Peer *peers = g_new0 (Peer, 2 * N_PAIRS);
   g_autofree JoinResult *results = g_new0 (JoinResult, N_PAIRS);
@@ -700,7 +677,7 @@ test_record (gconstpointer data)
 {
   CvJoinMode mode = GPOINTER_TO_INT (data);
   guint16 port;
-  g_autoptr (GSocket) listener = listen_loopback (&port);
+  g_autoptr (GSocket) listener = cv_test_listen_loopback (&port);
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("culvert-join-XXXXXX", &error);
   g_autoptr (GByteArray) expected = g_byte_array_new ();
@@ -767,7 +744,7 @@ test_cancel (gconstpointer data)
 {
   CvJoinMode mode = GPOINTER_TO_INT (data);
   guint16 port;
-  g_autoptr (GSocket) listener = listen_loopback (&port);
+  g_autoptr (GSocket) listener = cv_test_listen_loopback (&port);
 
   for (guint early = 0; early < 2; early++)
     {

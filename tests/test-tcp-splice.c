@@ -154,27 +154,6 @@ tunnel_clear (Tunnel *tunnel)
 /* ---- blocking peers on threads ----------------------------------------- */
 
 static GSocket *
-listen_loopback (guint16 *port)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr (GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr (GSocketAddress) local = NULL;
-  GSocket *socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                  G_SOCKET_PROTOCOL_TCP, &error);
-
-  g_assert_no_error (error);
-  g_socket_bind (socket, address, TRUE, &error);
-  g_assert_no_error (error);
-  g_socket_set_listen_backlog (socket, 256);
-  g_socket_listen (socket, &error);
-  g_assert_no_error (error);
-  local = g_socket_get_local_address (socket, &error);
-  *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
-  return socket;
-}
-
-static GSocket *
 connect_loopback (guint16 port)
 {
   g_autoptr (GError) error = NULL;
@@ -340,7 +319,7 @@ run_exchanges (guint n, gsize request_len, gsize reply_len)
   g_autofree GThread **target_threads = g_new0 (GThread *, n);
   g_autofree GThread **client_threads = g_new0 (GThread *, n);
   guint16 target_port;
-  g_autoptr (GSocket) listener = listen_loopback (&target_port);
+  g_autoptr (GSocket) listener = cv_test_listen_loopback (&target_port);
 
   tunnel_init (&tunnel, target_port, NULL);
   for (guint i = 0; i < n; i++)
@@ -435,7 +414,7 @@ test_back_pressure (void)
   Exchange target = { .reply_len = 10 };
   Client client = { .seed = 3, .request_len = 64 * 1024 * 1024 };
   guint16 target_port;
-  g_autoptr (GSocket) listener = listen_loopback (&target_port);
+  g_autoptr (GSocket) listener = cv_test_listen_loopback (&target_port);
   g_autofree char *expected = pattern_checksum (3, client.request_len);
   GThread *target_thread_handle, *client_thread_handle;
   gsize max_send_buffered = 0, max_recv_buffered = 0;
@@ -491,7 +470,7 @@ test_reset_propagates (void)
   Exchange target = { .reset = TRUE };
   Client client = { .seed = 5, .request_len = 1000 };
   guint16 target_port;
-  g_autoptr (GSocket) listener = listen_loopback (&target_port);
+  g_autoptr (GSocket) listener = cv_test_listen_loopback (&target_port);
   GThread *t, *c;
 
   tunnel_init (&tunnel, target_port, NULL);
@@ -521,7 +500,7 @@ test_target_refused (void)
 
   /* A port that was just free: bind, note it, close. */
   {
-    g_autoptr (GSocket) probe = listen_loopback (&dead_port);
+    g_autoptr (GSocket) probe = cv_test_listen_loopback (&dead_port);
     g_socket_close (probe, NULL);
   }
   tunnel_init (&tunnel, dead_port, NULL);
