@@ -314,6 +314,13 @@ read_config (CvGatewayConfig *config, JsonObject *root, const char *file, GError
       || !read_sessions (config, root, error)
       || !read_limits (config, root, error))
     return FALSE;
+  if (config->sessions->len > config->limits.max_sessions)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, "limits.max_sessions",
+                           "expected at least the %u sessions configured, got %u",
+                           config->sessions->len, config->limits.max_sessions);
+      return FALSE;
+    }
 
   cv_config_resolve_path (&config->state_dir, file);
   if (config->state_dir == NULL)

@@ -61,6 +61,8 @@ static const BadCase bad_cases[] = {
     ": listen[1]: ", "as listen[0] already" },
   { "gateway-listen-empty.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE, ": listen: ",
     "expected at least one address" },
+  { "gateway-too-many-sessions.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": limits.max_sessions: ", "expected at least the 2 sessions configured, got 1" },
   { "gateway-duplicate-session.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
     ": sessions[2].id: ", "expected a unique session id, got \"alpha\", as sessions[0].id" },
   { "gateway-bad-session-id.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
