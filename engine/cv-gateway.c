@@ -470,6 +470,7 @@ static void
 admit (CvGateway *self, CvGatewayLink *link, Session *session)
 {
   const CvHello *hello = cv_gateway_link_get_hello (link);
+  g_autoptr (JsonObject) limits = NULL;
 
   g_object_set_data (G_OBJECT (link), "cv-admission-slot", NULL);
   cv_gateway_link_set_session (link, session);
@@ -489,7 +490,11 @@ admit (CvGateway *self, CvGatewayLink *link, Session *session)
           cv_gateway_link_goaway (old, CV_LINK_REASON_REPLACED, why);
         }
       session->share = link;
-      cv_gateway_link_welcome (link, NULL);
+      /* The gateway cannot see inside tunnels; the share agent enforces this one. */
+      limits = json_object_new ();
+      json_object_set_int_member (limits, "max_channels_per_tunnel",
+                                  self->config->limits.max_channels_per_tunnel);
+      cv_gateway_link_welcome (link, limits);
       g_message ("session %s: share agent “%s” online from %s (key %s)", session->id, hello->name,
                  cv_gateway_link_get_remote_string (link), cv_gateway_link_get_fingerprint (link));
       announce_presence (session);

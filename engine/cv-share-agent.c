@@ -20,6 +20,7 @@ struct _CvShareAgent {
   CvAgentLink *link;
   CvAllowList *allow;
   GPtrArray *tunnels; /* of Tunnel */
+  guint max_channels_per_tunnel; /* from the gateway's WELCOME; 0: the mux default */
   GCancellable *cancellable;
 };
 
@@ -235,11 +236,15 @@ on_tunnel_open (GObject *source, GAsyncResult *result, gpointer user_data)
   else
     {
       Tunnel *tunnel = g_new0 (Tunnel, 1);
+      CvMuxConfig config;
 
       tunnel->agent = self;
       tunnel->peer_name = g_steal_pointer (&offer->peer_name);
       tunnel->peer_address = g_steal_pointer (&offer->peer_address);
-      tunnel->mux = cv_mux_new (stream, CV_MUX_ROLE_RESPONDER, NULL);
+      cv_mux_config_init_defaults (&config);
+      if (self->max_channels_per_tunnel > 0)
+        config.max_channels = self->max_channels_per_tunnel;
+      tunnel->mux = cv_mux_new (stream, CV_MUX_ROLE_RESPONDER, &config);
       g_signal_connect (tunnel->mux, "incoming-channel", G_CALLBACK (on_incoming_channel), tunnel);
       g_signal_connect (tunnel->mux, "closed", G_CALLBACK (on_tunnel_closed), tunnel);
       g_ptr_array_add (self->tunnels, tunnel);
@@ -290,6 +295,16 @@ on_link_message (CvAgentLink *link, guint type, JsonObject *body, CvShareAgent *
                               on_tunnel_open, offer);
 }
 
+static void
+on_link_ready (CvAgentLink *link, JsonObject *welcome, CvShareAgent *self)
+{
+  JsonNode *node = json_object_get_member (welcome, "max_channels_per_tunnel");
+
+  if (node != NULL && JSON_NODE_HOLDS_VALUE (node)
+      && json_node_get_value_type (node) == G_TYPE_INT64 && json_node_get_int (node) > 0)
+    self->max_channels_per_tunnel = (guint) MIN (json_node_get_int (node), G_MAXUINT32);
+}
+
 /* Replaced by another share agent: nothing of this one may stay reachable. */
 static void
 on_link_stopped (CvAgentLink *link, const GError *error, CvShareAgent *self)
@@ -314,6 +329,7 @@ cv_share_agent_new (CvAgentLink *link, CvAllowList *allow)
   self->allow = allow;
   g_signal_connect (link, "message", G_CALLBACK (on_link_message), self);
   g_signal_connect (link, "stopped", G_CALLBACK (on_link_stopped), self);
+  g_signal_connect (link, "ready", G_CALLBACK (on_link_ready), self);
   return self;
 }
 

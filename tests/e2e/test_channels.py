@@ -131,6 +131,43 @@ def test_not_allowed(t):
           "the allowed mapping broke after the refusals")
 
 
+def test_channel_limit(t):
+    """limits.max_channels_per_tunnel reaches the share agent (the gateway cannot see
+    inside tunnels): past it, a client is closed at once and the connect agent says why;
+    the open ones are not disturbed, and a freed channel is usable again."""
+    from harness import Session
+    target = t.echo_server()
+    session = Session("s1")
+    gw = t.gateway([session], limits={"max_channels_per_tunnel": 2})
+    t.share(gw, session, ["127.0.0.1:%d" % target.port])
+    conn = t.connect_agent(gw, session, ["127.0.0.1:%d" % target.port])
+    held = []
+    for i in range(2):
+        sock = t.connect(conn.ports[0])
+        sock.sendall(b"hold %d" % i)
+        check(sock.recv(64) == b"hold %d" % i, "channel %d did not echo" % i)
+        held.append(sock)
+    mark = conn.mark()
+    extra = t.connect(conn.ports[0])
+    check(closed_within(extra, 2.0), "a third channel beyond the limit of 2 is still open")
+    conn.wait_for_log(r"allows 2 open channels", 5, since=mark)
+    for i, sock in enumerate(held):
+        sock.sendall(b"still %d" % i)
+        check(sock.recv(64) == b"still %d" % i, "channel %d broke when the third was refused" % i)
+    held[0].shutdown(socket.SHUT_WR)
+    recv_all(held[0], time.monotonic() + 5)
+    held[0].close()
+    deadline = time.monotonic() + 5
+    while True:
+        sock = t.connect(conn.ports[0])
+        sock.sendall(b"again")
+        sock.shutdown(socket.SHUT_WR)
+        if recv_all(sock, time.monotonic() + 5) == b"again":
+            break
+        check(time.monotonic() < deadline, "the freed channel never became usable again")
+        time.sleep(0.1)
+
+
 def test_target_refused(t):
     """An allowed target with nothing listening: closed at once, the share agent says why."""
     dead = free_port()
@@ -151,4 +188,6 @@ if __name__ == "__main__":
         case("not-allowed target: closed within 2 s, share agent logs not-allowed",
              test_not_allowed),
         case("refused target: closed within 2 s, share agent logs refused", test_target_refused),
+        case("max_channels_per_tunnel from the gateway's config is enforced by the share agent",
+             test_channel_limit),
     ])
