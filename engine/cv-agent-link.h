@@ -20,8 +20,6 @@ typedef enum {
   CV_AGENT_ERROR_TLS,          /* the gateway's certificate or the handshake failed */
   CV_AGENT_ERROR_LOST,         /* the link went down */
   CV_AGENT_ERROR_TIMEOUT,
-  CV_AGENT_ERROR_SHARE_OFFLINE,
-  CV_AGENT_ERROR_KEY_CHANGED,  /* the share agent's key is not the one pinned */
 } CvAgentError;
 
 /* Where the gateway is and how to know it. */

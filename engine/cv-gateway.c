@@ -53,6 +53,7 @@ typedef struct {
   char preface[CV_TUNNEL_PREFACE_LENGTH];
   gsize preface_len;
   CvAdmissionSlot *slot;
+  char *remote; /* the peer's address, looked up once at accept */
 } Pending;
 
 struct _CvGateway {
@@ -758,6 +759,7 @@ pending_free (Pending *pending)
   g_clear_object (&pending->connection);
   g_clear_object (&pending->cancellable);
   cv_admission_slot_release (pending->slot);
+  g_free (pending->remote);
   g_free (pending);
 }
 
@@ -797,10 +799,9 @@ static gboolean
 on_pending_timeout (gpointer user_data)
 {
   Pending *pending = user_data;
-  g_autofree char *remote = remote_of (pending->connection);
 
   pending->timer_id = 0;
-  g_message ("%s: nothing useful within the handshake deadline; closing", remote);
+  g_message ("%s: nothing useful within the handshake deadline; closing", pending->remote);
   pending_done (pending, FALSE);
   return G_SOURCE_REMOVE;
 }
@@ -845,7 +846,7 @@ on_pending_readable (GSocket *socket, GIOCondition condition, gpointer user_data
 {
   Pending *pending = user_data;
   CvGateway *self = pending->gateway;
-  g_autofree char *remote = remote_of (pending->connection);
+  const char *remote = pending->remote;
   g_autoptr (GError) error = NULL;
   gssize n;
 
@@ -945,6 +946,7 @@ on_incoming (GSocketService *service, GSocketConnection *connection, GObject *so
   g_socket_set_keepalive (socket, TRUE);
   pending = g_new0 (Pending, 1);
   pending->slot = slot;
+  pending->remote = g_steal_pointer (&remote);
   pending->gateway = self;
   pending->connection = g_object_ref (connection);
   pending->cancellable = g_cancellable_new ();
