@@ -1,10 +1,13 @@
 /* cv-mux.c: the multiplexer — channels, credit windows, keepalive and GOAWAY over one link.
  *
  * Everything runs on the GMainContext that was thread-default when the mux was made.
- * One read and at most one write are in flight on the link at any time; the write
- * carries a batch: control frames first (credit, pings, answers), then DATA taken
- * round-robin, one frame per channel per turn, so a bulk channel cannot starve an
- * interactive one.
+ * The link is a pollable stream, read and written without blocking: a wake-up reads
+ * until the stream has nothing more (or a budget is spent), and frames queued while
+ * the main loop dispatches are gathered into one batch at the start of the next
+ * iteration, then written.  No GTask per read or write: on a busy link those cost
+ * more than the bytes (tests/bench/CHAINS.md).  A batch carries control frames first
+ * (credit, pings, answers), then DATA taken round-robin, one frame per channel per
+ * turn, so a bulk channel cannot starve an interactive one.
  */
 #include "cv-channel-private.h"
 #include "cv-mux.h"
@@ -17,6 +20,8 @@
 /* Frames we owe the peer (PONGs, refusals) pile up only if it floods us without
  * reading; past this, the link goes. */
 #define MAX_PENDING_CONTROL (1024 * 1024)
+/* Bytes read in one wake-up before other sources get their turn. */
+#define READ_BUDGET (1024 * 1024)
 
 struct _CvMux {
   GObject parent_instance;
@@ -24,8 +29,12 @@ struct _CvMux {
   GIOStream *stream;
   GInputStream *input;
   GOutputStream *output;
-  GCancellable *cancellable;       /* the read */
-  GCancellable *write_cancellable; /* writes; after a protocol error, on a timer */
+  GSource *read_source;            /* one-shot: armed while the link has nothing to read */
+  GSource *write_source;           /* one-shot: armed while the link cannot take more */
+  GSource *flush_source;           /* ready when frames wait to be batched and written */
+  GSource *final_write_timer;      /* how long a broken peer gets to read our GOAWAY */
+  GByteArray *out;                 /* what is being written: the batch or the GOAWAY */
+  gsize out_offset;
   GByteArray *final_goaway;        /* owed to a peer that broke the protocol */
   GPtrArray *readable;             /* channels with new bytes from this read */
   int cork_fd;                     /* the TCP socket under the link, or -1 */
@@ -50,7 +59,6 @@ struct _CvMux {
   GQueue send_queue;
   GByteArray *write_batch;
   gboolean writing;
-  gboolean reading;
   gboolean flushing;
   gboolean stream_closed;
 
@@ -89,16 +97,22 @@ static void shutdown_link (CvMux *self, GError *error);
 /* g_source_remove() looks in the global default context; this source lives in the
  * mux's own, which may be another thread's. */
 static void
-stop_keepalive (CvMux *self)
+drop_source (GSource **source)
 {
-  if (self->keepalive_source != NULL)
+  if (*source != NULL)
     {
-      g_source_destroy (self->keepalive_source);
-      g_clear_pointer (&self->keepalive_source, g_source_unref);
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
     }
 }
+
+static void
+stop_keepalive (CvMux *self)
+{
+  drop_source (&self->keepalive_source);
+}
 static void flush (CvMux *self);
-static void start_read (CvMux *self);
+static void read_from_link (CvMux *self);
 
 void
 cv_mux_config_init_defaults (CvMuxConfig *config)
@@ -134,10 +148,12 @@ cv_mux_finalize (GObject *object)
   CvMux *self = CV_MUX (object);
 
   stop_keepalive (self);
+  drop_source (&self->read_source);
+  drop_source (&self->write_source);
+  drop_source (&self->flush_source);
+  drop_source (&self->final_write_timer);
   g_hash_table_unref (self->channels);
-  g_clear_object (&self->cancellable);
   g_clear_pointer (&self->readable, g_ptr_array_unref);
-  g_clear_object (&self->write_cancellable);
   g_clear_pointer (&self->final_goaway, g_byte_array_unref);
   g_clear_object (&self->stream);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -190,8 +206,6 @@ cv_mux_init (CvMux *self)
   self->channels = g_hash_table_new_full (NULL, NULL, NULL, g_object_unref);
   self->control_out = g_byte_array_new ();
   self->write_batch = g_byte_array_new ();
-  self->cancellable = g_cancellable_new ();
-  self->write_cancellable = g_cancellable_new ();
   self->readable = g_ptr_array_new_with_free_func (g_object_unref);
   self->cork_fd = -1;
   g_queue_init (&self->send_queue);
@@ -199,7 +213,8 @@ cv_mux_init (CvMux *self)
 
 /**
  * cv_mux_new:
- * @stream: the link; the mux owns it once started and closes it at the end
+ * @stream: the link, whose input and output streams are pollable (sockets and TLS
+ *   connections are); the mux owns it once started and closes it at the end
  * @config: (nullable): limits and windows, or %NULL for the defaults
  */
 CvMux *
@@ -208,6 +223,8 @@ cv_mux_new (GIOStream *stream, CvMuxRole role, const CvMuxConfig *config)
   CvMux *self;
 
   g_return_val_if_fail (G_IS_IO_STREAM (stream), NULL);
+  g_return_val_if_fail (G_IS_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (stream)), NULL);
+  g_return_val_if_fail (G_IS_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (stream)), NULL);
 
   self = g_object_new (CV_TYPE_MUX, NULL);
   self->stream = g_object_ref (stream);
@@ -483,7 +500,7 @@ append_data_frames (CvMux *self, GByteArray *batch, GPtrArray *drained)
     }
 }
 
-static void on_written (GObject *source, GAsyncResult *result, gpointer user_data);
+static void write_out (CvMux *self);
 
 /* Over TLS a batch leaves as one 16 KiB record per send(); corked, the kernel sends
  * them as full segments and the peer (the gateway) wakes once per batch rather than
@@ -522,14 +539,25 @@ close_stream_done (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 maybe_close_stream (CvMux *self)
 {
-  if (!self->closed || self->reading || self->writing || self->stream_closed)
+  if (!self->closed || self->writing || self->stream_closed)
     return;
   self->stream_closed = TRUE;
+  drop_source (&self->final_write_timer);
   g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL, close_stream_done, NULL);
 }
 
+/* Frames are waiting: batch and write them at the start of the next main-loop
+ * iteration, so that everything queued while this one dispatches goes together. */
 static void
 flush (CvMux *self)
+{
+  if (self->writing || self->closed || !self->started || self->flush_source == NULL)
+    return;
+  g_source_set_ready_time (self->flush_source, 0);
+}
+
+static void
+flush_now (CvMux *self)
 {
   GByteArray *batch = self->write_batch;
   g_autoptr (GPtrArray) drained = NULL;
@@ -558,31 +586,99 @@ flush (CvMux *self)
     }
 
   self->writing = TRUE;
+  self->out = batch;
+  self->out_offset = 0;
   set_cork (self, TRUE);
-  g_output_stream_write_all_async (self->output, batch->data, batch->len, G_PRIORITY_DEFAULT,
-                                   self->write_cancellable, on_written, g_object_ref (self));
+  write_out (self);
   for (guint i = 0; i < drained->len && !self->closed; i++)
     if (cv_channel_get_send_space (drained->pdata[i]) > 0)
       cv_channel_emit_writable (drained->pdata[i]);
 }
 
-static void
-on_written (GObject *source, GAsyncResult *result, gpointer user_data)
+/* A source that only dispatches when its ready time says so. */
+static gboolean
+flush_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
-  g_autoptr (CvMux) self = user_data;
-  g_autoptr (GError) error = NULL;
-  gsize written = 0;
+  return callback (user_data);
+}
 
-  g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, &written, &error);
+static GSourceFuncs flush_source_funcs = { .dispatch = flush_source_dispatch };
+
+static gboolean
+on_flush_ready (gpointer user_data)
+{
+  CvMux *self = user_data;
+  g_autoptr (CvMux) hold G_GNUC_UNUSED = g_object_ref (self);
+
+  g_source_set_ready_time (self->flush_source, -1);
+  flush_now (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static void write_done (CvMux *self, GError *error);
+
+static gboolean
+on_link_writable (GObject *stream, gpointer user_data)
+{
+  CvMux *self = user_data;
+  g_autoptr (CvMux) hold G_GNUC_UNUSED = g_object_ref (self);
+
+  g_clear_pointer (&self->write_source, g_source_unref);
+  write_out (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Writes what is left of self->out; when the link takes no more, waits for it. */
+static void
+write_out (CvMux *self)
+{
+  GPollableOutputStream *output = G_POLLABLE_OUTPUT_STREAM (self->output);
+
+  while (self->out_offset < self->out->len)
+    {
+      GError *error = NULL;
+      gssize n = g_pollable_output_stream_write_nonblocking (output,
+                                                             self->out->data + self->out_offset,
+                                                             self->out->len - self->out_offset,
+                                                             NULL, &error);
+
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          g_error_free (error);
+          if (self->write_source == NULL)
+            {
+              self->write_source = g_pollable_output_stream_create_source (output, NULL);
+              g_source_set_callback (self->write_source, G_SOURCE_FUNC (on_link_writable), self,
+                                     NULL);
+              g_source_set_static_name (self->write_source, "[culvert] mux write");
+              g_source_attach (self->write_source, self->context);
+            }
+          return;
+        }
+      if (n < 0)
+        {
+          write_done (self, error);
+          return;
+        }
+      self->out_offset += n;
+      self->bytes_written += n;
+    }
+  write_done (self, NULL);
+}
+
+static void
+write_done (CvMux *self, GError *error)
+{
   self->writing = FALSE;
+  self->out = NULL;
   set_cork (self, FALSE);
-  self->bytes_written += written;
   if (self->closed)
     {
       if (self->final_goaway != NULL && error == NULL)
         write_final_goaway (self);
       else
         g_clear_pointer (&self->final_goaway, g_byte_array_unref);
+      g_clear_error (&error);
       maybe_close_stream (self);
       return;
     }
@@ -593,6 +689,7 @@ on_written (GObject *source, GAsyncResult *result, gpointer user_data)
       else
         shutdown_link (self, g_error_new (CV_LINK_ERROR, CV_LINK_REASON_CONNECTION_LOST,
                                           "writing to the link failed: %s", error->message));
+      g_error_free (error);
       return;
     }
   flush (self);
@@ -1116,6 +1213,7 @@ emit_readable (CvMux *self)
 }
 
 static void process_frames (CvMux *self);
+static gboolean handle_read (CvMux *self, gssize n, const GError *error);
 
 static void
 process_input (CvMux *self)
@@ -1170,19 +1268,72 @@ process_frames (CvMux *self)
   self->read_length -= offset;
 }
 
-static void
-on_read (GObject *source, GAsyncResult *result, gpointer user_data)
+static gboolean
+on_link_readable (GObject *stream, gpointer user_data)
 {
-  g_autoptr (CvMux) self = user_data;
-  g_autoptr (GError) error = NULL;
-  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+  CvMux *self = user_data;
+  g_autoptr (CvMux) hold G_GNUC_UNUSED = g_object_ref (self);
 
-  self->reading = FALSE;
-  if (self->closed)
+  g_clear_pointer (&self->read_source, g_source_unref);
+  read_from_link (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+wait_readable (CvMux *self)
+{
+  if (self->read_source != NULL)
+    return;
+  self->read_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (self->input),
+                                                             NULL);
+  g_source_set_callback (self->read_source, G_SOURCE_FUNC (on_link_readable), self, NULL);
+  g_source_set_static_name (self->read_source, "[culvert] mux read");
+  g_source_attach (self->read_source, self->context);
+}
+
+/* Reads and handles what the link has, until it has no more or the budget is spent
+ * (then the source, armed again, fires at once in a later iteration). */
+static void
+read_from_link (CvMux *self)
+{
+  g_autoptr (CvMux) hold G_GNUC_UNUSED = g_object_ref (self);
+  gsize budget = READ_BUDGET;
+
+  while (!self->closed)
     {
-      maybe_close_stream (self);
-      return;
+      g_autoptr (GError) error = NULL;
+      gssize n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (self->input),
+                                                           self->read_buffer + self->read_length,
+                                                           READ_BUFFER_SIZE - self->read_length,
+                                                           NULL, &error);
+
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          wait_readable (self);
+          break;
+        }
+      if (!handle_read (self, n, error))
+        break;
+      if ((gsize) n >= budget)
+        {
+          wait_readable (self);
+          break;
+        }
+      budget -= n;
     }
+  /* Whatever the frames just read asked for goes out in this wake-up's batch. */
+  if (!self->closed && !self->writing && self->flush_source != NULL
+      && g_source_get_ready_time (self->flush_source) == 0)
+    {
+      g_source_set_ready_time (self->flush_source, -1);
+      flush_now (self);
+    }
+}
+
+/* Returns TRUE if reading should go on. */
+static gboolean
+handle_read (CvMux *self, gssize n, const GError *error)
+{
   if (n < 0)
     {
       if (goodbyes_done (self))
@@ -1190,7 +1341,7 @@ on_read (GObject *source, GAsyncResult *result, gpointer user_data)
       else
         shutdown_link (self, g_error_new (CV_LINK_ERROR, CV_LINK_REASON_CONNECTION_LOST,
                                           "reading from the link failed: %s", error->message));
-      return;
+      return FALSE;
     }
   if (n == 0)
     {
@@ -1202,23 +1353,13 @@ on_read (GObject *source, GAsyncResult *result, gpointer user_data)
                                             ? "the peer closed the link with %u channels still open"
                                             : "the peer closed the link without GOAWAY",
                                           g_hash_table_size (self->channels)));
-      return;
+      return FALSE;
     }
 
   self->bytes_read += n;
   self->read_length += n;
   process_input (self);
-  if (!self->closed)
-    start_read (self);
-}
-
-static void
-start_read (CvMux *self)
-{
-  self->reading = TRUE;
-  g_input_stream_read_async (self->input, self->read_buffer + self->read_length,
-                             READ_BUFFER_SIZE - self->read_length, G_PRIORITY_DEFAULT,
-                             self->cancellable, on_read, g_object_ref (self));
+  return !self->closed;
 }
 
 /* ---- keepalive ---------------------------------------------------------- */
@@ -1302,8 +1443,13 @@ cv_mux_start (CvMux *self)
     cv_frame_encode (&ping, self->control_out, NULL);
   }
 
-  start_read (self);
-  flush (self);
+  self->flush_source = g_source_new (&flush_source_funcs, sizeof (GSource));
+  g_source_set_callback (self->flush_source, on_flush_ready, self, NULL);
+  g_source_set_static_name (self->flush_source, "[culvert] mux flush");
+  g_source_attach (self->flush_source, self->context);
+
+  read_from_link (self);
+  flush_now (self);
 }
 
 /**
@@ -1343,10 +1489,22 @@ cv_mux_close (CvMux *self)
                                       "the link was closed on this side"));
 }
 
+/* The peer did not read our parting GOAWAY in time: give up on it. */
 static gboolean
 on_final_write_timeout (gpointer user_data)
 {
-  g_cancellable_cancel (user_data);
+  CvMux *self = user_data;
+  g_autoptr (CvMux) hold G_GNUC_UNUSED = g_object_ref (self);
+
+  g_clear_pointer (&self->final_write_timer, g_source_unref);
+  g_clear_pointer (&self->final_goaway, g_byte_array_unref);
+  if (self->writing)
+    {
+      drop_source (&self->write_source);
+      self->writing = FALSE;
+      self->out = NULL;
+    }
+  maybe_close_stream (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -1359,8 +1517,9 @@ write_final_goaway (CvMux *self)
   self->writing = TRUE;
   g_object_set_data_full (G_OBJECT (self), "cv-final-goaway", goaway,
                           (GDestroyNotify) g_byte_array_unref);
-  g_output_stream_write_all_async (self->output, goaway->data, goaway->len, G_PRIORITY_DEFAULT,
-                                   self->write_cancellable, on_written, g_object_ref (self));
+  self->out = goaway;
+  self->out_offset = 0;
+  write_out (self);
 }
 
 static void
@@ -1397,23 +1556,25 @@ shutdown_link (CvMux *self, GError *error)
   if (error != NULL)
     g_debug ("link closed: %s", error->message);
   stop_keepalive (self);
-  g_cancellable_cancel (self->cancellable);
+  drop_source (&self->read_source);
+  drop_source (&self->flush_source);
   if (self->final_goaway != NULL)
     {
-      /* Let the write in flight end on a frame boundary, then say GOAWAY; a peer
-       * that does not read gets one second for both. */
-      GSource *timer = g_timeout_source_new (1000);
-
-      g_source_set_callback (timer, on_final_write_timeout, g_object_ref (self->write_cancellable),
-                             g_object_unref);
-      g_source_set_static_name (timer, "[culvert] mux final goaway");
-      g_source_attach (timer, self->context);
-      g_source_unref (timer);
+      /* Let the batch being written end on a frame boundary, then say GOAWAY; a
+       * peer that does not read gets one second for both. */
+      self->final_write_timer = g_timeout_source_new (1000);
+      g_source_set_callback (self->final_write_timer, on_final_write_timeout, self, NULL);
+      g_source_set_static_name (self->final_write_timer, "[culvert] mux final goaway");
+      g_source_attach (self->final_write_timer, self->context);
       if (!self->writing)
         write_final_goaway (self);
     }
-  else
-    g_cancellable_cancel (self->write_cancellable);
+  else if (self->writing)
+    {
+      drop_source (&self->write_source);
+      self->writing = FALSE;
+      self->out = NULL;
+    }
 
   channels = g_ptr_array_new_with_free_func (g_object_unref);
   {
