@@ -7,7 +7,7 @@
 #include "cv-agent-tunnel.h"
 
 #include "cv-ticket.h"
-#include "cv-tls.h"
+#include "cv-tls-stream.h"
 
 #include <string.h>
 
@@ -37,18 +37,17 @@ static void
 on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
-  Open *open = g_task_get_task_data (task);
+  CvTlsStream *tls = CV_TLS_STREAM (source);
   GError *error = NULL;
-  GIOStream *tls = open->tls_server ? cv_tls_server_handshake_finish (result, &error)
-                                    : cv_tls_client_handshake_finish (result, &error);
 
-  if (tls == NULL)
+  if (!cv_tls_stream_handshake_finish (tls, result, &error))
     {
       g_prefix_error (&error, "tunnel: ");
       g_task_return_error (task, error);
       return;
     }
-  g_task_return_pointer (task, tls, g_object_unref);
+  g_debug ("tunnel: TLS 1.3 with %s", cv_tls_stream_get_cipher_suite (tls));
+  g_task_return_pointer (task, g_object_ref (tls), g_object_unref);
 }
 
 static void
@@ -58,24 +57,27 @@ on_preface_written (GObject *source, GAsyncResult *result, gpointer user_data)
   Open *open = g_task_get_task_data (task);
   GError *error = NULL;
   CvTlsPeerCheck check = { 0 };
+  g_autoptr (CvTlsStream) tls = NULL;
 
   if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
     {
       g_task_return_error (task, error);
       return;
     }
+  /* GnuTLS driven directly, not GTlsConnection: the tunnel carries the bulk bytes
+   * (why, in cv-tls-stream.c). */
+  tls = cv_tls_stream_new (open->connection, open->tls_server, open->identity, &error);
+  if (tls == NULL)
+    {
+      g_prefix_error (&error, "tunnel: ");
+      g_task_return_error (task, error);
+      return;
+    }
   check.mode = CV_TLS_PEER_CHECK_PINNED;
   check.fingerprint = open->peer_fingerprint;
   check.peer_name = open->tls_server ? "the connect agent" : "the share agent";
-  if (open->tls_server)
-    cv_tls_server_handshake_async (G_IO_STREAM (open->connection), open->identity, TRUE, &check,
-                                   CV_TLS_ALPN, 0, g_task_get_cancellable (task), on_tls_done,
-                                   g_object_ref (task));
-  else
-    cv_tls_client_handshake_async (G_IO_STREAM (open->connection), "culvert-share-agent",
-                                   &check, open->identity, CV_TLS_ALPN, 0,
-                                   g_task_get_cancellable (task), on_tls_done,
-                                   g_object_ref (task));
+  cv_tls_stream_handshake_async (tls, &check, CV_TLS_ALPN, 0, g_task_get_cancellable (task),
+                                 on_tls_done, g_object_ref (task));
 }
 
 static void

@@ -299,14 +299,6 @@ on_tunnel_open (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   self->tunnel = cv_mux_new (stream, CV_MUX_ROLE_INITIATOR, NULL);
   g_signal_connect (self->tunnel, "closed", G_CALLBACK (on_tunnel_closed), self);
-  {
-    g_autoptr (GIOStream) base = NULL;
-
-    /* The TCP socket under the tunnel's TLS, for corking whole batches. */
-    g_object_get (stream, "base-io-stream", &base, NULL);
-    if (G_IS_SOCKET_CONNECTION (base))
-      cv_mux_set_cork_socket (self->tunnel, g_socket_connection_get_socket (G_SOCKET_CONNECTION (base)));
-  }
   cv_mux_start (self->tunnel);
   g_message ("tunnel to share agent “%s” open, end-to-end TLS verified",
              self->share_name != NULL ? self->share_name : "?");

@@ -158,17 +158,33 @@ char *
 cv_fingerprint_of_certificate (GTlsCertificate *certificate)
 {
   g_autoptr (GByteArray) der = NULL;
-  g_auto (gnutls_x509_crt_t) crt = NULL;
-  gnutls_datum_t datum;
-  guint8 key_id[KEY_ID_SIZE];
 
   g_return_val_if_fail (G_IS_TLS_CERTIFICATE (certificate), NULL);
 
   g_object_get (certificate, "certificate", &der, NULL);
-  if (der == NULL || gnutls_x509_crt_init (&crt) < 0)
+  if (der == NULL)
     return NULL;
-  datum.data = der->data;
-  datum.size = der->len;
+  return cv_fingerprint_of_der (der->data, der->len);
+}
+
+/**
+ * cv_fingerprint_of_der:
+ * @der: an X.509 certificate in DER, as a TLS peer sends it
+ *
+ * Returns: (transfer full) (nullable): its fingerprint, or %NULL if GnuTLS cannot
+ *   read it
+ */
+char *
+cv_fingerprint_of_der (const guint8 *der, gsize length)
+{
+  g_auto (gnutls_x509_crt_t) crt = NULL;
+  gnutls_datum_t datum;
+  guint8 key_id[KEY_ID_SIZE];
+
+  if (der == NULL || length == 0 || length > G_MAXUINT || gnutls_x509_crt_init (&crt) < 0)
+    return NULL;
+  datum.data = (guint8 *) der;
+  datum.size = length;
   if (gnutls_x509_crt_import (crt, &datum, GNUTLS_X509_FMT_DER) < 0 || !crt_key_id (crt, key_id))
     return NULL;
   return format_fingerprint (key_id);

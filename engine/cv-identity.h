@@ -40,6 +40,7 @@ const char *cv_identity_get_fingerprint (CvIdentity *self);
 #define CV_FINGERPRINT_LENGTH (sizeof CV_FINGERPRINT_PREFIX - 1 + 64)
 
 char *cv_fingerprint_of_certificate (GTlsCertificate *certificate);
+char *cv_fingerprint_of_der (const guint8 *der, gsize length);
 char *cv_fingerprint_normalize (const char *text, GError **error);
 gboolean cv_fingerprint_equal (const char *a, const char *b);
 

@@ -31,7 +31,8 @@ struct _CvMux {
   GOutputStream *output;
   GSource *read_source;            /* one-shot: armed while the link has nothing to read */
   GSource *write_source;           /* one-shot: armed while the link cannot take more */
-  GSource *flush_source;           /* ready when frames wait to be batched and written */
+  GSource *flush_source;           /* dispatches while flush_wanted */
+  gboolean flush_wanted;           /* frames wait to be batched and written */
   GSource *final_write_timer;      /* how long a broken peer gets to read our GOAWAY */
   GByteArray *out;                 /* what is being written: the batch or the GOAWAY */
   gsize out_offset;
@@ -551,9 +552,7 @@ maybe_close_stream (CvMux *self)
 static void
 flush (CvMux *self)
 {
-  if (self->writing || self->closed || !self->started || self->flush_source == NULL)
-    return;
-  g_source_set_ready_time (self->flush_source, 0);
+  self->flush_wanted = TRUE;
 }
 
 static void
@@ -565,6 +564,7 @@ flush_now (CvMux *self)
   if (self->writing || self->flushing || self->closed || !self->started)
     return;
 
+  self->flush_wanted = FALSE;
   self->flushing = TRUE;
   g_byte_array_set_size (batch, 0);
   if (self->control_out->len > 0)
@@ -595,14 +595,44 @@ flush_now (CvMux *self)
       cv_channel_emit_writable (drained->pdata[i]);
 }
 
-/* A source that only dispatches when its ready time says so. */
+/* A source that dispatches while its mux wants a flush.  Not a ready time: setting
+ * one writes to the context's eventfd, and polling reads it back, two system calls
+ * per batch.  flush() is only ever called on the mux's own thread, during a dispatch,
+ * so the next prepare sees the flag without a wake-up. */
+typedef struct {
+  GSource source;
+  CvMux *mux;
+} FlushSource;
+
+static gboolean
+flush_source_prepare (GSource *source, int *timeout)
+{
+  CvMux *self = ((FlushSource *) source)->mux;
+  gboolean ready = self->flush_wanted && !self->writing;
+
+  *timeout = ready ? 0 : -1;
+  return ready;
+}
+
+static gboolean
+flush_source_check (GSource *source)
+{
+  CvMux *self = ((FlushSource *) source)->mux;
+
+  return self->flush_wanted && !self->writing;
+}
+
 static gboolean
 flush_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
   return callback (user_data);
 }
 
-static GSourceFuncs flush_source_funcs = { .dispatch = flush_source_dispatch };
+static GSourceFuncs flush_source_funcs = {
+  .prepare = flush_source_prepare,
+  .check = flush_source_check,
+  .dispatch = flush_source_dispatch,
+};
 
 static gboolean
 on_flush_ready (gpointer user_data)
@@ -610,7 +640,6 @@ on_flush_ready (gpointer user_data)
   CvMux *self = user_data;
   g_autoptr (CvMux) hold G_GNUC_UNUSED = g_object_ref (self);
 
-  g_source_set_ready_time (self->flush_source, -1);
   flush_now (self);
   return G_SOURCE_CONTINUE;
 }
@@ -1322,12 +1351,8 @@ read_from_link (CvMux *self)
       budget -= n;
     }
   /* Whatever the frames just read asked for goes out in this wake-up's batch. */
-  if (!self->closed && !self->writing && self->flush_source != NULL
-      && g_source_get_ready_time (self->flush_source) == 0)
-    {
-      g_source_set_ready_time (self->flush_source, -1);
-      flush_now (self);
-    }
+  if (!self->closed && !self->writing && self->flush_wanted)
+    flush_now (self);
 }
 
 /* Returns TRUE if reading should go on. */
@@ -1443,7 +1468,8 @@ cv_mux_start (CvMux *self)
     cv_frame_encode (&ping, self->control_out, NULL);
   }
 
-  self->flush_source = g_source_new (&flush_source_funcs, sizeof (GSource));
+  self->flush_source = g_source_new (&flush_source_funcs, sizeof (FlushSource));
+  ((FlushSource *) self->flush_source)->mux = self;
   g_source_set_callback (self->flush_source, on_flush_ready, self, NULL);
   g_source_set_static_name (self->flush_source, "[culvert] mux flush");
   g_source_attach (self->flush_source, self->context);

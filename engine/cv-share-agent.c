@@ -250,15 +250,7 @@ on_tunnel_open (GObject *source, GAsyncResult *result, gpointer user_data)
       g_ptr_array_add (self->tunnels, tunnel);
       g_message ("tunnel from connect agent “%s” (%s) open, end-to-end TLS verified",
                  tunnel->peer_name, tunnel->peer_address);
-      {
-    g_autoptr (GIOStream) base = NULL;
-
-    /* The TCP socket under the tunnel's TLS, for corking whole batches. */
-    g_object_get (stream, "base-io-stream", &base, NULL);
-    if (G_IS_SOCKET_CONNECTION (base))
-      cv_mux_set_cork_socket (tunnel->mux, g_socket_connection_get_socket (G_SOCKET_CONNECTION (base)));
-  }
-  cv_mux_start (tunnel->mux);
+      cv_mux_start (tunnel->mux);
     }
   g_object_unref (offer->agent);
   g_free (offer->peer_name);
