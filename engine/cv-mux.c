@@ -29,9 +29,10 @@ struct _CvMux {
   GIOStream *stream;
   GInputStream *input;
   GOutputStream *output;
-  GSource *read_source;            /* one-shot: armed while the link has nothing to read */
+  GSource *read_source;            /* the link is readable; attached for the mux's life */
+  gboolean read_more;              /* the read budget ran out with bytes left */
   GSource *write_source;           /* one-shot: armed while the link cannot take more */
-  GSource *flush_source;           /* dispatches while flush_wanted */
+  GSource *flush_source;           /* dispatches while flush_wanted or read_more */
   gboolean flush_wanted;           /* frames wait to be batched and written */
   GSource *final_write_timer;      /* how long a broken peer gets to read our GOAWAY */
   GByteArray *out;                 /* what is being written: the batch or the GOAWAY */
@@ -608,7 +609,7 @@ static gboolean
 flush_source_prepare (GSource *source, int *timeout)
 {
   CvMux *self = ((FlushSource *) source)->mux;
-  gboolean ready = self->flush_wanted && !self->writing;
+  gboolean ready = (self->flush_wanted && !self->writing) || self->read_more;
 
   *timeout = ready ? 0 : -1;
   return ready;
@@ -619,7 +620,7 @@ flush_source_check (GSource *source)
 {
   CvMux *self = ((FlushSource *) source)->mux;
 
-  return self->flush_wanted && !self->writing;
+  return (self->flush_wanted && !self->writing) || self->read_more;
 }
 
 static gboolean
@@ -640,7 +641,13 @@ on_flush_ready (gpointer user_data)
   CvMux *self = user_data;
   g_autoptr (CvMux) hold G_GNUC_UNUSED = g_object_ref (self);
 
-  flush_now (self);
+  if (self->read_more)
+    {
+      self->read_more = FALSE;
+      read_from_link (self);
+    }
+  if (!self->closed && self->flush_wanted && !self->writing)
+    flush_now (self);
   return G_SOURCE_CONTINUE;
 }
 
@@ -680,6 +687,7 @@ write_out (CvMux *self)
               g_source_set_callback (self->write_source, G_SOURCE_FUNC (on_link_writable), self,
                                      NULL);
               g_source_set_static_name (self->write_source, "[culvert] mux write");
+              g_source_set_can_recurse (self->write_source, TRUE); /* see read_source */
               g_source_attach (self->write_source, self->context);
             }
           return;
@@ -1297,27 +1305,20 @@ process_frames (CvMux *self)
   self->read_length -= offset;
 }
 
+/* Attached once, not re-armed per wake-up: in GLib, attaching or destroying a source
+ * with a file descriptor writes the context's eventfd (and the next poll returns to
+ * read it), three system calls and a loop iteration per read. */
 static gboolean
 on_link_readable (GObject *stream, gpointer user_data)
 {
   CvMux *self = user_data;
-  g_autoptr (CvMux) hold G_GNUC_UNUSED = g_object_ref (self);
 
-  g_clear_pointer (&self->read_source, g_source_unref);
+  /* A stream with bytes already buffered makes its source ready at once; that
+   * readiness is spent now, the socket's is what counts from here on. */
+  if (g_source_get_ready_time (self->read_source) == 0)
+    g_source_set_ready_time (self->read_source, -1);
   read_from_link (self);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-wait_readable (CvMux *self)
-{
-  if (self->read_source != NULL)
-    return;
-  self->read_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (self->input),
-                                                             NULL);
-  g_source_set_callback (self->read_source, G_SOURCE_FUNC (on_link_readable), self, NULL);
-  g_source_set_static_name (self->read_source, "[culvert] mux read");
-  g_source_attach (self->read_source, self->context);
+  return G_SOURCE_CONTINUE;
 }
 
 /* Reads and handles what the link has, until it has no more or the budget is spent
@@ -1337,15 +1338,12 @@ read_from_link (CvMux *self)
                                                            NULL, &error);
 
       if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        {
-          wait_readable (self);
-          break;
-        }
+        break;
       if (!handle_read (self, n, error))
         break;
       if ((gsize) n >= budget)
         {
-          wait_readable (self);
+          self->read_more = TRUE; /* the flush source reads on, next iteration */
           break;
         }
       budget -= n;
@@ -1473,6 +1471,16 @@ cv_mux_start (CvMux *self)
   g_source_set_callback (self->flush_source, on_flush_ready, self, NULL);
   g_source_set_static_name (self->flush_source, "[culvert] mux flush");
   g_source_attach (self->flush_source, self->context);
+
+  self->read_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (self->input),
+                                                             NULL);
+  g_source_set_callback (self->read_source, G_SOURCE_FUNC (on_link_readable), self, NULL);
+  g_source_set_static_name (self->read_source, "[culvert] mux read");
+  /* Never dispatched recursively; without this flag GLib "blocks" the source around
+   * every dispatch by removing and re-adding its descriptor, and each of those writes
+   * the context's eventfd: three system calls per wake-up. */
+  g_source_set_can_recurse (self->read_source, TRUE);
+  g_source_attach (self->read_source, self->context);
 
   read_from_link (self);
   flush_now (self);

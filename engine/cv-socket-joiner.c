@@ -548,6 +548,10 @@ update_watch (GTask *task, guint s)
       join->watching[s] = want;
       g_source_set_callback (join->watch[s], G_SOURCE_FUNC (on_socket_ready), task, NULL);
       g_source_set_static_name (join->watch[s], "[culvert] socket join");
+      /* Never dispatched recursively; without this flag GLib "blocks" the source
+       * around every dispatch by removing and re-adding its descriptor, and each of
+       * those writes the context's eventfd: three system calls per wake-up. */
+      g_source_set_can_recurse (join->watch[s], TRUE);
       g_source_attach (join->watch[s], join->context);
     }
 }

@@ -156,6 +156,9 @@ cv_tls_stream_send_pending (CvTlsStream *self)
               g_source_set_callback (self->flush_source, G_SOURCE_FUNC (on_socket_writable), self,
                                      NULL);
               g_source_set_static_name (self->flush_source, "[culvert] TLS flush");
+              /* Not recursive: spares GLib's remove-and-re-add of the descriptor
+               * around the dispatch (two eventfd writes). */
+              g_source_set_can_recurse (self->flush_source, TRUE);
               g_source_attach (self->flush_source, self->context);
             }
           return TRUE;
