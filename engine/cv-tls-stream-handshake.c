@@ -235,6 +235,7 @@ handshake_step (GTask *task)
   Handshake *hs = g_task_get_task_data (task);
   int ret;
 
+  self->socket_drained = FALSE; /* woken by readiness: ask the socket */
   do
     ret = gnutls_handshake (self->session);
   while (ret == GNUTLS_E_INTERRUPTED

@@ -25,6 +25,7 @@ struct _CvTlsStream {
   gsize in_start;
   gsize in_end;
   gboolean socket_eof;
+  gboolean socket_drained; /* the last receive was short: the socket had no more */
 
   GByteArray *out_buffer; /* records GnuTLS made, not yet taken by the socket */
   gsize out_start;

@@ -60,6 +60,13 @@ pull (gnutls_transport_ptr_t ptr, void *data, size_t size)
           gnutls_transport_set_errno (self->session, EIO);
           return -1;
         }
+      if (self->socket_drained)
+        {
+          /* A short read emptied the socket a moment ago: asking again would
+           * almost always cost a system call for EAGAIN. */
+          gnutls_transport_set_errno (self->session, EAGAIN);
+          return -1;
+        }
       received = g_socket_receive_with_blocking (self->socket, (char *) self->in_buffer,
                                                  IN_BUFFER_SIZE, FALSE, NULL, &error);
       if (received < 0)
@@ -83,6 +90,7 @@ pull (gnutls_transport_ptr_t ptr, void *data, size_t size)
         }
       self->in_start = 0;
       self->in_end = received;
+      self->socket_drained = received < IN_BUFFER_SIZE;
     }
   n = MIN (size, self->in_end - self->in_start);
   memcpy (data, self->in_buffer + self->in_start, n);
@@ -248,6 +256,10 @@ cv_tls_stream_read_nonblocking (CvTlsStream *self, void *buffer, gsize count, GE
         {
           if (total > 0)
             break;
+          /* Said without asking the socket if its last receive was short.  The next
+           * call asks it again: the caller polls after WOULD_BLOCK, and readiness
+           * is level-triggered, so bytes that came meanwhile are not missed. */
+          self->socket_drained = FALSE;
           cv_tls_stream_send_pending (self); /* e.g. the answer to a KeyUpdate */
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK,
                                "no TLS record is complete yet");
