@@ -27,6 +27,10 @@ void
 cv_byte_queue_push (CvByteQueue *queue, const void *data, gsize len)
 {
   const guint8 *bytes = data;
+  /* A queue that already holds bytes has a consumer behind a producer (a bulk
+   * transfer): big chunks then, so that the consumer peeks, and sends, in big
+   * pieces.  An empty one gets a chunk the size of the write. */
+  gsize wanted = MAX (len, queue->length);
 
   queue->length += len;
   while (len > 0)
@@ -36,7 +40,7 @@ cv_byte_queue_push (CvByteQueue *queue, const void *data, gsize len)
 
       if (tail == NULL || tail->end == tail->capacity)
         {
-          gsize capacity = CLAMP (len, CHUNK_MIN, CHUNK_MAX);
+          gsize capacity = CLAMP (wanted, CHUNK_MIN, CHUNK_MAX);
 
           tail = g_malloc (sizeof (Chunk) + capacity);
           tail->link.data = tail;

@@ -154,17 +154,26 @@ tunnel_clear (Tunnel *tunnel)
 /* ---- blocking peers on threads ----------------------------------------- */
 
 static GSocket *
+try_connect_loopback (guint16 port, GError **error)
+{
+  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) address = g_inet_socket_address_new (loopback, port);
+  g_autoptr (GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                             G_SOCKET_PROTOCOL_TCP, error);
+
+  g_assert_nonnull (socket);
+  g_socket_set_timeout (socket, 30);
+  if (!g_socket_connect (socket, address, NULL, error))
+    return NULL;
+  return g_steal_pointer (&socket);
+}
+
+static GSocket *
 connect_loopback (guint16 port)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr (GSocketAddress) address = g_inet_socket_address_new (loopback, port);
-  GSocket *socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                  G_SOCKET_PROTOCOL_TCP, &error);
+  GSocket *socket = try_connect_loopback (port, &error);
 
-  g_assert_no_error (error);
-  g_socket_set_timeout (socket, 30);
-  g_socket_connect (socket, address, NULL, &error);
   g_assert_no_error (error);
   return socket;
 }
@@ -284,15 +293,29 @@ typedef struct {
   GError *error;
   gint64 done_at;
   gboolean done;
+  gboolean may_be_reset; /* the tunnel may reset us before we have even sent */
 } Client;
 
 static gpointer
 client_thread (gpointer data)
 {
   Client *c = data;
-  g_autoptr (GSocket) socket = connect_loopback (c->port);
+  g_autoptr (GSocket) socket = NULL;
   g_autoptr (GError) error = NULL;
 
+  if (c->may_be_reset)
+    {
+      /* Connect, send and shut down may each meet the reset; any of them ends it. */
+      socket = try_connect_loopback (c->port, &c->error);
+      if (socket != NULL
+          && g_socket_send (socket, (const char *) pool, c->request_len, NULL, &c->error) >= 0
+          && g_socket_shutdown (socket, FALSE, TRUE, &c->error))
+        c->received_sum = receive_all (socket, &c->received, &c->error);
+      c->done_at = g_get_monotonic_time ();
+      g_atomic_int_set (&c->done, TRUE);
+      return NULL;
+    }
+  socket = connect_loopback (c->port);
   send_pattern (socket, c->seed, c->request_len);
   g_socket_shutdown (socket, FALSE, TRUE, &error);
   g_assert_no_error (error);
@@ -493,7 +516,7 @@ static void
 test_target_refused (void)
 {
   Tunnel tunnel;
-  Client client = { .seed = 6, .request_len = 10 };
+  Client client = { .seed = 6, .request_len = 10, .may_be_reset = TRUE };
   guint16 dead_port;
   GThread *c;
   const GError *why;
