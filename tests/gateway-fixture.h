@@ -1,0 +1,117 @@
+/* gateway-fixture.h: a gateway in-process on 127.0.0.1 and scripted agents, for its tests. */
+#pragma once
+
+#include "cv-control.h"
+#include "cv-gateway.h"
+#include "cv-identity.h"
+#include "cv-mux.h"
+#include "cv-test-util.h"
+
+G_BEGIN_DECLS
+
+#define SHARE_PASSWORD "share secret"
+#define CONNECT_PASSWORD "connect secret"
+#define WRONG_PASSWORD "a wrong guess"
+
+/* The bound of every wait for something that must happen. */
+#define WAIT_MS 10000
+
+/* A running gateway and the agents' keys. */
+typedef struct {
+  char *dir;
+  CvIdentity *gateway_identity;
+  CvIdentity *share_identity;
+  CvIdentity *share2_identity;
+  CvIdentity *connect_identity;
+  CvGateway *gateway;
+  guint16 port;
+  GPtrArray *agents; /* of Agent, closed at tear-down */
+  GPtrArray *raws;   /* of Raw, closed at tear-down */
+} Fixture;
+
+/* A TCP connection without TLS: what comes before TLS, or a tunnel half. */
+typedef struct {
+  GSocketConnection *connection;
+  GSource *source;
+  GByteArray *received;
+  gint64 opened_us;
+  gint64 closed_us; /* when the gateway closed it (end of stream or reset); 0 while open */
+  gboolean written;
+} Raw;
+
+/* A scripted agent: TLS with its own key, a mux, and the messages it received. */
+typedef struct {
+  CvIdentity *identity; /* NULL: it presents no certificate */
+  GSocketConnection *connection;
+  GIOStream *tls;
+  GError *tls_error;
+  gboolean tls_done;
+  CvMux *mux;
+  GPtrArray *messages; /* of Message, in the order they came */
+  gboolean closed;
+} Agent;
+
+typedef void (*GatewayTestFunc) (Fixture *fixture, gconstpointer data);
+
+/* g_test_init, then the password hashes every session of every case shares. */
+void gateway_test_init (int *argc, char ***argv);
+/* A case on a fresh gateway whose config has @limits (JSON members, or NULL). */
+void gateway_test_add (const char *path, const char *limits, GatewayTestFunc func);
+int gateway_test_run (void);
+
+/* The gateway's warnings in this case, in order; counted, not fatal. */
+extern GPtrArray *gateway_warnings;
+guint count_warnings (const char *text);
+
+CvGatewayConfig *make_config (Fixture *fixture, const char *limits, gboolean with_s1);
+void dispose_gateway (Fixture *fixture);
+
+Raw *raw_connect (Fixture *fixture);
+void raw_write (Raw *raw, const void *data, gsize len);
+gboolean raw_is_closed (gpointer data);
+void raw_assert_closed_within (Raw *raw, guint within_ms);
+void raw_probe (Fixture *fixture, const char *data, gsize len);
+void raw_wait_received (Raw *raw, gsize len);
+
+const char *member (JsonObject *object, const char *key);
+
+Agent *agent_dial (Fixture *fixture, CvIdentity *identity);
+gboolean agent_tls_done (gpointer data);
+void agent_start_mux (Agent *agent);
+Agent *agent_new (Fixture *fixture, CvIdentity *identity);
+void agent_send (Agent *agent, guint type, const char *json);
+void agent_hello_as (Agent *agent,
+                     CvAgentRole role,
+                     const char *session,
+                     const char *password,
+                     const char *name,
+                     const char *fingerprint);
+void agent_hello (Agent *agent,
+                  CvAgentRole role,
+                  const char *session,
+                  const char *password,
+                  const char *name);
+guint agent_count (Agent *agent, guint type);
+const char *agent_answer (Agent *agent);
+JsonObject *agent_refusal (Agent *agent);
+JsonObject *agent_next (Agent *agent, guint type);
+void agent_wait_closed (Agent *agent);
+void agent_close (Agent *agent);
+Agent *attempt (Fixture *fixture,
+                CvIdentity *identity,
+                CvAgentRole role,
+                const char *session,
+                const char *password,
+                const char *name);
+Agent *agent_login (Fixture *fixture,
+                    CvIdentity *identity,
+                    CvAgentRole role,
+                    const char *session,
+                    const char *name);
+void login_pair (Fixture *fixture, Agent **share, Agent **connect);
+void assert_refused (Agent *agent, const char *reason, const char *message);
+
+char *tunnel_preface (const char *ticket);
+Raw *present_ticket (Fixture *fixture, const char *ticket);
+
+G_END_DECLS

@@ -1,0 +1,250 @@
+/* test-gateway-limits.c: the failed-login limiter, and admission before authentication. */
+#include "gateway-fixture.h"
+
+#include "cv-ticket.h"
+
+/* ---- the failed-login limiter ------------------------------------------- */
+
+/* Ten guesses at once from one address.  All ten HELLOs are on the wire before the
+ * gateway has read any, and it reads them all within far less than one check of
+ * session slow's password (~400 ms): the first two start checks, the other eight
+ * find two checks under way for their address and are told to come back
+ * (MAX_VERIFYING_PER_ADDRESS).  The two checks fail: two failures, fewer than the
+ * five that block the address.  Without that cap all ten would be checked and
+ * answered bad-password. */
+#define N_GUESSERS 10
+
+static void
+test_concurrent_wrong_passwords (Fixture *fixture, gconstpointer data)
+{
+  Agent *agents[N_GUESSERS];
+  guint n_bad_password = 0;
+  guint n_rate_limited = 0;
+
+  for (guint i = 0; i < N_GUESSERS; i++)
+    agents[i] = agent_dial (fixture, fixture->connect_identity);
+  for (guint i = 0; i < N_GUESSERS; i++)
+    agent_start_mux (agents[i]);
+  for (guint i = 0; i < N_GUESSERS; i++)
+    agent_hello (agents[i], CV_AGENT_ROLE_CONNECT, "slow", WRONG_PASSWORD, "guesser");
+
+  for (guint i = 0; i < N_GUESSERS; i++)
+    {
+      const char *answer = agent_answer (agents[i]);
+
+      if (g_str_equal (answer, CV_REASON_BAD_PASSWORD))
+        n_bad_password++;
+      else
+        {
+          JsonObject *body = agent_refusal (agents[i]);
+
+          g_assert_cmpstr (answer, ==, CV_REASON_RATE_LIMITED);
+          g_assert_cmpstr (member (body, "message"), ==,
+                           "a login from this address is already being checked");
+          g_assert_cmpint (json_object_get_int_member (body, "retry_after_ms"), ==, 1000);
+          n_rate_limited++;
+        }
+    }
+  g_assert_cmpuint (n_bad_password, ==, 2);
+  g_assert_cmpuint (n_rate_limited, ==, N_GUESSERS - 2);
+
+  /* Two failures do not block the address: the right password gets in. */
+  agent_login (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "slow", "owner");
+}
+
+/* The limiter blocks an address after five failures (auth_failures_before_backoff),
+ * each within 15 minutes of the one before, for 1 s at first; a success must not
+ * forget the failures before it, or a holder of one valid password could guess
+ * another session's without ever waiting. */
+static void
+test_success_keeps_failures (Fixture *fixture, gconstpointer data)
+{
+  Agent *agent;
+  JsonObject *body;
+
+  for (guint i = 0; i < 4; i++)
+    {
+      agent = attempt (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s1",
+                       WRONG_PASSWORD, "guesser");
+      g_assert_cmpstr (agent_answer (agent), ==, CV_REASON_BAD_PASSWORD);
+    }
+  agent_login (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s2", "insider");
+  agent = attempt (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s1",
+                   WRONG_PASSWORD, "guesser");
+  g_assert_cmpstr (agent_answer (agent), ==, CV_REASON_BAD_PASSWORD);
+
+  /* The fifth failure blocked the address for 1 s; this comes well within it. */
+  agent = attempt (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s1",
+                   CONNECT_PASSWORD, "owner");
+  g_assert_cmpstr (agent_answer (agent), ==, CV_REASON_RATE_LIMITED);
+  body = agent_refusal (agent);
+  g_assert_cmpstr (member (body, "message"), ==,
+                   "too many failed attempts from this address");
+  g_assert_cmpint (json_object_get_int_member (body, "retry_after_ms"), >=, 1);
+  g_assert_cmpint (json_object_get_int_member (body, "retry_after_ms"), <=, 1000);
+}
+
+/* ---- admission before authentication ------------------------------------ */
+
+/* With max_pending_handshakes 160, one address may hold 160 / 8 = 20 slots. */
+#define ADMISSION_LIMITS "\"max_pending_handshakes\": 160, \"handshake_timeout_ms\": 1500"
+#define PER_ADDRESS 20
+#define N_IDLE 40
+
+static gboolean
+raws_all_closed (gpointer data)
+{
+  Fixture *fixture = data;
+
+  for (guint i = 0; i < fixture->raws->len; i++)
+    if (!raw_is_closed (fixture->raws->pdata[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/* Forty idle connections from one address: the first twenty hold their slots until
+ * the handshake deadline, the rest are closed on arrival; the slots come back. */
+static void
+test_admission_per_address (Fixture *fixture, gconstpointer data)
+{
+  Raw *raws[N_IDLE];
+  gint64 started_us = g_get_monotonic_time ();
+
+  /* The kernel queues them in this order, and the gateway accepts them in it. */
+  for (guint i = 0; i < N_IDLE; i++)
+    raws[i] = raw_connect (fixture);
+  g_assert_true (cv_test_wait_until (raws_all_closed, fixture, WAIT_MS));
+
+  for (guint i = 0; i < N_IDLE; i++)
+    {
+      gint64 closed_ms = (raws[i]->closed_us - started_us) / 1000;
+
+      g_assert_cmpuint (raws[i]->received->len, ==, 0);
+      if (i < PER_ADDRESS)
+        {
+          /* Closed by the 1.5 s deadline, counted from accept. */
+          g_assert_cmpint (closed_ms, >=, 1000);
+          g_assert_cmpint (closed_ms, <, 4000);
+        }
+      else
+        g_assert_cmpint (closed_ms, <, 1000);
+    }
+  g_assert_cmpuint (gateway_warnings->len, ==, N_IDLE - PER_ADDRESS);
+  g_assert_cmpuint (count_warnings ("127.0.0.1: refused: 20 unauthenticated connections from "
+                                    "this address (limit 20)"),
+                    ==, N_IDLE - PER_ADDRESS);
+
+  /* Every slot was given back. */
+  agent_login (fixture, fixture->share_identity, CV_AGENT_ROLE_SHARE, "s1", "share");
+  g_assert_cmpuint (gateway_warnings->len, ==, N_IDLE - PER_ADDRESS);
+}
+
+/* Every way a connection can end before WELCOME gives its slot back, and so does
+ * WELCOME: each is done one more time than the cap, so that one slot kept by any
+ * of them would lock the address out.  With max_pending_handshakes 16 the cap is 16
+ * overall and per address. */
+#define SLOTS_LIMITS "\"max_pending_handshakes\": 16, \"handshake_timeout_ms\": 1000"
+#define SLOTS_CAP 16
+#define SILENT_BATCH 4
+
+static void
+test_admission_slots_return (Fixture *fixture, gconstpointer data)
+{
+  static const char bad_client_hello[] = { 0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x00, 0x00 };
+  g_autofree char *unknown_ticket = cv_ticket_new ();
+  g_autofree char *unknown_preface = tunnel_preface (unknown_ticket);
+  g_autofree char *malformed_preface = g_strdup (unknown_preface);
+  Agent *share, *connect;
+  Agent *silent[SILENT_BATCH];
+
+  login_pair (fixture, &share, &connect);
+  malformed_preface[sizeof CV_TUNNEL_PREFACE_PREFIX] = '!';
+  for (guint round = 0; round <= SLOTS_CAP; round++)
+    {
+      Agent *agent;
+      JsonObject *share_offer, *connect_offer;
+      Raw *halves[2];
+
+      /* Before the first byte, and at it. */
+      raw_probe (fixture, NULL, 0);
+      raw_probe (fixture, "GET / HTTP/1.1\r\n\r\n", 18);
+      /* A tunnel preface that is not one, or names no ticket. */
+      raw_probe (fixture, malformed_preface, CV_TUNNEL_PREFACE_LENGTH);
+      raw_probe (fixture, unknown_preface, CV_TUNNEL_PREFACE_LENGTH);
+      /* The TLS handshake fails: a broken ClientHello; no client certificate. */
+      raw_probe (fixture, bad_client_hello, sizeof bad_client_hello);
+      agent = agent_dial (fixture, NULL);
+      g_assert_true (cv_test_wait_until (agent_tls_done, agent, WAIT_MS));
+      if (agent->tls_error == NULL)
+        {
+          /* TLS 1.3: the client is done before the server has seen its certificate. */
+          agent_start_mux (agent);
+          agent_wait_closed (agent);
+        }
+      /* TLS, then a HELLO that is refused. */
+      agent = attempt (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s1",
+                       CONNECT_PASSWORD, "bad\nname");
+      assert_refused (agent, CV_REASON_BAD_REQUEST, "HELLO: “name” holds a control character");
+      /* Welcomed: the slot goes at WELCOME, not at the close; these stay up. */
+      agent_login (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s1", "visitor");
+      /* A tunnel half, from its preface on. */
+      agent_send (connect, CV_CONTROL_TUNNEL_REQUEST, "{}");
+      share_offer = agent_next (share, CV_CONTROL_TUNNEL_OFFER);
+      connect_offer = agent_next (connect, CV_CONTROL_TUNNEL_OFFER);
+      halves[0] = present_ticket (fixture, member (share_offer, "ticket"));
+      halves[1] = present_ticket (fixture,
+                                  member (connect_offer, "ticket"));
+      raw_write (halves[0], "ping", 4);
+      raw_wait_received (halves[1], 4);
+      g_ptr_array_remove (fixture->raws, halves[0]);
+      g_ptr_array_remove (fixture->raws, halves[1]);
+    }
+
+  /* No HELLO before the deadline, in batches: each TLS handshake, both ends of it
+   * in this process, takes a thread of GLib's task pool while it runs. */
+  for (guint done = 0; done <= SLOTS_CAP; done += SILENT_BATCH)
+    {
+      guint n = MIN (SILENT_BATCH, SLOTS_CAP + 1 - done);
+
+      for (guint i = 0; i < n; i++)
+        silent[i] = agent_dial (fixture, fixture->connect_identity);
+      for (guint i = 0; i < n; i++)
+        agent_start_mux (silent[i]);
+      for (guint i = 0; i < n; i++)
+        {
+          agent_wait_closed (silent[i]);
+          g_assert_cmpint (cv_mux_get_peer_goaway (silent[i]->mux, NULL), ==,
+                           CV_LINK_REASON_SHUTTING_DOWN);
+          g_assert_cmpuint (silent[i]->messages->len, ==, 0);
+        }
+    }
+
+  agent_login (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s1", "last");
+  /* Nothing was turned away on the way. */
+  g_assert_cmpuint (gateway_warnings->len, ==, 0);
+}
+
+/* Not TLS, not a tunnel: closed at once, long before the 10 s deadline. */
+static void
+test_not_culvert (Fixture *fixture, gconstpointer data)
+{
+  static const char request[] = "GET / HTTP/1.1\r\nHost: gateway.example\r\n\r\n";
+  Raw *raw = raw_connect (fixture);
+
+  raw_write (raw, request, sizeof request - 1);
+  raw_assert_closed_within (raw, 1000);
+}
+
+int
+main (int argc, char **argv)
+{
+  gateway_test_init (&argc, &argv);
+  gateway_test_add ("/gateway/limiter/concurrent-wrong-passwords", NULL,
+                    test_concurrent_wrong_passwords);
+  gateway_test_add ("/gateway/limiter/success-keeps-failures",
+                    "\"auth_failures_before_backoff\": 5", test_success_keeps_failures);
+  gateway_test_add ("/gateway/admission/per-address", ADMISSION_LIMITS, test_admission_per_address);
+  gateway_test_add ("/gateway/admission/slots-return", SLOTS_LIMITS, test_admission_slots_return);
+  gateway_test_add ("/gateway/admission/not-culvert", NULL, test_not_culvert);
+  return gateway_test_run ();
+}

@@ -1,0 +1,174 @@
+/* test-gateway-login.c: agents logging in to the gateway, welcomed or refused. */
+#include "gateway-fixture.h"
+
+/* ---- logging in --------------------------------------------------------- */
+
+static void
+test_login (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GString) long_name = g_string_new (NULL);
+  Agent *share, *connect;
+  JsonObject *welcome;
+
+  /* 128 characters of a non-Latin name are 256 bytes, and fit. */
+  for (guint i = 0; i < 128; i++)
+    g_string_append (long_name, "é");
+  share = agent_login (fixture, fixture->share_identity, CV_AGENT_ROLE_SHARE, "s1", long_name->str);
+  welcome = agent_next (share, CV_CONTROL_WELCOME);
+  g_assert_cmpstr (member (welcome, "session"), ==, "s1");
+  g_assert_cmpstr (member (welcome, "role"), ==, "share");
+  g_assert_false (json_object_has_member (welcome, "share_online"));
+
+  connect = agent_login (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s1", "laptop");
+  welcome = agent_next (connect, CV_CONTROL_WELCOME);
+  g_assert_cmpstr (member (welcome, "session"), ==, "s1");
+  g_assert_cmpstr (member (welcome, "role"), ==, "connect");
+  g_assert_true (json_object_get_boolean_member (welcome, "share_online"));
+  g_assert_cmpstr (member (welcome, "share_name"), ==, long_name->str);
+  g_assert_cmpstr (member (welcome, "share_fingerprint"), ==,
+                   cv_identity_get_fingerprint (fixture->share_identity));
+  g_assert_cmpuint (cv_gateway_get_n_links (fixture->gateway), ==, 2);
+
+  /* The share agent goes: its connect agents hear of it. */
+  agent_close (share);
+  welcome = agent_next (connect, CV_CONTROL_PRESENCE);
+  g_assert_false (json_object_get_boolean_member (welcome, "share_online"));
+  g_assert_false (json_object_has_member (welcome, "share_fingerprint"));
+  g_assert_false (connect->closed);
+}
+
+static void
+test_bad_password (Fixture *fixture, gconstpointer data)
+{
+  Agent *agent = attempt (fixture, fixture->share_identity, CV_AGENT_ROLE_SHARE, "s1",
+                          CONNECT_PASSWORD, "wrong side");
+
+  assert_refused (agent, CV_REASON_BAD_PASSWORD, "wrong password for this session");
+  g_assert_false (json_object_has_member (agent_refusal (agent), "retry_after_ms"));
+}
+
+static void
+test_unknown_session (Fixture *fixture, gconstpointer data)
+{
+  Agent *agent = attempt (fixture, fixture->share_identity, CV_AGENT_ROLE_SHARE, "s3",
+                          SHARE_PASSWORD, "lost");
+
+  assert_refused (agent, CV_REASON_UNKNOWN_SESSION, "no such session on this gateway");
+}
+
+/* The key an agent names must be the key it proved it holds. */
+static void
+test_fingerprint_mismatch (Fixture *fixture, gconstpointer data)
+{
+  Agent *agent = agent_new (fixture, fixture->share_identity);
+
+  agent_hello_as (agent, CV_AGENT_ROLE_SHARE, "s1", SHARE_PASSWORD, "impostor",
+                  cv_identity_get_fingerprint (fixture->share2_identity));
+  assert_refused (agent, CV_REASON_BAD_REQUEST,
+                  "the key in HELLO is not the key of the TLS connection");
+}
+
+/* Names travel into logs and other agents' screens: no line breaks, no escapes.  The
+ * password is right, so only the check on the name stands between these and WELCOME. */
+static void
+test_control_character_in_name (Fixture *fixture, gconstpointer data)
+{
+  const char *names[] = {
+    "host\ngateway error: session s1: share agent offline",
+    "host\r",
+    "\x1b[2Jhost",
+    "host\x7f",
+    "host\xc2\x85", /* U+0085, a C1 control */
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      Agent *agent = attempt (fixture, fixture->share_identity, CV_AGENT_ROLE_SHARE, "s1",
+                              SHARE_PASSWORD, names[i]);
+
+      assert_refused (agent, CV_REASON_BAD_REQUEST, "HELLO: “name” holds a control character");
+    }
+}
+
+/* Session ids in HELLO have the config's alphabet; without the check these would be
+ * "unknown-session", logged as they are. */
+static void
+test_bad_session_id (Fixture *fixture, gconstpointer data)
+{
+  const char *sessions[] = { "s 1", "s1\n", "s/1", "s1\x1b[0m", "sé" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (sessions); i++)
+    {
+      Agent *agent = attempt (fixture, fixture->share_identity, CV_AGENT_ROLE_SHARE,
+                              sessions[i], SHARE_PASSWORD, "host");
+
+      assert_refused (agent, CV_REASON_BAD_REQUEST,
+                      "HELLO: “session” may hold only letters, digits, “.”, “_” and “-”");
+    }
+}
+
+/* Whatever else comes before WELCOME is refused, and the HELLO before it, whose
+ * password was right and is still being checked, admits nothing afterwards. */
+static void
+assert_refused_before_welcome (Fixture *fixture, guint second_type, const char *second_json)
+{
+  Agent *share = agent_new (fixture, fixture->share_identity);
+  Agent *connect;
+  JsonObject *welcome;
+
+  agent_hello (share, CV_AGENT_ROLE_SHARE, "s1", SHARE_PASSWORD, "eager");
+  agent_send (share, second_type, second_json);
+  assert_refused (share, CV_REASON_BAD_REQUEST, "a message before WELCOME");
+
+  connect = agent_login (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s1", "laptop");
+  welcome = agent_next (connect, CV_CONTROL_WELCOME);
+  g_assert_false (json_object_get_boolean_member (welcome, "share_online"));
+}
+
+static void
+test_second_hello (Fixture *fixture, gconstpointer data)
+{
+  CvHello hello = {
+    .version = CV_PROTOCOL_VERSION,
+    .role = CV_AGENT_ROLE_SHARE,
+    .session = (char *) "s1",
+    .password = (char *) SHARE_PASSWORD,
+    .name = (char *) "again",
+    .fingerprint = (char *) cv_identity_get_fingerprint (fixture->share_identity),
+  };
+  g_autofree char *json = cv_control_build_hello (&hello);
+
+  assert_refused_before_welcome (fixture, CV_CONTROL_HELLO, json);
+}
+
+static void
+test_message_before_welcome (Fixture *fixture, gconstpointer data)
+{
+  assert_refused_before_welcome (fixture, CV_CONTROL_TUNNEL_REQUEST, "{}");
+}
+
+static void
+test_first_message_not_hello (Fixture *fixture, gconstpointer data)
+{
+  Agent *agent = agent_new (fixture, fixture->connect_identity);
+
+  agent_send (agent, CV_CONTROL_TUNNEL_REQUEST, "{}");
+  assert_refused (agent, CV_REASON_BAD_REQUEST, "the first message must be HELLO");
+}
+
+int
+main (int argc, char **argv)
+{
+  gateway_test_init (&argc, &argv);
+  gateway_test_add ("/gateway/login", NULL, test_login);
+  gateway_test_add ("/gateway/refused/bad-password", NULL, test_bad_password);
+  gateway_test_add ("/gateway/refused/unknown-session", NULL, test_unknown_session);
+  gateway_test_add ("/gateway/refused/fingerprint-mismatch", NULL, test_fingerprint_mismatch);
+  gateway_test_add ("/gateway/refused/control-character-in-name", NULL,
+                    test_control_character_in_name);
+  gateway_test_add ("/gateway/refused/bad-session-id", NULL, test_bad_session_id);
+  gateway_test_add ("/gateway/refused/second-hello", NULL, test_second_hello);
+  gateway_test_add ("/gateway/refused/message-before-welcome", NULL, test_message_before_welcome);
+  gateway_test_add ("/gateway/refused/first-message-not-hello", NULL, test_first_message_not_hello);
+  return gateway_test_run ();
+}
