@@ -21,6 +21,11 @@ typedef struct {
   GMainContext *context;
   CvPollerWatch *watch;
   GIOCondition waiting; /* what the socket must become before the pump can go on */
+  /* FALSE once the socket said it had nothing more (a short read, EAGAIN): the next
+   * receive waits for the poller rather than make a system call that would only say
+   * EAGAIN again, as it did once per echo.  Likewise for sending. */
+  gboolean may_receive;
+  gboolean may_send;
   gulong readable_id;
   gulong writable_id;
   gulong closed_id;
@@ -101,8 +106,16 @@ fail_tcp (GTask *task, GError *error)
 static void
 on_socket_ready (CvPollerWatch *watch, GIOCondition condition, gpointer user_data)
 {
+  GTask *task = user_data;
+  Splice *splice = g_task_get_task_data (task);
+
+  /* A hang-up or an error is for whichever call comes next to report. */
+  if (condition & (G_IO_IN | G_IO_HUP | G_IO_ERR))
+    splice->may_receive = TRUE;
+  if (condition & (G_IO_OUT | G_IO_HUP | G_IO_ERR))
+    splice->may_send = TRUE;
   /* pump() works out again what it waits for and narrows the watch to that. */
-  pump (user_data);
+  pump (task);
 }
 
 /* Channel → TCP.  Returns FALSE if the splice finished. */
@@ -130,17 +143,26 @@ pump_to_tcp (GTask *task)
           splice->tcp_write_done = TRUE;
           return TRUE;
         }
+      if (!splice->may_send)
+        {
+          splice->waiting |= G_IO_OUT;
+          return TRUE;
+        }
       sent = g_socket_send (splice->socket, (const char *) bytes, len, NULL, &error);
       if (sent < 0)
         {
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
             {
+              splice->may_send = FALSE;
               splice->waiting |= G_IO_OUT;
               return TRUE;
             }
           fail_tcp (task, g_steal_pointer (&error));
           return FALSE;
         }
+      /* A short send filled the socket's buffer. */
+      if ((gsize) sent < len)
+        splice->may_send = FALSE;
       splice->stats.bytes_from_channel += sent;
       cv_channel_consume (splice->channel, sent);
       if (splice->finished)
@@ -160,16 +182,22 @@ pump_to_channel (GTask *task)
     {
       g_autoptr (GError) error = NULL;
       gsize space = cv_channel_get_send_space (splice->channel);
+      gsize wanted = MIN (space, sizeof buffer);
       gssize received;
 
       if (space == 0)
         return TRUE; /* "writable" resumes us */
-      received = g_socket_receive (splice->socket, (char *) buffer, MIN (space, sizeof buffer),
-                                   NULL, &error);
+      if (!splice->may_receive)
+        {
+          splice->waiting |= G_IO_IN;
+          return TRUE;
+        }
+      received = g_socket_receive (splice->socket, (char *) buffer, wanted, NULL, &error);
       if (received < 0)
         {
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
             {
+              splice->may_receive = FALSE;
               splice->waiting |= G_IO_IN;
               return TRUE;
             }
@@ -182,6 +210,9 @@ pump_to_channel (GTask *task)
           cv_channel_shutdown_write (splice->channel);
           return !splice->finished;
         }
+      /* A short read emptied the socket. */
+      if ((gsize) received < wanted)
+        splice->may_receive = FALSE;
       splice->stats.bytes_to_channel += received;
       cv_channel_write (splice->channel, buffer, received);
       if (splice->finished)
@@ -284,6 +315,8 @@ cv_tcp_splice_async (GSocketConnection *connection,
   splice->socket = g_socket_connection_get_socket (connection);
   splice->channel = g_object_ref (channel);
   splice->context = g_main_context_ref_thread_default ();
+  splice->may_receive = TRUE;
+  splice->may_send = TRUE;
   g_task_set_task_data (task, splice, splice_free);
 
   cv_socket_prepare_for_pump (splice->socket);
