@@ -12,7 +12,6 @@
 #include "cv-channel-private.h"
 #include "cv-mux.h"
 
-#include <gio/gnetworking.h>
 #include <string.h>
 
 #define READ_BUFFER_SIZE (256 * 1024)
@@ -39,8 +38,6 @@ struct _CvMux {
   gsize out_offset;
   GByteArray *final_goaway;        /* owed to a peer that broke the protocol */
   GPtrArray *readable;             /* channels with new bytes from this read */
-  int cork_fd;                     /* the TCP socket under the link, or -1 */
-  gboolean corked;
   GMainContext *context;
   CvMuxRole role;
   CvMuxConfig config;
@@ -209,7 +206,6 @@ cv_mux_init (CvMux *self)
   self->control_out = g_byte_array_new ();
   self->write_batch = g_byte_array_new ();
   self->readable = g_ptr_array_new_with_free_func (g_object_unref);
-  self->cork_fd = -1;
   g_queue_init (&self->send_queue);
 }
 
@@ -285,26 +281,6 @@ cv_mux_get_rtt_us (CvMux *self)
 {
   g_return_val_if_fail (CV_IS_MUX (self), -1);
   return self->rtt_us > 0 ? self->rtt_us : -1;
-}
-
-/**
- * cv_mux_get_peer_goaway:
- * @message: (out) (optional): the peer's words, if it sent a GOAWAY
- *
- * Returns: the reason of the peer's GOAWAY, or -1 if it sent none
- */
-/**
- * cv_mux_set_cork_socket:
- * @socket: (nullable): the TCP socket the link's stream (e.g. TLS) runs on
- *
- * Lets the mux cork the socket while it writes a batch (Linux; a no-op elsewhere).
- */
-void
-cv_mux_set_cork_socket (CvMux *self, GSocket *socket)
-{
-  g_return_if_fail (CV_IS_MUX (self));
-
-  self->cork_fd = socket != NULL ? g_socket_get_fd (socket) : -1;
 }
 
 int
@@ -504,22 +480,6 @@ append_data_frames (CvMux *self, GByteArray *batch, GPtrArray *drained)
 
 static void write_out (CvMux *self);
 
-/* Over TLS a batch leaves as one 16 KiB record per send(); corked, the kernel sends
- * them as full segments and the peer (the gateway) wakes once per batch rather than
- * once per record.  Uncorking when the batch is written lets the tail go at once. */
-static void
-set_cork (CvMux *self, gboolean on)
-{
-#ifdef TCP_CORK
-  int value = on;
-
-  if (self->cork_fd < 0 || self->corked == on)
-    return;
-  self->corked = on;
-  setsockopt (self->cork_fd, IPPROTO_TCP, TCP_CORK, &value, sizeof value);
-#endif
-}
-
 /* Both ends said GOAWAY and no channel is left: whoever closes the socket first, the
  * other's last write or read may fail (EPIPE, ECONNRESET), and that is still a clean
  * end, not a lost link. */
@@ -589,7 +549,6 @@ flush_now (CvMux *self)
   self->writing = TRUE;
   self->out = batch;
   self->out_offset = 0;
-  set_cork (self, TRUE);
   write_out (self);
   for (guint i = 0; i < drained->len && !self->closed; i++)
     if (cv_channel_get_send_space (drained->pdata[i]) > 0)
@@ -708,7 +667,6 @@ write_done (CvMux *self, GError *error)
 {
   self->writing = FALSE;
   self->out = NULL;
-  set_cork (self, FALSE);
   if (self->closed)
     {
       if (self->final_goaway != NULL && error == NULL)

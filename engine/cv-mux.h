@@ -45,7 +45,6 @@ const GError *cv_mux_get_error (CvMux *self);
 guint cv_mux_get_n_channels (CvMux *self);
 gint64 cv_mux_get_rtt_us (CvMux *self);
 const CvMuxConfig *cv_mux_get_config (CvMux *self);
-void cv_mux_set_cork_socket (CvMux *self, GSocket *socket);
 int cv_mux_get_peer_goaway (CvMux *self, const char **message);
 guint64 cv_mux_get_bytes_written (CvMux *self);
 guint64 cv_mux_get_bytes_read (CvMux *self);

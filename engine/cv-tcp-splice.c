@@ -4,10 +4,12 @@
  * take the bytes, and the channel's bytes are consumed (returning credit to the peer)
  * only as the socket accepts them.  A TCP half-close becomes FIN and FIN becomes a
  * half-close; a reset on either side becomes a reset on the other.  The socket is
- * non-blocking and watched with GSources: no thread, no GTask per chunk.
+ * non-blocking and watched through the context's CvPoller (one GSource for every
+ * splice, not one per socket): no thread, no GTask per chunk.
  */
 #include "cv-tcp-splice.h"
 
+#include "cv-poller.h"
 #include "cv-socket-util.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -17,8 +19,13 @@ typedef struct {
   GSocket *socket;
   CvChannel *channel;
   GMainContext *context;
-  GSource *read_source;
-  GSource *write_source;
+  CvPollerWatch *watch;
+  GIOCondition waiting; /* what the socket must become before the pump can go on */
+  /* FALSE once the socket said it had nothing more (a short read, EAGAIN): the next
+   * receive waits for the poller rather than make a system call that would only say
+   * EAGAIN again, as it did once per echo.  Likewise for sending. */
+  gboolean may_receive;
+  gboolean may_send;
   gulong readable_id;
   gulong writable_id;
   gulong closed_id;
@@ -42,21 +49,6 @@ splice_free (gpointer data)
   g_free (splice);
 }
 
-static void
-stop_sources (Splice *splice)
-{
-  if (splice->read_source != NULL)
-    {
-      g_source_destroy (splice->read_source);
-      g_clear_pointer (&splice->read_source, g_source_unref);
-    }
-  if (splice->write_source != NULL)
-    {
-      g_source_destroy (splice->write_source);
-      g_clear_pointer (&splice->write_source, g_source_unref);
-    }
-}
-
 /* Close the socket; with @abort, by RST (linger 0), so the TCP peer sees the reset
  * the channel carried rather than a clean end of stream. */
 static void
@@ -70,7 +62,8 @@ finish (GTask *task, gboolean abort, GError *error)
       return;
     }
   splice->finished = TRUE;
-  stop_sources (splice);
+  /* Before the socket is closed, while its descriptor is still its own. */
+  g_clear_pointer (&splice->watch, cv_poller_watch_remove);
   g_clear_signal_handler (&splice->readable_id, splice->channel);
   g_clear_signal_handler (&splice->writable_id, splice->channel);
   g_clear_signal_handler (&splice->closed_id, splice->channel);
@@ -110,31 +103,19 @@ fail_tcp (GTask *task, GError *error)
   finish (task, TRUE, error);
 }
 
-static gboolean
-on_socket_ready (GSocket *socket, GIOCondition condition, gpointer user_data)
+static void
+on_socket_ready (CvPollerWatch *watch, GIOCondition condition, gpointer user_data)
 {
   GTask *task = user_data;
   Splice *splice = g_task_get_task_data (task);
 
-  /* One-shot: pump() re-arms whichever direction still waits. */
-  if (condition & G_IO_OUT)
-    g_clear_pointer (&splice->write_source, g_source_unref);
-  else
-    g_clear_pointer (&splice->read_source, g_source_unref);
+  /* A hang-up or an error is for whichever call comes next to report. */
+  if (condition & (G_IO_IN | G_IO_HUP | G_IO_ERR))
+    splice->may_receive = TRUE;
+  if (condition & (G_IO_OUT | G_IO_HUP | G_IO_ERR))
+    splice->may_send = TRUE;
+  /* pump() works out again what it waits for and narrows the watch to that. */
   pump (task);
-  return G_SOURCE_REMOVE;
-}
-
-static GSource *
-watch (GTask *task, GIOCondition condition)
-{
-  Splice *splice = g_task_get_task_data (task);
-  GSource *source = g_socket_create_source (splice->socket, condition, NULL);
-
-  g_source_set_callback (source, G_SOURCE_FUNC (on_socket_ready), task, NULL);
-  g_source_set_static_name (source, "[culvert] tcp splice");
-  g_source_attach (source, splice->context);
-  return source;
 }
 
 /* Channel → TCP.  Returns FALSE if the splice finished. */
@@ -162,18 +143,26 @@ pump_to_tcp (GTask *task)
           splice->tcp_write_done = TRUE;
           return TRUE;
         }
+      if (!splice->may_send)
+        {
+          splice->waiting |= G_IO_OUT;
+          return TRUE;
+        }
       sent = g_socket_send (splice->socket, (const char *) bytes, len, NULL, &error);
       if (sent < 0)
         {
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
             {
-              if (splice->write_source == NULL)
-                splice->write_source = watch (task, G_IO_OUT);
+              splice->may_send = FALSE;
+              splice->waiting |= G_IO_OUT;
               return TRUE;
             }
           fail_tcp (task, g_steal_pointer (&error));
           return FALSE;
         }
+      /* A short send filled the socket's buffer. */
+      if ((gsize) sent < len)
+        splice->may_send = FALSE;
       splice->stats.bytes_from_channel += sent;
       cv_channel_consume (splice->channel, sent);
       if (splice->finished)
@@ -193,18 +182,23 @@ pump_to_channel (GTask *task)
     {
       g_autoptr (GError) error = NULL;
       gsize space = cv_channel_get_send_space (splice->channel);
+      gsize wanted = MIN (space, sizeof buffer);
       gssize received;
 
       if (space == 0)
         return TRUE; /* "writable" resumes us */
-      received = g_socket_receive (splice->socket, (char *) buffer, MIN (space, sizeof buffer),
-                                   NULL, &error);
+      if (!splice->may_receive)
+        {
+          splice->waiting |= G_IO_IN;
+          return TRUE;
+        }
+      received = g_socket_receive (splice->socket, (char *) buffer, wanted, NULL, &error);
       if (received < 0)
         {
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
             {
-              if (splice->read_source == NULL)
-                splice->read_source = watch (task, G_IO_IN);
+              splice->may_receive = FALSE;
+              splice->waiting |= G_IO_IN;
               return TRUE;
             }
           fail_tcp (task, g_steal_pointer (&error));
@@ -216,13 +210,16 @@ pump_to_channel (GTask *task)
           cv_channel_shutdown_write (splice->channel);
           return !splice->finished;
         }
+      /* A short read emptied the socket. */
+      if ((gsize) received < wanted)
+        splice->may_receive = FALSE;
       splice->stats.bytes_to_channel += received;
       cv_channel_write (splice->channel, buffer, received);
       if (splice->finished)
         return FALSE;
-      /* Yield to the main loop after one chunk so other channels get their turn. */
-      if (splice->read_source == NULL)
-        splice->read_source = watch (task, G_IO_IN);
+      /* Yield to the main loop after one chunk so other channels get their turn; the
+       * watch is level-triggered, so what is left in the socket brings us back. */
+      splice->waiting |= G_IO_IN;
       return TRUE;
     }
   return TRUE;
@@ -236,10 +233,17 @@ pump (GTask *task)
 
   if (splice->finished)
     return;
-  if (!pump_to_tcp (task) || !pump_to_channel (task))
+  /* Worked out afresh on every turn: a level-triggered watch left asking for input
+   * while the channel has no credit would call back on every main-loop turn. */
+  splice->waiting = 0;
+  if (!pump_to_tcp (task) || !pump_to_channel (task) || splice->finished)
     return;
   if (splice->tcp_read_done && splice->tcp_write_done)
-    finish (task, FALSE, NULL);
+    {
+      finish (task, FALSE, NULL);
+      return;
+    }
+  cv_poller_watch_set_condition (splice->watch, splice->waiting);
 }
 
 static void
@@ -311,9 +315,16 @@ cv_tcp_splice_async (GSocketConnection *connection,
   splice->socket = g_socket_connection_get_socket (connection);
   splice->channel = g_object_ref (channel);
   splice->context = g_main_context_ref_thread_default ();
+  splice->may_receive = TRUE;
+  splice->may_send = TRUE;
   g_task_set_task_data (task, splice, splice_free);
 
   cv_socket_prepare_for_pump (splice->socket);
+  {
+    g_autoptr (CvPoller) poller = cv_poller_get_for_context (splice->context);
+    /* Waits for nothing until the first pump says what it needs. */
+    splice->watch = cv_poller_watch (poller, splice->socket, 0, on_socket_ready, task);
+  }
 
   /* The task's own reference is dropped by finish(). */
   splice->readable_id = g_signal_connect (channel, "readable", G_CALLBACK (on_channel_event), task);

@@ -427,6 +427,114 @@ test_empty_request (void)
   run_exchanges (1, 0, 1000);
 }
 
+/* Interactive use: small messages one at a time, each echoed before the next is sent.
+ * Every read on the tunnelled sockets is short and the next bytes come only after the
+ * socket had nothing: they must still be picked up, and without delay. */
+#define ECHO_ROUNDS 200
+#define ECHO_SIZE 64
+
+typedef struct {
+  GSocket *listener;
+  guint echoed;
+} EchoTarget;
+
+static gpointer
+echo_target_thread (gpointer data)
+{
+  EchoTarget *target = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocket) socket = g_socket_accept (target->listener, NULL, &error);
+  char buffer[ECHO_SIZE];
+  gssize n;
+
+  g_assert_no_error (error);
+  g_socket_set_timeout (socket, 30);
+  while ((n = g_socket_receive (socket, buffer, sizeof buffer, NULL, &error)) > 0)
+    {
+      send_all (socket, (const guint8 *) buffer, n);
+      target->echoed += n;
+    }
+  g_assert_no_error (error);
+  g_socket_close (socket, NULL);
+  return NULL;
+}
+
+typedef struct {
+  guint16 port;
+  guint rounds;
+  gint64 slowest_us;
+  gboolean done;
+} EchoClient;
+
+static gpointer
+echo_client_thread (gpointer data)
+{
+  EchoClient *client = data;
+  g_autoptr (GSocket) socket = connect_loopback (client->port);
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; i < ECHO_ROUNDS; i++)
+    {
+      const guint8 *message = pool + i * ECHO_SIZE;
+      guint8 echo[ECHO_SIZE];
+      gsize got = 0;
+      gint64 start = g_get_monotonic_time ();
+
+      send_all (socket, message, ECHO_SIZE);
+      while (got < ECHO_SIZE)
+        {
+          gssize n = g_socket_receive (socket, (char *) echo + got, ECHO_SIZE - got, NULL, &error);
+
+          g_assert_no_error (error);
+          g_assert_cmpint (n, >, 0);
+          got += n;
+        }
+      g_assert_cmpmem (echo, ECHO_SIZE, message, ECHO_SIZE);
+      client->slowest_us = MAX (client->slowest_us, g_get_monotonic_time () - start);
+      client->rounds++;
+    }
+  g_socket_shutdown (socket, FALSE, TRUE, &error);
+  g_assert_no_error (error);
+  g_atomic_int_set (&client->done, TRUE);
+  return NULL;
+}
+
+static gboolean
+echo_client_done (gpointer data)
+{
+  return g_atomic_int_get (&((EchoClient *) data)->done);
+}
+
+static void
+test_echo_round_trips (void)
+{
+  Tunnel tunnel;
+  guint16 target_port;
+  g_autoptr (GSocket) listener = cv_test_listen_loopback (&target_port);
+  EchoTarget target = { .listener = listener };
+  EchoClient client = { 0 };
+  GThread *target_thread_handle, *client_thread_handle;
+
+  tunnel_init (&tunnel, target_port, NULL);
+  client.port = tunnel.listen_port;
+  target_thread_handle = g_thread_new ("echo-target", echo_target_thread, &target);
+  client_thread_handle = g_thread_new ("echo-client", echo_client_thread, &client);
+  g_assert_true (cv_test_wait_until (echo_client_done, &client, 20000));
+  g_thread_join (client_thread_handle);
+  /* The client's FIN reaches the target only through the main loop. */
+  while (tunnel.splices_done < 2)
+    g_main_context_iteration (NULL, TRUE);
+  g_thread_join (target_thread_handle);
+
+  g_assert_cmpuint (client.rounds, ==, ECHO_ROUNDS);
+  g_assert_cmpuint (target.echoed, ==, ECHO_ROUNDS * ECHO_SIZE);
+  /* Nothing waits for a timer: a round trip that stalled would take seconds. */
+  g_test_message ("slowest round trip: %" G_GINT64_FORMAT " us", client.slowest_us);
+  g_assert_cmpint (client.slowest_us, <, 2 * G_USEC_PER_SEC);
+  g_assert_cmpuint (tunnel.splices_failed, ==, 0);
+  tunnel_clear (&tunnel);
+}
+
 /* The target stops reading for a while: the tunnel holds at most one window on each
  * side, and once the target reads again every byte arrives intact. */
 static void
@@ -551,6 +659,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tcp-splice/bulk-both-ways", test_bulk_both_ways);
   g_test_add_func ("/tcp-splice/many-connections", test_many_connections);
   g_test_add_func ("/tcp-splice/empty-request", test_empty_request);
+  g_test_add_func ("/tcp-splice/echo-round-trips", test_echo_round_trips);
   g_test_add_func ("/tcp-splice/back-pressure", test_back_pressure);
   g_test_add_func ("/tcp-splice/reset-propagates", test_reset_propagates);
   g_test_add_func ("/tcp-splice/target-refused", test_target_refused);
