@@ -316,6 +316,7 @@ join_halves (CvGateway *self, Rendezvous *rendezvous)
   join->session_id = g_strdup (rendezvous->session_id);
   join->started_us = g_get_monotonic_time ();
   options.record_path = self->record_path;
+  options.buffer_size = self->config->limits.tunnel_buffer_bytes;
   self->n_tunnels++;
   g_message ("session %s: tunnel joined", rendezvous->session_id);
   cv_socket_join_async (rendezvous->half[0], rendezvous->half[1],
