@@ -352,6 +352,22 @@ transfer_finished (gpointer data)
   return (transfer->eof || transfer->error != NULL) && transfer->closed;
 }
 
+/* Reads @stream until its end or an error (and until transfer->closed is set). */
+static void
+read_to_end (Transfer *transfer, CvTlsStream *stream)
+{
+  GSource *source;
+
+  transfer->input = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (G_IO_STREAM (stream)));
+  if (transfer->checksum == NULL)
+    transfer->checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  source = g_pollable_input_stream_create_source (transfer->input, NULL);
+  g_source_set_callback (source, G_SOURCE_FUNC (on_readable), transfer, NULL);
+  g_source_attach (source, NULL);
+  g_source_unref (source);
+  g_assert_true (cv_test_wait_until (transfer_finished, transfer, WAIT_MS));
+}
+
 /* Writes are accepted before the socket takes them; closing must still deliver
  * them.  The reader starts only after close_async, so everything accepted is
  * waiting in the sender when it closes. */
@@ -360,15 +376,10 @@ test_close_delivers_pending (Fixture *fixture, gconstpointer data)
 {
   Transfer transfer = { 0 };
   GPollableOutputStream *output;
-  GSource *source;
   guint8 chunk[65536];
 
   handshake_pinned (fixture);
-  transfer.output = output = G_POLLABLE_OUTPUT_STREAM (
-    g_io_stream_get_output_stream (G_IO_STREAM (fixture->client)));
-  transfer.input = G_POLLABLE_INPUT_STREAM (
-    g_io_stream_get_input_stream (G_IO_STREAM (fixture->server)));
-  transfer.checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  output = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (G_IO_STREAM (fixture->client)));
   cv_test_fill_random (chunk, sizeof chunk, 3);
   for (;;)
     {
@@ -389,35 +400,22 @@ test_close_delivers_pending (Fixture *fixture, gconstpointer data)
   g_assert_false (g_pollable_output_stream_is_writable (output));
   g_io_stream_close_async (G_IO_STREAM (fixture->client), G_PRIORITY_DEFAULT, NULL,
                            on_sender_closed, &transfer);
-  source = g_pollable_input_stream_create_source (transfer.input, NULL);
-  g_source_set_callback (source, G_SOURCE_FUNC (on_readable), &transfer, NULL);
-  g_source_attach (source, NULL);
-  g_source_unref (source);
-  g_assert_true (cv_test_wait_until (transfer_finished, &transfer, WAIT_MS));
+  read_to_end (&transfer, fixture->server);
   g_assert_no_error (transfer.error);
   g_assert_true (transfer.eof);
   g_assert_cmpuint (transfer.received, ==, transfer.length);
-  g_checksum_free (transfer.checksum);
+  transfer_clear (&transfer);
 }
 
 /* The peer's process dies: its socket closes without close_notify. */
 static void
 test_abrupt_close_is_an_error (Fixture *fixture, gconstpointer data)
 {
-  Transfer transfer = { 0 };
-  GSource *source;
+  Transfer transfer = { .closed = TRUE };
 
   handshake_pinned (fixture);
   g_socket_close (g_socket_connection_get_socket (fixture->client_base), NULL);
-  transfer.input = G_POLLABLE_INPUT_STREAM (
-    g_io_stream_get_input_stream (G_IO_STREAM (fixture->server)));
-  transfer.checksum = g_checksum_new (G_CHECKSUM_SHA256);
-  transfer.closed = TRUE;
-  source = g_pollable_input_stream_create_source (transfer.input, NULL);
-  g_source_set_callback (source, G_SOURCE_FUNC (on_readable), &transfer, NULL);
-  g_source_attach (source, NULL);
-  g_source_unref (source);
-  g_assert_true (cv_test_wait_until (transfer_finished, &transfer, WAIT_MS));
+  read_to_end (&transfer, fixture->server);
   g_assert_false (transfer.eof);
   g_assert_error (transfer.error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
   g_assert_cmpstr (transfer.error->message, ==, "the peer closed the connection without ending TLS");
@@ -478,18 +476,9 @@ test_server_pin_mismatch (Fixture *fixture, gconstpointer data)
    * client's key; then the refusal comes on the client's first read. */
   if (fixture->client_error == NULL)
     {
-      Transfer transfer = { 0 };
-      GSource *source;
+      Transfer transfer = { .closed = TRUE };
 
-      transfer.input = G_POLLABLE_INPUT_STREAM (
-        g_io_stream_get_input_stream (G_IO_STREAM (fixture->client)));
-      transfer.checksum = g_checksum_new (G_CHECKSUM_SHA256);
-      transfer.closed = TRUE;
-      source = g_pollable_input_stream_create_source (transfer.input, NULL);
-      g_source_set_callback (source, G_SOURCE_FUNC (on_readable), &transfer, NULL);
-      g_source_attach (source, NULL);
-      g_source_unref (source);
-      g_assert_true (cv_test_wait_until (transfer_finished, &transfer, WAIT_MS));
+      read_to_end (&transfer, fixture->client);
       g_assert_cmpuint (transfer.received, ==, 0);
       fixture->client_error = g_steal_pointer (&transfer.error);
       transfer_clear (&transfer);
