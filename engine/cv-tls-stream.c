@@ -346,9 +346,15 @@ cv_tls_stream_create_source (CvTlsStream *self,
                              GCancellable *cancellable)
 {
   g_autoptr (GSource) socket_source = g_socket_create_source (self->socket, condition, NULL);
-  GSource *source = g_pollable_source_new_full (pollable, socket_source, cancellable);
   gboolean ready = (condition & G_IO_IN) ? cv_tls_stream_is_readable (self)
                                          : cv_tls_stream_is_writable (self);
+  GSource *source;
+
+  /* The child is dispatched on its own too (with a dummy callback), and GLib blocks a
+   * source that cannot recurse around that: its descriptor is removed and re-added,
+   * two eventfd writes per wake-up.  Nothing dispatches it recursively. */
+  g_source_set_can_recurse (socket_source, TRUE);
+  source = g_pollable_source_new_full (pollable, socket_source, cancellable);
 
   /* Bytes already buffered make no socket readiness: say so ourselves. */
   if (ready)
