@@ -15,7 +15,7 @@
 #include "cv-password.h"
 #include "cv-socket-joiner.h"
 #include "cv-ticket.h"
-#include "cv-tls.h"
+#include "cv-tls-stream.h"
 
 #include <gio/gnetworking.h>
 #include <sodium.h>
@@ -709,27 +709,21 @@ on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
   Handshake *handshake = user_data;
   CvGateway *self = handshake->gateway;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GIOStream) tls = cv_tls_server_handshake_finish (result, &error);
+  g_autoptr (CvTlsStream) tls = CV_TLS_STREAM (source);
   g_autofree char *remote = g_inet_address_to_string (handshake->remote);
   CvGatewayLink *link;
-  g_autofree char *fingerprint = NULL;
-  GTlsCertificate *peer;
+  const char *fingerprint;
 
-  if (tls == NULL)
+  if (!cv_tls_stream_handshake_finish (tls, result, &error))
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->links != NULL)
         g_message ("%s: TLS handshake failed: %s", remote, error->message);
+      g_io_stream_close (G_IO_STREAM (tls), NULL, NULL);
       goto out;
     }
-  peer = g_tls_connection_get_peer_certificate (G_TLS_CONNECTION (tls));
-  fingerprint = peer != NULL ? cv_fingerprint_of_certificate (peer) : NULL;
-  if (fingerprint == NULL)
-    {
-      g_message ("%s: agent sent no certificate; closing", remote);
-      g_io_stream_close (tls, NULL, NULL);
-      goto out;
-    }
-  link = cv_gateway_link_new (tls, handshake->remote, fingerprint, &self->mux_config,
+  /* The handshake required a certificate: there is a fingerprint. */
+  fingerprint = cv_tls_stream_get_peer_fingerprint (tls);
+  link = cv_gateway_link_new (G_IO_STREAM (tls), handshake->remote, fingerprint, &self->mux_config,
                               self->config->limits.handshake_timeout_ms);
   g_object_set_data_full (G_OBJECT (link), "cv-admission-slot", g_steal_pointer (&handshake->slot),
                           (GDestroyNotify) cv_admission_slot_release);
@@ -811,18 +805,29 @@ static void
 start_tls (Pending *pending)
 {
   CvGateway *self = pending->gateway;
-  Handshake *handshake = g_new0 (Handshake, 1);
+  Handshake *handshake;
   g_autoptr (GCancellable) deadline = g_object_ref (pending->cancellable);
+  g_autoptr (GError) error = NULL;
+  CvTlsStream *tls = cv_tls_stream_new (pending->connection, TRUE, self->identity, &error);
+
+  if (tls == NULL)
+    {
+      g_warning ("%s: %s", pending->remote, error->message);
+      g_io_stream_close (G_IO_STREAM (pending->connection), NULL, NULL);
+      return;
+    }
+  handshake = g_new0 (Handshake, 1);
 
   handshake->gateway = g_object_ref (self);
   handshake->remote = remote_address_of (pending->connection);
   handshake->slot = g_steal_pointer (&pending->slot);
   /* The link's own HELLO deadline takes over once TLS is up. */
   /* Any client certificate will do: it is the agent's key, which the gateway only
-   * records and announces; the password authenticates. */
-  cv_tls_server_handshake_async (G_IO_STREAM (pending->connection), self->identity, TRUE, NULL,
-                                 CV_TLS_ALPN, self->config->limits.handshake_timeout_ms, deadline,
-                                 on_tls_done, handshake);
+   * records and announces; the password authenticates.  GnuTLS driven directly: no
+   * worker thread per handshake (glib-networking's GTlsConnection runs each one on
+   * a thread of GLib's pool, so stalled handshakes held up the rest). */
+  cv_tls_stream_handshake_async (tls, NULL, CV_TLS_ALPN, self->config->limits.handshake_timeout_ms,
+                                 deadline, on_tls_done, handshake);
 }
 
 static gboolean on_pending_readable (GSocket *socket, GIOCondition condition, gpointer user_data);

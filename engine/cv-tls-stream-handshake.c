@@ -62,6 +62,12 @@ peer_matches_pin (CvTlsStream *self, GError **error)
                    "%s's certificate could not be read", self->peer_name);
       return FALSE;
     }
+  g_free (self->peer_fingerprint);
+  self->peer_fingerprint = g_strdup (fingerprint);
+  /* No pin: any key will do (the gateway only records an agent's key; its password
+   * authenticates it). */
+  if (self->pinned == NULL)
+    return TRUE;
   if (!cv_fingerprint_equal (fingerprint, self->pinned))
     {
       g_autoptr (GString) hint = g_string_new (NULL);
@@ -288,7 +294,9 @@ handshake_step (GTask *task)
 
 /**
  * cv_tls_stream_handshake_async:
- * @check: how to trust the peer; only %CV_TLS_PEER_CHECK_PINNED is supported
+ * @check: (nullable): how to trust the peer; only %CV_TLS_PEER_CHECK_PINNED is
+ *   supported.  %NULL, on a server: any client certificate, which must be there
+ *   (cv_tls_stream_get_peer_fingerprint() then says whose it is)
  * @alpn: (nullable): the application protocol both ends must agree on
  * @timeout_ms: the deadline, 0 for %CV_TLS_DEFAULT_HANDSHAKE_TIMEOUT_MS
  */
@@ -306,7 +314,8 @@ cv_tls_stream_handshake_async (CvTlsStream *self,
   GError *error = NULL;
 
   g_return_if_fail (CV_IS_TLS_STREAM (self));
-  g_return_if_fail (check != NULL && check->mode == CV_TLS_PEER_CHECK_PINNED);
+  g_return_if_fail (check == NULL || check->mode == CV_TLS_PEER_CHECK_PINNED);
+  g_return_if_fail (check != NULL || self->is_server);
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cv_tls_stream_handshake_async);
@@ -315,15 +324,17 @@ cv_tls_stream_handshake_async (CvTlsStream *self,
   g_task_set_task_data (task, hs, handshake_free);
 
   g_free (self->peer_name);
-  self->peer_name = g_strdup (check->peer_name != NULL ? check->peer_name : "the peer");
+  self->peer_name = g_strdup (check != NULL && check->peer_name != NULL ? check->peer_name
+                                                                         : "the peer");
   g_free (self->pin_key);
-  self->pin_key = g_strdup (check->pin_key);
+  self->pin_key = g_strdup (check != NULL ? check->pin_key : NULL);
   g_free (self->alpn);
   self->alpn = g_strdup (alpn);
   g_free (self->pinned);
-  self->pinned = check->fingerprint != NULL ? cv_fingerprint_normalize (check->fingerprint, &error)
-                                            : NULL;
-  if (self->pinned == NULL)
+  self->pinned = check != NULL && check->fingerprint != NULL
+                   ? cv_fingerprint_normalize (check->fingerprint, &error)
+                   : NULL;
+  if (self->pinned == NULL && check != NULL)
     {
       if (error == NULL)
         error = g_error_new (CV_IDENTITY_ERROR, CV_IDENTITY_ERROR_BAD_FINGERPRINT,
@@ -369,4 +380,17 @@ cv_tls_stream_handshake_finish (CvTlsStream *self, GAsyncResult *result, GError 
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * cv_tls_stream_get_peer_fingerprint:
+ *
+ * Returns: (nullable): the key of the peer's certificate, once the handshake is done
+ */
+const char *
+cv_tls_stream_get_peer_fingerprint (CvTlsStream *self)
+{
+  g_return_val_if_fail (CV_IS_TLS_STREAM (self), NULL);
+
+  return self->handshake_done ? self->peer_fingerprint : NULL;
 }

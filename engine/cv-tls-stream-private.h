@@ -37,7 +37,8 @@ struct _CvTlsStream {
   gboolean tls_eof; /* close_notify received */
 
   /* The peer check, during the handshake. */
-  char *pinned;
+  char *pinned;           /* NULL: any key (a server's "any client certificate") */
+  char *peer_fingerprint; /* the key of the peer's certificate, once it arrived */
   char *peer_name;
   char *pin_key;
   char *alpn;

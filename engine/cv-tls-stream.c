@@ -548,6 +548,7 @@ cv_tls_stream_finalize (GObject *object)
   g_clear_error (&self->read_error);
   g_clear_error (&self->refusal);
   g_free (self->pinned);
+  g_free (self->peer_fingerprint);
   g_free (self->peer_name);
   g_free (self->pin_key);
   g_free (self->alpn);
@@ -587,6 +588,32 @@ cv_tls_stream_gnutls_ok (int ret, const char *what, GError **error)
   return FALSE;
 }
 
+/* The certificate and the issuers it came with (a Let's Encrypt fullchain): a peer
+ * that validates against its CA store needs the intermediates. */
+static char *
+chain_pem (GTlsCertificate *certificate)
+{
+  GString *chain = g_string_new (NULL);
+
+  for (GTlsCertificate *link = certificate; link != NULL; link = g_tls_certificate_get_issuer (link))
+    {
+      g_autofree char *pem = NULL;
+
+      g_object_get (link, "certificate-pem", &pem, NULL);
+      if (pem == NULL)
+        break;
+      g_string_append (chain, pem);
+      if (chain->len > 0 && chain->str[chain->len - 1] != '\n')
+        g_string_append_c (chain, '\n');
+    }
+  if (chain->len == 0)
+    {
+      g_string_free (chain, TRUE);
+      return NULL;
+    }
+  return g_string_free (chain, FALSE);
+}
+
 /**
  * cv_tls_stream_new:
  * @base: a connected TCP socket; the stream owns it and closes it
@@ -612,8 +639,8 @@ cv_tls_stream_new (GSocketConnection *base, gboolean is_server, CvIdentity *iden
   self->context = g_main_context_ref_thread_default ();
   self->is_server = is_server;
 
-  g_object_get (cv_identity_get_certificate (identity), "certificate-pem", &cert_pem,
-                "private-key-pem", &key_pem, NULL);
+  cert_pem = chain_pem (cv_identity_get_certificate (identity));
+  g_object_get (cv_identity_get_certificate (identity), "private-key-pem", &key_pem, NULL);
   if (cert_pem == NULL || key_pem == NULL)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED,

@@ -27,5 +27,6 @@ void cv_tls_stream_handshake_async (CvTlsStream *self,
 gboolean cv_tls_stream_handshake_finish (CvTlsStream *self, GAsyncResult *result, GError **error);
 
 const char *cv_tls_stream_get_cipher_suite (CvTlsStream *self);
+const char *cv_tls_stream_get_peer_fingerprint (CvTlsStream *self);
 
 G_END_DECLS

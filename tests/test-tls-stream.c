@@ -640,6 +640,27 @@ op_done (gpointer data)
   return ((Op *) data)->done;
 }
 
+/* glib-networking's client on the fixture's TCP connection, as an agent: the connect
+ * agent's certificate, ALPN; @name and @database as for validating the server (NULL:
+ * none).  Its handshake is started; @handshake says when it is done. */
+static GIOStream *
+start_gio_client (Fixture *fixture, GSocketConnectable *name, GTlsDatabase *database,
+                  Op *handshake)
+{
+  g_autoptr (GError) error = NULL;
+  const char *protocols[] = { CV_TLS_ALPN, NULL };
+  GIOStream *gio = g_tls_client_connection_new (G_IO_STREAM (fixture->client_base), name, &error);
+
+  g_assert_no_error (error);
+  g_tls_connection_set_database (G_TLS_CONNECTION (gio), database);
+  g_tls_connection_set_certificate (G_TLS_CONNECTION (gio),
+                                    cv_identity_get_certificate (fixture->connect));
+  g_tls_connection_set_advertised_protocols (G_TLS_CONNECTION (gio), protocols);
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (gio), G_PRIORITY_DEFAULT, NULL,
+                                    on_gio_handshake, handshake);
+  return gio;
+}
+
 /* glib-networking's TLS client (what control links use) against our server, with a
  * client certificate and ALPN: the two agree, and bytes cross both ways. */
 static void
@@ -648,23 +669,15 @@ test_glib_networking_client (Fixture *fixture, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (GIOStream) gio = NULL;
   g_autofree char *seen_fingerprint = NULL;
-  const char *protocols[] = { CV_TLS_ALPN, NULL };
   Op handshake = { 0 }, read = { 0 };
   char buffer[64] = { 0 };
   gsize written = 0;
   GOutputStream *output;
 
   connect_tcp (fixture);
-  gio = g_tls_client_connection_new (G_IO_STREAM (fixture->client_base), NULL, &error);
-  g_assert_no_error (error);
-  g_tls_connection_set_certificate (G_TLS_CONNECTION (gio),
-                                    cv_identity_get_certificate (fixture->connect));
-  g_tls_connection_set_advertised_protocols (G_TLS_CONNECTION (gio), protocols);
-  g_tls_connection_set_database (G_TLS_CONNECTION (gio), NULL);
-  g_signal_connect (gio, "accept-certificate", G_CALLBACK (accept_any), &seen_fingerprint);
   start_server (fixture, cv_identity_get_fingerprint (fixture->connect), 0, NULL);
-  g_tls_connection_handshake_async (G_TLS_CONNECTION (gio), G_PRIORITY_DEFAULT, NULL,
-                                    on_gio_handshake, &handshake);
+  gio = start_gio_client (fixture, NULL, NULL, &handshake);
+  g_signal_connect (gio, "accept-certificate", G_CALLBACK (accept_any), &seen_fingerprint);
   g_assert_true (cv_test_wait_until (op_done, &handshake, WAIT_MS));
   g_assert_true (cv_test_wait_until (server_is_done, fixture, WAIT_MS));
   g_assert_no_error (handshake.error);
@@ -698,6 +711,51 @@ test_glib_networking_client (Fixture *fixture, gconstpointer data)
   g_io_stream_close (gio, NULL, NULL);
 }
 
+/* The gateway's control links: a server that takes any client certificate and says
+ * whose it is, presenting a CA-issued certificate with its intermediate (as certbot's
+ * fullchain.pem), which glib-networking's client validates against the root alone. */
+static void
+test_any_client_and_chain (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *chain = g_test_build_filename (G_TEST_DIST, "files", "tls",
+                                                  "server-fullchain.pem", NULL);
+  g_autofree char *key_source = g_test_build_filename (G_TEST_DIST, "files", "tls",
+                                                       "server-key.pem", NULL);
+  g_autofree char *ca = g_test_build_filename (G_TEST_DIST, "files", "tls", "ca.pem", NULL);
+  g_autofree char *key = g_build_filename (fixture->dir, "privkey.pem", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvIdentity) issued = NULL;
+  g_autoptr (GTlsDatabase) database = NULL;
+  g_autoptr (GSocketConnectable) name = g_network_address_new ("localhost", fixture->port);
+  g_autoptr (GIOStream) gio = NULL;
+  Op handshake = { 0 };
+  gsize length;
+
+  g_file_get_contents (key_source, &contents, &length, &error);
+  g_assert_no_error (error);
+  g_file_set_contents_full (key, contents, length, G_FILE_SET_CONTENTS_NONE, 0600, &error);
+  g_assert_no_error (error);
+  issued = cv_identity_new_from_files (chain, key, &error);
+  g_assert_no_error (error);
+  database = g_tls_file_database_new (ca, &error);
+  g_assert_no_error (error);
+
+  connect_tcp (fixture);
+  fixture->server = new_stream (fixture->server_base, TRUE, issued);
+  cv_tls_stream_handshake_async (fixture->server, NULL, CV_TLS_ALPN, 0, NULL, on_server_handshake,
+                                 fixture);
+  gio = start_gio_client (fixture, name, database, &handshake);
+  g_assert_true (cv_test_wait_until (op_done, &handshake, WAIT_MS));
+  g_assert_true (cv_test_wait_until (server_is_done, fixture, WAIT_MS));
+  /* Validated by the CA, with no accept-certificate handler: the chain was sent. */
+  g_assert_no_error (handshake.error);
+  g_assert_no_error (fixture->server_error);
+  g_assert_cmpstr (cv_tls_stream_get_peer_fingerprint (fixture->server), ==,
+                   cv_identity_get_fingerprint (fixture->connect));
+  g_io_stream_close (gio, NULL, NULL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -716,6 +774,7 @@ main (int argc, char **argv)
   ADD ("/tls-stream/not-tls", test_not_tls);
   ADD ("/tls-stream/tls12-client-refused", test_tls12_client_refused);
   ADD ("/tls-stream/glib-networking-client", test_glib_networking_client);
+  ADD ("/tls-stream/any-client-and-chain", test_any_client_and_chain);
 #undef ADD
 
   return g_test_run ();
