@@ -248,6 +248,7 @@ handshake_step (GTask *task)
          || (ret < 0 && ret != GNUTLS_E_AGAIN && !gnutls_error_is_fatal (ret)));
   cv_tls_stream_send_pending (self);
 
+  cv_tls_stream_release_idle_input (self);
   if (ret == GNUTLS_E_AGAIN && self->socket_error == NULL)
     {
       hs->readable = g_socket_create_source (self->socket, G_IO_IN, NULL);

@@ -21,7 +21,8 @@ struct _CvTlsStream {
   gnutls_certificate_credentials_t credentials;
   gboolean is_server;
 
-  guint8 *in_buffer; /* ciphertext read from the socket, not yet taken by GnuTLS */
+  guint8 *in_buffer; /* ciphertext read from the socket, not yet taken by GnuTLS;
+                      * NULL while there is none (an idle link holds no buffer) */
   gsize in_start;
   gsize in_end;
   gboolean socket_eof;
@@ -46,6 +47,7 @@ struct _CvTlsStream {
 };
 
 gboolean cv_tls_stream_send_pending (CvTlsStream *self);
+void cv_tls_stream_release_idle_input (CvTlsStream *self);
 void cv_tls_stream_set_tls_error (CvTlsStream *self, int code, GError **error);
 gboolean cv_tls_stream_gnutls_ok (int ret, const char *what, GError **error);
 

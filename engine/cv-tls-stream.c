@@ -22,6 +22,8 @@
 #include <time.h>
 
 #define IN_BUFFER_SIZE (256 * 1024)
+/* An emptied output buffer larger than this is given back rather than kept. */
+#define OUT_BUFFER_KEEP (16 * 1024)
 #define OUT_HIGH_WATER (256 * 1024)
 #define RECORD_PAYLOAD 16384
 /* How long close_async waits for the socket to take the last records. */
@@ -67,6 +69,9 @@ pull (gnutls_transport_ptr_t ptr, void *data, size_t size)
           gnutls_transport_set_errno (self->session, EAGAIN);
           return -1;
         }
+      /* Only while bytes come: a gateway holds thousands of idle control links. */
+      if (self->in_buffer == NULL)
+        self->in_buffer = g_malloc (IN_BUFFER_SIZE);
       received = g_socket_receive_with_blocking (self->socket, (char *) self->in_buffer,
                                                  IN_BUFFER_SIZE, FALSE, NULL, &error);
       if (received < 0)
@@ -173,7 +178,13 @@ cv_tls_stream_send_pending (CvTlsStream *self)
         }
       self->out_start += sent;
     }
-  g_byte_array_set_size (self->out_buffer, 0);
+  if (self->out_buffer->len > OUT_BUFFER_KEEP)
+    {
+      g_byte_array_unref (self->out_buffer);
+      self->out_buffer = g_byte_array_new ();
+    }
+  else
+    g_byte_array_set_size (self->out_buffer, 0);
   self->out_start = 0;
   stop_flushing (self);
   return TRUE;
@@ -229,6 +240,17 @@ cv_tls_stream_set_tls_error (CvTlsStream *self, int code, GError **error)
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "TLS: %s", gnutls_strerror (code));
 }
 
+/* Nothing is buffered from the socket: the input buffer goes until bytes come again. */
+void
+cv_tls_stream_release_idle_input (CvTlsStream *self)
+{
+  if (self->in_start == self->in_end)
+    {
+      g_clear_pointer (&self->in_buffer, g_free);
+      self->in_start = self->in_end = 0;
+    }
+}
+
 gssize
 cv_tls_stream_read_nonblocking (CvTlsStream *self, void *buffer, gsize count, GError **error)
 {
@@ -260,6 +282,7 @@ cv_tls_stream_read_nonblocking (CvTlsStream *self, void *buffer, gsize count, GE
            * call asks it again: the caller polls after WOULD_BLOCK, and readiness
            * is level-triggered, so bytes that came meanwhile are not missed. */
           self->socket_drained = FALSE;
+          cv_tls_stream_release_idle_input (self);
           cv_tls_stream_send_pending (self); /* e.g. the answer to a KeyUpdate */
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK,
                                "no TLS record is complete yet");
@@ -574,7 +597,6 @@ cv_tls_stream_class_init (CvTlsStreamClass *klass)
 static void
 cv_tls_stream_init (CvTlsStream *self)
 {
-  self->in_buffer = g_malloc (IN_BUFFER_SIZE);
   self->out_buffer = g_byte_array_new ();
 }
 
