@@ -11,6 +11,7 @@
  */
 #include "cv-channel-private.h"
 #include "cv-mux.h"
+#include "cv-source.h"
 
 #include <string.h>
 
@@ -93,22 +94,10 @@ G_DEFINE_FINAL_TYPE (CvMux, cv_mux, G_TYPE_OBJECT)
 
 static void shutdown_link (CvMux *self, GError *error);
 
-/* g_source_remove() looks in the global default context; this source lives in the
- * mux's own, which may be another thread's. */
-static void
-drop_source (GSource **source)
-{
-  if (*source != NULL)
-    {
-      g_source_destroy (*source);
-      g_clear_pointer (source, g_source_unref);
-    }
-}
-
 static void
 stop_keepalive (CvMux *self)
 {
-  drop_source (&self->keepalive_source);
+  cv_source_clear (&self->keepalive_source);
 }
 static void flush (CvMux *self);
 static void read_from_link (CvMux *self);
@@ -147,10 +136,10 @@ cv_mux_finalize (GObject *object)
   CvMux *self = CV_MUX (object);
 
   stop_keepalive (self);
-  drop_source (&self->read_source);
-  drop_source (&self->write_source);
-  drop_source (&self->flush_source);
-  drop_source (&self->final_write_timer);
+  cv_source_clear (&self->read_source);
+  cv_source_clear (&self->write_source);
+  cv_source_clear (&self->flush_source);
+  cv_source_clear (&self->final_write_timer);
   g_hash_table_unref (self->channels);
   g_clear_pointer (&self->readable, g_ptr_array_unref);
   g_clear_pointer (&self->final_goaway, g_byte_array_unref);
@@ -504,7 +493,7 @@ maybe_close_stream (CvMux *self)
   if (!self->closed || self->writing || self->stream_closed)
     return;
   self->stream_closed = TRUE;
-  drop_source (&self->final_write_timer);
+  cv_source_clear (&self->final_write_timer);
   g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL, close_stream_done, NULL);
 }
 
@@ -645,9 +634,7 @@ write_out (CvMux *self)
               self->write_source = g_pollable_output_stream_create_source (output, NULL);
               g_source_set_callback (self->write_source, G_SOURCE_FUNC (on_link_writable), self,
                                      NULL);
-              g_source_set_static_name (self->write_source, "[culvert] mux write");
-              g_source_set_can_recurse (self->write_source, TRUE); /* see read_source */
-              g_source_attach (self->write_source, self->context);
+              cv_source_attach_io (self->write_source, "[culvert] mux write", self->context);
             }
           return;
         }
@@ -1433,12 +1420,7 @@ cv_mux_start (CvMux *self)
   self->read_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (self->input),
                                                              NULL);
   g_source_set_callback (self->read_source, G_SOURCE_FUNC (on_link_readable), self, NULL);
-  g_source_set_static_name (self->read_source, "[culvert] mux read");
-  /* Never dispatched recursively; without this flag GLib "blocks" the source around
-   * every dispatch by removing and re-adding its descriptor, and each of those writes
-   * the context's eventfd: three system calls per wake-up. */
-  g_source_set_can_recurse (self->read_source, TRUE);
-  g_source_attach (self->read_source, self->context);
+  cv_source_attach_io (self->read_source, "[culvert] mux read", self->context);
 
   read_from_link (self);
   flush_now (self);
@@ -1492,7 +1474,7 @@ on_final_write_timeout (gpointer user_data)
   g_clear_pointer (&self->final_goaway, g_byte_array_unref);
   if (self->writing)
     {
-      drop_source (&self->write_source);
+      cv_source_clear (&self->write_source);
       self->writing = FALSE;
       self->out = NULL;
     }
@@ -1548,8 +1530,8 @@ shutdown_link (CvMux *self, GError *error)
   if (error != NULL)
     g_debug ("link closed: %s", error->message);
   stop_keepalive (self);
-  drop_source (&self->read_source);
-  drop_source (&self->flush_source);
+  cv_source_clear (&self->read_source);
+  cv_source_clear (&self->flush_source);
   if (self->final_goaway != NULL)
     {
       /* Let the batch being written end on a frame boundary, then say GOAWAY; a
@@ -1563,7 +1545,7 @@ shutdown_link (CvMux *self, GError *error)
     }
   else if (self->writing)
     {
-      drop_source (&self->write_source);
+      cv_source_clear (&self->write_source);
       self->writing = FALSE;
       self->out = NULL;
     }

@@ -24,6 +24,8 @@
  */
 #include "cv-poller.h"
 
+#include "cv-source.h"
+
 #ifdef HAVE_EPOLL
 #include <errno.h>
 #include <sys/epoll.h>
@@ -65,18 +67,6 @@ static GHashTable *registry;
 
 #define REPORTED_ALWAYS (G_IO_HUP | G_IO_ERR)
 
-/* GLib "blocks" a source that cannot recurse around its dispatch by taking its
- * descriptors out of the context and putting them back, and each of those writes the
- * context's eventfd: two system calls per wake-up, and an extra loop turn to read the
- * eventfd.  Nothing here runs a nested main loop. */
-static void
-attach_source (GSource *source, const char *name, GMainContext *context)
-{
-  g_source_set_static_name (source, name);
-  g_source_set_can_recurse (source, TRUE);
-  g_source_attach (source, context);
-}
-
 /* ---- fallback: a GSocket source per watch ---------------------------------- */
 
 static gboolean
@@ -92,16 +82,12 @@ on_socket_ready (GSocket *socket, GIOCondition condition, gpointer user_data)
 static void
 fallback_apply_condition (CvPollerWatch *watch, GIOCondition condition)
 {
-  if (watch->source != NULL)
-    {
-      g_source_destroy (watch->source);
-      g_clear_pointer (&watch->source, g_source_unref);
-    }
+  cv_source_clear (&watch->source);
   if (condition == 0)
     return;
   watch->source = g_socket_create_source (watch->socket, condition, NULL);
   g_source_set_callback (watch->source, G_SOURCE_FUNC (on_socket_ready), watch, NULL);
-  attach_source (watch->source, "[culvert] poller watch", watch->poller->context);
+  cv_source_attach_io (watch->source, "[culvert] poller watch", watch->poller->context);
 }
 
 static void
@@ -210,18 +196,14 @@ poller_init (CvPoller *self)
   source = (PollerSource *) g_source_new (&poller_source_funcs, sizeof (PollerSource));
   source->poller = self;
   g_source_add_unix_fd (&source->source, self->epoll_fd, G_IO_IN);
-  attach_source (&source->source, "[culvert] poller", self->context);
+  cv_source_attach_io (&source->source, "[culvert] poller", self->context);
   self->source = &source->source;
 }
 
 static void
 poller_clear (CvPoller *self)
 {
-  if (self->source != NULL)
-    {
-      g_source_destroy (self->source);
-      g_clear_pointer (&self->source, g_source_unref);
-    }
+  cv_source_clear (&self->source);
   g_clear_pointer (&self->removed, g_ptr_array_unref);
   if (self->epoll_fd >= 0)
     close (self->epoll_fd);

@@ -30,6 +30,7 @@
 #include "cv-socket-joiner.h"
 
 #include "cv-socket-util.h"
+#include "cv-source.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -134,18 +135,8 @@ static void
 stop_sources (Join *join)
 {
   for (guint s = 0; s < 2; s++)
-    {
-      if (join->watch[s] != NULL)
-        {
-          g_source_destroy (join->watch[s]);
-          g_clear_pointer (&join->watch[s], g_source_unref);
-        }
-    }
-  if (join->cancel_source != NULL)
-    {
-      g_source_destroy (join->cancel_source);
-      g_clear_pointer (&join->cancel_source, g_source_unref);
-    }
+    cv_source_clear (&join->watch[s]);
+  cv_source_clear (&join->cancel_source);
 }
 
 /* Both directions passed their end of stream on (@error NULL): close both sockets
@@ -537,22 +528,14 @@ update_watch (GTask *task, guint s)
    * while we may still have its bytes to read later. */
   needed = want != 0 || !writing->shut;
 
-  if (join->watch[s] != NULL && (!needed || join->watching[s] != want))
-    {
-      g_source_destroy (join->watch[s]);
-      g_clear_pointer (&join->watch[s], g_source_unref);
-    }
+  if (!needed || join->watching[s] != want)
+    cv_source_clear (&join->watch[s]);
   if (needed && join->watch[s] == NULL)
     {
       join->watch[s] = g_socket_create_source (join->socket[s], want, NULL);
       join->watching[s] = want;
       g_source_set_callback (join->watch[s], G_SOURCE_FUNC (on_socket_ready), task, NULL);
-      g_source_set_static_name (join->watch[s], "[culvert] socket join");
-      /* Never dispatched recursively; without this flag GLib "blocks" the source
-       * around every dispatch by removing and re-adding its descriptor, and each of
-       * those writes the context's eventfd: three system calls per wake-up. */
-      g_source_set_can_recurse (join->watch[s], TRUE);
-      g_source_attach (join->watch[s], join->context);
+      cv_source_attach_io (join->watch[s], "[culvert] socket join", join->context);
     }
 }
 

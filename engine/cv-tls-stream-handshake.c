@@ -6,6 +6,8 @@
  */
 #include "cv-tls-stream-private.h"
 
+#include "cv-source.h"
+
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <string.h>
@@ -143,16 +145,8 @@ handshake_stop (GTask *task)
 {
   Handshake *hs = g_task_get_task_data (task);
 
-  if (hs->readable != NULL)
-    {
-      g_source_destroy (hs->readable);
-      g_clear_pointer (&hs->readable, g_source_unref);
-    }
-  if (hs->deadline != NULL)
-    {
-      g_source_destroy (hs->deadline);
-      g_clear_pointer (&hs->deadline, g_source_unref);
-    }
+  cv_source_clear (&hs->readable);
+  cv_source_clear (&hs->deadline);
   if (hs->cancelled_id != 0)
     {
       g_cancellable_disconnect (g_task_get_cancellable (task), hs->cancelled_id);
@@ -253,8 +247,7 @@ handshake_step (GTask *task)
     {
       hs->readable = g_socket_create_source (self->socket, G_IO_IN, NULL);
       g_source_set_callback (hs->readable, G_SOURCE_FUNC (on_handshake_readable), task, NULL);
-      g_source_set_static_name (hs->readable, "[culvert] TLS handshake");
-      g_source_attach (hs->readable, g_task_get_context (task));
+      cv_source_attach_io (hs->readable, "[culvert] TLS handshake", g_task_get_context (task));
       return;
     }
   if (ret == 0)

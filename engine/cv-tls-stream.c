@@ -15,6 +15,8 @@
  */
 #include "cv-tls-stream-private.h"
 
+#include "cv-source.h"
+
 #include <errno.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -132,11 +134,7 @@ on_socket_writable (GSocket *socket, GIOCondition condition, gpointer user_data)
 static void
 stop_flushing (CvTlsStream *self)
 {
-  if (self->flush_source != NULL)
-    {
-      g_source_destroy (self->flush_source);
-      g_clear_pointer (&self->flush_source, g_source_unref);
-    }
+  cv_source_clear (&self->flush_source);
 }
 
 /* Gives the socket what it takes now, and waits to give it the rest.  FALSE if the
@@ -168,11 +166,7 @@ cv_tls_stream_send_pending (CvTlsStream *self)
               self->flush_source = g_socket_create_source (self->socket, G_IO_OUT, NULL);
               g_source_set_callback (self->flush_source, G_SOURCE_FUNC (on_socket_writable), self,
                                      NULL);
-              g_source_set_static_name (self->flush_source, "[culvert] TLS flush");
-              /* Not recursive: spares GLib's remove-and-re-add of the descriptor
-               * around the dispatch (two eventfd writes). */
-              g_source_set_can_recurse (self->flush_source, TRUE);
-              g_source_attach (self->flush_source, self->context);
+              cv_source_attach_io (self->flush_source, "[culvert] TLS flush", self->context);
             }
           return TRUE;
         }
@@ -462,10 +456,8 @@ close_drain_free (gpointer data)
 {
   CloseDrain *drain = data;
 
-  g_source_destroy (drain->writable);
-  g_source_unref (drain->writable);
-  g_source_destroy (drain->deadline);
-  g_source_unref (drain->deadline);
+  cv_source_clear (&drain->writable);
+  cv_source_clear (&drain->deadline);
   g_free (drain);
 }
 
@@ -524,8 +516,7 @@ close_async (GIOStream *stream,
   drain = g_new0 (CloseDrain, 1);
   drain->writable = g_socket_create_source (self->socket, G_IO_OUT, NULL);
   g_source_set_callback (drain->writable, G_SOURCE_FUNC (on_close_writable), task, NULL);
-  g_source_set_static_name (drain->writable, "[culvert] TLS close drain");
-  g_source_attach (drain->writable, g_task_get_context (task));
+  cv_source_attach_io (drain->writable, "[culvert] TLS close drain", g_task_get_context (task));
   drain->deadline = g_timeout_source_new (CLOSE_DRAIN_MS);
   g_source_set_callback (drain->deadline, on_close_deadline, task, NULL);
   g_source_set_static_name (drain->deadline, "[culvert] TLS close deadline");

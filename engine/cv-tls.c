@@ -12,6 +12,8 @@
  */
 #include "cv-tls.h"
 
+#include "cv-source.h"
+
 #include <string.h>
 
 /* glib-networking's GnuTLS backend reads its priority string from here (2.74). */
@@ -255,11 +257,7 @@ stop_watching (GTask *task)
   Handshake *hs = g_task_get_task_data (task);
   GCancellable *cancellable = g_task_get_cancellable (task);
 
-  if (hs->timeout_source != NULL)
-    {
-      g_source_destroy (hs->timeout_source);
-      g_clear_pointer (&hs->timeout_source, g_source_unref);
-    }
+  cv_source_clear (&hs->timeout_source);
   if (hs->caller_cancelled_id != 0)
     {
       g_cancellable_disconnect (cancellable, hs->caller_cancelled_id);
