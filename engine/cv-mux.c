@@ -272,6 +272,12 @@ cv_mux_get_rtt_us (CvMux *self)
   return self->rtt_us > 0 ? self->rtt_us : -1;
 }
 
+/**
+ * cv_mux_get_peer_goaway:
+ * @message: (out) (optional): the peer's words, if it sent a GOAWAY
+ *
+ * Returns: the reason of the peer's GOAWAY, or -1 if it sent none
+ */
 int
 cv_mux_get_peer_goaway (CvMux *self, const char **message)
 {
@@ -554,21 +560,20 @@ typedef struct {
 } FlushSource;
 
 static gboolean
-flush_source_prepare (GSource *source, int *timeout)
-{
-  CvMux *self = ((FlushSource *) source)->mux;
-  gboolean ready = (self->flush_wanted && !self->writing) || self->read_more;
-
-  *timeout = ready ? 0 : -1;
-  return ready;
-}
-
-static gboolean
 flush_source_check (GSource *source)
 {
   CvMux *self = ((FlushSource *) source)->mux;
 
   return (self->flush_wanted && !self->writing) || self->read_more;
+}
+
+static gboolean
+flush_source_prepare (GSource *source, int *timeout)
+{
+  gboolean ready = flush_source_check (source);
+
+  *timeout = ready ? 0 : -1;
+  return ready;
 }
 
 static gboolean
@@ -1267,7 +1272,7 @@ on_link_readable (GObject *stream, gpointer user_data)
 }
 
 /* Reads and handles what the link has, until it has no more or the budget is spent
- * (then the source, armed again, fires at once in a later iteration). */
+ * (then the flush source reads on at the start of the next iteration). */
 static void
 read_from_link (CvMux *self)
 {
@@ -1463,6 +1468,15 @@ cv_mux_close (CvMux *self)
                                       "the link was closed on this side"));
 }
 
+/* The batch being written is dropped where it stands: the link is closing. */
+static void
+abandon_write (CvMux *self)
+{
+  cv_source_clear (&self->write_source);
+  self->writing = FALSE;
+  self->out = NULL;
+}
+
 /* The peer did not read our parting GOAWAY in time: give up on it. */
 static gboolean
 on_final_write_timeout (gpointer user_data)
@@ -1472,12 +1486,7 @@ on_final_write_timeout (gpointer user_data)
 
   g_clear_pointer (&self->final_write_timer, g_source_unref);
   g_clear_pointer (&self->final_goaway, g_byte_array_unref);
-  if (self->writing)
-    {
-      cv_source_clear (&self->write_source);
-      self->writing = FALSE;
-      self->out = NULL;
-    }
+  abandon_write (self);
   maybe_close_stream (self);
   return G_SOURCE_REMOVE;
 }
@@ -1543,12 +1552,8 @@ shutdown_link (CvMux *self, GError *error)
       if (!self->writing)
         write_final_goaway (self);
     }
-  else if (self->writing)
-    {
-      cv_source_clear (&self->write_source);
-      self->writing = FALSE;
-      self->out = NULL;
-    }
+  else
+    abandon_write (self);
 
   channels = g_ptr_array_new_with_free_func (g_object_unref);
   {
