@@ -127,6 +127,18 @@ def recv_all(sock, deadline, limit=None):
             raise TestFailure("more than %d bytes read" % limit)
 
 
+def digest_to_eof(conn):
+    """Read a server-side connection to EOF; returns (bytes read, SHA-256 hex digest)."""
+    h = hashlib.sha256()
+    n = 0
+    while True:
+        b = conn.recv(1 << 20)
+        if not b:
+            return n, h.hexdigest()
+        h.update(b)
+        n += len(b)
+
+
 def closed_within(sock, seconds):
     """True when the peer closes (EOF or reset) within @seconds; False if it is still open."""
     deadline = time.monotonic() + seconds
@@ -358,18 +370,11 @@ class DuplexServer(TcpServer):
 
         th = threading.Thread(target=sender, daemon=True)
         th.start()
-        h = hashlib.sha256()
-        n = 0
-        while True:
-            b = conn.recv(1 << 20)
-            if not b:
-                break
-            h.update(b)
-            n += len(b)
+        n, digest = digest_to_eof(conn)
         th.join(self.conn_timeout)
         if "error" in sent:
             raise sent["error"]
-        self.set_result(index, received=n, digest=h.hexdigest(), sent=sent.get("n"),
+        self.set_result(index, received=n, digest=digest, sent=sent.get("n"),
                         sent_digest=sent.get("digest"))
 
 
@@ -386,15 +391,7 @@ class ReplyAfterEofServer(TcpServer):
         return DataStream(request_digest, reply_len)
 
     def handle(self, conn, index):
-        h = hashlib.sha256()
-        n = 0
-        while True:
-            b = conn.recv(1 << 20)
-            if not b:
-                break
-            h.update(b)
-            n += len(b)
-        digest = h.hexdigest()
+        n, digest = digest_to_eof(conn)
         self.set_result(index, received=n, digest=digest)
         conn.sendall(digest.encode())
         for c in self.reply_for(digest, self.reply_len).chunks():

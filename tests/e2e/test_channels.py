@@ -10,7 +10,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (DataStream, ReplyAfterEofServer, TcpServer, case, check, closed_within,  # noqa: E402
-                     free_port, recv_all)
+                     digest_to_eof, free_port, recv_all)
 
 MIB = 1024 * 1024
 
@@ -51,15 +51,8 @@ class SpeakFirstServer(TcpServer):
     def handle(self, conn, index):
         conn.sendall(self.GREETING)
         conn.shutdown(socket.SHUT_WR)
-        h = hashlib.sha256()
-        n = 0
-        while True:
-            b = conn.recv(1 << 20)
-            if not b:
-                break
-            h.update(b)
-            n += len(b)
-        self.set_result(index, received=n, digest=h.hexdigest())
+        n, digest = digest_to_eof(conn)
+        self.set_result(index, received=n, digest=digest)
 
 
 def test_queued_before_tunnel(t):
