@@ -3,7 +3,7 @@
 
 #include <gio/gio.h>
 
-#include "cv-mux.h"
+#include "mux/cv-mux.h"
 
 G_BEGIN_DECLS
 

@@ -9,9 +9,9 @@
  */
 #include "gateway-fixture.h"
 
-#include "cv-password.h"
-#include "cv-ticket.h"
-#include "cv-tls.h"
+#include "auth/cv-password.h"
+#include "wire/cv-ticket.h"
+#include "transport/cv-tls.h"
 
 #include <glib/gstdio.h>
 #include <sodium.h>
@@ -682,7 +682,7 @@ assert_refused (Agent *agent, const char *reason, const char *message)
   g_assert_cmpstr (member (body, "message"), ==, message);
   agent_wait_closed (agent);
   g_assert_cmpint (cv_mux_get_peer_goaway (agent->mux, &goaway_message), ==,
-                   CV_LINK_REASON_NORMAL);
+                   CV_GOAWAY_REASON_NORMAL);
   g_assert_cmpstr (goaway_message, ==, reason);
   g_assert_cmpuint (agent_count (agent, CV_CONTROL_WELCOME), ==, 0);
 }

@@ -1,10 +1,10 @@
 /* gateway-fixture.h: a gateway in-process on 127.0.0.1 and scripted agents, for its tests. */
 #pragma once
 
-#include "cv-control.h"
-#include "cv-gateway.h"
-#include "cv-identity.h"
-#include "cv-mux.h"
+#include "wire/cv-control.h"
+#include "roles/cv-gateway.h"
+#include "transport/cv-identity.h"
+#include "mux/cv-mux.h"
 #include "cv-test-util.h"
 
 G_BEGIN_DECLS

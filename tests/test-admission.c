@@ -1,5 +1,5 @@
 /* test-admission.c: the gateway's count of unauthenticated connections, overall and per address. */
-#include "cv-admission.h"
+#include "auth/cv-admission.h"
 
 #include <gio/gio.h>
 

@@ -1,5 +1,5 @@
 /* test-auth-limiter.c: the failed-login policy, on a clock the tests move by hand. */
-#include "cv-auth-limiter.h"
+#include "auth/cv-auth-limiter.h"
 
 #define SECOND G_USEC_PER_SEC
 #define T0 (1000 * SECOND) /* any start will do; not zero, to catch "0 means unset" */

@@ -1,8 +1,8 @@
 /* test-config.c: the gateway, share and connect configs — the examples load, every bad
  * file is refused with the right code and a message naming the file and the key, the
  * password sources work, and `culvert-cli check-config` says the same. */
-#include "cv-agent-config.h"
-#include "cv-gateway-config.h"
+#include "config/cv-agent-config.h"
+#include "config/cv-gateway-config.h"
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>

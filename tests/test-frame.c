@@ -1,5 +1,5 @@
 /* test-frame.c: the wire format — round trips, hand-written bytes and every refusal. */
-#include "cv-frame.h"
+#include "wire/cv-frame.h"
 
 #include <string.h>
 
@@ -159,7 +159,7 @@ assert_round_trip (const CvFrame *frame, gsize max_payload)
 static void
 assert_decode_error_full (GByteArray *array,
                           gsize max_payload,
-                          CvLinkReason code,
+                          CvGoawayReason code,
                           const char *cause)
 {
   g_autoptr (GError) error = NULL;
@@ -170,21 +170,21 @@ assert_decode_error_full (GByteArray *array,
   wire_take (&wire, array);
   g_assert_cmpint (cv_frame_decode (wire.bytes, wire.len, max_payload, &frame, &consumed, &error),
                    ==, CV_FRAME_DECODE_ERROR);
-  g_assert_error (error, CV_LINK_ERROR, (gint) code);
+  g_assert_error (error, CV_MUX_ERROR, (gint) code);
   g_assert_cmpuint (consumed, ==, 0);
   if (strstr (error->message, cause) == NULL)
     g_error ("error “%s” does not say “%s”", error->message, cause);
 }
 
 static void
-assert_decode_error (GByteArray *array, CvLinkReason code, const char *cause)
+assert_decode_error (GByteArray *array, CvGoawayReason code, const char *cause)
 {
   assert_decode_error_full (array, CV_FRAME_DEFAULT_MAX_PAYLOAD, code, cause);
 }
 
 /* The encoder must refuse @frame and leave what is already in the array alone. */
 static void
-assert_encode_error (const CvFrame *frame, CvLinkReason code, const char *cause)
+assert_encode_error (const CvFrame *frame, CvGoawayReason code, const char *cause)
 {
   g_autoptr (GByteArray) out = g_byte_array_new ();
   g_autoptr (GError) error = NULL;
@@ -192,7 +192,7 @@ assert_encode_error (const CvFrame *frame, CvLinkReason code, const char *cause)
 
   g_byte_array_append (out, before, sizeof before);
   g_assert_false (cv_frame_encode (frame, out, &error));
-  g_assert_error (error, CV_LINK_ERROR, (gint) code);
+  g_assert_error (error, CV_MUX_ERROR, (gint) code);
   if (strstr (error->message, cause) == NULL)
     g_error ("error “%s” does not say “%s”", error->message, cause);
   g_assert_cmpmem (out->data, out->len, before, sizeof before);
@@ -421,14 +421,14 @@ test_round_trip_goaway (void)
   static const char message[] = "gateway restarting for an upgrade";
   CvFrame frame;
 
-  for (guint reason = 0; reason <= CV_LINK_REASON_LAST; reason++)
+  for (guint reason = 0; reason <= CV_GOAWAY_REASON_LAST; reason++)
     {
       frame = close_frame (CV_FRAME_GOAWAY, 0, reason, 41, message, strlen (message));
       assert_round_trip (&frame, CV_FRAME_DEFAULT_MAX_PAYLOAD);
     }
-  frame = close_frame (CV_FRAME_GOAWAY, 0, CV_LINK_REASON_NORMAL, 0, NULL, 0);
+  frame = close_frame (CV_FRAME_GOAWAY, 0, CV_GOAWAY_REASON_NORMAL, 0, NULL, 0);
   assert_round_trip (&frame, CV_FRAME_DEFAULT_MAX_PAYLOAD);
-  frame = close_frame (CV_FRAME_GOAWAY, 0, CV_LINK_REASON_SHUTTING_DOWN, CV_FRAME_MAX_CHANNEL_ID,
+  frame = close_frame (CV_FRAME_GOAWAY, 0, CV_GOAWAY_REASON_SHUTTING_DOWN, CV_FRAME_MAX_CHANNEL_ID,
                        "ünïcødé ✓", strlen ("ünïcødé ✓"));
   assert_round_trip (&frame, CV_FRAME_DEFAULT_MAX_PAYLOAD);
 }
@@ -619,7 +619,7 @@ test_bytes_decode (void)
     g_auto (Wire) wire = { g_memdup2 (goaway_bytes, sizeof goaway_bytes), sizeof goaway_bytes };
     decode_ok (&wire, CV_FRAME_DEFAULT_MAX_PAYLOAD, &frame);
     g_assert_cmpuint (frame.type, ==, CV_FRAME_GOAWAY);
-    g_assert_cmpuint (frame.u.close.reason, ==, CV_LINK_REASON_SHUTTING_DOWN);
+    g_assert_cmpuint (frame.u.close.reason, ==, CV_GOAWAY_REASON_SHUTTING_DOWN);
     g_assert_cmpuint (frame.u.close.last_channel_id, ==, 0x01020304);
     g_assert_cmpmem (frame.u.close.message, frame.u.close.message_len, "bye", 3);
   }
@@ -645,20 +645,20 @@ test_decode_too_large (void)
 {
   /* Only the header: the decoder must not wait for 16 KiB it will refuse anyway. */
   assert_decode_error (raw_frame (CV_FRAME_DATA, 0, 1, NULL, CV_FRAME_DEFAULT_MAX_PAYLOAD + 1),
-                       CV_LINK_REASON_FRAME_TOO_LARGE, "16385 bytes");
+                       CV_GOAWAY_REASON_FRAME_TOO_LARGE, "16385 bytes");
   assert_decode_error_full (raw_frame (CV_FRAME_DATA, 0, 1, NULL, CV_FRAME_MAX_PAYLOAD + 1),
-                            CV_FRAME_MAX_PAYLOAD, CV_LINK_REASON_FRAME_TOO_LARGE, "65537 bytes");
+                            CV_FRAME_MAX_PAYLOAD, CV_GOAWAY_REASON_FRAME_TOO_LARGE, "65537 bytes");
   assert_decode_error_full (raw_frame (CV_FRAME_DATA, 0, 1, NULL, 0xffffff), CV_FRAME_MAX_PAYLOAD,
-                            CV_LINK_REASON_FRAME_TOO_LARGE, "at most 65536");
+                            CV_GOAWAY_REASON_FRAME_TOO_LARGE, "at most 65536");
   /* Before anything else is checked: a huge frame of an unknown type is still too large. */
-  assert_decode_error (raw_frame (0x77, 0, 0, NULL, 0x100000), CV_LINK_REASON_FRAME_TOO_LARGE,
+  assert_decode_error (raw_frame (0x77, 0, 0, NULL, 0x100000), CV_GOAWAY_REASON_FRAME_TOO_LARGE,
                        "at most 16384");
 
   /* With the payload present too: the same answer. */
   {
     g_autofree guint8 *payload = g_malloc0 (CV_FRAME_DEFAULT_MAX_PAYLOAD + 1);
     assert_decode_error (raw_frame (CV_FRAME_DATA, 0, 1, payload, CV_FRAME_DEFAULT_MAX_PAYLOAD + 1),
-                         CV_LINK_REASON_FRAME_TOO_LARGE, "DATA frame of 16385 bytes");
+                         CV_GOAWAY_REASON_FRAME_TOO_LARGE, "DATA frame of 16385 bytes");
   }
 }
 
@@ -671,11 +671,11 @@ test_decode_unknown_type (void)
     {
       g_autofree char *cause = g_strdup_printf ("unknown frame type 0x%02x", types[i]);
 
-      assert_decode_error (raw_frame (types[i], 0, 0, "{}", 2), CV_LINK_REASON_PROTOCOL_ERROR,
+      assert_decode_error (raw_frame (types[i], 0, 0, "{}", 2), CV_GOAWAY_REASON_PROTOCOL_ERROR,
                            cause);
-      assert_decode_error (raw_frame (types[i], 0, 1, "x", 1), CV_LINK_REASON_PROTOCOL_ERROR,
+      assert_decode_error (raw_frame (types[i], 0, 1, "x", 1), CV_GOAWAY_REASON_PROTOCOL_ERROR,
                            cause);
-      assert_decode_error (raw_frame (types[i], 0, 1, NULL, 0), CV_LINK_REASON_PROTOCOL_ERROR,
+      assert_decode_error (raw_frame (types[i], 0, 1, NULL, 0), CV_GOAWAY_REASON_PROTOCOL_ERROR,
                            cause);
     }
 }
@@ -686,15 +686,15 @@ test_decode_flags (void)
   for (guint bit = 0; bit < 8; bit++)
     {
       assert_decode_error (raw_frame (CV_FRAME_FIN, 1 << bit, 1, NULL, 0),
-                           CV_LINK_REASON_PROTOCOL_ERROR, "flags");
+                           CV_GOAWAY_REASON_PROTOCOL_ERROR, "flags");
       assert_decode_error (raw_frame (CV_FRAME_DATA, 1 << bit, 1, "x", 1),
-                           CV_LINK_REASON_PROTOCOL_ERROR, "flags");
+                           CV_GOAWAY_REASON_PROTOCOL_ERROR, "flags");
     }
   {
     GByteArray *settings = raw_settings ("CULV", 1, 65536, 16384, 1);
 
     settings->data[4] = 0x80;
-    assert_decode_error (settings, CV_LINK_REASON_PROTOCOL_ERROR,
+    assert_decode_error (settings, CV_GOAWAY_REASON_PROTOCOL_ERROR,
                          "SETTINGS frame with unknown flags 0x80");
   }
 }
@@ -703,11 +703,11 @@ static void
 test_decode_reserved_bit (void)
 {
   assert_decode_error (raw_frame (CV_FRAME_FIN, 0, 0x80000001, NULL, 0),
-                       CV_LINK_REASON_PROTOCOL_ERROR, "reserved bit");
+                       CV_GOAWAY_REASON_PROTOCOL_ERROR, "reserved bit");
   assert_decode_error (raw_frame (CV_FRAME_PING, 0, 0x80000000, "12345678", 8),
-                       CV_LINK_REASON_PROTOCOL_ERROR, "reserved bit");
+                       CV_GOAWAY_REASON_PROTOCOL_ERROR, "reserved bit");
   assert_decode_error (raw_frame (CV_FRAME_DATA, 0, 0xffffffff, "x", 1),
-                       CV_LINK_REASON_PROTOCOL_ERROR, "reserved bit");
+                       CV_GOAWAY_REASON_PROTOCOL_ERROR, "reserved bit");
 }
 
 static void
@@ -751,10 +751,10 @@ test_decode_wrong_channel (void)
 
       assert_decode_error (
           raw_frame (link_frames[i].type, 0, 1, link_frames[i].payload, link_frames[i].len),
-          CV_LINK_REASON_PROTOCOL_ERROR, "on channel 1; it belongs on 0");
+          CV_GOAWAY_REASON_PROTOCOL_ERROR, "on channel 1; it belongs on 0");
       assert_decode_error (raw_frame (link_frames[i].type, 0, CV_FRAME_MAX_CHANNEL_ID,
                                       link_frames[i].payload, link_frames[i].len),
-                           CV_LINK_REASON_PROTOCOL_ERROR, "it belongs on 0");
+                           CV_GOAWAY_REASON_PROTOCOL_ERROR, "it belongs on 0");
     }
 
   for (gsize i = 0; i < G_N_ELEMENTS (channel_frames); i++)
@@ -770,7 +770,7 @@ test_decode_wrong_channel (void)
 
       assert_decode_error (raw_frame (channel_frames[i].type, 0, 0, channel_frames[i].payload,
                                       channel_frames[i].len),
-                           CV_LINK_REASON_PROTOCOL_ERROR, cause);
+                           CV_GOAWAY_REASON_PROTOCOL_ERROR, cause);
     }
 }
 
@@ -811,7 +811,7 @@ test_decode_payload_size (void)
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     assert_decode_error (raw_frame (cases[i].type, 0, cases[i].channel_id, zeros, cases[i].len),
-                         CV_LINK_REASON_PROTOCOL_ERROR, cases[i].cause);
+                         CV_GOAWAY_REASON_PROTOCOL_ERROR, cases[i].cause);
 }
 
 static void
@@ -825,53 +825,53 @@ test_decode_open (void)
 
   memset (too_long, 'a', CV_FRAME_MAX_HOST_LEN + 1);
 
-  assert_decode_error (raw_open (0, 11, "example.com", 11), CV_LINK_REASON_PROTOCOL_ERROR,
+  assert_decode_error (raw_open (0, 11, "example.com", 11), CV_GOAWAY_REASON_PROTOCOL_ERROR,
                        "OPEN for port 0");
-  assert_decode_error (raw_open (80, 12, "example.com", 11), CV_LINK_REASON_PROTOCOL_ERROR,
+  assert_decode_error (raw_open (80, 12, "example.com", 11), CV_GOAWAY_REASON_PROTOCOL_ERROR,
                        "host length 12 does not match");
-  assert_decode_error (raw_open (80, 10, "example.com", 11), CV_LINK_REASON_PROTOCOL_ERROR,
+  assert_decode_error (raw_open (80, 10, "example.com", 11), CV_GOAWAY_REASON_PROTOCOL_ERROR,
                        "host length 10 does not match");
-  assert_decode_error (raw_open (80, 0, "x", 1), CV_LINK_REASON_PROTOCOL_ERROR,
+  assert_decode_error (raw_open (80, 0, "x", 1), CV_GOAWAY_REASON_PROTOCOL_ERROR,
                        "host length 0 does not match");
   /* The one-byte length wraps: 256 bytes announced as 0. */
-  assert_decode_error (raw_open (80, 0, too_long, 256), CV_LINK_REASON_PROTOCOL_ERROR,
+  assert_decode_error (raw_open (80, 0, too_long, 256), CV_GOAWAY_REASON_PROTOCOL_ERROR,
                        "OPEN frame with a 259-byte payload");
   /* Empty host: the payload is only port and length. */
-  assert_decode_error (raw_open (80, 0, "", 0), CV_LINK_REASON_PROTOCOL_ERROR,
+  assert_decode_error (raw_open (80, 0, "", 0), CV_GOAWAY_REASON_PROTOCOL_ERROR,
                        "OPEN frame with a 3-byte payload");
 
-  assert_decode_error (raw_open (80, 1, "\0", 1), CV_LINK_REASON_PROTOCOL_ERROR,
+  assert_decode_error (raw_open (80, 1, "\0", 1), CV_GOAWAY_REASON_PROTOCOL_ERROR,
                        "OPEN host has characters");
-  assert_decode_error (raw_open (80, 3, "a\0b", 3), CV_LINK_REASON_PROTOCOL_ERROR,
+  assert_decode_error (raw_open (80, 3, "a\0b", 3), CV_GOAWAY_REASON_PROTOCOL_ERROR,
                        "OPEN host has characters");
   for (gsize i = 0; i < G_N_ELEMENTS (bad_hosts); i++)
     assert_decode_error (raw_open (80, strlen (bad_hosts[i]), bad_hosts[i], strlen (bad_hosts[i])),
-                         CV_LINK_REASON_PROTOCOL_ERROR, "OPEN host has characters");
+                         CV_GOAWAY_REASON_PROTOCOL_ERROR, "OPEN host has characters");
 }
 
 static void
 test_decode_settings (void)
 {
-  assert_decode_error (raw_settings ("CULW", 1, 65536, 16384, 100), CV_LINK_REASON_PROTOCOL_ERROR,
+  assert_decode_error (raw_settings ("CULW", 1, 65536, 16384, 100), CV_GOAWAY_REASON_PROTOCOL_ERROR,
                        "magic");
-  assert_decode_error (raw_settings ("HTTP", 1, 65536, 16384, 100), CV_LINK_REASON_PROTOCOL_ERROR,
+  assert_decode_error (raw_settings ("HTTP", 1, 65536, 16384, 100), CV_GOAWAY_REASON_PROTOCOL_ERROR,
                        "magic");
-  assert_decode_error (raw_settings ("CULV", 0, 65536, 16384, 100), CV_LINK_REASON_VERSION_MISMATCH,
+  assert_decode_error (raw_settings ("CULV", 0, 65536, 16384, 100), CV_GOAWAY_REASON_VERSION_MISMATCH,
                        "version 0");
-  assert_decode_error (raw_settings ("CULV", 1, 0, 16384, 100), CV_LINK_REASON_FLOW_CONTROL,
+  assert_decode_error (raw_settings ("CULV", 1, 0, 16384, 100), CV_GOAWAY_REASON_FLOW_CONTROL,
                        "initial window 0 out of range");
   assert_decode_error (raw_settings ("CULV", 1, 0x80000000, 16384, 100),
-                       CV_LINK_REASON_FLOW_CONTROL, "initial window 2147483648 out of range");
+                       CV_GOAWAY_REASON_FLOW_CONTROL, "initial window 2147483648 out of range");
   assert_decode_error (raw_settings ("CULV", 1, G_MAXUINT32, 16384, 100),
-                       CV_LINK_REASON_FLOW_CONTROL, "initial window");
-  assert_decode_error (raw_settings ("CULV", 1, 65536, 16383, 100), CV_LINK_REASON_PROTOCOL_ERROR,
+                       CV_GOAWAY_REASON_FLOW_CONTROL, "initial window");
+  assert_decode_error (raw_settings ("CULV", 1, 65536, 16383, 100), CV_GOAWAY_REASON_PROTOCOL_ERROR,
                        "maximum payload 16383 outside");
-  assert_decode_error (raw_settings ("CULV", 1, 65536, 0, 100), CV_LINK_REASON_PROTOCOL_ERROR,
+  assert_decode_error (raw_settings ("CULV", 1, 65536, 0, 100), CV_GOAWAY_REASON_PROTOCOL_ERROR,
                        "maximum payload 0 outside");
-  assert_decode_error (raw_settings ("CULV", 1, 65536, 65537, 100), CV_LINK_REASON_PROTOCOL_ERROR,
+  assert_decode_error (raw_settings ("CULV", 1, 65536, 65537, 100), CV_GOAWAY_REASON_PROTOCOL_ERROR,
                        "maximum payload 65537 outside");
   assert_decode_error (raw_settings ("CULV", 1, 65536, G_MAXUINT32, 100),
-                       CV_LINK_REASON_PROTOCOL_ERROR, "maximum payload");
+                       CV_GOAWAY_REASON_PROTOCOL_ERROR, "maximum payload");
 
   /* Bytes past the known fields belong to a later version and are skipped. */
   {
@@ -893,11 +893,11 @@ static void
 test_decode_window_update (void)
 {
   assert_decode_error (raw_frame (CV_FRAME_WINDOW_UPDATE, 0, 1, "\x00\x00\x00\x00", 4),
-                       CV_LINK_REASON_FLOW_CONTROL, "WINDOW_UPDATE by 0, out of range");
+                       CV_GOAWAY_REASON_FLOW_CONTROL, "WINDOW_UPDATE by 0, out of range");
   assert_decode_error (raw_frame (CV_FRAME_WINDOW_UPDATE, 0, 1, "\x80\x00\x00\x00", 4),
-                       CV_LINK_REASON_FLOW_CONTROL, "WINDOW_UPDATE by 2147483648, out of range");
+                       CV_GOAWAY_REASON_FLOW_CONTROL, "WINDOW_UPDATE by 2147483648, out of range");
   assert_decode_error (raw_frame (CV_FRAME_WINDOW_UPDATE, 0, 1, "\xff\xff\xff\xff", 4),
-                       CV_LINK_REASON_FLOW_CONTROL, "out of range");
+                       CV_GOAWAY_REASON_FLOW_CONTROL, "out of range");
 }
 
 static void
@@ -914,30 +914,30 @@ test_decode_messages (void)
       payload[0] = CV_CHANNEL_REASON_REFUSED;
       memcpy (payload + 1, invalid[i], invalid_len[i]);
       assert_decode_error (raw_frame (CV_FRAME_OPEN_FAIL, 0, 1, payload, 1 + invalid_len[i]),
-                           CV_LINK_REASON_PROTOCOL_ERROR, "OPEN_FAIL message is not valid UTF-8");
+                           CV_GOAWAY_REASON_PROTOCOL_ERROR, "OPEN_FAIL message is not valid UTF-8");
       assert_decode_error (raw_frame (CV_FRAME_RESET, 0, 1, payload, 1 + invalid_len[i]),
-                           CV_LINK_REASON_PROTOCOL_ERROR, "RESET message is not valid UTF-8");
+                           CV_GOAWAY_REASON_PROTOCOL_ERROR, "RESET message is not valid UTF-8");
 
       memset (payload, 0, 5);
       memcpy (payload + 5, invalid[i], invalid_len[i]);
       assert_decode_error (raw_frame (CV_FRAME_GOAWAY, 0, 0, payload, 5 + invalid_len[i]),
-                           CV_LINK_REASON_PROTOCOL_ERROR, "GOAWAY message is not valid UTF-8");
+                           CV_GOAWAY_REASON_PROTOCOL_ERROR, "GOAWAY message is not valid UTF-8");
     }
 
   /* 513 message bytes, one more than allowed. */
   memset (payload, 'm', sizeof payload);
   payload[0] = 1;
   assert_decode_error (raw_frame (CV_FRAME_OPEN_FAIL, 0, 1, payload, 1 + 513),
-                       CV_LINK_REASON_PROTOCOL_ERROR, "OPEN_FAIL frame with a 514-byte payload");
+                       CV_GOAWAY_REASON_PROTOCOL_ERROR, "OPEN_FAIL frame with a 514-byte payload");
   assert_decode_error (raw_frame (CV_FRAME_RESET, 0, 1, payload, 1 + 513),
-                       CV_LINK_REASON_PROTOCOL_ERROR, "RESET frame with a 514-byte payload");
+                       CV_GOAWAY_REASON_PROTOCOL_ERROR, "RESET frame with a 514-byte payload");
   memset (payload, 0, 5);
   assert_decode_error (raw_frame (CV_FRAME_GOAWAY, 0, 0, payload, 5 + 513),
-                       CV_LINK_REASON_PROTOCOL_ERROR, "GOAWAY frame with a 518-byte payload");
+                       CV_GOAWAY_REASON_PROTOCOL_ERROR, "GOAWAY frame with a 518-byte payload");
 
   /* GOAWAY naming a channel id with the reserved bit. */
   assert_decode_error (raw_frame (CV_FRAME_GOAWAY, 0, 0, "\x00\x80\x00\x00\x00", 5),
-                       CV_LINK_REASON_CHANNEL_ID, "GOAWAY names channel id 2147483648");
+                       CV_GOAWAY_REASON_CHANNEL_ID, "GOAWAY names channel id 2147483648");
 }
 
 static void
@@ -947,14 +947,14 @@ test_decode_control (void)
 
   for (gsize i = 0; i < G_N_ELEMENTS (not_objects); i++)
     assert_decode_error (raw_frame (0x20, 0, 0, not_objects[i], strlen (not_objects[i])),
-                         CV_LINK_REASON_PROTOCOL_ERROR,
+                         CV_GOAWAY_REASON_PROTOCOL_ERROR,
                          "control message 0x20 is not a UTF-8 JSON object");
 
-  assert_decode_error (raw_frame (0x3f, 0, 0, "{\"a\":\"\xff\"}", 9), CV_LINK_REASON_PROTOCOL_ERROR,
+  assert_decode_error (raw_frame (0x3f, 0, 0, "{\"a\":\"\xff\"}", 9), CV_GOAWAY_REASON_PROTOCOL_ERROR,
                        "control message 0x3f is not a UTF-8 JSON object");
-  assert_decode_error (raw_frame (0x3f, 0, 0, "{\0}", 3), CV_LINK_REASON_PROTOCOL_ERROR,
+  assert_decode_error (raw_frame (0x3f, 0, 0, "{\0}", 3), CV_GOAWAY_REASON_PROTOCOL_ERROR,
                        "control message 0x3f is not a UTF-8 JSON object");
-  assert_decode_error (raw_frame (0x21, 0, 0, "{", 1), CV_LINK_REASON_PROTOCOL_ERROR,
+  assert_decode_error (raw_frame (0x21, 0, 0, "{", 1), CV_GOAWAY_REASON_PROTOCOL_ERROR,
                        "CONTROL frame with a 1-byte payload");
 }
 
@@ -970,61 +970,61 @@ test_encode_refuses (void)
   memset (long_host, 'h', CV_FRAME_MAX_HOST_LEN + 1);
 
   frame = settings_frame (0, 65536, 16384, 1);
-  assert_encode_error (&frame, CV_LINK_REASON_VERSION_MISMATCH, "version 0");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_VERSION_MISMATCH, "version 0");
   frame = settings_frame (1, 0, 16384, 1);
-  assert_encode_error (&frame, CV_LINK_REASON_FLOW_CONTROL, "initial window");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_FLOW_CONTROL, "initial window");
   frame = settings_frame (1, 65536, 65537, 1);
-  assert_encode_error (&frame, CV_LINK_REASON_PROTOCOL_ERROR, "maximum payload");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_PROTOCOL_ERROR, "maximum payload");
   frame = settings_frame (1, 65536, 16384, 1);
   frame.channel_id = 3;
-  assert_encode_error (&frame, CV_LINK_REASON_PROTOCOL_ERROR, "it belongs on 0");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_PROTOCOL_ERROR, "it belongs on 0");
 
   frame = open_frame (1, "example.com", 11, 0);
-  assert_encode_error (&frame, CV_LINK_REASON_PROTOCOL_ERROR, "port 0");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_PROTOCOL_ERROR, "port 0");
   frame = open_frame (1, "", 0, 80);
-  assert_encode_error (&frame, CV_LINK_REASON_PROTOCOL_ERROR, "3-byte payload");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_PROTOCOL_ERROR, "3-byte payload");
   frame = open_frame (1, long_host, CV_FRAME_MAX_HOST_LEN + 1, 80);
-  assert_encode_error (&frame, CV_LINK_REASON_PROTOCOL_ERROR, "longer than 255");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_PROTOCOL_ERROR, "longer than 255");
   frame = open_frame (1, "a b", 3, 80);
-  assert_encode_error (&frame, CV_LINK_REASON_PROTOCOL_ERROR, "characters");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_PROTOCOL_ERROR, "characters");
   frame = open_frame (0, "example.com", 11, 80);
-  assert_encode_error (&frame, CV_LINK_REASON_PROTOCOL_ERROR, "on channel 0");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_PROTOCOL_ERROR, "on channel 0");
 
   frame = data_frame (CV_FRAME_DATA, 1, NULL, 0);
-  assert_encode_error (&frame, CV_LINK_REASON_PROTOCOL_ERROR, "0-byte payload");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_PROTOCOL_ERROR, "0-byte payload");
   frame = data_frame (CV_FRAME_DATA, 1, big, CV_FRAME_MAX_PAYLOAD + 1);
-  assert_encode_error (&frame, CV_LINK_REASON_FRAME_TOO_LARGE, "65537 bytes");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_FRAME_TOO_LARGE, "65537 bytes");
   frame = data_frame (CV_FRAME_DATA, 0, "x", 1);
-  assert_encode_error (&frame, CV_LINK_REASON_PROTOCOL_ERROR, "on channel 0");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_PROTOCOL_ERROR, "on channel 0");
   frame = data_frame (CV_FRAME_DATA, 1, "x", 1);
   frame.flags = 0x01;
-  assert_encode_error (&frame, CV_LINK_REASON_PROTOCOL_ERROR, "flags");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_PROTOCOL_ERROR, "flags");
   /* The reserved bit must be refused, not asserted on or silently dropped. */
   frame = data_frame (CV_FRAME_DATA, 0x80000001, "x", 1);
-  assert_encode_error (&frame, CV_LINK_REASON_PROTOCOL_ERROR, "reserved bit");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_PROTOCOL_ERROR, "reserved bit");
 
   frame = data_frame (0x0c, 0, "{}", 2);
-  assert_encode_error (&frame, CV_LINK_REASON_PROTOCOL_ERROR, "unknown frame type 0x0c");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_PROTOCOL_ERROR, "unknown frame type 0x0c");
   /* A type past one byte must not wrap around to a known one (0x105 → DATA). */
   frame = data_frame (0x105, 1, "x", 1);
-  assert_encode_error (&frame, CV_LINK_REASON_PROTOCOL_ERROR, "unknown frame type");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_PROTOCOL_ERROR, "unknown frame type");
   frame = data_frame (0x20, 0, "[1]", 3);
-  assert_encode_error (&frame, CV_LINK_REASON_PROTOCOL_ERROR, "JSON object");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_PROTOCOL_ERROR, "JSON object");
 
   frame = (CvFrame){ .type = CV_FRAME_WINDOW_UPDATE, .channel_id = 1 };
-  assert_encode_error (&frame, CV_LINK_REASON_FLOW_CONTROL, "WINDOW_UPDATE by 0");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_FLOW_CONTROL, "WINDOW_UPDATE by 0");
   frame.u.window_increment = 0x80000000;
-  assert_encode_error (&frame, CV_LINK_REASON_FLOW_CONTROL, "WINDOW_UPDATE by 2147483648");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_FLOW_CONTROL, "WINDOW_UPDATE by 2147483648");
 
   frame = (CvFrame){ .type = CV_FRAME_PING, .channel_id = 1 };
-  assert_encode_error (&frame, CV_LINK_REASON_PROTOCOL_ERROR, "it belongs on 0");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_PROTOCOL_ERROR, "it belongs on 0");
 
   frame = close_frame (CV_FRAME_OPEN_FAIL, 1, 1, 0, "\xff", 1);
-  assert_encode_error (&frame, CV_LINK_REASON_PROTOCOL_ERROR, "not valid UTF-8");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_PROTOCOL_ERROR, "not valid UTF-8");
   frame = close_frame (CV_FRAME_GOAWAY, 0, 1, 0x80000000, "", 0);
-  assert_encode_error (&frame, CV_LINK_REASON_CHANNEL_ID, "GOAWAY names channel id");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_CHANNEL_ID, "GOAWAY names channel id");
   frame = close_frame (CV_FRAME_GOAWAY, 5, 1, 0, "", 0);
-  assert_encode_error (&frame, CV_LINK_REASON_PROTOCOL_ERROR, "it belongs on 0");
+  assert_encode_error (&frame, CV_GOAWAY_REASON_PROTOCOL_ERROR, "it belongs on 0");
 }
 
 /* An over-long message is cut to the limit on a character boundary; an invalid one is
@@ -1064,7 +1064,7 @@ test_encode_truncates_message (void)
         g_string_append (message, cases[i].tail);
         g_string_append (message, " and some more after the limit");
 
-        frame = close_frame (types[t], channel_id, CV_LINK_REASON_SHUTTING_DOWN,
+        frame = close_frame (types[t], channel_id, CV_GOAWAY_REASON_SHUTTING_DOWN,
                              types[t] == CV_FRAME_GOAWAY ? 77 : 0, message->str, message->len);
         g_assert_true (cv_frame_encode (&frame, out, &error));
         g_assert_no_error (error);
@@ -1072,7 +1072,7 @@ test_encode_truncates_message (void)
         decode_ok (&wire, CV_FRAME_DEFAULT_MAX_PAYLOAD, &decoded);
 
         g_assert_cmpuint (decoded.type, ==, types[t]);
-        g_assert_cmpuint (decoded.u.close.reason, ==, CV_LINK_REASON_SHUTTING_DOWN);
+        g_assert_cmpuint (decoded.u.close.reason, ==, CV_GOAWAY_REASON_SHUTTING_DOWN);
         if (types[t] == CV_FRAME_GOAWAY)
           g_assert_cmpuint (decoded.u.close.last_channel_id, ==, 77);
         g_assert_cmpmem (decoded.u.close.message, decoded.u.close.message_len, message->str,
@@ -1104,19 +1104,19 @@ test_encode_truncates_message (void)
     memset (message, 'b', 600);
     message[3] = '\xff';
     frame = close_frame (CV_FRAME_GOAWAY, 0, 0, 1, message, 600);
-    assert_encode_error (&frame, CV_LINK_REASON_PROTOCOL_ERROR, "not valid UTF-8");
+    assert_encode_error (&frame, CV_GOAWAY_REASON_PROTOCOL_ERROR, "not valid UTF-8");
 
     /* …and invalid only in the last byte before the limit: refused too. */
     memset (message, 'b', 600);
     message[511] = '\xff';
     frame = close_frame (CV_FRAME_RESET, 1, 0, 0, message, 600);
-    assert_encode_error (&frame, CV_LINK_REASON_PROTOCOL_ERROR, "not valid UTF-8");
+    assert_encode_error (&frame, CV_GOAWAY_REASON_PROTOCOL_ERROR, "not valid UTF-8");
 
     /* …and invalid only past the limit, in the part that would be cut off: refused. */
     memset (message, 'b', 600);
     message[550] = '\xff';
     frame = close_frame (CV_FRAME_OPEN_FAIL, 1, 0, 0, message, 600);
-    assert_encode_error (&frame, CV_LINK_REASON_PROTOCOL_ERROR, "not valid UTF-8");
+    assert_encode_error (&frame, CV_GOAWAY_REASON_PROTOCOL_ERROR, "not valid UTF-8");
   }
 }
 
@@ -1143,16 +1143,16 @@ test_to_string (void)
   g_assert_cmpstr (cv_channel_reason_to_string (255), ==, "unknown");
   g_assert_cmpstr (cv_channel_reason_to_string (G_MAXUINT), ==, "unknown");
 
-  for (guint reason = 0; reason <= CV_LINK_REASON_LAST; reason++)
+  for (guint reason = 0; reason <= CV_GOAWAY_REASON_LAST; reason++)
     {
-      g_assert_nonnull (cv_link_reason_to_string (reason));
-      g_assert_cmpstr (cv_link_reason_to_string (reason), !=, "unknown");
+      g_assert_nonnull (cv_goaway_reason_to_string (reason));
+      g_assert_cmpstr (cv_goaway_reason_to_string (reason), !=, "unknown");
     }
-  g_assert_cmpstr (cv_link_reason_to_string (CV_LINK_REASON_FRAME_TOO_LARGE), ==,
+  g_assert_cmpstr (cv_goaway_reason_to_string (CV_GOAWAY_REASON_FRAME_TOO_LARGE), ==,
                    "frame-too-large");
-  g_assert_cmpstr (cv_link_reason_to_string (CV_LINK_REASON_LAST + 1), ==, "unknown");
-  g_assert_cmpstr (cv_link_reason_to_string (255), ==, "unknown");
-  g_assert_cmpstr (cv_link_reason_to_string (G_MAXUINT), ==, "unknown");
+  g_assert_cmpstr (cv_goaway_reason_to_string (CV_GOAWAY_REASON_LAST + 1), ==, "unknown");
+  g_assert_cmpstr (cv_goaway_reason_to_string (255), ==, "unknown");
+  g_assert_cmpstr (cv_goaway_reason_to_string (G_MAXUINT), ==, "unknown");
 
   g_assert_false (cv_frame_type_is_control_message (0x1f));
   g_assert_true (cv_frame_type_is_control_message (0x20));

@@ -1,7 +1,7 @@
 /* test-gateway-limits.c: the failed-login limiter, and admission before authentication. */
 #include "gateway-fixture.h"
 
-#include "cv-ticket.h"
+#include "wire/cv-ticket.h"
 
 /* ---- the failed-login limiter ------------------------------------------- */
 
@@ -214,7 +214,7 @@ test_admission_slots_return (Fixture *fixture, gconstpointer data)
         {
           agent_wait_closed (silent[i]);
           g_assert_cmpint (cv_mux_get_peer_goaway (silent[i]->mux, NULL), ==,
-                           CV_LINK_REASON_SHUTTING_DOWN);
+                           CV_GOAWAY_REASON_SHUTTING_DOWN);
           g_assert_cmpuint (silent[i]->messages->len, ==, 0);
         }
     }

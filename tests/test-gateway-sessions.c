@@ -26,7 +26,7 @@ test_share_replaced (Fixture *fixture, gconstpointer data)
 
   second = agent_login (fixture, fixture->share2_identity, CV_AGENT_ROLE_SHARE, "s1", "new host");
   agent_wait_closed (first);
-  g_assert_cmpint (cv_mux_get_peer_goaway (first->mux, &message), ==, CV_LINK_REASON_REPLACED);
+  g_assert_cmpint (cv_mux_get_peer_goaway (first->mux, &message), ==, CV_GOAWAY_REASON_REPLACED);
   g_assert_cmpstr (message, ==, "replaced by share agent “new host” from 127.0.0.1");
 
   presence = agent_next (connect, CV_CONTROL_PRESENCE);
@@ -69,7 +69,7 @@ test_reload_removes_session (Fixture *fixture, gconstpointer data)
 
       agent_wait_closed (removed[i]);
       g_assert_cmpint (cv_mux_get_peer_goaway (removed[i]->mux, &message), ==,
-                       CV_LINK_REASON_SHUTTING_DOWN);
+                       CV_GOAWAY_REASON_SHUTTING_DOWN);
       g_assert_cmpstr (message, ==, "the session was removed from the gateway");
     }
 

@@ -1,7 +1,7 @@
 /* test-gateway-tunnels.c: tunnels through the gateway: offers, tickets, joined halves. */
 #include "gateway-fixture.h"
 
-#include "cv-ticket.h"
+#include "wire/cv-ticket.h"
 
 #include <string.h>
 

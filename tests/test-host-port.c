@@ -1,6 +1,6 @@
 /* test-host-port.c: what "host:port" text is accepted, how it is spelled afterwards,
  * and how each refusal reads. */
-#include "cv-host-port.h"
+#include "wire/cv-host-port.h"
 
 #include <gio/gio.h>
 #include <string.h>

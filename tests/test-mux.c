@@ -1,6 +1,6 @@
 /* test-mux.c: the multiplexer over a real Unix socket pair. */
-#include "cv-channel-private.h"
-#include "cv-mux.h"
+#include "mux/cv-channel-private.h"
+#include "mux/cv-mux.h"
 #include "cv-test-util.h"
 
 #include <string.h>
@@ -743,7 +743,7 @@ test_control_message_too_large (void)
   g_string_append (json, "\"}");
   ok = cv_mux_send_control (a, 0x20, json->str, &error);
   g_assert_false (ok);
-  g_assert_error (error, CV_LINK_ERROR, CV_LINK_REASON_FRAME_TOO_LARGE);
+  g_assert_error (error, CV_MUX_ERROR, CV_GOAWAY_REASON_FRAME_TOO_LARGE);
   g_assert_false (cv_mux_is_closed (a));
   g_assert_true (cv_mux_send_control (a, 0x20, "{\"ok\":true}", NULL));
   cv_mux_close (a);
@@ -752,7 +752,7 @@ test_control_message_too_large (void)
 
 typedef struct {
   Misbehaviour misbehave;
-  int expected; /* a CvLinkReason */
+  int expected; /* a CvGoawayReason */
 } MisbehaviourCase;
 
 static void
@@ -789,7 +789,7 @@ test_misbehaving_peer (gconstpointer data)
   c->misbehave (&peer);
 
   g_assert_true (cv_test_wait_until (raw_peer_closed, &peer, 5000));
-  g_assert_error (peer.error, CV_LINK_ERROR, c->expected);
+  g_assert_error (peer.error, CV_MUX_ERROR, c->expected);
   g_test_message ("bad link closed: %s", peer.error->message);
   g_assert_cmpint (raw_read_goaway_reason (&peer), ==, c->expected);
 
@@ -825,7 +825,7 @@ test_dead_peer (void)
 
   g_assert_true (cv_test_wait_until (raw_peer_closed, &peer, 5000));
   elapsed_ms = (g_get_monotonic_time () - start) / 1000;
-  g_assert_error (peer.error, CV_LINK_ERROR, CV_LINK_REASON_KEEPALIVE_TIMEOUT);
+  g_assert_error (peer.error, CV_MUX_ERROR, CV_GOAWAY_REASON_KEEPALIVE_TIMEOUT);
   g_test_message ("dead peer noticed after %" G_GINT64_FORMAT " ms (timeout 400 ms, tick 25 ms)",
                   elapsed_ms);
   g_assert_cmpint (elapsed_ms, >=, 390);
@@ -991,7 +991,7 @@ test_goaway (void)
   while (acceptor->endpoints->len < 1)
     g_main_context_iteration (NULL, TRUE);
 
-  cv_mux_goaway (b, CV_LINK_REASON_SHUTTING_DOWN, "maintenance");
+  cv_mux_goaway (b, CV_GOAWAY_REASON_SHUTTING_DOWN, "maintenance");
   g_assert_null (cv_mux_open_channel (b, "localhost", 80, &error));
   g_assert_error (error, CV_CHANNEL_ERROR, CV_CHANNEL_REASON_GOING_AWAY);
 
@@ -1237,14 +1237,14 @@ main (int argc, char **argv)
   g_test_add_func ("/mux/own-context", test_own_context);
   {
     static const MisbehaviourCase cases[] = {
-      { misbehave_past_window, CV_LINK_REASON_FLOW_CONTROL },
-      { misbehave_reused_id, CV_LINK_REASON_CHANNEL_ID },
-      { misbehave_wrong_parity, CV_LINK_REASON_CHANNEL_ID },
-      { misbehave_garbage, CV_LINK_REASON_PROTOCOL_ERROR },
-      { misbehave_garbage_after_settings, CV_LINK_REASON_PROTOCOL_ERROR },
-      { misbehave_oversized, CV_LINK_REASON_FRAME_TOO_LARGE },
-      { misbehave_data_unopened, CV_LINK_REASON_CHANNEL_ID },
-      { misbehave_fin_before_open_ok, CV_LINK_REASON_PROTOCOL_ERROR },
+      { misbehave_past_window, CV_GOAWAY_REASON_FLOW_CONTROL },
+      { misbehave_reused_id, CV_GOAWAY_REASON_CHANNEL_ID },
+      { misbehave_wrong_parity, CV_GOAWAY_REASON_CHANNEL_ID },
+      { misbehave_garbage, CV_GOAWAY_REASON_PROTOCOL_ERROR },
+      { misbehave_garbage_after_settings, CV_GOAWAY_REASON_PROTOCOL_ERROR },
+      { misbehave_oversized, CV_GOAWAY_REASON_FRAME_TOO_LARGE },
+      { misbehave_data_unopened, CV_GOAWAY_REASON_CHANNEL_ID },
+      { misbehave_fin_before_open_ok, CV_GOAWAY_REASON_PROTOCOL_ERROR },
     };
     static const char *const names[] = {
       "past-window", "reused-id", "wrong-parity", "garbage", "unknown-type", "oversized",

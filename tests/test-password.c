@@ -1,6 +1,6 @@
 /* test-password.c: Argon2id hashes, the checks on stored ones, and `culvert-cli hash-password`. */
 #define _GNU_SOURCE /* posix_openpt() and friends */
-#include "cv-password.h"
+#include "auth/cv-password.h"
 
 #include <gio/gio.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * Built twice (tests/meson.build): against the engine (epoll on Linux) and with the
  * GSource-per-socket fallback that builds without epoll use.
  */
-#include "cv-poller.h"
+#include "base/cv-poller.h"
 
 #include <sys/resource.h>
 #include <sys/socket.h>

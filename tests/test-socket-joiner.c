@@ -7,8 +7,8 @@
  * peers are threads doing blocking I/O, so nothing they do can be helped by the main
  * loop.
  */
-#include "cv-socket-joiner.h"
-#include "cv-socket-util.h"
+#include "transport/cv-socket-joiner.h"
+#include "base/cv-socket-util.h"
 #include "cv-test-util.h"
 
 #include <errno.h>

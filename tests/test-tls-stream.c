@@ -2,9 +2,9 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#include "cv-identity.h"
+#include "transport/cv-identity.h"
 #include "cv-test-util.h"
-#include "cv-tls-stream-private.h" /* to see the buffers an idle stream holds */
+#include "transport/cv-tls-stream-private.h" /* to see the buffers an idle stream holds */
 
 #define WAIT_MS 20000
 

@@ -5,9 +5,9 @@
  * itself, in a thread: this process's GIO speaks TLS 1.3 only.  The CA-issued
  * certificates come from tests/files/tls/create-files.sh.
  */
-#include "cv-identity.h"
+#include "transport/cv-identity.h"
 #include "cv-test-util.h"
-#include "cv-tls.h"
+#include "transport/cv-tls.h"
 
 #include <glib/gstdio.h>
 #include <gnutls/gnutls.h>

@@ -4,7 +4,7 @@
  * prefix such as "<4>", which journald turns into the entry's priority; elsewhere the
  * level is spelled out.  Debug lines appear when the configured level asks for them
  * or G_MESSAGES_DEBUG names the domain. */
-#include "cli-log.h"
+#include "cli/cli-log.h"
 
 #include <stdio.h>
 #include <string.h>

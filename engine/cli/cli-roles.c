@@ -4,15 +4,15 @@
  * bound, a key that cannot be made), 2 for a bad command line or config, 3 when a
  * share agent was replaced by another one for its session.
  */
-#include "cli-roles.h"
+#include "cli/cli-roles.h"
 
-#include "cli-log.h"
-#include "cv-agent-config.h"
-#include "cv-connect-agent.h"
-#include "cv-gateway-config.h"
-#include "cv-gateway.h"
-#include "cv-identity.h"
-#include "cv-share-agent.h"
+#include "cli/cli-log.h"
+#include "config/cv-agent-config.h"
+#include "roles/cv-connect-agent.h"
+#include "config/cv-gateway-config.h"
+#include "roles/cv-gateway.h"
+#include "transport/cv-identity.h"
+#include "roles/cv-share-agent.h"
 
 #include <glib-unix.h>
 #include <sodium.h>

@@ -1,8 +1,8 @@
 /* culvert-cli: the headless binary (gateway, share and connect agents). */
 #include "cv-version.h"
 
-#include "cli-roles.h"
-#include "cv-tls.h"
+#include "cli/cli-roles.h"
+#include "transport/cv-tls.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -20,10 +20,10 @@
 #include <windows.h>
 #endif
 
-#include "cv-agent-config.h"
-#include "cv-frame.h"
-#include "cv-gateway-config.h"
-#include "cv-password.h"
+#include "config/cv-agent-config.h"
+#include "wire/cv-frame.h"
+#include "config/cv-gateway-config.h"
+#include "auth/cv-password.h"
 
 typedef struct {
   const char *name;

@@ -13,7 +13,7 @@
 #define _GNU_SOURCE /* RUSAGE_THREAD */
 #endif
 
-#include "cv-socket-joiner.h"
+#include "transport/cv-socket-joiner.h"
 
 #include <gio/gio.h>
 #include <stdlib.h>

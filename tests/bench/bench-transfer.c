@@ -87,7 +87,7 @@ on_outgoing_closed (CvChannel *channel, const GError *error, Outgoing *o)
                " bytes",
                o->index, o->sent, o->length);
   if (++sender->n_closed == sender->outgoing->len)
-    cv_mux_goaway (sender->mux, CV_LINK_REASON_NORMAL, NULL);
+    cv_mux_goaway (sender->mux, CV_GOAWAY_REASON_NORMAL, NULL);
 }
 
 /* How many links ended with an error after every channel had finished cleanly. */

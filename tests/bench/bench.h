@@ -1,7 +1,7 @@
 /* bench.h: what the benchmark's cases share: the byte pattern, measurements, the cases. */
 #pragma once
 
-#include "cv-mux.h"
+#include "mux/cv-mux.h"
 
 G_BEGIN_DECLS
 

@@ -1,7 +1,7 @@
 /* fuzz-frame.c: libFuzzer target for the frame codec.  Whatever the decoder accepts must
  * re-encode to the same bytes and decode again to the same frame, so a disagreement
  * between encoder and decoder is a crash like any memory error. */
-#include "cv-frame.h"
+#include "wire/cv-frame.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -138,7 +138,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       if (result == CV_FRAME_DECODE_ERROR)
         {
           check (consumed == 0 && error != NULL);
-          check (error->domain == CV_LINK_ERROR && error->code <= CV_LINK_REASON_LAST);
+          check (error->domain == CV_MUX_ERROR && error->code <= CV_GOAWAY_REASON_LAST);
           check (error->message != NULL && error->message[0] != '\0');
           break;
         }

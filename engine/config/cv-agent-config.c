@@ -1,0 +1,541 @@
+/* cv-agent-config.c: read the share and connect agents' configs, and their password
+ * from a file, an environment variable or stdin. */
+#include "config/cv-agent-config.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config/cv-config.h"
+
+#define MAX_NAME_CHARS 128
+#define FINGERPRINT_PREFIX "sha256:"
+#define FINGERPRINT_HEX_DIGITS 64
+/* Far above any password a person types or a generator makes; a bigger "password
+ * file" is some other file. */
+#define MAX_PASSWORD_LEN 1024
+
+/* The keys tables point into CvAgentConfig, which begins both kinds of config. */
+G_STATIC_ASSERT (G_STRUCT_OFFSET (CvShareConfig, agent) == 0);
+G_STATIC_ASSERT (G_STRUCT_OFFSET (CvConnectConfig, agent) == 0);
+
+#define AGENT_KEYS                                                                                \
+  { "gateway", CV_CONFIG_STRING, TRUE, CV_CONFIG_BY_CALLER },                                     \
+  { "gateway_fingerprint", CV_CONFIG_STRING, FALSE, CV_CONFIG_BY_CALLER },                        \
+  { "session", CV_CONFIG_STRING, TRUE, G_STRUCT_OFFSET (CvAgentConfig, session) },                \
+  { "password_file", CV_CONFIG_STRING, FALSE,                                                     \
+    G_STRUCT_OFFSET (CvAgentConfig, password_file) },                                             \
+  { "password_env", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, password_env) },     \
+  { "password_stdin", CV_CONFIG_BOOLEAN, FALSE, CV_CONFIG_BY_CALLER },                            \
+  { "password", CV_CONFIG_REFUSED, FALSE, CV_CONFIG_BY_CALLER,                                    \
+    .why = cleartext_password_refusal },                                                          \
+  { "name", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, name),                       \
+    .max = MAX_NAME_CHARS },                                                                      \
+  { "state_dir", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, state_dir) }
+
+static const char cleartext_password_refusal[] =
+  "expected no cleartext password in a config file (config files get copied, backed up "
+  "and shown to others), got one: use password_file, password_env or password_stdin";
+
+static const CvConfigKey share_keys[] = {
+  AGENT_KEYS,
+  { "allow", CV_CONFIG_ARRAY, TRUE, CV_CONFIG_BY_CALLER },
+};
+
+static const CvConfigKey connect_keys[] = {
+  AGENT_KEYS,
+  { "mappings", CV_CONFIG_ARRAY, TRUE, CV_CONFIG_BY_CALLER },
+};
+
+static const CvConfigKey mapping_keys[] = {
+  { "listen", CV_CONFIG_STRING, TRUE, CV_CONFIG_BY_CALLER },
+  { "target", CV_CONFIG_STRING, TRUE, CV_CONFIG_BY_CALLER },
+};
+
+static void
+agent_config_clear (CvAgentConfig *agent)
+{
+  g_clear_pointer (&agent->gateway_host, g_free);
+  g_clear_pointer (&agent->gateway_fingerprint, g_free);
+  g_clear_pointer (&agent->session, g_free);
+  g_clear_pointer (&agent->password_file, g_free);
+  g_clear_pointer (&agent->password_env, g_free);
+  g_clear_pointer (&agent->name, g_free);
+  g_clear_pointer (&agent->state_dir, g_free);
+}
+
+static void
+allowed_target_free (gpointer data)
+{
+  CvAllowedTarget *target = data;
+
+  g_free (target->host);
+  g_free (target);
+}
+
+static void
+mapping_free (gpointer data)
+{
+  CvMapping *mapping = data;
+
+  g_free (mapping->listen_host);
+  g_free (mapping->target_host);
+  g_free (mapping);
+}
+
+void
+cv_share_config_free (CvShareConfig *config)
+{
+  agent_config_clear (&config->agent);
+  g_clear_pointer (&config->allow, g_ptr_array_unref);
+  g_free (config);
+}
+
+void
+cv_connect_config_free (CvConnectConfig *config)
+{
+  agent_config_clear (&config->agent);
+  g_clear_pointer (&config->mappings, g_ptr_array_unref);
+  g_free (config);
+}
+
+/* "sha256:" and 64 hex digits, bare or in colon-separated pairs as openssl and browsers
+ * print them; stored bare and in lower case, as g_compute_checksum_for_data() writes. */
+static gboolean
+parse_fingerprint (const char *text, const char *where, char **fingerprint, GError **error)
+{
+  gsize prefix_len = strlen (FINGERPRINT_PREFIX);
+  gboolean valid = g_ascii_strncasecmp (text, FINGERPRINT_PREFIX, prefix_len) == 0;
+  const char *hex = valid ? text + prefix_len : "";
+  gsize len = strlen (hex);
+  gboolean pairs = strchr (hex, ':') != NULL;
+  g_autoptr (GString) digits = g_string_new (FINGERPRINT_PREFIX);
+
+  valid = valid && len == (pairs ? FINGERPRINT_HEX_DIGITS / 2 * 3 - 1 : FINGERPRINT_HEX_DIGITS);
+
+  for (gsize i = 0; valid && i < len; i++)
+    {
+      if (pairs && i % 3 == 2)
+        valid = hex[i] == ':';
+      else if ((valid = g_ascii_isxdigit (hex[i])))
+        g_string_append_c (digits, g_ascii_tolower (hex[i]));
+    }
+  if (!valid)
+    {
+      g_autofree char *got = cv_config_describe_string (text);
+
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
+                           "expected \"" FINGERPRINT_PREFIX "\" and %u hex digits (pairs may be "
+                           "separated by colons), got %s",
+                           FINGERPRINT_HEX_DIGITS, got);
+      return FALSE;
+    }
+  *fingerprint = g_string_free (g_steal_pointer (&digits), FALSE);
+  return TRUE;
+}
+
+static gboolean
+check_env_name (const char *name, const char *where, GError **error)
+{
+  gboolean valid = g_ascii_isalpha (name[0]) || name[0] == '_';
+
+  for (const char *p = name; valid && *p != '\0'; p++)
+    valid = g_ascii_isalnum (*p) || *p == '_';
+  if (!valid)
+    {
+      g_autofree char *got = cv_config_describe_string (name);
+
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
+                           "expected an environment variable name (letters, digits and '_'), "
+                           "got %s",
+                           got);
+    }
+  return valid;
+}
+
+/* Exactly one source, so that nobody wonders which of two passwords is in use. */
+static gboolean
+read_password_source (CvAgentConfig *agent, JsonObject *root, const char *file, GError **error)
+{
+  gboolean from_stdin = FALSE;
+  const char *given[3];
+  guint n_given = 0;
+
+  if (!cv_config_get_boolean (root, "password_stdin", "", FALSE, &from_stdin, error))
+    return FALSE;
+  if (agent->password_file != NULL)
+    given[n_given++] = "password_file";
+  if (agent->password_env != NULL)
+    given[n_given++] = "password_env";
+  if (from_stdin)
+    given[n_given++] = "password_stdin";
+
+  if (n_given == 0)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_MISSING_KEY, "password_file",
+                           "required key missing, expected one of password_file, password_env "
+                           "or \"password_stdin\": true");
+      return FALSE;
+    }
+  if (n_given > 1)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, given[1],
+                           "expected one password source, got both %s and %s", given[0],
+                           given[1]);
+      return FALSE;
+    }
+  agent->password_source = from_stdin                      ? CV_PASSWORD_SOURCE_STDIN
+                           : agent->password_env != NULL ? CV_PASSWORD_SOURCE_ENV
+                                                         : CV_PASSWORD_SOURCE_FILE;
+  if (agent->password_env != NULL && !check_env_name (agent->password_env, "password_env", error))
+    return FALSE;
+  cv_config_resolve_path (&agent->password_file, file);
+  return TRUE;
+}
+
+static gboolean
+read_agent (CvAgentConfig *agent,
+            JsonObject *root,
+            const char *file,
+            const CvConfigKey *keys,
+            gsize n_keys,
+            GError **error)
+{
+  const char *gateway = NULL;
+  const char *fingerprint = NULL;
+
+  if (!cv_config_read_object (root, "", keys, n_keys, agent, error)
+      || !cv_config_get_string (root, "gateway", "", TRUE, &gateway, error)
+      || !cv_config_parse_host_port (gateway, "gateway", NULL, &agent->gateway_host,
+                                     &agent->gateway_port, NULL, error)
+      || !cv_config_get_string (root, "gateway_fingerprint", "", FALSE, &fingerprint, error)
+      || (fingerprint != NULL
+          && !parse_fingerprint (fingerprint, "gateway_fingerprint", &agent->gateway_fingerprint,
+                                 error))
+      || !cv_config_check_session_id (agent->session, "session", error)
+      || !read_password_source (agent, root, file, error))
+    return FALSE;
+
+  if (agent->name == NULL)
+    agent->name = g_strdup (g_get_host_name ());
+  cv_config_resolve_path (&agent->state_dir, file);
+  if (agent->state_dir == NULL)
+    agent->state_dir = cv_config_default_state_dir ();
+  return TRUE;
+}
+
+/* A required array with at least one element: an agent with nothing to allow or map
+ * has nothing to do, which is surely not what was meant. */
+static JsonArray *
+get_elements (JsonObject *root, const char *key, GError **error)
+{
+  JsonArray *array = NULL;
+
+  if (!cv_config_get_array (root, key, "", TRUE, &array, error))
+    return NULL;
+  if (json_array_get_length (array) == 0)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, key,
+                           "expected at least one entry, got an empty array");
+      return NULL;
+    }
+  return array;
+}
+
+static gboolean
+read_allow (CvShareConfig *config, JsonObject *root, GError **error)
+{
+  JsonArray *allow = get_elements (root, "allow", error);
+
+  if (allow == NULL)
+    return FALSE;
+  for (guint i = 0; i < json_array_get_length (allow); i++)
+    {
+      g_autofree char *where = cv_config_path_element ("allow", i);
+      CvAllowedTarget *target = g_new0 (CvAllowedTarget, 1);
+      const char *text = NULL;
+
+      g_ptr_array_add (config->allow, target);
+      if (!cv_config_node_get_string (json_array_get_element (allow, i), where, &text, error)
+          || !cv_config_parse_host_port (text, where, NULL, &target->host, &target->port_lo,
+                                         &target->port_hi, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+read_mapping (JsonNode *node, const char *where, CvMapping *mapping, GError **error)
+{
+  g_autofree char *listen_where = cv_config_path_member (where, "listen");
+  g_autofree char *target_where = cv_config_path_member (where, "target");
+  JsonObject *object = NULL;
+  const char *listen = NULL;
+  const char *target = NULL;
+
+  /* A bare port listens on loopback: a mapping open to the whole network must be
+   * asked for by writing its address. */
+  return cv_config_node_get_object (node, where, &object, error)
+         && cv_config_read_object (object, where, mapping_keys, G_N_ELEMENTS (mapping_keys), NULL,
+                                   error)
+         && cv_config_get_string (object, "listen", where, TRUE, &listen, error)
+         && cv_config_parse_host_port (listen, listen_where, "127.0.0.1", &mapping->listen_host,
+                                       &mapping->listen_port, NULL, error)
+         && cv_config_get_string (object, "target", where, TRUE, &target, error)
+         && cv_config_parse_host_port (target, target_where, NULL, &mapping->target_host,
+                                       &mapping->target_port, NULL, error);
+}
+
+static gboolean
+read_mappings (CvConnectConfig *config, JsonObject *root, GError **error)
+{
+  JsonArray *mappings = get_elements (root, "mappings", error);
+
+  if (mappings == NULL)
+    return FALSE;
+  for (guint i = 0; i < json_array_get_length (mappings); i++)
+    {
+      g_autofree char *where = cv_config_path_element ("mappings", i);
+      CvMapping *mapping = g_new0 (CvMapping, 1);
+
+      g_ptr_array_add (config->mappings, mapping);
+      if (!read_mapping (json_array_get_element (mappings, i), where, mapping, error))
+        return FALSE;
+      for (guint j = 0; j < i; j++)
+        {
+          const CvMapping *earlier = g_ptr_array_index (config->mappings, j);
+
+          if (earlier->listen_port == mapping->listen_port
+              && g_str_equal (earlier->listen_host, mapping->listen_host))
+            {
+              g_autofree char *listen_where = cv_config_path_member (where, "listen");
+
+              cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, listen_where,
+                                   "expected an address no other mapping listens on, got the "
+                                   "one of mappings[%u]",
+                                   j);
+              return FALSE;
+            }
+        }
+    }
+  return TRUE;
+}
+
+/**
+ * cv_share_config_new_from_json:
+ * @root: the config's top-level object
+ * @file: (nullable): where it came from: named in errors, and the base of relative paths
+ *
+ * Returns: (transfer full): the config with every default filled in, or %NULL with a
+ *   %CV_CONFIG_ERROR that starts "FILE: KEY: "
+ */
+CvShareConfig *
+cv_share_config_new_from_json (JsonObject *root, const char *file, GError **error)
+{
+  g_autoptr (CvShareConfig) config = g_new0 (CvShareConfig, 1);
+
+  config->allow = g_ptr_array_new_with_free_func (allowed_target_free);
+  if (!read_agent (&config->agent, root, file, share_keys, G_N_ELEMENTS (share_keys), error)
+      || !read_allow (config, root, error))
+    {
+      cv_config_prefix_error (error, file);
+      return NULL;
+    }
+  return g_steal_pointer (&config);
+}
+
+CvShareConfig *
+cv_share_config_load (const char *file, GError **error)
+{
+  g_autoptr (JsonObject) root = cv_config_load_file (file, error);
+
+  if (root == NULL)
+    return NULL;
+  return cv_share_config_new_from_json (root, file, error);
+}
+
+/**
+ * cv_connect_config_new_from_json:
+ * @root: the config's top-level object
+ * @file: (nullable): where it came from: named in errors, and the base of relative paths
+ *
+ * Returns: (transfer full): the config with every default filled in, or %NULL with a
+ *   %CV_CONFIG_ERROR that starts "FILE: KEY: "
+ */
+CvConnectConfig *
+cv_connect_config_new_from_json (JsonObject *root, const char *file, GError **error)
+{
+  g_autoptr (CvConnectConfig) config = g_new0 (CvConnectConfig, 1);
+
+  config->mappings = g_ptr_array_new_with_free_func (mapping_free);
+  if (!read_agent (&config->agent, root, file, connect_keys, G_N_ELEMENTS (connect_keys), error)
+      || !read_mappings (config, root, error))
+    {
+      cv_config_prefix_error (error, file);
+      return NULL;
+    }
+  return g_steal_pointer (&config);
+}
+
+CvConnectConfig *
+cv_connect_config_load (const char *file, GError **error)
+{
+  g_autoptr (JsonObject) root = cv_config_load_file (file, error);
+
+  if (root == NULL)
+    return NULL;
+  return cv_connect_config_new_from_json (root, file, error);
+}
+
+/* Passwords */
+
+/* Room for the longest password, a "\r\n", one byte more to tell a longer one, and
+ * the NUL. */
+#define PASSWORD_BUFFER_SIZE (MAX_PASSWORD_LEN + 4)
+
+static void
+wipe_and_free (char *buffer, gsize size)
+{
+  sodium_memzero (buffer, size);
+  g_free (buffer);
+}
+
+/* @buffer holds the @len bytes read from @source: one trailing newline (as editors and
+ * `echo` leave) is not part of the password; a NUL byte would silently cut it short. */
+static char *
+finish_password (char *buffer, gsize len, const char *source, GError **error)
+{
+  gsize read_len = len;
+
+  if (len > 0 && buffer[len - 1] == '\n')
+    len--;
+  if (len > 0 && buffer[len - 1] == '\r')
+    len--;
+  buffer[len] = '\0';
+
+  if (len == 0)
+    g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_BAD_VALUE,
+                 "%s: expected a password, got nothing", source);
+  else if (len > MAX_PASSWORD_LEN)
+    g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_BAD_VALUE,
+                 "%s: expected a password of at most %u bytes, got more", source,
+                 MAX_PASSWORD_LEN);
+  else if (memchr (buffer, '\0', len) != NULL)
+    g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_BAD_VALUE,
+                 "%s: expected a password, got text with a NUL byte in it", source);
+  else
+    return buffer;
+  wipe_and_free (buffer, read_len);
+  return NULL;
+}
+
+static char *
+read_password_file (const char *path, GError **error)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GFileInputStream) stream = NULL;
+  g_autoptr (GFileInfo) info = NULL;
+  g_autoptr (GError) local_error = NULL;
+  char *buffer;
+  gsize len = 0;
+
+  stream = g_file_read (file, NULL, &local_error);
+  if (stream == NULL)
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ, "%s: %s", path,
+                   local_error->message);
+      return NULL;
+    }
+  /* Checked on the open file, so it cannot be swapped between the check and the read.
+   * As ssh does for private keys: a password others can read is no longer secret, and
+   * one others can write is not ours.  Windows reports no such mode. */
+  info = g_file_input_stream_query_info (stream, G_FILE_ATTRIBUTE_UNIX_MODE, NULL, NULL);
+  if (info != NULL && g_file_info_has_attribute (info, G_FILE_ATTRIBUTE_UNIX_MODE))
+    {
+      guint32 mode = g_file_info_get_attribute_uint32 (info, G_FILE_ATTRIBUTE_UNIX_MODE);
+
+      if ((mode & 077) != 0)
+        {
+          g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_INSECURE_FILE,
+                       "%s: expected a password file only its owner can read, got permissions "
+                       "%04o (run: chmod 600 %s)",
+                       path, mode & 07777, path);
+          return NULL;
+        }
+    }
+
+  buffer = g_malloc (PASSWORD_BUFFER_SIZE);
+  if (!g_input_stream_read_all (G_INPUT_STREAM (stream), buffer, PASSWORD_BUFFER_SIZE - 1, &len,
+                                NULL, &local_error))
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ, "%s: %s", path,
+                   local_error->message);
+      wipe_and_free (buffer, PASSWORD_BUFFER_SIZE);
+      return NULL;
+    }
+  return finish_password (buffer, len, path, error);
+}
+
+static char *
+read_password_env (const char *name, GError **error)
+{
+  g_autofree char *source = g_strdup_printf ("environment variable %s", name);
+  const char *value = g_getenv (name);
+
+  if (value == NULL)
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ,
+                   "%s: expected a password, but it is not set", source);
+      return NULL;
+    }
+  return finish_password (g_strdup (value), strlen (value), source, error);
+}
+
+/* One line: what follows it on stdin is not the password. */
+static char *
+read_password_stdin (GError **error)
+{
+  char *buffer = g_malloc (PASSWORD_BUFFER_SIZE);
+  gsize len = 0;
+  int c = EOF;
+
+  while (len < PASSWORD_BUFFER_SIZE - 1 && (c = getc (stdin)) != EOF)
+    {
+      buffer[len++] = (char) c;
+      if (c == '\n')
+        break;
+    }
+  if (len == 0)
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ,
+                   "standard input: expected a password, got the end of the input");
+      g_free (buffer);
+      return NULL;
+    }
+  return finish_password (buffer, len, "standard input", error);
+}
+
+/**
+ * cv_agent_config_read_password:
+ * @config: an agent's config
+ *
+ * Reads the session password from where @config says.  A password file must be
+ * readable by its owner only, or it is refused (%CV_CONFIG_ERROR_INSECURE_FILE).
+ *
+ * Returns: (transfer full): the password; wipe it (sodium_memzero()) before g_free()
+ */
+char *
+cv_agent_config_read_password (const CvAgentConfig *config, GError **error)
+{
+  switch (config->password_source)
+    {
+    case CV_PASSWORD_SOURCE_FILE:
+      return read_password_file (config->password_file, error);
+    case CV_PASSWORD_SOURCE_ENV:
+      return read_password_env (config->password_env, error);
+    case CV_PASSWORD_SOURCE_STDIN:
+      return read_password_stdin (error);
+    default:
+      g_return_val_if_reached (NULL);
+    }
+}

@@ -1,0 +1,782 @@
+/* cv-config.c: loading a config's JSON strictly, walking its keys by table, and
+ * errors that name the file, the key as a JSON path, what was expected and what came. */
+#include "config/cv-config.h"
+
+#include <string.h>
+
+#include "wire/cv-host-port.h"
+
+G_DEFINE_QUARK (cv-config-error-quark, cv_config_error)
+
+/* Longest string a config value may be unless its key says otherwise: far above any
+ * path or hash, and it keeps error messages and logs a sane size. */
+#define MAX_STRING_CHARS 4096
+
+/* How much of a bad value an error message repeats. */
+#define MAX_SHOWN_CHARS 60
+
+#define MAX_SESSION_ID_LEN 64
+
+static const char *const kind_names[] = {
+  [CV_CONFIG_KIND_UNKNOWN] = "unknown",
+  [CV_CONFIG_KIND_GATEWAY] = "gateway",
+  [CV_CONFIG_KIND_SHARE] = "share",
+  [CV_CONFIG_KIND_CONNECT] = "connect",
+};
+
+const char *
+cv_config_kind_to_string (CvConfigKind kind)
+{
+  if ((guint) kind < G_N_ELEMENTS (kind_names))
+    return kind_names[kind];
+  return "unknown";
+}
+
+CvConfigKind
+cv_config_kind_from_string (const char *name)
+{
+  for (guint i = CV_CONFIG_KIND_GATEWAY; i < G_N_ELEMENTS (kind_names); i++)
+    if (g_strcmp0 (name, kind_names[i]) == 0)
+      return (CvConfigKind) i;
+  return CV_CONFIG_KIND_UNKNOWN;
+}
+
+/* Keys only one kind has at the top level; a gateway may have no sessions yet, so its
+ * other keys count too. */
+CvConfigKind
+cv_config_guess_kind (JsonObject *root)
+{
+  static const char *const gateway_keys[] = { "sessions", "listen", "limits", "certificate" };
+  gboolean gateway = FALSE;
+  gboolean share = json_object_has_member (root, "allow");
+  gboolean connect = json_object_has_member (root, "mappings");
+
+  for (guint i = 0; i < G_N_ELEMENTS (gateway_keys); i++)
+    gateway |= json_object_has_member (root, gateway_keys[i]);
+  if (gateway + share + connect != 1)
+    return CV_CONFIG_KIND_UNKNOWN;
+  return gateway ? CV_CONFIG_KIND_GATEWAY : share ? CV_CONFIG_KIND_SHARE : CV_CONFIG_KIND_CONNECT;
+}
+
+/* Paths */
+
+static gboolean
+is_plain_key (const char *key)
+{
+  if (*key == '\0')
+    return FALSE;
+  for (const char *p = key; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '_' && *p != '-')
+      return FALSE;
+  return TRUE;
+}
+
+char *
+cv_config_path_member (const char *path, const char *key)
+{
+  g_autofree char *quoted = NULL;
+
+  if (is_plain_key (key))
+    return *path == '\0' ? g_strdup (key) : g_strconcat (path, ".", key, NULL);
+  /* A key with dots, spaces or worse is shown the way JSONPath writes it, escaped, so
+   * the path stays unambiguous and the terminal safe. */
+  quoted = cv_config_describe_string (key);
+  return g_strdup_printf ("%s[%s]", path, quoted);
+}
+
+char *
+cv_config_path_element (const char *path, guint index)
+{
+  return g_strdup_printf ("%s[%u]", path, index);
+}
+
+/* Errors */
+
+void
+cv_config_set_error (GError **error, CvConfigError code, const char *where, const char *format, ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, CV_CONFIG_ERROR, code, "%s: %s", *where != '\0' ? where : "top level",
+               message);
+}
+
+/**
+ * cv_config_prefix_error:
+ * @file: (nullable): the config file, or %NULL for JSON that came from elsewhere
+ *
+ * Puts "FILE: " in front of an error from the functions that work on parsed JSON.
+ */
+void
+cv_config_prefix_error (GError **error, const char *file)
+{
+  if (file != NULL)
+    g_prefix_error (error, "%s: ", file);
+}
+
+/* A string as JSON writes it, shortened: safe to print whatever the file held. */
+char *
+cv_config_describe_string (const char *text)
+{
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_VALUE);
+  glong n_chars = g_utf8_strlen (text, -1);
+  g_autofree char *shown = g_utf8_substring (text, 0, MIN (n_chars, MAX_SHOWN_CHARS));
+  g_autofree char *quoted = NULL;
+
+  json_node_set_string (node, shown);
+  quoted = json_to_string (node, FALSE);
+  if (n_chars > MAX_SHOWN_CHARS)
+    return g_strconcat (quoted, "…", NULL);
+  return g_steal_pointer (&quoted);
+}
+
+/* What a value is, for the "got …" part: scalars as they were written, containers by
+ * their kind, since printing a whole object helps nobody. */
+static char *
+describe_node (JsonNode *node)
+{
+  switch (json_node_get_node_type (node))
+    {
+    case JSON_NODE_OBJECT:
+      return g_strdup ("an object");
+    case JSON_NODE_ARRAY:
+      return g_strdup ("an array");
+    case JSON_NODE_NULL:
+      return g_strdup ("null");
+    case JSON_NODE_VALUE:
+    default:
+      break;
+    }
+  if (json_node_get_value_type (node) == G_TYPE_STRING)
+    return cv_config_describe_string (json_node_get_string (node));
+  return json_to_string (node, FALSE);
+}
+
+static gboolean
+wrong_type (GError **error, const char *where, const char *expected, JsonNode *node)
+{
+  g_autofree char *got = describe_node (node);
+
+  cv_config_set_error (error, CV_CONFIG_ERROR_WRONG_TYPE, where, "expected %s, got %s", expected,
+                       got);
+  return FALSE;
+}
+
+static gboolean
+missing (GError **error, const char *where, const char *expected)
+{
+  cv_config_set_error (error, CV_CONFIG_ERROR_MISSING_KEY, where,
+                       "required key missing, expected %s", expected);
+  return FALSE;
+}
+
+/* Loading */
+
+/* json-glib keeps the last of two equal keys and stops at the end of the first
+ * document, silently: both hide a mistake in a config, so the parser's signals are
+ * watched for them. */
+typedef struct {
+  GHashTable *members_seen; /* JsonObject being parsed → members reported so far */
+  guint depth;
+  guint n_documents;
+  char *duplicate_key;
+  guint duplicate_line, duplicate_column;
+  guint second_document_line, second_document_column;
+} LoadWatch;
+
+static void
+load_watch_clear (LoadWatch *watch)
+{
+  g_clear_pointer (&watch->members_seen, g_hash_table_unref);
+  g_clear_pointer (&watch->duplicate_key, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LoadWatch, load_watch_clear)
+
+static void
+on_container_start (JsonParser *parser, LoadWatch *watch)
+{
+  if (watch->depth++ == 0 && ++watch->n_documents == 2)
+    {
+      watch->second_document_line = json_parser_get_current_line (parser);
+      watch->second_document_column = json_parser_get_current_pos (parser);
+    }
+}
+
+static void
+on_container_end (JsonParser *parser, gpointer container, LoadWatch *watch)
+{
+  watch->depth--;
+  /* A finished object may be freed and its address reused; its count is done. */
+  g_hash_table_remove (watch->members_seen, container);
+}
+
+static void
+on_object_member (JsonParser *parser, JsonObject *object, const char *key, LoadWatch *watch)
+{
+  guint seen = GPOINTER_TO_UINT (g_hash_table_lookup (watch->members_seen, object)) + 1;
+
+  g_hash_table_insert (watch->members_seen, object, GUINT_TO_POINTER (seen));
+  /* The member is already in the object, so a repeated key left its size unchanged. */
+  if (seen != json_object_get_size (object) && watch->duplicate_key == NULL)
+    {
+      watch->duplicate_key = g_strdup (key);
+      watch->duplicate_line = json_parser_get_current_line (parser);
+      watch->duplicate_column = json_parser_get_current_pos (parser);
+    }
+}
+
+/**
+ * cv_config_load_file:
+ * @file: the config file
+ *
+ * Reads @file as exactly one JSON object with no key given twice.
+ *
+ * Returns: (transfer full): the top-level object, or %NULL with @error set to a
+ *   message that starts with @file (and the line and column, for a parse error)
+ */
+JsonObject *
+cv_config_load_file (const char *file, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) local_error = NULL;
+  g_auto (LoadWatch) watch = { .members_seen = g_hash_table_new (NULL, NULL) };
+  JsonNode *root;
+
+  g_signal_connect (parser, "object-start", G_CALLBACK (on_container_start), &watch);
+  g_signal_connect (parser, "array-start", G_CALLBACK (on_container_start), &watch);
+  g_signal_connect (parser, "object-end", G_CALLBACK (on_container_end), &watch);
+  g_signal_connect (parser, "array-end", G_CALLBACK (on_container_end), &watch);
+  g_signal_connect (parser, "object-member", G_CALLBACK (on_object_member), &watch);
+
+  if (!json_parser_load_from_file (parser, file, &local_error))
+    {
+      /* json-glib's parse errors already start "FILE:LINE:COLUMN: "; its others
+       * (unreadable file, not UTF-8) do not. */
+      if (local_error->domain == JSON_PARSER_ERROR
+          && g_str_has_prefix (local_error->message, file))
+        g_set_error_literal (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE, local_error->message);
+      else
+        g_set_error (error, CV_CONFIG_ERROR,
+                     local_error->domain == JSON_PARSER_ERROR ? CV_CONFIG_ERROR_PARSE
+                                                              : CV_CONFIG_ERROR_READ,
+                     "%s: %s", file, local_error->message);
+      return NULL;
+    }
+
+  root = json_parser_get_root (parser);
+  if (root == NULL)
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE,
+                   "%s: the file is empty, expected a JSON object", file);
+      return NULL;
+    }
+  if (watch.n_documents > 1)
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE,
+                   "%s:%u:%u: Parse error: a second JSON value, expected the end of the file",
+                   file, watch.second_document_line, watch.second_document_column);
+      return NULL;
+    }
+  if (watch.duplicate_key != NULL)
+    {
+      g_autofree char *shown = cv_config_describe_string (watch.duplicate_key);
+
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE,
+                   "%s:%u:%u: Parse error: the key %s is given twice in one object", file,
+                   watch.duplicate_line, watch.duplicate_column, shown);
+      return NULL;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    {
+      wrong_type (error, "", "an object", root);
+      cv_config_prefix_error (error, file);
+      return NULL;
+    }
+  return json_object_ref (json_node_get_object (root));
+}
+
+/* Values */
+
+static gboolean
+check_string (const char *text, const char *where, guint max_chars, GError **error)
+{
+  glong n_chars = g_utf8_strlen (text, -1);
+
+  if (max_chars == 0)
+    max_chars = MAX_STRING_CHARS;
+  if (n_chars == 0)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
+                           "expected a non-empty string, got \"\"");
+      return FALSE;
+    }
+  if ((gulong) n_chars > max_chars)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
+                           "expected at most %u characters, got %ld", max_chars, n_chars);
+      return FALSE;
+    }
+  /* Control characters have no business in a path, a name or a hash, and would
+   * garble the logs and terminals they end up in. */
+  for (const char *p = text; *p != '\0'; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      {
+        g_autofree char *got = cv_config_describe_string (text);
+
+        cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
+                             "expected a string without control characters, got %s", got);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static gboolean
+node_get_string (JsonNode *node, const char *where, guint max_chars, const char **value,
+                 GError **error)
+{
+  if (json_node_get_value_type (node) != G_TYPE_STRING)
+    return wrong_type (error, where, "a string", node);
+  if (!check_string (json_node_get_string (node), where, max_chars, error))
+    return FALSE;
+  *value = json_node_get_string (node);
+  return TRUE;
+}
+
+gboolean
+cv_config_node_get_string (JsonNode *node, const char *where, const char **value, GError **error)
+{
+  return node_get_string (node, where, 0, value, error);
+}
+
+gboolean
+cv_config_node_get_object (JsonNode *node, const char *where, JsonObject **value, GError **error)
+{
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return wrong_type (error, where, "an object", node);
+  *value = json_node_get_object (node);
+  return TRUE;
+}
+
+static gboolean
+node_get_uint (JsonNode *node, const char *where, guint min, guint max, guint *value,
+               GError **error)
+{
+  gint64 number;
+
+  if (json_node_get_value_type (node) != G_TYPE_INT64)
+    {
+      g_autofree char *expected = g_strdup_printf ("an integer from %u to %u", min, max);
+
+      return wrong_type (error, where, expected, node);
+    }
+  number = json_node_get_int (node);
+  if (number < min || number > max)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
+                           "expected an integer from %u to %u, got %" G_GINT64_FORMAT, min, max,
+                           number);
+      return FALSE;
+    }
+  *value = (guint) number;
+  return TRUE;
+}
+
+static gboolean
+node_get_choice (JsonNode *node, const char *where, const char *const *choices, guint *value,
+                 GError **error)
+{
+  g_autoptr (GString) expected = g_string_new ("one of ");
+  g_autofree char *got = NULL;
+  const char *text = NULL;
+
+  for (guint i = 0; choices[i] != NULL; i++)
+    g_string_append_printf (expected, "%s\"%s\"", i > 0 ? ", " : "", choices[i]);
+  if (json_node_get_value_type (node) != G_TYPE_STRING)
+    return wrong_type (error, where, expected->str, node);
+  text = json_node_get_string (node);
+  for (guint i = 0; choices[i] != NULL; i++)
+    if (g_str_equal (text, choices[i]))
+      {
+        *value = i;
+        return TRUE;
+      }
+  got = cv_config_describe_string (text);
+  cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where, "expected %s, got %s",
+                       expected->str, got);
+  return FALSE;
+}
+
+/* The member @key of @object with its path, or NULL (and an error if @required). */
+static JsonNode *
+lookup (JsonObject *object, const char *key, const char *path, gboolean required,
+        const char *expected, char **where, GError **error)
+{
+  JsonNode *node = json_object_get_member (object, key);
+
+  *where = cv_config_path_member (path, key);
+  if (node == NULL && required)
+    missing (error, *where, expected);
+  return node;
+}
+
+gboolean
+cv_config_get_string (JsonObject *object,
+                      const char *key,
+                      const char *path,
+                      gboolean required,
+                      const char **value,
+                      GError **error)
+{
+  g_autofree char *where = NULL;
+  JsonNode *node = lookup (object, key, path, required, "a string", &where, error);
+
+  if (node == NULL)
+    return !required;
+  return node_get_string (node, where, 0, value, error);
+}
+
+gboolean
+cv_config_get_uint (JsonObject *object,
+                    const char *key,
+                    const char *path,
+                    gboolean required,
+                    guint min,
+                    guint max,
+                    guint *value,
+                    GError **error)
+{
+  g_autofree char *where = NULL;
+  JsonNode *node = lookup (object, key, path, required, "an integer", &where, error);
+
+  if (node == NULL)
+    return !required;
+  return node_get_uint (node, where, min, max, value, error);
+}
+
+gboolean
+cv_config_get_boolean (JsonObject *object,
+                       const char *key,
+                       const char *path,
+                       gboolean required,
+                       gboolean *value,
+                       GError **error)
+{
+  g_autofree char *where = NULL;
+  JsonNode *node = lookup (object, key, path, required, "true or false", &where, error);
+
+  if (node == NULL)
+    return !required;
+  if (json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    return wrong_type (error, where, "true or false", node);
+  *value = json_node_get_boolean (node);
+  return TRUE;
+}
+
+gboolean
+cv_config_get_array (JsonObject *object,
+                     const char *key,
+                     const char *path,
+                     gboolean required,
+                     JsonArray **value,
+                     GError **error)
+{
+  g_autofree char *where = NULL;
+  JsonNode *node = lookup (object, key, path, required, "an array", &where, error);
+
+  if (node == NULL)
+    return !required;
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    return wrong_type (error, where, "an array", node);
+  *value = json_node_get_array (node);
+  return TRUE;
+}
+
+gboolean
+cv_config_get_object (JsonObject *object,
+                      const char *key,
+                      const char *path,
+                      gboolean required,
+                      JsonObject **value,
+                      GError **error)
+{
+  g_autofree char *where = NULL;
+  JsonNode *node = lookup (object, key, path, required, "an object", &where, error);
+
+  if (node == NULL)
+    return !required;
+  return cv_config_node_get_object (node, where, value, error);
+}
+
+/* Key tables */
+
+/* Edits between two short strings, a swap of neighbours counting as one (optimal
+ * string alignment): to suggest the key a typo meant. */
+static guint
+edit_distance (const char *a, const char *b)
+{
+  gsize len_a = strlen (a);
+  gsize len_b = strlen (b);
+  gsize width = len_b + 1;
+  g_autofree guint *d = g_new (guint, (len_a + 1) * width);
+
+  for (gsize i = 0; i <= len_a; i++)
+    for (gsize j = 0; j <= len_b; j++)
+      {
+        guint best;
+
+        if (i == 0 || j == 0)
+          {
+            d[i * width + j] = (guint) (i + j);
+            continue;
+          }
+        best = MIN (d[(i - 1) * width + j], d[i * width + j - 1]) + 1;
+        best = MIN (best, d[(i - 1) * width + j - 1] + (a[i - 1] != b[j - 1]));
+        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+          best = MIN (best, d[(i - 2) * width + j - 2] + 1);
+        d[i * width + j] = best;
+      }
+  return d[len_a * width + len_b];
+}
+
+static gboolean
+unknown_key (const char *key, const char *where, const CvConfigKey *keys, gsize n_keys,
+             GError **error)
+{
+  g_autoptr (GString) known = g_string_new (NULL);
+  const char *closest = NULL;
+  guint closest_distance = G_MAXUINT;
+
+  for (gsize i = 0; i < n_keys; i++)
+    {
+      if (keys[i].type == CV_CONFIG_REFUSED)
+        continue;
+      g_string_append_printf (known, "%s%s", known->len > 0 ? ", " : "", keys[i].key);
+      if (strlen (key) <= 64)
+        {
+          guint distance = edit_distance (key, keys[i].key);
+          /* Two edits catch most slips of the finger; short keys get one, since two
+           * would turn "id" into anything. */
+          guint most = CLAMP (strlen (keys[i].key) / 3, 1, 2);
+
+          if (distance <= most && distance < closest_distance)
+            {
+              closest = keys[i].key;
+              closest_distance = distance;
+            }
+        }
+    }
+  if (closest != NULL)
+    cv_config_set_error (error, CV_CONFIG_ERROR_UNKNOWN_KEY, where,
+                         "unknown key, did you mean %s?", closest);
+  else
+    cv_config_set_error (error, CV_CONFIG_ERROR_UNKNOWN_KEY, where,
+                         "unknown key, expected one of %s", known->str);
+  return FALSE;
+}
+
+static const CvConfigKey *
+find_key (const CvConfigKey *keys, gsize n_keys, const char *name)
+{
+  for (gsize i = 0; i < n_keys; i++)
+    if (g_str_equal (keys[i].key, name))
+      return &keys[i];
+  return NULL;
+}
+
+static gboolean
+is_read_by_table (const CvConfigKey *key)
+{
+  switch (key->type)
+    {
+    case CV_CONFIG_STRING:
+    case CV_CONFIG_UINT:
+    case CV_CONFIG_BOOLEAN:
+    case CV_CONFIG_CHOICE:
+      return key->offset != CV_CONFIG_BY_CALLER;
+    case CV_CONFIG_ARRAY:
+    case CV_CONFIG_OBJECT:
+    case CV_CONFIG_REFUSED:
+    default:
+      return FALSE;
+    }
+}
+
+static gboolean
+read_key (JsonObject *object, const char *path, const CvConfigKey *key, gpointer target,
+          GError **error)
+{
+  g_autofree char *where = NULL;
+  gpointer field = (guint8 *) target + key->offset;
+  JsonNode *node;
+
+  switch (key->type)
+    {
+    case CV_CONFIG_STRING:
+      {
+        const char *value = NULL;
+
+        node = lookup (object, key->key, path, key->required, "a string", &where, error);
+        if (node == NULL)
+          return !key->required;
+        if (!node_get_string (node, where, key->max, &value, error))
+          return FALSE;
+        g_free (*(char **) field);
+        *(char **) field = g_strdup (value);
+        return TRUE;
+      }
+    case CV_CONFIG_UINT:
+      return cv_config_get_uint (object, key->key, path, key->required, key->min, key->max,
+                                 field, error);
+    case CV_CONFIG_BOOLEAN:
+      return cv_config_get_boolean (object, key->key, path, key->required, field, error);
+    case CV_CONFIG_CHOICE:
+      node = lookup (object, key->key, path, key->required, "a string", &where, error);
+      if (node == NULL)
+        return !key->required;
+      return node_get_choice (node, where, key->choices, field, error);
+    case CV_CONFIG_ARRAY:
+    case CV_CONFIG_OBJECT:
+    case CV_CONFIG_REFUSED:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/**
+ * cv_config_read_object:
+ * @object: the JSON object
+ * @path: its path ("" for the top level)
+ * @keys: (array length=n_keys): every key @object may hold
+ * @target: the struct the keys' offsets point into, holding the defaults
+ *
+ * Refuses keys not in @keys and those of type %CV_CONFIG_REFUSED, then reads each
+ * key that has an offset into @target, leaving the default where a key is absent.
+ * Keys with %CV_CONFIG_BY_CALLER are the caller's to read.
+ *
+ * Returns: %FALSE with @error set on the first problem, in document order
+ */
+gboolean
+cv_config_read_object (JsonObject *object,
+                       const char *path,
+                       const CvConfigKey *keys,
+                       gsize n_keys,
+                       gpointer target,
+                       GError **error)
+{
+  g_autoptr (GList) members = json_object_get_members (object);
+
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      const char *name = l->data;
+      const CvConfigKey *key = find_key (keys, n_keys, name);
+      g_autofree char *where = cv_config_path_member (path, name);
+
+      if (key == NULL)
+        return unknown_key (name, where, keys, n_keys, error);
+      if (key->type == CV_CONFIG_REFUSED)
+        {
+          cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where, "%s", key->why);
+          return FALSE;
+        }
+    }
+
+  for (gsize i = 0; i < n_keys; i++)
+    if (is_read_by_table (&keys[i]) && !read_key (object, path, &keys[i], target, error))
+      return FALSE;
+  return TRUE;
+}
+
+/* Shared values */
+
+gboolean
+cv_config_parse_host_port (const char *text,
+                           const char *where,
+                           const char *default_host,
+                           char **host,
+                           guint16 *port_lo,
+                           guint16 *port_hi,
+                           GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_autofree char *got = NULL;
+
+  if (cv_host_port_parse (text, default_host, host, port_lo, port_hi, &local_error))
+    return TRUE;
+  got = cv_config_describe_string (text);
+  cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where, "expected %s, got %s (%s)",
+                       port_hi != NULL       ? "host:port or host:low-high"
+                       : default_host != NULL ? "host:port or port"
+                                              : "host:port",
+                       got, local_error->message);
+  return FALSE;
+}
+
+/* Session ids travel in HELLO and in logs and may name files: a short, safe alphabet. */
+gboolean
+cv_config_check_session_id (const char *id, const char *where, GError **error)
+{
+  gsize len = strlen (id);
+  gboolean valid = len >= 1 && len <= MAX_SESSION_ID_LEN;
+
+  for (gsize i = 0; valid && i < len; i++)
+    valid = g_ascii_isalnum (id[i]) || id[i] == '.' || id[i] == '_' || id[i] == '-';
+  if (!valid)
+    {
+      g_autofree char *got = cv_config_describe_string (id);
+
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
+                           "expected a session id of 1 to %u letters, digits, '.', '_' or "
+                           "'-', got %s",
+                           MAX_SESSION_ID_LEN, got);
+    }
+  return valid;
+}
+
+/* Files */
+
+/**
+ * cv_config_resolve_path:
+ * @path: (inout) (nullable): a path from the config, replaced by an absolute one
+ * @file: (nullable): the config file it comes from
+ *
+ * A relative path means relative to the config file, not to wherever the service
+ * happens to start (under systemd, "/").
+ */
+void
+cv_config_resolve_path (char **path, const char *file)
+{
+  g_autofree char *written = g_steal_pointer (path);
+  g_autofree char *base = NULL;
+
+  if (written == NULL)
+    return;
+  if (file != NULL)
+    {
+      g_autofree char *dir = g_path_get_dirname (file);
+
+      base = g_canonicalize_filename (dir, NULL);
+    }
+  *path = g_canonicalize_filename (written, base);
+}
+
+/* systemd's StateDirectory= sets $STATE_DIRECTORY (several, colon-separated, when the
+ * unit names several: the first is ours); elsewhere the XDG state directory. */
+char *
+cv_config_default_state_dir (void)
+{
+  const char *from_systemd = g_getenv ("STATE_DIRECTORY");
+
+  if (from_systemd != NULL && *from_systemd != '\0')
+    {
+      const char *colon = strchr (from_systemd, ':');
+
+      return colon != NULL ? g_strndup (from_systemd, (gsize) (colon - from_systemd))
+                           : g_strdup (from_systemd);
+    }
+  return g_build_filename (g_get_user_state_dir (), "culvert", NULL);
+}

@@ -1,0 +1,377 @@
+/* cv-gateway-config.c: read the gateway's config and refuse anything doubtful in it. */
+#include "config/cv-gateway-config.h"
+
+#include "config/cv-config.h"
+#include "wire/cv-host-port.h"
+#include "auth/cv-password.h"
+
+#define DEFAULT_LISTEN "0.0.0.0:8443"
+#define MAX_SESSION_NAME_CHARS 128
+
+/* The key table stores a choice as a guint. */
+G_STATIC_ASSERT (sizeof (CvGatewayJoin) == sizeof (guint));
+G_STATIC_ASSERT (sizeof (CvLogLevel) == sizeof (guint));
+
+static const char *const join_choices[] = { "splice", "copy", NULL };
+static const char *const log_level_choices[] = { "error", "warning", "info", "debug", NULL };
+
+static const CvConfigKey top_keys[] = {
+  { "listen", CV_CONFIG_ARRAY, FALSE, CV_CONFIG_BY_CALLER },
+  { "certificate", CV_CONFIG_OBJECT, FALSE, CV_CONFIG_BY_CALLER },
+  { "state_dir", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvGatewayConfig, state_dir) },
+  { "sessions", CV_CONFIG_ARRAY, FALSE, CV_CONFIG_BY_CALLER },
+  { "limits", CV_CONFIG_OBJECT, FALSE, CV_CONFIG_BY_CALLER },
+  { "join", CV_CONFIG_CHOICE, FALSE, G_STRUCT_OFFSET (CvGatewayConfig, join),
+    .choices = join_choices },
+  { "log_level", CV_CONFIG_CHOICE, FALSE, G_STRUCT_OFFSET (CvGatewayConfig, log_level),
+    .choices = log_level_choices },
+};
+
+static const CvConfigKey certificate_keys[] = {
+  { "cert_file", CV_CONFIG_STRING, TRUE, G_STRUCT_OFFSET (CvGatewayConfig, cert_file) },
+  { "key_file", CV_CONFIG_STRING, TRUE, G_STRUCT_OFFSET (CvGatewayConfig, key_file) },
+};
+
+static const CvConfigKey session_keys[] = {
+  { "id", CV_CONFIG_STRING, TRUE, G_STRUCT_OFFSET (CvGatewaySession, id) },
+  { "name", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvGatewaySession, name),
+    .max = MAX_SESSION_NAME_CHARS },
+  { "share_password_hash", CV_CONFIG_STRING, TRUE,
+    G_STRUCT_OFFSET (CvGatewaySession, share_password_hash) },
+  { "connect_password_hash", CV_CONFIG_STRING, TRUE,
+    G_STRUCT_OFFSET (CvGatewaySession, connect_password_hash) },
+};
+
+/* Every limit is at least 1; the upper bounds only catch a slipped finger (an extra
+ * zero or three), far above what one gateway process can serve. */
+#define LIMIT(field, most)                                                                     \
+  { #field, CV_CONFIG_UINT, FALSE, G_STRUCT_OFFSET (CvGatewayLimits, field), 1, most }
+
+static const CvConfigKey limit_keys[] = {
+  LIMIT (max_sessions, 1000000),
+  LIMIT (max_links, 1000000),
+  LIMIT (max_tunnels, 1000000),
+  LIMIT (max_pending_handshakes, 100000),
+  LIMIT (handshake_timeout_ms, 600000),
+  LIMIT (ticket_timeout_ms, 600000),
+  LIMIT (max_channels_per_tunnel, 1000000),
+  LIMIT (keepalive_interval_ms, 3600000),
+  LIMIT (dead_peer_timeout_ms, 3600000),
+  LIMIT (auth_failures_before_backoff, 1000),
+  LIMIT (auth_backoff_max_ms, 86400000),
+  /* At least a page; at most the pipe size Linux lets anyone have (pipe-max-size). */
+  { "tunnel_buffer_bytes", CV_CONFIG_UINT, FALSE, G_STRUCT_OFFSET (CvGatewayLimits, tunnel_buffer_bytes),
+    4096, 1048576 },
+};
+
+#undef LIMIT
+
+void
+cv_gateway_limits_init_defaults (CvGatewayLimits *limits)
+{
+  limits->max_sessions = 1000;
+  limits->max_links = 10000;
+  limits->max_tunnels = 10000;
+  limits->max_pending_handshakes = 256;
+  limits->handshake_timeout_ms = 10000;
+  limits->ticket_timeout_ms = 10000;
+  limits->max_channels_per_tunnel = 4096;
+  /* The mux's own defaults (cv_mux_config_init_defaults): three missed PINGs. */
+  limits->keepalive_interval_ms = 15000;
+  limits->dead_peer_timeout_ms = 45000;
+  limits->auth_failures_before_backoff = 5;
+  limits->auth_backoff_max_ms = 300000;
+  /* Measured (tests/bench/CHAINS.md): a 256 KiB pipe costs the gateway 20 % less CPU
+   * per GB than 64 KiB now that agents send whole batches; it is only held while a
+   * direction's receiver is behind. */
+  limits->tunnel_buffer_bytes = 256 * 1024;
+}
+
+static void
+listener_free (gpointer data)
+{
+  CvGatewayListener *listener = data;
+
+  g_free (listener->host);
+  g_free (listener);
+}
+
+static void
+session_free (gpointer data)
+{
+  CvGatewaySession *session = data;
+
+  g_free (session->id);
+  g_free (session->name);
+  g_free (session->share_password_hash);
+  g_free (session->connect_password_hash);
+  g_free (session);
+}
+
+void
+cv_gateway_config_free (CvGatewayConfig *config)
+{
+  g_clear_pointer (&config->listeners, g_ptr_array_unref);
+  g_clear_pointer (&config->sessions, g_ptr_array_unref);
+  g_free (config->cert_file);
+  g_free (config->key_file);
+  g_free (config->state_dir);
+  g_free (config);
+}
+
+/* The one place that decides which stored password hashes the config accepts: those
+ * the auth layer can verify at a bearable cost.  Its messages never repeat the value,
+ * which by mistake may be a cleartext password. */
+static gboolean
+validate_password_hash (const char *hash, const char *where, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+
+  if (cv_password_hash_is_valid (hash, &local_error))
+    return TRUE;
+  cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
+                       "expected an Argon2id password hash, but %s", local_error->message);
+  return FALSE;
+}
+
+static gboolean
+read_listen (CvGatewayConfig *config, JsonObject *root, GError **error)
+{
+  JsonArray *listen = NULL;
+
+  if (!cv_config_get_array (root, "listen", "", FALSE, &listen, error))
+    return FALSE;
+  if (listen == NULL)
+    {
+      CvGatewayListener *listener = g_new0 (CvGatewayListener, 1);
+
+      if (!cv_host_port_parse (DEFAULT_LISTEN, NULL, &listener->host, &listener->port, NULL,
+                               NULL))
+        g_assert_not_reached ();
+      g_ptr_array_add (config->listeners, listener);
+      return TRUE;
+    }
+  if (json_array_get_length (listen) == 0)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, "listen",
+                           "expected at least one address, got an empty array");
+      return FALSE;
+    }
+
+  for (guint i = 0; i < json_array_get_length (listen); i++)
+    {
+      g_autofree char *where = cv_config_path_element ("listen", i);
+      g_autofree char *host = NULL;
+      const char *text = NULL;
+      guint16 port;
+      CvGatewayListener *listener;
+
+      if (!cv_config_node_get_string (json_array_get_element (listen, i), where, &text, error)
+          || !cv_config_parse_host_port (text, where, NULL, &host, &port, NULL, error))
+        return FALSE;
+      /* A listener binds an address; a host name could resolve to several, or to
+       * none on the day the gateway restarts. */
+      if (!g_hostname_is_ip_address (host))
+        {
+          g_autofree char *got = cv_config_describe_string (text);
+
+          cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
+                               "expected an IP address and a port, as \"0.0.0.0:8443\" or "
+                               "\"[::]:8443\", got %s",
+                               got);
+          return FALSE;
+        }
+      for (guint j = 0; j < config->listeners->len; j++)
+        {
+          const CvGatewayListener *earlier = g_ptr_array_index (config->listeners, j);
+
+          if (earlier->port == port && g_str_equal (earlier->host, host))
+            {
+              g_autofree char *got = cv_config_describe_string (text);
+
+              cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
+                                   "expected each address once, got %s, as listen[%u] already",
+                                   got, j);
+              return FALSE;
+            }
+        }
+      listener = g_new0 (CvGatewayListener, 1);
+      listener->host = g_steal_pointer (&host);
+      listener->port = port;
+      g_ptr_array_add (config->listeners, listener);
+    }
+  return TRUE;
+}
+
+static gboolean
+read_certificate (CvGatewayConfig *config, JsonObject *root, const char *file, GError **error)
+{
+  JsonObject *certificate = NULL;
+
+  if (!cv_config_get_object (root, "certificate", "", FALSE, &certificate, error))
+    return FALSE;
+  if (certificate == NULL)
+    return TRUE;
+  if (!cv_config_read_object (certificate, "certificate", certificate_keys,
+                              G_N_ELEMENTS (certificate_keys), config, error))
+    return FALSE;
+
+  cv_config_resolve_path (&config->cert_file, file);
+  cv_config_resolve_path (&config->key_file, file);
+  return TRUE;
+}
+
+static gboolean
+read_session (JsonNode *node, const char *where, CvGatewaySession *session, GError **error)
+{
+  JsonObject *object = NULL;
+  g_autofree char *id_where = cv_config_path_member (where, "id");
+  g_autofree char *share_where = cv_config_path_member (where, "share_password_hash");
+  g_autofree char *connect_where = cv_config_path_member (where, "connect_password_hash");
+
+  if (!cv_config_node_get_object (node, where, &object, error)
+      || !cv_config_read_object (object, where, session_keys, G_N_ELEMENTS (session_keys),
+                                 session, error)
+      || !cv_config_check_session_id (session->id, id_where, error)
+      || !validate_password_hash (session->share_password_hash, share_where, error)
+      || !validate_password_hash (session->connect_password_hash, connect_where, error))
+    return FALSE;
+
+  /* Two equal strings mean one hash pasted twice: the same password on both sides,
+   * which would let whoever shares also connect, and the other way round. */
+  if (g_str_equal (session->share_password_hash, session->connect_password_hash))
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, connect_where,
+                           "expected the hash of a different password than "
+                           "share_password_hash, got the same hash");
+      return FALSE;
+    }
+  if (session->name == NULL)
+    session->name = g_strdup (session->id);
+  return TRUE;
+}
+
+static gboolean
+read_sessions (CvGatewayConfig *config, JsonObject *root, GError **error)
+{
+  g_autoptr (GHashTable) index_of_id = g_hash_table_new (g_str_hash, g_str_equal);
+  JsonArray *sessions = NULL;
+
+  if (!cv_config_get_array (root, "sessions", "", FALSE, &sessions, error))
+    return FALSE;
+  if (sessions == NULL)
+    return TRUE;
+
+  for (guint i = 0; i < json_array_get_length (sessions); i++)
+    {
+      g_autofree char *where = cv_config_path_element ("sessions", i);
+      CvGatewaySession *session = g_new0 (CvGatewaySession, 1);
+      gpointer earlier;
+
+      g_ptr_array_add (config->sessions, session);
+      if (!read_session (json_array_get_element (sessions, i), where, session, error))
+        return FALSE;
+      if (g_hash_table_lookup_extended (index_of_id, session->id, NULL, &earlier))
+        {
+          g_autofree char *id_where = cv_config_path_member (where, "id");
+
+          cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, id_where,
+                               "expected a unique session id, got \"%s\", as sessions[%u].id "
+                               "already",
+                               session->id, GPOINTER_TO_UINT (earlier));
+          return FALSE;
+        }
+      g_hash_table_insert (index_of_id, session->id, GUINT_TO_POINTER (i));
+    }
+  return TRUE;
+}
+
+static gboolean
+read_limits (CvGatewayConfig *config, JsonObject *root, GError **error)
+{
+  CvGatewayLimits *limits = &config->limits;
+  JsonObject *object = NULL;
+
+  if (!cv_config_get_object (root, "limits", "", FALSE, &object, error))
+    return FALSE;
+  if (object == NULL)
+    return TRUE;
+  if (!cv_config_read_object (object, "limits", limit_keys, G_N_ELEMENTS (limit_keys), limits,
+                              error))
+    return FALSE;
+
+  /* A peer is declared dead after this long without a frame; if that came before the
+   * next PING was even due, every quiet link would be cut. */
+  if (limits->dead_peer_timeout_ms <= limits->keepalive_interval_ms)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, "limits.dead_peer_timeout_ms",
+                           "expected more than keepalive_interval_ms (%u), got %u",
+                           limits->keepalive_interval_ms, limits->dead_peer_timeout_ms);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+read_config (CvGatewayConfig *config, JsonObject *root, const char *file, GError **error)
+{
+  if (!cv_config_read_object (root, "", top_keys, G_N_ELEMENTS (top_keys), config, error)
+      || !read_listen (config, root, error)
+      || !read_certificate (config, root, file, error)
+      || !read_sessions (config, root, error)
+      || !read_limits (config, root, error))
+    return FALSE;
+  if (config->sessions->len > config->limits.max_sessions)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, "limits.max_sessions",
+                           "expected at least the %u sessions configured, got %u",
+                           config->sessions->len, config->limits.max_sessions);
+      return FALSE;
+    }
+
+  cv_config_resolve_path (&config->state_dir, file);
+  if (config->state_dir == NULL)
+    config->state_dir = cv_config_default_state_dir ();
+  return TRUE;
+}
+
+/**
+ * cv_gateway_config_new_from_json:
+ * @root: the config's top-level object
+ * @file: (nullable): where it came from: named in errors, and the base of relative paths
+ *
+ * Returns: (transfer full): the config with every default filled in, or %NULL with a
+ *   %CV_CONFIG_ERROR that starts "FILE: KEY: "
+ */
+CvGatewayConfig *
+cv_gateway_config_new_from_json (JsonObject *root, const char *file, GError **error)
+{
+  g_autoptr (CvGatewayConfig) config = g_new0 (CvGatewayConfig, 1);
+
+  config->listeners = g_ptr_array_new_with_free_func (listener_free);
+  config->sessions = g_ptr_array_new_with_free_func (session_free);
+  cv_gateway_limits_init_defaults (&config->limits);
+#ifdef __linux__
+  config->join = CV_GATEWAY_JOIN_SPLICE;
+#else
+  config->join = CV_GATEWAY_JOIN_COPY;
+#endif
+  config->log_level = CV_LOG_LEVEL_INFO;
+
+  if (!read_config (config, root, file, error))
+    {
+      cv_config_prefix_error (error, file);
+      return NULL;
+    }
+  return g_steal_pointer (&config);
+}
+
+CvGatewayConfig *
+cv_gateway_config_load (const char *file, GError **error)
+{
+  g_autoptr (JsonObject) root = cv_config_load_file (file, error);
+
+  if (root == NULL)
+    return NULL;
+  return cv_gateway_config_new_from_json (root, file, error);
+}

@@ -1,0 +1,71 @@
+/* cv-gateway-config.h: the gateway's config file, validated, with every default filled in. */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "config/cv-config.h" /* the errors are CV_CONFIG_ERROR */
+
+G_BEGIN_DECLS
+
+/* How the gateway joins the two halves of a tunnel. */
+typedef enum {
+  CV_GATEWAY_JOIN_SPLICE, /* splice(2) through a pipe, on Linux */
+  CV_GATEWAY_JOIN_COPY,   /* a plain read/write copy, anywhere */
+} CvGatewayJoin;
+
+typedef enum {
+  CV_LOG_LEVEL_ERROR,
+  CV_LOG_LEVEL_WARNING,
+  CV_LOG_LEVEL_INFO,
+  CV_LOG_LEVEL_DEBUG,
+} CvLogLevel;
+
+typedef struct {
+  guint max_sessions;
+  guint max_links;
+  guint max_tunnels;
+  guint max_pending_handshakes;
+  guint handshake_timeout_ms;
+  guint ticket_timeout_ms;
+  guint max_channels_per_tunnel;
+  guint keepalive_interval_ms;
+  guint dead_peer_timeout_ms;
+  guint auth_failures_before_backoff;
+  guint auth_backoff_max_ms;
+  guint tunnel_buffer_bytes; /* bytes in flight per tunnel direction inside the gateway */
+} CvGatewayLimits;
+
+void cv_gateway_limits_init_defaults (CvGatewayLimits *limits);
+
+typedef struct {
+  char *host; /* an IP address, IPv6 without brackets */
+  guint16 port;
+} CvGatewayListener;
+
+typedef struct {
+  char *id;
+  char *name; /* the id when the config gives none */
+  char *share_password_hash;
+  char *connect_password_hash;
+} CvGatewaySession;
+
+typedef struct {
+  GPtrArray *listeners; /* of CvGatewayListener; never empty */
+  char *cert_file;      /* NULL: a self-signed certificate kept in state_dir */
+  char *key_file;       /* set exactly when cert_file is */
+  char *state_dir;
+  GPtrArray *sessions; /* of CvGatewaySession; may be empty (session codes only) */
+  CvGatewayLimits limits;
+  CvGatewayJoin join;
+  CvLogLevel log_level;
+} CvGatewayConfig;
+
+CvGatewayConfig *cv_gateway_config_load (const char *file, GError **error);
+CvGatewayConfig *cv_gateway_config_new_from_json (JsonObject *root,
+                                                  const char *file,
+                                                  GError **error);
+void cv_gateway_config_free (CvGatewayConfig *config);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CvGatewayConfig, cv_gateway_config_free)
+
+G_END_DECLS

@@ -1,0 +1,61 @@
+/* cv-agent-link.h: an agent's control link to the gateway, kept up forever. */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "wire/cv-control.h"
+#include "transport/cv-identity.h"
+#include "mux/cv-mux.h"
+
+G_BEGIN_DECLS
+
+#define CV_AGENT_ERROR (cv_agent_error_quark ())
+GQuark cv_agent_error_quark (void);
+
+typedef enum {
+  CV_AGENT_ERROR_REFUSED,      /* the gateway said no; the message has its reason code */
+  CV_AGENT_ERROR_REPLACED,     /* another share agent took over the session */
+  CV_AGENT_ERROR_UNREACHABLE,  /* no TCP connection to the gateway */
+  CV_AGENT_ERROR_TLS,          /* the gateway's certificate or the handshake failed */
+  CV_AGENT_ERROR_LOST,         /* the link went down */
+  CV_AGENT_ERROR_TIMEOUT,
+} CvAgentError;
+
+/* Where the gateway is and how to know it. */
+typedef struct {
+  char *host;
+  guint16 port;
+  char *fingerprint;      /* sha256:…, or NULL to trust the system's CAs */
+  GTlsDatabase *database; /* NULL: the system's */
+} CvGatewayAddress;
+
+void cv_gateway_address_clear (CvGatewayAddress *address);
+void cv_gateway_address_copy (CvGatewayAddress *dest, const CvGatewayAddress *src);
+
+#define CV_TYPE_AGENT_LINK (cv_agent_link_get_type ())
+G_DECLARE_FINAL_TYPE (CvAgentLink, cv_agent_link, CV, AGENT_LINK, GObject)
+
+CvAgentLink *cv_agent_link_new (const CvGatewayAddress *gateway,
+                                CvIdentity *identity,
+                                CvAgentRole role,
+                                const char *session,
+                                const char *password,
+                                const char *name);
+void cv_agent_link_start (CvAgentLink *self);
+void cv_agent_link_stop (CvAgentLink *self);
+gboolean cv_agent_link_is_ready (CvAgentLink *self);
+gboolean cv_agent_link_send (CvAgentLink *self, CvControlType type, JsonObject *body);
+const CvGatewayAddress *cv_agent_link_get_gateway (CvAgentLink *self);
+CvIdentity *cv_agent_link_get_identity (CvAgentLink *self);
+const char *cv_agent_link_get_session (CvAgentLink *self);
+void cv_agent_link_set_backoff (CvAgentLink *self, guint initial_ms, guint max_ms,
+                                guint auth_initial_ms, guint auth_max_ms);
+
+void cv_agent_dial_gateway_async (const CvGatewayAddress *gateway,
+                                  GCancellable *cancellable,
+                                  GAsyncReadyCallback callback,
+                                  gpointer user_data);
+GSocketConnection *cv_agent_dial_gateway_finish (GAsyncResult *result, GError **error);
+
+G_END_DECLS

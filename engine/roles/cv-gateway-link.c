@@ -1,0 +1,261 @@
+/* cv-gateway-link.c: the gateway's end of one agent's control link.
+ *
+ * Until WELCOME the link may carry one thing: a HELLO, within the handshake deadline.
+ * Channels are never opened on control links; anything else closes the link. */
+#include "roles/cv-gateway-link.h"
+
+struct _CvGatewayLink {
+  GObject parent_instance;
+
+  CvMux *mux;
+  GInetAddress *remote;
+  char *remote_string;
+  char *fingerprint;
+  guint hello_timeout_ms;
+  guint hello_timer_id;
+  gboolean have_hello;
+  gboolean welcomed;
+  gboolean closed;
+  CvHello hello;
+  gpointer session; /* owned by the gateway */
+};
+
+enum {
+  SIGNAL_HELLO,
+  SIGNAL_MESSAGE,
+  SIGNAL_CLOSED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (CvGatewayLink, cv_gateway_link, G_TYPE_OBJECT)
+
+static void
+cv_gateway_link_finalize (GObject *object)
+{
+  CvGatewayLink *self = CV_GATEWAY_LINK (object);
+
+  g_clear_handle_id (&self->hello_timer_id, g_source_remove);
+  if (self->mux != NULL)
+    g_signal_handlers_disconnect_by_data (self->mux, self);
+  g_clear_object (&self->mux);
+  g_clear_object (&self->remote);
+  g_free (self->remote_string);
+  g_free (self->fingerprint);
+  cv_hello_clear (&self->hello);
+
+  G_OBJECT_CLASS (cv_gateway_link_parent_class)->finalize (object);
+}
+
+static void
+cv_gateway_link_class_init (CvGatewayLinkClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = cv_gateway_link_finalize;
+
+  /* The agent said who it is; the gateway answers with welcome() or refuse(). */
+  signals[SIGNAL_HELLO] = g_signal_new ("hello", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                        NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* A control message after WELCOME. */
+  signals[SIGNAL_MESSAGE] = g_signal_new ("message", G_TYPE_FROM_CLASS (klass),
+                                          G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2,
+                                          G_TYPE_UINT, JSON_TYPE_OBJECT);
+  signals[SIGNAL_CLOSED] = g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                         NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
+}
+
+static void
+cv_gateway_link_init (CvGatewayLink *self)
+{
+}
+
+static void
+on_mux_closed (CvMux *mux, const GError *error, CvGatewayLink *self)
+{
+  g_autoptr (CvGatewayLink) hold G_GNUC_UNUSED = g_object_ref (self);
+
+  if (self->closed)
+    return;
+  self->closed = TRUE;
+  g_clear_handle_id (&self->hello_timer_id, g_source_remove);
+  g_signal_emit (self, signals[SIGNAL_CLOSED], 0, error);
+}
+
+static void
+on_incoming_channel (CvMux *mux, CvChannel *channel, CvGatewayLink *self)
+{
+  cv_channel_refuse (channel, CV_CHANNEL_REASON_NOT_ALLOWED,
+                     "channels are not opened on control links");
+}
+
+static void
+on_control_message (CvMux *mux, guint type, GBytes *json, CvGatewayLink *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) body = NULL;
+
+  if (!self->have_hello)
+    {
+      if (type != CV_CONTROL_HELLO)
+        {
+          cv_gateway_link_refuse (self, CV_REASON_BAD_REQUEST, "the first message must be HELLO", 0);
+          return;
+        }
+      if (!cv_control_parse_hello (json, &self->hello, &error))
+        {
+          cv_gateway_link_refuse (self, CV_REASON_BAD_REQUEST, error->message, 0);
+          return;
+        }
+      self->have_hello = TRUE;
+      g_clear_handle_id (&self->hello_timer_id, g_source_remove);
+      g_signal_emit (self, signals[SIGNAL_HELLO], 0);
+      return;
+    }
+  if (!self->welcomed)
+    {
+      /* Only one HELLO, and nothing until it is answered. */
+      cv_gateway_link_refuse (self, CV_REASON_BAD_REQUEST, "a message before WELCOME", 0);
+      return;
+    }
+  body = cv_control_parse (json, &error);
+  if (body == NULL)
+    {
+      cv_gateway_link_goaway (self, CV_GOAWAY_REASON_PROTOCOL_ERROR, error->message);
+      return;
+    }
+  g_signal_emit (self, signals[SIGNAL_MESSAGE], 0, type, body);
+}
+
+static gboolean
+on_hello_timeout (gpointer user_data)
+{
+  CvGatewayLink *self = user_data;
+
+  self->hello_timer_id = 0;
+  g_message ("%s: no HELLO within %u ms; closing", self->remote_string, self->hello_timeout_ms);
+  cv_gateway_link_close (self);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * cv_gateway_link_new:
+ * @tls_stream: the agent's TLS connection, handshake done
+ * @tls_fingerprint: the agent's key, from its TLS client certificate
+ */
+CvGatewayLink *
+cv_gateway_link_new (GIOStream *tls_stream,
+                     GInetAddress *remote,
+                     const char *tls_fingerprint,
+                     const CvMuxConfig *mux_config,
+                     guint hello_timeout_ms)
+{
+  CvGatewayLink *self = g_object_new (CV_TYPE_GATEWAY_LINK, NULL);
+
+  self->mux = cv_mux_new (tls_stream, CV_MUX_ROLE_RESPONDER, mux_config);
+  self->remote = g_object_ref (remote);
+  self->remote_string = g_inet_address_to_string (remote);
+  self->fingerprint = g_strdup (tls_fingerprint);
+  self->hello_timeout_ms = hello_timeout_ms;
+  g_signal_connect (self->mux, "closed", G_CALLBACK (on_mux_closed), self);
+  g_signal_connect (self->mux, "incoming-channel", G_CALLBACK (on_incoming_channel), self);
+  g_signal_connect (self->mux, "control-message", G_CALLBACK (on_control_message), self);
+  return self;
+}
+
+void
+cv_gateway_link_start (CvGatewayLink *self)
+{
+  self->hello_timer_id = g_timeout_add (self->hello_timeout_ms, on_hello_timeout, self);
+  cv_mux_start (self->mux);
+}
+
+GInetAddress *
+cv_gateway_link_get_remote (CvGatewayLink *self)
+{
+  return self->remote;
+}
+
+const char *
+cv_gateway_link_get_remote_string (CvGatewayLink *self)
+{
+  return self->remote_string;
+}
+
+const char *
+cv_gateway_link_get_fingerprint (CvGatewayLink *self)
+{
+  return self->fingerprint;
+}
+
+const CvHello *
+cv_gateway_link_get_hello (CvGatewayLink *self)
+{
+  return self->have_hello ? &self->hello : NULL;
+}
+
+gboolean
+cv_gateway_link_is_welcomed (CvGatewayLink *self)
+{
+  return self->welcomed;
+}
+
+gpointer
+cv_gateway_link_get_session (CvGatewayLink *self)
+{
+  return self->session;
+}
+
+void
+cv_gateway_link_set_session (CvGatewayLink *self, gpointer session)
+{
+  self->session = session;
+}
+
+void
+cv_gateway_link_send (CvGatewayLink *self, CvControlType type, JsonObject *body)
+{
+  g_autofree char *json = cv_control_to_string (body);
+
+  if (!self->closed)
+    cv_mux_send_control (self->mux, type, json, NULL);
+}
+
+void
+cv_gateway_link_welcome (CvGatewayLink *self, JsonObject *extra)
+{
+  g_autoptr (JsonObject) body = extra != NULL ? json_object_ref (extra) : json_object_new ();
+
+  self->welcomed = TRUE;
+  json_object_set_string_member (body, "session", self->hello.session);
+  json_object_set_string_member (body, "role", cv_agent_role_to_string (self->hello.role));
+  cv_gateway_link_send (self, CV_CONTROL_WELCOME, body);
+}
+
+/* REFUSED with a stable reason, then a graceful close. */
+void
+cv_gateway_link_refuse (CvGatewayLink *self, const char *reason, const char *message,
+                        guint retry_after_ms)
+{
+  g_autoptr (JsonObject) body = json_object_new ();
+
+  json_object_set_string_member (body, "reason", reason);
+  json_object_set_string_member (body, "message", message);
+  if (retry_after_ms > 0)
+    json_object_set_int_member (body, "retry_after_ms", retry_after_ms);
+  cv_gateway_link_send (self, CV_CONTROL_REFUSED, body);
+  cv_gateway_link_goaway (self, CV_GOAWAY_REASON_NORMAL, reason);
+}
+
+void
+cv_gateway_link_goaway (CvGatewayLink *self, CvGoawayReason reason, const char *message)
+{
+  if (!self->closed)
+    cv_mux_goaway (self->mux, reason, message);
+}
+
+void
+cv_gateway_link_close (CvGatewayLink *self)
+{
+  if (!self->closed)
+    cv_mux_close (self->mux);
+}

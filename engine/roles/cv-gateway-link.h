@@ -1,0 +1,36 @@
+/* cv-gateway-link.h: the gateway's end of one agent's control link. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "wire/cv-control.h"
+#include "mux/cv-mux.h"
+
+G_BEGIN_DECLS
+
+#define CV_TYPE_GATEWAY_LINK (cv_gateway_link_get_type ())
+G_DECLARE_FINAL_TYPE (CvGatewayLink, cv_gateway_link, CV, GATEWAY_LINK, GObject)
+
+CvGatewayLink *cv_gateway_link_new (GIOStream *tls_stream,
+                                    GInetAddress *remote,
+                                    const char *tls_fingerprint,
+                                    const CvMuxConfig *mux_config,
+                                    guint hello_timeout_ms);
+void cv_gateway_link_start (CvGatewayLink *self);
+
+GInetAddress *cv_gateway_link_get_remote (CvGatewayLink *self);
+const char *cv_gateway_link_get_remote_string (CvGatewayLink *self);
+const char *cv_gateway_link_get_fingerprint (CvGatewayLink *self);
+const CvHello *cv_gateway_link_get_hello (CvGatewayLink *self);
+gboolean cv_gateway_link_is_welcomed (CvGatewayLink *self);
+gpointer cv_gateway_link_get_session (CvGatewayLink *self);
+void cv_gateway_link_set_session (CvGatewayLink *self, gpointer session);
+
+void cv_gateway_link_welcome (CvGatewayLink *self, JsonObject *extra);
+void cv_gateway_link_refuse (CvGatewayLink *self, const char *reason, const char *message,
+                             guint retry_after_ms);
+void cv_gateway_link_send (CvGatewayLink *self, CvControlType type, JsonObject *body);
+void cv_gateway_link_goaway (CvGatewayLink *self, CvGoawayReason reason, const char *message);
+void cv_gateway_link_close (CvGatewayLink *self);
+
+G_END_DECLS

@@ -1,0 +1,30 @@
+/* cv-gateway.h: the public rendezvous — control links, sessions, presence, and tunnels
+ * joined byte for byte without being read. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "config/cv-gateway-config.h"
+#include "transport/cv-identity.h"
+
+G_BEGIN_DECLS
+
+#define CV_TYPE_GATEWAY (cv_gateway_get_type ())
+G_DECLARE_FINAL_TYPE (CvGateway, cv_gateway, CV, GATEWAY, GObject)
+
+CvGateway *cv_gateway_new (CvGatewayConfig *config, CvIdentity *identity);
+gboolean cv_gateway_start (CvGateway *self, GError **error);
+GArray *cv_gateway_get_listen_ports (CvGateway *self);
+
+gboolean cv_gateway_reload (CvGateway *self, CvGatewayConfig *config, GError **error);
+void cv_gateway_shutdown (CvGateway *self);
+gboolean cv_gateway_is_idle (CvGateway *self);
+
+/* Debug: append every byte the gateway relays in tunnels to this file (to prove in
+ * tests that what it relays is ciphertext). */
+void cv_gateway_set_record_path (CvGateway *self, const char *path);
+
+guint cv_gateway_get_n_links (CvGateway *self);
+guint cv_gateway_get_n_tunnels (CvGateway *self);
+
+G_END_DECLS

@@ -1,0 +1,344 @@
+/* cv-share-agent.c: the agent next to the services — it dials only the targets it allows.
+ *
+ * It trusts no one: not the gateway (which only relays ciphertext and announces keys)
+ * and not the connect agents (each OPEN is checked against the allow list before
+ * anything is dialled).  The gateway cannot log channels, by design, so this agent
+ * logs every one: who, which target, bytes, duration.
+ */
+#include "roles/cv-share-agent.h"
+
+#include "roles/cv-agent-tunnel.h"
+#include "mux/cv-channel-pump.h"
+
+#include <gio/gnetworking.h>
+
+#define DIAL_TIMEOUT_S 10
+
+struct _CvShareAgent {
+  GObject parent_instance;
+
+  CvAgentLink *link;
+  CvAllowList *allow;
+  GPtrArray *tunnels; /* of Tunnel */
+  guint max_channels_per_tunnel; /* from the gateway's WELCOME; 0: the mux default */
+  GCancellable *cancellable;
+};
+
+typedef struct {
+  CvShareAgent *agent; /* not owned */
+  CvMux *mux;
+  char *peer_name;
+  char *peer_address;
+} Tunnel;
+
+G_DEFINE_FINAL_TYPE (CvShareAgent, cv_share_agent, G_TYPE_OBJECT)
+
+static void
+tunnel_free (gpointer data)
+{
+  Tunnel *tunnel = data;
+
+  if (tunnel->mux != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (tunnel->mux, tunnel);
+      cv_mux_close (tunnel->mux);
+      g_object_unref (tunnel->mux);
+    }
+  g_free (tunnel->peer_name);
+  g_free (tunnel->peer_address);
+  g_free (tunnel);
+}
+
+static void
+cv_share_agent_dispose (GObject *object)
+{
+  CvShareAgent *self = CV_SHARE_AGENT (object);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  if (self->link != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->link, self);
+      cv_agent_link_stop (self->link);
+      g_clear_object (&self->link);
+    }
+  g_clear_pointer (&self->tunnels, g_ptr_array_unref);
+
+  G_OBJECT_CLASS (cv_share_agent_parent_class)->dispose (object);
+}
+
+static void
+cv_share_agent_finalize (GObject *object)
+{
+  CvShareAgent *self = CV_SHARE_AGENT (object);
+
+  g_clear_pointer (&self->allow, cv_allow_list_free);
+  g_clear_object (&self->cancellable);
+
+  G_OBJECT_CLASS (cv_share_agent_parent_class)->finalize (object);
+}
+
+static void
+cv_share_agent_class_init (CvShareAgentClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = cv_share_agent_dispose;
+  object_class->finalize = cv_share_agent_finalize;
+}
+
+static void
+cv_share_agent_init (CvShareAgent *self)
+{
+  self->tunnels = g_ptr_array_new_with_free_func (tunnel_free);
+  self->cancellable = g_cancellable_new ();
+}
+
+/* ---- channels ----------------------------------------------------------- */
+
+typedef struct {
+  CvChannel *channel;
+  char *peer_name;
+  gint64 started_us;
+} ChannelLog;
+
+static void
+channel_log_free (ChannelLog *log)
+{
+  g_object_unref (log->channel);
+  g_free (log->peer_name);
+  g_free (log);
+}
+
+static void
+on_pump_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ChannelLog *log = user_data;
+  g_autoptr (GError) error = NULL;
+  CvPumpStats stats = { 0 };
+  gboolean ok = cv_channel_pump_finish (result, &stats, &error);
+
+  g_message ("channel %u from “%s” to %s:%u closed after %.1f s: %" G_GUINT64_FORMAT
+             " bytes in, %" G_GUINT64_FORMAT " bytes out%s%s",
+             cv_channel_get_id (log->channel), log->peer_name, cv_channel_get_host (log->channel),
+             cv_channel_get_port (log->channel),
+             (g_get_monotonic_time () - log->started_us) / 1e6, stats.bytes_from_channel,
+             stats.bytes_to_channel, ok ? "" : ": ", ok ? "" : error->message);
+  channel_log_free (log);
+}
+
+static CvChannelReason
+reason_for_dial_error (const GError *error)
+{
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
+    return CV_CHANNEL_REASON_REFUSED;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    return CV_CHANNEL_REASON_TIMEOUT;
+  return CV_CHANNEL_REASON_UNREACHABLE;
+}
+
+static void
+on_target_connected (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ChannelLog *log = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocketConnection) connection =
+    g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source), result, &error);
+  CvChannel *channel = log->channel;
+
+  if (connection == NULL)
+    {
+      CvChannelReason reason = reason_for_dial_error (error);
+
+      g_message ("channel %u from “%s” to %s:%u: %s: %s", cv_channel_get_id (channel),
+                 log->peer_name, cv_channel_get_host (channel), cv_channel_get_port (channel),
+                 cv_channel_reason_to_string (reason), error->message);
+      cv_channel_refuse (channel, reason, error->message);
+      channel_log_free (log);
+      return;
+    }
+  if (cv_channel_get_state (channel) == CV_CHANNEL_STATE_CLOSED)
+    {
+      /* The connect side gave up while we dialled. */
+      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+      channel_log_free (log);
+      return;
+    }
+  g_socket_set_timeout (g_socket_connection_get_socket (connection), 0);
+  cv_channel_accept (channel);
+  log->started_us = g_get_monotonic_time ();
+  g_message ("channel %u from “%s” to %s:%u open", cv_channel_get_id (channel), log->peer_name,
+             cv_channel_get_host (channel), cv_channel_get_port (channel));
+  cv_channel_pump_async (connection, channel, NULL, on_pump_done, log);
+}
+
+static void
+on_incoming_channel (CvMux *mux, CvChannel *channel, Tunnel *tunnel)
+{
+  CvShareAgent *self = tunnel->agent;
+  const char *host = cv_channel_get_host (channel);
+  guint16 port = cv_channel_get_port (channel);
+  g_autoptr (GSocketClient) client = NULL;
+  ChannelLog *log;
+
+  if (!cv_allow_list_permits (self->allow, host, port))
+    {
+      g_message ("channel %u from “%s” to %s:%u: not-allowed (not in this agent's allow list)",
+                 cv_channel_get_id (channel), tunnel->peer_name, host, port);
+      cv_channel_refuse (channel, CV_CHANNEL_REASON_NOT_ALLOWED,
+                         "the share agent does not allow this target");
+      return;
+    }
+
+  log = g_new0 (ChannelLog, 1);
+  log->channel = g_object_ref (channel);
+  log->peer_name = g_strdup (tunnel->peer_name);
+  client = g_socket_client_new ();
+  g_socket_client_set_timeout (client, DIAL_TIMEOUT_S);
+  /* Targets are on this machine's network: never through a desktop proxy. */
+  g_socket_client_set_enable_proxy (client, FALSE);
+  g_socket_client_connect_to_host_async (client, host, port, self->cancellable,
+                                         on_target_connected, log);
+}
+
+/* ---- tunnels ------------------------------------------------------------ */
+
+static void
+on_tunnel_closed (CvMux *mux, const GError *error, Tunnel *tunnel)
+{
+  CvShareAgent *self = tunnel->agent;
+
+  g_message ("tunnel from “%s” (%s) closed%s%s", tunnel->peer_name, tunnel->peer_address,
+             error != NULL ? ": " : "", error != NULL ? error->message : "");
+  g_ptr_array_remove (self->tunnels, tunnel);
+}
+
+typedef struct {
+  CvShareAgent *agent;
+  char *peer_name;
+  char *peer_address;
+} Offer;
+
+static void
+on_tunnel_open (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Offer *offer = user_data;
+  CvShareAgent *self = offer->agent;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GIOStream) stream = cv_agent_tunnel_open_finish (result, &error);
+
+  if (stream == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_warning ("tunnel from “%s” (%s) failed: %s", offer->peer_name, offer->peer_address,
+                   error->message);
+    }
+  else
+    {
+      Tunnel *tunnel = g_new0 (Tunnel, 1);
+      CvMuxConfig config;
+
+      tunnel->agent = self;
+      tunnel->peer_name = g_steal_pointer (&offer->peer_name);
+      tunnel->peer_address = g_steal_pointer (&offer->peer_address);
+      cv_mux_config_init_defaults (&config);
+      if (self->max_channels_per_tunnel > 0)
+        config.max_channels = self->max_channels_per_tunnel;
+      tunnel->mux = cv_mux_new (stream, CV_MUX_ROLE_RESPONDER, &config);
+      g_signal_connect (tunnel->mux, "incoming-channel", G_CALLBACK (on_incoming_channel), tunnel);
+      g_signal_connect (tunnel->mux, "closed", G_CALLBACK (on_tunnel_closed), tunnel);
+      g_ptr_array_add (self->tunnels, tunnel);
+      g_message ("tunnel from connect agent “%s” (%s) open, end-to-end TLS verified",
+                 tunnel->peer_name, tunnel->peer_address);
+      cv_mux_start (tunnel->mux);
+    }
+  g_object_unref (offer->agent);
+  g_free (offer->peer_name);
+  g_free (offer->peer_address);
+  g_free (offer);
+}
+
+static void
+on_link_message (CvAgentLink *link, guint type, JsonObject *body, CvShareAgent *self)
+{
+  const char *ticket, *fingerprint, *role;
+  Offer *offer;
+
+  if (type != CV_CONTROL_TUNNEL_OFFER)
+    return;
+  ticket = cv_control_get_string (body, "ticket", 64, TRUE, NULL);
+  fingerprint = cv_control_get_string (body, "peer_fingerprint", 80, TRUE, NULL);
+  role = cv_control_get_string (body, "tls_role", 16, TRUE, NULL);
+  if (ticket == NULL || fingerprint == NULL || role == NULL || !g_str_equal (role, "server"))
+    {
+      g_warning ("the gateway sent a malformed tunnel offer; ignored");
+      return;
+    }
+  offer = g_new0 (Offer, 1);
+  offer->agent = g_object_ref (self);
+  offer->peer_name = g_strdup (cv_control_get_string (body, "peer_name", 128, FALSE, NULL));
+  offer->peer_address = g_strdup (cv_control_get_string (body, "peer_address", 64, FALSE, NULL));
+  if (offer->peer_name == NULL)
+    offer->peer_name = g_strdup ("(unnamed)");
+  if (offer->peer_address == NULL)
+    offer->peer_address = g_strdup ("unknown address");
+  cv_agent_tunnel_open_async (cv_agent_link_get_gateway (link), ticket, TRUE,
+                              cv_agent_link_get_identity (link), fingerprint, self->cancellable,
+                              on_tunnel_open, offer);
+}
+
+static void
+on_link_ready (CvAgentLink *link, JsonObject *welcome, CvShareAgent *self)
+{
+  JsonNode *node = json_object_get_member (welcome, "max_channels_per_tunnel");
+
+  if (node != NULL && JSON_NODE_HOLDS_VALUE (node)
+      && json_node_get_value_type (node) == G_TYPE_INT64 && json_node_get_int (node) > 0)
+    self->max_channels_per_tunnel = (guint) MIN (json_node_get_int (node), G_MAXUINT32);
+}
+
+/* Replaced by another share agent: nothing of this one may stay reachable. */
+static void
+on_link_stopped (CvAgentLink *link, const GError *error, CvShareAgent *self)
+{
+  if (self->tunnels->len > 0)
+    g_message ("closing %u tunnel%s", self->tunnels->len, self->tunnels->len == 1 ? "" : "s");
+  g_ptr_array_set_size (self->tunnels, 0);
+  g_cancellable_cancel (self->cancellable);
+}
+
+/**
+ * cv_share_agent_new:
+ * @link: (transfer full): a control link in the share role, not started
+ * @allow: (transfer full): the targets this agent may dial
+ */
+CvShareAgent *
+cv_share_agent_new (CvAgentLink *link, CvAllowList *allow)
+{
+  CvShareAgent *self = g_object_new (CV_TYPE_SHARE_AGENT, NULL);
+
+  self->link = link;
+  self->allow = allow;
+  g_signal_connect (link, "message", G_CALLBACK (on_link_message), self);
+  g_signal_connect (link, "stopped", G_CALLBACK (on_link_stopped), self);
+  g_signal_connect (link, "ready", G_CALLBACK (on_link_ready), self);
+  return self;
+}
+
+void
+cv_share_agent_start (CvShareAgent *self)
+{
+  cv_agent_link_start (self->link);
+}
+
+CvAgentLink *
+cv_share_agent_get_link (CvShareAgent *self)
+{
+  return self->link;
+}
+
+guint
+cv_share_agent_get_n_tunnels (CvShareAgent *self)
+{
+  return self->tunnels->len;
+}

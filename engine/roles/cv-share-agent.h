@@ -1,0 +1,19 @@
+/* cv-share-agent.h: the agent next to the services — it dials only the targets it allows. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "roles/cv-agent-link.h"
+#include "auth/cv-allow-list.h"
+
+G_BEGIN_DECLS
+
+#define CV_TYPE_SHARE_AGENT (cv_share_agent_get_type ())
+G_DECLARE_FINAL_TYPE (CvShareAgent, cv_share_agent, CV, SHARE_AGENT, GObject)
+
+CvShareAgent *cv_share_agent_new (CvAgentLink *link, CvAllowList *allow);
+void cv_share_agent_start (CvShareAgent *self);
+CvAgentLink *cv_share_agent_get_link (CvShareAgent *self);
+guint cv_share_agent_get_n_tunnels (CvShareAgent *self);
+
+G_END_DECLS

@@ -1,0 +1,390 @@
+/* cv-tls-stream-handshake.c: the tunnels' TLS 1.3 handshake, with both keys pinned.
+ *
+ * Half of CvTlsStream (cv-tls-stream.c has the stream): the peer's key is checked
+ * when its certificate arrives, so a wrong key ends the handshake with an alert
+ * before any application byte, and checked again on the finished session.
+ */
+#include "transport/cv-tls-stream-private.h"
+
+#include "base/cv-source.h"
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <string.h>
+#include <time.h>
+
+static void
+pin_hint (CvTlsStream *self, GString *text, const char *fingerprint)
+{
+  if (self->pin_key != NULL)
+    g_string_append_printf (text, "set \"%s\": \"%s\"", self->pin_key, fingerprint);
+  else
+    g_string_append_printf (text, "pin %s", fingerprint);
+}
+
+static const char *
+validity_problem (const gnutls_datum_t *der)
+{
+  gnutls_x509_crt_t crt;
+  const char *problem = NULL;
+  time_t now = time (NULL);
+
+  if (gnutls_x509_crt_init (&crt) < 0)
+    return "unreadable";
+  if (gnutls_x509_crt_import (crt, der, GNUTLS_X509_FMT_DER) < 0)
+    problem = "unreadable";
+  else if (gnutls_x509_crt_get_expiration_time (crt) < now)
+    problem = "expired";
+  else if (gnutls_x509_crt_get_activation_time (crt) > now)
+    problem = "not yet valid";
+  gnutls_x509_crt_deinit (crt);
+  return problem;
+}
+
+/* Runs when the peer's certificate arrives, so a wrong key ends the handshake with
+ * an alert before any application byte. */
+static gboolean
+peer_matches_pin (CvTlsStream *self, GError **error)
+{
+  unsigned int n_certs = 0;
+  const gnutls_datum_t *certs = gnutls_certificate_get_peers (self->session, &n_certs);
+  g_autofree char *fingerprint = NULL;
+  const char *problem = NULL;
+
+  if (certs == NULL || n_certs == 0)
+    {
+      g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_NO_CERTIFICATE, "%s presented no certificate",
+                   self->peer_name);
+      return FALSE;
+    }
+  fingerprint = cv_fingerprint_of_der (certs[0].data, certs[0].size);
+  if (fingerprint == NULL)
+    {
+      g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_UNTRUSTED,
+                   "%s's certificate could not be read", self->peer_name);
+      return FALSE;
+    }
+  g_free (self->peer_fingerprint);
+  self->peer_fingerprint = g_strdup (fingerprint);
+  /* No pin: any key will do (the gateway only records an agent's key; its password
+   * authenticates it). */
+  if (self->pinned == NULL)
+    return TRUE;
+  if (!cv_fingerprint_equal (fingerprint, self->pinned))
+    {
+      g_autoptr (GString) hint = g_string_new (NULL);
+
+      pin_hint (self, hint, fingerprint);
+      g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_FINGERPRINT_MISMATCH,
+                   "%s's key has changed: it is %s, but the pinned fingerprint is %s. "
+                   "Someone may be intercepting the connection, or the key was replaced; "
+                   "only if you know it was replaced, %s",
+                   self->peer_name, fingerprint, self->pinned, hint->str);
+      return FALSE;
+    }
+  /* A pin makes CAs and names moot, not the validity period. */
+  problem = validity_problem (&certs[0]);
+  if (problem != NULL)
+    {
+      g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_UNTRUSTED,
+                   "%s's key matches the pinned fingerprint %s, but its certificate is "
+                   "refused (%s)",
+                   self->peer_name, fingerprint, problem);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+verify_peer (gnutls_session_t session)
+{
+  CvTlsStream *self = gnutls_session_get_ptr (session);
+
+  g_clear_error (&self->refusal);
+  return peer_matches_pin (self, &self->refusal) ? 0 : GNUTLS_E_CERTIFICATE_ERROR;
+}
+
+/* What the finished handshake settled on, checked whatever it did. */
+static gboolean
+check_session (CvTlsStream *self, GError **error)
+{
+  gnutls_datum_t selected = { 0 };
+
+  if (gnutls_protocol_get_version (self->session) != GNUTLS_TLS1_3)
+    {
+      g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_PROTOCOL_VERSION,
+                   "the TLS connection with %s uses %s; Culvert requires TLS 1.3",
+                   self->peer_name,
+                   gnutls_protocol_get_name (gnutls_protocol_get_version (self->session)));
+      return FALSE;
+    }
+  if (!peer_matches_pin (self, error))
+    return FALSE;
+  if (self->alpn != NULL
+      && (gnutls_alpn_get_selected_protocol (self->session, &selected) < 0
+          || selected.size != strlen (self->alpn)
+          || memcmp (selected.data, self->alpn, selected.size) != 0))
+    {
+      g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_ALPN,
+                   "%s did not agree on the application protocol \"%s\" (ALPN)", self->peer_name,
+                   self->alpn);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+typedef struct {
+  GSource *readable;
+  GSource *deadline;
+  gulong cancelled_id;
+  guint timeout_ms;
+} Handshake;
+
+static void
+handshake_stop (GTask *task)
+{
+  Handshake *hs = g_task_get_task_data (task);
+
+  cv_source_clear (&hs->readable);
+  cv_source_clear (&hs->deadline);
+  if (hs->cancelled_id != 0)
+    {
+      g_cancellable_disconnect (g_task_get_cancellable (task), hs->cancelled_id);
+      hs->cancelled_id = 0;
+    }
+}
+
+static void
+handshake_free (gpointer data)
+{
+  g_free (data);
+}
+
+/* Ends the handshake task, which holds its own reference until here. */
+static void
+handshake_return (GTask *task, GError *error)
+{
+  handshake_stop (task);
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+static void handshake_step (GTask *task);
+
+static gboolean
+on_handshake_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  GTask *task = user_data;
+  Handshake *hs = g_task_get_task_data (task);
+
+  g_clear_pointer (&hs->readable, g_source_unref);
+  handshake_step (task);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_handshake_deadline (gpointer user_data)
+{
+  GTask *task = user_data;
+  CvTlsStream *self = g_task_get_source_object (task);
+  Handshake *hs = g_task_get_task_data (task);
+
+  g_clear_pointer (&hs->deadline, g_source_unref);
+  handshake_return (task, g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                       "the TLS handshake with %s did not finish within %u ms",
+                                       self->peer_name, hs->timeout_ms));
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_handshake_cancelled_idle (gpointer user_data)
+{
+  GTask *task = user_data;
+  Handshake *hs = g_task_get_task_data (task);
+
+  /* The deadline may have ended the handshake in the meantime. */
+  if (hs->readable != NULL)
+    handshake_return (task, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                 "the TLS handshake was cancelled"));
+  g_object_unref (task);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_handshake_cancelled (GCancellable *cancellable, gpointer user_data)
+{
+  GTask *task = user_data;
+
+  /* Possibly on another thread, and inside g_cancellable_cancel() (where
+   * disconnecting would deadlock): end it from the handshake's own context, later. */
+  GSource *idle = g_idle_source_new ();
+
+  g_source_set_callback (idle, on_handshake_cancelled_idle, g_object_ref (task), NULL);
+  g_source_set_static_name (idle, "[culvert] TLS handshake cancelled");
+  g_source_attach (idle, g_task_get_context (task));
+  g_source_unref (idle);
+}
+
+static void
+handshake_step (GTask *task)
+{
+  CvTlsStream *self = g_task_get_source_object (task);
+  Handshake *hs = g_task_get_task_data (task);
+  int ret;
+
+  self->socket_drained = FALSE; /* woken by readiness: ask the socket */
+  do
+    ret = gnutls_handshake (self->session);
+  while (ret == GNUTLS_E_INTERRUPTED
+         || (ret < 0 && ret != GNUTLS_E_AGAIN && !gnutls_error_is_fatal (ret)));
+  cv_tls_stream_send_pending (self);
+
+  cv_tls_stream_release_idle_input (self);
+  if (ret == GNUTLS_E_AGAIN && self->socket_error == NULL)
+    {
+      hs->readable = g_socket_create_source (self->socket, G_IO_IN, NULL);
+      g_source_set_callback (hs->readable, G_SOURCE_FUNC (on_handshake_readable), task, NULL);
+      cv_source_attach_io (hs->readable, "[culvert] TLS handshake", g_task_get_context (task));
+      return;
+    }
+  if (ret == 0)
+    {
+      GError *error = NULL;
+
+      self->handshake_done = TRUE;
+      if (!check_session (self, &error))
+        {
+          self->handshake_done = FALSE;
+          handshake_return (task, error);
+          return;
+        }
+      handshake_return (task, NULL);
+      return;
+    }
+  /* Tell the peer why (bad_certificate, protocol_version, …) rather than just
+   * hanging up: its own error then names the cause. */
+  if (ret != GNUTLS_E_FATAL_ALERT_RECEIVED && self->socket_error == NULL)
+    {
+      gnutls_alert_send_appropriate (self->session, ret);
+      cv_tls_stream_send_pending (self);
+    }
+  if (self->refusal != NULL)
+    {
+      handshake_return (task, g_steal_pointer (&self->refusal));
+      return;
+    }
+  {
+    GError *error = NULL;
+
+    cv_tls_stream_set_tls_error (self, ret, &error);
+    if (error->domain != CV_TLS_ERROR)
+      g_prefix_error (&error, "TLS handshake with %s failed: ", self->peer_name);
+    handshake_return (task, error);
+  }
+}
+
+/**
+ * cv_tls_stream_handshake_async:
+ * @check: (nullable): how to trust the peer; only %CV_TLS_PEER_CHECK_PINNED is
+ *   supported.  %NULL, on a server: any client certificate, which must be there
+ *   (cv_tls_stream_get_peer_fingerprint() then says whose it is)
+ * @alpn: (nullable): the application protocol both ends must agree on
+ * @timeout_ms: the deadline, 0 for %CV_TLS_DEFAULT_HANDSHAKE_TIMEOUT_MS
+ */
+void
+cv_tls_stream_handshake_async (CvTlsStream *self,
+                               const CvTlsPeerCheck *check,
+                               const char *alpn,
+                               guint timeout_ms,
+                               GCancellable *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer user_data)
+{
+  GTask *task;
+  Handshake *hs;
+  GError *error = NULL;
+
+  g_return_if_fail (CV_IS_TLS_STREAM (self));
+  g_return_if_fail (check == NULL || check->mode == CV_TLS_PEER_CHECK_PINNED);
+  g_return_if_fail (check != NULL || self->is_server);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cv_tls_stream_handshake_async);
+  hs = g_new0 (Handshake, 1);
+  hs->timeout_ms = timeout_ms != 0 ? timeout_ms : CV_TLS_DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  g_task_set_task_data (task, hs, handshake_free);
+
+  g_free (self->peer_name);
+  self->peer_name = g_strdup (check != NULL && check->peer_name != NULL ? check->peer_name
+                                                                         : "the peer");
+  g_free (self->pin_key);
+  self->pin_key = g_strdup (check != NULL ? check->pin_key : NULL);
+  g_free (self->alpn);
+  self->alpn = g_strdup (alpn);
+  g_free (self->pinned);
+  self->pinned = check != NULL && check->fingerprint != NULL
+                   ? cv_fingerprint_normalize (check->fingerprint, &error)
+                   : NULL;
+  if (self->pinned == NULL && check != NULL)
+    {
+      if (error == NULL)
+        error = g_error_new (CV_IDENTITY_ERROR, CV_IDENTITY_ERROR_BAD_FINGERPRINT,
+                             "no fingerprint to pin %s to", self->peer_name);
+      handshake_return (task, error);
+      return;
+    }
+  gnutls_session_set_verify_function (self->session, verify_peer);
+  if (alpn != NULL)
+    {
+      gnutls_datum_t protocol = { (guint8 *) self->alpn, strlen (self->alpn) };
+
+      if (!cv_tls_stream_gnutls_ok (gnutls_alpn_set_protocols (self->session, &protocol, 1,
+                                                 GNUTLS_ALPN_MANDATORY),
+                      "ALPN", &error))
+        {
+          handshake_return (task, error);
+          return;
+        }
+    }
+  if (!self->is_server)
+    gnutls_server_name_set (self->session, GNUTLS_NAME_DNS, "culvert-share-agent",
+                            strlen ("culvert-share-agent"));
+
+  hs->deadline = g_timeout_source_new (hs->timeout_ms);
+  g_source_set_callback (hs->deadline, on_handshake_deadline, task, NULL);
+  g_source_set_static_name (hs->deadline, "[culvert] TLS handshake deadline");
+  g_source_attach (hs->deadline, g_task_get_context (task));
+  if (cancellable != NULL)
+    hs->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_handshake_cancelled),
+                                              task, NULL);
+  if (g_task_return_error_if_cancelled (task))
+    {
+      handshake_stop (task);
+      g_object_unref (task);
+      return;
+    }
+  handshake_step (task);
+}
+
+gboolean
+cv_tls_stream_handshake_finish (CvTlsStream *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * cv_tls_stream_get_peer_fingerprint:
+ *
+ * Returns: (nullable): the key of the peer's certificate, once the handshake is done
+ */
+const char *
+cv_tls_stream_get_peer_fingerprint (CvTlsStream *self)
+{
+  g_return_val_if_fail (CV_IS_TLS_STREAM (self), NULL);
+
+  return self->handshake_done ? self->peer_fingerprint : NULL;
+}

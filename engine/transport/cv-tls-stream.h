@@ -1,0 +1,32 @@
+/* cv-tls-stream.h: TLS 1.3 driven through GnuTLS directly over a non-blocking socket,
+ * for the tunnels' bulk path; both keys pinned. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "transport/cv-identity.h"
+#include "transport/cv-tls.h"
+
+G_BEGIN_DECLS
+
+#define CV_TYPE_TLS_STREAM (cv_tls_stream_get_type ())
+G_DECLARE_FINAL_TYPE (CvTlsStream, cv_tls_stream, CV, TLS_STREAM, GIOStream)
+
+CvTlsStream *cv_tls_stream_new (GSocketConnection *base,
+                                gboolean is_server,
+                                CvIdentity *identity,
+                                GError **error);
+
+void cv_tls_stream_handshake_async (CvTlsStream *self,
+                                    const CvTlsPeerCheck *check,
+                                    const char *alpn,
+                                    guint timeout_ms,
+                                    GCancellable *cancellable,
+                                    GAsyncReadyCallback callback,
+                                    gpointer user_data);
+gboolean cv_tls_stream_handshake_finish (CvTlsStream *self, GAsyncResult *result, GError **error);
+
+const char *cv_tls_stream_get_cipher_suite (CvTlsStream *self);
+const char *cv_tls_stream_get_peer_fingerprint (CvTlsStream *self);
+
+G_END_DECLS

@@ -1,0 +1,195 @@
+/* cv-control.c: build and parse control messages; every field is checked for type and size,
+ * since they come from the network before anyone is authenticated. */
+#include "wire/cv-control.h"
+
+#include "wire/cv-frame.h"
+
+#include <sodium.h>
+#include <string.h>
+
+G_DEFINE_QUARK (cv-control-error-quark, cv_control_error)
+
+/* Bytes, not characters: 128 characters of any script fit. */
+#define MAX_NAME_LEN 512
+#define MAX_SESSION_LEN 64
+#define MAX_PASSWORD_LEN 1024
+#define MAX_FINGERPRINT_LEN 80
+
+const char *
+cv_agent_role_to_string (CvAgentRole role)
+{
+  return role == CV_AGENT_ROLE_SHARE ? "share" : "connect";
+}
+
+void
+cv_hello_clear (CvHello *hello)
+{
+  g_clear_pointer (&hello->session, g_free);
+  if (hello->password != NULL)
+    {
+      sodium_memzero (hello->password, strlen (hello->password));
+      g_clear_pointer (&hello->password, g_free);
+    }
+  g_clear_pointer (&hello->name, g_free);
+  g_clear_pointer (&hello->fingerprint, g_free);
+}
+
+JsonObject *
+cv_control_parse (GBytes *json, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  gsize len;
+  const char *data = g_bytes_get_data (json, &len);
+  JsonNode *root;
+
+  if (!json_parser_load_from_data (parser, data, len, error))
+    {
+      g_prefix_error (error, "control message is not JSON: ");
+      return NULL;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                   "control message is not a JSON object");
+      return NULL;
+    }
+  return json_object_ref (json_node_get_object (root));
+}
+
+char *
+cv_control_to_string (JsonObject *object)
+{
+  g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), object);
+
+  return json_to_string (node, FALSE);
+}
+
+const char *
+cv_control_get_string (JsonObject *object, const char *key, gsize max_len, gboolean required,
+                       GError **error)
+{
+  JsonNode *node = json_object_get_member (object, key);
+  const char *value;
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    {
+      if (required)
+        g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                     "control message lacks “%s”", key);
+      return NULL;
+    }
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    {
+      g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                   "control message: “%s” must be a string", key);
+      return NULL;
+    }
+  value = json_node_get_string (node);
+  if (strlen (value) > max_len || (required && *value == '\0'))
+    {
+      g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                   "control message: “%s” must be 1 to %" G_GSIZE_FORMAT " bytes", key, max_len);
+      return NULL;
+    }
+  return value;
+}
+
+gboolean
+cv_control_get_bool (JsonObject *object, const char *key, gboolean *value, GError **error)
+{
+  JsonNode *node = json_object_get_member (object, key);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    {
+      g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                   "control message: “%s” must be true or false", key);
+      return FALSE;
+    }
+  *value = json_node_get_boolean (node);
+  return TRUE;
+}
+
+char *
+cv_control_build_hello (const CvHello *hello)
+{
+  g_autoptr (JsonObject) object = json_object_new ();
+
+  json_object_set_int_member (object, "version", hello->version);
+  json_object_set_string_member (object, "role", cv_agent_role_to_string (hello->role));
+  json_object_set_string_member (object, "session", hello->session);
+  json_object_set_string_member (object, "password", hello->password);
+  json_object_set_string_member (object, "name", hello->name != NULL ? hello->name : "");
+  json_object_set_string_member (object, "fingerprint", hello->fingerprint);
+  return cv_control_to_string (object);
+}
+
+gboolean
+cv_control_parse_hello (GBytes *json, CvHello *hello, GError **error)
+{
+  g_autoptr (JsonObject) object = cv_control_parse (json, error);
+  const char *role, *session, *password, *name, *fingerprint;
+  JsonNode *version;
+
+  if (object == NULL)
+    return FALSE;
+  version = json_object_get_member (object, "version");
+  if (version == NULL || !JSON_NODE_HOLDS_VALUE (version)
+      || json_node_get_value_type (version) != G_TYPE_INT64 || json_node_get_int (version) < 1
+      || json_node_get_int (version) > G_MAXUINT16)
+    {
+      g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                   "HELLO: “version” must be a positive integer");
+      return FALSE;
+    }
+  if ((role = cv_control_get_string (object, "role", 16, TRUE, error)) == NULL
+      || (session = cv_control_get_string (object, "session", MAX_SESSION_LEN, TRUE, error)) == NULL
+      || (password = cv_control_get_string (object, "password", MAX_PASSWORD_LEN, TRUE, error))
+           == NULL
+      || (fingerprint = cv_control_get_string (object, "fingerprint", MAX_FINGERPRINT_LEN, TRUE,
+                                               error))
+           == NULL)
+    return FALSE;
+  name = cv_control_get_string (object, "name", MAX_NAME_LEN, FALSE, error);
+  if (name == NULL && error != NULL && *error != NULL)
+    return FALSE;
+  /* These end up in the gateway's logs and in the other agent's UI: no line breaks,
+   * no escape sequences, and session ids in the same alphabet as the config's. */
+  for (const char *p = session; *p != '\0'; p++)
+    if (!(g_ascii_isalnum (*p) || *p == '.' || *p == '_' || *p == '-'))
+      {
+        g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                     "HELLO: “session” may hold only letters, digits, “.”, “_” and “-”");
+        return FALSE;
+      }
+  if (name != NULL)
+    for (const char *p = name; *p != '\0'; p = g_utf8_next_char (p))
+      if (g_unichar_iscntrl (g_utf8_get_char (p)))
+        {
+          g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                       "HELLO: “name” holds a control character");
+          return FALSE;
+        }
+  if (!g_str_has_prefix (fingerprint, "sha256:") || strlen (fingerprint) != 7 + 64
+      || strspn (fingerprint + 7, "0123456789abcdefABCDEF") != 64)
+    {
+      g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                   "HELLO: “fingerprint” must be sha256: and 64 hexadecimal digits");
+      return FALSE;
+    }
+  if (!g_str_equal (role, "share") && !g_str_equal (role, "connect"))
+    {
+      g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                   "HELLO: “role” must be “share” or “connect”, not “%s”", role);
+      return FALSE;
+    }
+
+  hello->version = json_node_get_int (version);
+  hello->role = g_str_equal (role, "share") ? CV_AGENT_ROLE_SHARE : CV_AGENT_ROLE_CONNECT;
+  hello->session = g_strdup (session);
+  hello->password = g_strdup (password);
+  hello->name = g_strdup (name != NULL ? name : "");
+  hello->fingerprint = g_strdup (fingerprint);
+  return TRUE;
+}
