@@ -12,11 +12,9 @@
 #include "base/cv-backoff.h"
 #include "transport/cv-tls.h"
 
-#include <gio/gnetworking.h>
 #include <sodium.h>
 #include <string.h>
 
-#define CONNECT_TIMEOUT_S 15
 #define WELCOME_TIMEOUT_MS 20000
 /* A link that stayed up this long starts the next reconnect from the shortest delay. */
 #define STABLE_LINK_US (10 * G_USEC_PER_SEC)
@@ -58,23 +56,6 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (CvAgentLink, cv_agent_link, G_TYPE_OBJECT)
 
 static void connect_now (CvAgentLink *self);
-
-void
-cv_gateway_address_clear (CvGatewayAddress *address)
-{
-  g_clear_pointer (&address->host, g_free);
-  g_clear_pointer (&address->fingerprint, g_free);
-  g_clear_object (&address->database);
-}
-
-void
-cv_gateway_address_copy (CvGatewayAddress *dest, const CvGatewayAddress *src)
-{
-  dest->host = g_strdup (src->host);
-  dest->port = src->port;
-  dest->fingerprint = g_strdup (src->fingerprint);
-  dest->database = src->database != NULL ? g_object_ref (src->database) : NULL;
-}
 
 static void
 drop_mux (CvAgentLink *self)
@@ -399,7 +380,7 @@ on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (CvAgentLink) self = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSocketConnection) connection = cv_agent_dial_gateway_finish (result, &error);
+  g_autoptr (GSocketConnection) connection = cv_gateway_dial_finish (result, &error);
   CvTlsPeerCheck check = { 0 };
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || !self->running)
@@ -424,7 +405,7 @@ static void
 connect_now (CvAgentLink *self)
 {
   drop_mux (self);
-  cv_agent_dial_gateway_async (&self->gateway, self->cancellable, on_connected,
+  cv_gateway_dial_async (&self->gateway, self->cancellable, on_connected,
                                g_object_ref (self));
 }
 
@@ -447,51 +428,4 @@ cv_agent_link_stop (CvAgentLink *self)
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   drop_mux (self);
-}
-
-/* ---- dialling ----------------------------------------------------------- */
-
-static void
-on_dialled (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (GTask) task = user_data;
-  GError *error = NULL;
-  GSocketConnection *connection = g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source),
-                                                                          result, &error);
-
-  if (connection == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  /* The connect timeout would otherwise stay on the socket and time out idle reads. */
-  g_socket_set_timeout (g_socket_connection_get_socket (connection), 0);
-  g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY, 1,
-                       NULL);
-  g_socket_set_keepalive (g_socket_connection_get_socket (connection), TRUE);
-  g_task_return_pointer (task, connection, g_object_unref);
-}
-
-/* A TCP connection to the gateway, for a control link or a tunnel. */
-void
-cv_agent_dial_gateway_async (const CvGatewayAddress *gateway,
-                             GCancellable *cancellable,
-                             GAsyncReadyCallback callback,
-                             gpointer user_data)
-{
-  g_autoptr (GSocketClient) client = g_socket_client_new ();
-  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, cv_agent_dial_gateway_async);
-  g_socket_client_set_timeout (client, CONNECT_TIMEOUT_S);
-  /* TLS is ours to do (with pinning); proxies are not supported yet. */
-  g_socket_client_set_enable_proxy (client, FALSE);
-  g_socket_client_connect_to_host_async (client, gateway->host, gateway->port, cancellable,
-                                         on_dialled, task);
-}
-
-GSocketConnection *
-cv_agent_dial_gateway_finish (GAsyncResult *result, GError **error)
-{
-  return g_task_propagate_pointer (G_TASK (result), error);
 }

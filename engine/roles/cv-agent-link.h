@@ -7,6 +7,7 @@
 #include "wire/cv-control.h"
 #include "transport/cv-identity.h"
 #include "mux/cv-mux.h"
+#include "transport/cv-gateway-dial.h"
 
 G_BEGIN_DECLS
 
@@ -21,17 +22,6 @@ typedef enum {
   CV_AGENT_ERROR_LOST,         /* the link went down */
   CV_AGENT_ERROR_TIMEOUT,
 } CvAgentError;
-
-/* Where the gateway is and how to know it. */
-typedef struct {
-  char *host;
-  guint16 port;
-  char *fingerprint;      /* sha256:…, or NULL to trust the system's CAs */
-  GTlsDatabase *database; /* NULL: the system's */
-} CvGatewayAddress;
-
-void cv_gateway_address_clear (CvGatewayAddress *address);
-void cv_gateway_address_copy (CvGatewayAddress *dest, const CvGatewayAddress *src);
 
 #define CV_TYPE_AGENT_LINK (cv_agent_link_get_type ())
 G_DECLARE_FINAL_TYPE (CvAgentLink, cv_agent_link, CV, AGENT_LINK, GObject)
@@ -51,11 +41,5 @@ CvIdentity *cv_agent_link_get_identity (CvAgentLink *self);
 const char *cv_agent_link_get_session (CvAgentLink *self);
 void cv_agent_link_set_backoff (CvAgentLink *self, guint initial_ms, guint max_ms,
                                 guint auth_initial_ms, guint auth_max_ms);
-
-void cv_agent_dial_gateway_async (const CvGatewayAddress *gateway,
-                                  GCancellable *cancellable,
-                                  GAsyncReadyCallback callback,
-                                  gpointer user_data);
-GSocketConnection *cv_agent_dial_gateway_finish (GAsyncResult *result, GError **error);
 
 G_END_DECLS

@@ -88,7 +88,7 @@ on_dialled (GObject *source, GAsyncResult *result, gpointer user_data)
   GError *error = NULL;
   GOutputStream *output;
 
-  open->connection = cv_agent_dial_gateway_finish (result, &error);
+  open->connection = cv_gateway_dial_finish (result, &error);
   if (open->connection == NULL)
     {
       g_prefix_error (&error, "tunnel: ");
@@ -129,7 +129,7 @@ cv_agent_tunnel_open_async (const CvGatewayAddress *gateway,
   open->identity = g_object_ref (identity);
   open->peer_fingerprint = g_strdup (peer_fingerprint);
   g_task_set_task_data (task, open, (GDestroyNotify) open_free);
-  cv_agent_dial_gateway_async (&open->gateway, cancellable, on_dialled, task);
+  cv_gateway_dial_async (&open->gateway, cancellable, on_dialled, task);
 }
 
 GIOStream *
