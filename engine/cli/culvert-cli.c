@@ -53,8 +53,42 @@ describe_commands (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     g_string_append_printf (text, "  %-15s %s\n", commands[i].name, commands[i].summary);
-  g_string_append (text, "\nThe gateway, share and connect roles are not built yet.");
+  g_string_append (text,
+                   "\n“culvert-cli COMMAND --help” shows a command's options.  Passwords are "
+                   "read from stdin,\na file or an environment variable, never from the "
+                   "command line.  Every config key\nis in culvert-cli(1).");
   return g_string_free (text, FALSE);
+}
+
+/* For the commands that take no arguments: --help and -h answer with the usage and exit 0
+ * (inside g_option_context_parse); anything else is an error.  TRUE to go on, else
+ * *status is the exit status. */
+static gboolean
+parse_no_arguments (int argc, char **argv, const char *what, const char *description,
+                    int *status)
+{
+  GOptionEntry entries[] = { { NULL } };
+  g_autoptr (GOptionContext) context = g_option_context_new (what);
+  g_autoptr (GError) error = NULL;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_description (context, description);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("culvert-cli %s: %s\n", argv[0], error->message);
+      *status = 2;
+      return FALSE;
+    }
+  if (argc > 1)
+    {
+      g_printerr ("culvert-cli %s: takes no arguments (got “%s”)%s\n", argv[0], argv[1],
+                  g_str_equal (argv[0], "hash-password")
+                    ? "; the password is read from stdin, never from the command line"
+                    : "");
+      *status = 2;
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static int
@@ -67,6 +101,11 @@ print_version (void)
 static int
 run_version (int argc, char **argv)
 {
+  int status;
+
+  if (!parse_no_arguments (argc, argv, "— print the version and the wire protocol version",
+                           NULL, &status))
+    return status;
   return print_version ();
 }
 
@@ -220,12 +259,13 @@ run_hash_password (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   int status;
 
-  if (argc > 1)
-    {
-      g_printerr ("culvert-cli hash-password: takes no arguments; the password is read from "
-                  "stdin, never from the command line\n");
-      return 2;
-    }
+  if (!parse_no_arguments (argc, argv, "— print a password's hash for the gateway config",
+                           "The password is read from stdin, never from the command line: "
+                           "at a terminal it is asked\nfor twice with echo off; otherwise the "
+                           "first line is read.  The hash (an Argon2id\nPHC string) goes to "
+                           "stdout, for share_password_hash or connect_password_hash.",
+                           &status))
+    return status;
 
   setvbuf (stdin, NULL, _IONBF, 0);
   if (stdin_is_terminal ())
@@ -312,7 +352,6 @@ run_check_config (int argc, char **argv)
 
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_summary (context,
-                                "culvert-cli check-config [--kind KIND] FILE\n\n"
                                 "Prints “FILE: OK (…)” and exits 0, or the first problem and "
                                 "exits 2.");
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -366,8 +405,15 @@ main (int argc, char **argv)
   g_autoptr (GOptionContext) context = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *commands_help = describe_commands ();
+  g_autofree char *prgname = NULL;
 
   setlocale (LC_ALL, "");
+  /* Set once, before any option parsing, so that a command's --help says
+   * "culvert-cli COMMAND [OPTION…]"; the log writer does not use it. */
+  for (guint i = 0; argc > 1 && i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (argv[1], commands[i].name))
+      prgname = g_strconcat ("culvert-cli ", commands[i].name, NULL);
+  g_set_prgname (prgname != NULL ? prgname : "culvert-cli");
   /* Before any thread or TLS connection exists: TLS 1.3 only, in the handshake itself. */
   cv_tls_restrict_process_to_tls13 ();
   context = g_option_context_new ("COMMAND [ARGS…] — carry TCP connections under firewalls and NAT");
