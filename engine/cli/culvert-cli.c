@@ -61,28 +61,23 @@ describe_commands (void)
 }
 
 /* For the commands that take no arguments: --help and -h answer with the usage and exit 0
- * (inside g_option_context_parse); anything else is an error.  TRUE to go on, else
- * *status is the exit status. */
+ * (inside g_option_context_parse); anything else is an error.  The error never repeats
+ * what was given: for hash-password it may be the password.  TRUE to go on, else *status
+ * is the exit status. */
 static gboolean
 parse_no_arguments (int argc, char **argv, const char *what, const char *description,
                     int *status)
 {
   GOptionEntry entries[] = { { NULL } };
   g_autoptr (GOptionContext) context = g_option_context_new (what);
-  g_autoptr (GError) error = NULL;
+  const char *command = argv[0];
 
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_description (context, description);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
+  if (!g_option_context_parse (context, &argc, &argv, NULL) || argc > 1)
     {
-      g_printerr ("culvert-cli %s: %s\n", argv[0], error->message);
-      *status = 2;
-      return FALSE;
-    }
-  if (argc > 1)
-    {
-      g_printerr ("culvert-cli %s: takes no arguments (got “%s”)%s\n", argv[0], argv[1],
-                  g_str_equal (argv[0], "hash-password")
+      g_printerr ("culvert-cli %s: takes no arguments other than --help%s\n", command,
+                  g_str_equal (command, "hash-password")
                     ? "; the password is read from stdin, never from the command line"
                     : "");
       *status = 2;

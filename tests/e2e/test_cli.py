@@ -66,10 +66,18 @@ def make_command_help_case(command):
 def test_no_arguments_still_refused(t):
     # --help is the only thing hash-password and version accept: a password given as an
     # argument would be visible to every user of the machine.
-    status, out, err = run_cli(["hash-password", "secret"], timeout=10)
-    check(status == 2, "hash-password with an argument exited %d, expected 2" % status)
-    check(out == "", "hash-password with an argument printed %r" % out)
-    check("takes no arguments" in err and "stdin" in err, "unclear error: %r" % err)
+    for args in (["s3cret-pw"], ["--s3cret-pw"], ["-x"]):
+        status, out, err = run_cli(["hash-password"] + args, timeout=10)
+        shown = " ".join(args)
+        check(status == 2, "hash-password %s exited %d, expected 2" % (shown, status))
+        check(out == "", "hash-password %s printed %r" % (shown, out))
+        check("takes no arguments" in err and "stdin" in err, "unclear error: %r" % err)
+        check("s3cret" not in err, "hash-password repeats its argument: %r" % err)
+    # --help wins, as everywhere in GOption: the usage, no hash, and nothing repeated.
+    status, out, err = run_cli(["hash-password", "--help", "s3cret-pw"], timeout=10)
+    check(status == 0 and out.startswith("Usage:") and "$argon2id" not in out
+          and "s3cret" not in out + err,
+          "hash-password --help ARG: exit %d, stdout %r, stderr %r" % (status, out, err))
     status, out, err = run_cli(["version", "extra"], timeout=10)
     check(status == 2 and "takes no arguments" in err,
           "version with an argument: exit %d, stderr %r" % (status, err))
