@@ -9,7 +9,12 @@ typedef struct _CvAllowList CvAllowList;
 
 CvAllowList *cv_allow_list_new (void);
 void cv_allow_list_free (CvAllowList *list);
-void cv_allow_list_add (CvAllowList *list, const char *host, guint16 port_lo, guint16 port_hi);
+gboolean cv_allow_list_check_host (const char *host, GError **error);
+gboolean cv_allow_list_add (CvAllowList *list,
+                            const char *host,
+                            guint16 port_lo,
+                            guint16 port_hi,
+                            GError **error);
 gboolean cv_allow_list_permits (const CvAllowList *list, const char *host, guint16 port);
 guint cv_allow_list_get_length (const CvAllowList *list);
 

@@ -287,7 +287,13 @@ cv_cli_share (int argc, char **argv)
   for (guint i = 0; i < config->allow->len; i++)
     {
       CvAllowedTarget *target = config->allow->pdata[i];
-      cv_allow_list_add (allow, target->host, target->port_lo, target->port_hi);
+
+      /* The config was checked with cv_allow_list_check_host(): this cannot fail. */
+      if (!cv_allow_list_add (allow, target->host, target->port_lo, target->port_hi, &error))
+        {
+          g_printerr ("culvert-cli: %s: allow[%u]: %s\n", config_file, i, error->message);
+          return 2;
+        }
     }
   agent = cv_share_agent_new (link, allow);
   cv_share_agent_start (agent);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth/cv-allow-list.h"
 #include "config/cv-config.h"
 
 #define MAX_NAME_CHARS 128
@@ -242,6 +243,28 @@ get_elements (JsonObject *root, const char *key, GError **error)
   return array;
 }
 
+/* "host:port" or "host:low-high", with a host the allow list can hold: one that a dial
+ * reaches as the check reads it (no "127.1", "0x7f000001" or 0.0.0.0). */
+static gboolean
+parse_allowed_target (const char *text,
+                      const char *where,
+                      CvAllowedTarget *target,
+                      GError **error)
+{
+  g_autoptr (GError) host_error = NULL;
+  g_autofree char *got = NULL;
+
+  if (!cv_config_parse_host_port (text, where, NULL, &target->host, &target->port_lo,
+                                  &target->port_hi, error))
+    return FALSE;
+  if (cv_allow_list_check_host (target->host, &host_error))
+    return TRUE;
+  got = cv_config_describe_string (text);
+  cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
+                       "expected a target to allow, got %s (%s)", got, host_error->message);
+  return FALSE;
+}
+
 static gboolean
 read_allow (CvShareConfig *config, JsonObject *root, GError **error)
 {
@@ -257,8 +280,7 @@ read_allow (CvShareConfig *config, JsonObject *root, GError **error)
 
       g_ptr_array_add (config->allow, target);
       if (!cv_config_node_get_string (json_array_get_element (allow, i), where, &text, error)
-          || !cv_config_parse_host_port (text, where, NULL, &target->host, &target->port_lo,
-                                         &target->port_hi, error))
+          || !parse_allowed_target (text, where, target, error))
         return FALSE;
     }
   return TRUE;

@@ -11,6 +11,19 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+/* A session id as configs allow it: its line cannot hold a space or a newline that
+ * would make it read as another session's, or as two lines. */
+static gboolean
+session_is_valid (const char *session)
+{
+  if (*session == '\0')
+    return FALSE;
+  for (const char *p = session; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '.' && *p != '_' && *p != '-')
+      return FALSE;
+  return TRUE;
+}
+
 CvKnownPeerResult
 cv_known_peers_check (const char *path,
                       const char *session,
@@ -23,10 +36,24 @@ cv_known_peers_check (const char *path,
   g_auto (GStrv) lines = NULL;
   g_autoptr (GString) updated = NULL;
   g_autofree char *dir = NULL;
+  g_autofree char *normal = NULL;
+  gsize length = 0;
 
   if (pinned != NULL)
     *pinned = NULL;
-  if (!g_file_get_contents (path, &contents, NULL, &local_error))
+  if (!session_is_valid (session))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                   "cannot pin a key for session “%.64s”: a session id is letters, digits, "
+                   "'.', '_' and '-'",
+                   session);
+      return CV_KNOWN_PEER_CHANGED;
+    }
+  /* What the gateway announced is written as one normal line, or not at all. */
+  normal = cv_fingerprint_normalize (fingerprint, error);
+  if (normal == NULL)
+    return CV_KNOWN_PEER_CHANGED;
+  if (!g_file_get_contents (path, &contents, &length, &local_error))
     {
       if (!g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         {
@@ -34,25 +61,36 @@ cv_known_peers_check (const char *path,
           return CV_KNOWN_PEER_CHANGED;
         }
       contents = g_strdup ("");
+      length = 0;
+    }
+  /* Lines past a NUL would be invisible here and lost on the rewrite below. */
+  if (memchr (contents, '\0', length) != NULL)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                   "%s holds a NUL byte: it is not a file of pinned keys; move it away", path);
+      return CV_KNOWN_PEER_CHANGED;
     }
 
   lines = g_strsplit (contents, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
     {
-      g_auto (GStrv) fields = g_strsplit (g_strstrip (lines[i]), " ", 2);
+      /* "SESSION FINGERPRINT", separated by spaces or tabs as a person may type them. */
+      char *line = g_strstrip (lines[i]);
+      gsize session_len = strcspn (line, " \t");
 
-      if (fields[0] == NULL || fields[1] == NULL || !g_str_equal (fields[0], session))
+      if (session_len != strlen (session) || strncmp (line, session, session_len) != 0
+          || line[session_len] == '\0')
         continue;
+      line = g_strchug (line + session_len);
       if (pinned != NULL)
-        *pinned = g_strdup (fields[1]);
-      return cv_fingerprint_equal (fields[1], fingerprint) ? CV_KNOWN_PEER_MATCH
-                                                            : CV_KNOWN_PEER_CHANGED;
+        *pinned = g_strdup (line);
+      return cv_fingerprint_equal (line, normal) ? CV_KNOWN_PEER_MATCH : CV_KNOWN_PEER_CHANGED;
     }
 
   updated = g_string_new (contents);
   if (updated->len > 0 && updated->str[updated->len - 1] != '\n')
     g_string_append_c (updated, '\n');
-  g_string_append_printf (updated, "%s %s\n", session, fingerprint);
+  g_string_append_printf (updated, "%s %s\n", session, normal);
   dir = g_path_get_dirname (path);
   if (g_mkdir_with_parents (dir, 0700) != 0)
     {

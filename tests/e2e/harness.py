@@ -43,6 +43,16 @@ def _default_cli():
 
 CLI = os.environ.get("CULVERT_CLI") or _default_cli()
 
+# As meson sets them, also when a test is run by hand: every culvert-cli started here
+# inherits them, so a g_warning or g_critical aborts it (see TestEnv.crashes()).
+for _name, _value in (("G_DEBUG", "gc-friendly,fatal-warnings,fatal-criticals"),
+                      ("G_ENABLE_DIAGNOSTIC", "1")):
+    os.environ.setdefault(_name, _value)
+
+# How a process ends when GLib aborts on a fatal message, or when it crashes.
+CRASH_SIGNALS = (signal.SIGABRT, signal.SIGTRAP, signal.SIGSEGV, signal.SIGBUS, signal.SIGILL,
+                 signal.SIGFPE)
+
 # Everything that waits uses one of these unless it says otherwise.
 START_TIMEOUT = 10.0
 IO_TIMEOUT = 30.0
@@ -697,6 +707,16 @@ class TestEnv:
         self.others.append(other)
         return other
 
+    def crashes(self):
+        """A description of every process here that a crash or a fatal GLib message ended."""
+        found = []
+        for p in self.procs:
+            status = p.popen.poll()
+            if status is not None and status < 0 and -status in CRASH_SIGNALS:
+                found.append("%s (pid %d) died of %s\n%s"
+                             % (p.name, p.pid, signal.Signals(-status).name, p.tail(20)))
+        return found
+
     def diagnostics(self, lines=40):
         return "\n".join(p.tail(lines) for p in self.procs + [p for o in self.others
                                                              for p in o.procs])
@@ -860,6 +880,9 @@ def run_tests(cases):
             c.fn(t)
         except Exception:
             error = traceback.format_exc()
+        crashes = t.crashes()
+        if crashes:
+            error = (error or "") + "\n".join(crashes)
         diagnostics = t.diagnostics() if error else ""
         t.close()
         elapsed = time.monotonic() - started
