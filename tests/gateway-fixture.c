@@ -25,20 +25,29 @@ static char *connect_hash;
 #define SLOW_PASSES 10
 static char slow_hash[crypto_pwhash_STRBYTES];
 
-/* The gateway warns when it turns a connection or a tunnel away, which the tests
- * here make it do: its warnings are recorded for them to count instead of being
- * fatal, and at tear-down any other warning fails the test.  (A handler of its own
- * for the domain, since the test framework's default one reports every fatal
- * message as "Bail out!" before the fatal handler is asked.) */
+/* The gateway logs (g_message) when it turns a connection or a tunnel away, which the
+ * tests here make it do: those lines are recorded for them to count.  A warning from
+ * the engine fails the test at tear-down: turning an agent away is an ordinary
+ * network event, not something that should never happen.  (A handler of its own for
+ * the domain, since the test framework's default one reports every fatal message as
+ * "Bail out!" before the fatal handler is asked.) */
 #define ENGINE_DOMAIN "culvert-engine"
 
 GPtrArray *gateway_warnings;
+GPtrArray *gateway_refusals;
 
 static void
-on_engine_warning (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+on_engine_log (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
 {
-  g_test_message ("%s warning: %s", domain, message);
-  g_ptr_array_add (gateway_warnings, g_strdup (message));
+  if ((level & G_LOG_LEVEL_WARNING) != 0)
+    {
+      g_test_message ("%s warning: %s", domain, message);
+      g_ptr_array_add (gateway_warnings, g_strdup (message));
+      return;
+    }
+  if (strstr (message, ": refused: ") != NULL || strstr (message, ": tunnel refused: ") != NULL)
+    g_ptr_array_add (gateway_refusals, g_strdup (message));
+  g_log_default_handler (domain, level, message, data);
 }
 
 static gboolean
@@ -51,21 +60,16 @@ static void
 assert_warnings_expected (void)
 {
   for (guint i = 0; i < gateway_warnings->len; i++)
-    {
-      const char *message = gateway_warnings->pdata[i];
-
-      if (strstr (message, ": refused: ") == NULL && strstr (message, ": tunnel refused: ") == NULL)
-        g_test_fail_printf ("the gateway warned: %s", message);
-    }
+    g_test_fail_printf ("the gateway warned: %s", (const char *) gateway_warnings->pdata[i]);
 }
 
 guint
-count_warnings (const char *text)
+count_refusals (const char *text)
 {
   guint n = 0;
 
-  for (guint i = 0; i < gateway_warnings->len; i++)
-    if (g_str_equal (gateway_warnings->pdata[i], text))
+  for (guint i = 0; i < gateway_refusals->len; i++)
+    if (g_str_equal (gateway_refusals->pdata[i], text))
       n++;
   return n;
 }
@@ -121,6 +125,61 @@ make_identity (Fixture *fixture, const char *name)
 
 static void agent_free (gpointer data);
 static void raw_free (gpointer data);
+static void fixture_tear_down (Fixture *fixture, gconstpointer data);
+
+/* For the cases added with gateway_test_add_on_context(): the gateway runs on
+ * gateway_context and the agents on agent_context, pushed as thread-default for the
+ * whole case; neither is the global default context, which nothing iterates. */
+static GMainContext *gateway_context;
+static GMainContext *agent_context;
+
+gboolean
+gateway_wait_until (gboolean (*condition) (gpointer), gpointer data, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  if (gateway_context == NULL)
+    return cv_test_wait_until (condition, data, timeout_ms);
+  while (!condition (data))
+    {
+      gboolean busy;
+
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      busy = g_main_context_iteration (agent_context, FALSE);
+      /* The gateway's context is iterated with the agents' popped: anything the
+       * gateway starts on the thread-default context instead of its own lands on the
+       * global default one. */
+      g_main_context_pop_thread_default (agent_context);
+      busy |= g_main_context_iteration (gateway_context, FALSE);
+      g_main_context_push_thread_default (agent_context);
+      assert_default_context_unused ();
+      if (!busy)
+        g_usleep (1000);
+    }
+  return TRUE;
+}
+
+/* Nothing is attached to the global default context: each source gets the next id
+ * of its context, so a probe's id bounds every id given out there. */
+void
+assert_default_context_unused (void)
+{
+  GMainContext *global = g_main_context_default ();
+  GSource *probe = g_idle_source_new ();
+  guint last = g_source_attach (probe, global);
+
+  g_source_destroy (probe);
+  g_source_unref (probe);
+  for (guint id = 1; id < last; id++)
+    {
+      GSource *source = g_main_context_find_source_by_id (global, id);
+
+      if (source != NULL)
+        g_error ("a source is attached to the global default context: %s",
+                 g_source_get_name (source) != NULL ? g_source_get_name (source) : "(unnamed)");
+    }
+}
 
 /* @data: the members of the config's "limits", as JSON text, or NULL */
 static void
@@ -131,6 +190,7 @@ fixture_set_up (Fixture *fixture, gconstpointer data)
   /* The test framework resets the fatal handler before each test. */
   g_test_log_set_fatal_handler (on_fatal_log, NULL);
   g_ptr_array_set_size (gateway_warnings, 0);
+  g_ptr_array_set_size (gateway_refusals, 0);
   fixture->dir = g_dir_make_tmp ("culvert-gateway-XXXXXX", &error);
   g_assert_no_error (error);
   fixture->gateway_identity = make_identity (fixture, identity_names[0]);
@@ -140,7 +200,8 @@ fixture_set_up (Fixture *fixture, gconstpointer data)
   fixture->agents = g_ptr_array_new_with_free_func (agent_free);
   fixture->raws = g_ptr_array_new_with_free_func (raw_free);
 
-  fixture->gateway = cv_gateway_new (make_config (fixture, data, TRUE), fixture->gateway_identity);
+  fixture->gateway = cv_gateway_new_with_context (make_config (fixture, data, TRUE),
+                                                  fixture->gateway_identity, gateway_context);
   cv_gateway_start (fixture->gateway, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (cv_gateway_get_listen_ports (fixture->gateway)->len, ==, 1);
@@ -174,8 +235,33 @@ dispose_gateway (Fixture *fixture)
   cv_gateway_shutdown (gateway);
   g_object_weak_ref (G_OBJECT (gateway), on_gateway_disposed, &disposed_on);
   g_object_unref (gateway);
-  g_assert_true (cv_test_wait_until (is_set, &disposed_on, WAIT_MS));
+  g_assert_true (gateway_wait_until (is_set, &disposed_on, WAIT_MS));
   g_assert_true (disposed_on == g_thread_self ());
+}
+
+static void
+fixture_set_up_on_context (Fixture *fixture, gconstpointer data)
+{
+  agent_context = g_main_context_new ();
+  gateway_context = g_main_context_new ();
+  /* The gateway is made and started with no context pushed: what it would wrongly
+   * put on the thread-default one lands on the global default context. */
+  fixture_set_up (fixture, data);
+  g_main_context_push_thread_default (agent_context);
+}
+
+static void
+fixture_tear_down_on_context (Fixture *fixture, gconstpointer data)
+{
+  /* The case itself stops and finalizes its gateway. */
+  g_assert_null (fixture->gateway);
+  fixture_tear_down (fixture, data);
+  assert_default_context_unused ();
+  g_main_context_pop_thread_default (agent_context);
+  while (g_main_context_iteration (agent_context, FALSE))
+    ;
+  g_clear_pointer (&agent_context, g_main_context_unref);
+  g_clear_pointer (&gateway_context, g_main_context_unref);
 }
 
 static void
@@ -257,7 +343,7 @@ raw_connect (Fixture *fixture)
   raw->source = g_socket_create_source (g_socket_connection_get_socket (raw->connection),
                                         G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
   g_source_set_callback (raw->source, G_SOURCE_FUNC (on_raw_readable), raw, NULL);
-  g_source_attach (raw->source, NULL);
+  g_source_attach (raw->source, g_main_context_get_thread_default ());
   g_ptr_array_add (fixture->raws, raw);
   return raw;
 }
@@ -286,7 +372,7 @@ raw_write (Raw *raw, const void *data, gsize len)
   raw->written = FALSE;
   g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (raw->connection)),
                                    data, len, G_PRIORITY_DEFAULT, NULL, on_raw_written, raw);
-  g_assert_true (cv_test_wait_until (raw_is_written, raw, WAIT_MS));
+  g_assert_true (gateway_wait_until (raw_is_written, raw, WAIT_MS));
 }
 
 /* The gateway may have closed it already: that is no error here. */
@@ -309,7 +395,7 @@ raw_assert_closed_within (Raw *raw, guint within_ms)
 {
   const guint8 *bytes;
 
-  g_assert_true (cv_test_wait_until (raw_is_closed, raw, WAIT_MS));
+  g_assert_true (gateway_wait_until (raw_is_closed, raw, WAIT_MS));
   g_assert_cmpint ((raw->closed_us - raw->opened_us) / 1000, <, within_ms);
   if (raw->received->len == 0)
     return;
@@ -354,7 +440,7 @@ raw_wait_received (Raw *raw, gsize len)
 {
   Expect expect = { raw, len };
 
-  g_assert_true (cv_test_wait_until (raw_has_received, &expect, WAIT_MS));
+  g_assert_true (gateway_wait_until (raw_has_received, &expect, WAIT_MS));
   g_assert_cmpuint (raw->received->len, ==, len);
 }
 
@@ -466,7 +552,7 @@ agent_start_mux (Agent *agent)
 {
   CvMuxConfig config;
 
-  g_assert_true (cv_test_wait_until (agent_tls_done, agent, WAIT_MS));
+  g_assert_true (gateway_wait_until (agent_tls_done, agent, WAIT_MS));
   g_assert_no_error (agent->tls_error);
   cv_mux_config_init_defaults (&config);
   config.max_channels = 1;
@@ -563,7 +649,7 @@ agent_is_answered (gpointer data)
 const char *
 agent_answer (Agent *agent)
 {
-  g_assert_true (cv_test_wait_until (agent_is_answered, agent, WAIT_MS));
+  g_assert_true (gateway_wait_until (agent_is_answered, agent, WAIT_MS));
   for (guint i = 0; i < agent->messages->len; i++)
     {
       Message *message = agent->messages->pdata[i];
@@ -605,7 +691,7 @@ agent_next (Agent *agent, guint type)
   Want want = { agent, type };
   Message *message;
 
-  g_assert_true (cv_test_wait_until (agent_has_untaken, &want, WAIT_MS));
+  g_assert_true (gateway_wait_until (agent_has_untaken, &want, WAIT_MS));
   message = agent_find (agent, type, TRUE);
   message->taken = TRUE;
   return message->body;
@@ -620,7 +706,7 @@ agent_is_closed (gpointer data)
 void
 agent_wait_closed (Agent *agent)
 {
-  g_assert_true (cv_test_wait_until (agent_is_closed, agent, WAIT_MS));
+  g_assert_true (gateway_wait_until (agent_is_closed, agent, WAIT_MS));
 }
 
 /* Our side goes away at once, as a crashed agent's would. */
@@ -717,7 +803,7 @@ present_ticket (Fixture *fixture, const char *ticket)
   pair[1] = raw_connect (fixture);
   raw_write (pair[0], preface, CV_TUNNEL_PREFACE_LENGTH);
   raw_write (pair[1], preface, CV_TUNNEL_PREFACE_LENGTH);
-  g_assert_true (cv_test_wait_until (either_is_closed, pair, WAIT_MS));
+  g_assert_true (gateway_wait_until (either_is_closed, pair, WAIT_MS));
   g_assert_true (raw_is_closed (pair[0]) != raw_is_closed (pair[1]));
   return raw_is_closed (pair[0]) ? pair[1] : pair[0];
 }
@@ -730,8 +816,9 @@ gateway_test_init (int *argc, char ***argv)
   g_test_init (argc, argv, NULL);
   cv_tls_restrict_process_to_tls13 ();
   gateway_warnings = g_ptr_array_new_with_free_func (g_free);
-  g_log_set_handler (ENGINE_DOMAIN, G_LOG_LEVEL_WARNING | G_LOG_FLAG_FATAL, on_engine_warning,
-                     NULL);
+  gateway_refusals = g_ptr_array_new_with_free_func (g_free);
+  g_log_set_handler (ENGINE_DOMAIN, G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_FLAG_FATAL,
+                     on_engine_log, NULL);
 
   share_hash = cv_password_hash (SHARE_PASSWORD, &error);
   g_assert_no_error (error);
@@ -751,12 +838,28 @@ gateway_test_add (const char *path, const char *limits, GatewayTestFunc func)
   g_test_add (path, Fixture, limits, fixture_set_up, func, fixture_tear_down);
 }
 
+/* A case whose gateway runs on a context of its own, not the thread-default one:
+ * see gateway_wait_until(). */
+void
+gateway_test_add_on_context (const char *path, const char *limits, GatewayTestFunc func)
+{
+  g_test_add (path, Fixture, limits, fixture_set_up_on_context, func,
+              fixture_tear_down_on_context);
+}
+
+GMainContext *
+gateway_test_get_context (void)
+{
+  return gateway_context;
+}
+
 int
 gateway_test_run (void)
 {
   int status = g_test_run ();
 
   g_ptr_array_unref (gateway_warnings);
+  g_ptr_array_unref (gateway_refusals);
   g_free (share_hash);
   g_free (connect_hash);
   return status;

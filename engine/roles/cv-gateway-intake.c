@@ -8,6 +8,7 @@
  */
 #include "roles/cv-gateway-private.h"
 
+#include "base/cv-source.h"
 #include "transport/cv-tls-stream.h"
 #include "wire/cv-control.h"
 #include "wire/cv-ticket.h"
@@ -20,9 +21,8 @@
 typedef struct {
   CvGateway *gateway;
   GSocketConnection *connection;
-  GCancellable *cancellable;
   GSource *source;
-  guint timer_id;
+  GSource *timer;
   char preface[CV_TUNNEL_PREFACE_LENGTH];
   gsize preface_len;
   CvAdmissionSlot *slot;
@@ -45,6 +45,7 @@ on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autofree char *remote = g_inet_address_to_string (handshake->remote);
   CvGatewayLink *link;
   const char *fingerprint;
+  CV_GATEWAY_ON_ITS_CONTEXT (self);
 
   if (!cv_tls_stream_handshake_finish (tls, result, &error))
     {
@@ -74,14 +75,9 @@ cv_gateway_pending_free (gpointer data)
 {
   Pending *pending = data;
 
-  g_clear_handle_id (&pending->timer_id, g_source_remove);
-  if (pending->source != NULL)
-    {
-      g_source_destroy (pending->source);
-      g_source_unref (pending->source);
-    }
+  cv_source_clear (&pending->timer);
+  cv_source_clear (&pending->source);
   g_clear_object (&pending->connection);
-  g_clear_object (&pending->cancellable);
   cv_admission_slot_release (pending->slot);
   g_free (pending->remote);
   g_free (pending);
@@ -123,8 +119,9 @@ static gboolean
 on_pending_timeout (gpointer user_data)
 {
   Pending *pending = user_data;
+  CV_GATEWAY_ON_ITS_CONTEXT (pending->gateway);
 
-  pending->timer_id = 0;
+  g_clear_pointer (&pending->timer, g_source_unref);
   g_message ("%s: nothing useful within the handshake deadline; closing", pending->remote);
   pending_done (pending, FALSE);
   return G_SOURCE_REMOVE;
@@ -135,7 +132,6 @@ start_tls (Pending *pending)
 {
   CvGateway *self = pending->gateway;
   Handshake *handshake;
-  g_autoptr (GCancellable) deadline = g_object_ref (pending->cancellable);
   g_autoptr (GError) error = NULL;
   CvTlsStream *tls = cv_tls_stream_new (pending->connection, TRUE, self->identity, &error);
 
@@ -156,7 +152,7 @@ start_tls (Pending *pending)
    * worker thread per handshake (glib-networking's GTlsConnection runs each one on
    * a thread of GLib's pool, so stalled handshakes held up the rest). */
   cv_tls_stream_handshake_async (tls, NULL, CV_TLS_ALPN, self->config->limits.handshake_timeout_ms,
-                                 deadline, on_tls_done, handshake);
+                                 self->stop_cancellable, on_tls_done, handshake);
 }
 
 static gboolean on_pending_readable (GSocket *socket, GIOCondition condition, gpointer user_data);
@@ -166,14 +162,11 @@ watch_pending (Pending *pending)
 {
   GSocket *socket = g_socket_connection_get_socket (pending->connection);
 
-  if (pending->source != NULL)
-    {
-      g_source_destroy (pending->source);
-      g_source_unref (pending->source);
-    }
+  cv_source_clear (&pending->source);
   pending->source = g_socket_create_source (socket, G_IO_IN, NULL);
   g_source_set_callback (pending->source, G_SOURCE_FUNC (on_pending_readable), pending, NULL);
-  g_source_attach (pending->source, NULL);
+  g_source_set_static_name (pending->source, "[culvert] gateway sniff");
+  g_source_attach (pending->source, pending->gateway->context);
 }
 
 static gboolean
@@ -184,6 +177,7 @@ on_pending_readable (GSocket *socket, GIOCondition condition, gpointer user_data
   const char *remote = pending->remote;
   g_autoptr (GError) error = NULL;
   gssize n;
+  CV_GATEWAY_ON_ITS_CONTEXT (self);
 
   g_clear_pointer (&pending->source, g_source_unref);
 
@@ -201,7 +195,7 @@ on_pending_readable (GSocket *socket, GIOCondition condition, gpointer user_data
       if (first == TLS_RECORD_HANDSHAKE)
         {
           /* From here the TLS handshake's own deadline applies. */
-          g_clear_handle_id (&pending->timer_id, g_source_remove);
+          cv_source_clear (&pending->timer);
           start_tls (pending);
           pending_done (pending, TRUE);
           return G_SOURCE_REMOVE;
@@ -249,11 +243,9 @@ on_pending_readable (GSocket *socket, GIOCondition condition, gpointer user_data
   return G_SOURCE_REMOVE;
 }
 
-gboolean
-cv_gateway_on_incoming (GSocketService *service, GSocketConnection *connection, GObject *source,
-                        gpointer user_data)
+static void
+take_connection (CvGateway *self, GSocketConnection *connection)
 {
-  CvGateway *self = user_data;
   GSocket *socket = g_socket_connection_get_socket (connection);
   Pending *pending;
 
@@ -261,19 +253,17 @@ cv_gateway_on_incoming (GSocketService *service, GSocketConnection *connection, 
   g_autoptr (GError) error = NULL;
   CvAdmissionSlot *slot;
 
-  if (self->shutting_down)
-    return TRUE; /* dropping our reference closes it */
   if (self->links->len >= self->config->limits.max_links)
     {
-      g_warning ("%s: refused: the gateway has its maximum of %u links", remote,
+      g_message ("%s: refused: the gateway has its maximum of %u links", remote,
                  self->config->limits.max_links);
-      return TRUE;
+      return; /* dropping our reference closes it */
     }
   slot = cv_admission_take (self->admission, remote, &error);
   if (slot == NULL)
     {
-      g_warning ("%s: refused: %s", remote, error->message);
-      return TRUE;
+      g_message ("%s: refused: %s", remote, error->message);
+      return;
     }
 
   g_socket_set_blocking (socket, FALSE);
@@ -284,10 +274,38 @@ cv_gateway_on_incoming (GSocketService *service, GSocketConnection *connection, 
   pending->remote = g_steal_pointer (&remote);
   pending->gateway = self;
   pending->connection = g_object_ref (connection);
-  pending->cancellable = g_cancellable_new ();
-  pending->timer_id = g_timeout_add (self->config->limits.handshake_timeout_ms, on_pending_timeout,
-                                     pending);
+  pending->timer = cv_gateway_add_timeout (self, self->config->limits.handshake_timeout_ms,
+                                           on_pending_timeout, pending);
   g_hash_table_add (self->pending, pending);
   watch_pending (pending);
-  return TRUE;
+}
+
+/* GSocketService's "incoming": its accept is a GTask started on the gateway's context
+ * (cv_gateway_start()), and GTask calls back with that context pushed, so the next
+ * accept it queues after this returns is on it too. */
+gboolean
+cv_gateway_on_incoming (GSocketService *service, GSocketConnection *connection, GObject *source,
+                        gpointer user_data)
+{
+  CvGateway *self = user_data;
+  CV_GATEWAY_ON_ITS_CONTEXT (self);
+
+  if (!self->shutting_down)
+    take_connection (self, connection);
+  return TRUE; /* dropping our reference closes what was not taken */
+}
+
+/* cv_gateway_stop(): connections not sniffed yet are closed. */
+void
+cv_gateway_drop_pending (CvGateway *self)
+{
+  GHashTableIter iter;
+  gpointer pending;
+
+  g_hash_table_iter_init (&iter, self->pending);
+  while (g_hash_table_iter_next (&iter, &pending, NULL))
+    {
+      g_io_stream_close (G_IO_STREAM (((Pending *) pending)->connection), NULL, NULL);
+      g_hash_table_iter_remove (&iter);
+    }
 }

@@ -73,6 +73,7 @@ on_verified (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   VerifyCaller *caller = user_data;
   g_autoptr (CvGateway) self = caller->gateway;
+  CV_GATEWAY_ON_ITS_CONTEXT (self);
   g_autoptr (CvGatewayLink) link = caller->link;
   g_autoptr (GError) error = NULL;
   gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
@@ -109,6 +110,7 @@ on_verified (GObject *source, GAsyncResult *result, gpointer user_data)
 void
 cv_gateway_on_link_hello (CvGatewayLink *link, CvGateway *self)
 {
+  CV_GATEWAY_ON_ITS_CONTEXT (self);
   const CvHello *hello = cv_gateway_link_get_hello (link);
   const char *remote = cv_gateway_link_get_remote_string (link);
   gint64 retry_after_us = 0;

@@ -29,6 +29,7 @@ struct _CvGateway {
   CvGatewayConfig *config;
   CvIdentity *identity;
   CvAuthLimiter *limiter;
+  GMainContext *context; /* every source and async call of the gateway's is on it */
   GSocketService *service;
   GArray *ports;
   CvMuxConfig mux_config;
@@ -41,10 +42,28 @@ struct _CvGateway {
   GHashTable *verifying; /* address → password checks under way */
   guint n_rendezvous;
   guint n_tunnels;
-  GCancellable *cancellable;
+  GCancellable *cancellable;      /* cancelled by shutdown and stop: accepts, joins, checks */
+  GCancellable *stop_cancellable; /* cancelled by stop only: TLS handshakes under way */
   char *record_path;
   gboolean shutting_down;
+  gboolean running;
+
+  /* The counts last notified, so that a notify means a change. */
+  guint notified_links;
+  guint notified_tunnels;
+  guint notified_sessions_online;
 };
+
+/* Entry points (callbacks, public calls) run with the gateway's context pushed as
+ * thread-default, so that what they start (GTasks, mux and TLS sources, closes)
+ * comes back on it too. */
+#define CV_GATEWAY_ON_ITS_CONTEXT(self)                                                  \
+  g_autoptr (GMainContextPusher) G_PASTE (pusher_, __LINE__) G_GNUC_UNUSED               \
+    = g_main_context_pusher_new ((self)->context)
+
+GSource *cv_gateway_add_timeout (CvGateway *self, guint ms, GSourceFunc func, gpointer data);
+/* Notifies the counts ("n-links", "n-tunnels", "n-sessions-online") that changed. */
+void cv_gateway_counts_changed (CvGateway *self);
 
 /* cv-gateway-sessions.c: sessions, the control links in them, presence. */
 void cv_gateway_session_state_free (gpointer data);
@@ -53,6 +72,8 @@ guint cv_gateway_drop_removed_sessions (CvGateway *self);
 JsonObject *cv_gateway_presence_body (CvGatewaySessionState *session);
 void cv_gateway_add_link (CvGateway *self, CvGatewayLink *link);
 void cv_gateway_admit (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *session);
+void cv_gateway_drop_links (CvGateway *self);
+guint cv_gateway_count_sessions_online (CvGateway *self);
 
 /* cv-gateway-login.c: HELLO checks and the password verification. */
 void cv_gateway_on_link_hello (CvGatewayLink *link, CvGateway *self);
@@ -68,5 +89,6 @@ void cv_gateway_forget_rendezvous (CvGateway *self);
 void cv_gateway_pending_free (gpointer data);
 gboolean cv_gateway_on_incoming (GSocketService *service, GSocketConnection *connection,
                                  GObject *source, gpointer user_data);
+void cv_gateway_drop_pending (CvGateway *self);
 
 G_END_DECLS

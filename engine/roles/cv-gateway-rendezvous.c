@@ -3,6 +3,7 @@
  * (transport/cv-socket-joiner) without the gateway reading them. */
 #include "roles/cv-gateway-private.h"
 
+#include "base/cv-source.h"
 #include "transport/cv-socket-joiner.h"
 #include "wire/cv-control.h"
 #include "wire/cv-ticket.h"
@@ -13,7 +14,7 @@ typedef struct {
   char *session_id;
   char *ticket[2];                /* [0] share side, [1] connect side */
   GSocketConnection *half[2];
-  guint timer_id;
+  GSource *timer;
   CvGatewayLink *requester; /* not owned; NULL once it closed */
 } Rendezvous;
 
@@ -22,7 +23,7 @@ rendezvous_free (Rendezvous *rendezvous)
 {
   CvGateway *self = rendezvous->gateway;
 
-  g_clear_handle_id (&rendezvous->timer_id, g_source_remove);
+  cv_source_clear (&rendezvous->timer);
   self->n_rendezvous--;
   if (rendezvous->requester != NULL)
     g_object_remove_weak_pointer (G_OBJECT (rendezvous->requester),
@@ -44,8 +45,9 @@ static gboolean
 on_rendezvous_timeout (gpointer user_data)
 {
   Rendezvous *rendezvous = user_data;
+  CV_GATEWAY_ON_ITS_CONTEXT (rendezvous->gateway);
 
-  rendezvous->timer_id = 0;
+  g_clear_pointer (&rendezvous->timer, g_source_unref);
   g_message ("session %s: a tunnel ticket expired before both agents presented it",
              rendezvous->session_id);
   rendezvous_free (rendezvous);
@@ -62,14 +64,16 @@ static void
 on_joined (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Join *join = user_data;
+  CV_GATEWAY_ON_ITS_CONTEXT (join->gateway);
   g_autoptr (GError) error = NULL;
   CvJoinStats stats = { 0 };
   gboolean ok = cv_socket_join_finish (result, &stats, &error);
   double seconds = (g_get_monotonic_time () - join->started_us) / 1e6;
 
+  join->gateway->n_tunnels--;
+  cv_gateway_counts_changed (join->gateway);
   if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      join->gateway->n_tunnels--;
       g_message ("session %s: tunnel closed after %.1f s, %" G_GUINT64_FORMAT
                  " bytes share→connect, %" G_GUINT64_FORMAT " bytes connect→share%s%s",
                  join->session_id, seconds, stats.bytes_a_to_b, stats.bytes_b_to_a,
@@ -94,6 +98,7 @@ join_halves (CvGateway *self, Rendezvous *rendezvous)
   options.buffer_size = self->config->limits.tunnel_buffer_bytes;
   self->n_tunnels++;
   g_message ("session %s: tunnel joined", rendezvous->session_id);
+  cv_gateway_counts_changed (self);
   cv_socket_join_async (rendezvous->half[0], rendezvous->half[1],
                         self->config->join == CV_GATEWAY_JOIN_SPLICE ? CV_JOIN_MODE_SPLICE
                                                                      : CV_JOIN_MODE_COPY,
@@ -141,7 +146,7 @@ cv_gateway_offer_tunnel (CvGateway *self, CvGatewaySessionState *session,
     }
   if (self->n_tunnels + self->n_rendezvous >= self->config->limits.max_tunnels)
     {
-      g_warning ("session %s: tunnel refused: the gateway carries its maximum of %u tunnels",
+      g_message ("session %s: tunnel refused: the gateway carries its maximum of %u tunnels",
                  session->id, self->config->limits.max_tunnels);
       json_object_set_string_member (to_connect, "error", CV_REASON_LIMIT_REACHED);
       cv_gateway_link_send (connect, CV_CONTROL_TUNNEL_OFFER, to_connect);
@@ -167,8 +172,8 @@ cv_gateway_offer_tunnel (CvGateway *self, CvGatewaySessionState *session,
   rendezvous->ticket[1] = cv_ticket_new ();
   g_hash_table_insert (self->tickets, rendezvous->ticket[0], rendezvous);
   g_hash_table_insert (self->tickets, rendezvous->ticket[1], rendezvous);
-  rendezvous->timer_id = g_timeout_add (self->config->limits.ticket_timeout_ms,
-                                        on_rendezvous_timeout, rendezvous);
+  rendezvous->timer = cv_gateway_add_timeout (self, self->config->limits.ticket_timeout_ms,
+                                              on_rendezvous_timeout, rendezvous);
 
   json_object_set_string_member (to_share, "ticket", rendezvous->ticket[0]);
   json_object_set_string_member (to_share, "tls_role", "server");

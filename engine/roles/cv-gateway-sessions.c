@@ -89,6 +89,7 @@ forget_link (CvGateway *self, CvGatewayLink *link)
 static void
 on_link_closed (CvGatewayLink *link, const GError *error, CvGateway *self)
 {
+  CV_GATEWAY_ON_ITS_CONTEXT (self);
   g_autoptr (CvGatewayLink) hold G_GNUC_UNUSED = g_object_ref (link);
 
   /* An unauthenticated link gives its admission slot back as it goes. */
@@ -99,6 +100,7 @@ on_link_closed (CvGatewayLink *link, const GError *error, CvGateway *self)
                error->message);
   g_signal_handlers_disconnect_by_data (link, self);
   g_ptr_array_remove (self->links, link);
+  cv_gateway_counts_changed (self);
 }
 
 void
@@ -133,6 +135,7 @@ cv_gateway_admit (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *s
       g_message ("session %s: share agent “%s” online from %s (key %s)", session->id, hello->name,
                  cv_gateway_link_get_remote_string (link), cv_gateway_link_get_fingerprint (link));
       announce_presence (session);
+      cv_gateway_counts_changed (self);
     }
   else
     {
@@ -148,6 +151,7 @@ cv_gateway_admit (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *s
 static void
 on_link_message (CvGatewayLink *link, guint type, JsonObject *body, CvGateway *self)
 {
+  CV_GATEWAY_ON_ITS_CONTEXT (self);
   CvGatewaySessionState *session = cv_gateway_link_get_session (link);
   const CvHello *hello = cv_gateway_link_get_hello (link);
 
@@ -170,6 +174,41 @@ cv_gateway_add_link (CvGateway *self, CvGatewayLink *link)
   g_signal_connect (link, "hello", G_CALLBACK (cv_gateway_on_link_hello), self);
   g_signal_connect (link, "message", G_CALLBACK (on_link_message), self);
   g_signal_connect (link, "closed", G_CALLBACK (on_link_closed), self);
+  cv_gateway_counts_changed (self);
+}
+
+/* cv_gateway_stop(): every link closed now, none told why. */
+void
+cv_gateway_drop_links (CvGateway *self)
+{
+  g_autoptr (GPtrArray) links = g_steal_pointer (&self->links);
+
+  self->links = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < links->len; i++)
+    {
+      CvGatewayLink *link = links->pdata[i];
+
+      g_signal_handlers_disconnect_by_data (link, self);
+      g_object_set_data (G_OBJECT (link), "cv-admission-slot", NULL);
+      forget_link (self, link);
+      cv_gateway_link_close (link);
+    }
+}
+
+guint
+cv_gateway_count_sessions_online (CvGateway *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+  guint n = 0;
+
+  if (self->sessions == NULL)
+    return 0;
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (((CvGatewaySessionState *) value)->share != NULL)
+      n++;
+  return n;
 }
 
 /* Sessions no longer in the configuration (marked by cv_gateway_load_sessions())

@@ -10,7 +10,40 @@
 #include "base/cv-listen.h"
 #include "wire/cv-control.h"
 
+enum {
+  PROP_0,
+  PROP_MAIN_CONTEXT,
+  PROP_RUNNING,
+  PROP_N_LINKS,
+  PROP_N_TUNNELS,
+  PROP_N_SESSIONS,
+  PROP_N_SESSIONS_ONLINE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
 G_DEFINE_FINAL_TYPE (CvGateway, cv_gateway, G_TYPE_OBJECT)
+
+static void
+close_listener (CvGateway *self)
+{
+  if (self->service == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (self->service, self);
+  g_socket_service_stop (self->service);
+  g_socket_listener_close (G_SOCKET_LISTENER (self->service));
+  g_clear_object (&self->service);
+}
+
+static void
+set_running (CvGateway *self, gboolean running)
+{
+  if (self->running == running)
+    return;
+  self->running = running;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+}
 
 static void
 cv_gateway_dispose (GObject *object)
@@ -18,12 +51,8 @@ cv_gateway_dispose (GObject *object)
   CvGateway *self = CV_GATEWAY (object);
 
   g_cancellable_cancel (self->cancellable);
-  if (self->service != NULL)
-    {
-      g_socket_service_stop (self->service);
-      g_socket_listener_close (G_SOCKET_LISTENER (self->service));
-      g_clear_object (&self->service);
-    }
+  g_cancellable_cancel (self->stop_cancellable);
+  close_listener (self);
   g_clear_pointer (&self->pending, g_hash_table_unref);
   cv_gateway_forget_rendezvous (self);
   if (self->links != NULL)
@@ -49,21 +78,93 @@ cv_gateway_finalize (GObject *object)
   g_clear_object (&self->identity);
   g_clear_object (&self->limiter);
   g_clear_object (&self->cancellable);
+  g_clear_object (&self->stop_cancellable);
   g_clear_pointer (&self->ports, g_array_unref);
   g_clear_pointer (&self->admission, cv_admission_unref);
   g_clear_pointer (&self->verifying, g_hash_table_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->record_path);
 
   G_OBJECT_CLASS (cv_gateway_parent_class)->finalize (object);
 }
 
 static void
+cv_gateway_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  CvGateway *self = CV_GATEWAY (object);
+
+  switch (prop_id)
+    {
+    case PROP_MAIN_CONTEXT:
+      g_value_set_boxed (value, self->context);
+      break;
+    case PROP_RUNNING:
+      g_value_set_boolean (value, self->running);
+      break;
+    case PROP_N_LINKS:
+      g_value_set_uint (value, cv_gateway_get_n_links (self));
+      break;
+    case PROP_N_TUNNELS:
+      g_value_set_uint (value, self->n_tunnels);
+      break;
+    case PROP_N_SESSIONS:
+      g_value_set_uint (value, cv_gateway_get_n_sessions (self));
+      break;
+    case PROP_N_SESSIONS_ONLINE:
+      g_value_set_uint (value, cv_gateway_get_n_sessions_online (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cv_gateway_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  CvGateway *self = CV_GATEWAY (object);
+
+  switch (prop_id)
+    {
+    case PROP_MAIN_CONTEXT:
+      self->context = g_value_dup_boxed (value);
+      if (self->context == NULL)
+        self->context = g_main_context_ref_thread_default ();
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 cv_gateway_class_init (CvGatewayClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GParamFlags flags = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
 
   object_class->dispose = cv_gateway_dispose;
   object_class->finalize = cv_gateway_finalize;
+  object_class->get_property = cv_gateway_get_property;
+  object_class->set_property = cv_gateway_set_property;
+
+  /* Where every source of the gateway's is attached and its async calls come back;
+   * NULL: the thread-default context at construction. */
+  properties[PROP_MAIN_CONTEXT] =
+    g_param_spec_boxed ("main-context", NULL, NULL, G_TYPE_MAIN_CONTEXT,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /* Listening: from a successful cv_gateway_start() to cv_gateway_stop() or
+   * cv_gateway_shutdown(). */
+  properties[PROP_RUNNING] = g_param_spec_boolean ("running", NULL, NULL, FALSE, flags);
+  /* Agents' control links, logged in or still in their HELLO. */
+  properties[PROP_N_LINKS] = g_param_spec_uint ("n-links", NULL, NULL, 0, G_MAXUINT, 0, flags);
+  properties[PROP_N_TUNNELS] =
+    g_param_spec_uint ("n-tunnels", NULL, NULL, 0, G_MAXUINT, 0, flags);
+  /* Sessions in the configuration. */
+  properties[PROP_N_SESSIONS] =
+    g_param_spec_uint ("n-sessions", NULL, NULL, 0, G_MAXUINT, 0, flags);
+  /* Sessions whose share agent is online. */
+  properties[PROP_N_SESSIONS_ONLINE] =
+    g_param_spec_uint ("n-sessions-online", NULL, NULL, 0, G_MAXUINT, 0, flags);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void
@@ -77,6 +178,7 @@ cv_gateway_init (CvGateway *self)
   self->pending = g_hash_table_new_full (NULL, NULL, cv_gateway_pending_free, NULL);
   self->ports = g_array_new (FALSE, FALSE, sizeof (guint16));
   self->cancellable = g_cancellable_new ();
+  self->stop_cancellable = g_cancellable_new ();
   self->verifying = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
@@ -90,14 +192,16 @@ pending_per_address (const CvGatewayLimits *limits)
 }
 
 /**
- * cv_gateway_new:
+ * cv_gateway_new_with_context:
  * @config: (transfer full): the configuration
  * @identity: the gateway's certificate and key
+ * @context: (nullable): the main context it runs on; %NULL for the thread-default one
  */
 CvGateway *
-cv_gateway_new (CvGatewayConfig *config, CvIdentity *identity)
+cv_gateway_new_with_context (CvGatewayConfig *config, CvIdentity *identity,
+                             GMainContext *context)
 {
-  CvGateway *self = g_object_new (CV_TYPE_GATEWAY, NULL);
+  CvGateway *self = g_object_new (CV_TYPE_GATEWAY, "main-context", context, NULL);
   CvAuthLimits limits;
 
   self->config = config;
@@ -119,9 +223,75 @@ cv_gateway_new (CvGatewayConfig *config, CvIdentity *identity)
   return self;
 }
 
+/**
+ * cv_gateway_new:
+ * @config: (transfer full): the configuration
+ * @identity: the gateway's certificate and key
+ *
+ * A gateway on the thread-default main context.
+ */
+CvGateway *
+cv_gateway_new (CvGatewayConfig *config, CvIdentity *identity)
+{
+  return cv_gateway_new_with_context (config, identity, NULL);
+}
+
+/**
+ * cv_gateway_load_identity:
+ *
+ * The gateway's key and certificate as @config says: its cert_file and key_file, or
+ * else a self-signed pair kept in its state_dir, made on first use.
+ *
+ * Returns: (transfer full) (nullable): the identity, or %NULL with @error set
+ */
+CvIdentity *
+cv_gateway_load_identity (const CvGatewayConfig *config, GError **error)
+{
+  CvIdentity *identity;
+  gboolean created = FALSE;
+
+  if (config->cert_file != NULL)
+    return cv_identity_new_from_files (config->cert_file, config->key_file, error);
+  identity = cv_identity_load_or_create (config->state_dir, "gateway", "culvert-gateway",
+                                         &created, error);
+  if (identity != NULL && created)
+    g_message ("made a self-signed certificate in %s", config->state_dir);
+  return identity;
+}
+
+/**
+ * cv_gateway_new_from_file:
+ * @config_file: the gateway's JSON config
+ * @context: (nullable): the main context it runs on; %NULL for the thread-default one
+ *
+ * Loads the config and the identity it names (cv_gateway_load_identity()).
+ *
+ * Returns: (transfer full) (nullable): a gateway, not started yet, or %NULL with
+ *   @error saying what is wrong with the file or the identity
+ */
+CvGateway *
+cv_gateway_new_from_file (const char *config_file, GMainContext *context, GError **error)
+{
+  g_autoptr (CvGatewayConfig) config = cv_gateway_config_load (config_file, error);
+  g_autoptr (CvIdentity) identity = NULL;
+
+  if (config == NULL)
+    return NULL;
+  identity = cv_gateway_load_identity (config, error);
+  if (identity == NULL)
+    return NULL;
+  return cv_gateway_new_with_context (g_steal_pointer (&config), identity, context);
+}
+
 gboolean
 cv_gateway_start (CvGateway *self, GError **error)
 {
+  CV_GATEWAY_ON_ITS_CONTEXT (self);
+
+  g_return_val_if_fail (self->service == NULL && !self->shutting_down, FALSE);
+
+  /* Made and started with the gateway's context pushed: the service's accepts are
+   * GTasks of that context from the first one on. */
   self->service = g_socket_service_new ();
   for (guint i = 0; i < self->config->listeners->len; i++)
     {
@@ -130,12 +300,17 @@ cv_gateway_start (CvGateway *self, GError **error)
 
       if (!cv_listen_add (G_SOCKET_LISTENER (self->service), listen->host, listen->port, 1024,
                           &port, error))
-        return FALSE;
+        {
+          close_listener (self);
+          g_array_set_size (self->ports, 0);
+          return FALSE;
+        }
       g_array_append_val (self->ports, port);
       g_message ("listening on %s port %u", listen->host, port);
     }
   g_signal_connect (self->service, "incoming", G_CALLBACK (cv_gateway_on_incoming), self);
   g_socket_service_start (self->service);
+  set_running (self, TRUE);
   return TRUE;
 }
 
@@ -143,6 +318,21 @@ GArray *
 cv_gateway_get_listen_ports (CvGateway *self)
 {
   return self->ports;
+}
+
+/* Returns: (transfer none): the context the gateway runs on */
+GMainContext *
+cv_gateway_get_main_context (CvGateway *self)
+{
+  return self->context;
+}
+
+/* Returns: (transfer none): the gateway's key and certificate (its fingerprint is
+ * what agents pin) */
+CvIdentity *
+cv_gateway_get_identity (CvGateway *self)
+{
+  return self->identity;
 }
 
 void
@@ -164,13 +354,69 @@ cv_gateway_get_n_tunnels (CvGateway *self)
   return self->n_tunnels;
 }
 
+guint
+cv_gateway_get_n_sessions (CvGateway *self)
+{
+  return self->sessions != NULL ? g_hash_table_size (self->sessions) : 0;
+}
+
+guint
+cv_gateway_get_n_sessions_online (CvGateway *self)
+{
+  return cv_gateway_count_sessions_online (self);
+}
+
+gboolean
+cv_gateway_is_running (CvGateway *self)
+{
+  return self->running;
+}
+
+GSource *
+cv_gateway_add_timeout (CvGateway *self, guint ms, GSourceFunc func, gpointer data)
+{
+  GSource *source = g_timeout_source_new (ms);
+
+  g_source_set_callback (source, func, data, NULL);
+  g_source_set_static_name (source, "[culvert] gateway deadline");
+  g_source_attach (source, self->context);
+  return source;
+}
+
+void
+cv_gateway_counts_changed (CvGateway *self)
+{
+  guint n_links = cv_gateway_get_n_links (self);
+  guint n_online = cv_gateway_count_sessions_online (self);
+
+  g_object_freeze_notify (G_OBJECT (self));
+  if (n_links != self->notified_links)
+    {
+      self->notified_links = n_links;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_LINKS]);
+    }
+  if (self->n_tunnels != self->notified_tunnels)
+    {
+      self->notified_tunnels = self->n_tunnels;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_TUNNELS]);
+    }
+  if (n_online != self->notified_sessions_online)
+    {
+      self->notified_sessions_online = n_online;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_SESSIONS_ONLINE]);
+    }
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
 /* New sessions and credentials take effect for the next login; links and tunnels that
  * are up stay up, except those of sessions that no longer exist. */
 gboolean
 cv_gateway_reload (CvGateway *self, CvGatewayConfig *config, GError **error)
 {
+  CV_GATEWAY_ON_ITS_CONTEXT (self);
   GHashTableIter iter;
   gpointer value;
+  guint n_sessions = cv_gateway_get_n_sessions (self);
   guint removed;
 
   g_hash_table_iter_init (&iter, self->sessions);
@@ -187,6 +433,9 @@ cv_gateway_reload (CvGateway *self, CvGatewayConfig *config, GError **error)
   self->mux_config.dead_peer_timeout_ms = config->limits.dead_peer_timeout_ms;
   cv_gateway_config_free (self->config);
   self->config = config;
+  if (cv_gateway_get_n_sessions (self) != n_sessions)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_SESSIONS]);
+  cv_gateway_counts_changed (self);
   return TRUE;
 }
 
@@ -194,18 +443,43 @@ cv_gateway_reload (CvGateway *self, CvGatewayConfig *config, GError **error)
 void
 cv_gateway_shutdown (CvGateway *self)
 {
+  CV_GATEWAY_ON_ITS_CONTEXT (self);
+
   if (self->shutting_down)
     return;
   self->shutting_down = TRUE;
-  if (self->service != NULL)
-    {
-      g_socket_service_stop (self->service);
-      g_socket_listener_close (G_SOCKET_LISTENER (self->service));
-    }
+  close_listener (self);
   for (guint i = 0; i < self->links->len; i++)
     cv_gateway_link_goaway (self->links->pdata[i], CV_GOAWAY_REASON_SHUTTING_DOWN,
                             "the gateway is shutting down");
   g_cancellable_cancel (self->cancellable);
+  set_running (self, FALSE);
+}
+
+/**
+ * cv_gateway_stop:
+ *
+ * Ends everything now: the listener, connections not yet sniffed, every control link
+ * (closed, no GOAWAY), every tunnel and ticket, the password checks.  Idempotent.
+ * Callbacks already queued still run on the gateway's context; once they have, the
+ * last reference finalizes it.
+ */
+void
+cv_gateway_stop (CvGateway *self)
+{
+  CV_GATEWAY_ON_ITS_CONTEXT (self);
+
+  self->shutting_down = TRUE;
+  close_listener (self);
+  g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (self->stop_cancellable);
+  cv_gateway_drop_pending (self);
+  cv_gateway_forget_rendezvous (self);
+  /* Forgotten, not only freed: a rendezvous made from now on has nowhere to go. */
+  self->tickets = g_hash_table_new (g_str_hash, g_str_equal);
+  cv_gateway_drop_links (self);
+  set_running (self, FALSE);
+  cv_gateway_counts_changed (self);
 }
 
 gboolean
