@@ -76,6 +76,9 @@ guint count_refusals (const char *text);
 CvGatewayConfig *make_config (Fixture *fixture, const char *limits, gboolean with_s1);
 void dispose_gateway (Fixture *fixture);
 
+/* gateway-agents.c */
+void raw_free (gpointer data);
+void agent_free (gpointer data);
 Raw *raw_connect (Fixture *fixture);
 void raw_write (Raw *raw, const void *data, gsize len);
 gboolean raw_is_closed (gpointer data);
