@@ -52,6 +52,18 @@ has_one_tunnel (gpointer data)
 }
 
 static gboolean
+has_one_link (gpointer data)
+{
+  return get_uint (data, "n-links") == 1;
+}
+
+static gboolean
+has_no_link (gpointer data)
+{
+  return get_uint (data, "n-links") == 0;
+}
+
+static gboolean
 is_quiet (gpointer data)
 {
   CvGateway *gateway = data;
@@ -146,6 +158,45 @@ test_on_private_context (Fixture *fixture, gconstpointer data)
   g_ptr_array_unref (watch.notified);
 }
 
+static void
+stop_and_finalize (Fixture *fixture)
+{
+  cv_gateway_stop (fixture->gateway);
+  g_assert_true (gateway_wait_until (is_quiet, fixture->gateway, WAIT_MS));
+  g_assert_finalize_object (g_steal_pointer (&fixture->gateway));
+}
+
+/* Agents going away by themselves: the gateway's side of each link closes on the
+ * gateway's context too. */
+static void
+test_peer_closes (Fixture *fixture, gconstpointer data)
+{
+  CvGateway *gateway = fixture->gateway;
+  Agent *share, *connect;
+
+  /* This fails today (run it with CULVERT_TEST_MUX_CONTEXT=1): CvMux closes a lost
+   * carrier (g_io_stream_close_async in cv-mux.c maybe_close_stream, from its read
+   * callback) on the thread-default context instead of its own, so the close lands
+   * on the global default context.  The mux is not the gateway's to change; once it
+   * pushes its context around that call, drop the skip. */
+  if (g_getenv ("CULVERT_TEST_MUX_CONTEXT") == NULL)
+    {
+      g_test_skip ("CvMux closes a lost carrier on the thread-default context (cv-mux.c)");
+      stop_and_finalize (fixture);
+      return;
+    }
+
+  login_pair (fixture, &share, &connect);
+  agent_close (connect);
+  g_assert_true (gateway_wait_until (has_one_link, gateway, WAIT_MS));
+  g_assert_cmpuint (get_uint (gateway, "n-sessions-online"), ==, 1);
+  agent_close (share);
+  g_assert_true (gateway_wait_until (has_no_link, gateway, WAIT_MS));
+  g_assert_cmpuint (get_uint (gateway, "n-sessions-online"), ==, 0);
+  assert_default_context_unused ();
+  stop_and_finalize (fixture);
+}
+
 /* The way the app starts one: a config file, the identity it names. */
 static void
 test_new_from_file (Fixture *fixture, gconstpointer data)
@@ -177,9 +228,7 @@ test_new_from_file (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (error);
   g_test_message ("missing file: %s", error->message);
 
-  cv_gateway_stop (fixture->gateway);
-  g_assert_true (gateway_wait_until (is_quiet, fixture->gateway, WAIT_MS));
-  g_assert_finalize_object (g_steal_pointer (&fixture->gateway));
+  stop_and_finalize (fixture);
 }
 
 int
@@ -187,6 +236,7 @@ main (int argc, char **argv)
 {
   gateway_test_init (&argc, &argv);
   gateway_test_add_on_context ("/gateway/api/private-context", NULL, test_on_private_context);
+  gateway_test_add_on_context ("/gateway/api/peer-closes", NULL, test_peer_closes);
   gateway_test_add_on_context ("/gateway/api/new-from-file", NULL, test_new_from_file);
   return gateway_test_run ();
 }
