@@ -57,15 +57,28 @@ typedef void (*GatewayTestFunc) (Fixture *fixture, gconstpointer data);
 void gateway_test_init (int *argc, char ***argv);
 /* A case on a fresh gateway whose config has @limits (JSON members, or NULL). */
 void gateway_test_add (const char *path, const char *limits, GatewayTestFunc func);
+/* The same on a gateway that runs on a private context (gateway_test_get_context()). */
+void gateway_test_add_on_context (const char *path, const char *limits, GatewayTestFunc func);
+GMainContext *gateway_test_get_context (void);
 int gateway_test_run (void);
+/* Runs the agents' and the gateway's contexts until @condition holds, at most
+ * @timeout_ms; FALSE if it did not. */
+gboolean gateway_wait_until (gboolean (*condition) (gpointer), gpointer data, guint timeout_ms);
+/* Aborts if any source is attached to the global default context. */
+void assert_default_context_unused (void);
 
-/* The gateway's warnings in this case, in order; counted, not fatal. */
+/* The gateway's warnings in this case (any fails it at tear-down), and the
+ * connections and tunnels it logged as refused, in order. */
 extern GPtrArray *gateway_warnings;
-guint count_warnings (const char *text);
+extern GPtrArray *gateway_refusals;
+guint count_refusals (const char *text);
 
 CvGatewayConfig *make_config (Fixture *fixture, const char *limits, gboolean with_s1);
 void dispose_gateway (Fixture *fixture);
 
+/* gateway-agents.c */
+void raw_free (gpointer data);
+void agent_free (gpointer data);
 Raw *raw_connect (Fixture *fixture);
 void raw_write (Raw *raw, const void *data, gsize len);
 gboolean raw_is_closed (gpointer data);

@@ -129,14 +129,14 @@ test_admission_per_address (Fixture *fixture, gconstpointer data)
       else
         g_assert_cmpint (closed_ms, <, 1000);
     }
-  g_assert_cmpuint (gateway_warnings->len, ==, N_IDLE - PER_ADDRESS);
-  g_assert_cmpuint (count_warnings ("127.0.0.1: refused: 20 unauthenticated connections from "
+  g_assert_cmpuint (gateway_refusals->len, ==, N_IDLE - PER_ADDRESS);
+  g_assert_cmpuint (count_refusals ("127.0.0.1: refused: 20 unauthenticated connections from "
                                     "this address (limit 20)"),
                     ==, N_IDLE - PER_ADDRESS);
 
   /* Every slot was given back. */
   agent_login (fixture, fixture->share_identity, CV_AGENT_ROLE_SHARE, "s1", "share");
-  g_assert_cmpuint (gateway_warnings->len, ==, N_IDLE - PER_ADDRESS);
+  g_assert_cmpuint (gateway_refusals->len, ==, N_IDLE - PER_ADDRESS);
 }
 
 /* Every way a connection can end before WELCOME gives its slot back, and so does
@@ -221,7 +221,7 @@ test_admission_slots_return (Fixture *fixture, gconstpointer data)
 
   agent_login (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s1", "last");
   /* Nothing was turned away on the way. */
-  g_assert_cmpuint (gateway_warnings->len, ==, 0);
+  g_assert_cmpuint (gateway_refusals->len, ==, 0);
 }
 
 /* Not TLS, not a tunnel: closed at once, long before the 10 s deadline. */

@@ -145,7 +145,7 @@ test_max_tunnels (Fixture *fixture, gconstpointer data)
   refusal = agent_next (connect, CV_CONTROL_TUNNEL_OFFER);
   g_assert_cmpstr (member (refusal, "error"), ==,
                    CV_REASON_LIMIT_REACHED);
-  g_assert_cmpuint (count_warnings ("session s1: tunnel refused: the gateway carries its "
+  g_assert_cmpuint (count_refusals ("session s1: tunnel refused: the gateway carries its "
                                     "maximum of 1 tunnels"),
                     ==, 2);
 

@@ -162,17 +162,7 @@ cv_cli_gateway (int argc, char **argv)
     }
   cv_cli_log_set_max_level (max_level_of (config->log_level));
 
-  if (config->cert_file != NULL)
-    identity = cv_identity_new_from_files (config->cert_file, config->key_file, &error);
-  else
-    {
-      gboolean created = FALSE;
-
-      identity = cv_identity_load_or_create (config->state_dir, "gateway", "culvert-gateway",
-                                             &created, &error);
-      if (identity != NULL && created)
-        g_message ("made a self-signed certificate in %s", config->state_dir);
-    }
+  identity = cv_gateway_load_identity (config, &error);
   if (identity == NULL)
     {
       g_printerr ("culvert-cli: %s\n", error->message);

@@ -4,6 +4,8 @@
  * Channels are never opened on control links; anything else closes the link. */
 #include "roles/cv-gateway-link.h"
 
+#include "base/cv-source.h"
+
 struct _CvGatewayLink {
   GObject parent_instance;
 
@@ -11,8 +13,9 @@ struct _CvGatewayLink {
   GInetAddress *remote;
   char *remote_string;
   char *fingerprint;
+  GMainContext *context; /* thread-default at construction, as the mux's */
   guint hello_timeout_ms;
-  guint hello_timer_id;
+  GSource *hello_timer;
   gboolean have_hello;
   gboolean welcomed;
   gboolean closed;
@@ -36,11 +39,12 @@ cv_gateway_link_finalize (GObject *object)
 {
   CvGatewayLink *self = CV_GATEWAY_LINK (object);
 
-  g_clear_handle_id (&self->hello_timer_id, g_source_remove);
+  cv_source_clear (&self->hello_timer);
   if (self->mux != NULL)
     g_signal_handlers_disconnect_by_data (self->mux, self);
   g_clear_object (&self->mux);
   g_clear_object (&self->remote);
+  g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->remote_string);
   g_free (self->fingerprint);
   cv_hello_clear (&self->hello);
@@ -73,11 +77,12 @@ static void
 on_mux_closed (CvMux *mux, const GError *error, CvGatewayLink *self)
 {
   g_autoptr (CvGatewayLink) hold G_GNUC_UNUSED = g_object_ref (self);
+  g_autoptr (GMainContextPusher) pusher G_GNUC_UNUSED = g_main_context_pusher_new (self->context);
 
   if (self->closed)
     return;
   self->closed = TRUE;
-  g_clear_handle_id (&self->hello_timer_id, g_source_remove);
+  cv_source_clear (&self->hello_timer);
   g_signal_emit (self, signals[SIGNAL_CLOSED], 0, error);
 }
 
@@ -93,6 +98,7 @@ on_control_message (CvMux *mux, guint type, GBytes *json, CvGatewayLink *self)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) body = NULL;
+  g_autoptr (GMainContextPusher) pusher G_GNUC_UNUSED = g_main_context_pusher_new (self->context);
 
   if (!self->have_hello)
     {
@@ -107,7 +113,7 @@ on_control_message (CvMux *mux, guint type, GBytes *json, CvGatewayLink *self)
           return;
         }
       self->have_hello = TRUE;
-      g_clear_handle_id (&self->hello_timer_id, g_source_remove);
+      cv_source_clear (&self->hello_timer);
       g_signal_emit (self, signals[SIGNAL_HELLO], 0);
       return;
     }
@@ -130,8 +136,9 @@ static gboolean
 on_hello_timeout (gpointer user_data)
 {
   CvGatewayLink *self = user_data;
+  g_autoptr (GMainContextPusher) pusher G_GNUC_UNUSED = g_main_context_pusher_new (self->context);
 
-  self->hello_timer_id = 0;
+  g_clear_pointer (&self->hello_timer, g_source_unref);
   g_message ("%s: no HELLO within %u ms; closing", self->remote_string, self->hello_timeout_ms);
   cv_gateway_link_close (self);
   return G_SOURCE_REMOVE;
@@ -151,6 +158,7 @@ cv_gateway_link_new (GIOStream *tls_stream,
 {
   CvGatewayLink *self = g_object_new (CV_TYPE_GATEWAY_LINK, NULL);
 
+  self->context = g_main_context_ref_thread_default ();
   self->mux = cv_mux_new (tls_stream, CV_MUX_ROLE_RESPONDER, mux_config);
   self->remote = g_object_ref (remote);
   self->remote_string = g_inet_address_to_string (remote);
@@ -165,7 +173,10 @@ cv_gateway_link_new (GIOStream *tls_stream,
 void
 cv_gateway_link_start (CvGatewayLink *self)
 {
-  self->hello_timer_id = g_timeout_add (self->hello_timeout_ms, on_hello_timeout, self);
+  self->hello_timer = g_timeout_source_new (self->hello_timeout_ms);
+  g_source_set_callback (self->hello_timer, on_hello_timeout, self, NULL);
+  g_source_set_static_name (self->hello_timer, "[culvert] HELLO deadline");
+  g_source_attach (self->hello_timer, self->context);
   cv_mux_start (self->mux);
 }
 

@@ -1,0 +1,311 @@
+/* cv-gateway-intake.c: new connections on the gateway's port, until they are a control
+ * link or a tunnel half.
+ *
+ * One port takes both kinds of connection; the first byte tells them apart: 0x16 opens
+ * a TLS handshake (a control link), 'C' a tunnel preface.  A connection that is
+ * neither, or that says nothing within the handshake deadline, is closed.  Each one
+ * holds an admission slot (auth/cv-admission) until it is welcomed or gone.
+ */
+#include "roles/cv-gateway-private.h"
+
+#include "base/cv-source.h"
+#include "transport/cv-tls-stream.h"
+#include "wire/cv-control.h"
+#include "wire/cv-ticket.h"
+
+#include <gio/gnetworking.h>
+
+#define TLS_RECORD_HANDSHAKE 0x16
+
+/* A connection whose first bytes have not been read yet. */
+typedef struct {
+  CvGateway *gateway;
+  GSocketConnection *connection;
+  GSource *source;
+  GSource *timer;
+  char preface[CV_TUNNEL_PREFACE_LENGTH];
+  gsize preface_len;
+  CvAdmissionSlot *slot;
+  char *remote; /* the peer's address, looked up once at accept */
+} Pending;
+
+typedef struct {
+  CvGateway *gateway;
+  GInetAddress *remote;
+  CvAdmissionSlot *slot;
+} Handshake;
+
+static void
+on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Handshake *handshake = user_data;
+  CvGateway *self = handshake->gateway;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvTlsStream) tls = CV_TLS_STREAM (source);
+  g_autofree char *remote = g_inet_address_to_string (handshake->remote);
+  CvGatewayLink *link;
+  const char *fingerprint;
+  CV_GATEWAY_ON_ITS_CONTEXT (self);
+
+  if (!cv_tls_stream_handshake_finish (tls, result, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->links != NULL)
+        g_message ("%s: TLS handshake failed: %s", remote, error->message);
+      g_io_stream_close (G_IO_STREAM (tls), NULL, NULL);
+      goto out;
+    }
+  /* The handshake required a certificate: there is a fingerprint. */
+  fingerprint = cv_tls_stream_get_peer_fingerprint (tls);
+  link = cv_gateway_link_new (G_IO_STREAM (tls), handshake->remote, fingerprint, &self->mux_config,
+                              self->config->limits.handshake_timeout_ms);
+  g_object_set_data_full (G_OBJECT (link), "cv-admission-slot", g_steal_pointer (&handshake->slot),
+                          (GDestroyNotify) cv_admission_slot_release);
+  cv_gateway_add_link (self, link);
+  cv_gateway_link_start (link);
+
+out:
+  cv_admission_slot_release (handshake->slot);
+  g_object_unref (handshake->remote);
+  g_object_unref (handshake->gateway);
+  g_free (handshake);
+}
+
+void
+cv_gateway_pending_free (gpointer data)
+{
+  Pending *pending = data;
+
+  cv_source_clear (&pending->timer);
+  cv_source_clear (&pending->source);
+  g_clear_object (&pending->connection);
+  cv_admission_slot_release (pending->slot);
+  g_free (pending->remote);
+  g_free (pending);
+}
+
+static char *
+remote_of (GSocketConnection *connection)
+{
+  g_autoptr (GSocketAddress) address = g_socket_connection_get_remote_address (connection, NULL);
+
+  if (G_IS_INET_SOCKET_ADDRESS (address))
+    return g_inet_address_to_string (
+      g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
+  return g_strdup ("(unknown)");
+}
+
+static GInetAddress *
+remote_address_of (GSocketConnection *connection)
+{
+  g_autoptr (GSocketAddress) address = g_socket_connection_get_remote_address (connection, NULL);
+
+  if (G_IS_INET_SOCKET_ADDRESS (address))
+    return g_object_ref (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
+  return g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+}
+
+/* Drop a pending connection: @keep_open when it moves on to TLS or a rendezvous. */
+static void
+pending_done (Pending *pending, gboolean keep_open)
+{
+  CvGateway *self = pending->gateway;
+
+  if (!keep_open)
+    g_io_stream_close (G_IO_STREAM (pending->connection), NULL, NULL);
+  g_hash_table_remove (self->pending, pending);
+}
+
+static gboolean
+on_pending_timeout (gpointer user_data)
+{
+  Pending *pending = user_data;
+  CV_GATEWAY_ON_ITS_CONTEXT (pending->gateway);
+
+  g_clear_pointer (&pending->timer, g_source_unref);
+  g_message ("%s: nothing useful within the handshake deadline; closing", pending->remote);
+  pending_done (pending, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+start_tls (Pending *pending)
+{
+  CvGateway *self = pending->gateway;
+  Handshake *handshake;
+  g_autoptr (GError) error = NULL;
+  CvTlsStream *tls = cv_tls_stream_new (pending->connection, TRUE, self->identity, &error);
+
+  if (tls == NULL)
+    {
+      g_warning ("%s: %s", pending->remote, error->message);
+      g_io_stream_close (G_IO_STREAM (pending->connection), NULL, NULL);
+      return;
+    }
+  handshake = g_new0 (Handshake, 1);
+
+  handshake->gateway = g_object_ref (self);
+  handshake->remote = remote_address_of (pending->connection);
+  handshake->slot = g_steal_pointer (&pending->slot);
+  /* The link's own HELLO deadline takes over once TLS is up. */
+  /* Any client certificate will do: it is the agent's key, which the gateway only
+   * records and announces; the password authenticates.  GnuTLS driven directly: no
+   * worker thread per handshake (glib-networking's GTlsConnection runs each one on
+   * a thread of GLib's pool, so stalled handshakes held up the rest). */
+  cv_tls_stream_handshake_async (tls, NULL, CV_TLS_ALPN, self->config->limits.handshake_timeout_ms,
+                                 self->stop_cancellable, on_tls_done, handshake);
+}
+
+static gboolean on_pending_readable (GSocket *socket, GIOCondition condition, gpointer user_data);
+
+static void
+watch_pending (Pending *pending)
+{
+  GSocket *socket = g_socket_connection_get_socket (pending->connection);
+
+  cv_source_clear (&pending->source);
+  pending->source = g_socket_create_source (socket, G_IO_IN, NULL);
+  g_source_set_callback (pending->source, G_SOURCE_FUNC (on_pending_readable), pending, NULL);
+  g_source_set_static_name (pending->source, "[culvert] gateway sniff");
+  g_source_attach (pending->source, pending->gateway->context);
+}
+
+static gboolean
+on_pending_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  Pending *pending = user_data;
+  CvGateway *self = pending->gateway;
+  const char *remote = pending->remote;
+  g_autoptr (GError) error = NULL;
+  gssize n;
+  CV_GATEWAY_ON_ITS_CONTEXT (self);
+
+  g_clear_pointer (&pending->source, g_source_unref);
+
+  if (pending->preface_len == 0)
+    {
+      guint8 first = 0;
+
+      /* Peek, so a TLS handshake finds its ClientHello intact. */
+      n = recv (g_socket_get_fd (socket), (char *) &first, 1, MSG_PEEK);
+      if (n <= 0)
+        {
+          pending_done (pending, FALSE);
+          return G_SOURCE_REMOVE;
+        }
+      if (first == TLS_RECORD_HANDSHAKE)
+        {
+          /* From here the TLS handshake's own deadline applies. */
+          cv_source_clear (&pending->timer);
+          start_tls (pending);
+          pending_done (pending, TRUE);
+          return G_SOURCE_REMOVE;
+        }
+      if (first != CV_TUNNEL_PREFACE_PREFIX[0])
+        {
+          g_message ("%s: not a Culvert agent (first byte 0x%02x); closing", remote, first);
+          pending_done (pending, FALSE);
+          return G_SOURCE_REMOVE;
+        }
+    }
+
+  n = g_socket_receive (socket, pending->preface + pending->preface_len,
+                        sizeof pending->preface - pending->preface_len, NULL, &error);
+  if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    {
+      watch_pending (pending);
+      return G_SOURCE_REMOVE;
+    }
+  if (n <= 0)
+    {
+      pending_done (pending, FALSE);
+      return G_SOURCE_REMOVE;
+    }
+  pending->preface_len += n;
+  if (pending->preface_len < sizeof pending->preface)
+    {
+      watch_pending (pending);
+      return G_SOURCE_REMOVE;
+    }
+
+  {
+    g_autofree char *ticket = cv_tunnel_preface_parse (pending->preface, pending->preface_len,
+                                                       &error);
+
+    if (ticket == NULL)
+      {
+        g_message ("%s: %s; closing", remote, error->message);
+        pending_done (pending, FALSE);
+        return G_SOURCE_REMOVE;
+      }
+    cv_gateway_accept_tunnel_half (self, pending->connection, ticket, remote);
+    pending_done (pending, TRUE);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+take_connection (CvGateway *self, GSocketConnection *connection)
+{
+  GSocket *socket = g_socket_connection_get_socket (connection);
+  Pending *pending;
+
+  g_autofree char *remote = remote_of (connection);
+  g_autoptr (GError) error = NULL;
+  CvAdmissionSlot *slot;
+
+  if (self->links->len >= self->config->limits.max_links)
+    {
+      g_message ("%s: refused: the gateway has its maximum of %u links", remote,
+                 self->config->limits.max_links);
+      return; /* dropping our reference closes it */
+    }
+  slot = cv_admission_take (self->admission, remote, &error);
+  if (slot == NULL)
+    {
+      g_message ("%s: refused: %s", remote, error->message);
+      return;
+    }
+
+  g_socket_set_blocking (socket, FALSE);
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  g_socket_set_keepalive (socket, TRUE);
+  pending = g_new0 (Pending, 1);
+  pending->slot = slot;
+  pending->remote = g_steal_pointer (&remote);
+  pending->gateway = self;
+  pending->connection = g_object_ref (connection);
+  pending->timer = cv_gateway_add_timeout (self, self->config->limits.handshake_timeout_ms,
+                                           on_pending_timeout, pending);
+  g_hash_table_add (self->pending, pending);
+  watch_pending (pending);
+}
+
+/* GSocketService's "incoming": its accept is a GTask started on the gateway's context
+ * (cv_gateway_start()), and GTask calls back with that context pushed, so the next
+ * accept it queues after this returns is on it too. */
+gboolean
+cv_gateway_on_incoming (GSocketService *service, GSocketConnection *connection, GObject *source,
+                        gpointer user_data)
+{
+  CvGateway *self = user_data;
+  CV_GATEWAY_ON_ITS_CONTEXT (self);
+
+  if (!self->shutting_down)
+    take_connection (self, connection);
+  return TRUE; /* dropping our reference closes what was not taken */
+}
+
+/* cv_gateway_stop(): connections not sniffed yet are closed. */
+void
+cv_gateway_drop_pending (CvGateway *self)
+{
+  GHashTableIter iter;
+  gpointer pending;
+
+  g_hash_table_iter_init (&iter, self->pending);
+  while (g_hash_table_iter_next (&iter, &pending, NULL))
+    {
+      g_io_stream_close (G_IO_STREAM (((Pending *) pending)->connection), NULL, NULL);
+      g_hash_table_iter_remove (&iter);
+    }
+}

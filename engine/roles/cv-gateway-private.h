@@ -1,0 +1,94 @@
+/* cv-gateway-private.h: what the gateway's files share — its state, and the calls one
+ * of them makes in another (intake → login → sessions → rendezvous). */
+#pragma once
+
+#include "roles/cv-gateway.h"
+
+#include "auth/cv-admission.h"
+#include "auth/cv-auth-limiter.h"
+#include "mux/cv-mux.h"
+#include "roles/cv-gateway-link.h"
+
+G_BEGIN_DECLS
+
+/* A session as the gateway runs it: its credentials from the config, and who is
+ * online in it. */
+typedef struct {
+  char *id;
+  char *name;
+  char *share_hash;
+  char *connect_hash;
+  CvGatewayLink *share;  /* not owned: links own themselves through the gateway */
+  GPtrArray *connects;   /* of CvGatewayLink, not owned */
+  gboolean removed;
+} CvGatewaySessionState;
+
+struct _CvGateway {
+  GObject parent_instance;
+
+  CvGatewayConfig *config;
+  CvIdentity *identity;
+  CvAuthLimiter *limiter;
+  GMainContext *context; /* every source and async call of the gateway's is on it */
+  GSocketService *service;
+  GArray *ports;
+  CvMuxConfig mux_config;
+
+  GHashTable *sessions; /* id → CvGatewaySessionState */
+  GHashTable *tickets;  /* ticket → rendezvous (two entries per rendezvous) */
+  GPtrArray *links;     /* of CvGatewayLink, owned */
+  GHashTable *pending;  /* set of connections not yet sniffed */
+  CvAdmission *admission;
+  GHashTable *verifying; /* address → password checks under way */
+  guint n_rendezvous;
+  guint n_tunnels;
+  GCancellable *cancellable;      /* cancelled by shutdown and stop: accepts, joins, checks */
+  GCancellable *stop_cancellable; /* cancelled by stop only: TLS handshakes under way */
+  char *record_path;
+  gboolean shutting_down;
+  gboolean running;
+
+  /* The counts last notified, so that a notify means a change. */
+  guint notified_links;
+  guint notified_tunnels;
+  guint notified_sessions_online;
+};
+
+/* Entry points (callbacks, public calls) run with the gateway's context pushed as
+ * thread-default, so that what they start (GTasks, mux and TLS sources, closes)
+ * comes back on it too. */
+#define CV_GATEWAY_ON_ITS_CONTEXT(self)                                                  \
+  g_autoptr (GMainContextPusher) G_PASTE (pusher_, __LINE__) G_GNUC_UNUSED               \
+    = g_main_context_pusher_new ((self)->context)
+
+GSource *cv_gateway_add_timeout (CvGateway *self, guint ms, GSourceFunc func, gpointer data);
+/* Notifies the counts ("n-links", "n-tunnels", "n-sessions-online") that changed. */
+void cv_gateway_counts_changed (CvGateway *self);
+
+/* cv-gateway-sessions.c: sessions, the control links in them, presence. */
+void cv_gateway_session_state_free (gpointer data);
+void cv_gateway_load_sessions (CvGateway *self, CvGatewayConfig *config);
+guint cv_gateway_drop_removed_sessions (CvGateway *self);
+JsonObject *cv_gateway_presence_body (CvGatewaySessionState *session);
+void cv_gateway_add_link (CvGateway *self, CvGatewayLink *link);
+void cv_gateway_admit (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *session);
+void cv_gateway_drop_links (CvGateway *self);
+guint cv_gateway_count_sessions_online (CvGateway *self);
+
+/* cv-gateway-login.c: HELLO checks and the password verification. */
+void cv_gateway_on_link_hello (CvGatewayLink *link, CvGateway *self);
+
+/* cv-gateway-rendezvous.c: tickets, and joining the two halves of a tunnel. */
+void cv_gateway_offer_tunnel (CvGateway *self, CvGatewaySessionState *session,
+                              CvGatewayLink *connect);
+void cv_gateway_accept_tunnel_half (CvGateway *self, GSocketConnection *connection,
+                                    const char *ticket, const char *remote);
+void cv_gateway_forget_rendezvous (CvGateway *self);
+
+/* cv-gateway-intake.c: new connections, told apart by their first bytes. */
+void cv_gateway_pending_free (gpointer data);
+gboolean cv_gateway_on_incoming (GSocketService *service, GSocketConnection *connection,
+                                 GObject *source, gpointer user_data);
+void cv_gateway_drop_pending (CvGateway *self);
+
+G_END_DECLS

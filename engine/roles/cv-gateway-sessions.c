@@ -1,0 +1,246 @@
+/* cv-gateway-sessions.c: the gateway's sessions, the control links logged in to them,
+ * and presence (whether a session's share agent is online, told to its connect agents). */
+#include "roles/cv-gateway-private.h"
+
+#include "wire/cv-control.h"
+
+void
+cv_gateway_session_state_free (gpointer data)
+{
+  CvGatewaySessionState *session = data;
+
+  g_free (session->id);
+  g_free (session->name);
+  g_free (session->share_hash);
+  g_free (session->connect_hash);
+  g_ptr_array_unref (session->connects);
+  g_free (session);
+}
+
+void
+cv_gateway_load_sessions (CvGateway *self, CvGatewayConfig *config)
+{
+  for (guint i = 0; i < config->sessions->len; i++)
+    {
+      CvGatewaySession *sc = config->sessions->pdata[i];
+      CvGatewaySessionState *session = g_hash_table_lookup (self->sessions, sc->id);
+
+      if (session == NULL)
+        {
+          session = g_new0 (CvGatewaySessionState, 1);
+          session->id = g_strdup (sc->id);
+          session->connects = g_ptr_array_new ();
+          g_hash_table_insert (self->sessions, session->id, session);
+        }
+      session->removed = FALSE;
+      g_free (session->name);
+      session->name = g_strdup (sc->name != NULL ? sc->name : sc->id);
+      g_free (session->share_hash);
+      session->share_hash = g_strdup (sc->share_password_hash);
+      g_free (session->connect_hash);
+      session->connect_hash = g_strdup (sc->connect_password_hash);
+    }
+}
+
+JsonObject *
+cv_gateway_presence_body (CvGatewaySessionState *session)
+{
+  JsonObject *body = json_object_new ();
+
+  json_object_set_boolean_member (body, "share_online", session->share != NULL);
+  if (session->share != NULL)
+    {
+      const CvHello *hello = cv_gateway_link_get_hello (session->share);
+
+      json_object_set_string_member (body, "share_name", hello->name);
+      json_object_set_string_member (body, "share_fingerprint",
+                                     cv_gateway_link_get_fingerprint (session->share));
+    }
+  return body;
+}
+
+static void
+announce_presence (CvGatewaySessionState *session)
+{
+  g_autoptr (JsonObject) body = cv_gateway_presence_body (session);
+
+  for (guint i = 0; i < session->connects->len; i++)
+    cv_gateway_link_send (session->connects->pdata[i], CV_CONTROL_PRESENCE, body);
+}
+
+static void
+forget_link (CvGateway *self, CvGatewayLink *link)
+{
+  CvGatewaySessionState *session = cv_gateway_link_get_session (link);
+
+  if (session != NULL)
+    {
+      if (session->share == link)
+        {
+          session->share = NULL;
+          g_message ("session %s: share agent offline", session->id);
+          announce_presence (session);
+        }
+      g_ptr_array_remove (session->connects, link);
+      cv_gateway_link_set_session (link, NULL);
+    }
+}
+
+static void
+on_link_closed (CvGatewayLink *link, const GError *error, CvGateway *self)
+{
+  CV_GATEWAY_ON_ITS_CONTEXT (self);
+  g_autoptr (CvGatewayLink) hold G_GNUC_UNUSED = g_object_ref (link);
+
+  /* An unauthenticated link gives its admission slot back as it goes. */
+  g_object_set_data (G_OBJECT (link), "cv-admission-slot", NULL);
+  forget_link (self, link);
+  if (error != NULL && cv_gateway_link_is_welcomed (link))
+    g_message ("%s: control link closed: %s", cv_gateway_link_get_remote_string (link),
+               error->message);
+  g_signal_handlers_disconnect_by_data (link, self);
+  g_ptr_array_remove (self->links, link);
+  cv_gateway_counts_changed (self);
+}
+
+void
+cv_gateway_admit (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *session)
+{
+  const CvHello *hello = cv_gateway_link_get_hello (link);
+  g_autoptr (JsonObject) limits = NULL;
+
+  g_object_set_data (G_OBJECT (link), "cv-admission-slot", NULL);
+  cv_gateway_link_set_session (link, session);
+  if (hello->role == CV_AGENT_ROLE_SHARE)
+    {
+      if (session->share != NULL)
+        {
+          CvGatewayLink *old = session->share;
+          g_autofree char *why = g_strdup_printf ("replaced by share agent “%s” from %s",
+                                                  hello->name,
+                                                  cv_gateway_link_get_remote_string (link));
+
+          g_message ("session %s: share agent “%s” from %s %s", session->id,
+                     cv_gateway_link_get_hello (old)->name,
+                     cv_gateway_link_get_remote_string (old), why);
+          cv_gateway_link_set_session (old, NULL);
+          cv_gateway_link_goaway (old, CV_GOAWAY_REASON_REPLACED, why);
+        }
+      session->share = link;
+      /* The gateway cannot see inside tunnels; the share agent enforces this one. */
+      limits = json_object_new ();
+      json_object_set_int_member (limits, "max_channels_per_tunnel",
+                                  self->config->limits.max_channels_per_tunnel);
+      cv_gateway_link_welcome (link, limits);
+      g_message ("session %s: share agent “%s” online from %s (key %s)", session->id, hello->name,
+                 cv_gateway_link_get_remote_string (link), cv_gateway_link_get_fingerprint (link));
+      announce_presence (session);
+      cv_gateway_counts_changed (self);
+    }
+  else
+    {
+      g_autoptr (JsonObject) body = cv_gateway_presence_body (session);
+
+      g_ptr_array_add (session->connects, link);
+      cv_gateway_link_welcome (link, body);
+      g_message ("session %s: connect agent “%s” online from %s", session->id, hello->name,
+                 cv_gateway_link_get_remote_string (link));
+    }
+}
+
+static void
+on_link_message (CvGatewayLink *link, guint type, JsonObject *body, CvGateway *self)
+{
+  CV_GATEWAY_ON_ITS_CONTEXT (self);
+  CvGatewaySessionState *session = cv_gateway_link_get_session (link);
+  const CvHello *hello = cv_gateway_link_get_hello (link);
+
+  if (session == NULL)
+    return; /* replaced, or its session was removed: it is on its way out */
+  if (type == CV_CONTROL_TUNNEL_REQUEST && hello->role == CV_AGENT_ROLE_CONNECT)
+    {
+      cv_gateway_offer_tunnel (self, session, link);
+      return;
+    }
+  cv_gateway_link_goaway (link, CV_GOAWAY_REASON_PROTOCOL_ERROR,
+                          "unexpected control message for this role");
+}
+
+/* Agents' links from the TLS handshake on: the gateway owns them until they close. */
+void
+cv_gateway_add_link (CvGateway *self, CvGatewayLink *link)
+{
+  g_ptr_array_add (self->links, link);
+  g_signal_connect (link, "hello", G_CALLBACK (cv_gateway_on_link_hello), self);
+  g_signal_connect (link, "message", G_CALLBACK (on_link_message), self);
+  g_signal_connect (link, "closed", G_CALLBACK (on_link_closed), self);
+  cv_gateway_counts_changed (self);
+}
+
+/* cv_gateway_stop(): every link closed now, none told why. */
+void
+cv_gateway_drop_links (CvGateway *self)
+{
+  g_autoptr (GPtrArray) links = g_steal_pointer (&self->links);
+
+  self->links = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < links->len; i++)
+    {
+      CvGatewayLink *link = links->pdata[i];
+
+      g_signal_handlers_disconnect_by_data (link, self);
+      g_object_set_data (G_OBJECT (link), "cv-admission-slot", NULL);
+      forget_link (self, link);
+      cv_gateway_link_close (link);
+    }
+}
+
+guint
+cv_gateway_count_sessions_online (CvGateway *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+  guint n = 0;
+
+  if (self->sessions == NULL)
+    return 0;
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (((CvGatewaySessionState *) value)->share != NULL)
+      n++;
+  return n;
+}
+
+/* Sessions no longer in the configuration (marked by cv_gateway_load_sessions())
+ * go, and their agents are told to go.  Returns: how many went */
+guint
+cv_gateway_drop_removed_sessions (CvGateway *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+  guint removed = 0;
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      CvGatewaySessionState *session = value;
+
+      if (!session->removed)
+        continue;
+      removed++;
+      if (session->share != NULL)
+        {
+          cv_gateway_link_set_session (session->share, NULL);
+          cv_gateway_link_goaway (session->share, CV_GOAWAY_REASON_SHUTTING_DOWN,
+                                  "the session was removed from the gateway");
+        }
+      for (guint i = 0; i < session->connects->len; i++)
+        {
+          cv_gateway_link_set_session (session->connects->pdata[i], NULL);
+          cv_gateway_link_goaway (session->connects->pdata[i], CV_GOAWAY_REASON_SHUTTING_DOWN,
+                                  "the session was removed from the gateway");
+        }
+      g_hash_table_iter_remove (&iter);
+    }
+  return removed;
+}
