@@ -126,7 +126,7 @@ on_gateway_hup (gpointer user_data)
 
   if (config == NULL)
     {
-      g_warning ("reload failed, keeping the running configuration: %s", error->message);
+      g_message ("reload failed, keeping the running configuration: %s", error->message);
       return G_SOURCE_CONTINUE;
     }
   cv_gateway_reload (run->gateway, config, NULL);
@@ -175,7 +175,7 @@ cv_cli_gateway (int argc, char **argv)
   gateway = cv_gateway_new (config, identity);
   if (record != NULL)
     {
-      g_warning ("DEBUG: recording every tunnelled byte to %s", record);
+      g_message ("DEBUG: recording every tunnelled byte to %s", record);
       cv_gateway_set_record_path (gateway, record);
     }
   if (!cv_gateway_start (gateway, &error))
