@@ -12,6 +12,7 @@
 #include "config/cv-gateway-config.h"
 #include "roles/cv-gateway.h"
 #include "transport/cv-identity.h"
+#include "roles/cv-refusal.h"
 #include "roles/cv-share-agent.h"
 
 #include <glib-unix.h>
@@ -204,9 +205,48 @@ cv_cli_gateway (int argc, char **argv)
 
 /* ---- agents ------------------------------------------------------------- */
 
+/* One line each time the control link changes state, as the properties say. */
+static void
+on_link_state (CvAgentLink *link, GParamSpec *pspec, Run *run)
+{
+  const CvGatewayAddress *gateway = cv_agent_link_get_gateway (link);
+  const GError *error = cv_agent_link_get_last_error (link);
+  double delay_s = MAX (cv_agent_link_get_next_retry_time (link) - g_get_real_time (), 0) / 1e6;
+
+  switch (cv_agent_link_get_state (link))
+    {
+    case CV_AGENT_LINK_STATE_ONLINE:
+      g_message ("gateway %s:%u: %s agent online in session “%s”", gateway->host, gateway->port,
+                 cv_agent_role_to_string (cv_agent_link_get_role (link)),
+                 cv_agent_link_get_session (link));
+      break;
+    case CV_AGENT_LINK_STATE_REFUSED:
+      {
+        CvRefusal refusal = cv_agent_link_get_refusal (link);
+        g_autofree char *sentence = cv_refusal_describe (refusal,
+                                                         cv_agent_link_get_session (link));
+
+        g_message ("gateway %s:%u: refused: %s (%s); retrying in %.1f s", gateway->host,
+                   gateway->port, sentence, cv_refusal_to_string (refusal), delay_s);
+      }
+      break;
+    case CV_AGENT_LINK_STATE_BACKING_OFF:
+      g_message ("gateway %s:%u: %s; retrying in %.1f s", gateway->host, gateway->port,
+                 error != NULL ? error->message : "link down", delay_s);
+      break;
+    case CV_AGENT_LINK_STATE_STOPPED:
+    case CV_AGENT_LINK_STATE_CONNECTING:
+    default:
+      break;
+    }
+}
+
 static void
 on_link_stopped (CvAgentLink *link, const GError *error, Run *run)
 {
+  const CvGatewayAddress *gateway = cv_agent_link_get_gateway (link);
+
+  g_message ("gateway %s:%u: %s; not retrying", gateway->host, gateway->port, error->message);
   run->exit_code = g_error_matches (error, CV_AGENT_ERROR, CV_AGENT_ERROR_REPLACED)
                      ? EXIT_REPLACED
                      : 1;
@@ -237,7 +277,8 @@ make_link (const CvAgentConfig *config, CvAgentRole role, GError **error)
   gateway.host = config->gateway_host;
   gateway.port = config->gateway_port;
   gateway.fingerprint = config->gateway_fingerprint;
-  link = cv_agent_link_new (&gateway, identity, role, config->session, password, config->name);
+  link = cv_agent_link_new (&gateway, identity, role, config->session, password, config->name,
+                            NULL);
   sodium_memzero (password, strlen (password));
   return link;
 }
@@ -246,6 +287,7 @@ static int
 run_agent (Run *run, CvAgentLink *link)
 {
   g_signal_connect (link, "stopped", G_CALLBACK (on_link_stopped), run);
+  g_signal_connect (link, "notify::state", G_CALLBACK (on_link_state), run);
   g_main_loop_run (run->loop);
   g_main_loop_unref (run->loop);
   return run->exit_code;
