@@ -11,4 +11,6 @@ GSource *cv_agent_timeout_add (GMainContext *context,
                                gpointer data,
                                const char *static_name);
 
+char *cv_agent_format_target (const char *host, guint16 port);
+
 G_END_DECLS

@@ -288,6 +288,47 @@ cv_agent_link_new (const CvGatewayAddress *gateway,
   return self;
 }
 
+/**
+ * cv_agent_link_new_from_config:
+ * @context: (nullable): the link's main context; NULL: the thread-default one
+ *
+ * Reads the password from where @config says, and loads the agent's key from its
+ * state_dir (made there on first use).
+ *
+ * Returns: (transfer full): a link not started, or NULL with a CV_CONFIG_ERROR (the
+ *   password, the config) or a CV_IDENTITY_ERROR (the key)
+ */
+CvAgentLink *
+cv_agent_link_new_from_config (const CvAgentConfig *config, CvAgentRole role,
+                               GMainContext *context, GError **error)
+{
+  g_autofree char *password = NULL;
+  g_autoptr (CvIdentity) identity = NULL;
+  CvGatewayAddress gateway = { 0 };
+  CvAgentLink *link;
+  gboolean created = FALSE;
+
+  if (!cv_agent_config_check (config, error)
+      || (password = cv_agent_config_read_password (config, error)) == NULL)
+    return NULL;
+  identity = cv_identity_load_or_create (config->state_dir, "agent", config->name, &created,
+                                         error);
+  if (identity == NULL)
+    {
+      sodium_memzero (password, strlen (password));
+      return NULL;
+    }
+  g_message ("%s agent key %s%s", cv_agent_role_to_string (role),
+             cv_identity_get_fingerprint (identity), created ? " (new)" : "");
+  gateway.host = config->gateway_host;
+  gateway.port = config->gateway_port;
+  gateway.fingerprint = config->gateway_fingerprint;
+  link = cv_agent_link_new (&gateway, identity, role, config->session, password, config->name,
+                            context);
+  sodium_memzero (password, strlen (password));
+  return link;
+}
+
 void
 cv_agent_link_set_backoff (CvAgentLink *self, guint initial_ms, guint max_ms,
                            guint auth_initial_ms, guint auth_max_ms)

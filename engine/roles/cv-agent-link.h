@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "config/cv-agent-config.h"
 #include "wire/cv-control.h"
 #include "transport/cv-identity.h"
 #include "mux/cv-mux.h"
@@ -44,6 +45,10 @@ CvAgentLink *cv_agent_link_new (const CvGatewayAddress *gateway,
                                 const char *password,
                                 const char *name,
                                 GMainContext *context);
+CvAgentLink *cv_agent_link_new_from_config (const CvAgentConfig *config,
+                                            CvAgentRole role,
+                                            GMainContext *context,
+                                            GError **error);
 void cv_agent_link_start (CvAgentLink *self);
 void cv_agent_link_stop (CvAgentLink *self);
 gboolean cv_agent_link_is_ready (CvAgentLink *self);
