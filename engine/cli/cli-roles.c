@@ -301,14 +301,13 @@ static int
 run_agent (Run *run)
 {
   g_main_loop_run (run->loop);
-  g_main_loop_unref (run->loop);
   return run->exit_code;
 }
 
 int
 cv_cli_share (int argc, char **argv)
 {
-  const char *config_file = NULL;
+  g_autofree char *config_file = NULL; /* GOption's copy */
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, "The share agent's JSON config",
       "FILE" },
@@ -318,11 +317,14 @@ cv_cli_share (int argc, char **argv)
   g_autoptr (CvShareConfig) config = NULL;
   g_autoptr (CvShareAgent) agent = NULL;
   Run run = { 0 };
+  g_autoptr (GMainLoop) loop = NULL;
   int exit_code;
 
   cv_cli_log_init ("share", G_LOG_LEVEL_INFO);
   run_init (&run, on_quit_signal, NULL);
-  if (!parse_options (&argc, &argv, "— share this machine's services", entries, &config_file))
+  loop = run.loop; /* unref'd on every return */
+  if (!parse_options (&argc, &argv, "— share this machine's services", entries,
+                      (const char **) &config_file))
     return 2;
   config = cv_share_config_load (config_file, &error);
   if (config == NULL)
@@ -343,7 +345,7 @@ cv_cli_share (int argc, char **argv)
 int
 cv_cli_connect (int argc, char **argv)
 {
-  const char *config_file = NULL;
+  g_autofree char *config_file = NULL; /* GOption's copy */
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, "The connect agent's JSON config",
       "FILE" },
@@ -353,12 +355,14 @@ cv_cli_connect (int argc, char **argv)
   g_autoptr (CvConnectConfig) config = NULL;
   g_autoptr (CvConnectAgent) agent = NULL;
   Run run = { 0 };
+  g_autoptr (GMainLoop) loop = NULL;
   int exit_code;
 
   cv_cli_log_init ("connect", G_LOG_LEVEL_INFO);
   run_init (&run, on_quit_signal, NULL);
+  loop = run.loop; /* unref'd on every return */
   if (!parse_options (&argc, &argv, "— reach a shared machine's services", entries,
-                      &config_file))
+                      (const char **) &config_file))
     return 2;
   config = cv_connect_config_load (config_file, &error);
   if (config == NULL)
