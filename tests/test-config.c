@@ -262,7 +262,7 @@ test_example_connect (void)
   g_autofree char *path = example_path ("connect.json");
   g_autoptr (GError) error = NULL;
   g_autoptr (CvConnectConfig) config = cv_connect_config_load (path, &error);
-  const CvMapping *mapping;
+  const CvMappingConfig *mapping;
 
   g_assert_no_error (error);
   /* Written in colon-separated upper-case pairs; stored as the share example has it. */

@@ -12,10 +12,10 @@
 #include "config/cv-gateway-config.h"
 #include "roles/cv-gateway.h"
 #include "transport/cv-identity.h"
+#include "roles/cv-refusal.h"
 #include "roles/cv-share-agent.h"
 
 #include <glib-unix.h>
-#include <sodium.h>
 #include <string.h>
 
 #define EXIT_REPLACED 3
@@ -194,57 +194,110 @@ cv_cli_gateway (int argc, char **argv)
 
 /* ---- agents ------------------------------------------------------------- */
 
+/* The agents are built from their config by the engine's constructors, as the app builds
+ * them; what is logged here comes from their properties and signals. */
+
+/* One line each time the control link changes state. */
+static void
+on_link_state (CvAgentLink *link, GParamSpec *pspec, Run *run)
+{
+  const CvGatewayAddress *gateway = cv_agent_link_get_gateway (link);
+  const GError *error = cv_agent_link_get_last_error (link);
+  double delay_s = MAX (cv_agent_link_get_next_retry_time (link) - g_get_real_time (), 0) / 1e6;
+
+  switch (cv_agent_link_get_state (link))
+    {
+    case CV_AGENT_LINK_STATE_ONLINE:
+      g_message ("gateway %s:%u: %s agent online in session “%s”", gateway->host, gateway->port,
+                 cv_agent_role_to_string (cv_agent_link_get_role (link)),
+                 cv_agent_link_get_session (link));
+      break;
+    case CV_AGENT_LINK_STATE_REFUSED:
+      {
+        CvRefusal refusal = cv_agent_link_get_refusal (link);
+        g_autofree char *sentence = cv_refusal_describe (refusal,
+                                                         cv_agent_link_get_session (link));
+
+        g_message ("gateway %s:%u: refused: %s (%s); retrying in %.1f s", gateway->host,
+                   gateway->port, sentence, cv_refusal_to_string (refusal), delay_s);
+      }
+      break;
+    case CV_AGENT_LINK_STATE_BACKING_OFF:
+      g_message ("gateway %s:%u: %s; retrying in %.1f s", gateway->host, gateway->port,
+                 error != NULL ? error->message : "link down", delay_s);
+      break;
+    case CV_AGENT_LINK_STATE_STOPPED:
+    case CV_AGENT_LINK_STATE_CONNECTING:
+    default:
+      break;
+    }
+}
+
+/* The link gave up for good: a share agent replaced by another. */
 static void
 on_link_stopped (CvAgentLink *link, const GError *error, Run *run)
 {
+  const CvGatewayAddress *gateway = cv_agent_link_get_gateway (link);
+
+  g_message ("gateway %s:%u: %s; not retrying", gateway->host, gateway->port, error->message);
   run->exit_code = g_error_matches (error, CV_AGENT_ERROR, CV_AGENT_ERROR_REPLACED)
                      ? EXIT_REPLACED
                      : 1;
   g_main_loop_quit (run->loop);
 }
 
-/* The parts both agents share: password, key, gateway address, control link. */
-static CvAgentLink *
-make_link (const CvAgentConfig *config, CvAgentRole role, GError **error)
+static void
+on_share_online (CvConnectAgent *agent, GParamSpec *pspec, Run *run)
 {
-  g_autofree char *password = cv_agent_config_read_password (config, error);
-  g_autoptr (CvIdentity) identity = NULL;
-  CvGatewayAddress gateway = { 0 };
-  CvAgentLink *link;
-  gboolean created = FALSE;
+  g_message ("session “%s”: share agent %s",
+             cv_agent_link_get_session (cv_connect_agent_get_link (agent)),
+             cv_connect_agent_get_share_online (agent) ? "online" : "offline");
+}
 
-  if (password == NULL)
-    return NULL;
-  identity = cv_identity_load_or_create (config->state_dir, "agent", config->name, &created,
-                                         error);
-  if (identity == NULL)
-    {
-      sodium_memzero (password, strlen (password));
-      return NULL;
-    }
-  g_message ("%s agent key %s%s", cv_agent_role_to_string (role),
-             cv_identity_get_fingerprint (identity), created ? " (new)" : "");
-  gateway.host = config->gateway_host;
-  gateway.port = config->gateway_port;
-  gateway.fingerprint = config->gateway_fingerprint;
-  link = cv_agent_link_new (&gateway, identity, role, config->session, password, config->name);
-  sodium_memzero (password, strlen (password));
-  return link;
+static void
+on_connect_channel_opened (CvConnectAgent *agent, CvMapping *mapping, const char *target,
+                           Run *run)
+{
+  g_info ("channel from %s:%u to %s open", cv_mapping_get_listen_host (mapping),
+          cv_mapping_get_bound_port (mapping), target);
+}
+
+static void
+on_connect_channel_closed (CvConnectAgent *agent, CvMapping *mapping, const char *target,
+                           const GError *error, Run *run)
+{
+  g_info ("channel from %s:%u to %s closed%s%s", cv_mapping_get_listen_host (mapping),
+          cv_mapping_get_bound_port (mapping), target, error != NULL ? ": " : "",
+          error != NULL ? error->message : "");
+}
+
+static void
+watch_link (Run *run, CvAgentLink *link)
+{
+  g_signal_connect (link, "stopped", G_CALLBACK (on_link_stopped), run);
+  g_signal_connect (link, "notify::state", G_CALLBACK (on_link_state), run);
+}
+
+/* A config error (the password's file or variable, say) is the user's to fix: 2; a key
+ * that cannot be read or made, or a port that cannot be bound: 1. */
+static int
+agent_failed (const GError *error)
+{
+  g_printerr ("culvert-cli: %s\n", error->message);
+  return error->domain == CV_CONFIG_ERROR ? 2 : 1;
 }
 
 static int
-run_agent (Run *run, CvAgentLink *link)
+run_agent (Run *run)
 {
-  g_signal_connect (link, "stopped", G_CALLBACK (on_link_stopped), run);
   g_main_loop_run (run->loop);
-  g_main_loop_unref (run->loop);
   return run->exit_code;
 }
 
 int
 cv_cli_share (int argc, char **argv)
 {
-  const char *config_file = NULL;
+  g_autofree char *config_file = NULL; /* GOption's copy */
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, "The share agent's JSON config",
       "FILE" },
@@ -253,13 +306,15 @@ cv_cli_share (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (CvShareConfig) config = NULL;
   g_autoptr (CvShareAgent) agent = NULL;
-  CvAllowList *allow;
-  CvAgentLink *link;
   Run run = { 0 };
+  g_autoptr (GMainLoop) loop = NULL;
+  int exit_code;
 
   cv_cli_log_init ("share", G_LOG_LEVEL_INFO);
   run_init (&run, on_quit_signal, NULL);
-  if (!parse_options (&argc, &argv, "— share this machine's services", entries, &config_file))
+  loop = run.loop; /* unref'd on every return */
+  if (!parse_options (&argc, &argv, "— share this machine's services", entries,
+                      (const char **) &config_file))
     return 2;
   config = cv_share_config_load (config_file, &error);
   if (config == NULL)
@@ -267,33 +322,20 @@ cv_cli_share (int argc, char **argv)
       g_printerr ("culvert-cli: %s\n", error->message);
       return 2;
     }
-  link = make_link (&config->agent, CV_AGENT_ROLE_SHARE, &error);
-  if (link == NULL)
-    {
-      g_printerr ("culvert-cli: %s\n", error->message);
-      return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_FAILED) ? 1 : 2;
-    }
-  allow = cv_allow_list_new ();
-  for (guint i = 0; i < config->allow->len; i++)
-    {
-      CvAllowedTarget *target = config->allow->pdata[i];
-
-      /* The config was checked with cv_allow_list_check_host(): this cannot fail. */
-      if (!cv_allow_list_add (allow, target->host, target->port_lo, target->port_hi, &error))
-        {
-          g_printerr ("culvert-cli: %s: allow[%u]: %s\n", config_file, i, error->message);
-          return 2;
-        }
-    }
-  agent = cv_share_agent_new (link, allow);
+  agent = cv_share_agent_new_from_config (config, NULL, &error);
+  if (agent == NULL)
+    return agent_failed (error);
+  watch_link (&run, cv_share_agent_get_link (agent));
   cv_share_agent_start (agent);
-  return run_agent (&run, link);
+  exit_code = run_agent (&run);
+  cv_share_agent_stop (agent);
+  return exit_code;
 }
 
 int
 cv_cli_connect (int argc, char **argv)
 {
-  const char *config_file = NULL;
+  g_autofree char *config_file = NULL; /* GOption's copy */
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, "The connect agent's JSON config",
       "FILE" },
@@ -302,14 +344,15 @@ cv_cli_connect (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (CvConnectConfig) config = NULL;
   g_autoptr (CvConnectAgent) agent = NULL;
-  g_autofree char *known = NULL;
-  CvAgentLink *link;
   Run run = { 0 };
+  g_autoptr (GMainLoop) loop = NULL;
+  int exit_code;
 
   cv_cli_log_init ("connect", G_LOG_LEVEL_INFO);
   run_init (&run, on_quit_signal, NULL);
+  loop = run.loop; /* unref'd on every return */
   if (!parse_options (&argc, &argv, "— reach a shared machine's services", entries,
-                      &config_file))
+                      (const char **) &config_file))
     return 2;
   config = cv_connect_config_load (config_file, &error);
   if (config == NULL)
@@ -317,26 +360,15 @@ cv_cli_connect (int argc, char **argv)
       g_printerr ("culvert-cli: %s\n", error->message);
       return 2;
     }
-  link = make_link (&config->agent, CV_AGENT_ROLE_CONNECT, &error);
-  if (link == NULL)
-    {
-      g_printerr ("culvert-cli: %s\n", error->message);
-      return 2;
-    }
-  known = g_build_filename (config->agent.state_dir, "known_shares", NULL);
-  agent = cv_connect_agent_new (link, known);
-  for (guint i = 0; i < config->mappings->len; i++)
-    {
-      CvMapping *mapping = config->mappings->pdata[i];
-
-      if (!cv_connect_agent_add_mapping (agent, mapping->listen_host, mapping->listen_port,
-                                         mapping->target_host, mapping->target_port, NULL,
-                                         &error))
-        {
-          g_printerr ("culvert-cli: %s\n", error->message);
-          return 1;
-        }
-    }
+  agent = cv_connect_agent_new_from_config (config, NULL, &error);
+  if (agent == NULL)
+    return agent_failed (error);
+  watch_link (&run, cv_connect_agent_get_link (agent));
+  g_signal_connect (agent, "notify::share-online", G_CALLBACK (on_share_online), &run);
+  g_signal_connect (agent, "channel-opened", G_CALLBACK (on_connect_channel_opened), &run);
+  g_signal_connect (agent, "channel-closed", G_CALLBACK (on_connect_channel_closed), &run);
   cv_connect_agent_start (agent);
-  return run_agent (&run, link);
+  exit_code = run_agent (&run);
+  cv_connect_agent_stop (agent);
+  return exit_code;
 }

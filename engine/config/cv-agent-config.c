@@ -1,5 +1,5 @@
-/* cv-agent-config.c: read the share and connect agents' configs, and their password
- * from a file, an environment variable or stdin. */
+/* cv-agent-config.c: read the share and connect agents' configs (or build them in code),
+ * and their password from a file, an environment variable, stdin or the caller. */
 #include "config/cv-agent-config.h"
 
 #include <sodium.h>
@@ -61,6 +61,9 @@ agent_config_clear (CvAgentConfig *agent)
   g_clear_pointer (&agent->session, g_free);
   g_clear_pointer (&agent->password_file, g_free);
   g_clear_pointer (&agent->password_env, g_free);
+  if (agent->password != NULL)
+    sodium_memzero (agent->password, strlen (agent->password));
+  g_clear_pointer (&agent->password, g_free);
   g_clear_pointer (&agent->name, g_free);
   g_clear_pointer (&agent->state_dir, g_free);
 }
@@ -77,7 +80,7 @@ allowed_target_free (gpointer data)
 static void
 mapping_free (gpointer data)
 {
-  CvMapping *mapping = data;
+  CvMappingConfig *mapping = data;
 
   g_free (mapping->listen_host);
   g_free (mapping->target_host);
@@ -287,7 +290,7 @@ read_allow (CvShareConfig *config, JsonObject *root, GError **error)
 }
 
 static gboolean
-read_mapping (JsonNode *node, const char *where, CvMapping *mapping, GError **error)
+read_mapping (JsonNode *node, const char *where, CvMappingConfig *mapping, GError **error)
 {
   g_autofree char *listen_where = cv_config_path_member (where, "listen");
   g_autofree char *target_where = cv_config_path_member (where, "target");
@@ -318,14 +321,14 @@ read_mappings (CvConnectConfig *config, JsonObject *root, GError **error)
   for (guint i = 0; i < json_array_get_length (mappings); i++)
     {
       g_autofree char *where = cv_config_path_element ("mappings", i);
-      CvMapping *mapping = g_new0 (CvMapping, 1);
+      CvMappingConfig *mapping = g_new0 (CvMappingConfig, 1);
 
       g_ptr_array_add (config->mappings, mapping);
       if (!read_mapping (json_array_get_element (mappings, i), where, mapping, error))
         return FALSE;
       for (guint j = 0; j < i; j++)
         {
-          const CvMapping *earlier = g_ptr_array_index (config->mappings, j);
+          const CvMappingConfig *earlier = g_ptr_array_index (config->mappings, j);
 
           if (earlier->listen_port == mapping->listen_port
               && g_str_equal (earlier->listen_host, mapping->listen_host))
@@ -407,6 +410,143 @@ cv_connect_config_load (const char *file, GError **error)
   if (root == NULL)
     return NULL;
   return cv_connect_config_new_from_json (root, file, error);
+}
+
+/* Built in code */
+
+static void
+agent_config_init_defaults (CvAgentConfig *agent)
+{
+  agent->password_source = CV_PASSWORD_SOURCE_GIVEN;
+  agent->name = g_strdup (g_get_host_name ());
+  agent->state_dir = cv_config_default_state_dir ();
+}
+
+CvShareConfig *
+cv_share_config_new (void)
+{
+  CvShareConfig *config = g_new0 (CvShareConfig, 1);
+
+  agent_config_init_defaults (&config->agent);
+  config->allow = g_ptr_array_new_with_free_func (allowed_target_free);
+  return config;
+}
+
+CvConnectConfig *
+cv_connect_config_new (void)
+{
+  CvConnectConfig *config = g_new0 (CvConnectConfig, 1);
+
+  agent_config_init_defaults (&config->agent);
+  config->mappings = g_ptr_array_new_with_free_func (mapping_free);
+  return config;
+}
+
+/* @fingerprint: (nullable): "sha256:…" to pin the gateway's key; NULL: the system's CAs */
+void
+cv_agent_config_set_gateway (CvAgentConfig *config, const char *host, guint16 port,
+                             const char *fingerprint)
+{
+  g_free (config->gateway_host);
+  config->gateway_host = g_strdup (host);
+  config->gateway_port = port;
+  g_free (config->gateway_fingerprint);
+  config->gateway_fingerprint = g_strdup (fingerprint);
+}
+
+void
+cv_agent_config_set_session (CvAgentConfig *config, const char *session)
+{
+  g_free (config->session);
+  config->session = g_strdup (session);
+}
+
+/* The password itself (from the keyring, say), instead of a source to read it from. */
+void
+cv_agent_config_set_password (CvAgentConfig *config, const char *password)
+{
+  g_clear_pointer (&config->password_file, g_free);
+  g_clear_pointer (&config->password_env, g_free);
+  if (config->password != NULL)
+    sodium_memzero (config->password, strlen (config->password));
+  g_free (config->password);
+  config->password = g_strdup (password);
+  config->password_source = CV_PASSWORD_SOURCE_GIVEN;
+}
+
+void
+cv_agent_config_set_name (CvAgentConfig *config, const char *name)
+{
+  g_free (config->name);
+  config->name = g_strdup (name);
+}
+
+/* Where the agent keeps its key (and the connect agent the share agents' keys). */
+void
+cv_agent_config_set_state_dir (CvAgentConfig *config, const char *state_dir)
+{
+  g_free (config->state_dir);
+  config->state_dir = g_strdup (state_dir);
+}
+
+void
+cv_share_config_add_allowed (CvShareConfig *config, const char *host, guint16 port_lo,
+                             guint16 port_hi)
+{
+  CvAllowedTarget *target = g_new0 (CvAllowedTarget, 1);
+
+  target->host = g_strdup (host);
+  target->port_lo = port_lo;
+  target->port_hi = port_hi;
+  g_ptr_array_add (config->allow, target);
+}
+
+void
+cv_connect_config_add_mapping (CvConnectConfig *config, const char *listen_host,
+                               guint16 listen_port, const char *target_host, guint16 target_port)
+{
+  CvMappingConfig *mapping = g_new0 (CvMappingConfig, 1);
+
+  mapping->listen_host = g_strdup (listen_host);
+  mapping->listen_port = listen_port;
+  mapping->target_host = g_strdup (target_host);
+  mapping->target_port = target_port;
+  g_ptr_array_add (config->mappings, mapping);
+}
+
+/**
+ * cv_agent_config_check:
+ *
+ * What a config built in code must hold before an agent is made of it (a loaded one
+ * always does): a gateway, a session id and a password source.
+ */
+gboolean
+cv_agent_config_check (const CvAgentConfig *config, GError **error)
+{
+  if (config->gateway_host == NULL || *config->gateway_host == '\0' || config->gateway_port == 0)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_MISSING_KEY, "gateway",
+                           "expected a host and a port, got %s",
+                           config->gateway_host == NULL ? "none" : "port 0");
+      return FALSE;
+    }
+  if (!cv_config_check_session_id (config->session != NULL ? config->session : "", "session",
+                                   error))
+    return FALSE;
+  if (config->password_source == CV_PASSWORD_SOURCE_GIVEN
+      && (config->password == NULL || *config->password == '\0'))
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_MISSING_KEY, "password",
+                           "expected the session's password, got none");
+      return FALSE;
+    }
+  if (config->state_dir == NULL)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_MISSING_KEY, "state_dir",
+                           "expected a folder for the agent's key, got none");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* Passwords */
@@ -557,6 +697,10 @@ cv_agent_config_read_password (const CvAgentConfig *config, GError **error)
       return read_password_env (config->password_env, error);
     case CV_PASSWORD_SOURCE_STDIN:
       return read_password_stdin (error);
+    case CV_PASSWORD_SOURCE_GIVEN:
+      return finish_password (g_strdup (config->password != NULL ? config->password : ""),
+                              config->password != NULL ? strlen (config->password) : 0,
+                              "the password given", error);
     default:
       g_return_val_if_reached (NULL);
     }

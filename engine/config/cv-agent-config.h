@@ -1,5 +1,5 @@
-/* cv-agent-config.h: the share and connect agents' config files, validated, with every
- * default filled in; and reading the password they point to. */
+/* cv-agent-config.h: the share and connect agents' configs — from files, validated, with
+ * every default filled in, or built in code (the app) — and reading their password. */
 #pragma once
 
 #include <json-glib/json-glib.h>
@@ -13,6 +13,7 @@ typedef enum {
   CV_PASSWORD_SOURCE_FILE,
   CV_PASSWORD_SOURCE_ENV,
   CV_PASSWORD_SOURCE_STDIN,
+  CV_PASSWORD_SOURCE_GIVEN, /* in code, e.g. from the keyring: never from a file */
 } CvPasswordSource;
 
 /* What the share and connect configs have in common. */
@@ -24,6 +25,7 @@ typedef struct {
   CvPasswordSource password_source;
   char *password_file; /* absolute; set for CV_PASSWORD_SOURCE_FILE only */
   char *password_env;  /* a variable name; set for CV_PASSWORD_SOURCE_ENV only */
+  char *password;      /* set for CV_PASSWORD_SOURCE_GIVEN only; wiped when freed */
   char *name;          /* the host name when the config gives none */
   char *state_dir;
 } CvAgentConfig;
@@ -37,20 +39,43 @@ typedef struct {
 
 typedef struct {
   char *listen_host;
-  guint16 listen_port;
+  guint16 listen_port; /* 0: any free port (from code only; a file must name one) */
   char *target_host;
   guint16 target_port;
-} CvMapping;
+} CvMappingConfig;
 
 typedef struct {
   CvAgentConfig agent;
-  GPtrArray *allow; /* of CvAllowedTarget; never empty */
+  GPtrArray *allow; /* of CvAllowedTarget; never empty in a loaded config */
 } CvShareConfig;
 
 typedef struct {
   CvAgentConfig agent;
-  GPtrArray *mappings; /* of CvMapping; never empty */
+  GPtrArray *mappings; /* of CvMappingConfig; never empty in a loaded config */
 } CvConnectConfig;
+
+/* Built in code: the defaults of a file (name: the host name; state_dir: the default
+ * one); fill in the rest with the setters or the fields. */
+CvShareConfig *cv_share_config_new (void);
+CvConnectConfig *cv_connect_config_new (void);
+void cv_agent_config_set_gateway (CvAgentConfig *config,
+                                  const char *host,
+                                  guint16 port,
+                                  const char *fingerprint);
+void cv_agent_config_set_session (CvAgentConfig *config, const char *session);
+void cv_agent_config_set_password (CvAgentConfig *config, const char *password);
+void cv_agent_config_set_name (CvAgentConfig *config, const char *name);
+void cv_agent_config_set_state_dir (CvAgentConfig *config, const char *state_dir);
+void cv_share_config_add_allowed (CvShareConfig *config,
+                                  const char *host,
+                                  guint16 port_lo,
+                                  guint16 port_hi);
+void cv_connect_config_add_mapping (CvConnectConfig *config,
+                                    const char *listen_host,
+                                    guint16 listen_port,
+                                    const char *target_host,
+                                    guint16 target_port);
+gboolean cv_agent_config_check (const CvAgentConfig *config, GError **error);
 
 CvShareConfig *cv_share_config_load (const char *file, GError **error);
 CvShareConfig *cv_share_config_new_from_json (JsonObject *root, const char *file, GError **error);

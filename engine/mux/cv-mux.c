@@ -90,6 +90,14 @@ enum {
 
 static guint signals[N_SIGNALS];
 
+enum {
+  PROP_0,
+  PROP_ROUND_TRIP_US,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
 G_DEFINE_FINAL_TYPE (CvMux, cv_mux, G_TYPE_OBJECT)
 
 static void shutdown_link (CvMux *self, GError *error);
@@ -155,12 +163,36 @@ cv_mux_finalize (GObject *object)
 }
 
 static void
+cv_mux_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  switch (prop_id)
+    {
+    case PROP_ROUND_TRIP_US:
+      g_value_set_int64 (value, cv_mux_get_round_trip_us (CV_MUX (object)));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 cv_mux_class_init (CvMuxClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->dispose = cv_mux_dispose;
   object_class->finalize = cv_mux_finalize;
+  object_class->get_property = cv_mux_get_property;
+
+  /**
+   * CvMux:round-trip-us:
+   *
+   * The round trip of our last PING that the peer answered, in µs; -1 until then.
+   */
+  properties[PROP_ROUND_TRIP_US] =
+    g_param_spec_int64 ("round-trip-us", NULL, NULL, -1, G_MAXINT64, -1,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
    * CvMux::incoming-channel:
@@ -270,6 +302,13 @@ cv_mux_get_rtt_us (CvMux *self)
 {
   g_return_val_if_fail (CV_IS_MUX (self), -1);
   return self->rtt_us > 0 ? self->rtt_us : -1;
+}
+
+/* The same, as the "round-trip-us" property reads it. */
+gint64
+cv_mux_get_round_trip_us (CvMux *self)
+{
+  return cv_mux_get_rtt_us (self);
 }
 
 /**
@@ -1098,10 +1137,16 @@ handle_frame (CvMux *self, const CvFrame *frame)
     case CV_FRAME_PONG:
       if (self->ping_sent_us != 0 && frame->u.ping_opaque == self->ping_opaque)
         {
-          self->rtt_us = MAX (g_get_monotonic_time () - self->ping_sent_us, 1);
+          gint64 rtt_us = MAX (g_get_monotonic_time () - self->ping_sent_us, 1);
+
           self->ping_sent_us = 0;
+          if (rtt_us != self->rtt_us)
+            {
+              self->rtt_us = rtt_us;
+              g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROUND_TRIP_US]);
+            }
         }
-      return TRUE;
+      return !self->closed;
     case CV_FRAME_GOAWAY:
       return handle_goaway (self, frame);
     default:

@@ -44,6 +44,7 @@ gboolean cv_mux_is_closed (CvMux *self);
 const GError *cv_mux_get_error (CvMux *self);
 guint cv_mux_get_n_channels (CvMux *self);
 gint64 cv_mux_get_rtt_us (CvMux *self);
+gint64 cv_mux_get_round_trip_us (CvMux *self);
 const CvMuxConfig *cv_mux_get_config (CvMux *self);
 int cv_mux_get_peer_goaway (CvMux *self, const char **message);
 guint64 cv_mux_get_bytes_written (CvMux *self);

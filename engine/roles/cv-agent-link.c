@@ -6,10 +6,18 @@
  * refused our credentials (retrying a wrong password quickly only feeds its rate
  * limiter).  The one exception is a share agent replaced by another: it stops, so
  * two share agents never take the session from each other in turn.
+ *
+ * Its state is properties ("state", "next-retry-time", "refusal", "last-error") that
+ * change on its main context; the details are set before "state" is notified, so a
+ * handler of notify::state reads them up to date.  The words of the network events are
+ * the caller's to log (culvert-cli does, from these properties): here they are debug.
  */
 #include "roles/cv-agent-link.h"
 
 #include "base/cv-backoff.h"
+#include "base/cv-source.h"
+#include "roles/cv-agent-context.h"
+#include "roles/cv-refusal.h"
 #include "transport/cv-tls.h"
 
 #include <sodium.h>
@@ -21,9 +29,17 @@
 
 G_DEFINE_QUARK (cv-agent-error-quark, cv_agent_error)
 
+G_DEFINE_ENUM_TYPE (CvAgentLinkState, cv_agent_link_state,
+                    G_DEFINE_ENUM_VALUE (CV_AGENT_LINK_STATE_STOPPED, "stopped"),
+                    G_DEFINE_ENUM_VALUE (CV_AGENT_LINK_STATE_CONNECTING, "connecting"),
+                    G_DEFINE_ENUM_VALUE (CV_AGENT_LINK_STATE_ONLINE, "online"),
+                    G_DEFINE_ENUM_VALUE (CV_AGENT_LINK_STATE_BACKING_OFF, "backing-off"),
+                    G_DEFINE_ENUM_VALUE (CV_AGENT_LINK_STATE_REFUSED, "refused"))
+
 struct _CvAgentLink {
   GObject parent_instance;
 
+  GMainContext *context;
   CvGatewayAddress gateway;
   CvIdentity *identity;
   CvAgentRole role;
@@ -35,13 +51,31 @@ struct _CvAgentLink {
   CvBackoff auth_backoff;
   GCancellable *cancellable;
   CvMux *mux;
-  guint retry_id;
-  guint welcome_timer_id;
+  GSource *retry_source;
+  GSource *welcome_source;
   gboolean running;
   gboolean ready;
   gint64 ready_since_us;
   guint next_delay_ms; /* set by a REFUSED with retry_after_ms, or an auth failure */
+
+  CvAgentLinkState state;
+  gint64 next_retry_time; /* g_get_real_time () µs; 0 when no retry is planned */
+  CvRefusal refusal;
+  GError *last_error;
 };
+
+enum {
+  PROP_0,
+  PROP_MAIN_CONTEXT,
+  PROP_STATE,
+  PROP_NEXT_RETRY_TIME,
+  PROP_REFUSAL,
+  PROP_LAST_ERROR,
+  PROP_SESSION,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
 
 enum {
   SIGNAL_READY,
@@ -57,10 +91,42 @@ G_DEFINE_FINAL_TYPE (CvAgentLink, cv_agent_link, G_TYPE_OBJECT)
 
 static void connect_now (CvAgentLink *self);
 
+/* The details first, "state" last (see the top of the file). */
+static void
+set_state (CvAgentLink *self,
+           CvAgentLinkState state,
+           gint64 next_retry_time,
+           CvRefusal refusal,
+           const GError *error,
+           gboolean set_error)
+{
+  if (set_error && (self->last_error != NULL || error != NULL))
+    {
+      g_clear_error (&self->last_error);
+      self->last_error = error != NULL ? g_error_copy (error) : NULL;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_ERROR]);
+    }
+  if (refusal != self->refusal)
+    {
+      self->refusal = refusal;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REFUSAL]);
+    }
+  if (next_retry_time != self->next_retry_time)
+    {
+      self->next_retry_time = next_retry_time;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NEXT_RETRY_TIME]);
+    }
+  if (state != self->state)
+    {
+      self->state = state;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+    }
+}
+
 static void
 drop_mux (CvAgentLink *self)
 {
-  g_clear_handle_id (&self->welcome_timer_id, g_source_remove);
+  cv_source_clear (&self->welcome_source);
   if (self->mux != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->mux, self);
@@ -87,6 +153,8 @@ cv_agent_link_finalize (GObject *object)
   cv_gateway_address_clear (&self->gateway);
   g_clear_object (&self->identity);
   g_clear_object (&self->cancellable);
+  g_clear_error (&self->last_error);
+  g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->session);
   if (self->password != NULL)
     sodium_memzero (self->password, strlen (self->password));
@@ -97,12 +165,86 @@ cv_agent_link_finalize (GObject *object)
 }
 
 static void
+cv_agent_link_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  CvAgentLink *self = CV_AGENT_LINK (object);
+
+  switch (prop_id)
+    {
+    case PROP_MAIN_CONTEXT:
+      g_value_set_boxed (value, self->context);
+      break;
+    case PROP_STATE:
+      g_value_set_enum (value, self->state);
+      break;
+    case PROP_NEXT_RETRY_TIME:
+      g_value_set_int64 (value, self->next_retry_time);
+      break;
+    case PROP_REFUSAL:
+      g_value_set_enum (value, self->refusal);
+      break;
+    case PROP_LAST_ERROR:
+      g_value_set_boxed (value, self->last_error);
+      break;
+    case PROP_SESSION:
+      g_value_set_string (value, self->session);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cv_agent_link_set_property (GObject *object, guint prop_id, const GValue *value,
+                            GParamSpec *pspec)
+{
+  CvAgentLink *self = CV_AGENT_LINK (object);
+
+  switch (prop_id)
+    {
+    case PROP_MAIN_CONTEXT:
+      self->context = g_value_dup_boxed (value);
+      if (self->context == NULL)
+        self->context = g_main_context_ref_thread_default ();
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 cv_agent_link_class_init (CvAgentLinkClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->dispose = cv_agent_link_dispose;
   object_class->finalize = cv_agent_link_finalize;
+  object_class->get_property = cv_agent_link_get_property;
+  object_class->set_property = cv_agent_link_set_property;
+
+  /* Every source and callback of the link runs here; NULL: the thread-default one. */
+  properties[PROP_MAIN_CONTEXT] =
+    g_param_spec_boxed ("main-context", NULL, NULL, G_TYPE_MAIN_CONTEXT,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STATE] =
+    g_param_spec_enum ("state", NULL, NULL, CV_TYPE_AGENT_LINK_STATE, CV_AGENT_LINK_STATE_STOPPED,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  /* When a link backing off or refused tries again, in g_get_real_time() µs; 0 otherwise. */
+  properties[PROP_NEXT_RETRY_TIME] =
+    g_param_spec_int64 ("next-retry-time", NULL, NULL, 0, G_MAXINT64, 0,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  /* The reason of the last refusal; none once the link is online again. */
+  properties[PROP_REFUSAL] =
+    g_param_spec_enum ("refusal", NULL, NULL, CV_TYPE_REFUSAL, CV_REFUSAL_NONE,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  /* Why the link last went down (a CV_REFUSAL_ERROR when refused); NULL once online. */
+  properties[PROP_LAST_ERROR] =
+    g_param_spec_boxed ("last-error", NULL, NULL, G_TYPE_ERROR,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_SESSION] =
+    g_param_spec_string ("session", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* WELCOME arrived; @welcome is its body. */
   signals[SIGNAL_READY] = g_signal_new ("ready", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
@@ -132,9 +274,10 @@ cv_agent_link_new (const CvGatewayAddress *gateway,
                    CvAgentRole role,
                    const char *session,
                    const char *password,
-                   const char *name)
+                   const char *name,
+                   GMainContext *context)
 {
-  CvAgentLink *self = g_object_new (CV_TYPE_AGENT_LINK, NULL);
+  CvAgentLink *self = g_object_new (CV_TYPE_AGENT_LINK, "main-context", context, NULL);
 
   cv_gateway_address_copy (&self->gateway, gateway);
   self->identity = g_object_ref (identity);
@@ -143,6 +286,47 @@ cv_agent_link_new (const CvGatewayAddress *gateway,
   self->password = g_strdup (password);
   self->name = g_strdup (name != NULL ? name : g_get_host_name ());
   return self;
+}
+
+/**
+ * cv_agent_link_new_from_config:
+ * @context: (nullable): the link's main context; NULL: the thread-default one
+ *
+ * Reads the password from where @config says, and loads the agent's key from its
+ * state_dir (made there on first use).
+ *
+ * Returns: (transfer full): a link not started, or NULL with a CV_CONFIG_ERROR (the
+ *   password, the config) or a CV_IDENTITY_ERROR (the key)
+ */
+CvAgentLink *
+cv_agent_link_new_from_config (const CvAgentConfig *config, CvAgentRole role,
+                               GMainContext *context, GError **error)
+{
+  g_autofree char *password = NULL;
+  g_autoptr (CvIdentity) identity = NULL;
+  CvGatewayAddress gateway = { 0 };
+  CvAgentLink *link;
+  gboolean created = FALSE;
+
+  if (!cv_agent_config_check (config, error)
+      || (password = cv_agent_config_read_password (config, error)) == NULL)
+    return NULL;
+  identity = cv_identity_load_or_create (config->state_dir, "agent", config->name, &created,
+                                         error);
+  if (identity == NULL)
+    {
+      sodium_memzero (password, strlen (password));
+      return NULL;
+    }
+  g_message ("%s agent key %s%s", cv_agent_role_to_string (role),
+             cv_identity_get_fingerprint (identity), created ? " (new)" : "");
+  gateway.host = config->gateway_host;
+  gateway.port = config->gateway_port;
+  gateway.fingerprint = config->gateway_fingerprint;
+  link = cv_agent_link_new (&gateway, identity, role, config->session, password, config->name,
+                            context);
+  sodium_memzero (password, strlen (password));
+  return link;
 }
 
 void
@@ -177,6 +361,42 @@ cv_agent_link_is_ready (CvAgentLink *self)
   return self->ready;
 }
 
+CvAgentRole
+cv_agent_link_get_role (CvAgentLink *self)
+{
+  return self->role;
+}
+
+GMainContext *
+cv_agent_link_get_main_context (CvAgentLink *self)
+{
+  return self->context;
+}
+
+CvAgentLinkState
+cv_agent_link_get_state (CvAgentLink *self)
+{
+  return self->state;
+}
+
+gint64
+cv_agent_link_get_next_retry_time (CvAgentLink *self)
+{
+  return self->next_retry_time;
+}
+
+CvRefusal
+cv_agent_link_get_refusal (CvAgentLink *self)
+{
+  return self->refusal;
+}
+
+const GError *
+cv_agent_link_get_last_error (CvAgentLink *self)
+{
+  return self->last_error;
+}
+
 gboolean
 cv_agent_link_send (CvAgentLink *self, CvControlType type, JsonObject *body)
 {
@@ -195,7 +415,7 @@ on_retry (gpointer user_data)
 {
   CvAgentLink *self = user_data;
 
-  self->retry_id = 0;
+  g_clear_pointer (&self->retry_source, g_source_unref);
   connect_now (self);
   return G_SOURCE_REMOVE;
 }
@@ -205,6 +425,7 @@ static void
 lose (CvAgentLink *self, GError *error)
 {
   guint delay_ms;
+  CvRefusal refusal = CV_REFUSAL_NONE;
 
   if (self->ready && g_get_monotonic_time () - self->ready_since_us >= STABLE_LINK_US)
     cv_backoff_reset (&self->backoff);
@@ -222,21 +443,28 @@ lose (CvAgentLink *self, GError *error)
   else
     delay_ms = cv_backoff_next_delay_ms (&self->backoff);
 
-  g_warning ("gateway %s:%u: %s; retrying in %.1f s", self->gateway.host, self->gateway.port,
-             error->message, delay_ms / 1000.0);
+  g_debug ("gateway %s:%u: %s; retrying in %.1f s", self->gateway.host, self->gateway.port,
+           error->message, delay_ms / 1000.0);
+  self->retry_source = cv_agent_timeout_add (self->context, delay_ms, on_retry, self,
+                                             "[culvert] agent link retry");
+  if (error->domain == CV_REFUSAL_ERROR)
+    refusal = error->code;
+  set_state (self, refusal != CV_REFUSAL_NONE ? CV_AGENT_LINK_STATE_REFUSED
+                                              : CV_AGENT_LINK_STATE_BACKING_OFF,
+             g_get_real_time () + (gint64) delay_ms * 1000,
+             refusal != CV_REFUSAL_NONE ? refusal : self->refusal, error, TRUE);
   g_signal_emit (self, signals[SIGNAL_LOST], 0, error);
   g_clear_error (&error);
-  if (self->running)
-    self->retry_id = g_timeout_add (delay_ms, on_retry, self);
 }
 
 static void
 stop_for_good (CvAgentLink *self, GError *error)
 {
-  g_warning ("gateway %s:%u: %s; not retrying", self->gateway.host, self->gateway.port,
-             error->message);
+  g_debug ("gateway %s:%u: %s; not retrying", self->gateway.host, self->gateway.port,
+           error->message);
   self->running = FALSE;
   drop_mux (self);
+  set_state (self, CV_AGENT_LINK_STATE_STOPPED, 0, self->refusal, error, TRUE);
   g_signal_emit (self, signals[SIGNAL_STOPPED], 0, error);
   g_clear_error (&error);
 }
@@ -249,20 +477,19 @@ on_refused (CvAgentLink *self, JsonObject *body)
   const char *reason = cv_control_get_string (body, "reason", 64, FALSE, NULL);
   const char *message = cv_control_get_string (body, "message", 512, FALSE, NULL);
   JsonNode *retry = json_object_get_member (body, "retry_after_ms");
+  CvRefusal refusal = cv_refusal_from_string (reason);
 
-  if (reason == NULL)
-    reason = "unknown";
-  if (g_str_equal (reason, CV_REASON_RATE_LIMITED) && retry != NULL
-      && JSON_NODE_HOLDS_VALUE (retry) && json_node_get_value_type (retry) == G_TYPE_INT64)
+  g_debug ("gateway %s:%u: session “%s” refused: %s%s%s", self->gateway.host, self->gateway.port,
+           self->session, reason != NULL ? reason : "(no reason)", message != NULL ? ": " : "",
+           message != NULL ? message : "");
+  if (refusal == CV_REFUSAL_RATE_LIMITED && retry != NULL && JSON_NODE_HOLDS_VALUE (retry)
+      && json_node_get_value_type (retry) == G_TYPE_INT64)
     self->next_delay_ms = (guint) CLAMP (json_node_get_int (retry), 1000, 3600 * 1000);
-  else if (g_str_equal (reason, CV_REASON_BAD_PASSWORD)
-           || g_str_equal (reason, CV_REASON_UNKNOWN_SESSION)
-           || g_str_equal (reason, CV_REASON_VERSION_MISMATCH))
+  else if (refusal == CV_REFUSAL_BAD_PASSWORD || refusal == CV_REFUSAL_UNKNOWN_SESSION
+           || refusal == CV_REFUSAL_VERSION_MISMATCH)
     self->next_delay_ms = cv_backoff_next_delay_ms (&self->auth_backoff);
 
-  lose (self, g_error_new (CV_AGENT_ERROR, CV_AGENT_ERROR_REFUSED,
-                           "the gateway refused session “%s”: %s%s%s", self->session, reason,
-                           message != NULL ? ": " : "", message != NULL ? message : ""));
+  lose (self, cv_refusal_error_new (refusal, self->session));
 }
 
 static void
@@ -290,12 +517,13 @@ on_control_message (CvMux *mux, guint type, GBytes *json, CvAgentLink *self)
                                    "the gateway sent message 0x%02x before WELCOME", type));
           return;
         }
-      g_clear_handle_id (&self->welcome_timer_id, g_source_remove);
+      cv_source_clear (&self->welcome_source);
       self->ready = TRUE;
       self->ready_since_us = g_get_monotonic_time ();
       cv_backoff_reset (&self->auth_backoff);
-      g_message ("gateway %s:%u: %s agent online in session “%s”", self->gateway.host,
-                 self->gateway.port, cv_agent_role_to_string (self->role), self->session);
+      g_debug ("gateway %s:%u: %s agent online in session “%s”", self->gateway.host,
+               self->gateway.port, cv_agent_role_to_string (self->role), self->session);
+      set_state (self, CV_AGENT_LINK_STATE_ONLINE, 0, CV_REFUSAL_NONE, NULL, TRUE);
       g_signal_emit (self, signals[SIGNAL_READY], 0, body);
       return;
     }
@@ -330,7 +558,7 @@ on_welcome_timeout (gpointer user_data)
 {
   CvAgentLink *self = user_data;
 
-  self->welcome_timer_id = 0;
+  g_clear_pointer (&self->welcome_source, g_source_unref);
   lose (self, g_error_new (CV_AGENT_ERROR, CV_AGENT_ERROR_TIMEOUT,
                            "no answer to HELLO within %d s", WELCOME_TIMEOUT_MS / 1000));
   return G_SOURCE_REMOVE;
@@ -358,7 +586,10 @@ on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
   config.max_channels = 1;
   config.initial_window = 64 * 1024;
   config.max_window = 64 * 1024;
-  self->mux = cv_mux_new (tls, CV_MUX_ROLE_INITIATOR, &config);
+  {
+    g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
+    self->mux = cv_mux_new (tls, CV_MUX_ROLE_INITIATOR, &config);
+  }
   g_signal_connect (self->mux, "control-message", G_CALLBACK (on_control_message), self);
   g_signal_connect (self->mux, "closed", G_CALLBACK (on_mux_closed), self);
   cv_mux_start (self->mux);
@@ -372,7 +603,8 @@ on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
   json = cv_control_build_hello (&hello);
   cv_mux_send_control (self->mux, CV_CONTROL_HELLO, json, NULL);
   sodium_memzero (json, strlen (json));
-  self->welcome_timer_id = g_timeout_add (WELCOME_TIMEOUT_MS, on_welcome_timeout, self);
+  self->welcome_source = cv_agent_timeout_add (self->context, WELCOME_TIMEOUT_MS, on_welcome_timeout,
+                                               self, "[culvert] agent link welcome");
 }
 
 static void
@@ -396,17 +628,22 @@ on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
   check.database = self->gateway.database;
   check.peer_name = "the gateway";
   check.pin_key = "gateway_fingerprint";
-  cv_tls_client_handshake_async (G_IO_STREAM (connection), self->gateway.host, &check,
-                                 self->identity, CV_TLS_ALPN, 0, self->cancellable, on_tls_done,
-                                 g_object_ref (self));
+  {
+    g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
+    cv_tls_client_handshake_async (G_IO_STREAM (connection), self->gateway.host, &check,
+                                   self->identity, CV_TLS_ALPN, 0, self->cancellable,
+                                   on_tls_done, g_object_ref (self));
+  }
 }
 
 static void
 connect_now (CvAgentLink *self)
 {
+  g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
+
   drop_mux (self);
-  cv_gateway_dial_async (&self->gateway, self->cancellable, on_connected,
-                               g_object_ref (self));
+  set_state (self, CV_AGENT_LINK_STATE_CONNECTING, 0, self->refusal, NULL, FALSE);
+  cv_gateway_dial_async (&self->gateway, self->cancellable, on_connected, g_object_ref (self));
 }
 
 void
@@ -417,15 +654,18 @@ cv_agent_link_start (CvAgentLink *self)
   self->running = TRUE;
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
+  set_state (self, self->state, 0, CV_REFUSAL_NONE, NULL, TRUE);
   connect_now (self);
 }
 
+/* Idempotent; a stopped link may be started again. */
 void
 cv_agent_link_stop (CvAgentLink *self)
 {
   self->running = FALSE;
-  g_clear_handle_id (&self->retry_id, g_source_remove);
+  cv_source_clear (&self->retry_source);
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   drop_mux (self);
+  set_state (self, CV_AGENT_LINK_STATE_STOPPED, 0, self->refusal, NULL, FALSE);
 }

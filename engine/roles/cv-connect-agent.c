@@ -5,70 +5,104 @@
  * breaks.  Listeners stay up whatever the gateway does; a client arriving while the
  * share agent is offline, or while its key does not match the pinned one, is closed
  * at once with the reason in the log, never left hanging.
+ *
+ * Its state is properties on its main context (the link's): the link's "state", whether
+ * the share agent is online and its name, the open channels, the tunnel's round trip,
+ * and the mappings as a GListModel of CvMapping.
  */
 #include "roles/cv-connect-agent.h"
 
-#include "roles/cv-agent-tunnel.h"
-#include "transport/cv-known-peers.h"
-#include "base/cv-listen.h"
+#include "base/cv-source.h"
 #include "mux/cv-channel-pump.h"
+#include "roles/cv-agent-context.h"
+#include "roles/cv-agent-tunnel.h"
+#include "roles/cv-refusal.h"
+#include "transport/cv-known-peers.h"
 
 #define MAX_WAITING 512
 #define TUNNEL_TIMEOUT_MS 20000
 
 typedef struct {
-  CvConnectAgent *agent; /* not owned */
-  char *listen_host;
-  guint16 listen_port;
-  char *target_host;
-  guint16 target_port;
-  GSocketService *service;
-} Mapping;
-
-typedef struct {
   GSocketConnection *connection;
-  Mapping *mapping;
+  CvMapping *mapping;
 } Waiting;
 
 struct _CvConnectAgent {
   GObject parent_instance;
 
+  GMainContext *context;
   CvAgentLink *link;
   char *known_peers_path;
-  GPtrArray *mappings;
+  GListStore *mappings; /* of CvMapping */
   GQueue waiting; /* of Waiting: clients that arrived before the tunnel */
   CvMux *tunnel;
   gboolean tunnel_requested;
-  guint tunnel_timer_id;
+  GSource *tunnel_timer;
+  GCancellable *cancellable;
+  gboolean stopped;
+
+  CvAgentLinkState state;
   gboolean share_online;
   char *share_name;
-  GCancellable *cancellable;
+  guint n_channels;
+  gint64 round_trip_us;
 };
 
+enum {
+  PROP_0,
+  PROP_LINK,
+  PROP_STATE,
+  PROP_SHARE_ONLINE,
+  PROP_SHARE_NAME,
+  PROP_N_CHANNELS,
+  PROP_ROUND_TRIP_US,
+  PROP_MAPPINGS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+enum {
+  SIGNAL_CHANNEL_OPENED,
+  SIGNAL_CHANNEL_CLOSED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 G_DEFINE_FINAL_TYPE (CvConnectAgent, cv_connect_agent, G_TYPE_OBJECT)
-
-static void
-mapping_free (gpointer data)
-{
-  Mapping *mapping = data;
-
-  if (mapping->service != NULL)
-    {
-      g_socket_service_stop (mapping->service);
-      g_socket_listener_close (G_SOCKET_LISTENER (mapping->service));
-      g_signal_handlers_disconnect_by_data (mapping->service, mapping);
-      g_object_unref (mapping->service);
-    }
-  g_free (mapping->listen_host);
-  g_free (mapping->target_host);
-  g_free (mapping);
-}
 
 static void
 waiting_free (Waiting *waiting)
 {
   g_object_unref (waiting->connection);
+  g_object_unref (waiting->mapping);
   g_free (waiting);
+}
+
+static void
+set_round_trip (CvConnectAgent *self, gint64 round_trip_us)
+{
+  if (round_trip_us == self->round_trip_us)
+    return;
+  self->round_trip_us = round_trip_us;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROUND_TRIP_US]);
+}
+
+static void
+set_share (CvConnectAgent *self, gboolean online, const char *name)
+{
+  if (g_strcmp0 (name, self->share_name) != 0)
+    {
+      g_free (self->share_name);
+      self->share_name = g_strdup (name);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHARE_NAME]);
+    }
+  if (online != self->share_online)
+    {
+      self->share_online = online;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHARE_ONLINE]);
+    }
 }
 
 /* Close every waiting client: the tunnel will not come (soon). */
@@ -78,7 +112,7 @@ fail_waiting (CvConnectAgent *self, const char *why)
   Waiting *waiting;
   guint n = 0;
 
-  g_clear_handle_id (&self->tunnel_timer_id, g_source_remove);
+  cv_source_clear (&self->tunnel_timer);
   self->tunnel_requested = FALSE;
   while ((waiting = g_queue_pop_head (&self->waiting)) != NULL)
     {
@@ -87,7 +121,7 @@ fail_waiting (CvConnectAgent *self, const char *why)
       n++;
     }
   if (n > 0)
-    g_warning ("closed %u local connection%s: %s", n, n == 1 ? "" : "s", why);
+    g_message ("closed %u local connection%s: %s", n, n == 1 ? "" : "s", why);
 }
 
 static void
@@ -96,9 +130,11 @@ drop_tunnel (CvConnectAgent *self)
   if (self->tunnel != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->tunnel, self);
-      cv_mux_close (self->tunnel);
+      if (!cv_mux_is_closed (self->tunnel))
+        cv_mux_close (self->tunnel);
       g_clear_object (&self->tunnel);
     }
+  set_round_trip (self, -1);
 }
 
 static void
@@ -106,17 +142,13 @@ cv_connect_agent_dispose (GObject *object)
 {
   CvConnectAgent *self = CV_CONNECT_AGENT (object);
 
-  if (self->cancellable != NULL)
-    g_cancellable_cancel (self->cancellable);
-  fail_waiting (self, "the agent is stopping");
-  drop_tunnel (self);
+  cv_connect_agent_stop (self);
   if (self->link != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->link, self);
-      cv_agent_link_stop (self->link);
       g_clear_object (&self->link);
     }
-  g_clear_pointer (&self->mappings, g_ptr_array_unref);
+  g_clear_object (&self->mappings);
 
   G_OBJECT_CLASS (cv_connect_agent_parent_class)->dispose (object);
 }
@@ -129,9 +161,45 @@ cv_connect_agent_finalize (GObject *object)
   g_free (self->known_peers_path);
   g_free (self->share_name);
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->context, g_main_context_unref);
 
   G_OBJECT_CLASS (cv_connect_agent_parent_class)->finalize (object);
 }
+
+static void
+cv_connect_agent_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  CvConnectAgent *self = CV_CONNECT_AGENT (object);
+
+  switch (prop_id)
+    {
+    case PROP_LINK:
+      g_value_set_object (value, self->link);
+      break;
+    case PROP_STATE:
+      g_value_set_enum (value, self->state);
+      break;
+    case PROP_SHARE_ONLINE:
+      g_value_set_boolean (value, self->share_online);
+      break;
+    case PROP_SHARE_NAME:
+      g_value_set_string (value, self->share_name);
+      break;
+    case PROP_N_CHANNELS:
+      g_value_set_uint (value, self->n_channels);
+      break;
+    case PROP_ROUND_TRIP_US:
+      g_value_set_int64 (value, self->round_trip_us);
+      break;
+    case PROP_MAPPINGS:
+      g_value_set_object (value, self->mappings);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+#define READ_FLAGS (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY)
 
 static void
 cv_connect_agent_class_init (CvConnectAgentClass *klass)
@@ -140,48 +208,126 @@ cv_connect_agent_class_init (CvConnectAgentClass *klass)
 
   object_class->dispose = cv_connect_agent_dispose;
   object_class->finalize = cv_connect_agent_finalize;
+  object_class->get_property = cv_connect_agent_get_property;
+
+  /* The control link; its "next-retry-time", "refusal" and "last-error" say more. */
+  properties[PROP_LINK] =
+    g_param_spec_object ("link", NULL, NULL, CV_TYPE_AGENT_LINK, READ_FLAGS);
+  /* The link's "state", notified after it. */
+  properties[PROP_STATE] =
+    g_param_spec_enum ("state", NULL, NULL, CV_TYPE_AGENT_LINK_STATE, CV_AGENT_LINK_STATE_STOPPED,
+                       READ_FLAGS);
+  /* Whether the share agent of the session is online, as the gateway says (PRESENCE). */
+  properties[PROP_SHARE_ONLINE] =
+    g_param_spec_boolean ("share-online", NULL, NULL, FALSE, READ_FLAGS);
+  properties[PROP_SHARE_NAME] = g_param_spec_string ("share-name", NULL, NULL, NULL, READ_FLAGS);
+  /* Channels started through the tunnel and not closed yet, over every mapping. */
+  properties[PROP_N_CHANNELS] =
+    g_param_spec_uint ("n-channels", NULL, NULL, 0, G_MAXUINT, 0, READ_FLAGS);
+  /* The tunnel's round trip from its last PING, in µs; -1 without a tunnel or a PONG yet. */
+  properties[PROP_ROUND_TRIP_US] =
+    g_param_spec_int64 ("round-trip-us", NULL, NULL, -1, G_MAXINT64, -1, READ_FLAGS);
+  /* A GListModel of CvMapping, in the order they were added. */
+  properties[PROP_MAPPINGS] =
+    g_param_spec_object ("mappings", NULL, NULL, G_TYPE_LIST_MODEL, READ_FLAGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * CvConnectAgent::channel-opened:
+   * @mapping: the mapping a local client came to
+   * @target: "host:port" as the share agent sees it
+   *
+   * A local client's channel was started through the tunnel.
+   */
+  signals[SIGNAL_CHANNEL_OPENED] =
+    g_signal_new ("channel-opened", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 2, CV_TYPE_MAPPING, G_TYPE_STRING);
+  /**
+   * CvConnectAgent::channel-closed:
+   * @mapping: the mapping
+   * @target: "host:port"
+   * @error: (nullable): why it ended (the share agent refused, the tunnel broke…); NULL
+   *   after a clean close
+   */
+  signals[SIGNAL_CHANNEL_CLOSED] =
+    g_signal_new ("channel-closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 3, CV_TYPE_MAPPING, G_TYPE_STRING, G_TYPE_ERROR);
 }
 
 static void
 cv_connect_agent_init (CvConnectAgent *self)
 {
-  self->mappings = g_ptr_array_new_with_free_func (mapping_free);
+  self->mappings = g_list_store_new (CV_TYPE_MAPPING);
   self->cancellable = g_cancellable_new ();
+  self->round_trip_us = -1;
   g_queue_init (&self->waiting);
 }
 
 /* ---- forwarding --------------------------------------------------------- */
 
+typedef struct {
+  CvConnectAgent *agent;
+  CvMapping *mapping;
+  char *target;
+} Forward;
+
+static void
+set_n_channels (CvConnectAgent *self, guint n_channels)
+{
+  self->n_channels = n_channels;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_CHANNELS]);
+}
+
 static void
 on_pump_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autofree char *target = user_data;
+  Forward *forward = user_data;
+  CvConnectAgent *self = forward->agent;
   g_autoptr (GError) error = NULL;
   CvPumpStats stats = { 0 };
 
   if (!cv_channel_pump_finish (result, &stats, &error))
-    g_message ("connection to %s closed: %s", target, error->message);
+    g_message ("connection to %s closed: %s", forward->target, error->message);
   else
     g_debug ("connection to %s closed: %" G_GUINT64_FORMAT " bytes out, %" G_GUINT64_FORMAT
-             " bytes in", target, stats.bytes_to_channel, stats.bytes_from_channel);
+             " bytes in", forward->target, stats.bytes_to_channel, stats.bytes_from_channel);
+  cv_mapping_channel_closed (forward->mapping, &stats, error);
+  set_n_channels (self, self->n_channels - 1);
+  g_signal_emit (self, signals[SIGNAL_CHANNEL_CLOSED], 0, forward->mapping, forward->target,
+                 error);
+  g_object_unref (forward->agent);
+  g_object_unref (forward->mapping);
+  g_free (forward->target);
+  g_free (forward);
 }
 
 static void
-forward (CvConnectAgent *self, GSocketConnection *connection, Mapping *mapping)
+forward (CvConnectAgent *self, GSocketConnection *connection, CvMapping *mapping)
 {
+  g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
   g_autoptr (GError) error = NULL;
-  g_autoptr (CvChannel) channel = cv_mux_open_channel (self->tunnel, mapping->target_host,
-                                                       mapping->target_port, &error);
+  g_autoptr (CvChannel) channel = cv_mux_open_channel (self->tunnel,
+                                                       cv_mapping_get_target_host (mapping),
+                                                       cv_mapping_get_target_port (mapping),
+                                                       &error);
+  Forward *forward;
 
   if (channel == NULL)
     {
-      g_warning ("cannot forward to %s:%u: %s", mapping->target_host, mapping->target_port,
-                 error->message);
+      g_message ("cannot forward to %s:%u: %s", cv_mapping_get_target_host (mapping),
+                 cv_mapping_get_target_port (mapping), error->message);
+      cv_mapping_set_error (mapping, error);
       g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
       return;
     }
-  cv_channel_pump_async (connection, channel, NULL, on_pump_done,
-                       g_strdup_printf ("%s:%u", mapping->target_host, mapping->target_port));
+  forward = g_new0 (Forward, 1);
+  forward->agent = g_object_ref (self);
+  forward->mapping = g_object_ref (mapping);
+  forward->target = cv_mapping_dup_target (mapping);
+  cv_mapping_channel_opened (mapping);
+  set_n_channels (self, self->n_channels + 1);
+  g_signal_emit (self, signals[SIGNAL_CHANNEL_OPENED], 0, mapping, forward->target);
+  cv_channel_pump_async (connection, channel, self->cancellable, on_pump_done, forward);
 }
 
 static void
@@ -189,7 +335,7 @@ flush_waiting (CvConnectAgent *self)
 {
   Waiting *waiting;
 
-  g_clear_handle_id (&self->tunnel_timer_id, g_source_remove);
+  cv_source_clear (&self->tunnel_timer);
   self->tunnel_requested = FALSE;
   while (self->tunnel != NULL && (waiting = g_queue_pop_head (&self->waiting)) != NULL)
     {
@@ -203,7 +349,7 @@ on_tunnel_timeout (gpointer user_data)
 {
   CvConnectAgent *self = user_data;
 
-  self->tunnel_timer_id = 0;
+  g_clear_pointer (&self->tunnel_timer, g_source_unref);
   fail_waiting (self, "no tunnel to the share agent within 20 s");
   return G_SOURCE_REMOVE;
 }
@@ -221,47 +367,55 @@ request_tunnel (CvConnectAgent *self)
       return;
     }
   self->tunnel_requested = TRUE;
-  self->tunnel_timer_id = g_timeout_add (TUNNEL_TIMEOUT_MS, on_tunnel_timeout, self);
+  self->tunnel_timer = cv_agent_timeout_add (self->context, TUNNEL_TIMEOUT_MS, on_tunnel_timeout,
+                                             self, "[culvert] connect agent tunnel timeout");
 }
 
-static gboolean
-on_local_connection (GSocketService *service, GSocketConnection *connection, GObject *source,
-                     gpointer user_data)
+/* A local client turned away: the reason in the log and on the mapping. */
+static void
+turn_away (CvMapping *mapping, GError *error)
 {
-  Mapping *mapping = user_data;
-  CvConnectAgent *self = mapping->agent;
+  g_message ("connection to %s:%u closed: %s", cv_mapping_get_target_host (mapping),
+             cv_mapping_get_target_port (mapping), error->message);
+  cv_mapping_set_error (mapping, error);
+  g_error_free (error);
+}
+
+static void
+on_local_connection (CvMapping *mapping, GSocketConnection *connection, CvConnectAgent *self)
+{
   Waiting *waiting;
 
   if (self->tunnel != NULL)
     {
       forward (self, connection, mapping);
-      return TRUE;
+      return;
     }
   if (!cv_agent_link_is_ready (self->link))
     {
-      g_warning ("connection to %s:%u closed: the gateway is not reachable yet",
-                 mapping->target_host, mapping->target_port);
-      return TRUE; /* dropping our reference closes it */
+      turn_away (mapping, g_error_new (CV_AGENT_ERROR, CV_AGENT_ERROR_UNREACHABLE,
+                                       "the gateway is not reachable yet"));
+      return;
     }
   if (!self->share_online)
     {
-      g_warning ("connection to %s:%u closed: the share agent of session “%s” is offline",
-                 mapping->target_host, mapping->target_port,
-                 cv_agent_link_get_session (self->link));
-      return TRUE;
+      turn_away (mapping, g_error_new (CV_REFUSAL_ERROR, CV_REFUSAL_SHARE_OFFLINE,
+                                       "the share agent of session “%s” is offline",
+                                       cv_agent_link_get_session (self->link)));
+      return;
     }
   if (g_queue_get_length (&self->waiting) >= MAX_WAITING)
     {
-      g_warning ("connection to %s:%u closed: %u connections already wait for the tunnel",
-                 mapping->target_host, mapping->target_port, MAX_WAITING);
-      return TRUE;
+      turn_away (mapping, g_error_new (CV_REFUSAL_ERROR, CV_REFUSAL_LIMIT_REACHED,
+                                       "%u connections already wait for the tunnel",
+                                       MAX_WAITING));
+      return;
     }
   waiting = g_new0 (Waiting, 1);
   waiting->connection = g_object_ref (connection);
-  waiting->mapping = mapping;
+  waiting->mapping = g_object_ref (mapping);
   g_queue_push_tail (&self->waiting, waiting);
   request_tunnel (self);
-  return TRUE;
 }
 
 /* ---- the tunnel --------------------------------------------------------- */
@@ -271,8 +425,13 @@ on_tunnel_closed (CvMux *mux, const GError *error, CvConnectAgent *self)
 {
   g_message ("tunnel to the share agent closed%s%s; the next connection reopens it",
              error != NULL ? ": " : "", error != NULL ? error->message : "");
-  g_signal_handlers_disconnect_by_data (mux, self);
-  g_clear_object (&self->tunnel);
+  drop_tunnel (self);
+}
+
+static void
+on_tunnel_round_trip (CvMux *mux, GParamSpec *pspec, CvConnectAgent *self)
+{
+  set_round_trip (self, cv_mux_get_round_trip_us (mux));
 }
 
 static void
@@ -282,11 +441,11 @@ on_tunnel_open (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   g_autoptr (GIOStream) stream = cv_agent_tunnel_open_finish (result, &error);
 
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->stopped)
     return;
   if (stream == NULL)
     {
-      g_warning ("%s", error->message);
+      g_message ("%s", error->message);
       fail_waiting (self, "the tunnel could not be opened");
       return;
     }
@@ -297,8 +456,13 @@ on_tunnel_open (GObject *source, GAsyncResult *result, gpointer user_data)
       flush_waiting (self);
       return;
     }
-  self->tunnel = cv_mux_new (stream, CV_MUX_ROLE_INITIATOR, NULL);
+  {
+    g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
+    self->tunnel = cv_mux_new (stream, CV_MUX_ROLE_INITIATOR, NULL);
+  }
   g_signal_connect (self->tunnel, "closed", G_CALLBACK (on_tunnel_closed), self);
+  g_signal_connect (self->tunnel, "notify::round-trip-us", G_CALLBACK (on_tunnel_round_trip),
+                    self);
   cv_mux_start (self->tunnel);
   g_message ("tunnel to share agent “%s” open, end-to-end TLS verified",
              self->share_name != NULL ? self->share_name : "?");
@@ -306,7 +470,8 @@ on_tunnel_open (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 /* The gateway announces the share agent's key; it must be the one pinned for this
- * session (or is pinned now, on first use). */
+ * session (or is pinned now, on first use).  A key that changed is no network accident
+ * (a reinstalled share agent, or someone in the middle): a warning. */
 static gboolean
 check_share_key (CvConnectAgent *self, const char *fingerprint)
 {
@@ -324,11 +489,13 @@ check_share_key (CvConnectAgent *self, const char *fingerprint)
       return TRUE;
     case CV_KNOWN_PEER_CHANGED:
     default:
+      /* A message, not a g_warning: refusing is the defence working, and the words
+       * (with "WARNING:" in them) carry the alarm to whoever reads the log. */
       if (error != NULL)
-        g_warning ("session “%s”: cannot check the share agent's key: %s", session,
+        g_message ("session “%s”: cannot check the share agent's key: %s", session,
                    error->message);
       else
-        g_warning ("WARNING: session “%s”: the share agent's key CHANGED from %s to %s; "
+        g_message ("WARNING: session “%s”: the share agent's key CHANGED from %s to %s; "
                    "refusing to connect. If the share agent was reinstalled, delete the line "
                    "for “%s” in %s",
                    session, pinned, fingerprint, session, self->known_peers_path);
@@ -345,8 +512,10 @@ on_tunnel_offer (CvConnectAgent *self, JsonObject *body)
 
   if (error_reason != NULL)
     {
-      g_autofree char *why = g_strdup_printf ("the gateway could not offer a tunnel: %s",
-                                              error_reason);
+      g_autofree char *sentence = cv_refusal_describe (cv_refusal_from_string (error_reason),
+                                                       cv_agent_link_get_session (self->link));
+      g_autofree char *why = g_strdup_printf ("the gateway could not offer a tunnel: %s (%s)",
+                                              sentence, error_reason);
       fail_waiting (self, why);
       return;
     }
@@ -367,9 +536,12 @@ on_tunnel_offer (CvConnectAgent *self, JsonObject *body)
       fail_waiting (self, "the share agent's key is not the pinned one");
       return;
     }
-  cv_agent_tunnel_open_async (cv_agent_link_get_gateway (self->link), ticket, FALSE,
-                              cv_agent_link_get_identity (self->link), fingerprint,
-                              self->cancellable, on_tunnel_open, g_object_ref (self));
+  {
+    g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
+    cv_agent_tunnel_open_async (cv_agent_link_get_gateway (self->link), ticket, FALSE,
+                                cv_agent_link_get_identity (self->link), fingerprint,
+                                self->cancellable, on_tunnel_open, g_object_ref (self));
+  }
 }
 
 static void
@@ -379,11 +551,9 @@ update_presence (CvConnectAgent *self, JsonObject *body)
 
   cv_control_get_bool (body, "share_online", &online, NULL);
   if (online != self->share_online)
-    g_message ("session “%s”: share agent %s", cv_agent_link_get_session (self->link),
-               online ? "online" : "offline");
-  self->share_online = online;
-  g_free (self->share_name);
-  self->share_name = g_strdup (cv_control_get_string (body, "share_name", 128, FALSE, NULL));
+    g_debug ("session “%s”: share agent %s", cv_agent_link_get_session (self->link),
+             online ? "online" : "offline");
+  set_share (self, online, cv_control_get_string (body, "share_name", 128, FALSE, NULL));
   if (!online)
     fail_waiting (self, "the share agent went offline");
 }
@@ -406,15 +576,23 @@ on_link_message (CvAgentLink *link, guint type, JsonObject *body, CvConnectAgent
 static void
 on_link_lost (CvAgentLink *link, const GError *error, CvConnectAgent *self)
 {
-  self->share_online = FALSE;
+  set_share (self, FALSE, self->share_name);
   fail_waiting (self, "the link to the gateway went down");
+}
+
+static void
+on_link_state (CvAgentLink *link, GParamSpec *pspec, CvConnectAgent *self)
+{
+  self->state = cv_agent_link_get_state (link);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }
 
 /* ---- public ------------------------------------------------------------- */
 
 /**
  * cv_connect_agent_new:
- * @link: (transfer full): a control link in the connect role, not started
+ * @link: (transfer full): a control link in the connect role, not started; the agent runs
+ *   on its main context
  * @known_peers_path: where share agents' keys are pinned
  */
 CvConnectAgent *
@@ -422,19 +600,57 @@ cv_connect_agent_new (CvAgentLink *link, const char *known_peers_path)
 {
   CvConnectAgent *self = g_object_new (CV_TYPE_CONNECT_AGENT, NULL);
 
+  self->context = g_main_context_ref (cv_agent_link_get_main_context (link));
   self->link = link;
+  self->state = cv_agent_link_get_state (link);
   self->known_peers_path = g_strdup (known_peers_path);
   g_signal_connect (link, "ready", G_CALLBACK (on_link_ready), self);
   g_signal_connect (link, "message", G_CALLBACK (on_link_message), self);
   g_signal_connect (link, "lost", G_CALLBACK (on_link_lost), self);
+  g_signal_connect (link, "notify::state", G_CALLBACK (on_link_state), self);
   return self;
 }
 
 /**
- * cv_connect_agent_add_mapping:
- * @bound_port: (out) (optional): the port actually bound (for port 0)
+ * cv_connect_agent_new_from_config:
+ * @context: (nullable): where the agent runs; NULL: the thread-default context
  *
- * Starts listening at once, whatever the state of the gateway.
+ * The agent's key comes from the config's state_dir, the pinned share agents' keys are
+ * in "known_shares" there; every mapping listens at once.
+ *
+ * Returns: (transfer full): the agent, not started; or NULL if the config lacks
+ *   something, the password or the key cannot be read, or a mapping cannot listen
+ */
+CvConnectAgent *
+cv_connect_agent_new_from_config (const CvConnectConfig *config, GMainContext *context,
+                                  GError **error)
+{
+  g_autoptr (CvConnectAgent) self = NULL;
+  g_autofree char *known = NULL;
+  CvAgentLink *link;
+
+  link = cv_agent_link_new_from_config (&config->agent, CV_AGENT_ROLE_CONNECT, context, error);
+  if (link == NULL)
+    return NULL;
+  known = g_build_filename (config->agent.state_dir, "known_shares", NULL);
+  self = cv_connect_agent_new (link, known);
+  for (guint i = 0; i < config->mappings->len; i++)
+    {
+      const CvMappingConfig *mapping = config->mappings->pdata[i];
+
+      if (!cv_connect_agent_add_mapping (self, mapping->listen_host, mapping->listen_port,
+                                         mapping->target_host, mapping->target_port, error))
+        return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+/**
+ * cv_connect_agent_add_mapping:
+ * @listen_port: 0 for any free port ("bound-port" of the mapping says which)
+ *
+ * Starts listening at once, whatever the state of the gateway.  The mapping joins
+ * "mappings" even when it cannot listen, with the reason in its "error".
  */
 gboolean
 cv_connect_agent_add_mapping (CvConnectAgent *self,
@@ -442,43 +658,92 @@ cv_connect_agent_add_mapping (CvConnectAgent *self,
                               guint16 listen_port,
                               const char *target_host,
                               guint16 target_port,
-                              guint16 *bound_port,
                               GError **error)
 {
-  Mapping *mapping = g_new0 (Mapping, 1);
+  g_autoptr (CvMapping) mapping = cv_mapping_new (listen_host, listen_port, target_host,
+                                                  target_port, self->context);
+  gboolean listening;
 
-  mapping->agent = self;
-  mapping->listen_host = g_strdup (listen_host);
-  mapping->target_host = g_strdup (target_host);
-  mapping->target_port = target_port;
-  mapping->service = g_socket_service_new ();
-  /* GIO's default backlog of 10 resets bursts of connections (a browser opens many). */
-  if (!cv_listen_add (G_SOCKET_LISTENER (mapping->service), listen_host, listen_port, 256,
-                      &mapping->listen_port, error))
-    {
-      g_prefix_error (error, "mapping %s:%u → %s:%u: ", listen_host, listen_port, target_host,
-                      target_port);
-      mapping_free (mapping);
-      return FALSE;
-    }
-  if (bound_port != NULL)
-    *bound_port = mapping->listen_port;
-  g_signal_connect (mapping->service, "incoming", G_CALLBACK (on_local_connection), mapping);
-  g_socket_service_start (mapping->service);
-  g_ptr_array_add (self->mappings, mapping);
-  g_message ("mapping %s:%u → %s:%u (as the share agent sees it)", listen_host,
-             mapping->listen_port, target_host, target_port);
-  return TRUE;
+  g_return_val_if_fail (!self->stopped, FALSE);
+
+  g_signal_connect (mapping, "incoming", G_CALLBACK (on_local_connection), self);
+  listening = cv_mapping_listen (mapping, error);
+  g_list_store_append (self->mappings, mapping);
+  return listening;
 }
 
 void
 cv_connect_agent_start (CvConnectAgent *self)
 {
+  g_return_if_fail (!self->stopped);
+
   cv_agent_link_start (self->link);
+}
+
+/**
+ * cv_connect_agent_stop:
+ *
+ * Stops the link, closes the tunnel, every channel and every listener; idempotent.  A
+ * stopped agent does not start again.
+ */
+void
+cv_connect_agent_stop (CvConnectAgent *self)
+{
+  if (self->stopped)
+    return;
+  self->stopped = TRUE;
+  g_cancellable_cancel (self->cancellable);
+  fail_waiting (self, "the agent is stopping");
+  drop_tunnel (self);
+  if (self->link != NULL)
+    cv_agent_link_stop (self->link);
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->mappings)); i++)
+    {
+      g_autoptr (CvMapping) mapping = g_list_model_get_item (G_LIST_MODEL (self->mappings), i);
+
+      g_signal_handlers_disconnect_by_data (mapping, self);
+      cv_mapping_stop (mapping);
+    }
 }
 
 CvAgentLink *
 cv_connect_agent_get_link (CvConnectAgent *self)
 {
   return self->link;
+}
+
+GListModel *
+cv_connect_agent_get_mappings (CvConnectAgent *self)
+{
+  return G_LIST_MODEL (self->mappings);
+}
+
+CvAgentLinkState
+cv_connect_agent_get_state (CvConnectAgent *self)
+{
+  return self->state;
+}
+
+gboolean
+cv_connect_agent_get_share_online (CvConnectAgent *self)
+{
+  return self->share_online;
+}
+
+const char *
+cv_connect_agent_get_share_name (CvConnectAgent *self)
+{
+  return self->share_name;
+}
+
+guint
+cv_connect_agent_get_n_channels (CvConnectAgent *self)
+{
+  return self->n_channels;
+}
+
+gint64
+cv_connect_agent_get_round_trip_us (CvConnectAgent *self)
+{
+  return self->round_trip_us;
 }

@@ -4,22 +4,33 @@
 
 #include <gio/gio.h>
 
+#include "config/cv-agent-config.h"
 #include "roles/cv-agent-link.h"
+#include "roles/cv-mapping.h"
 
 G_BEGIN_DECLS
 
 #define CV_TYPE_CONNECT_AGENT (cv_connect_agent_get_type ())
 G_DECLARE_FINAL_TYPE (CvConnectAgent, cv_connect_agent, CV, CONNECT_AGENT, GObject)
 
+CvConnectAgent *cv_connect_agent_new_from_config (const CvConnectConfig *config,
+                                                  GMainContext *context,
+                                                  GError **error);
 CvConnectAgent *cv_connect_agent_new (CvAgentLink *link, const char *known_peers_path);
 gboolean cv_connect_agent_add_mapping (CvConnectAgent *self,
                                        const char *listen_host,
                                        guint16 listen_port,
                                        const char *target_host,
                                        guint16 target_port,
-                                       guint16 *bound_port,
                                        GError **error);
 void cv_connect_agent_start (CvConnectAgent *self);
+void cv_connect_agent_stop (CvConnectAgent *self);
 CvAgentLink *cv_connect_agent_get_link (CvConnectAgent *self);
+GListModel *cv_connect_agent_get_mappings (CvConnectAgent *self);
+CvAgentLinkState cv_connect_agent_get_state (CvConnectAgent *self);
+gboolean cv_connect_agent_get_share_online (CvConnectAgent *self);
+const char *cv_connect_agent_get_share_name (CvConnectAgent *self);
+guint cv_connect_agent_get_n_channels (CvConnectAgent *self);
+gint64 cv_connect_agent_get_round_trip_us (CvConnectAgent *self);
 
 G_END_DECLS

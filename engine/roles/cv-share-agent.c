@@ -4,9 +4,13 @@
  * and not the connect agents (each OPEN is checked against the allow list before
  * anything is dialled).  The gateway cannot log channels, by design, so this agent
  * logs every one: who, which target, bytes, duration.
+ *
+ * Its state is properties on its main context (the link's): the link's "state", the open
+ * tunnels and channels, and the bytes of the channels closed so far.
  */
 #include "roles/cv-share-agent.h"
 
+#include "roles/cv-agent-context.h"
 #include "roles/cv-agent-tunnel.h"
 #include "mux/cv-channel-pump.h"
 
@@ -17,12 +21,40 @@
 struct _CvShareAgent {
   GObject parent_instance;
 
+  GMainContext *context;
   CvAgentLink *link;
   CvAllowList *allow;
   GPtrArray *tunnels; /* of Tunnel */
   guint max_channels_per_tunnel; /* from the gateway's WELCOME; 0: the mux default */
   GCancellable *cancellable;
+  gboolean stopped;
+
+  CvAgentLinkState state;
+  guint n_channels;
+  guint64 bytes_in;
+  guint64 bytes_out;
 };
+
+enum {
+  PROP_0,
+  PROP_LINK,
+  PROP_STATE,
+  PROP_N_TUNNELS,
+  PROP_N_CHANNELS,
+  PROP_BYTES_IN,
+  PROP_BYTES_OUT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+enum {
+  SIGNAL_CHANNEL_OPENED,
+  SIGNAL_CHANNEL_CLOSED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 typedef struct {
   CvShareAgent *agent; /* not owned */
@@ -50,16 +82,32 @@ tunnel_free (gpointer data)
 }
 
 static void
+notify_n_tunnels (CvShareAgent *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_TUNNELS]);
+}
+
+/* Every tunnel closes (and with it, its channels). */
+static void
+close_tunnels (CvShareAgent *self)
+{
+  if (self->tunnels->len == 0)
+    return;
+  g_message ("closing %u tunnel%s", self->tunnels->len, self->tunnels->len == 1 ? "" : "s");
+  g_ptr_array_set_size (self->tunnels, 0);
+  notify_n_tunnels (self);
+}
+
+static void
 cv_share_agent_dispose (GObject *object)
 {
   CvShareAgent *self = CV_SHARE_AGENT (object);
 
-  if (self->cancellable != NULL)
-    g_cancellable_cancel (self->cancellable);
+  if (self->tunnels != NULL)
+    cv_share_agent_stop (self);
   if (self->link != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->link, self);
-      cv_agent_link_stop (self->link);
       g_clear_object (&self->link);
     }
   g_clear_pointer (&self->tunnels, g_ptr_array_unref);
@@ -74,9 +122,42 @@ cv_share_agent_finalize (GObject *object)
 
   g_clear_pointer (&self->allow, cv_allow_list_free);
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->context, g_main_context_unref);
 
   G_OBJECT_CLASS (cv_share_agent_parent_class)->finalize (object);
 }
+
+static void
+cv_share_agent_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  CvShareAgent *self = CV_SHARE_AGENT (object);
+
+  switch (prop_id)
+    {
+    case PROP_LINK:
+      g_value_set_object (value, self->link);
+      break;
+    case PROP_STATE:
+      g_value_set_enum (value, self->state);
+      break;
+    case PROP_N_TUNNELS:
+      g_value_set_uint (value, cv_share_agent_get_n_tunnels (self));
+      break;
+    case PROP_N_CHANNELS:
+      g_value_set_uint (value, self->n_channels);
+      break;
+    case PROP_BYTES_IN:
+      g_value_set_uint64 (value, self->bytes_in);
+      break;
+    case PROP_BYTES_OUT:
+      g_value_set_uint64 (value, self->bytes_out);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+#define READ_FLAGS (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY)
 
 static void
 cv_share_agent_class_init (CvShareAgentClass *klass)
@@ -85,6 +166,46 @@ cv_share_agent_class_init (CvShareAgentClass *klass)
 
   object_class->dispose = cv_share_agent_dispose;
   object_class->finalize = cv_share_agent_finalize;
+  object_class->get_property = cv_share_agent_get_property;
+
+  /* The control link; its "next-retry-time", "refusal" and "last-error" say more. */
+  properties[PROP_LINK] =
+    g_param_spec_object ("link", NULL, NULL, CV_TYPE_AGENT_LINK, READ_FLAGS);
+  /* The link's "state", notified after it. */
+  properties[PROP_STATE] =
+    g_param_spec_enum ("state", NULL, NULL, CV_TYPE_AGENT_LINK_STATE, CV_AGENT_LINK_STATE_STOPPED,
+                       READ_FLAGS);
+  /* Tunnels from connect agents, open now. */
+  properties[PROP_N_TUNNELS] =
+    g_param_spec_uint ("n-tunnels", NULL, NULL, 0, G_MAXUINT, 0, READ_FLAGS);
+  /* Channels to targets, open now, over every tunnel. */
+  properties[PROP_N_CHANNELS] =
+    g_param_spec_uint ("n-channels", NULL, NULL, 0, G_MAXUINT, 0, READ_FLAGS);
+  /* From connect agents to targets, over the channels closed so far. */
+  properties[PROP_BYTES_IN] =
+    g_param_spec_uint64 ("bytes-in", NULL, NULL, 0, G_MAXUINT64, 0, READ_FLAGS);
+  /* From targets to connect agents, over the channels closed so far. */
+  properties[PROP_BYTES_OUT] =
+    g_param_spec_uint64 ("bytes-out", NULL, NULL, 0, G_MAXUINT64, 0, READ_FLAGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * CvShareAgent::channel-opened:
+   * @target: "host:port", as the connect agent asked for it
+   *
+   * A connect agent's channel reached its target.
+   */
+  signals[SIGNAL_CHANNEL_OPENED] =
+    g_signal_new ("channel-opened", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  /**
+   * CvShareAgent::channel-closed:
+   * @target: "host:port"
+   * @error: (nullable): why it ended; NULL after a clean close
+   */
+  signals[SIGNAL_CHANNEL_CLOSED] =
+    g_signal_new ("channel-closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_ERROR);
 }
 
 static void
@@ -97,17 +218,37 @@ cv_share_agent_init (CvShareAgent *self)
 /* ---- channels ----------------------------------------------------------- */
 
 typedef struct {
+  CvShareAgent *agent;
   CvChannel *channel;
   char *peer_name;
+  char *target;
   gint64 started_us;
 } ChannelLog;
 
 static void
 channel_log_free (ChannelLog *log)
 {
+  g_object_unref (log->agent);
   g_object_unref (log->channel);
   g_free (log->peer_name);
+  g_free (log->target);
   g_free (log);
+}
+
+static void
+set_n_channels (CvShareAgent *self, guint n_channels)
+{
+  self->n_channels = n_channels;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_CHANNELS]);
+}
+
+static void
+add_bytes (CvShareAgent *self, guint64 *counter, guint64 bytes, GParamSpec *pspec)
+{
+  if (bytes == 0)
+    return;
+  *counter += bytes;
+  g_object_notify_by_pspec (G_OBJECT (self), pspec);
 }
 
 static void
@@ -118,12 +259,18 @@ on_pump_done (GObject *source, GAsyncResult *result, gpointer user_data)
   CvPumpStats stats = { 0 };
   gboolean ok = cv_channel_pump_finish (result, &stats, &error);
 
+  CvShareAgent *self = log->agent;
+
   g_message ("channel %u from “%s” to %s:%u closed after %.1f s: %" G_GUINT64_FORMAT
              " bytes in, %" G_GUINT64_FORMAT " bytes out%s%s",
              cv_channel_get_id (log->channel), log->peer_name, cv_channel_get_host (log->channel),
              cv_channel_get_port (log->channel),
              (g_get_monotonic_time () - log->started_us) / 1e6, stats.bytes_from_channel,
              stats.bytes_to_channel, ok ? "" : ": ", ok ? "" : error->message);
+  add_bytes (self, &self->bytes_in, stats.bytes_from_channel, properties[PROP_BYTES_IN]);
+  add_bytes (self, &self->bytes_out, stats.bytes_to_channel, properties[PROP_BYTES_OUT]);
+  set_n_channels (self, self->n_channels - 1);
+  g_signal_emit (self, signals[SIGNAL_CHANNEL_CLOSED], 0, log->target, error);
   channel_log_free (log);
 }
 
@@ -146,6 +293,12 @@ on_target_connected (GObject *source, GAsyncResult *result, gpointer user_data)
     g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source), result, &error);
   CvChannel *channel = log->channel;
 
+  if (connection == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      cv_channel_reset (channel, CV_CHANNEL_REASON_CANCELLED);
+      channel_log_free (log);
+      return;
+    }
   if (connection == NULL)
     {
       CvChannelReason reason = reason_for_dial_error (error);
@@ -169,7 +322,12 @@ on_target_connected (GObject *source, GAsyncResult *result, gpointer user_data)
   log->started_us = g_get_monotonic_time ();
   g_message ("channel %u from “%s” to %s:%u open", cv_channel_get_id (channel), log->peer_name,
              cv_channel_get_host (channel), cv_channel_get_port (channel));
-  cv_channel_pump_async (connection, channel, NULL, on_pump_done, log);
+  set_n_channels (log->agent, log->agent->n_channels + 1);
+  g_signal_emit (log->agent, signals[SIGNAL_CHANNEL_OPENED], 0, log->target);
+  {
+    g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (log->agent->context);
+    cv_channel_pump_async (connection, channel, log->agent->cancellable, on_pump_done, log);
+  }
 }
 
 static void
@@ -191,14 +349,19 @@ on_incoming_channel (CvMux *mux, CvChannel *channel, Tunnel *tunnel)
     }
 
   log = g_new0 (ChannelLog, 1);
+  log->agent = g_object_ref (self);
   log->channel = g_object_ref (channel);
   log->peer_name = g_strdup (tunnel->peer_name);
+  log->target = cv_agent_format_target (host, port);
   client = g_socket_client_new ();
   g_socket_client_set_timeout (client, DIAL_TIMEOUT_S);
   /* Targets are on this machine's network: never through a desktop proxy. */
   g_socket_client_set_enable_proxy (client, FALSE);
-  g_socket_client_connect_to_host_async (client, host, port, self->cancellable,
-                                         on_target_connected, log);
+  {
+    g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
+    g_socket_client_connect_to_host_async (client, host, port, self->cancellable,
+                                           on_target_connected, log);
+  }
 }
 
 /* ---- tunnels ------------------------------------------------------------ */
@@ -211,6 +374,7 @@ on_tunnel_closed (CvMux *mux, const GError *error, Tunnel *tunnel)
   g_message ("tunnel from “%s” (%s) closed%s%s", tunnel->peer_name, tunnel->peer_address,
              error != NULL ? ": " : "", error != NULL ? error->message : "");
   g_ptr_array_remove (self->tunnels, tunnel);
+  notify_n_tunnels (self);
 }
 
 typedef struct {
@@ -227,10 +391,10 @@ on_tunnel_open (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   g_autoptr (GIOStream) stream = cv_agent_tunnel_open_finish (result, &error);
 
-  if (stream == NULL)
+  if (stream == NULL || self->stopped)
     {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_warning ("tunnel from “%s” (%s) failed: %s", offer->peer_name, offer->peer_address,
+      if (stream == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_message ("tunnel from “%s” (%s) failed: %s", offer->peer_name, offer->peer_address,
                    error->message);
     }
   else
@@ -244,13 +408,17 @@ on_tunnel_open (GObject *source, GAsyncResult *result, gpointer user_data)
       cv_mux_config_init_defaults (&config);
       if (self->max_channels_per_tunnel > 0)
         config.max_channels = self->max_channels_per_tunnel;
-      tunnel->mux = cv_mux_new (stream, CV_MUX_ROLE_RESPONDER, &config);
+      {
+        g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
+        tunnel->mux = cv_mux_new (stream, CV_MUX_ROLE_RESPONDER, &config);
+      }
       g_signal_connect (tunnel->mux, "incoming-channel", G_CALLBACK (on_incoming_channel), tunnel);
       g_signal_connect (tunnel->mux, "closed", G_CALLBACK (on_tunnel_closed), tunnel);
       g_ptr_array_add (self->tunnels, tunnel);
       g_message ("tunnel from connect agent “%s” (%s) open, end-to-end TLS verified",
                  tunnel->peer_name, tunnel->peer_address);
       cv_mux_start (tunnel->mux);
+      notify_n_tunnels (self);
     }
   g_object_unref (offer->agent);
   g_free (offer->peer_name);
@@ -271,7 +439,7 @@ on_link_message (CvAgentLink *link, guint type, JsonObject *body, CvShareAgent *
   role = cv_control_get_string (body, "tls_role", 16, TRUE, NULL);
   if (ticket == NULL || fingerprint == NULL || role == NULL || !g_str_equal (role, "server"))
     {
-      g_warning ("the gateway sent a malformed tunnel offer; ignored");
+      g_message ("the gateway sent a malformed tunnel offer; ignored");
       return;
     }
   offer = g_new0 (Offer, 1);
@@ -282,9 +450,12 @@ on_link_message (CvAgentLink *link, guint type, JsonObject *body, CvShareAgent *
     offer->peer_name = g_strdup ("(unnamed)");
   if (offer->peer_address == NULL)
     offer->peer_address = g_strdup ("unknown address");
-  cv_agent_tunnel_open_async (cv_agent_link_get_gateway (link), ticket, TRUE,
-                              cv_agent_link_get_identity (link), fingerprint, self->cancellable,
-                              on_tunnel_open, offer);
+  {
+    g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
+    cv_agent_tunnel_open_async (cv_agent_link_get_gateway (link), ticket, TRUE,
+                                cv_agent_link_get_identity (link), fingerprint,
+                                self->cancellable, on_tunnel_open, offer);
+  }
 }
 
 static void
@@ -301,15 +472,21 @@ on_link_ready (CvAgentLink *link, JsonObject *welcome, CvShareAgent *self)
 static void
 on_link_stopped (CvAgentLink *link, const GError *error, CvShareAgent *self)
 {
-  if (self->tunnels->len > 0)
-    g_message ("closing %u tunnel%s", self->tunnels->len, self->tunnels->len == 1 ? "" : "s");
-  g_ptr_array_set_size (self->tunnels, 0);
+  close_tunnels (self);
   g_cancellable_cancel (self->cancellable);
+}
+
+static void
+on_link_state (CvAgentLink *link, GParamSpec *pspec, CvShareAgent *self)
+{
+  self->state = cv_agent_link_get_state (link);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }
 
 /**
  * cv_share_agent_new:
- * @link: (transfer full): a control link in the share role, not started
+ * @link: (transfer full): a control link in the share role, not started; the agent runs on
+ *   its main context
  * @allow: (transfer full): the targets this agent may dial
  */
 CvShareAgent *
@@ -317,18 +494,84 @@ cv_share_agent_new (CvAgentLink *link, CvAllowList *allow)
 {
   CvShareAgent *self = g_object_new (CV_TYPE_SHARE_AGENT, NULL);
 
+  self->context = g_main_context_ref (cv_agent_link_get_main_context (link));
   self->link = link;
   self->allow = allow;
+  self->state = cv_agent_link_get_state (link);
   g_signal_connect (link, "message", G_CALLBACK (on_link_message), self);
   g_signal_connect (link, "stopped", G_CALLBACK (on_link_stopped), self);
   g_signal_connect (link, "ready", G_CALLBACK (on_link_ready), self);
+  g_signal_connect (link, "notify::state", G_CALLBACK (on_link_state), self);
   return self;
+}
+
+/**
+ * cv_share_agent_new_from_config:
+ * @context: (nullable): where the agent runs; NULL: the thread-default context
+ *
+ * The agent's key comes from the config's state_dir (made there on first use).
+ *
+ * Returns: (transfer full): the agent, not started; or NULL if the config lacks
+ *   something (no allowed target, say) or the password or the key cannot be read
+ */
+CvShareAgent *
+cv_share_agent_new_from_config (const CvShareConfig *config, GMainContext *context,
+                                GError **error)
+{
+  CvAllowList *allow;
+  CvAgentLink *link;
+
+  if (config->allow->len == 0)
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_MISSING_KEY,
+                   "allow: expected at least one target to share, got none");
+      return NULL;
+    }
+  allow = cv_allow_list_new ();
+  for (guint i = 0; i < config->allow->len; i++)
+    {
+      const CvAllowedTarget *target = config->allow->pdata[i];
+
+      /* A config built in code was not checked by the loader: the list checks again. */
+      if (!cv_allow_list_add (allow, target->host, target->port_lo, target->port_hi, error))
+        {
+          g_prefix_error (error, "allow[%u]: ", i);
+          cv_allow_list_free (allow);
+          return NULL;
+        }
+    }
+  link = cv_agent_link_new_from_config (&config->agent, CV_AGENT_ROLE_SHARE, context, error);
+  if (link == NULL)
+    {
+      cv_allow_list_free (allow);
+      return NULL;
+    }
+  return cv_share_agent_new (link, allow);
 }
 
 void
 cv_share_agent_start (CvShareAgent *self)
 {
+  g_return_if_fail (!self->stopped);
+
   cv_agent_link_start (self->link);
+}
+
+/**
+ * cv_share_agent_stop:
+ *
+ * Stops the link and closes every tunnel and channel; idempotent.  A stopped agent does
+ * not start again.
+ */
+void
+cv_share_agent_stop (CvShareAgent *self)
+{
+  if (self->stopped)
+    return;
+  self->stopped = TRUE;
+  g_cancellable_cancel (self->cancellable);
+  close_tunnels (self);
+  cv_agent_link_stop (self->link);
 }
 
 CvAgentLink *
@@ -337,8 +580,32 @@ cv_share_agent_get_link (CvShareAgent *self)
   return self->link;
 }
 
+CvAgentLinkState
+cv_share_agent_get_state (CvShareAgent *self)
+{
+  return self->state;
+}
+
 guint
 cv_share_agent_get_n_tunnels (CvShareAgent *self)
 {
   return self->tunnels->len;
+}
+
+guint
+cv_share_agent_get_n_channels (CvShareAgent *self)
+{
+  return self->n_channels;
+}
+
+guint64
+cv_share_agent_get_bytes_in (CvShareAgent *self)
+{
+  return self->bytes_in;
+}
+
+guint64
+cv_share_agent_get_bytes_out (CvShareAgent *self)
+{
+  return self->bytes_out;
 }

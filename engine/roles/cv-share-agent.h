@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "config/cv-agent-config.h"
 #include "roles/cv-agent-link.h"
 #include "auth/cv-allow-list.h"
 
@@ -11,9 +12,17 @@ G_BEGIN_DECLS
 #define CV_TYPE_SHARE_AGENT (cv_share_agent_get_type ())
 G_DECLARE_FINAL_TYPE (CvShareAgent, cv_share_agent, CV, SHARE_AGENT, GObject)
 
+CvShareAgent *cv_share_agent_new_from_config (const CvShareConfig *config,
+                                              GMainContext *context,
+                                              GError **error);
 CvShareAgent *cv_share_agent_new (CvAgentLink *link, CvAllowList *allow);
 void cv_share_agent_start (CvShareAgent *self);
+void cv_share_agent_stop (CvShareAgent *self);
 CvAgentLink *cv_share_agent_get_link (CvShareAgent *self);
+CvAgentLinkState cv_share_agent_get_state (CvShareAgent *self);
 guint cv_share_agent_get_n_tunnels (CvShareAgent *self);
+guint cv_share_agent_get_n_channels (CvShareAgent *self);
+guint64 cv_share_agent_get_bytes_in (CvShareAgent *self);
+guint64 cv_share_agent_get_bytes_out (CvShareAgent *self);
 
 G_END_DECLS

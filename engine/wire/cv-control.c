@@ -8,6 +8,57 @@
 #include <string.h>
 
 G_DEFINE_QUARK (cv-control-error-quark, cv_control_error)
+G_DEFINE_QUARK (cv-refusal-error-quark, cv_refusal_error)
+
+/* The nicks are the wire strings, which are the protocol. */
+G_DEFINE_ENUM_TYPE (CvRefusal, cv_refusal,
+                    G_DEFINE_ENUM_VALUE (CV_REFUSAL_NONE, "none"),
+                    G_DEFINE_ENUM_VALUE (CV_REFUSAL_UNKNOWN, "unknown"),
+                    G_DEFINE_ENUM_VALUE (CV_REFUSAL_BAD_PASSWORD, CV_REASON_BAD_PASSWORD),
+                    G_DEFINE_ENUM_VALUE (CV_REFUSAL_UNKNOWN_SESSION, CV_REASON_UNKNOWN_SESSION),
+                    G_DEFINE_ENUM_VALUE (CV_REFUSAL_VERSION_MISMATCH, CV_REASON_VERSION_MISMATCH),
+                    G_DEFINE_ENUM_VALUE (CV_REFUSAL_RATE_LIMITED, CV_REASON_RATE_LIMITED),
+                    G_DEFINE_ENUM_VALUE (CV_REFUSAL_BAD_REQUEST, CV_REASON_BAD_REQUEST),
+                    G_DEFINE_ENUM_VALUE (CV_REFUSAL_LIMIT_REACHED, CV_REASON_LIMIT_REACHED),
+                    G_DEFINE_ENUM_VALUE (CV_REFUSAL_SHUTTING_DOWN, CV_REASON_SHUTTING_DOWN),
+                    G_DEFINE_ENUM_VALUE (CV_REFUSAL_REPLACED, CV_REASON_REPLACED),
+                    G_DEFINE_ENUM_VALUE (CV_REFUSAL_SHARE_OFFLINE, CV_REASON_SHARE_OFFLINE))
+
+/* Held for the life of the process, as every enum class a property uses is. */
+static GEnumClass *
+refusal_class (void)
+{
+  static GEnumClass *klass;
+
+  if (g_once_init_enter (&klass))
+    g_once_init_leave (&klass, g_type_class_ref (CV_TYPE_REFUSAL));
+  return klass;
+}
+
+/**
+ * cv_refusal_from_string:
+ * @reason: (nullable): a reason code from the wire
+ *
+ * Returns: its value; %CV_REFUSAL_UNKNOWN for a code this version does not know, or none
+ */
+CvRefusal
+cv_refusal_from_string (const char *reason)
+{
+  GEnumValue *value = reason != NULL ? g_enum_get_value_by_nick (refusal_class (), reason) : NULL;
+
+  if (value == NULL || value->value == CV_REFUSAL_NONE)
+    return CV_REFUSAL_UNKNOWN;
+  return value->value;
+}
+
+/* The wire string of @refusal ("none" and "unknown" are never sent). */
+const char *
+cv_refusal_to_string (CvRefusal refusal)
+{
+  GEnumValue *value = g_enum_get_value (refusal_class (), refusal);
+
+  return value != NULL ? value->value_nick : "unknown";
+}
 
 /* Bytes, not characters: 128 characters of any script fit. */
 #define MAX_NAME_LEN 512

@@ -31,6 +31,32 @@ typedef enum {
 #define CV_REASON_REPLACED "replaced"
 #define CV_REASON_SHARE_OFFLINE "share-offline"
 
+/* The same reasons as values: what a REFUSED (or a tunnel offer's "error") said.  A
+ * refused login reaches the agents' users as a GError of CV_REFUSAL_ERROR whose code is
+ * one of these (never CV_REFUSAL_NONE). */
+typedef enum {
+  CV_REFUSAL_NONE,    /* not refused */
+  CV_REFUSAL_UNKNOWN, /* a reason this version does not know */
+  CV_REFUSAL_BAD_PASSWORD,
+  CV_REFUSAL_UNKNOWN_SESSION,
+  CV_REFUSAL_VERSION_MISMATCH,
+  CV_REFUSAL_RATE_LIMITED,
+  CV_REFUSAL_BAD_REQUEST,
+  CV_REFUSAL_LIMIT_REACHED,
+  CV_REFUSAL_SHUTTING_DOWN,
+  CV_REFUSAL_REPLACED,
+  CV_REFUSAL_SHARE_OFFLINE,
+} CvRefusal;
+
+#define CV_TYPE_REFUSAL (cv_refusal_get_type ())
+GType cv_refusal_get_type (void);
+
+#define CV_REFUSAL_ERROR (cv_refusal_error_quark ())
+GQuark cv_refusal_error_quark (void);
+
+CvRefusal cv_refusal_from_string (const char *reason);
+const char *cv_refusal_to_string (CvRefusal refusal);
+
 #define CV_CONTROL_ERROR (cv_control_error_quark ())
 GQuark cv_control_error_quark (void);
 

@@ -48,7 +48,7 @@ def start_slow():
 def first_refusal(proc, reason):
     """The agent's first refusal line: it names the session and @reason, and says when it
     retries; returns (time, delay in s)."""
-    when, m, _ = proc.wait_for_log(r"the gateway refused session .*" + RETRY, 10)
+    when, m, _ = proc.wait_for_log(r": refused: .*" + RETRY, 10)
     line = m.string
     check(reason in line, "%s: the refusal does not name %s: %s" % (proc.name, reason, line))
     check("\n" not in line, "not one line")

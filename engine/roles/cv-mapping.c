@@ -1,0 +1,357 @@
+/* cv-mapping.c: one of the connect agent's mappings — a local listener for a target as the
+ * share agent sees it — and its live state.
+ *
+ * The mapping listens and counts; what to do with a local connection is the connect
+ * agent's business ("incoming").  Bytes are counted when a channel closes. */
+#include "roles/cv-mapping.h"
+
+#include "base/cv-listen.h"
+#include "roles/cv-agent-context.h"
+
+/* GIO's default backlog of 10 resets bursts of connections (a browser opens many). */
+#define LISTEN_BACKLOG 256
+
+struct _CvMapping {
+  GObject parent_instance;
+
+  GMainContext *context;
+  char *listen_host;
+  guint16 listen_port;
+  char *target_host;
+  guint16 target_port;
+  GSocketService *service;
+
+  guint16 bound_port;
+  gboolean listening;
+  GError *error;
+  guint n_channels;
+  guint64 bytes_in;
+  guint64 bytes_out;
+};
+
+enum {
+  PROP_0,
+  PROP_LISTEN_HOST,
+  PROP_LISTEN_PORT,
+  PROP_TARGET_HOST,
+  PROP_TARGET_PORT,
+  PROP_BOUND_PORT,
+  PROP_LISTENING,
+  PROP_ERROR,
+  PROP_N_CHANNELS,
+  PROP_BYTES_IN,
+  PROP_BYTES_OUT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+enum {
+  SIGNAL_INCOMING,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (CvMapping, cv_mapping, G_TYPE_OBJECT)
+
+static void
+cv_mapping_dispose (GObject *object)
+{
+  cv_mapping_stop (CV_MAPPING (object));
+  G_OBJECT_CLASS (cv_mapping_parent_class)->dispose (object);
+}
+
+static void
+cv_mapping_finalize (GObject *object)
+{
+  CvMapping *self = CV_MAPPING (object);
+
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_free (self->listen_host);
+  g_free (self->target_host);
+  g_clear_error (&self->error);
+  G_OBJECT_CLASS (cv_mapping_parent_class)->finalize (object);
+}
+
+static void
+cv_mapping_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  CvMapping *self = CV_MAPPING (object);
+
+  switch (prop_id)
+    {
+    case PROP_LISTEN_HOST:
+      g_value_set_string (value, self->listen_host);
+      break;
+    case PROP_LISTEN_PORT:
+      g_value_set_uint (value, self->listen_port);
+      break;
+    case PROP_TARGET_HOST:
+      g_value_set_string (value, self->target_host);
+      break;
+    case PROP_TARGET_PORT:
+      g_value_set_uint (value, self->target_port);
+      break;
+    case PROP_BOUND_PORT:
+      g_value_set_uint (value, self->bound_port);
+      break;
+    case PROP_LISTENING:
+      g_value_set_boolean (value, self->listening);
+      break;
+    case PROP_ERROR:
+      g_value_set_boxed (value, self->error);
+      break;
+    case PROP_N_CHANNELS:
+      g_value_set_uint (value, self->n_channels);
+      break;
+    case PROP_BYTES_IN:
+      g_value_set_uint64 (value, self->bytes_in);
+      break;
+    case PROP_BYTES_OUT:
+      g_value_set_uint64 (value, self->bytes_out);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+#define READ_FLAGS (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY)
+
+static void
+cv_mapping_class_init (CvMappingClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = cv_mapping_dispose;
+  object_class->finalize = cv_mapping_finalize;
+  object_class->get_property = cv_mapping_get_property;
+
+  properties[PROP_LISTEN_HOST] = g_param_spec_string ("listen-host", NULL, NULL, NULL, READ_FLAGS);
+  /* As configured: 0 asks for any free port (see "bound-port"). */
+  properties[PROP_LISTEN_PORT] =
+    g_param_spec_uint ("listen-port", NULL, NULL, 0, G_MAXUINT16, 0, READ_FLAGS);
+  properties[PROP_TARGET_HOST] = g_param_spec_string ("target-host", NULL, NULL, NULL, READ_FLAGS);
+  properties[PROP_TARGET_PORT] =
+    g_param_spec_uint ("target-port", NULL, NULL, 0, G_MAXUINT16, 0, READ_FLAGS);
+  /* The port actually listened on; 0 until then. */
+  properties[PROP_BOUND_PORT] =
+    g_param_spec_uint ("bound-port", NULL, NULL, 0, G_MAXUINT16, 0, READ_FLAGS);
+  properties[PROP_LISTENING] = g_param_spec_boolean ("listening", NULL, NULL, FALSE, READ_FLAGS);
+  /* Why it could not listen, or why its last local connection failed; NULL after one that
+   * went well. */
+  properties[PROP_ERROR] = g_param_spec_boxed ("error", NULL, NULL, G_TYPE_ERROR, READ_FLAGS);
+  properties[PROP_N_CHANNELS] =
+    g_param_spec_uint ("n-channels", NULL, NULL, 0, G_MAXUINT, 0, READ_FLAGS);
+  /* From the target to local clients, over the channels closed so far. */
+  properties[PROP_BYTES_IN] =
+    g_param_spec_uint64 ("bytes-in", NULL, NULL, 0, G_MAXUINT64, 0, READ_FLAGS);
+  /* From local clients to the target, over the channels closed so far. */
+  properties[PROP_BYTES_OUT] =
+    g_param_spec_uint64 ("bytes-out", NULL, NULL, 0, G_MAXUINT64, 0, READ_FLAGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * CvMapping::incoming:
+   * @connection: a local client; the handler takes a reference if it keeps it
+   *
+   * For the connect agent: a local client arrived.
+   */
+  signals[SIGNAL_INCOMING] = g_signal_new ("incoming", G_TYPE_FROM_CLASS (klass),
+                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1,
+                                           G_TYPE_SOCKET_CONNECTION);
+}
+
+static void
+cv_mapping_init (CvMapping *self)
+{
+}
+
+/**
+ * cv_mapping_new:
+ * @context: (nullable): where its listener accepts; NULL: the thread-default context
+ *
+ * Returns: (transfer full): a mapping not listening yet
+ */
+CvMapping *
+cv_mapping_new (const char *listen_host, guint16 listen_port, const char *target_host,
+                guint16 target_port, GMainContext *context)
+{
+  CvMapping *self = g_object_new (CV_TYPE_MAPPING, NULL);
+
+  self->context = context != NULL ? g_main_context_ref (context)
+                                  : g_main_context_ref_thread_default ();
+  self->listen_host = g_strdup (listen_host);
+  self->listen_port = listen_port;
+  self->target_host = g_strdup (target_host);
+  self->target_port = target_port;
+  return self;
+}
+
+static gboolean
+on_incoming (GSocketService *service, GSocketConnection *connection, GObject *source,
+             gpointer user_data)
+{
+  g_signal_emit (user_data, signals[SIGNAL_INCOMING], 0, connection);
+  return TRUE; /* dropping the last reference closes it */
+}
+
+/**
+ * cv_mapping_listen:
+ *
+ * Starts listening; on failure "error" holds the reason as well.
+ */
+gboolean
+cv_mapping_listen (CvMapping *self, GError **error)
+{
+  g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
+  g_autoptr (GError) local_error = NULL;
+  guint16 bound_port = 0;
+
+  g_return_val_if_fail (self->service == NULL, FALSE);
+
+  /* GSocketService accepts on the thread-default context of the moment it gets sockets. */
+  self->service = g_socket_service_new ();
+  if (!cv_listen_add (G_SOCKET_LISTENER (self->service), self->listen_host, self->listen_port,
+                      LISTEN_BACKLOG, &bound_port, &local_error))
+    {
+      g_prefix_error (&local_error, "mapping %s:%u → %s:%u: ", self->listen_host,
+                      self->listen_port, self->target_host, self->target_port);
+      cv_mapping_stop (self);
+      cv_mapping_set_error (self, local_error);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  g_signal_connect (self->service, "incoming", G_CALLBACK (on_incoming), self);
+  g_socket_service_start (self->service);
+  self->bound_port = bound_port;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BOUND_PORT]);
+  self->listening = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTENING]);
+  g_message ("mapping %s:%u → %s:%u (as the share agent sees it)", self->listen_host,
+             self->bound_port, self->target_host, self->target_port);
+  return TRUE;
+}
+
+/* Closes the listener; idempotent. */
+void
+cv_mapping_stop (CvMapping *self)
+{
+  if (self->service != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->service, self);
+      g_socket_service_stop (self->service);
+      g_socket_listener_close (G_SOCKET_LISTENER (self->service));
+      g_clear_object (&self->service);
+    }
+  if (self->listening)
+    {
+      self->listening = FALSE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTENING]);
+    }
+}
+
+void
+cv_mapping_set_error (CvMapping *self, const GError *error)
+{
+  if (self->error == NULL && error == NULL)
+    return;
+  g_clear_error (&self->error);
+  self->error = error != NULL ? g_error_copy (error) : NULL;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ERROR]);
+}
+
+void
+cv_mapping_channel_opened (CvMapping *self)
+{
+  self->n_channels++;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_CHANNELS]);
+}
+
+/* @error: (nullable): why the channel ended, NULL for a clean close */
+void
+cv_mapping_channel_closed (CvMapping *self, const CvPumpStats *stats, const GError *error)
+{
+  g_return_if_fail (self->n_channels > 0);
+
+  if (stats->bytes_from_channel > 0)
+    {
+      self->bytes_in += stats->bytes_from_channel;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_IN]);
+    }
+  if (stats->bytes_to_channel > 0)
+    {
+      self->bytes_out += stats->bytes_to_channel;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_OUT]);
+    }
+  cv_mapping_set_error (self, error);
+  self->n_channels--;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_CHANNELS]);
+}
+
+const char *
+cv_mapping_get_listen_host (CvMapping *self)
+{
+  return self->listen_host;
+}
+
+guint16
+cv_mapping_get_listen_port (CvMapping *self)
+{
+  return self->listen_port;
+}
+
+guint16
+cv_mapping_get_bound_port (CvMapping *self)
+{
+  return self->bound_port;
+}
+
+const char *
+cv_mapping_get_target_host (CvMapping *self)
+{
+  return self->target_host;
+}
+
+guint16
+cv_mapping_get_target_port (CvMapping *self)
+{
+  return self->target_port;
+}
+
+/* "host:port", with brackets around an IPv6 address. */
+char *
+cv_mapping_dup_target (CvMapping *self)
+{
+  return cv_agent_format_target (self->target_host, self->target_port);
+}
+
+gboolean
+cv_mapping_get_listening (CvMapping *self)
+{
+  return self->listening;
+}
+
+const GError *
+cv_mapping_get_error (CvMapping *self)
+{
+  return self->error;
+}
+
+guint
+cv_mapping_get_n_channels (CvMapping *self)
+{
+  return self->n_channels;
+}
+
+guint64
+cv_mapping_get_bytes_in (CvMapping *self)
+{
+  return self->bytes_in;
+}
+
+guint64
+cv_mapping_get_bytes_out (CvMapping *self)
+{
+  return self->bytes_out;
+}

@@ -1,0 +1,752 @@
+/* test-roles.c: the share and connect agents in-process, as the app drives them — built from
+ * config objects on a main context of their own, their state read from properties.
+ *
+ * The agents run on one GMainContext that is neither the global default nor the main
+ * thread's thread-default one, so anything of theirs that lands elsewhere stalls the test.
+ * The gateway runs on a thread of its own that iterates the global default context: until
+ * it has a "main-context" property, some of its sources go there whatever is pushed.  The target
+ * is a real TCP echo service on 127.0.0.1:0, the clients are real TCP clients; every
+ * property notification and channel signal of every agent object is recorded, and the
+ * sequences are compared whole.
+ */
+#include "auth/cv-password.h"
+#include "roles/cv-connect-agent.h"
+#include "roles/cv-gateway.h"
+#include "roles/cv-refusal.h"
+#include "roles/cv-share-agent.h"
+#include "cv-test-util.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+#define SHARE_PASSWORD "share secret"
+#define CONNECT_PASSWORD "connect secret"
+#define WAIT_MS 10000
+#define PAYLOAD_SIZE (256 * 1024)
+
+/* Argon2id costs ~80 ms a hash: made once for every case. */
+static char *share_hash;
+static char *connect_hash;
+
+/* ---- the gateway, on its own thread ------------------------------------- */
+
+typedef struct {
+  char *dir;
+  GThread *thread;
+  GMutex lock;
+  GCond cond;
+  CvIdentity *identity;
+  CvGatewayConfig *config; /* handed to the gateway */
+  guint16 port;            /* set by the thread once listening */
+  gboolean stop;
+  gboolean finished;
+} GatewayThread;
+
+static gboolean
+on_gateway_stop_check (gpointer data)
+{
+  GatewayThread *gateway = data;
+  gboolean stop;
+
+  g_mutex_lock (&gateway->lock);
+  stop = gateway->stop;
+  g_mutex_unlock (&gateway->lock);
+  return stop ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+}
+
+static gpointer
+gateway_thread_run (gpointer data)
+{
+  GatewayThread *gateway = data;
+  GMainContext *context = g_main_context_default ();
+  g_autoptr (GError) error = NULL;
+  CvGateway *self;
+  gboolean stop = FALSE;
+  guint i;
+
+  self = cv_gateway_new (g_steal_pointer (&gateway->config), gateway->identity);
+  g_assert_true (cv_gateway_start (self, &error));
+  g_assert_no_error (error);
+  g_mutex_lock (&gateway->lock);
+  gateway->port = g_array_index (cv_gateway_get_listen_ports (self), guint16, 0);
+  g_cond_signal (&gateway->cond);
+  g_mutex_unlock (&gateway->lock);
+
+  while (!stop)
+    {
+      g_autoptr (GSource) tick = g_timeout_source_new (20);
+
+      g_source_set_callback (tick, on_gateway_stop_check, gateway, NULL);
+      g_source_attach (tick, context);
+      g_main_context_iteration (context, TRUE);
+      g_source_destroy (tick);
+      g_mutex_lock (&gateway->lock);
+      stop = gateway->stop;
+      g_mutex_unlock (&gateway->lock);
+    }
+
+  cv_gateway_shutdown (self);
+  for (i = 0; i < 200 && !cv_gateway_is_idle (self); i++)
+    if (!g_main_context_iteration (context, FALSE))
+      g_usleep (10000);
+  while (g_main_context_iteration (context, FALSE))
+    ;
+  g_assert_finalize_object (self);
+  return NULL;
+}
+
+static CvGatewayConfig *
+make_gateway_config (const char *dir)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *json = NULL;
+  CvGatewayConfig *config;
+
+  json = g_strdup_printf ("{\"listen\": [\"127.0.0.1:1\"], \"state_dir\": \"%s\", "
+                          "\"sessions\": [{\"id\": \"s1\", \"name\": \"Session one\", "
+                          "\"share_password_hash\": \"%s\", \"connect_password_hash\": \"%s\"}], "
+                          "\"limits\": {\"auth_failures_before_backoff\": 1000}}",
+                          dir, share_hash, connect_hash);
+  json_parser_load_from_data (parser, json, -1, &error);
+  g_assert_no_error (error);
+  config = cv_gateway_config_new_from_json (json_node_get_object (json_parser_get_root (parser)),
+                                            NULL, &error);
+  g_assert_no_error (error);
+  /* A file may not ask for port 0; here it lets the kernel choose. */
+  ((CvGatewayListener *) config->listeners->pdata[0])->port = 0;
+  return config;
+}
+
+static void
+gateway_thread_start (GatewayThread *gateway, const char *dir)
+{
+  g_autoptr (GError) error = NULL;
+
+  gateway->identity = cv_identity_load_or_create (dir, "gateway", "culvert-gateway", NULL,
+                                                  &error);
+  g_assert_no_error (error);
+  gateway->config = make_gateway_config (dir);
+  g_mutex_init (&gateway->lock);
+  g_cond_init (&gateway->cond);
+  gateway->thread = g_thread_new ("gateway", gateway_thread_run, gateway);
+  g_mutex_lock (&gateway->lock);
+  while (gateway->port == 0)
+    g_cond_wait (&gateway->cond, &gateway->lock);
+  g_mutex_unlock (&gateway->lock);
+}
+
+static void
+gateway_thread_stop (GatewayThread *gateway)
+{
+  g_mutex_lock (&gateway->lock);
+  gateway->stop = TRUE;
+  g_mutex_unlock (&gateway->lock);
+  g_thread_join (gateway->thread);
+  g_mutex_clear (&gateway->lock);
+  g_cond_clear (&gateway->cond);
+  g_assert_finalize_object (gateway->identity);
+}
+
+/* ---- the echo target ---------------------------------------------------- */
+
+/* Each connection on its own thread: echo every byte until the end of the stream. */
+static gboolean
+on_echo_run (GThreadedSocketService *service, GSocketConnection *connection, GObject *source,
+             gpointer data)
+{
+  GInputStream *input = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  GOutputStream *output = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  guint8 buffer[16384];
+  gssize n;
+
+  while ((n = g_input_stream_read (input, buffer, sizeof buffer, NULL, NULL)) > 0)
+    if (!g_output_stream_write_all (output, buffer, n, NULL, NULL, NULL))
+      break;
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  return TRUE;
+}
+
+static GSocketService *
+echo_start (GMainContext *context, guint16 *port)
+{
+  g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (context);
+  g_autoptr (GError) error = NULL;
+  GSocketService *service = g_threaded_socket_service_new (4);
+
+  *port = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER (service), NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (service, "run", G_CALLBACK (on_echo_run), NULL);
+  g_socket_service_start (service);
+  return service;
+}
+
+/* ---- a local client, on its own thread (blocking I/O) ------------------- */
+
+typedef struct {
+  guint16 port;
+  guint8 *sent;
+  GByteArray *received;
+  GError *error;
+  gint done;
+} Client;
+
+static gpointer
+client_run (gpointer data)
+{
+  Client *client = data;
+  g_autoptr (GSocketClient) socket_client = g_socket_client_new ();
+  g_autoptr (GSocketConnection) connection = NULL;
+  guint8 buffer[16384];
+  gssize n;
+
+  connection = g_socket_client_connect_to_host (socket_client, "127.0.0.1", client->port, NULL,
+                                                &client->error);
+  if (connection != NULL)
+    {
+      GOutputStream *output = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+      GInputStream *input = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+
+      g_socket_set_timeout (g_socket_connection_get_socket (connection), WAIT_MS / 1000);
+      if (g_output_stream_write_all (output, client->sent, PAYLOAD_SIZE, NULL, NULL,
+                                     &client->error)
+          && g_socket_shutdown (g_socket_connection_get_socket (connection), FALSE, TRUE,
+                                &client->error))
+        {
+          while ((n = g_input_stream_read (input, buffer, sizeof buffer, NULL, &client->error))
+                 > 0)
+            g_byte_array_append (client->received, buffer, n);
+        }
+      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+    }
+  g_atomic_int_set (&client->done, 1);
+  return NULL;
+}
+
+static gboolean
+client_done (gpointer data)
+{
+  return g_atomic_int_get (&((Client *) data)->done);
+}
+
+/* ---- recording ---------------------------------------------------------- */
+
+/* Every notification and channel signal of one object, as "name=value" lines. */
+typedef struct {
+  GObject *object;
+  GPtrArray *events;
+  guint round_trips; /* round-trip-us notifications: their moment depends on timing */
+} Recorder;
+
+static char *
+describe_error (const GError *error)
+{
+  if (error == NULL)
+    return g_strdup ("none");
+  return g_strdup_printf ("%s:%d", g_quark_to_string (error->domain), error->code);
+}
+
+static char *
+describe (GObject *object, GParamSpec *pspec)
+{
+  g_auto (GValue) value = G_VALUE_INIT;
+
+  g_value_init (&value, pspec->value_type);
+  g_object_get_property (object, pspec->name, &value);
+  if (G_VALUE_HOLDS_ENUM (&value))
+    {
+      GEnumClass *klass = g_type_class_peek (pspec->value_type);
+
+      return g_strdup (g_enum_get_value (klass, g_value_get_enum (&value))->value_nick);
+    }
+  if (G_VALUE_HOLDS_BOOLEAN (&value))
+    return g_strdup (g_value_get_boolean (&value) ? "true" : "false");
+  if (G_VALUE_HOLDS_STRING (&value))
+    return g_strdup (g_value_get_string (&value) != NULL ? g_value_get_string (&value) : "null");
+  if (G_VALUE_HOLDS (&value, G_TYPE_ERROR))
+    return describe_error (g_value_get_boxed (&value));
+  if (g_str_equal (pspec->name, "next-retry-time"))
+    {
+      gint64 when = g_value_get_int64 (&value);
+
+      return g_strdup (when == 0 ? "0" : when > g_get_real_time () ? "future" : "past");
+    }
+  if (g_str_equal (pspec->name, "bound-port"))
+    return g_strdup (g_value_get_uint (&value) != 0 ? "bound" : "0");
+  return g_strdup_value_contents (&value);
+}
+
+static void
+on_notify (GObject *object, GParamSpec *pspec, Recorder *recorder)
+{
+  g_autofree char *value = NULL;
+
+  if (g_str_equal (pspec->name, "round-trip-us"))
+    {
+      recorder->round_trips++;
+      return;
+    }
+  value = describe (object, pspec);
+  g_ptr_array_add (recorder->events, g_strdup_printf ("%s=%s", pspec->name, value));
+}
+
+static void
+on_share_channel_opened (GObject *agent, const char *target, Recorder *recorder)
+{
+  g_ptr_array_add (recorder->events, g_strdup_printf ("channel-opened %s", target));
+}
+
+static void
+on_share_channel_closed (GObject *agent, const char *target, const GError *error,
+                         Recorder *recorder)
+{
+  g_autofree char *why = describe_error (error);
+
+  g_ptr_array_add (recorder->events, g_strdup_printf ("channel-closed %s %s", target, why));
+}
+
+static void
+on_connect_channel_opened (GObject *agent, CvMapping *mapping, const char *target,
+                           Recorder *recorder)
+{
+  on_share_channel_opened (agent, target, recorder);
+}
+
+static void
+on_connect_channel_closed (GObject *agent, CvMapping *mapping, const char *target,
+                           const GError *error, Recorder *recorder)
+{
+  on_share_channel_closed (agent, target, error, recorder);
+}
+
+static Recorder *
+record (gpointer object)
+{
+  Recorder *recorder = g_new0 (Recorder, 1);
+
+  recorder->object = g_object_ref (object);
+  recorder->events = g_ptr_array_new_with_free_func (g_free);
+  g_signal_connect (object, "notify", G_CALLBACK (on_notify), recorder);
+  if (CV_IS_SHARE_AGENT (object))
+    {
+      g_signal_connect (object, "channel-opened", G_CALLBACK (on_share_channel_opened), recorder);
+      g_signal_connect (object, "channel-closed", G_CALLBACK (on_share_channel_closed), recorder);
+    }
+  if (CV_IS_CONNECT_AGENT (object))
+    {
+      g_signal_connect (object, "channel-opened", G_CALLBACK (on_connect_channel_opened),
+                        recorder);
+      g_signal_connect (object, "channel-closed", G_CALLBACK (on_connect_channel_closed),
+                        recorder);
+    }
+  return recorder;
+}
+
+/* The sequence so far, as @expected (NULL-terminated), and forget it. */
+static void
+assert_events (Recorder *recorder, const char *const *expected)
+{
+  g_autofree char *got = NULL;
+  g_autofree char *want = g_strjoinv ("\n  ", (char **) expected);
+
+  g_ptr_array_add (recorder->events, NULL);
+  got = g_strjoinv ("\n  ", (char **) recorder->events->pdata);
+  g_ptr_array_set_size (recorder->events, 0);
+  if (!g_str_equal (got, want))
+    g_error ("%s: got\n  %s\nexpected\n  %s", G_OBJECT_TYPE_NAME (recorder->object), got, want);
+}
+
+/* Drops the recorder's reference: what it watched must be finalized later by its owner. */
+static void
+recorder_free (Recorder *recorder)
+{
+  g_signal_handlers_disconnect_by_data (recorder->object, recorder);
+  g_object_unref (recorder->object);
+  g_ptr_array_unref (recorder->events);
+  g_free (recorder);
+}
+
+/* ---- the agents' context ------------------------------------------------ */
+
+typedef struct {
+  GMainContext *context;
+  char *dir;
+  GatewayThread gateway;
+} Fixture;
+
+static gboolean
+on_deadline (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Iterates the agents' context (only that one) until @condition holds. */
+static gboolean
+wait_until (Fixture *fixture, gboolean (*condition) (gpointer), gpointer data)
+{
+  gboolean late = FALSE;
+  g_autoptr (GSource) deadline = g_timeout_source_new (WAIT_MS);
+
+  g_source_set_callback (deadline, on_deadline, &late, NULL);
+  g_source_attach (deadline, fixture->context);
+  while (!condition (data) && !late)
+    g_main_context_iteration (fixture->context, TRUE);
+  g_source_destroy (deadline);
+  return !late;
+}
+
+/* Runs what is pending on the context for a moment: callbacks of what was stopped. */
+static void
+drain (Fixture *fixture)
+{
+  gint64 until = g_get_monotonic_time () + 100 * 1000;
+
+  while (g_get_monotonic_time () < until)
+    if (!g_main_context_iteration (fixture->context, FALSE))
+      g_usleep (5000);
+}
+
+typedef struct {
+  GObject *object;
+  const char *property;
+  guint value;
+} Wanted;
+
+static gboolean
+has_value (gpointer data)
+{
+  Wanted *wanted = data;
+  g_auto (GValue) value = G_VALUE_INIT;
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (wanted->object),
+                                                    wanted->property);
+
+  g_value_init (&value, pspec->value_type);
+  g_object_get_property (wanted->object, wanted->property, &value);
+  if (G_VALUE_HOLDS_ENUM (&value))
+    return (guint) g_value_get_enum (&value) == wanted->value;
+  if (G_VALUE_HOLDS_BOOLEAN (&value))
+    return (guint) g_value_get_boolean (&value) == wanted->value;
+  return g_value_get_uint (&value) == wanted->value;
+}
+
+static void
+wait_for (Fixture *fixture, gpointer object, const char *property, guint value)
+{
+  Wanted wanted = { object, property, value };
+
+  if (!wait_until (fixture, has_value, &wanted))
+    g_error ("%s: %s did not become %u within %d ms", G_OBJECT_TYPE_NAME (object), property,
+             value, WAIT_MS);
+}
+
+/* The gateway warns when it turns a wrong password away; that is expected here, and
+ * nothing else is. */
+static gboolean
+on_fatal_log (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+  return !((level & G_LOG_LEVEL_WARNING) != 0 && strstr (message, "refused") != NULL);
+}
+
+static void
+fixture_set_up (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_test_log_set_fatal_handler (on_fatal_log, NULL);
+  fixture->dir = g_dir_make_tmp ("culvert-roles-XXXXXX", &error);
+  g_assert_no_error (error);
+  fixture->context = g_main_context_new ();
+  gateway_thread_start (&fixture->gateway, fixture->dir);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+static void
+fixture_tear_down (Fixture *fixture, gconstpointer data)
+{
+  gateway_thread_stop (&fixture->gateway);
+  drain (fixture);
+  g_main_context_unref (fixture->context);
+  remove_tree (fixture->dir);
+  g_free (fixture->dir);
+}
+
+static void
+fill_agent_config (Fixture *fixture, CvAgentConfig *agent, const char *name,
+                   const char *password, guint16 port)
+{
+  g_autofree char *state_dir = g_build_filename (fixture->dir, name, NULL);
+
+  cv_agent_config_set_gateway (agent, "127.0.0.1", port,
+                               cv_identity_get_fingerprint (fixture->gateway.identity));
+  cv_agent_config_set_session (agent, "s1");
+  cv_agent_config_set_password (agent, password);
+  cv_agent_config_set_name (agent, name);
+  cv_agent_config_set_state_dir (agent, state_dir);
+}
+
+static CvShareAgent *
+make_share_agent (Fixture *fixture, const char *password, guint16 gateway_port,
+                  guint16 target_port)
+{
+  g_autoptr (CvShareConfig) config = cv_share_config_new ();
+  g_autoptr (GError) error = NULL;
+  CvShareAgent *agent;
+
+  fill_agent_config (fixture, &config->agent, "test-share", password, gateway_port);
+  cv_share_config_add_allowed (config, "127.0.0.1", target_port, target_port);
+  agent = cv_share_agent_new_from_config (config, fixture->context, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_main_context_get_thread_default () != fixture->context);
+  return agent;
+}
+
+/* ---- the cases ---------------------------------------------------------- */
+
+/* online → tunnel → channel → data → stop, every notification in order. */
+static void
+test_tunnel (Fixture *fixture, gconstpointer data)
+{
+  guint16 target_port = 0;
+  g_autoptr (GSocketService) echo = echo_start (fixture->context, &target_port);
+  g_autoptr (CvConnectConfig) connect_config = cv_connect_config_new ();
+  g_autoptr (GError) error = NULL;
+  CvShareAgent *share = make_share_agent (fixture, SHARE_PASSWORD, fixture->gateway.port,
+                                          target_port);
+  CvConnectAgent *connect;
+  CvAgentLink *share_link = g_object_ref (cv_share_agent_get_link (share));
+  CvAgentLink *connect_link;
+  CvMapping *mapping;
+  g_autofree char *target = g_strdup_printf ("127.0.0.1:%u", target_port);
+  g_autofree char *opened = g_strdup_printf ("channel-opened %s", target);
+  g_autofree char *closed = g_strdup_printf ("channel-closed %s none", target);
+  g_autofree char *bytes_in = g_strdup_printf ("bytes-in=%u", PAYLOAD_SIZE);
+  g_autofree char *bytes_out = g_strdup_printf ("bytes-out=%u", PAYLOAD_SIZE);
+  Recorder *r_share, *r_share_link, *r_connect, *r_connect_link, *r_mapping;
+  Client client = { 0 };
+  GThread *client_thread;
+
+  fill_agent_config (fixture, &connect_config->agent, "test-connect", CONNECT_PASSWORD,
+                     fixture->gateway.port);
+  cv_connect_config_add_mapping (connect_config, "127.0.0.1", 0, "127.0.0.1", target_port);
+  connect = cv_connect_agent_new_from_config (connect_config, fixture->context, &error);
+  g_assert_no_error (error);
+  connect_link = g_object_ref (cv_connect_agent_get_link (connect));
+  g_assert_cmpuint (g_list_model_get_n_items (cv_connect_agent_get_mappings (connect)), ==, 1);
+  mapping = g_list_model_get_item (cv_connect_agent_get_mappings (connect), 0);
+  g_assert_true (cv_mapping_get_listening (mapping));
+  g_assert_cmpuint (cv_mapping_get_bound_port (mapping), !=, 0);
+  g_assert_null (cv_mapping_get_error (mapping));
+  g_assert_cmpint (cv_connect_agent_get_round_trip_us (connect), ==, -1);
+
+  r_share = record (share);
+  r_share_link = record (share_link);
+  r_connect = record (connect);
+  r_connect_link = record (connect_link);
+  r_mapping = record (mapping);
+
+  /* Online, the share agent first, so that the connect agent's WELCOME names it. */
+  cv_share_agent_start (share);
+  wait_for (fixture, share_link, "state", CV_AGENT_LINK_STATE_ONLINE);
+  assert_events (r_share_link, (const char *[]) { "state=connecting", "state=online", NULL });
+  assert_events (r_share, (const char *[]) { "state=connecting", "state=online", NULL });
+  cv_connect_agent_start (connect);
+  wait_for (fixture, connect, "share-online", TRUE);
+  assert_events (r_connect_link, (const char *[]) { "state=connecting", "state=online", NULL });
+  assert_events (r_connect, (const char *[]) { "state=connecting", "state=online",
+                                               "share-name=test-share", "share-online=true",
+                                               NULL });
+
+  /* A client: the tunnel opens, a channel, the payload there and back. */
+  client.port = cv_mapping_get_bound_port (mapping);
+  client.sent = g_malloc (PAYLOAD_SIZE);
+  cv_test_fill_random (client.sent, PAYLOAD_SIZE, 42);
+  client.received = g_byte_array_new ();
+  client_thread = g_thread_new ("client", client_run, &client);
+  g_assert_true (wait_until (fixture, client_done, &client));
+  g_thread_join (client_thread);
+  g_assert_no_error (client.error);
+  g_assert_cmpmem (client.received->data, client.received->len, client.sent, PAYLOAD_SIZE);
+  wait_for (fixture, connect, "n-channels", 0);
+  wait_for (fixture, share, "n-channels", 0);
+  g_assert_cmpuint (r_connect->round_trips, ==, 1);
+  g_assert_cmpint (cv_connect_agent_get_round_trip_us (connect), >, 0);
+  assert_events (r_connect, (const char *[]) { "n-channels=1", opened, "n-channels=0", closed,
+                                               NULL });
+  assert_events (r_mapping, (const char *[]) { "n-channels=1", bytes_in, bytes_out,
+                                               "n-channels=0", NULL });
+  assert_events (r_share, (const char *[]) { "n-tunnels=1", "n-channels=1", opened, bytes_in,
+                                             bytes_out, "n-channels=0", closed, NULL });
+  g_assert_cmpuint (cv_share_agent_get_bytes_in (share), ==, PAYLOAD_SIZE);
+  g_assert_cmpuint (cv_share_agent_get_n_tunnels (share), ==, 1);
+  assert_events (r_share_link, (const char *[]) { NULL });
+  assert_events (r_connect_link, (const char *[]) { NULL });
+
+  /* Stop: the connect agent first; its tunnel closes on the share side too. */
+  cv_connect_agent_stop (connect);
+  cv_connect_agent_stop (connect);
+  wait_for (fixture, share, "n-tunnels", 0);
+  cv_share_agent_stop (share);
+  cv_share_agent_stop (share);
+  assert_events (r_connect_link, (const char *[]) { "state=stopped", NULL });
+  assert_events (r_connect, (const char *[]) { "state=stopped", NULL });
+  g_assert_cmpuint (r_connect->round_trips, ==, 2);
+  g_assert_cmpint (cv_connect_agent_get_round_trip_us (connect), ==, -1);
+  assert_events (r_mapping, (const char *[]) { "listening=false", NULL });
+  assert_events (r_share, (const char *[]) { "n-tunnels=0", "state=stopped", NULL });
+  assert_events (r_share_link, (const char *[]) { "state=stopped", NULL });
+
+  drain (fixture);
+  assert_events (r_connect, (const char *[]) { NULL });
+  assert_events (r_share, (const char *[]) { NULL });
+  recorder_free (r_share);
+  recorder_free (r_share_link);
+  recorder_free (r_connect);
+  recorder_free (r_connect_link);
+  recorder_free (r_mapping);
+  g_socket_service_stop (echo);
+  g_socket_listener_close (G_SOCKET_LISTENER (echo));
+  g_assert_finalize_object (connect);
+  g_assert_finalize_object (connect_link);
+  g_assert_finalize_object (mapping);
+  g_assert_finalize_object (share);
+  g_assert_finalize_object (share_link);
+  g_free (client.sent);
+  g_byte_array_unref (client.received);
+}
+
+/* A share agent whose link waits to retry: stopped, it plans no retry, and goes away. */
+static void
+stop_retrying_share (Fixture *fixture, CvShareAgent *share, CvAgentLink *link, Recorder *r_link)
+{
+  cv_share_agent_stop (share);
+  assert_events (r_link, (const char *[]) { "next-retry-time=0", "state=stopped", NULL });
+  drain (fixture);
+  recorder_free (r_link);
+  g_assert_finalize_object (share);
+  g_assert_finalize_object (link);
+}
+
+/* A wrong password: refused, the reason as a value and as a sentence, retried later. */
+static void
+test_refused (Fixture *fixture, gconstpointer data)
+{
+  CvShareAgent *share = make_share_agent (fixture, "not the password", fixture->gateway.port, 1);
+  CvAgentLink *link = g_object_ref (cv_share_agent_get_link (share));
+  Recorder *r_link = record (link);
+  g_autofree char *sentence = NULL;
+  g_autofree char *expected_error = g_strdup_printf ("last-error=%s:%d",
+                                                     g_quark_to_string (CV_REFUSAL_ERROR),
+                                                     CV_REFUSAL_BAD_PASSWORD);
+  const GError *error;
+
+  cv_share_agent_start (share);
+  wait_for (fixture, link, "state", CV_AGENT_LINK_STATE_REFUSED);
+  assert_events (r_link, (const char *[]) { "state=connecting", expected_error,
+                                            "refusal=bad-password", "next-retry-time=future",
+                                            "state=refused", NULL });
+  g_assert_cmpint (cv_agent_link_get_refusal (link), ==, CV_REFUSAL_BAD_PASSWORD);
+  error = cv_agent_link_get_last_error (link);
+  g_assert_error (error, CV_REFUSAL_ERROR, CV_REFUSAL_BAD_PASSWORD);
+  sentence = cv_refusal_describe (CV_REFUSAL_BAD_PASSWORD, "s1");
+  g_assert_cmpstr (sentence, ==, "The password for session “s1” was not accepted");
+  g_assert_cmpstr (error->message, ==, sentence);
+  /* After a refused login the next try is slow: 30 s doubling, jitter no less than half. */
+  g_assert_cmpint (cv_agent_link_get_next_retry_time (link), >,
+                   g_get_real_time () + 10 * G_USEC_PER_SEC);
+  g_assert_cmpstr (cv_refusal_to_string (CV_REFUSAL_BAD_PASSWORD), ==, CV_REASON_BAD_PASSWORD);
+  g_assert_cmpint (cv_refusal_from_string ("no-such-reason"), ==, CV_REFUSAL_UNKNOWN);
+
+  stop_retrying_share (fixture, share, link, r_link);
+}
+
+/* No gateway at the address: backing off, with the next try in the future. */
+static void
+test_backing_off (Fixture *fixture, gconstpointer data)
+{
+  guint16 port = 0;
+  CvShareAgent *share;
+  CvAgentLink *link;
+  Recorder *r_link;
+  g_autofree char *expected_error = g_strdup_printf ("last-error=%s:%d",
+                                                     g_quark_to_string (CV_AGENT_ERROR),
+                                                     CV_AGENT_ERROR_UNREACHABLE);
+  gint64 next;
+
+  /* A port nobody listens on: bound, then closed. */
+  g_object_unref (cv_test_listen_loopback (&port));
+  share = make_share_agent (fixture, SHARE_PASSWORD, port, 1);
+  link = g_object_ref (cv_share_agent_get_link (share));
+  r_link = record (link);
+  cv_agent_link_set_backoff (link, 5000, 10000, 30000, 600000);
+  cv_share_agent_start (share);
+  wait_for (fixture, link, "state", CV_AGENT_LINK_STATE_BACKING_OFF);
+  next = cv_agent_link_get_next_retry_time (link);
+  g_assert_cmpint (next, >, g_get_real_time () + G_USEC_PER_SEC);
+  g_assert_cmpint (next, <=, g_get_real_time () + 5 * G_USEC_PER_SEC);
+  g_assert_cmpint (cv_agent_link_get_refusal (link), ==, CV_REFUSAL_NONE);
+  assert_events (r_link, (const char *[]) { "state=connecting", expected_error,
+                                            "next-retry-time=future", "state=backing-off",
+                                            NULL });
+  stop_retrying_share (fixture, share, link, r_link);
+}
+
+/* A config built in code names what it lacks. */
+static void
+test_config_checked (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (CvShareConfig) config = cv_share_config_new ();
+  g_autoptr (GError) error = NULL;
+
+  cv_share_config_add_allowed (config, "127.0.0.1", 1, 1);
+  g_assert_null (cv_share_agent_new_from_config (config, fixture->context, &error));
+  g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_MISSING_KEY);
+  g_assert_nonnull (strstr (error->message, "gateway"));
+  g_clear_error (&error);
+  cv_agent_config_set_gateway (&config->agent, "127.0.0.1", 1, NULL);
+  cv_agent_config_set_session (&config->agent, "s1");
+  g_assert_null (cv_share_agent_new_from_config (config, fixture->context, &error));
+  g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_MISSING_KEY);
+  g_assert_nonnull (strstr (error->message, "password"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  share_hash = cv_password_hash (SHARE_PASSWORD, &error);
+  g_assert_no_error (error);
+  connect_hash = cv_password_hash (CONNECT_PASSWORD, &error);
+  g_assert_no_error (error);
+
+  g_test_add ("/roles/tunnel", Fixture, NULL, fixture_set_up, test_tunnel, fixture_tear_down);
+  g_test_add ("/roles/refused", Fixture, NULL, fixture_set_up, test_refused, fixture_tear_down);
+  g_test_add ("/roles/backing-off", Fixture, NULL, fixture_set_up, test_backing_off,
+              fixture_tear_down);
+  g_test_add ("/roles/config-checked", Fixture, NULL, fixture_set_up, test_config_checked,
+              fixture_tear_down);
+  status = g_test_run ();
+  g_free (share_hash);
+  g_free (connect_hash);
+  return status;
+}
