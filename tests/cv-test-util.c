@@ -1,6 +1,7 @@
 /* cv-test-util.c: shared helpers for the engine's tests. */
 #include "cv-test-util.h"
 
+#include <glib/gstdio.h>
 #include <sys/socket.h>
 
 /* Two connected Unix stream sockets, as GIO connections. */
@@ -91,3 +92,21 @@ cv_test_listen_loopback (guint16 *port)
   return socket;
 }
 
+/* Deletes @path and everything under it (a test's temporary directory). */
+void
+cv_test_remove_tree (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        cv_test_remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}

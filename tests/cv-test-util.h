@@ -15,5 +15,6 @@ void cv_test_mux_pair (const CvMuxConfig *config_a,
 gboolean cv_test_wait_until (gboolean (*condition) (gpointer), gpointer data, guint timeout_ms);
 GSocket *cv_test_listen_loopback (guint16 *port);
 void cv_test_fill_random (guint8 *buffer, gsize len, guint32 seed);
+void cv_test_remove_tree (const char *path);
 
 G_END_DECLS
