@@ -7,20 +7,12 @@
 #include "transport/cv-tls-stream-private.h"
 
 #include "base/cv-source.h"
+#include "transport/cv-peer-check.h"
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <string.h>
 #include <time.h>
-
-static void
-pin_hint (CvTlsStream *self, GString *text, const char *fingerprint)
-{
-  if (self->pin_key != NULL)
-    g_string_append_printf (text, "set \"%s\": \"%s\"", self->pin_key, fingerprint);
-  else
-    g_string_append_printf (text, "pin %s", fingerprint);
-}
 
 static const char *
 validity_problem (const gnutls_datum_t *der)
@@ -67,32 +59,11 @@ peer_matches_pin (CvTlsStream *self, GError **error)
   g_free (self->peer_fingerprint);
   self->peer_fingerprint = g_strdup (fingerprint);
   /* No pin: any key will do (the gateway only records an agent's key; its password
-   * authenticates it). */
-  if (self->pinned == NULL)
-    return TRUE;
-  if (!cv_fingerprint_equal (fingerprint, self->pinned))
-    {
-      g_autoptr (GString) hint = g_string_new (NULL);
-
-      pin_hint (self, hint, fingerprint);
-      g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_FINGERPRINT_MISMATCH,
-                   "%s's key has changed: it is %s, but the pinned fingerprint is %s. "
-                   "Someone may be intercepting the connection, or the key was replaced; "
-                   "only if you know it was replaced, %s",
-                   self->peer_name, fingerprint, self->pinned, hint->str);
-      return FALSE;
-    }
-  /* A pin makes CAs and names moot, not the validity period. */
-  problem = validity_problem (&certs[0]);
-  if (problem != NULL)
-    {
-      g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_UNTRUSTED,
-                   "%s's key matches the pinned fingerprint %s, but its certificate is "
-                   "refused (%s)",
-                   self->peer_name, fingerprint, problem);
-      return FALSE;
-    }
-  return TRUE;
+   * authenticates it).  A pin makes CAs and names moot, not the validity period. */
+  if (self->pinned != NULL)
+    problem = validity_problem (&certs[0]);
+  return cv_peer_check_key (self->peer_name, self->pin_key, self->pinned, fingerprint, problem,
+                            error);
 }
 
 static int
@@ -193,9 +164,7 @@ on_handshake_deadline (gpointer user_data)
   Handshake *hs = g_task_get_task_data (task);
 
   g_clear_pointer (&hs->deadline, g_source_unref);
-  handshake_return (task, g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                                       "the TLS handshake with %s did not finish within %u ms",
-                                       self->peer_name, hs->timeout_ms));
+  handshake_return (task, cv_handshake_timed_out_error_new (self->peer_name, hs->timeout_ms));
   return G_SOURCE_REMOVE;
 }
 
@@ -325,14 +294,9 @@ cv_tls_stream_handshake_async (CvTlsStream *self,
   g_free (self->alpn);
   self->alpn = g_strdup (alpn);
   g_free (self->pinned);
-  self->pinned = check != NULL && check->fingerprint != NULL
-                   ? cv_fingerprint_normalize (check->fingerprint, &error)
-                   : NULL;
+  self->pinned = check != NULL ? cv_peer_check_get_pin (check, self->peer_name, &error) : NULL;
   if (self->pinned == NULL && check != NULL)
     {
-      if (error == NULL)
-        error = g_error_new (CV_IDENTITY_ERROR, CV_IDENTITY_ERROR_BAD_FINGERPRINT,
-                             "no fingerprint to pin %s to", self->peer_name);
       handshake_return (task, error);
       return;
     }
@@ -353,10 +317,8 @@ cv_tls_stream_handshake_async (CvTlsStream *self,
     gnutls_server_name_set (self->session, GNUTLS_NAME_DNS, "culvert-share-agent",
                             strlen ("culvert-share-agent"));
 
-  hs->deadline = g_timeout_source_new (hs->timeout_ms);
-  g_source_set_callback (hs->deadline, on_handshake_deadline, task, NULL);
-  g_source_set_static_name (hs->deadline, "[culvert] TLS handshake deadline");
-  g_source_attach (hs->deadline, g_task_get_context (task));
+  hs->deadline = cv_handshake_deadline_new (hs->timeout_ms, on_handshake_deadline, task,
+                                            g_task_get_context (task));
   if (cancellable != NULL)
     hs->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_handshake_cancelled),
                                               task, NULL);

@@ -13,6 +13,7 @@
 #include "transport/cv-tls.h"
 
 #include "base/cv-source.h"
+#include "transport/cv-peer-check.h"
 
 #include <string.h>
 
@@ -68,14 +69,6 @@ handshake_free (gpointer data)
 /* ---- words -------------------------------------------------------------- */
 
 static char *
-pin_hint (Handshake *hs, const char *fingerprint)
-{
-  if (hs->pin_key != NULL)
-    return g_strdup_printf ("set \"%s\": \"%s\"", hs->pin_key, fingerprint);
-  return g_strdup_printf ("pin %s", fingerprint);
-}
-
-static char *
 describe_problems (Handshake *hs, GTlsCertificate *certificate, GTlsCertificateFlags errors)
 {
   g_autoptr (GPtrArray) words = g_ptr_array_new_with_free_func (g_free);
@@ -128,33 +121,19 @@ peer_is_trusted (Handshake *hs,
                    "%s's certificate could not be read", hs->peer_name);
       return FALSE;
     }
-  hint = pin_hint (hs, fingerprint);
-
   if (hs->mode == CV_TLS_PEER_CHECK_PINNED)
     {
-      if (!cv_fingerprint_equal (fingerprint, hs->pinned))
-        {
-          g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_FINGERPRINT_MISMATCH,
-                       "%s's key has changed: it is %s, but the pinned fingerprint is %s. "
-                       "Someone may be intercepting the connection, or the key was replaced; "
-                       "only if you know it was replaced, %s",
-                       hs->peer_name, fingerprint, hs->pinned, hint);
-          return FALSE;
-        }
       errors &= ~PIN_OVERRIDES;
-      if (errors == 0)
-        return TRUE;
-      problems = describe_problems (hs, certificate, errors);
-      g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_UNTRUSTED,
-                   "%s's key matches the pinned fingerprint %s, but its certificate is "
-                   "refused (%s)",
-                   hs->peer_name, fingerprint, problems);
-      return FALSE;
+      if (errors != 0)
+        problems = describe_problems (hs, certificate, errors);
+      return cv_peer_check_key (hs->peer_name, hs->pin_key, hs->pinned, fingerprint, problems,
+                                error);
     }
 
   if (errors == 0)
     return TRUE;
   problems = describe_problems (hs, certificate, errors);
+  hint = cv_peer_check_pin_hint (hs->pin_key, fingerprint);
   g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_UNTRUSTED,
                "%s's certificate is not trusted (%s); its fingerprint is %s; if that is right, %s",
                hs->peer_name, problems, fingerprint, hint);
@@ -282,14 +261,7 @@ on_handshake_done (GObject *source, GAsyncResult *result, gpointer user_data)
       if (hs->timed_out)
         {
           g_clear_error (&error);
-          if (hs->timeout_ms % 1000 == 0)
-            g_set_error (&error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                         "the TLS handshake with %s took longer than %u s", hs->peer_name,
-                         hs->timeout_ms / 1000);
-          else
-            g_set_error (&error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                         "the TLS handshake with %s took longer than %u ms", hs->peer_name,
-                         hs->timeout_ms);
+          error = cv_handshake_timed_out_error_new (hs->peer_name, hs->timeout_ms);
         }
       else if (hs->refusal != NULL)
         {
@@ -364,13 +336,9 @@ start_handshake (GTask *task,
 
   if (check->mode == CV_TLS_PEER_CHECK_PINNED)
     {
-      if (check->fingerprint != NULL)
-        hs->pinned = cv_fingerprint_normalize (check->fingerprint, &error);
+      hs->pinned = cv_peer_check_get_pin (check, hs->peer_name, &error);
       if (hs->pinned == NULL)
         {
-          if (error == NULL)
-            g_set_error (&error, CV_IDENTITY_ERROR, CV_IDENTITY_ERROR_BAD_FINGERPRINT,
-                         "no fingerprint to pin %s to", hs->peer_name);
           g_task_return_error (task, error);
           g_object_unref (task);
           return;
@@ -400,10 +368,8 @@ start_handshake (GTask *task,
     hs->caller_cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_caller_cancelled),
                                                      g_object_ref (hs->handshake_cancellable),
                                                      g_object_unref);
-  hs->timeout_source = g_timeout_source_new (hs->timeout_ms);
-  g_source_set_callback (hs->timeout_source, on_deadline, hs, NULL);
-  g_source_set_static_name (hs->timeout_source, "[culvert] TLS handshake deadline");
-  g_source_attach (hs->timeout_source, g_task_get_context (task));
+  hs->timeout_source = cv_handshake_deadline_new (hs->timeout_ms, on_deadline, hs,
+                                                  g_task_get_context (task));
 
   g_tls_connection_handshake_async (hs->connection, G_PRIORITY_DEFAULT,
                                     hs->handshake_cancellable, on_handshake_done, task);

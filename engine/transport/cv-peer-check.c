@@ -1,0 +1,122 @@
+/* cv-peer-check.c: whom a TLS handshake trusts, and the words when it does not.
+ *
+ * Both TLS drivers, GIO's GTlsConnection for control links (cv-tls.c) and GnuTLS
+ * driven directly for tunnels and the gateway (cv-tls-stream), pin keys the same way
+ * and must refuse in the same words: a refused peer's error shows its fingerprint and
+ * how to pin it, so nobody is tempted to turn checking off.  Each driver finds the
+ * certificate and its problems in its own API; the decision and the words are here,
+ * once.  So is the handshake deadline, which both attach to the task's context.
+ */
+#include "transport/cv-peer-check.h"
+
+#include "transport/cv-identity.h"
+
+/**
+ * cv_peer_check_get_pin:
+ * @check: a PINNED check
+ * @peer_name: the peer in messages
+ *
+ * Returns: (transfer full): @check's fingerprint, normalized, or %NULL and why
+ */
+char *
+cv_peer_check_get_pin (const CvTlsPeerCheck *check, const char *peer_name, GError **error)
+{
+  char *pinned;
+  GError *local = NULL;
+
+  g_return_val_if_fail (check != NULL && check->mode == CV_TLS_PEER_CHECK_PINNED, NULL);
+
+  pinned = check->fingerprint != NULL ? cv_fingerprint_normalize (check->fingerprint, &local)
+                                      : NULL;
+  if (pinned == NULL)
+    {
+      if (local == NULL)
+        local = g_error_new (CV_IDENTITY_ERROR, CV_IDENTITY_ERROR_BAD_FINGERPRINT,
+                             "no fingerprint to pin %s to", peer_name);
+      g_propagate_error (error, local);
+    }
+  return pinned;
+}
+
+/* How to trust @fingerprint from now on, in the words of the setting that pins it. */
+char *
+cv_peer_check_pin_hint (const char *pin_key, const char *fingerprint)
+{
+  if (pin_key != NULL)
+    return g_strdup_printf ("set \"%s\": \"%s\"", pin_key, fingerprint);
+  return g_strdup_printf ("pin %s", fingerprint);
+}
+
+/**
+ * cv_peer_check_key:
+ * @peer_name: the peer in messages, e.g. "the gateway"
+ * @pin_key: (nullable): the setting that pins it, for the hint
+ * @pinned: (nullable): the normalized pin; %NULL takes any key
+ * @fingerprint: the key the peer presented
+ * @certificate_problem: (nullable): what is wrong with the peer's certificate
+ *   besides its issuer and name (which a pin makes moot), e.g. "expired"
+ *
+ * Returns: whether the peer is the pinned one with a usable certificate
+ */
+gboolean
+cv_peer_check_key (const char *peer_name,
+                   const char *pin_key,
+                   const char *pinned,
+                   const char *fingerprint,
+                   const char *certificate_problem,
+                   GError **error)
+{
+  if (pinned == NULL)
+    return TRUE;
+  if (!cv_fingerprint_equal (fingerprint, pinned))
+    {
+      g_autofree char *hint = cv_peer_check_pin_hint (pin_key, fingerprint);
+
+      g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_FINGERPRINT_MISMATCH,
+                   "%s's key has changed: it is %s, but the pinned fingerprint is %s. "
+                   "Someone may be intercepting the connection, or the key was replaced; "
+                   "only if you know it was replaced, %s",
+                   peer_name, fingerprint, pinned, hint);
+      return FALSE;
+    }
+  if (certificate_problem != NULL)
+    {
+      g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_UNTRUSTED,
+                   "%s's key matches the pinned fingerprint %s, but its certificate is "
+                   "refused (%s)",
+                   peer_name, fingerprint, certificate_problem);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * cv_handshake_deadline_new:
+ *
+ * Returns: (transfer full): a timeout source for a handshake's deadline, attached to
+ *   @context (the handshake task's)
+ */
+GSource *
+cv_handshake_deadline_new (guint timeout_ms,
+                           GSourceFunc callback,
+                           gpointer user_data,
+                           GMainContext *context)
+{
+  GSource *source = g_timeout_source_new (timeout_ms);
+
+  g_source_set_callback (source, callback, user_data, NULL);
+  g_source_set_static_name (source, "[culvert] TLS handshake deadline");
+  g_source_attach (source, context);
+  return source;
+}
+
+GError *
+cv_handshake_timed_out_error_new (const char *peer_name, guint timeout_ms)
+{
+  if (timeout_ms % 1000 == 0)
+    return g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                        "the TLS handshake with %s took longer than %u s", peer_name,
+                        timeout_ms / 1000);
+  return g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                      "the TLS handshake with %s took longer than %u ms", peer_name, timeout_ms);
+}

@@ -1,0 +1,28 @@
+/* cv-peer-check.h: whom a TLS handshake trusts, and the words when it does not — one
+ * decision about a peer's key for both TLS drivers (cv-tls.c, cv-tls-stream). */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "transport/cv-tls.h"
+
+G_BEGIN_DECLS
+
+char *cv_peer_check_get_pin (const CvTlsPeerCheck *check,
+                             const char *peer_name,
+                             GError **error);
+gboolean cv_peer_check_key (const char *peer_name,
+                            const char *pin_key,
+                            const char *pinned,
+                            const char *fingerprint,
+                            const char *certificate_problem,
+                            GError **error);
+char *cv_peer_check_pin_hint (const char *pin_key, const char *fingerprint);
+
+GSource *cv_handshake_deadline_new (guint timeout_ms,
+                                    GSourceFunc callback,
+                                    gpointer user_data,
+                                    GMainContext *context);
+GError *cv_handshake_timed_out_error_new (const char *peer_name, guint timeout_ms);
+
+G_END_DECLS
