@@ -321,6 +321,13 @@ test_client_alone (Fixture *fixture, gconstpointer data)
         g_socket_client_connect_to_host (client, "127.0.0.1", fixture->gateway->port, NULL,
                                          &error);
 
+      /* A reset that comes before the connection is handed over fails the connect
+       * itself; that is the same failure, one step earlier. */
+      if (connection == NULL && fixture->gateway->mode == MODE_RESET_AT_ONCE)
+        {
+          g_clear_error (&error);
+          continue;
+        }
       g_assert_no_error (error);
       memset (&hs, 0, sizeof hs);
       cv_tls_client_handshake_async (G_IO_STREAM (connection), "127.0.0.1", &check, NULL,
