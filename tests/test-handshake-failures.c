@@ -106,6 +106,8 @@ fake_gateway_run (gpointer data)
           g_socket_send (socket, half_record, sizeof half_record, NULL, NULL);
           reset_and_close (socket);
           break;
+        case MODE_DYING: /* never gets here: it accepts nothing */
+          break;
         case MODE_STALL:
           read_client_hello (socket);
           g_mutex_lock (&gw->lock);
@@ -405,14 +407,13 @@ main (int argc, char **argv)
                                                modes[i].name);
       g_autofree char *alone = g_strdup_printf ("/handshake-failure/%s/client-alone",
                                                 modes[i].name);
+      g_autofree char *tunnel = g_strdup_printf ("/handshake-failure/%s/tunnel-half",
+                                                 modes[i].name);
 
       g_test_add (retries, Fixture, GINT_TO_POINTER (modes[i].mode), fixture_setup,
                   test_fails_and_retries, fixture_teardown);
       g_test_add (stop, Fixture, GINT_TO_POINTER (modes[i].mode), fixture_setup,
                   test_stop_anywhere, fixture_teardown);
-      g_autofree char *tunnel = g_strdup_printf ("/handshake-failure/%s/tunnel-half",
-                                                 modes[i].name);
-
       g_test_add (alone, Fixture, GINT_TO_POINTER (modes[i].mode), fixture_setup,
                   test_client_alone, fixture_teardown);
       g_test_add (tunnel, Fixture, GINT_TO_POINTER (modes[i].mode), fixture_setup,

@@ -7,6 +7,7 @@
  */
 #include "transport/cv-identity.h"
 #include "cv-test-util.h"
+#include "cv-test-tls-server.h"
 #include "transport/cv-tls.h"
 
 #include <glib/gstdio.h>
@@ -405,7 +406,7 @@ on_server_handshake (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Run *run = user_data;
 
-  run->server_stream = cv_tls_server_handshake_finish (result, &run->server_error);
+  run->server_stream = cv_test_tls_server_handshake_finish (result, &run->server_error);
   if (run->server_error != NULL)
     g_test_message ("server: %s", run->server_error->message);
   run->server_done = TRUE;
@@ -420,7 +421,7 @@ on_incoming (GSocketService *service, GSocketConnection *connection, GObject *so
   run->server_base = g_object_ref (connection);
   if (run->silent_server)
     return TRUE;
-  cv_tls_server_handshake_async (G_IO_STREAM (connection), run->server_identity,
+  cv_test_tls_server_handshake_async (G_IO_STREAM (connection), run->server_identity,
                                  run->require_client_cert, run->server_check, run->server_alpn, 0,
                                  NULL, on_server_handshake, run);
   return TRUE;

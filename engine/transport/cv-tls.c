@@ -10,7 +10,7 @@
  * certificate GIO validated, or a resumed session, never reaches accept-certificate)
  * and the application protocol (ALPN).
  */
-#include "transport/cv-tls.h"
+#include "transport/cv-tls-private.h"
 
 #include "base/cv-source.h"
 #include "transport/cv-peer-check.h"
@@ -375,28 +375,42 @@ start_handshake (GTask *task,
                                     hs->handshake_cancellable, on_handshake_done, task);
 }
 
-static GIOStream *
-handshake_finish (GAsyncResult *result, gpointer source_tag, GError **error)
+/* The driver's one entry for both ends: the client below, and the GIO server that tests
+ * check the client against (tests/cv-test-tls-server.c).  Takes over @connection (a new
+ * GTlsConnection, or %NULL and @error saying why there is none). */
+void
+cv_tls_handshake_start (GIOStream *connection,
+                        GError *error,
+                        const CvTlsHandshakeSide *side,
+                        const CvTlsPeerCheck *check,
+                        const char *alpn,
+                        guint timeout_ms,
+                        GCancellable *cancellable,
+                        gpointer source_tag,
+                        GAsyncReadyCallback callback,
+                        gpointer user_data)
+{
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+  Handshake *hs = g_new0 (Handshake, 1);
+
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_name (task, side->is_server ? "[culvert] TLS server handshake"
+                                         : "[culvert] TLS client handshake");
+  g_task_set_task_data (task, hs, handshake_free);
+  hs->is_server = side->is_server;
+  hs->require_peer_certificate = side->require_peer_certificate;
+  hs->check_peer = side->check_peer;
+  hs->server_name = g_strdup (side->server_name);
+  start_handshake (task, connection, error, check, alpn, timeout_ms);
+}
+
+GIOStream *
+cv_tls_handshake_finish (GAsyncResult *result, gpointer source_tag, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == source_tag, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-static GTask *
-handshake_task_new (GCancellable *cancellable,
-                    gpointer source_tag,
-                    const char *name,
-                    GAsyncReadyCallback callback,
-                    gpointer user_data)
-{
-  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, source_tag);
-  g_task_set_name (task, name);
-  g_task_set_task_data (task, g_new0 (Handshake, 1), handshake_free);
-  return task;
 }
 
 /**
@@ -426,18 +440,10 @@ cv_tls_client_handshake_async (GIOStream *base,
   g_autoptr (GSocketConnectable) identity = NULL;
   GError *error = NULL;
   GIOStream *connection;
-  GTask *task;
-  Handshake *hs;
+  CvTlsHandshakeSide side = { FALSE, TRUE, TRUE, server_name };
 
   g_return_if_fail (G_IS_IO_STREAM (base));
   g_return_if_fail (client_identity == NULL || CV_IS_IDENTITY (client_identity));
-
-  task = handshake_task_new (cancellable, cv_tls_client_handshake_async,
-                             "[culvert] TLS client handshake", callback, user_data);
-  hs = g_task_get_task_data (task);
-  hs->require_peer_certificate = TRUE;
-  hs->check_peer = TRUE;
-  hs->server_name = g_strdup (server_name);
 
   if (server_name != NULL)
     identity = g_network_address_new (server_name, 0);
@@ -445,7 +451,8 @@ cv_tls_client_handshake_async (GIOStream *base,
   if (connection != NULL && client_identity != NULL)
     g_tls_connection_set_certificate (G_TLS_CONNECTION (connection),
                                       cv_identity_get_certificate (client_identity));
-  start_handshake (task, connection, error, check, alpn, timeout_ms);
+  cv_tls_handshake_start (connection, error, &side, check, alpn, timeout_ms, cancellable,
+                          cv_tls_client_handshake_async, callback, user_data);
 }
 
 /**
@@ -456,73 +463,7 @@ cv_tls_client_handshake_async (GIOStream *base,
 GIOStream *
 cv_tls_client_handshake_finish (GAsyncResult *result, GError **error)
 {
-  return handshake_finish (result, cv_tls_client_handshake_async, error);
-}
-
-/**
- * cv_tls_server_handshake_async:
- * @base: a connected stream, usually a #GSocketConnection
- * @identity: the certificate and key to present
- * @require_client_cert: whether a client without a certificate is refused
- * @check: (nullable): how to trust a client's certificate; %NULL takes any
- *   certificate, whatever its issuer or dates, for a caller that identifies clients
- *   by cv_fingerprint_of_certificate() (and, with @require_client_cert FALSE, asks
- *   for none)
- * @alpn: (nullable): the application protocol both sides must agree on
- * @timeout_ms: the handshake's deadline; 0 is %CV_TLS_DEFAULT_HANDSHAKE_TIMEOUT_MS
- *
- * Runs a TLS 1.3 handshake as the server, on the thread-default main context.  On
- * failure @base is left as it is; the caller closes it.
- */
-void
-cv_tls_server_handshake_async (GIOStream *base,
-                               CvIdentity *identity,
-                               gboolean require_client_cert,
-                               const CvTlsPeerCheck *check,
-                               const char *alpn,
-                               guint timeout_ms,
-                               GCancellable *cancellable,
-                               GAsyncReadyCallback callback,
-                               gpointer user_data)
-{
-  GError *error = NULL;
-  GTlsAuthenticationMode mode;
-  GIOStream *connection;
-  GTask *task;
-  Handshake *hs;
-
-  g_return_if_fail (G_IS_IO_STREAM (base));
-  g_return_if_fail (CV_IS_IDENTITY (identity));
-
-  task = handshake_task_new (cancellable, cv_tls_server_handshake_async,
-                             "[culvert] TLS server handshake", callback, user_data);
-  hs = g_task_get_task_data (task);
-  hs->is_server = TRUE;
-
-  hs->require_peer_certificate = require_client_cert;
-  hs->check_peer = check != NULL;
-
-  if (require_client_cert)
-    mode = G_TLS_AUTHENTICATION_REQUIRED;
-  else if (check != NULL)
-    mode = G_TLS_AUTHENTICATION_REQUESTED;
-  else
-    mode = G_TLS_AUTHENTICATION_NONE;
-  connection = g_tls_server_connection_new (base, cv_identity_get_certificate (identity), &error);
-  if (connection != NULL)
-    g_object_set (connection, "authentication-mode", mode, NULL);
-  start_handshake (task, connection, error, check, alpn, timeout_ms);
-}
-
-/**
- * cv_tls_server_handshake_finish:
- *
- * Returns: (transfer full): the #GTlsConnection, ready for data
- */
-GIOStream *
-cv_tls_server_handshake_finish (GAsyncResult *result, GError **error)
-{
-  return handshake_finish (result, cv_tls_server_handshake_async, error);
+  return cv_tls_handshake_finish (result, cv_tls_client_handshake_async, error);
 }
 
 /* ---- TLS 1.3 in the handshake itself ------------------------------------ */

@@ -57,17 +57,4 @@ void cv_tls_client_handshake_async (GIOStream *base,
                                     gpointer user_data);
 GIOStream *cv_tls_client_handshake_finish (GAsyncResult *result, GError **error);
 
-/* Production servers (the gateway, a share agent's tunnel) use CvTlsStream; this
- * server side stays as the GIO peer the client checks are tested against. */
-void cv_tls_server_handshake_async (GIOStream *base,
-                                    CvIdentity *identity,
-                                    gboolean require_client_cert,
-                                    const CvTlsPeerCheck *check,
-                                    const char *alpn,
-                                    guint timeout_ms,
-                                    GCancellable *cancellable,
-                                    GAsyncReadyCallback callback,
-                                    gpointer user_data);
-GIOStream *cv_tls_server_handshake_finish (GAsyncResult *result, GError **error);
-
 G_END_DECLS
