@@ -28,72 +28,13 @@
 static char *share_hash;
 static char *connect_hash;
 
-/* ---- the gateway, on its own thread ------------------------------------- */
+/* ---- the gateway, on the agents' context -------------------------------- */
 
 typedef struct {
-  char *dir;
-  GThread *thread;
-  GMutex lock;
-  GCond cond;
   CvIdentity *identity;
-  CvGatewayConfig *config; /* handed to the gateway */
-  guint16 port;            /* set by the thread once listening */
-  gboolean stop;
-  gboolean finished;
-} GatewayThread;
-
-static gboolean
-on_gateway_stop_check (gpointer data)
-{
-  GatewayThread *gateway = data;
-  gboolean stop;
-
-  g_mutex_lock (&gateway->lock);
-  stop = gateway->stop;
-  g_mutex_unlock (&gateway->lock);
-  return stop ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
-}
-
-static gpointer
-gateway_thread_run (gpointer data)
-{
-  GatewayThread *gateway = data;
-  GMainContext *context = g_main_context_default ();
-  g_autoptr (GError) error = NULL;
-  CvGateway *self;
-  gboolean stop = FALSE;
-  guint i;
-
-  self = cv_gateway_new (g_steal_pointer (&gateway->config), gateway->identity);
-  g_assert_true (cv_gateway_start (self, &error));
-  g_assert_no_error (error);
-  g_mutex_lock (&gateway->lock);
-  gateway->port = g_array_index (cv_gateway_get_listen_ports (self), guint16, 0);
-  g_cond_signal (&gateway->cond);
-  g_mutex_unlock (&gateway->lock);
-
-  while (!stop)
-    {
-      g_autoptr (GSource) tick = g_timeout_source_new (20);
-
-      g_source_set_callback (tick, on_gateway_stop_check, gateway, NULL);
-      g_source_attach (tick, context);
-      g_main_context_iteration (context, TRUE);
-      g_source_destroy (tick);
-      g_mutex_lock (&gateway->lock);
-      stop = gateway->stop;
-      g_mutex_unlock (&gateway->lock);
-    }
-
-  cv_gateway_shutdown (self);
-  for (i = 0; i < 200 && !cv_gateway_is_idle (self); i++)
-    if (!g_main_context_iteration (context, FALSE))
-      g_usleep (10000);
-  while (g_main_context_iteration (context, FALSE))
-    ;
-  g_assert_finalize_object (self);
-  return NULL;
-}
+  CvGateway *gateway;
+  guint16 port;
+} Gateway;
 
 static CvGatewayConfig *
 make_gateway_config (const char *dir)
@@ -118,34 +59,20 @@ make_gateway_config (const char *dir)
   return config;
 }
 
+/* The gateway runs on @context, the agents' own: one GMainContext drives all three. */
 static void
-gateway_thread_start (GatewayThread *gateway, const char *dir)
+gateway_start (Gateway *gateway, const char *dir, GMainContext *context)
 {
   g_autoptr (GError) error = NULL;
 
   gateway->identity = cv_identity_load_or_create (dir, "gateway", "culvert-gateway", NULL,
                                                   &error);
   g_assert_no_error (error);
-  gateway->config = make_gateway_config (dir);
-  g_mutex_init (&gateway->lock);
-  g_cond_init (&gateway->cond);
-  gateway->thread = g_thread_new ("gateway", gateway_thread_run, gateway);
-  g_mutex_lock (&gateway->lock);
-  while (gateway->port == 0)
-    g_cond_wait (&gateway->cond, &gateway->lock);
-  g_mutex_unlock (&gateway->lock);
-}
-
-static void
-gateway_thread_stop (GatewayThread *gateway)
-{
-  g_mutex_lock (&gateway->lock);
-  gateway->stop = TRUE;
-  g_mutex_unlock (&gateway->lock);
-  g_thread_join (gateway->thread);
-  g_mutex_clear (&gateway->lock);
-  g_cond_clear (&gateway->cond);
-  g_assert_finalize_object (gateway->identity);
+  gateway->gateway = cv_gateway_new_with_context (make_gateway_config (dir), gateway->identity,
+                                                  context);
+  g_assert_true (cv_gateway_start (gateway->gateway, &error));
+  g_assert_no_error (error);
+  gateway->port = g_array_index (cv_gateway_get_listen_ports (gateway->gateway), guint16, 0);
 }
 
 /* ---- the echo target ---------------------------------------------------- */
@@ -356,6 +283,26 @@ assert_events (Recorder *recorder, const char *const *expected)
     g_error ("%s: got\n  %s\nexpected\n  %s", G_OBJECT_TYPE_NAME (recorder->object), got, want);
 }
 
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The same events, in any order: for what happens on two sockets at once. */
+static void
+assert_events_unordered (Recorder *recorder, const char *const *expected)
+{
+  g_autoptr (GPtrArray) sorted = g_ptr_array_new ();
+
+  for (guint i = 0; expected[i] != NULL; i++)
+    g_ptr_array_add (sorted, (gpointer) expected[i]);
+  g_ptr_array_sort (sorted, compare_strings);
+  g_ptr_array_sort (recorder->events, compare_strings);
+  g_ptr_array_add (sorted, NULL);
+  assert_events (recorder, (const char *const *) sorted->pdata);
+}
+
 /* Drops the recorder's reference: what it watched must be finalized later by its owner. */
 static void
 recorder_free (Recorder *recorder)
@@ -371,7 +318,7 @@ recorder_free (Recorder *recorder)
 typedef struct {
   GMainContext *context;
   char *dir;
-  GatewayThread gateway;
+  Gateway gateway;
 } Fixture;
 
 static gboolean
@@ -440,31 +387,26 @@ wait_for (Fixture *fixture, gpointer object, const char *property, guint value)
              value, WAIT_MS);
 }
 
-/* The gateway warns when it turns a wrong password away; that is expected here, and
- * nothing else is. */
-static gboolean
-on_fatal_log (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
-{
-  return !((level & G_LOG_LEVEL_WARNING) != 0 && strstr (message, "refused") != NULL);
-}
-
 static void
 fixture_set_up (Fixture *fixture, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
 
-  g_test_log_set_fatal_handler (on_fatal_log, NULL);
   fixture->dir = g_dir_make_tmp ("culvert-roles-XXXXXX", &error);
   g_assert_no_error (error);
   fixture->context = g_main_context_new ();
-  gateway_thread_start (&fixture->gateway, fixture->dir);
+  gateway_start (&fixture->gateway, fixture->dir, fixture->context);
 }
 
 static void
 fixture_tear_down (Fixture *fixture, gconstpointer data)
 {
-  gateway_thread_stop (&fixture->gateway);
+  cv_gateway_stop (fixture->gateway.gateway);
+  cv_gateway_stop (fixture->gateway.gateway);
   drain (fixture);
+  g_assert_false (cv_gateway_is_running (fixture->gateway.gateway));
+  g_assert_finalize_object (fixture->gateway.gateway);
+  g_assert_finalize_object (fixture->gateway.identity);
   g_main_context_unref (fixture->context);
   cv_test_remove_tree (fixture->dir);
   g_free (fixture->dir);
@@ -521,7 +463,7 @@ test_tunnel (Fixture *fixture, gconstpointer data)
   g_autofree char *closed = g_strdup_printf ("channel-closed %s none", target);
   g_autofree char *bytes_in = g_strdup_printf ("bytes-in=%u", PAYLOAD_SIZE);
   g_autofree char *bytes_out = g_strdup_printf ("bytes-out=%u", PAYLOAD_SIZE);
-  Recorder *r_share, *r_share_link, *r_connect, *r_connect_link, *r_mapping;
+  Recorder *r_share, *r_share_link, *r_connect, *r_connect_link, *r_mapping, *r_gateway;
   Client client = { 0 };
   GThread *client_thread;
 
@@ -543,18 +485,21 @@ test_tunnel (Fixture *fixture, gconstpointer data)
   r_connect = record (connect);
   r_connect_link = record (connect_link);
   r_mapping = record (mapping);
+  r_gateway = record (fixture->gateway.gateway);
 
   /* Online, the share agent first, so that the connect agent's WELCOME names it. */
   cv_share_agent_start (share);
   wait_for (fixture, share_link, "state", CV_AGENT_LINK_STATE_ONLINE);
   assert_events (r_share_link, (const char *[]) { "state=connecting", "state=online", NULL });
   assert_events (r_share, (const char *[]) { "state=connecting", "state=online", NULL });
+  assert_events (r_gateway, (const char *[]) { "n-links=1", "n-sessions-online=1", NULL });
   cv_connect_agent_start (connect);
   wait_for (fixture, connect, "share-online", TRUE);
   assert_events (r_connect_link, (const char *[]) { "state=connecting", "state=online", NULL });
   assert_events (r_connect, (const char *[]) { "state=connecting", "state=online",
                                                "share-name=test-share", "share-online=true",
                                                NULL });
+  assert_events (r_gateway, (const char *[]) { "n-links=2", NULL });
 
   /* A client: the tunnel opens, a channel, the payload there and back. */
   client.port = cv_mapping_get_bound_port (mapping);
@@ -580,6 +525,7 @@ test_tunnel (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (cv_share_agent_get_n_tunnels (share), ==, 1);
   assert_events (r_share_link, (const char *[]) { NULL });
   assert_events (r_connect_link, (const char *[]) { NULL });
+  assert_events (r_gateway, (const char *[]) { "n-tunnels=1", NULL });
 
   /* Stop: the connect agent first; its tunnel closes on the share side too. */
   cv_connect_agent_stop (connect);
@@ -594,6 +540,12 @@ test_tunnel (Fixture *fixture, gconstpointer data)
   assert_events (r_mapping, (const char *[]) { "listening=false", NULL });
   assert_events (r_share, (const char *[]) { "n-tunnels=0", "state=stopped", NULL });
   assert_events (r_share_link, (const char *[]) { "state=stopped", NULL });
+  wait_for (fixture, fixture->gateway.gateway, "n-links", 0);
+  wait_for (fixture, fixture->gateway.gateway, "n-tunnels", 0);
+  /* The connect agent's link, then the share agent's; the tunnel's two halves close
+   * meanwhile, and the join ends when both have. */
+  assert_events_unordered (r_gateway, (const char *[]) { "n-links=1", "n-sessions-online=0",
+                                                         "n-links=0", "n-tunnels=0", NULL });
 
   drain (fixture);
   assert_events (r_connect, (const char *[]) { NULL });
@@ -603,6 +555,7 @@ test_tunnel (Fixture *fixture, gconstpointer data)
   recorder_free (r_connect);
   recorder_free (r_connect_link);
   recorder_free (r_mapping);
+  recorder_free (r_gateway);
   g_socket_service_stop (echo);
   g_socket_listener_close (G_SOCKET_LISTENER (echo));
   g_assert_finalize_object (connect);
