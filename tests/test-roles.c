@@ -1,12 +1,11 @@
 /* test-roles.c: the share and connect agents in-process, as the app drives them — built from
  * config objects on a main context of their own, their state read from properties.
  *
- * The agents run on one GMainContext that is neither the global default nor the main
- * thread's thread-default one, so anything of theirs that lands elsewhere stalls the test.
- * The gateway runs on a thread of its own that iterates the global default context: until
- * it has a "main-context" property, some of its sources go there whatever is pushed.  The target
- * is a real TCP echo service on 127.0.0.1:0, the clients are real TCP clients; every
- * property notification and channel signal of every agent object is recorded, and the
+ * The gateway and both agents run on one GMainContext that is neither the global default
+ * nor the main thread's thread-default one, so anything of theirs that lands elsewhere
+ * stalls the test.  The target is a real TCP echo service on 127.0.0.1:0, the clients are
+ * real TCP clients; every property notification and channel signal of the gateway and of
+ * every agent object is recorded, and the
  * sequences are compared whole.
  */
 #include "auth/cv-password.h"
