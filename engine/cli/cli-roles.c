@@ -136,8 +136,8 @@ on_gateway_hup (gpointer user_data)
 int
 cv_cli_gateway (int argc, char **argv)
 {
-  const char *config_file = NULL;
-  const char *record = NULL;
+  g_autofree char *config_file = NULL; /* GOption's copies */
+  g_autofree char *record = NULL;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, "The gateway's JSON config", "FILE" },
     { "debug-record-tunnels", 0, 0, G_OPTION_ARG_FILENAME, &record,
@@ -149,10 +149,12 @@ cv_cli_gateway (int argc, char **argv)
   g_autoptr (CvGateway) gateway = NULL;
   CvGatewayConfig *config;
   Run run = { 0 };
+  g_autoptr (GMainLoop) loop = NULL;
 
   cv_cli_log_init ("gateway", G_LOG_LEVEL_INFO);
   run_init (&run, on_gateway_term, on_gateway_hup);
-  if (!parse_options (&argc, &argv, "— run the gateway", entries, &config_file))
+  loop = run.loop; /* unref'd on every return */
+  if (!parse_options (&argc, &argv, "— run the gateway", entries, (const char **) &config_file))
     return 2;
   config = cv_gateway_config_load (config_file, &error);
   if (config == NULL)
@@ -187,7 +189,6 @@ cv_cli_gateway (int argc, char **argv)
   run.gateway = gateway;
   run.config_file = config_file;
   g_main_loop_run (run.loop);
-  g_main_loop_unref (run.loop);
   g_message ("stopped");
   return run.exit_code;
 }
