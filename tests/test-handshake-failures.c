@@ -7,6 +7,12 @@
  * record and resets, or accepts and says nothing.  The agent link must report the failure
  * in words, back off, retry, and stop and finalize cleanly at any point, with no critical
  * (the suite runs with G_DEBUG=fatal-criticals) and no leak (under ASan).
+ *
+ * glib-networking skips part of a client handshake in a GTest program (the session ID it
+ * computes from the peer's address, see g_tls_client_connection_gnutls_compute_session_id
+ * in 2.74), and that part is where a gateway that reset the connection before the
+ * handshake made the agent log g_object_unref criticals.  So the "outside-gtest" tests
+ * run the agent in a child process of this program that is not a GTest program.
  */
 #include "roles/cv-agent-link.h"
 #include "roles/cv-agent-tunnel.h"
@@ -19,8 +25,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#define OUTSIDE_GTEST_ARG "--outside-gtest"
+#define OUTSIDE_GTEST_ATTEMPTS 8
+
+static const char *self_path; /* this program, for the outside-gtest children */
+
 typedef enum {
   MODE_RESET_AT_ONCE,       /* RST before the agent writes: EPIPE/ECONNRESET on its first write */
+  MODE_RESET_AFTER_CONNECT, /* RST 50 ms after accept: the agent's connect is complete by then */
   MODE_RESET_AFTER_HELLO,   /* read the ClientHello, then RST */
   MODE_CLOSE_AFTER_HELLO,   /* read the ClientHello, then FIN */
   MODE_HALF_RECORD_RESET,   /* read the ClientHello, send half a TLS record, then RST */
@@ -93,6 +105,10 @@ fake_gateway_run (gpointer data)
         case MODE_RESET_AT_ONCE:
           reset_and_close (socket);
           break;
+        case MODE_RESET_AFTER_CONNECT:
+          g_usleep (50 * 1000);
+          reset_and_close (socket);
+          break;
         case MODE_RESET_AFTER_HELLO:
           read_client_hello (socket);
           reset_and_close (socket);
@@ -106,13 +122,13 @@ fake_gateway_run (gpointer data)
           g_socket_send (socket, half_record, sizeof half_record, NULL, NULL);
           reset_and_close (socket);
           break;
-        case MODE_DYING: /* never gets here: it accepts nothing */
-          break;
         case MODE_STALL:
           read_client_hello (socket);
           g_mutex_lock (&gw->lock);
           g_ptr_array_add (gw->held, g_steal_pointer (&socket));
           g_mutex_unlock (&gw->lock);
+          break;
+        case MODE_DYING: /* handled above */
           break;
         }
     }
@@ -287,6 +303,7 @@ test_stop_anywhere (Fixture *fixture, gconstpointer data)
  * stream left to the caller. */
 typedef struct {
   GMainContext *context;
+  GSocketConnection *connection; /* the outside-gtest client's */
   GIOStream *tls;
   GError *error;
   gboolean done;
@@ -383,6 +400,201 @@ test_tunnel_half (Fixture *fixture, gconstpointer data)
     }
 }
 
+/* ---- outside GTest: the agent in a child process ------------------------ */
+
+static void
+on_child_dialled (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Handshake *step = user_data;
+
+  step->connection = cv_gateway_dial_finish (result, &step->error);
+  step->done = TRUE;
+}
+
+static gboolean
+on_child_timeout (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Blocks in the context (no sleeping: the connect must complete before the reset comes). */
+static gboolean
+child_wait (Handshake *step, GMainContext *context, guint timeout_ms)
+{
+  gboolean timed_out = FALSE;
+  GSource *timeout = g_timeout_source_new (timeout_ms);
+
+  g_source_set_callback (timeout, on_child_timeout, &timed_out, NULL);
+  g_source_attach (timeout, context);
+  while (!step->done && !timed_out)
+    g_main_context_iteration (context, TRUE);
+  g_source_destroy (timeout);
+  g_source_unref (timeout);
+  return step->done;
+}
+
+/* The cv-tls.c client on a connection the gateway reset after the (asynchronous) connect
+ * and before the handshake: each attempt must fail with an error, nothing else. */
+static int
+child_client (const CvGatewayAddress *address, CvIdentity *identity, GMainContext *context)
+{
+  CvTlsPeerCheck check = { CV_TLS_PEER_CHECK_PINNED };
+
+  check.fingerprint = address->fingerprint;
+  check.peer_name = "the gateway";
+  check.pin_key = "gateway_fingerprint";
+
+  for (guint i = 0; i < OUTSIDE_GTEST_ATTEMPTS; i++)
+    {
+      Handshake step = { 0 };
+      GSocket *socket;
+
+      cv_gateway_dial_async (address, NULL, on_child_dialled, &step);
+      if (!child_wait (&step, context, 5000))
+        {
+          g_printerr ("child: dial %u did not finish\n", i);
+          return 2;
+        }
+      if (step.connection == NULL)
+        {
+          g_printerr ("child: dial %u failed: %s\n", i, step.error->message);
+          return 2;
+        }
+      /* Wait for the reset to arrive, without reading (that would take the error). */
+      socket = g_socket_connection_get_socket (step.connection);
+      g_socket_condition_timed_wait (socket, G_IO_HUP | G_IO_ERR, 2 * G_USEC_PER_SEC, NULL,
+                                     NULL);
+      step.done = FALSE;
+      cv_tls_client_handshake_async (G_IO_STREAM (step.connection), address->host, &check,
+                                     identity, CV_TLS_ALPN, 2000, NULL, on_handshake,
+                                     &step);
+      if (!child_wait (&step, context, 5000))
+        {
+          g_printerr ("child: handshake %u did not finish\n", i);
+          return 2;
+        }
+      if (step.tls != NULL || step.error == NULL
+          || strstr (step.error->message, "the gateway") == NULL)
+        {
+          g_printerr ("child: handshake %u: expected an error naming the gateway, got %s\n", i,
+                      step.error != NULL ? step.error->message : "a connection");
+          return 3;
+        }
+      g_print ("child: handshake %u: %s\n", i, step.error->message);
+      g_clear_error (&step.error);
+      g_clear_object (&step.connection);
+    }
+  return 0;
+}
+
+static void
+on_child_link_state (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  guint *backoffs = user_data;
+
+  if (cv_agent_link_get_state (CV_AGENT_LINK (object)) == CV_AGENT_LINK_STATE_BACKING_OFF)
+    (*backoffs)++;
+}
+
+/* A real agent link reconnecting to a gateway that resets every connection. */
+static int
+child_link (const CvGatewayAddress *address, CvIdentity *identity, GMainContext *context)
+{
+  g_autoptr (CvAgentLink) link = cv_agent_link_new (address, identity, CV_AGENT_ROLE_CONNECT,
+                                                    "s1", "password", "agent", context);
+  gint64 end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  guint backoffs = 0;
+
+  cv_agent_link_set_backoff (link, 10, 20, 10, 20);
+  g_signal_connect (link, "notify::state", G_CALLBACK (on_child_link_state), &backoffs);
+  cv_agent_link_start (link);
+  while (backoffs < 4 * OUTSIDE_GTEST_ATTEMPTS && g_get_monotonic_time () < end)
+    {
+      if (!g_main_context_iteration (context, FALSE))
+        g_usleep (1000);
+    }
+  cv_agent_link_stop (link);
+  if (backoffs < 4 * OUTSIDE_GTEST_ATTEMPTS)
+    {
+      g_printerr ("child: the link backed off %u times only\n", backoffs);
+      return 2;
+    }
+  g_print ("child: %u failed reconnects, the last: %s\n", backoffs,
+           cv_agent_link_get_last_error (link)->message);
+  end = g_get_monotonic_time () + 200 * 1000;
+  while (g_get_monotonic_time () < end)
+    {
+      if (!g_main_context_iteration (context, FALSE))
+        g_usleep (1000);
+    }
+  return 0;
+}
+
+/* argv: OUTSIDE_GTEST_ARG client|link PORT */
+static int
+child_main (int argc, char **argv)
+{
+  g_autoptr (GMainContext) context = g_main_context_new ();
+  g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (context);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *state_dir = g_dir_make_tmp ("culvert-handshake-XXXXXX", &error);
+  g_autoptr (CvIdentity) identity = NULL;
+  CvGatewayAddress address = {
+    .host = (char *) "127.0.0.1",
+    .fingerprint = (char *) "sha256:abababababababababababababababababababababababababababababababab",
+  };
+  int status;
+
+  if (argc != 4 || state_dir == NULL)
+    return 2;
+  address.port = (guint16) g_ascii_strtoull (argv[3], NULL, 10);
+  identity = cv_identity_load_or_create (state_dir, "agent", "agent", NULL, &error);
+  if (identity == NULL)
+    {
+      g_printerr ("child: %s\n", error->message);
+      return 2;
+    }
+  cv_tls_restrict_process_to_tls13 ();
+  if (g_str_equal (argv[2], "client"))
+    status = child_client (&address, identity, context);
+  else
+    status = child_link (&address, identity, context);
+  g_clear_object (&identity);
+  cv_test_remove_tree (state_dir);
+  return status;
+}
+
+/* Runs child_main() in a new process of this program, with fatal criticals, against
+ * the fixture's gateway: a critical there kills it. */
+static void
+test_outside_gtest (Fixture *fixture, gconstpointer data)
+{
+  const char *what = g_str_has_suffix (g_test_get_path (), "/client") ? "client" : "link";
+  g_autoptr (GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_autoptr (GSubprocess) child = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *port = g_strdup_printf ("%u", fixture->gateway->port);
+  g_autofree char *output = NULL;
+
+  g_subprocess_launcher_setenv (launcher, "G_DEBUG", "fatal-warnings,fatal-criticals", TRUE);
+  child = g_subprocess_launcher_spawn (launcher, &error, self_path, OUTSIDE_GTEST_ARG, what,
+                                       port, NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (child, NULL, NULL, &output, NULL, &error);
+  g_assert_no_error (error);
+  g_test_message ("%s", output);
+  if (g_subprocess_get_if_signaled (child))
+    {
+      g_test_fail_printf ("the agent died of signal %d (a critical, under fatal-criticals?)",
+                          g_subprocess_get_term_sig (child));
+      return;
+    }
+  g_assert_cmpint (g_subprocess_get_exit_status (child), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&fixture->gateway->accepted), >=, OUTSIDE_GTEST_ATTEMPTS);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -396,6 +608,10 @@ main (int argc, char **argv)
     { "half-record-reset", MODE_HALF_RECORD_RESET },
     { "dying", MODE_DYING },
   };
+
+  self_path = argv[0];
+  if (argc > 1 && g_str_equal (argv[1], OUTSIDE_GTEST_ARG))
+    return child_main (argc, argv);
 
   g_test_init (&argc, &argv, NULL);
   cv_tls_restrict_process_to_tls13 ();
@@ -426,5 +642,11 @@ main (int argc, char **argv)
               GINT_TO_POINTER (MODE_STALL), fixture_setup, test_client_alone, fixture_teardown);
   g_test_add ("/handshake-failure/stall/stop-anywhere", Fixture, GINT_TO_POINTER (MODE_STALL),
               fixture_setup, test_stop_anywhere, fixture_teardown);
+  g_test_add ("/handshake-failure/reset-before-handshake/outside-gtest/client", Fixture,
+              GINT_TO_POINTER (MODE_RESET_AFTER_CONNECT), fixture_setup, test_outside_gtest,
+              fixture_teardown);
+  g_test_add ("/handshake-failure/reset-at-once/outside-gtest/link", Fixture,
+              GINT_TO_POINTER (MODE_RESET_AT_ONCE), fixture_setup, test_outside_gtest,
+              fixture_teardown);
   return g_test_run ();
 }

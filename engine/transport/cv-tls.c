@@ -375,6 +375,33 @@ start_handshake (GTask *task,
                                     hs->handshake_cancellable, on_handshake_done, task);
 }
 
+/* Whether the peer of @base, if it is a socket, has not reset the connection yet.
+ *
+ * A GSocket connected asynchronously keeps its connect "pending" until its remote address
+ * is asked for, and asking then reads SO_ERROR again.  glib-networking (2.74) asks when
+ * its client handshake starts, to name the TLS session, and if the peer has reset the
+ * connection by then (a dying or overloaded gateway), it gets no address and unrefs NULL
+ * (a critical), and the reset's error is gone, so the ClientHello fails with "Broken
+ * pipe".  Asked here first, the address is settled and kept by the socket, so the
+ * handshake never asks SO_ERROR again; a reset before that is an error of ours. */
+static gboolean
+peer_still_connected (GIOStream *base, const CvTlsPeerCheck *check, GError **error)
+{
+  g_autoptr (GSocketAddress) address = NULL;
+  g_autoptr (GError) local = NULL;
+
+  if (!G_IS_SOCKET_CONNECTION (base))
+    return TRUE;
+  address = g_socket_connection_get_remote_address (G_SOCKET_CONNECTION (base), &local);
+  if (address != NULL)
+    return TRUE;
+  g_set_error (error, local->domain, local->code,
+               "TLS handshake with %s failed: the connection was lost before it started (%s)",
+               check != NULL && check->peer_name != NULL ? check->peer_name : "the peer",
+               local->message);
+  return FALSE;
+}
+
 /* The driver's one entry for both ends: the client below, and the GIO server that tests
  * check the client against (tests/cv-test-tls-server.c).  Takes over @connection (a new
  * GTlsConnection, or %NULL and @error saying why there is none). */
@@ -447,7 +474,10 @@ cv_tls_client_handshake_async (GIOStream *base,
 
   if (server_name != NULL)
     identity = g_network_address_new (server_name, 0);
-  connection = g_tls_client_connection_new (base, identity, &error);
+  if (!peer_still_connected (base, check, &error))
+    connection = NULL;
+  else
+    connection = g_tls_client_connection_new (base, identity, &error);
   if (connection != NULL && client_identity != NULL)
     g_tls_connection_set_certificate (G_TLS_CONNECTION (connection),
                                       cv_identity_get_certificate (client_identity));
