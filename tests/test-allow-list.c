@@ -143,13 +143,15 @@ test_permitted_loopback_dials_loopback (void)
             g_socket_address_enumerator_next (addresses, NULL, &error);
           GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS (address);
           g_autoptr (GInetAddress) ipv4 = NULL;
+          g_autofree char *ip_text = NULL;
           GInetAddress *ip;
 
           g_assert_no_error (error);
           if (address == NULL)
             break;
           ip = g_inet_socket_address_get_address (inet);
-          g_test_message ("%s dials %s", c->host, g_inet_address_to_string (ip));
+          ip_text = g_inet_address_to_string (ip);
+          g_test_message ("%s dials %s", c->host, ip_text);
           g_assert_cmpuint (g_inet_socket_address_get_port (inet), ==, 22);
           if (g_inet_address_get_family (ip) == G_SOCKET_FAMILY_IPV6
               && memcmp (g_inet_address_to_bytes (ip), "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0)

@@ -351,6 +351,8 @@ drain (Fixture *fixture)
   while (g_get_monotonic_time () < until)
     if (!g_main_context_iteration (fixture->context, FALSE))
       g_usleep (5000);
+  /* Everything ran on the fixture's context: nothing waits on the global one. */
+  g_assert_false (g_main_context_pending (g_main_context_default ()));
 }
 
 typedef struct {

@@ -52,7 +52,7 @@ CvChannel *cv_channel_new (CvMux *mux,
                            guint16 port,
                            gboolean incoming);
 
-/* Called by the mux as frames arrive or the link ends. */
+/* Called by the mux as frames arrive or the carrier ends. */
 void cv_channel_emit_opened (CvChannel *self);
 void cv_channel_emit_readable (CvChannel *self);
 void cv_channel_emit_writable (CvChannel *self);

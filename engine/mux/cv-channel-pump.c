@@ -11,6 +11,7 @@
 
 #include "base/cv-poller.h"
 #include "base/cv-socket-util.h"
+#include "base/cv-trace.h"
 
 #define READ_CHUNK (64 * 1024)
 
@@ -75,8 +76,8 @@ finish (GTask *task, gboolean abort, GError *error)
 
   if (abort)
     {
-      g_debug ("channel %u: resetting its TCP connection: %s", cv_channel_get_id (pump->channel),
-               error != NULL ? error->message : "no reason");
+      CV_TRACE (pump->channel, "resetting its TCP connection: %s",
+                error != NULL ? error->message : "no reason");
       cv_socket_close_with_reset (pump->socket);
     }
   else

@@ -1,4 +1,4 @@
-/* cv-channel.c: one tunnelled TCP connection inside a CvMux link; the mux does the wire work. */
+/* cv-channel.c: one tunnelled TCP connection inside a CvMux carrier; the mux does the wire work. */
 #include "mux/cv-channel-private.h"
 
 #include <string.h>
@@ -180,7 +180,7 @@ cv_channel_get_send_space (CvChannel *self)
   if (!can_send (self))
     return 0;
   /* The peer's credit may be megabytes once the window grew; what the channel holds
-   * is capped lower, since the mux frames it as fast as the link takes it. */
+   * is capped lower, since the mux frames it as fast as the carrier takes it. */
   space = MIN (self->send_credit, CV_CHANNEL_SEND_BUFFER)
           - (gint64) cv_byte_queue_length (&self->send_queue);
   return space > 0 ? (gsize) space : 0;

@@ -1,4 +1,4 @@
-/* cv-mux.h: many channels with per-channel flow control over one link (any GIOStream). */
+/* cv-mux.h: many channels with per-channel flow control over one carrier (any GIOStream). */
 #pragma once
 
 #include <gio/gio.h>
@@ -10,7 +10,7 @@ G_BEGIN_DECLS
 #define CV_TYPE_MUX (cv_mux_get_type ())
 G_DECLARE_FINAL_TYPE (CvMux, cv_mux, CV, MUX, GObject)
 
-/* Which end of the link this is: the initiator opens odd channel ids, the responder
+/* Which end of the carrier this is: the initiator opens odd channel ids, the responder
  * even ones, so both may open channels without colliding. */
 typedef enum {
   CV_MUX_ROLE_INITIATOR,
@@ -22,10 +22,10 @@ typedef struct {
   guint32 max_window;         /* the window may grow to this when it limits throughput */
   guint32 max_payload;        /* largest frame payload we accept and send */
   guint32 max_channels;       /* open channels the peer may have with us at once */
-  guint keepalive_interval_ms;   /* PING when the link has been quiet this long */
-  guint dead_peer_timeout_ms;    /* close the link after this long without a frame */
-  gsize max_write_batch;      /* bytes gathered into one write to the link */
-  guint64 max_carrier_window_growth; /* all channels' window growth together, per link */
+  guint keepalive_interval_ms;   /* PING when the carrier has been quiet this long */
+  guint dead_peer_timeout_ms;    /* close the carrier after this long without a frame */
+  gsize max_write_batch;      /* bytes gathered into one write to the carrier */
+  guint64 max_carrier_window_growth; /* all channels' window growth together, per carrier */
 } CvMuxConfig;
 
 void cv_mux_config_init_defaults (CvMuxConfig *config);
