@@ -6,8 +6,7 @@
 #include "cv-application.h"
 #include "cv-window.h"
 
-struct _CvApplication
-{
+struct _CvApplication {
   GtkApplication parent_instance;
 };
 

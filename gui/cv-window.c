@@ -3,8 +3,7 @@
 
 #include "cv-window.h"
 
-struct _CvWindow
-{
+struct _CvWindow {
   GtkApplicationWindow parent_instance;
 
   GSettings *settings;

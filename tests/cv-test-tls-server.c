@@ -23,14 +23,14 @@
  */
 void
 cv_test_tls_server_handshake_async (GIOStream *base,
-                               CvIdentity *identity,
-                               gboolean require_client_cert,
-                               const CvTlsPeerCheck *check,
-                               const char *alpn,
-                               guint timeout_ms,
-                               GCancellable *cancellable,
-                               GAsyncReadyCallback callback,
-                               gpointer user_data)
+                                    CvIdentity *identity,
+                                    gboolean require_client_cert,
+                                    const CvTlsPeerCheck *check,
+                                    const char *alpn,
+                                    guint timeout_ms,
+                                    GCancellable *cancellable,
+                                    GAsyncReadyCallback callback,
+                                    gpointer user_data)
 {
   GError *error = NULL;
   GTlsAuthenticationMode mode;

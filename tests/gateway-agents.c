@@ -326,7 +326,10 @@ agent_hello_as (Agent *agent,
 }
 
 void
-agent_hello (Agent *agent, CvAgentRole role, const char *session, const char *password,
+agent_hello (Agent *agent,
+             CvAgentRole role,
+             const char *session,
+             const char *password,
              const char *name)
 {
   agent_hello_as (agent, role, session, password, name, NULL);

@@ -323,8 +323,7 @@ gateway_test_add (const char *path, const char *limits, GatewayTestFunc func)
 void
 gateway_test_add_on_context (const char *path, const char *limits, GatewayTestFunc func)
 {
-  g_test_add (path, Fixture, limits, fixture_set_up_on_context, func,
-              fixture_tear_down_on_context);
+  g_test_add (path, Fixture, limits, fixture_set_up_on_context, func, fixture_tear_down_on_context);
 }
 
 GMainContext *

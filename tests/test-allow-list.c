@@ -139,8 +139,8 @@ test_permitted_loopback_dials_loopback (void)
       addresses = g_socket_connectable_enumerate (connectable);
       for (;;)
         {
-          g_autoptr (GSocketAddress) address =
-            g_socket_address_enumerator_next (addresses, NULL, &error);
+          g_autoptr (GSocketAddress) address = g_socket_address_enumerator_next (addresses, NULL,
+                                                                                 &error);
           GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS (address);
           g_autoptr (GInetAddress) ipv4 = NULL;
           g_autofree char *ip_text = NULL;
@@ -306,10 +306,10 @@ test_config (void)
 
   for (gsize i = 0; i < G_N_ELEMENTS (entries); i++)
     {
-      g_autofree char *text = g_strdup_printf (
-        "{\"gateway\": \"relay.example.com:8443\", \"session\": \"alpha\", "
-        "\"password_env\": \"CULVERT_PASSWORD\", \"allow\": [\"%s\"]}",
-        entries[i].entry);
+      g_autofree char *text =
+        g_strdup_printf ("{\"gateway\": \"relay.example.com:8443\", \"session\": \"alpha\", "
+                         "\"password_env\": \"CULVERT_PASSWORD\", \"allow\": [\"%s\"]}",
+                         entries[i].entry);
       g_autoptr (JsonParser) parser = json_parser_new ();
       g_autoptr (GError) error = NULL;
       g_autoptr (CvShareConfig) config = NULL;
@@ -325,8 +325,8 @@ test_config (void)
 
           g_assert_no_error (error);
           target = g_ptr_array_index (config->allow, 0);
-          g_assert_true (cv_allow_list_add (list, target->host, target->port_lo, target->port_hi,
-                                            &error));
+          g_assert_true (
+            cv_allow_list_add (list, target->host, target->port_lo, target->port_hi, &error));
           g_assert_no_error (error);
         }
       else

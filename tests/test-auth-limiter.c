@@ -135,8 +135,8 @@ test_failures_expire (void)
       cv_auth_limiter_record_failure (limiter, source, now);
       now += limits.failure_window_us - 1;
     }
-  g_assert_false (cv_auth_limiter_check (limiter, source, now - limits.failure_window_us + 1,
-                                         NULL));
+  g_assert_false (
+    cv_auth_limiter_check (limiter, source, now - limits.failure_window_us + 1, NULL));
 
   /* A quiet window later the source is forgotten, even by check(). */
   assert_allowed (limiter, source, now + limits.failure_window_us);

@@ -25,7 +25,7 @@ typedef struct {
   guint16 target_port;
   GPtrArray *channels_a; /* every channel opened from A, for inspection */
   GPtrArray *channels_b;
-  GPtrArray *sockets;    /* every socket handed to a splice */
+  GPtrArray *sockets; /* every socket handed to a splice */
   guint splices_done;
   guint splices_failed;
 } Tunnel;
@@ -52,8 +52,8 @@ on_client_connection (GSocketService *service,
 {
   Tunnel *tunnel = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (CvChannel) channel = cv_mux_open_channel (tunnel->a, "127.0.0.1",
-                                                       tunnel->target_port, &error);
+  g_autoptr (CvChannel) channel = cv_mux_open_channel (tunnel->a, "127.0.0.1", tunnel->target_port,
+                                                       &error);
 
   g_assert_no_error (error);
   g_ptr_array_add (tunnel->channels_a, g_object_ref (channel));
@@ -127,9 +127,8 @@ tunnel_init (Tunnel *tunnel, guint16 target_port, const CvMuxConfig *config)
 
   tunnel->service = g_socket_service_new ();
   g_socket_listener_set_backlog (G_SOCKET_LISTENER (tunnel->service), 256);
-  g_socket_listener_add_address (G_SOCKET_LISTENER (tunnel->service), address,
-                                 G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, &bound,
-                                 &error);
+  g_socket_listener_add_address (G_SOCKET_LISTENER (tunnel->service), address, G_SOCKET_TYPE_STREAM,
+                                 G_SOCKET_PROTOCOL_TCP, NULL, &bound, &error);
   g_assert_no_error (error);
   tunnel->listen_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
   g_signal_connect (tunnel->service, "incoming", G_CALLBACK (on_client_connection), tunnel);
@@ -253,8 +252,8 @@ typedef struct {
   char *received_sum;
   gsize received;
   GError *error;
-  gint pause_ms;     /* the target sleeps before reading (back-pressure) */
-  gboolean reset;    /* the target resets instead of answering */
+  gint pause_ms;  /* the target sleeps before reading (back-pressure) */
+  gboolean reset; /* the target resets instead of answering */
 } Exchange;
 
 static gpointer

@@ -20,12 +20,12 @@ typedef struct {
 
 static const BadCase bad_cases[] = {
   /* Not one JSON object */
-  { "gateway-invalid-json.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_PARSE, ":2:30: ",
-    "Parse error" },
-  { "gateway-duplicate-key.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_PARSE, ":4:28: ",
-    "the key \"listen\" is given twice" },
-  { "gateway-two-documents.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_PARSE, ":2:1: ",
-    "a second JSON value" },
+  { "gateway-invalid-json.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_PARSE,
+    ":2:30: ", "Parse error" },
+  { "gateway-duplicate-key.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_PARSE,
+    ":4:28: ", "the key \"listen\" is given twice" },
+  { "gateway-two-documents.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_PARSE,
+    ":2:1: ", "a second JSON value" },
   { "empty.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_PARSE, ": ", "the file is empty" },
   { "gateway-not-object.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_WRONG_TYPE,
     ": top level: ", "expected an object, got an array" },
@@ -51,8 +51,8 @@ static const BadCase bad_cases[] = {
     ": limits.max_sesions: ", "did you mean max_sessions?" },
   { "gateway-unknown-in-session.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_UNKNOWN_KEY,
     ": sessions[1].share_password: ", "expected one of id, name, share_password_hash" },
-  { "gateway-port-zero.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE, ": listen[1]: ",
-    "expected host:port, got \"0.0.0.0:0\" (port 0 is outside 1–65535)" },
+  { "gateway-port-zero.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": listen[1]: ", "expected host:port, got \"0.0.0.0:0\" (port 0 is outside 1–65535)" },
   { "gateway-port-too-big.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
     ": listen[0]: ", "port 65536 is outside 1–65535" },
   { "gateway-port-not-number.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
@@ -61,8 +61,8 @@ static const BadCase bad_cases[] = {
     ": listen[0]: ", "expected an IP address and a port" },
   { "gateway-listen-twice.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
     ": listen[1]: ", "as listen[0] already" },
-  { "gateway-listen-empty.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE, ": listen: ",
-    "expected at least one address" },
+  { "gateway-listen-empty.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": listen: ", "expected at least one address" },
   { "gateway-too-many-sessions.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
     ": limits.max_sessions: ", "expected at least the 2 sessions configured, got 1" },
   { "gateway-duplicate-session.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
@@ -75,10 +75,10 @@ static const BadCase bad_cases[] = {
     ": sessions[0].connect_password_hash: ", "the password hash is too weak" },
   { "gateway-same-hash.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
     ": sessions[0].connect_password_hash: ", "got the same hash" },
-  { "gateway-bad-join.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE, ": join: ",
-    "expected one of \"splice\", \"copy\", got \"zerocopy\"" },
-  { "gateway-certificate-incomplete.json", CV_CONFIG_KIND_GATEWAY,
-    CV_CONFIG_ERROR_MISSING_KEY, ": certificate.key_file: " },
+  { "gateway-bad-join.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": join: ", "expected one of \"splice\", \"copy\", got \"zerocopy\"" },
+  { "gateway-certificate-incomplete.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_MISSING_KEY,
+    ": certificate.key_file: " },
   { "gateway-sessions-not-array.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_WRONG_TYPE,
     ": sessions: ", "expected an array, got an object" },
 
@@ -86,10 +86,10 @@ static const BadCase bad_cases[] = {
   { "share-bad-range.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_BAD_VALUE, ": allow[2]: ",
     "expected host:port or host:low-high, got \"192.168.1.10:9000-8000\" (the port range "
     "9000-8000 runs backwards)" },
-  { "share-allow-not-array.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_WRONG_TYPE, ": allow: ",
-    "expected an array, got \"localhost:5900\"" },
-  { "share-allow-number.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_WRONG_TYPE, ": allow[1]: ",
-    "expected a string, got 5901" },
+  { "share-allow-not-array.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_WRONG_TYPE,
+    ": allow: ", "expected an array, got \"localhost:5900\"" },
+  { "share-allow-number.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_WRONG_TYPE,
+    ": allow[1]: ", "expected a string, got 5901" },
   { "share-bad-fingerprint.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_BAD_VALUE,
     ": gateway_fingerprint: ", "expected \"sha256:\" and 64 hex digits" },
   { "share-fingerprint-colons-bad.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_BAD_VALUE,
@@ -102,20 +102,20 @@ static const BadCase bad_cases[] = {
     ": password_file: ", "expected one of password_file, password_env" },
   { "share-missing-gateway.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_MISSING_KEY,
     ": gateway: " },
-  { "share-gateway-no-port.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_BAD_VALUE, ": gateway: ",
-    "a port is missing" },
+  { "share-gateway-no-port.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_BAD_VALUE,
+    ": gateway: ", "a port is missing" },
   { "share-bad-env-name.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_BAD_VALUE,
     ": password_env: ", "expected an environment variable name" },
-  { "share-unknown-key.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_UNKNOWN_KEY, ": alow: ",
-    "did you mean allow?" },
+  { "share-unknown-key.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_UNKNOWN_KEY,
+    ": alow: ", "did you mean allow?" },
 
   /* Connect agent */
   { "connect-listen-port-too-big.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_BAD_VALUE,
     ": mappings[1].listen: ", "expected host:port or port, got \"70000\"" },
   { "connect-unknown-mapping-key.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_UNKNOWN_KEY,
     ": mappings[0].taget: ", "did you mean target?" },
-  { "connect-mapping-missing-target.json", CV_CONFIG_KIND_CONNECT,
-    CV_CONFIG_ERROR_MISSING_KEY, ": mappings[1].target: " },
+  { "connect-mapping-missing-target.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_MISSING_KEY,
+    ": mappings[1].target: " },
   { "connect-target-range.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_BAD_VALUE,
     ": mappings[0].target: ", "a single port is expected here" },
   { "connect-target-no-host.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_BAD_VALUE,
@@ -474,8 +474,9 @@ test_unknown_key_suggestions (void)
 
       json_parser_load_from_data (parser, cases[i].json, -1, &error);
       g_assert_no_error (error);
-      config = cv_gateway_config_new_from_json (
-        json_node_get_object (json_parser_get_root (parser)), NULL, &error);
+      config = cv_gateway_config_new_from_json (json_node_get_object (
+                                                  json_parser_get_root (parser)),
+                                                NULL, &error);
       g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_UNKNOWN_KEY);
       g_assert_cmpstr (error->message, ==, cases[i].message);
     }
@@ -532,8 +533,11 @@ password_teardown (PasswordFixture *fixture, gconstpointer data)
 }
 
 static char *
-write_password_file (PasswordFixture *fixture, const char *name, const char *contents,
-                     gssize len, int mode)
+write_password_file (PasswordFixture *fixture,
+                     const char *name,
+                     const char *contents,
+                     gssize len,
+                     int mode)
 {
   g_autofree char *path = g_build_filename (fixture->dir, name, NULL);
   g_autoptr (GError) error = NULL;

@@ -5,8 +5,7 @@
 
 /* Frames are decoded from an exact-size heap copy, so AddressSanitizer sees any read
  * past the end; GByteArray rounds its allocation up and would hide one. */
-typedef struct
-{
+typedef struct {
   guint8 *bytes;
   gsize len;
 } Wire;
@@ -112,9 +111,9 @@ assert_prefixes_need_more (const guint8 *bytes, gsize len, gsize max_payload)
       CvFrame frame;
       gsize consumed = 12345;
 
-      g_assert_cmpint (
-          cv_frame_decode (copy != NULL ? copy : bytes, i, max_payload, &frame, &consumed, &error),
-          ==, CV_FRAME_DECODE_NEED_MORE);
+      g_assert_cmpint (cv_frame_decode (copy != NULL ? copy : bytes, i, max_payload, &frame,
+                                        &consumed, &error),
+                       ==, CV_FRAME_DECODE_NEED_MORE);
       g_assert_no_error (error);
       g_assert_cmpuint (consumed, ==, 0);
     }
@@ -558,8 +557,7 @@ test_bytes_worked_example (void)
     open_frame (1, "localhost", 9, 5900),
     data_frame (CV_FRAME_DATA, 1, "hi", 2),
   };
-  const struct
-  {
+  const struct {
     const guint8 *bytes;
     gsize len;
   } expected[] = {
@@ -717,8 +715,7 @@ test_decode_wrong_channel (void)
     'C', 'U', 'L', 'V', 0, 1, 0, 0, 0, 0, 0x40, 0, 0, 0, 0x40, 0, 0, 0, 0, 1,
   };
   static const guint8 goaway_bytes[] = { 0, 0, 0, 0, 0 };
-  struct
-  {
+  struct {
     guint type;
     const void *payload;
     gsize len;
@@ -749,9 +746,9 @@ test_decode_wrong_channel (void)
                  raw_frame (link_frames[i].type, 0, 0, link_frames[i].payload, link_frames[i].len));
       decode_ok (&wire, CV_FRAME_DEFAULT_MAX_PAYLOAD, &frame);
 
-      assert_decode_error (
-          raw_frame (link_frames[i].type, 0, 1, link_frames[i].payload, link_frames[i].len),
-          CV_GOAWAY_REASON_PROTOCOL_ERROR, "on channel 1; it belongs on 0");
+      assert_decode_error (raw_frame (link_frames[i].type, 0, 1, link_frames[i].payload,
+                                      link_frames[i].len),
+                           CV_GOAWAY_REASON_PROTOCOL_ERROR, "on channel 1; it belongs on 0");
       assert_decode_error (raw_frame (link_frames[i].type, 0, CV_FRAME_MAX_CHANNEL_ID,
                                       link_frames[i].payload, link_frames[i].len),
                            CV_GOAWAY_REASON_PROTOCOL_ERROR, "it belongs on 0");
@@ -778,8 +775,7 @@ static void
 test_decode_payload_size (void)
 {
   g_autofree guint8 *zeros = g_malloc0 (CV_FRAME_DEFAULT_MAX_PAYLOAD);
-  struct
-  {
+  struct {
     guint type;
     guint32 channel_id;
     gsize len;
@@ -856,8 +852,8 @@ test_decode_settings (void)
                        "magic");
   assert_decode_error (raw_settings ("HTTP", 1, 65536, 16384, 100), CV_GOAWAY_REASON_PROTOCOL_ERROR,
                        "magic");
-  assert_decode_error (raw_settings ("CULV", 0, 65536, 16384, 100), CV_GOAWAY_REASON_VERSION_MISMATCH,
-                       "version 0");
+  assert_decode_error (raw_settings ("CULV", 0, 65536, 16384, 100),
+                       CV_GOAWAY_REASON_VERSION_MISMATCH, "version 0");
   assert_decode_error (raw_settings ("CULV", 1, 0, 16384, 100), CV_GOAWAY_REASON_FLOW_CONTROL,
                        "initial window 0 out of range");
   assert_decode_error (raw_settings ("CULV", 1, 0x80000000, 16384, 100),
@@ -950,7 +946,8 @@ test_decode_control (void)
                          CV_GOAWAY_REASON_PROTOCOL_ERROR,
                          "control message 0x20 is not a UTF-8 JSON object");
 
-  assert_decode_error (raw_frame (0x3f, 0, 0, "{\"a\":\"\xff\"}", 9), CV_GOAWAY_REASON_PROTOCOL_ERROR,
+  assert_decode_error (raw_frame (0x3f, 0, 0, "{\"a\":\"\xff\"}", 9),
+                       CV_GOAWAY_REASON_PROTOCOL_ERROR,
                        "control message 0x3f is not a UTF-8 JSON object");
   assert_decode_error (raw_frame (0x3f, 0, 0, "{\0}", 3), CV_GOAWAY_REASON_PROTOCOL_ERROR,
                        "control message 0x3f is not a UTF-8 JSON object");
@@ -1032,8 +1029,7 @@ test_encode_refuses (void)
 static void
 test_encode_truncates_message (void)
 {
-  const struct
-  {
+  const struct {
     const char *tail; /* placed so that it straddles the 512-byte limit */
     gsize before;     /* bytes of 'a' before it */
     gsize expect_len; /* message bytes that are sent */
@@ -1078,7 +1074,7 @@ test_encode_truncates_message (void)
         g_assert_cmpmem (decoded.u.close.message, decoded.u.close.message_len, message->str,
                          cases[i].expect_len);
         g_assert_true (
-            g_utf8_validate (decoded.u.close.message, decoded.u.close.message_len, NULL));
+          g_utf8_validate (decoded.u.close.message, decoded.u.close.message_len, NULL));
       }
 
   /* Long and all ASCII: exactly the first 512 bytes. */

@@ -146,8 +146,9 @@ test_on_private_context (Fixture *fixture, gconstpointer data)
   {
     g_autoptr (GSocketClient) client = g_socket_client_new ();
     g_autoptr (GError) error = NULL;
-    g_autoptr (GSocketConnection) refused =
-      g_socket_client_connect_to_host (client, "127.0.0.1", fixture->port, NULL, &error);
+    g_autoptr (GSocketConnection) refused = g_socket_client_connect_to_host (client, "127.0.0.1",
+                                                                             fixture->port, NULL,
+                                                                             &error);
 
     g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
   }

@@ -69,8 +69,8 @@ test_success_keeps_failures (Fixture *fixture, gconstpointer data)
       g_assert_cmpstr (agent_answer (agent), ==, CV_REASON_BAD_PASSWORD);
     }
   agent_login (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s2", "insider");
-  agent = attempt (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s1",
-                   WRONG_PASSWORD, "guesser");
+  agent = attempt (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s1", WRONG_PASSWORD,
+                   "guesser");
   g_assert_cmpstr (agent_answer (agent), ==, CV_REASON_BAD_PASSWORD);
 
   /* The fifth failure blocked the address for 1 s; this comes well within it. */
@@ -78,8 +78,7 @@ test_success_keeps_failures (Fixture *fixture, gconstpointer data)
                    CONNECT_PASSWORD, "owner");
   g_assert_cmpstr (agent_answer (agent), ==, CV_REASON_RATE_LIMITED);
   body = agent_refusal (agent);
-  g_assert_cmpstr (member (body, "message"), ==,
-                   "too many failed attempts from this address");
+  g_assert_cmpstr (member (body, "message"), ==, "too many failed attempts from this address");
   g_assert_cmpint (json_object_get_int_member (body, "retry_after_ms"), >=, 1);
   g_assert_cmpint (json_object_get_int_member (body, "retry_after_ms"), <=, 1000);
 }
@@ -192,8 +191,7 @@ test_admission_slots_return (Fixture *fixture, gconstpointer data)
       share_offer = agent_next (share, CV_CONTROL_TUNNEL_OFFER);
       connect_offer = agent_next (connect, CV_CONTROL_TUNNEL_OFFER);
       halves[0] = present_ticket (fixture, member (share_offer, "ticket"));
-      halves[1] = present_ticket (fixture,
-                                  member (connect_offer, "ticket"));
+      halves[1] = present_ticket (fixture, member (connect_offer, "ticket"));
       raw_write (halves[0], "ping", 4);
       raw_wait_received (halves[1], 4);
       g_ptr_array_remove (fixture->raws, halves[0]);

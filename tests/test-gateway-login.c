@@ -99,8 +99,8 @@ test_bad_session_id (Fixture *fixture, gconstpointer data)
 
   for (gsize i = 0; i < G_N_ELEMENTS (sessions); i++)
     {
-      Agent *agent = attempt (fixture, fixture->share_identity, CV_AGENT_ROLE_SHARE,
-                              sessions[i], SHARE_PASSWORD, "host");
+      Agent *agent = attempt (fixture, fixture->share_identity, CV_AGENT_ROLE_SHARE, sessions[i],
+                              SHARE_PASSWORD, "host");
 
       assert_refused (agent, CV_REASON_BAD_REQUEST,
                       "HELLO: “session” may hold only letters, digits, “.”, “_” and “-”");

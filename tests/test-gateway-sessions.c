@@ -20,9 +20,8 @@ test_share_replaced (Fixture *fixture, gconstpointer data)
   JsonObject *presence, *to_second, *to_connect;
   const char *message = NULL;
 
-  g_assert_cmpstr (member (agent_next (connect, CV_CONTROL_WELCOME),
-                                                  "share_fingerprint"),
-                   ==, cv_identity_get_fingerprint (fixture->share_identity));
+  g_assert_cmpstr (member (agent_next (connect, CV_CONTROL_WELCOME), "share_fingerprint"), ==,
+                   cv_identity_get_fingerprint (fixture->share_identity));
 
   second = agent_login (fixture, fixture->share2_identity, CV_AGENT_ROLE_SHARE, "s1", "new host");
   agent_wait_closed (first);

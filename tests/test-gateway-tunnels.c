@@ -134,8 +134,7 @@ test_max_tunnels (Fixture *fixture, gconstpointer data)
   share_half = present_ticket (fixture, member (to_share, "ticket"));
   agent_send (connect, CV_CONTROL_TUNNEL_REQUEST, "{}");
   refusal = agent_next (connect, CV_CONTROL_TUNNEL_OFFER);
-  g_assert_cmpstr (member (refusal, "error"), ==,
-                   CV_REASON_LIMIT_REACHED);
+  g_assert_cmpstr (member (refusal, "error"), ==, CV_REASON_LIMIT_REACHED);
   g_assert_false (json_object_has_member (refusal, "ticket"));
 
   /* Joined, it is a tunnel, which counts the same. */
@@ -143,8 +142,7 @@ test_max_tunnels (Fixture *fixture, gconstpointer data)
   g_assert_true (cv_test_wait_until (has_one_tunnel, fixture->gateway, WAIT_MS));
   agent_send (connect, CV_CONTROL_TUNNEL_REQUEST, "{}");
   refusal = agent_next (connect, CV_CONTROL_TUNNEL_OFFER);
-  g_assert_cmpstr (member (refusal, "error"), ==,
-                   CV_REASON_LIMIT_REACHED);
+  g_assert_cmpstr (member (refusal, "error"), ==, CV_REASON_LIMIT_REACHED);
   g_assert_cmpuint (count_refusals ("session s1: tunnel refused: the gateway carries its "
                                     "maximum of 1 tunnels"),
                     ==, 2);
@@ -179,8 +177,7 @@ test_unused_offers (Fixture *fixture, gconstpointer data)
       g_assert_true (json_object_has_member (offers[i], "ticket"));
       g_assert_false (json_object_has_member (offers[i], "error"));
     }
-  g_assert_cmpstr (member (offers[4], "error"), ==,
-                   CV_REASON_RATE_LIMITED);
+  g_assert_cmpstr (member (offers[4], "error"), ==, CV_REASON_RATE_LIMITED);
   g_assert_false (json_object_has_member (offers[4], "ticket"));
 
   /* The connect agent uses one of its tickets: it has three unused, and may get one
@@ -191,16 +188,14 @@ test_unused_offers (Fixture *fixture, gconstpointer data)
   g_assert_true (json_object_has_member (offers[0], "ticket"));
   agent_send (connect, CV_CONTROL_TUNNEL_REQUEST, "{}");
   offers[0] = agent_next (connect, CV_CONTROL_TUNNEL_OFFER);
-  g_assert_cmpstr (member (offers[0], "error"), ==,
-                   CV_REASON_RATE_LIMITED);
+  g_assert_cmpstr (member (offers[0], "error"), ==, CV_REASON_RATE_LIMITED);
   g_assert_cmpuint (agent_count (share, CV_CONTROL_TUNNEL_OFFER), ==, 5);
 
   /* Another connect agent has its own four. */
   connect = agent_login (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s1",
                          "desktop");
   agent_send (connect, CV_CONTROL_TUNNEL_REQUEST, "{}");
-  g_assert_true (json_object_has_member (agent_next (connect, CV_CONTROL_TUNNEL_OFFER),
-                                         "ticket"));
+  g_assert_true (json_object_has_member (agent_next (connect, CV_CONTROL_TUNNEL_OFFER), "ticket"));
 }
 
 /* A gateway that goes away with offers outstanding forgets them at once: a half

@@ -188,7 +188,8 @@ fixture_setup (Fixture *fixture, gconstpointer data)
   /* A pin, so that no CA store is consulted: the handshake must fail before any check. */
   CvGatewayAddress address = {
     .host = (char *) "127.0.0.1",
-    .fingerprint = (char *) "sha256:abababababababababababababababababababababababababababababababab",
+    .fingerprint =
+      (char *) "sha256:abababababababababababababababababababababababababababababababab",
   };
 
   fixture->context = g_main_context_new ();
@@ -337,8 +338,7 @@ test_client_alone (Fixture *fixture, gconstpointer data)
   for (guint i = 0; i < 5; i++)
     {
       g_autoptr (GSocketConnection) connection =
-        g_socket_client_connect_to_host (client, "127.0.0.1", fixture->gateway->port, NULL,
-                                         &error);
+        g_socket_client_connect_to_host (client, "127.0.0.1", fixture->gateway->port, NULL, &error);
 
       /* A reset that comes before the connection is handed over fails the connect
        * itself; that is the same failure, one step earlier. */
@@ -382,10 +382,10 @@ test_tunnel_half (Fixture *fixture, gconstpointer data)
       Handshake hs = { 0 };
       g_autoptr (GCancellable) cancellable = g_cancellable_new ();
 
-      cv_agent_tunnel_open_async (&address, "0123456789abcdef0123456789abcdef", i % 2 == 0,
-                                  fixture->identity,
-                                  "sha256:abababababababababababababababababababababababababababababababab",
-                                  cancellable, on_tunnel, &hs);
+      cv_agent_tunnel_open_async (
+        &address, "0123456789abcdef0123456789abcdef", i % 2 == 0, fixture->identity,
+        "sha256:abababababababababababababababababababababababababababababababab", cancellable,
+        on_tunnel, &hs);
       /* Every third try is cancelled while under way, the way a stopping agent does. */
       if (i % 3 == 2)
         {
@@ -463,12 +463,10 @@ child_client (const CvGatewayAddress *address, CvIdentity *identity, GMainContex
         }
       /* Wait for the reset to arrive, without reading (that would take the error). */
       socket = g_socket_connection_get_socket (step.connection);
-      g_socket_condition_timed_wait (socket, G_IO_HUP | G_IO_ERR, 2 * G_USEC_PER_SEC, NULL,
-                                     NULL);
+      g_socket_condition_timed_wait (socket, G_IO_HUP | G_IO_ERR, 2 * G_USEC_PER_SEC, NULL, NULL);
       step.done = FALSE;
-      cv_tls_client_handshake_async (G_IO_STREAM (step.connection), address->host, &check,
-                                     identity, CV_TLS_ALPN, 2000, NULL, on_handshake,
-                                     &step);
+      cv_tls_client_handshake_async (G_IO_STREAM (step.connection), address->host, &check, identity,
+                                     CV_TLS_ALPN, 2000, NULL, on_handshake, &step);
       if (!child_wait (&step, context, 5000))
         {
           g_printerr ("child: handshake %u did not finish\n", i);
@@ -501,8 +499,8 @@ on_child_link_state (GObject *object, GParamSpec *pspec, gpointer user_data)
 static int
 child_link (const CvGatewayAddress *address, CvIdentity *identity, GMainContext *context)
 {
-  g_autoptr (CvAgentLink) link = cv_agent_link_new (address, identity, CV_AGENT_ROLE_CONNECT,
-                                                    "s1", "password", "agent", context);
+  g_autoptr (CvAgentLink) link = cv_agent_link_new (address, identity, CV_AGENT_ROLE_CONNECT, "s1",
+                                                    "password", "agent", context);
   gint64 end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
   guint backoffs = 0;
 
@@ -542,7 +540,8 @@ child_main (int argc, char **argv)
   g_autoptr (CvIdentity) identity = NULL;
   CvGatewayAddress address = {
     .host = (char *) "127.0.0.1",
-    .fingerprint = (char *) "sha256:abababababababababababababababababababababababababababababababab",
+    .fingerprint =
+      (char *) "sha256:abababababababababababababababababababababababababababababababab",
   };
   int status;
 
@@ -571,16 +570,16 @@ static void
 test_outside_gtest (Fixture *fixture, gconstpointer data)
 {
   const char *what = g_str_has_suffix (g_test_get_path (), "/client") ? "client" : "link";
-  g_autoptr (GSubprocessLauncher) launcher =
-    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
+    G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
   g_autoptr (GSubprocess) child = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *port = g_strdup_printf ("%u", fixture->gateway->port);
   g_autofree char *output = NULL;
 
   g_subprocess_launcher_setenv (launcher, "G_DEBUG", "fatal-warnings,fatal-criticals", TRUE);
-  child = g_subprocess_launcher_spawn (launcher, &error, self_path, OUTSIDE_GTEST_ARG, what,
-                                       port, NULL);
+  child = g_subprocess_launcher_spawn (launcher, &error, self_path, OUTSIDE_GTEST_ARG, what, port,
+                                       NULL);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (child, NULL, NULL, &output, NULL, &error);
   g_assert_no_error (error);
@@ -628,12 +627,12 @@ main (int argc, char **argv)
 
       g_test_add (retries, Fixture, GINT_TO_POINTER (modes[i].mode), fixture_setup,
                   test_fails_and_retries, fixture_teardown);
-      g_test_add (stop, Fixture, GINT_TO_POINTER (modes[i].mode), fixture_setup,
-                  test_stop_anywhere, fixture_teardown);
-      g_test_add (alone, Fixture, GINT_TO_POINTER (modes[i].mode), fixture_setup,
-                  test_client_alone, fixture_teardown);
-      g_test_add (tunnel, Fixture, GINT_TO_POINTER (modes[i].mode), fixture_setup,
-                  test_tunnel_half, fixture_teardown);
+      g_test_add (stop, Fixture, GINT_TO_POINTER (modes[i].mode), fixture_setup, test_stop_anywhere,
+                  fixture_teardown);
+      g_test_add (alone, Fixture, GINT_TO_POINTER (modes[i].mode), fixture_setup, test_client_alone,
+                  fixture_teardown);
+      g_test_add (tunnel, Fixture, GINT_TO_POINTER (modes[i].mode), fixture_setup, test_tunnel_half,
+                  fixture_teardown);
     }
   g_test_add ("/handshake-failure/stall/stop-during-handshake", Fixture,
               GINT_TO_POINTER (MODE_STALL), fixture_setup, test_stop_during_handshake,

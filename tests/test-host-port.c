@@ -114,8 +114,8 @@ test_refused (void)
       guint16 hi = 7;
 
       g_test_message ("%s", c->text);
-      g_assert_false (cv_host_port_parse (c->text, c->default_host, &host, &lo,
-                                          c->ranges ? &hi : NULL, &error));
+      g_assert_false (
+        cv_host_port_parse (c->text, c->default_host, &host, &lo, c->ranges ? &hi : NULL, &error));
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
       g_assert_nonnull (strstr (error->message, c->error));
       /* Nothing is written on failure. */

@@ -74,7 +74,9 @@ check (Fixture *f, const char *session, const char *fingerprint, char **pinned)
 
 /* A refusal because of an error, leaving the file as it was. */
 static void
-assert_refused_with_error (Fixture *f, const char *session, const char *fingerprint,
+assert_refused_with_error (Fixture *f,
+                           const char *session,
+                           const char *fingerprint,
                            const char *expected)
 {
   g_autoptr (GError) error = NULL;
@@ -198,18 +200,18 @@ static void
 test_corrupt_file (Fixture *f, gconstpointer data)
 {
   g_autofree char *overlong = g_strnfill (100000, 'x');
-  g_autofree char *garbage = g_strdup_printf (
-    "# a comment\n"
-    "\n"
-    "   \n"
-    "%s\n"
-    "s1\n"          /* a session without a key */
-    "s1x " FP_B "\n" /* another session that starts alike */
-    "\xff\xfe binary\n"
-    "s2 " FP_B "\n"
-    "s3 not-a-fingerprint\n"
-    "s4 " FP_A "",   /* no newline at the end */
-    overlong);
+  g_autofree char *garbage = g_strdup_printf ("# a comment\n"
+                                              "\n"
+                                              "   \n"
+                                              "%s\n"
+                                              "s1\n" /* a session without a key */
+                                              "s1x " FP_B
+                                              "\n" /* another session that starts alike */
+                                              "\xff\xfe binary\n"
+                                              "s2 " FP_B "\n"
+                                              "s3 not-a-fingerprint\n"
+                                              "s4 " FP_A "", /* no newline at the end */
+                                              overlong);
   g_autofree char *contents = NULL;
 
   write_file (f, garbage, -1);
@@ -342,8 +344,8 @@ main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
 
-#define ADD(name, fn) g_test_add ("/known-peers/" name, Fixture, NULL, fixture_set_up, fn, \
-                                  fixture_tear_down)
+#define ADD(name, fn)                                                                              \
+  g_test_add ("/known-peers/" name, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
   ADD ("first-use-pins", test_first_use_pins);
   ADD ("match-and-changed", test_match_and_changed);
   ADD ("fingerprint-forms", test_fingerprint_forms);

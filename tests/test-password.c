@@ -265,7 +265,7 @@ run_hash_password (const char *input, gssize len, const char *extra, char **out,
 
   in_bytes = g_bytes_new (input, len >= 0 ? (gsize) len : strlen (input));
   process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                                  | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                                | G_SUBPROCESS_FLAGS_STDERR_PIPE,
                               &error, cli_path (), "hash-password", extra, NULL);
   g_assert_no_error (error);
   g_subprocess_communicate (process, in_bytes, NULL, &out_bytes, &err_bytes, &error);
@@ -391,7 +391,10 @@ read_terminal_until (int master, GString *shown, const char *expected)
 
 /* On a terminal: two prompts on stderr, nothing echoed, the hash on stdout. */
 static void
-run_on_terminal (const char *first, const char *second, int expected_status, char **out,
+run_on_terminal (const char *first,
+                 const char *second,
+                 int expected_status,
+                 char **out,
                  GString *shown)
 {
   g_autoptr (GSubprocessLauncher) launcher = NULL;

@@ -64,8 +64,7 @@ gateway_start (Gateway *gateway, const char *dir, GMainContext *context)
 {
   g_autoptr (GError) error = NULL;
 
-  gateway->identity = cv_identity_load_or_create (dir, "gateway", "culvert-gateway", NULL,
-                                                  &error);
+  gateway->identity = cv_identity_load_or_create (dir, "gateway", "culvert-gateway", NULL, &error);
   g_assert_no_error (error);
   gateway->gateway = cv_gateway_new_with_context (make_gateway_config (dir), gateway->identity,
                                                   context);
@@ -78,7 +77,9 @@ gateway_start (Gateway *gateway, const char *dir, GMainContext *context)
 
 /* Each connection on its own thread: echo every byte until the end of the stream. */
 static gboolean
-on_echo_run (GThreadedSocketService *service, GSocketConnection *connection, GObject *source,
+on_echo_run (GThreadedSocketService *service,
+             GSocketConnection *connection,
+             GObject *source,
              gpointer data)
 {
   GInputStream *input = g_io_stream_get_input_stream (G_IO_STREAM (connection));
@@ -134,13 +135,11 @@ client_run (gpointer data)
       GInputStream *input = g_io_stream_get_input_stream (G_IO_STREAM (connection));
 
       g_socket_set_timeout (g_socket_connection_get_socket (connection), WAIT_MS / 1000);
-      if (g_output_stream_write_all (output, client->sent, PAYLOAD_SIZE, NULL, NULL,
-                                     &client->error)
+      if (g_output_stream_write_all (output, client->sent, PAYLOAD_SIZE, NULL, NULL, &client->error)
           && g_socket_shutdown (g_socket_connection_get_socket (connection), FALSE, TRUE,
                                 &client->error))
         {
-          while ((n = g_input_stream_read (input, buffer, sizeof buffer, NULL, &client->error))
-                 > 0)
+          while ((n = g_input_stream_read (input, buffer, sizeof buffer, NULL, &client->error)) > 0)
             g_byte_array_append (client->received, buffer, n);
         }
       g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
@@ -223,7 +222,9 @@ on_share_channel_opened (GObject *agent, const char *target, Recorder *recorder)
 }
 
 static void
-on_share_channel_closed (GObject *agent, const char *target, const GError *error,
+on_share_channel_closed (GObject *agent,
+                         const char *target,
+                         const GError *error,
                          Recorder *recorder)
 {
   g_autofree char *why = describe_error (error);
@@ -232,15 +233,20 @@ on_share_channel_closed (GObject *agent, const char *target, const GError *error
 }
 
 static void
-on_connect_channel_opened (GObject *agent, CvMapping *mapping, const char *target,
+on_connect_channel_opened (GObject *agent,
+                           CvMapping *mapping,
+                           const char *target,
                            Recorder *recorder)
 {
   on_share_channel_opened (agent, target, recorder);
 }
 
 static void
-on_connect_channel_closed (GObject *agent, CvMapping *mapping, const char *target,
-                           const GError *error, Recorder *recorder)
+on_connect_channel_closed (GObject *agent,
+                           CvMapping *mapping,
+                           const char *target,
+                           const GError *error,
+                           Recorder *recorder)
 {
   on_share_channel_closed (agent, target, error, recorder);
 }
@@ -260,10 +266,8 @@ record (gpointer object)
     }
   if (CV_IS_CONNECT_AGENT (object))
     {
-      g_signal_connect (object, "channel-opened", G_CALLBACK (on_connect_channel_opened),
-                        recorder);
-      g_signal_connect (object, "channel-closed", G_CALLBACK (on_connect_channel_closed),
-                        recorder);
+      g_signal_connect (object, "channel-opened", G_CALLBACK (on_connect_channel_opened), recorder);
+      g_signal_connect (object, "channel-closed", G_CALLBACK (on_connect_channel_closed), recorder);
     }
   return recorder;
 }
@@ -384,8 +388,8 @@ wait_for (Fixture *fixture, gpointer object, const char *property, guint value)
   Wanted wanted = { object, property, value };
 
   if (!wait_until (fixture, has_value, &wanted))
-    g_error ("%s: %s did not become %u within %d ms", G_OBJECT_TYPE_NAME (object), property,
-             value, WAIT_MS);
+    g_error ("%s: %s did not become %u within %d ms", G_OBJECT_TYPE_NAME (object), property, value,
+             WAIT_MS);
 }
 
 static void
@@ -414,8 +418,11 @@ fixture_tear_down (Fixture *fixture, gconstpointer data)
 }
 
 static void
-fill_agent_config (Fixture *fixture, CvAgentConfig *agent, const char *name,
-                   const char *password, guint16 port)
+fill_agent_config (Fixture *fixture,
+                   CvAgentConfig *agent,
+                   const char *name,
+                   const char *password,
+                   guint16 port)
 {
   g_autofree char *state_dir = g_build_filename (fixture->dir, name, NULL);
 
@@ -428,8 +435,7 @@ fill_agent_config (Fixture *fixture, CvAgentConfig *agent, const char *name,
 }
 
 static CvShareAgent *
-make_share_agent (Fixture *fixture, const char *password, guint16 gateway_port,
-                  guint16 target_port)
+make_share_agent (Fixture *fixture, const char *password, guint16 gateway_port, guint16 target_port)
 {
   g_autoptr (CvShareConfig) config = cv_share_config_new ();
   g_autoptr (GError) error = NULL;
@@ -491,16 +497,15 @@ test_tunnel (Fixture *fixture, gconstpointer data)
   /* Online, the share agent first, so that the connect agent's WELCOME names it. */
   cv_share_agent_start (share);
   wait_for (fixture, share_link, "state", CV_AGENT_LINK_STATE_ONLINE);
-  assert_events (r_share_link, (const char *[]) { "state=connecting", "state=online", NULL });
-  assert_events (r_share, (const char *[]) { "state=connecting", "state=online", NULL });
-  assert_events (r_gateway, (const char *[]) { "n-links=1", "n-sessions-online=1", NULL });
+  assert_events (r_share_link, (const char *[]){ "state=connecting", "state=online", NULL });
+  assert_events (r_share, (const char *[]){ "state=connecting", "state=online", NULL });
+  assert_events (r_gateway, (const char *[]){ "n-links=1", "n-sessions-online=1", NULL });
   cv_connect_agent_start (connect);
   wait_for (fixture, connect, "share-online", TRUE);
-  assert_events (r_connect_link, (const char *[]) { "state=connecting", "state=online", NULL });
-  assert_events (r_connect, (const char *[]) { "state=connecting", "state=online",
-                                               "share-name=test-share", "share-online=true",
-                                               NULL });
-  assert_events (r_gateway, (const char *[]) { "n-links=2", NULL });
+  assert_events (r_connect_link, (const char *[]){ "state=connecting", "state=online", NULL });
+  assert_events (r_connect, (const char *[]){ "state=connecting", "state=online",
+                                              "share-name=test-share", "share-online=true", NULL });
+  assert_events (r_gateway, (const char *[]){ "n-links=2", NULL });
 
   /* A client: the tunnel opens, a channel, the payload there and back. */
   client.port = cv_mapping_get_bound_port (mapping);
@@ -516,17 +521,17 @@ test_tunnel (Fixture *fixture, gconstpointer data)
   wait_for (fixture, share, "n-channels", 0);
   g_assert_cmpuint (r_connect->round_trips, ==, 1);
   g_assert_cmpint (cv_connect_agent_get_round_trip_us (connect), >, 0);
-  assert_events (r_connect, (const char *[]) { "n-channels=1", opened, "n-channels=0", closed,
-                                               NULL });
-  assert_events (r_mapping, (const char *[]) { "n-channels=1", bytes_in, bytes_out,
-                                               "n-channels=0", NULL });
-  assert_events (r_share, (const char *[]) { "n-tunnels=1", "n-channels=1", opened, bytes_in,
-                                             bytes_out, "n-channels=0", closed, NULL });
+  assert_events (r_connect,
+                 (const char *[]){ "n-channels=1", opened, "n-channels=0", closed, NULL });
+  assert_events (r_mapping,
+                 (const char *[]){ "n-channels=1", bytes_in, bytes_out, "n-channels=0", NULL });
+  assert_events (r_share, (const char *[]){ "n-tunnels=1", "n-channels=1", opened, bytes_in,
+                                            bytes_out, "n-channels=0", closed, NULL });
   g_assert_cmpuint (cv_share_agent_get_bytes_in (share), ==, PAYLOAD_SIZE);
   g_assert_cmpuint (cv_share_agent_get_n_tunnels (share), ==, 1);
-  assert_events (r_share_link, (const char *[]) { NULL });
-  assert_events (r_connect_link, (const char *[]) { NULL });
-  assert_events (r_gateway, (const char *[]) { "n-tunnels=1", NULL });
+  assert_events (r_share_link, (const char *[]){ NULL });
+  assert_events (r_connect_link, (const char *[]){ NULL });
+  assert_events (r_gateway, (const char *[]){ "n-tunnels=1", NULL });
 
   /* Stop: the connect agent first; its tunnel closes on the share side too. */
   cv_connect_agent_stop (connect);
@@ -534,23 +539,23 @@ test_tunnel (Fixture *fixture, gconstpointer data)
   wait_for (fixture, share, "n-tunnels", 0);
   cv_share_agent_stop (share);
   cv_share_agent_stop (share);
-  assert_events (r_connect_link, (const char *[]) { "state=stopped", NULL });
-  assert_events (r_connect, (const char *[]) { "state=stopped", NULL });
+  assert_events (r_connect_link, (const char *[]){ "state=stopped", NULL });
+  assert_events (r_connect, (const char *[]){ "state=stopped", NULL });
   g_assert_cmpuint (r_connect->round_trips, ==, 2);
   g_assert_cmpint (cv_connect_agent_get_round_trip_us (connect), ==, -1);
-  assert_events (r_mapping, (const char *[]) { "listening=false", NULL });
-  assert_events (r_share, (const char *[]) { "n-tunnels=0", "state=stopped", NULL });
-  assert_events (r_share_link, (const char *[]) { "state=stopped", NULL });
+  assert_events (r_mapping, (const char *[]){ "listening=false", NULL });
+  assert_events (r_share, (const char *[]){ "n-tunnels=0", "state=stopped", NULL });
+  assert_events (r_share_link, (const char *[]){ "state=stopped", NULL });
   wait_for (fixture, fixture->gateway.gateway, "n-links", 0);
   wait_for (fixture, fixture->gateway.gateway, "n-tunnels", 0);
   /* The connect agent's link, then the share agent's; the tunnel's two halves close
    * meanwhile, and the join ends when both have. */
-  assert_events_unordered (r_gateway, (const char *[]) { "n-links=1", "n-sessions-online=0",
-                                                         "n-links=0", "n-tunnels=0", NULL });
+  assert_events_unordered (r_gateway, (const char *[]){ "n-links=1", "n-sessions-online=0",
+                                                        "n-links=0", "n-tunnels=0", NULL });
 
   drain (fixture);
-  assert_events (r_connect, (const char *[]) { NULL });
-  assert_events (r_share, (const char *[]) { NULL });
+  assert_events (r_connect, (const char *[]){ NULL });
+  assert_events (r_share, (const char *[]){ NULL });
   recorder_free (r_share);
   recorder_free (r_share_link);
   recorder_free (r_connect);
@@ -573,7 +578,7 @@ static void
 stop_retrying_share (Fixture *fixture, CvShareAgent *share, CvAgentLink *link, Recorder *r_link)
 {
   cv_share_agent_stop (share);
-  assert_events (r_link, (const char *[]) { "next-retry-time=0", "state=stopped", NULL });
+  assert_events (r_link, (const char *[]){ "next-retry-time=0", "state=stopped", NULL });
   drain (fixture);
   recorder_free (r_link);
   g_assert_finalize_object (share);
@@ -595,9 +600,9 @@ test_refused (Fixture *fixture, gconstpointer data)
 
   cv_share_agent_start (share);
   wait_for (fixture, link, "state", CV_AGENT_LINK_STATE_REFUSED);
-  assert_events (r_link, (const char *[]) { "state=connecting", expected_error,
-                                            "refusal=bad-password", "next-retry-time=future",
-                                            "state=refused", NULL });
+  assert_events (r_link,
+                 (const char *[]){ "state=connecting", expected_error, "refusal=bad-password",
+                                   "next-retry-time=future", "state=refused", NULL });
   g_assert_cmpint (cv_agent_link_get_refusal (link), ==, CV_REFUSAL_BAD_PASSWORD);
   error = cv_agent_link_get_last_error (link);
   g_assert_error (error, CV_REFUSAL_ERROR, CV_REFUSAL_BAD_PASSWORD);
@@ -638,9 +643,8 @@ test_backing_off (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (next, >, g_get_real_time () + G_USEC_PER_SEC);
   g_assert_cmpint (next, <=, g_get_real_time () + 5 * G_USEC_PER_SEC);
   g_assert_cmpint (cv_agent_link_get_refusal (link), ==, CV_REFUSAL_NONE);
-  assert_events (r_link, (const char *[]) { "state=connecting", expected_error,
-                                            "next-retry-time=future", "state=backing-off",
-                                            NULL });
+  assert_events (r_link, (const char *[]){ "state=connecting", expected_error,
+                                           "next-retry-time=future", "state=backing-off", NULL });
   stop_retrying_share (fixture, share, link, r_link);
 }
 

@@ -182,11 +182,11 @@ mode_that_runs (CvJoinMode mode)
 /* ---- peers: threads with blocking sockets --------------------------------- */
 
 typedef enum {
-  ROLE_DUPLEX,  /* send and receive at once (two threads), half-closing after sending */
-  ROLE_REQUEST, /* send, half-close, receive to the end */
-  ROLE_REPLY,   /* receive to the end, then send and half-close */
-  ROLE_RESET,   /* receive reset_after bytes, then close with RST */
-  ROLE_WAIT,    /* only receive, until the end or an error */
+  ROLE_DUPLEX,          /* send and receive at once (two threads), half-closing after sending */
+  ROLE_REQUEST,         /* send, half-close, receive to the end */
+  ROLE_REPLY,           /* receive to the end, then send and half-close */
+  ROLE_RESET,           /* receive reset_after bytes, then close with RST */
+  ROLE_WAIT,            /* only receive, until the end or an error */
   ROLE_SEND_THEN_RESET, /* send, half-close, and a little later close with RST */
   ROLE_WAIT_FOR_RESET,  /* receive to the end, then wait for the connection to break */
 } Role;
@@ -258,9 +258,9 @@ peer_reset (Peer *p)
 
   while (p->received < p->reset_after)
     {
-      gssize n = g_socket_receive (p->socket, buffer, MIN (sizeof buffer,
-                                                           p->reset_after - p->received),
-                                   NULL, &p->receive_error);
+      gssize n = g_socket_receive (p->socket, buffer,
+                                   MIN (sizeof buffer, p->reset_after - p->received), NULL,
+                                   &p->receive_error);
       if (n <= 0)
         return;
       p->received += n;
@@ -579,15 +579,15 @@ test_reset (gconstpointer data)
 
       /* The reset may come before the victim's half-close, which then fails. */
       if (victim->send_error != NULL)
-        g_assert_true (cv_socket_error_is_reset (victim->send_error)
-                       || g_error_matches (victim->send_error, G_IO_ERROR,
-                                           G_IO_ERROR_NOT_CONNECTED));
+        g_assert_true (
+          cv_socket_error_is_reset (victim->send_error)
+          || g_error_matches (victim->send_error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED));
       g_assert_error (victim->receive_error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
       g_assert_null (victim->received_sum);
       g_test_message ("%s: %s", mode_name (mode), r.error->message);
       g_assert_true (cv_socket_error_is_reset (r.error));
-      g_assert_true (g_str_has_prefix (r.error->message, resetter == 0 ? "connection A: "
-                                                                       : "connection B: "));
+      g_assert_true (
+        g_str_has_prefix (r.error->message, resetter == 0 ? "connection A: " : "connection B: "));
       g_assert_cmpint (r.stats.failed_side, ==, resetter == 0 ? CV_JOIN_SIDE_A : CV_JOIN_SIDE_B);
       g_assert_true (pair_joined_closed (&pair));
       g_clear_error (&r.error);

@@ -145,8 +145,8 @@ start_client (Fixture *fixture, const char *pin)
   };
 
   fixture->client = new_stream (fixture->client_base, FALSE, fixture->connect);
-  cv_tls_stream_handshake_async (fixture->client, &check, CV_TLS_ALPN, 0, NULL,
-                                 on_client_handshake, fixture);
+  cv_tls_stream_handshake_async (fixture->client, &check, CV_TLS_ALPN, 0, NULL, on_client_handshake,
+                                 fixture);
 }
 
 static gboolean
@@ -424,7 +424,8 @@ test_abrupt_close_is_an_error (Fixture *fixture, gconstpointer data)
   read_to_end (&transfer, fixture->server);
   g_assert_false (transfer.eof);
   g_assert_error (transfer.error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
-  g_assert_cmpstr (transfer.error->message, ==, "the peer closed the connection without ending TLS");
+  g_assert_cmpstr (transfer.error->message, ==,
+                   "the peer closed the connection without ending TLS");
   transfer_clear (&transfer);
 }
 
@@ -476,8 +477,8 @@ test_server_pin_mismatch (Fixture *fixture, gconstpointer data)
   start_client (fixture, cv_identity_get_fingerprint (fixture->share));
   g_assert_true (cv_test_wait_until (both_are_done, fixture, WAIT_MS));
   g_assert_error (fixture->server_error, CV_TLS_ERROR, CV_TLS_ERROR_FINGERPRINT_MISMATCH);
-  g_assert_true (g_str_has_prefix (fixture->server_error->message,
-                                   "the connect agent's key has changed"));
+  g_assert_true (
+    g_str_has_prefix (fixture->server_error->message, "the connect agent's key has changed"));
   /* TLS 1.3: the client's handshake may be over before the server checks the
    * client's key; then the refusal comes on the client's first read. */
   if (fixture->client_error == NULL)
@@ -543,8 +544,8 @@ test_not_tls (Fixture *fixture, gconstpointer data)
   g_autoptr (GError) error = NULL;
 
   connect_tcp (fixture);
-  g_socket_send (g_socket_connection_get_socket (fixture->client_base), request,
-                 sizeof request - 1, NULL, &error);
+  g_socket_send (g_socket_connection_get_socket (fixture->client_base), request, sizeof request - 1,
+                 NULL, &error);
   g_assert_no_error (error);
   start_server (fixture, cv_identity_get_fingerprint (fixture->connect), 0, NULL);
   g_assert_true (cv_test_wait_until (server_is_done, fixture, WAIT_MS));
@@ -586,8 +587,8 @@ test_tls12_client_refused (Fixture *fixture, gconstpointer data)
     }
   cli = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE
                             | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
-                          &error, path, "--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.2",
-                          "--insecure", "-p", port, "127.0.0.1", NULL);
+                          &error, path, "--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.2", "--insecure",
+                          "-p", port, "127.0.0.1", NULL);
   g_assert_no_error (error);
   accepted = g_socket_accept (fixture->listener, NULL, &error);
   g_assert_no_error (error);
@@ -607,7 +608,9 @@ test_tls12_client_refused (Fixture *fixture, gconstpointer data)
 /* ---- interoperability ---------------------------------------------------- */
 
 static gboolean
-accept_any (GTlsConnection *connection, GTlsCertificate *certificate, GTlsCertificateFlags errors,
+accept_any (GTlsConnection *connection,
+            GTlsCertificate *certificate,
+            GTlsCertificateFlags errors,
             gpointer user_data)
 {
   char **fingerprint = user_data;
@@ -650,8 +653,7 @@ op_done (gpointer data)
  * agent's certificate, ALPN; @name and @database as for validating the server (NULL:
  * none).  Its handshake is started; @handshake says when it is done. */
 static GIOStream *
-start_gio_client (Fixture *fixture, GSocketConnectable *name, GTlsDatabase *database,
-                  Op *handshake)
+start_gio_client (Fixture *fixture, GSocketConnectable *name, GTlsDatabase *database, Op *handshake)
 {
   g_autoptr (GError) error = NULL;
   const char *protocols[] = { CV_TLS_ALPN, NULL };
@@ -709,7 +711,8 @@ test_glib_networking_client (Fixture *fixture, gconstpointer data)
                              &error);
   g_assert_no_error (error);
   memset (buffer, 0, sizeof buffer);
-  g_assert_cmpint (g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (fixture->server)),
+  g_assert_cmpint (g_input_stream_read (g_io_stream_get_input_stream (
+                                          G_IO_STREAM (fixture->server)),
                                         buffer, sizeof buffer, NULL, &error),
                    ==, 8);
   g_assert_no_error (error);

@@ -156,8 +156,8 @@ test_identity_create_and_load (Fixture *fixture, gconstpointer data)
   g_assert_cmpstr (fingerprint, !=, cv_identity_get_fingerprint (fixture->agent));
 
   /* Long-lived: it is pinned, never CA-validated. */
-  not_after =
-    g_tls_certificate_get_not_valid_after (cv_identity_get_certificate (fixture->gateway));
+  not_after = g_tls_certificate_get_not_valid_after (
+    cv_identity_get_certificate (fixture->gateway));
   g_assert_cmpint (g_date_time_difference (not_after, now), >, 19 * 365 * G_TIME_SPAN_DAY);
 
   /* An ECDSA P-256 key, the certificate first and the key after it. */
@@ -422,8 +422,8 @@ on_incoming (GSocketService *service, GSocketConnection *connection, GObject *so
   if (run->silent_server)
     return TRUE;
   cv_test_tls_server_handshake_async (G_IO_STREAM (connection), run->server_identity,
-                                 run->require_client_cert, run->server_check, run->server_alpn, 0,
-                                 NULL, on_server_handshake, run);
+                                      run->require_client_cert, run->server_check, run->server_alpn,
+                                      0, NULL, on_server_handshake, run);
   return TRUE;
 }
 
@@ -602,8 +602,8 @@ gateway_run (Fixture *fixture, const CvTlsPeerCheck *client_check)
 static void
 test_pinned_accepted (Fixture *fixture, gconstpointer data)
 {
-  g_autofree char *written_by_hand =
-    g_ascii_strup (cv_identity_get_fingerprint (fixture->gateway), -1);
+  g_autofree char *written_by_hand = g_ascii_strup (cv_identity_get_fingerprint (fixture->gateway),
+                                                    -1);
   CvTlsPeerCheck check = pin (fixture->gateway, "the gateway");
   Run run = gateway_run (fixture, &check);
 
@@ -941,8 +941,7 @@ old_peer_thread (gpointer data)
       g_autoptr (GSocketClient) client = g_socket_client_new ();
 
       g_socket_client_set_enable_proxy (client, FALSE);
-      connection = g_socket_client_connect_to_host (client, "127.0.0.1", peer->port, NULL,
-                                                     &error);
+      connection = g_socket_client_connect_to_host (client, "127.0.0.1", peer->port, NULL, &error);
     }
   g_assert_no_error (error);
 
@@ -1021,8 +1020,8 @@ test_tls12_server_refused (Fixture *fixture, gconstpointer data)
     {
       /* The handshake itself failed: no TLS 1.2 connection ever existed. */
       g_assert_cmpint (peer.result, <, 0);
-      g_assert_false (g_error_matches (run.client_error, CV_TLS_ERROR,
-                                       CV_TLS_ERROR_PROTOCOL_VERSION));
+      g_assert_false (
+        g_error_matches (run.client_error, CV_TLS_ERROR, CV_TLS_ERROR_PROTOCOL_VERSION));
     }
   run_clear (&run);
 }

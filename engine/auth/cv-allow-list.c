@@ -41,7 +41,7 @@ struct _CvAllowList {
 };
 
 /* Sets @error and is FALSE, for "return INVALID (error, …);". */
-#define INVALID(error, ...) \
+#define INVALID(error, ...)                                                                        \
   (g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, __VA_ARGS__), FALSE)
 
 static void
@@ -144,8 +144,7 @@ parse_ipv6 (Host *host, const char *literal, GError **error)
                     "not as in 127.0.0.1:22)",
                     literal);
   if (percent != NULL && !zone_is_valid (percent + 1))
-    return INVALID (error, "“%.64s” is not a zone id (an interface name or number)",
-                    percent + 1);
+    return INVALID (error, "“%.64s” is not a zone id (an interface name or number)", percent + 1);
   host->zone = percent != NULL ? g_strdup (percent + 1) : NULL;
   return set_address (host, literal, address, error);
 }
@@ -166,8 +165,8 @@ host_parse (Host *host, const char *text, GError **error)
     return INVALID (error, "the host is empty");
   len = strlen (text);
   if (len > CV_HOST_PORT_MAX_HOST_LEN)
-    return INVALID (error, "a host of %" G_GSIZE_FORMAT " characters; at most %d make sense",
-                    len, CV_HOST_PORT_MAX_HOST_LEN);
+    return INVALID (error, "a host of %" G_GSIZE_FORMAT " characters; at most %d make sense", len,
+                    CV_HOST_PORT_MAX_HOST_LEN);
   if (text[0] == '[')
     {
       if (len < 3 || text[len - 1] != ']')

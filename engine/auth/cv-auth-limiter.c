@@ -31,7 +31,7 @@ struct _CvAuthLimiter {
 
   GMutex mutex;
   CvAuthLimits limits;
-  GHashTable *sources; /* &Source.key → Source, owned */
+  GHashTable *sources;    /* &Source.key → Source, owned */
   GQueue by_last_failure; /* of Source.link, oldest first */
 
   gint64 global_interval_us; /* one failure's share of the global budget */
@@ -230,8 +230,8 @@ cv_auth_limiter_check (CvAuthLimiter *self,
     wait_us = source->blocked_until_us - now_us;
 
   /* One more failure must fit in the budget: MAX (tat, now) + interval ≤ now + period. */
-  global_wait_us = MAX (self->global_tat_us, now_us) + self->global_interval_us
-                   - GLOBAL_PERIOD_US - now_us;
+  global_wait_us = MAX (self->global_tat_us, now_us) + self->global_interval_us - GLOBAL_PERIOD_US
+                   - now_us;
   wait_us = MAX (wait_us, global_wait_us);
 
   if (retry_after_us != NULL)

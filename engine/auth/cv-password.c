@@ -30,10 +30,12 @@
 #define MAX_COST_KIB_PASSES (4u * 1024u * 1024u)
 #define MAX_PASSES 16u
 #define MAX_LANES 16u
-#define MIN_SALT_BYTES 8 /* Argon2's minimum */
+#define MIN_SALT_BYTES 8  /* Argon2's minimum */
 #define MIN_HASH_BYTES 16 /* libsodium's minimum output */
 
+/* clang-format off */
 G_DEFINE_QUARK (cv-auth-error-quark, cv_auth_error)
+/* clang-format on */
 
 static void
 ensure_sodium (void)
@@ -87,8 +89,7 @@ cv_password_hash (const char *password, GError **error)
       != 0)
     {
       g_set_error (error, CV_AUTH_ERROR, CV_AUTH_ERROR_HASH_FAILED,
-                   "could not hash the password: Argon2id needs %" G_GSIZE_FORMAT
-                   " MiB of memory",
+                   "could not hash the password: Argon2id needs %" G_GSIZE_FORMAT " MiB of memory",
                    (gsize) HASH_MEMLIMIT / (1024 * 1024));
       return NULL;
     }
@@ -160,10 +161,10 @@ describe_scheme (const char *scheme)
     const char *id;
     const char *name;
   } schemes[] = {
-    { "argon2i", "Argon2i" },  { "argon2d", "Argon2d" }, { "2a", "bcrypt" },
-    { "2b", "bcrypt" },        { "2y", "bcrypt" },       { "7", "scrypt" },
-    { "scrypt", "scrypt" },    { "1", "MD5-crypt" },     { "5", "SHA-256-crypt" },
-    { "6", "SHA-512-crypt" },  { "y", "yescrypt" },
+    { "argon2i", "Argon2i" }, { "argon2d", "Argon2d" }, { "2a", "bcrypt" },
+    { "2b", "bcrypt" },       { "2y", "bcrypt" },       { "7", "scrypt" },
+    { "scrypt", "scrypt" },   { "1", "MD5-crypt" },     { "5", "SHA-256-crypt" },
+    { "6", "SHA-512-crypt" }, { "y", "yescrypt" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (schemes); i++)
@@ -207,8 +208,8 @@ check_cost (guint memory_kib, guint passes, guint lanes, GError **error)
     {
       g_set_error (error, CV_AUTH_ERROR, CV_AUTH_ERROR_UNSAFE_HASH,
                    "the password hash is too costly to verify at every login (m=%u KiB, t=%u, "
-                   "p=%u): Culvert accepts at most m=%u KiB, t=%u, p=%u and m·t ≤ %u ("
-                   MAKE_ONE_HINT ")",
+                   "p=%u): Culvert accepts at most m=%u KiB, t=%u, p=%u and m·t ≤ %u "
+                   "(" MAKE_ONE_HINT ")",
                    memory_kib, passes, lanes, MAX_MEMORY_KIB, MAX_PASSES, MAX_LANES,
                    MAX_COST_KIB_PASSES);
       return FALSE;

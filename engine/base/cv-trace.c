@@ -8,7 +8,8 @@ cv_trace_enabled (void)
 {
   if (g_once_init_enter (&trace_state))
     g_once_init_leave (&trace_state,
-                       g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, CV_TRACE_DOMAIN) ? 1 : 2);
+                       g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, CV_TRACE_DOMAIN) ? 1
+                                                                                            : 2);
   return trace_state == 2;
 }
 

@@ -19,12 +19,12 @@ gboolean cv_trace_enabled (void);
 void cv_trace_log (gpointer object, const char *function, const char *format, ...)
   G_GNUC_PRINTF (3, 4);
 
-#define CV_TRACE(object, ...)                                \
-  G_STMT_START                                               \
-  {                                                          \
-    if (G_UNLIKELY (cv_trace_enabled ()))                    \
-      cv_trace_log ((object), G_STRFUNC, __VA_ARGS__);       \
-  }                                                          \
+#define CV_TRACE(object, ...)                                                                      \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    if (G_UNLIKELY (cv_trace_enabled ()))                                                          \
+      cv_trace_log ((object), G_STRFUNC, __VA_ARGS__);                                             \
+  }                                                                                                \
   G_STMT_END
 
 G_END_DECLS

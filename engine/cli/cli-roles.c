@@ -46,7 +46,10 @@ max_level_of (CvLogLevel level)
 }
 
 static gboolean
-parse_options (int *argc, char ***argv, const char *usage, GOptionEntry *entries,
+parse_options (int *argc,
+               char ***argv,
+               const char *usage,
+               GOptionEntry *entries,
                const char **config_file)
 {
   g_autoptr (GOptionContext) context = g_option_context_new (usage);
@@ -138,12 +141,11 @@ cv_cli_gateway (int argc, char **argv)
 {
   g_autofree char *config_file = NULL; /* GOption's copies */
   g_autofree char *record = NULL;
-  GOptionEntry entries[] = {
-    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, "The gateway's JSON config", "FILE" },
-    { "debug-record-tunnels", 0, 0, G_OPTION_ARG_FILENAME, &record,
-      "Debug: append every byte relayed in tunnels to FILE", "FILE" },
-    { NULL }
-  };
+  GOptionEntry entries[] = { { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
+                               "The gateway's JSON config", "FILE" },
+                             { "debug-record-tunnels", 0, 0, G_OPTION_ARG_FILENAME, &record,
+                               "Debug: append every byte relayed in tunnels to FILE", "FILE" },
+                             { NULL } };
   g_autoptr (GError) error = NULL;
   g_autoptr (CvIdentity) identity = NULL;
   g_autoptr (CvGateway) gateway = NULL;
@@ -216,8 +218,7 @@ on_link_state (CvAgentLink *link, GParamSpec *pspec, Run *run)
     case CV_AGENT_LINK_STATE_REFUSED:
       {
         CvRefusal refusal = cv_agent_link_get_refusal (link);
-        g_autofree char *sentence = cv_refusal_describe (refusal,
-                                                         cv_agent_link_get_session (link));
+        g_autofree char *sentence = cv_refusal_describe (refusal, cv_agent_link_get_session (link));
 
         g_message ("gateway %s:%u: refused: %s (%s); retrying in %.1f s", gateway->host,
                    gateway->port, sentence, cv_refusal_to_string (refusal), delay_s);
@@ -241,9 +242,8 @@ on_link_stopped (CvAgentLink *link, const GError *error, Run *run)
   const CvGatewayAddress *gateway = cv_agent_link_get_gateway (link);
 
   g_message ("gateway %s:%u: %s; not retrying", gateway->host, gateway->port, error->message);
-  run->exit_code = g_error_matches (error, CV_AGENT_ERROR, CV_AGENT_ERROR_REPLACED)
-                     ? EXIT_REPLACED
-                     : 1;
+  run->exit_code = g_error_matches (error, CV_AGENT_ERROR, CV_AGENT_ERROR_REPLACED) ? EXIT_REPLACED
+                                                                                    : 1;
   g_main_loop_quit (run->loop);
 }
 
@@ -256,16 +256,18 @@ on_share_online (CvConnectAgent *agent, GParamSpec *pspec, Run *run)
 }
 
 static void
-on_connect_channel_opened (CvConnectAgent *agent, CvMapping *mapping, const char *target,
-                           Run *run)
+on_connect_channel_opened (CvConnectAgent *agent, CvMapping *mapping, const char *target, Run *run)
 {
   g_info ("channel from %s:%u to %s open", cv_mapping_get_listen_host (mapping),
           cv_mapping_get_bound_port (mapping), target);
 }
 
 static void
-on_connect_channel_closed (CvConnectAgent *agent, CvMapping *mapping, const char *target,
-                           const GError *error, Run *run)
+on_connect_channel_closed (CvConnectAgent *agent,
+                           CvMapping *mapping,
+                           const char *target,
+                           const GError *error,
+                           Run *run)
 {
   g_info ("channel from %s:%u to %s closed%s%s", cv_mapping_get_listen_host (mapping),
           cv_mapping_get_bound_port (mapping), target, error != NULL ? ": " : "",
@@ -299,11 +301,9 @@ int
 cv_cli_share (int argc, char **argv)
 {
   g_autofree char *config_file = NULL; /* GOption's copy */
-  GOptionEntry entries[] = {
-    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, "The share agent's JSON config",
-      "FILE" },
-    { NULL }
-  };
+  GOptionEntry entries[] = { { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
+                               "The share agent's JSON config", "FILE" },
+                             { NULL } };
   g_autoptr (GError) error = NULL;
   g_autoptr (CvShareConfig) config = NULL;
   g_autoptr (CvShareAgent) agent = NULL;
@@ -337,11 +337,9 @@ int
 cv_cli_connect (int argc, char **argv)
 {
   g_autofree char *config_file = NULL; /* GOption's copy */
-  GOptionEntry entries[] = {
-    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, "The connect agent's JSON config",
-      "FILE" },
-    { NULL }
-  };
+  GOptionEntry entries[] = { { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
+                               "The connect agent's JSON config", "FILE" },
+                             { NULL } };
   g_autoptr (GError) error = NULL;
   g_autoptr (CvConnectConfig) config = NULL;
   g_autoptr (CvConnectAgent) agent = NULL;

@@ -53,10 +53,9 @@ describe_commands (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     g_string_append_printf (text, "  %-15s %s\n", commands[i].name, commands[i].summary);
-  g_string_append (text,
-                   "\n“culvert-cli COMMAND --help” shows a command's options.  Passwords are "
-                   "read from stdin,\na file or an environment variable, never from the "
-                   "command line.  Every config key\nis in culvert-cli(1).");
+  g_string_append (text, "\n“culvert-cli COMMAND --help” shows a command's options.  Passwords are "
+                         "read from stdin,\na file or an environment variable, never from the "
+                         "command line.  Every config key\nis in culvert-cli(1).");
   return g_string_free (text, FALSE);
 }
 
@@ -65,8 +64,7 @@ describe_commands (void)
  * what was given: for hash-password it may be the password.  TRUE to go on, else *status
  * is the exit status. */
 static gboolean
-parse_no_arguments (int argc, char **argv, const char *what, const char *description,
-                    int *status)
+parse_no_arguments (int argc, char **argv, const char *what, const char *description, int *status)
 {
   GOptionEntry entries[] = { { NULL } };
   g_autoptr (GOptionContext) context = g_option_context_new (what);
@@ -98,8 +96,8 @@ run_version (int argc, char **argv)
 {
   int status;
 
-  if (!parse_no_arguments (argc, argv, "— print the version and the wire protocol version",
-                           NULL, &status))
+  if (!parse_no_arguments (argc, argv, "— print the version and the wire protocol version", NULL,
+                           &status))
     return status;
   return print_version ();
 }
@@ -334,11 +332,10 @@ static int
 run_check_config (int argc, char **argv)
 {
   g_autofree char *kind_name = NULL;
-  GOptionEntry entries[] = {
-    { "kind", 'k', 0, G_OPTION_ARG_STRING, &kind_name,
-      "gateway, share or connect (default: guessed from the keys)", "KIND" },
-    { NULL }
-  };
+  GOptionEntry entries[] = { { "kind", 'k', 0, G_OPTION_ARG_STRING, &kind_name,
+                               "gateway, share or connect (default: guessed from the keys)",
+                               "KIND" },
+                             { NULL } };
   g_autoptr (GOptionContext) context = g_option_context_new ("FILE — check a config file");
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) root = NULL;
@@ -393,10 +390,9 @@ int
 main (int argc, char **argv)
 {
   gboolean version = FALSE;
-  GOptionEntry entries[] = {
-    { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
-    { NULL }
-  };
+  GOptionEntry entries[] = { { "version", 'V', 0, G_OPTION_ARG_NONE, &version,
+                               "Print the version and exit", NULL },
+                             { NULL } };
   g_autoptr (GOptionContext) context = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *commands_help = describe_commands ();
@@ -411,7 +407,8 @@ main (int argc, char **argv)
   g_set_prgname (prgname != NULL ? prgname : "culvert-cli");
   /* Before any thread or TLS connection exists: TLS 1.3 only, in the handshake itself. */
   cv_tls_restrict_process_to_tls13 ();
-  context = g_option_context_new ("COMMAND [ARGS…] — carry TCP connections under firewalls and NAT");
+  context = g_option_context_new (
+    "COMMAND [ARGS…] — carry TCP connections under firewalls and NAT");
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_description (context, commands_help);
   /* Stop at the command: what follows it are the command's own options. */

@@ -20,19 +20,20 @@
 G_STATIC_ASSERT (G_STRUCT_OFFSET (CvShareConfig, agent) == 0);
 G_STATIC_ASSERT (G_STRUCT_OFFSET (CvConnectConfig, agent) == 0);
 
-#define AGENT_KEYS                                                                                \
-  { "gateway", CV_CONFIG_STRING, TRUE, CV_CONFIG_BY_CALLER },                                     \
-  { "gateway_fingerprint", CV_CONFIG_STRING, FALSE, CV_CONFIG_BY_CALLER },                        \
-  { "session", CV_CONFIG_STRING, TRUE, G_STRUCT_OFFSET (CvAgentConfig, session) },                \
-  { "password_file", CV_CONFIG_STRING, FALSE,                                                     \
-    G_STRUCT_OFFSET (CvAgentConfig, password_file) },                                             \
-  { "password_env", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, password_env) },     \
-  { "password_stdin", CV_CONFIG_BOOLEAN, FALSE, CV_CONFIG_BY_CALLER },                            \
-  { "password", CV_CONFIG_REFUSED, FALSE, CV_CONFIG_BY_CALLER,                                    \
-    .why = cleartext_password_refusal },                                                          \
-  { "name", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, name),                       \
-    .max = MAX_NAME_CHARS },                                                                      \
-  { "state_dir", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, state_dir) }
+#define AGENT_KEYS                                                                                 \
+  { "gateway", CV_CONFIG_STRING, TRUE, CV_CONFIG_BY_CALLER },                                      \
+    { "gateway_fingerprint", CV_CONFIG_STRING, FALSE, CV_CONFIG_BY_CALLER },                       \
+    { "session", CV_CONFIG_STRING, TRUE, G_STRUCT_OFFSET (CvAgentConfig, session) },               \
+    { "password_file", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, password_file) },  \
+    { "password_env", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, password_env) },    \
+    { "password_stdin", CV_CONFIG_BOOLEAN, FALSE, CV_CONFIG_BY_CALLER },                           \
+    { "password", CV_CONFIG_REFUSED, FALSE, CV_CONFIG_BY_CALLER,                                   \
+      .why = cleartext_password_refusal },                                                         \
+    { "name", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, name),                      \
+      .max = MAX_NAME_CHARS },                                                                     \
+  {                                                                                                \
+    "state_dir", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, state_dir)               \
+  }
 
 static const char cleartext_password_refusal[] =
   "expected no cleartext password in a config file (config files get copied, backed up "
@@ -184,11 +185,10 @@ read_password_source (CvAgentConfig *agent, JsonObject *root, const char *file, 
   if (n_given > 1)
     {
       cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, given[1],
-                           "expected one password source, got both %s and %s", given[0],
-                           given[1]);
+                           "expected one password source, got both %s and %s", given[0], given[1]);
       return FALSE;
     }
-  agent->password_source = from_stdin                      ? CV_PASSWORD_SOURCE_STDIN
+  agent->password_source = from_stdin                    ? CV_PASSWORD_SOURCE_STDIN
                            : agent->password_env != NULL ? CV_PASSWORD_SOURCE_ENV
                                                          : CV_PASSWORD_SOURCE_FILE;
   if (agent->password_env != NULL && !check_env_name (agent->password_env, "password_env", error))
@@ -249,10 +249,7 @@ get_elements (JsonObject *root, const char *key, GError **error)
 /* "host:port" or "host:low-high", with a host the allow list can hold: one that a dial
  * reaches as the check reads it (no "127.1", "0x7f000001" or 0.0.0.0). */
 static gboolean
-parse_allowed_target (const char *text,
-                      const char *where,
-                      CvAllowedTarget *target,
-                      GError **error)
+parse_allowed_target (const char *text, const char *where, CvAllowedTarget *target, GError **error)
 {
   g_autoptr (GError) host_error = NULL;
   g_autofree char *got = NULL;
@@ -444,7 +441,9 @@ cv_connect_config_new (void)
 
 /* @fingerprint: (nullable): "sha256:…" to pin the gateway's key; NULL: the system's CAs */
 void
-cv_agent_config_set_gateway (CvAgentConfig *config, const char *host, guint16 port,
+cv_agent_config_set_gateway (CvAgentConfig *config,
+                             const char *host,
+                             guint16 port,
                              const char *fingerprint)
 {
   g_free (config->gateway_host);
@@ -490,7 +489,9 @@ cv_agent_config_set_state_dir (CvAgentConfig *config, const char *state_dir)
 }
 
 void
-cv_share_config_add_allowed (CvShareConfig *config, const char *host, guint16 port_lo,
+cv_share_config_add_allowed (CvShareConfig *config,
+                             const char *host,
+                             guint16 port_lo,
                              guint16 port_hi)
 {
   CvAllowedTarget *target = g_new0 (CvAllowedTarget, 1);
@@ -502,8 +503,11 @@ cv_share_config_add_allowed (CvShareConfig *config, const char *host, guint16 po
 }
 
 void
-cv_connect_config_add_mapping (CvConnectConfig *config, const char *listen_host,
-                               guint16 listen_port, const char *target_host, guint16 target_port)
+cv_connect_config_add_mapping (CvConnectConfig *config,
+                               const char *listen_host,
+                               guint16 listen_port,
+                               const char *target_host,
+                               guint16 target_port)
 {
   CvMappingConfig *mapping = g_new0 (CvMappingConfig, 1);
 
@@ -580,8 +584,7 @@ finish_password (char *buffer, gsize len, const char *source, GError **error)
                  "%s: expected a password, got nothing", source);
   else if (len > MAX_PASSWORD_LEN)
     g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_BAD_VALUE,
-                 "%s: expected a password of at most %u bytes, got more", source,
-                 MAX_PASSWORD_LEN);
+                 "%s: expected a password of at most %u bytes, got more", source, MAX_PASSWORD_LEN);
   else if (memchr (buffer, '\0', len) != NULL)
     g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_BAD_VALUE,
                  "%s: expected a password, got text with a NUL byte in it", source);

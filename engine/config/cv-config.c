@@ -6,7 +6,9 @@
 
 #include "wire/cv-host-port.h"
 
+/* clang-format off */
 G_DEFINE_QUARK (cv-config-error-quark, cv_config_error)
+/* clang-format on */
 
 /* Longest string a config value may be unless its key says otherwise: far above any
  * path or hash, and it keeps error messages and logs a sane size. */
@@ -257,8 +259,7 @@ cv_config_load_file (const char *file, GError **error)
     {
       /* json-glib's parse errors already start "FILE:LINE:COLUMN: "; its others
        * (unreadable file, not UTF-8) do not. */
-      if (local_error->domain == JSON_PARSER_ERROR
-          && g_str_has_prefix (local_error->message, file))
+      if (local_error->domain == JSON_PARSER_ERROR && g_str_has_prefix (local_error->message, file))
         g_set_error_literal (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE, local_error->message);
       else
         g_set_error (error, CV_CONFIG_ERROR,
@@ -278,8 +279,8 @@ cv_config_load_file (const char *file, GError **error)
   if (watch.n_documents > 1)
     {
       g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE,
-                   "%s:%u:%u: Parse error: a second JSON value, expected the end of the file",
-                   file, watch.second_document_line, watch.second_document_column);
+                   "%s:%u:%u: Parse error: a second JSON value, expected the end of the file", file,
+                   watch.second_document_line, watch.second_document_column);
       return NULL;
     }
   if (watch.duplicate_key != NULL)
@@ -336,7 +337,10 @@ check_string (const char *text, const char *where, guint max_chars, GError **err
 }
 
 static gboolean
-node_get_string (JsonNode *node, const char *where, guint max_chars, const char **value,
+node_get_string (JsonNode *node,
+                 const char *where,
+                 guint max_chars,
+                 const char **value,
                  GError **error)
 {
   if (json_node_get_value_type (node) != G_TYPE_STRING)
@@ -363,7 +367,11 @@ cv_config_node_get_object (JsonNode *node, const char *where, JsonObject **value
 }
 
 static gboolean
-node_get_uint (JsonNode *node, const char *where, guint min, guint max, guint *value,
+node_get_uint (JsonNode *node,
+               const char *where,
+               guint min,
+               guint max,
+               guint *value,
                GError **error)
 {
   gint64 number;
@@ -387,7 +395,10 @@ node_get_uint (JsonNode *node, const char *where, guint min, guint max, guint *v
 }
 
 static gboolean
-node_get_choice (JsonNode *node, const char *where, const char *const *choices, guint *value,
+node_get_choice (JsonNode *node,
+                 const char *where,
+                 const char *const *choices,
+                 guint *value,
                  GError **error)
 {
   g_autoptr (GString) expected = g_string_new ("one of ");
@@ -413,8 +424,13 @@ node_get_choice (JsonNode *node, const char *where, const char *const *choices, 
 
 /* The member @key of @object with its path, or NULL (and an error if @required). */
 static JsonNode *
-lookup (JsonObject *object, const char *key, const char *path, gboolean required,
-        const char *expected, char **where, GError **error)
+lookup (JsonObject *object,
+        const char *key,
+        const char *path,
+        gboolean required,
+        const char *expected,
+        char **where,
+        GError **error)
 {
   JsonNode *node = json_object_get_member (object, key);
 
@@ -544,7 +560,10 @@ edit_distance (const char *a, const char *b)
 }
 
 static gboolean
-unknown_key (const char *key, const char *where, const CvConfigKey *keys, gsize n_keys,
+unknown_key (const char *key,
+             const char *where,
+             const CvConfigKey *keys,
+             gsize n_keys,
              GError **error)
 {
   g_autoptr (GString) known = g_string_new (NULL);
@@ -571,8 +590,8 @@ unknown_key (const char *key, const char *where, const CvConfigKey *keys, gsize 
         }
     }
   if (closest != NULL)
-    cv_config_set_error (error, CV_CONFIG_ERROR_UNKNOWN_KEY, where,
-                         "unknown key, did you mean %s?", closest);
+    cv_config_set_error (error, CV_CONFIG_ERROR_UNKNOWN_KEY, where, "unknown key, did you mean %s?",
+                         closest);
   else
     cv_config_set_error (error, CV_CONFIG_ERROR_UNKNOWN_KEY, where,
                          "unknown key, expected one of %s", known->str);
@@ -607,7 +626,10 @@ is_read_by_table (const CvConfigKey *key)
 }
 
 static gboolean
-read_key (JsonObject *object, const char *path, const CvConfigKey *key, gpointer target,
+read_key (JsonObject *object,
+          const char *path,
+          const CvConfigKey *key,
+          gpointer target,
           GError **error)
 {
   g_autofree char *where = NULL;
@@ -630,8 +652,8 @@ read_key (JsonObject *object, const char *path, const CvConfigKey *key, gpointer
         return TRUE;
       }
     case CV_CONFIG_UINT:
-      return cv_config_get_uint (object, key->key, path, key->required, key->min, key->max,
-                                 field, error);
+      return cv_config_get_uint (object, key->key, path, key->required, key->min, key->max, field,
+                                 error);
     case CV_CONFIG_BOOLEAN:
       return cv_config_get_boolean (object, key->key, path, key->required, field, error);
     case CV_CONFIG_CHOICE:
@@ -709,7 +731,7 @@ cv_config_parse_host_port (const char *text,
     return TRUE;
   got = cv_config_describe_string (text);
   cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where, "expected %s, got %s (%s)",
-                       port_hi != NULL       ? "host:port or host:low-high"
+                       port_hi != NULL        ? "host:port or host:low-high"
                        : default_host != NULL ? "host:port or port"
                                               : "host:port",
                        got, local_error->message);

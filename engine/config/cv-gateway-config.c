@@ -44,8 +44,10 @@ static const CvConfigKey session_keys[] = {
 
 /* Every limit is at least 1; the upper bounds only catch a slipped finger (an extra
  * zero or three), far above what one gateway process can serve. */
-#define LIMIT(field, most)                                                                     \
-  { #field, CV_CONFIG_UINT, FALSE, G_STRUCT_OFFSET (CvGatewayLimits, field), 1, most }
+#define LIMIT(field, most)                                                                         \
+  {                                                                                                \
+#field, CV_CONFIG_UINT, FALSE, G_STRUCT_OFFSET(CvGatewayLimits, field), 1, most                \
+  }
 
 static const CvConfigKey limit_keys[] = {
   LIMIT (max_sessions, 1000000),
@@ -60,8 +62,8 @@ static const CvConfigKey limit_keys[] = {
   LIMIT (auth_failures_before_backoff, 1000),
   LIMIT (auth_backoff_max_ms, 86400000),
   /* At least a page; at most the pipe size Linux lets anyone have (pipe-max-size). */
-  { "tunnel_buffer_bytes", CV_CONFIG_UINT, FALSE, G_STRUCT_OFFSET (CvGatewayLimits, tunnel_buffer_bytes),
-    4096, 1048576 },
+  { "tunnel_buffer_bytes", CV_CONFIG_UINT, FALSE,
+    G_STRUCT_OFFSET (CvGatewayLimits, tunnel_buffer_bytes), 4096, 1048576 },
 };
 
 #undef LIMIT
@@ -145,8 +147,7 @@ read_listen (CvGatewayConfig *config, JsonObject *root, GError **error)
     {
       CvGatewayListener *listener = g_new0 (CvGatewayListener, 1);
 
-      if (!cv_host_port_parse (DEFAULT_LISTEN, NULL, &listener->host, &listener->port, NULL,
-                               NULL))
+      if (!cv_host_port_parse (DEFAULT_LISTEN, NULL, &listener->host, &listener->port, NULL, NULL))
         g_assert_not_reached ();
       g_ptr_array_add (config->listeners, listener);
       return TRUE;
@@ -190,8 +191,8 @@ read_listen (CvGatewayConfig *config, JsonObject *root, GError **error)
               g_autofree char *got = cv_config_describe_string (text);
 
               cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
-                                   "expected each address once, got %s, as listen[%u] already",
-                                   got, j);
+                                   "expected each address once, got %s, as listen[%u] already", got,
+                                   j);
               return FALSE;
             }
         }
@@ -230,8 +231,8 @@ read_session (JsonNode *node, const char *where, CvGatewaySession *session, GErr
   g_autofree char *connect_where = cv_config_path_member (where, "connect_password_hash");
 
   if (!cv_config_node_get_object (node, where, &object, error)
-      || !cv_config_read_object (object, where, session_keys, G_N_ELEMENTS (session_keys),
-                                 session, error)
+      || !cv_config_read_object (object, where, session_keys, G_N_ELEMENTS (session_keys), session,
+                                 error)
       || !cv_config_check_session_id (session->id, id_where, error)
       || !validate_password_hash (session->share_password_hash, share_where, error)
       || !validate_password_hash (session->connect_password_hash, connect_where, error))
@@ -316,10 +317,8 @@ static gboolean
 read_config (CvGatewayConfig *config, JsonObject *root, const char *file, GError **error)
 {
   if (!cv_config_read_object (root, "", top_keys, G_N_ELEMENTS (top_keys), config, error)
-      || !read_listen (config, root, error)
-      || !read_certificate (config, root, file, error)
-      || !read_sessions (config, root, error)
-      || !read_limits (config, root, error))
+      || !read_listen (config, root, error) || !read_certificate (config, root, file, error)
+      || !read_sessions (config, root, error) || !read_limits (config, root, error))
     return FALSE;
   if (config->sessions->len > config->limits.max_sessions)
     {

@@ -22,7 +22,7 @@ struct _CvChannel {
   GError *error;
 
   guint incoming : 1;
-  guint local_fin : 1;   /* the application shut down writing */
+  guint local_fin : 1; /* the application shut down writing */
   guint fin_sent : 1;
   guint remote_fin : 1;
   guint in_send_queue : 1;
@@ -60,8 +60,11 @@ void cv_channel_finish (CvChannel *self, GError *error);
 
 /* Called by the channel; implemented in cv-mux.c. */
 void cv_mux_channel_schedule (CvMux *self, CvChannel *channel);
-void cv_mux_channel_answer (CvMux *self, CvChannel *channel, gboolean accept,
-                            CvChannelReason reason, const char *message);
+void cv_mux_channel_answer (CvMux *self,
+                            CvChannel *channel,
+                            gboolean accept,
+                            CvChannelReason reason,
+                            const char *message);
 void cv_mux_channel_reset (CvMux *self, CvChannel *channel, CvChannelReason reason);
 void cv_mux_channel_consumed (CvMux *self, CvChannel *channel, gsize len);
 

@@ -98,8 +98,8 @@ fail_tcp (GTask *task, GError *error)
   /* Our own reset must not come back to us as the channel's "closed". */
   g_clear_signal_handler (&pump->closed_id, pump->channel);
   cv_channel_reset (pump->channel, cv_socket_error_is_reset (error)
-                                       ? CV_CHANNEL_REASON_CONNECTION_RESET
-                                       : CV_CHANNEL_REASON_INTERNAL);
+                                     ? CV_CHANNEL_REASON_CONNECTION_RESET
+                                     : CV_CHANNEL_REASON_INTERNAL);
   g_prefix_error (&error, "TCP connection: ");
   finish (task, TRUE, error);
 }
@@ -297,10 +297,10 @@ start_in_idle (gpointer user_data)
  */
 void
 cv_channel_pump_async (GSocketConnection *connection,
-                     CvChannel *channel,
-                     GCancellable *cancellable,
-                     GAsyncReadyCallback callback,
-                     gpointer user_data)
+                       CvChannel *channel,
+                       GCancellable *cancellable,
+                       GAsyncReadyCallback callback,
+                       gpointer user_data)
 {
   GTask *task;
   Pump *pump;
@@ -337,10 +337,10 @@ cv_channel_pump_async (GSocketConnection *connection,
   if (cv_channel_get_state (channel) == CV_CHANNEL_STATE_CLOSED)
     {
       const GError *why = cv_channel_get_error (channel);
-      finish (task, TRUE, why != NULL ? g_error_copy (why)
-                                      : g_error_new_literal (CV_CHANNEL_ERROR,
-                                                             CV_CHANNEL_REASON_CARRIER_CLOSED,
-                                                             "the channel is already closed"));
+      finish (task, TRUE,
+              why != NULL ? g_error_copy (why)
+                          : g_error_new_literal (CV_CHANNEL_ERROR, CV_CHANNEL_REASON_CARRIER_CLOSED,
+                                                 "the channel is already closed"));
       return;
     }
 

@@ -13,10 +13,10 @@ typedef struct {
 } CvPumpStats;
 
 void cv_channel_pump_async (GSocketConnection *connection,
-                          CvChannel *channel,
-                          GCancellable *cancellable,
-                          GAsyncReadyCallback callback,
-                          gpointer user_data);
+                            CvChannel *channel,
+                            GCancellable *cancellable,
+                            GAsyncReadyCallback callback,
+                            gpointer user_data);
 
 gboolean cv_channel_pump_finish (GAsyncResult *result, CvPumpStats *stats, GError **error);
 

@@ -11,9 +11,9 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (CvChannel, cv_channel, CV, CHANNEL, GObject)
 
 typedef enum {
-  CV_CHANNEL_STATE_OPENING,   /* OPEN sent (or received), no answer yet */
-  CV_CHANNEL_STATE_OPEN,      /* data may flow both ways */
-  CV_CHANNEL_STATE_CLOSED,    /* both FINs exchanged, reset, refused or the carrier ended */
+  CV_CHANNEL_STATE_OPENING, /* OPEN sent (or received), no answer yet */
+  CV_CHANNEL_STATE_OPEN,    /* data may flow both ways */
+  CV_CHANNEL_STATE_CLOSED,  /* both FINs exchanged, reset, refused or the carrier ended */
 } CvChannelState;
 
 guint32 cv_channel_get_id (CvChannel *self);

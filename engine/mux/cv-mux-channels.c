@@ -92,7 +92,8 @@ cv_mux_open_channel (CvMux *self, const char *host, guint16 port, GError **error
   host_len = strlen (host);
   if (self->closed)
     {
-      g_set_error (error, CV_CHANNEL_ERROR, CV_CHANNEL_REASON_CARRIER_CLOSED, "the carrier is closed");
+      g_set_error (error, CV_CHANNEL_ERROR, CV_CHANNEL_REASON_CARRIER_CLOSED,
+                   "the carrier is closed");
       return NULL;
     }
   if (self->goaway_sent || self->goaway_received)
@@ -129,8 +130,11 @@ cv_mux_open_channel (CvMux *self, const char *host, guint16 port, GError **error
 }
 
 void
-cv_mux_channel_answer (CvMux *self, CvChannel *channel, gboolean accept,
-                       CvChannelReason reason, const char *message)
+cv_mux_channel_answer (CvMux *self,
+                       CvChannel *channel,
+                       gboolean accept,
+                       CvChannelReason reason,
+                       const char *message)
 {
   if (accept)
     {
@@ -144,9 +148,9 @@ cv_mux_channel_answer (CvMux *self, CvChannel *channel, gboolean accept,
 
   cv_mux_queue_close_frame (self, CV_FRAME_OPEN_FAIL, channel->id, reason, 0, message);
   cv_mux_remove_channel (self, channel,
-                  g_error_new (CV_CHANNEL_ERROR, reason, "refused here: %s%s%s",
-                               cv_channel_reason_to_string (reason), message ? ": " : "",
-                               message ? message : ""));
+                         g_error_new (CV_CHANNEL_ERROR, reason, "refused here: %s%s%s",
+                                      cv_channel_reason_to_string (reason), message ? ": " : "",
+                                      message ? message : ""));
 }
 
 void
@@ -154,8 +158,8 @@ cv_mux_channel_reset (CvMux *self, CvChannel *channel, CvChannelReason reason)
 {
   cv_mux_queue_close_frame (self, CV_FRAME_RESET, channel->id, reason, 0, NULL);
   cv_mux_remove_channel (self, channel,
-                  g_error_new (CV_CHANNEL_ERROR, reason, "reset here: %s",
-                               cv_channel_reason_to_string (reason)));
+                         g_error_new (CV_CHANNEL_ERROR, reason, "reset here: %s",
+                                      cv_channel_reason_to_string (reason)));
 }
 
 /* The application consumed @len bytes: return credit once a quarter of the window is

@@ -102,8 +102,10 @@ cv_mux_shutdown (CvMux *self, GError *error)
       g_clear_error (&error);
       return;
     }
-  if (error != NULL && error->domain == CV_MUX_ERROR && error->code != CV_GOAWAY_REASON_CONNECTION_LOST
-      && error->code != CV_GOAWAY_REASON_KEEPALIVE_TIMEOUT && !self->goaway_received && self->started)
+  if (error != NULL && error->domain == CV_MUX_ERROR
+      && error->code != CV_GOAWAY_REASON_CONNECTION_LOST
+      && error->code != CV_GOAWAY_REASON_KEEPALIVE_TIMEOUT && !self->goaway_received
+      && self->started)
     prepare_final_goaway (self, error);
 
   self->closed = TRUE;
@@ -137,9 +139,9 @@ cv_mux_shutdown (CvMux *self, GError *error)
   }
   for (guint i = 0; i < channels->len; i++)
     cv_mux_remove_channel (self, channels->pdata[i],
-                    g_error_new (CV_CHANNEL_ERROR, CV_CHANNEL_REASON_CARRIER_CLOSED,
-                                 "the carrier closed: %s",
-                                 error != NULL ? error->message : "normal close"));
+                           g_error_new (CV_CHANNEL_ERROR, CV_CHANNEL_REASON_CARRIER_CLOSED,
+                                        "the carrier closed: %s",
+                                        error != NULL ? error->message : "normal close"));
 
   cv_mux_maybe_close_stream (self);
   cv_mux_emit_closed (self);

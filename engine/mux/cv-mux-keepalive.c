@@ -48,8 +48,9 @@ void
 cv_mux_start_keepalive (CvMux *self)
 {
   g_autoptr (GSource) tick = NULL;
-  guint period_ms = MAX (MIN (self->config.keepalive_interval_ms,
-                              self->config.dead_peer_timeout_ms) / 4, 10);
+  guint period_ms = MAX (MIN (self->config.keepalive_interval_ms, self->config.dead_peer_timeout_ms)
+                           / 4,
+                         10);
 
   self->last_receive_us = g_get_monotonic_time ();
   tick = g_timeout_source_new (period_ms);

@@ -29,16 +29,16 @@ struct _CvMux {
   GIOStream *stream;
   GInputStream *input;
   GOutputStream *output;
-  GSource *read_source;            /* the carrier is readable; attached for the mux's life */
-  gboolean read_more;              /* the read budget ran out with bytes left */
-  GSource *write_source;           /* one-shot: armed while the carrier cannot take more */
-  GSource *flush_source;           /* dispatches while flush_wanted or read_more */
-  gboolean flush_wanted;           /* frames wait to be batched and written */
-  GSource *final_write_timer;      /* how long a broken peer gets to read our GOAWAY */
-  GByteArray *out;                 /* what is being written: the batch or the GOAWAY */
+  GSource *read_source;       /* the carrier is readable; attached for the mux's life */
+  gboolean read_more;         /* the read budget ran out with bytes left */
+  GSource *write_source;      /* one-shot: armed while the carrier cannot take more */
+  GSource *flush_source;      /* dispatches while flush_wanted or read_more */
+  gboolean flush_wanted;      /* frames wait to be batched and written */
+  GSource *final_write_timer; /* how long a broken peer gets to read our GOAWAY */
+  GByteArray *out;            /* what is being written: the batch or the GOAWAY */
   gsize out_offset;
-  GByteArray *final_goaway;        /* owed to a peer that broke the protocol */
-  GPtrArray *readable;             /* channels with new bytes from this read */
+  GByteArray *final_goaway; /* owed to a peer that broke the protocol */
+  GPtrArray *readable;      /* channels with new bytes from this read */
   GMainContext *context;
   CvMuxRole role;
   CvMuxConfig config;
@@ -73,7 +73,7 @@ struct _CvMux {
   GSource *keepalive_source; /* attached to the mux's own context */
   gint64 last_receive_us;
   gint64 ping_sent_us;
-  guint64 ping_opaque; /* random, so a PING reveals nothing about this host */
+  guint64 ping_opaque;          /* random, so a PING reveals nothing about this host */
   guint64 carrier_window_bytes; /* sum of receive windows beyond the initial ones */
   gint64 rtt_us;
 

@@ -45,8 +45,9 @@ channel_for_frame (CvMux *self, const CvFrame *frame, gboolean *ok)
   existed = is_peer_id (self, frame->channel_id) ? frame->channel_id <= self->highest_remote_id
                                                  : frame->channel_id < self->next_local_id;
   if (!existed)
-    *ok = cv_mux_fail (self, CV_GOAWAY_REASON_CHANNEL_ID, "%s frame for channel %u, which was never opened",
-                      cv_frame_type_to_string (frame->type), frame->channel_id);
+    *ok = cv_mux_fail (self, CV_GOAWAY_REASON_CHANNEL_ID,
+                       "%s frame for channel %u, which was never opened",
+                       cv_frame_type_to_string (frame->type), frame->channel_id);
   return NULL;
 }
 
@@ -62,8 +63,8 @@ handle_settings (CvMux *self, const CvFrame *frame)
    * by its version field, which an older peer could not read past. */
   if (frame->u.settings.version < CV_PROTOCOL_VERSION)
     return cv_mux_fail (self, CV_GOAWAY_REASON_VERSION_MISMATCH,
-                       "the peer speaks protocol version %u; this side needs %u",
-                       frame->u.settings.version, CV_PROTOCOL_VERSION);
+                        "the peer speaks protocol version %u; this side needs %u",
+                        frame->u.settings.version, CV_PROTOCOL_VERSION);
 
   self->peer = frame->u.settings;
   self->have_peer_settings = TRUE;
@@ -101,22 +102,23 @@ handle_open (CvMux *self, const CvFrame *frame)
 
   if (!is_peer_id (self, id))
     return cv_mux_fail (self, CV_GOAWAY_REASON_CHANNEL_ID,
-                       "OPEN for channel %u, an id only this side may use", id);
+                        "OPEN for channel %u, an id only this side may use", id);
   if (id <= self->highest_remote_id)
     return cv_mux_fail (self, CV_GOAWAY_REASON_CHANNEL_ID,
-                       "OPEN for channel %u, reused or out of order (last was %u)", id,
-                       self->highest_remote_id);
+                        "OPEN for channel %u, reused or out of order (last was %u)", id,
+                        self->highest_remote_id);
   self->highest_remote_id = id;
 
   if (self->goaway_sent)
     {
-      cv_mux_queue_close_frame (self, CV_FRAME_OPEN_FAIL, id, CV_CHANNEL_REASON_GOING_AWAY, 0, NULL);
+      cv_mux_queue_close_frame (self, CV_FRAME_OPEN_FAIL, id, CV_CHANNEL_REASON_GOING_AWAY, 0,
+                                NULL);
       return TRUE;
     }
   if (self->n_remote_channels >= self->config.max_channels)
     {
-      cv_mux_queue_close_frame (self, CV_FRAME_OPEN_FAIL, id, CV_CHANNEL_REASON_TOO_MANY_CHANNELS, 0,
-                         "channel limit reached");
+      cv_mux_queue_close_frame (self, CV_FRAME_OPEN_FAIL, id, CV_CHANNEL_REASON_TOO_MANY_CHANNELS,
+                                0, "channel limit reached");
       return TRUE;
     }
 
@@ -135,9 +137,9 @@ handle_data (CvMux *self, CvChannel *channel, const CvFrame *frame)
 
   if ((gint64) len > channel->recv_credit)
     return cv_mux_fail (self, CV_GOAWAY_REASON_FLOW_CONTROL,
-                       "channel %u: %" G_GSIZE_FORMAT " bytes of DATA with only %" G_GINT64_FORMAT
-                       " bytes of window left",
-                       channel->id, len, channel->recv_credit);
+                        "channel %u: %" G_GSIZE_FORMAT " bytes of DATA with only %" G_GINT64_FORMAT
+                        " bytes of window left",
+                        channel->id, len, channel->recv_credit);
   channel->recv_credit -= len;
 
   if (channel->remote_fin)
@@ -147,8 +149,8 @@ handle_data (CvMux *self, CvChannel *channel, const CvFrame *frame)
       return TRUE;
     }
   if (!channel->incoming && channel->state == CV_CHANNEL_STATE_OPENING)
-    return cv_mux_fail (self, CV_GOAWAY_REASON_PROTOCOL_ERROR,
-                       "DATA on channel %u before OPEN_OK", channel->id);
+    return cv_mux_fail (self, CV_GOAWAY_REASON_PROTOCOL_ERROR, "DATA on channel %u before OPEN_OK",
+                        channel->id);
 
   cv_byte_queue_push (&channel->recv_queue, frame->u.data.bytes, len);
   channel->bytes_received += len;
@@ -178,8 +180,8 @@ handle_goaway (CvMux *self, const CvFrame *frame)
   if (reason != CV_GOAWAY_REASON_NORMAL && reason != CV_GOAWAY_REASON_SHUTTING_DOWN
       && reason != CV_GOAWAY_REASON_REPLACED)
     return cv_mux_fail (self, reason, "the peer closed the carrier: %s%s%s",
-                       cv_goaway_reason_to_string (reason), *self->peer_goaway_message ? ": " : "",
-                       self->peer_goaway_message);
+                        cv_goaway_reason_to_string (reason), *self->peer_goaway_message ? ": " : "",
+                        self->peer_goaway_message);
 
   /* Channels we opened that the peer never saw will never be answered. */
   g_hash_table_iter_init (&iter, self->channels);
@@ -191,8 +193,9 @@ handle_goaway (CvMux *self, const CvFrame *frame)
     }
   for (guint i = 0; i < unanswered->len; i++)
     cv_mux_remove_channel (self, unanswered->pdata[i],
-                    g_error_new (CV_CHANNEL_ERROR, CV_CHANNEL_REASON_GOING_AWAY,
-                                 "the peer is going away (%s)", cv_goaway_reason_to_string (reason)));
+                           g_error_new (CV_CHANNEL_ERROR, CV_CHANNEL_REASON_GOING_AWAY,
+                                        "the peer is going away (%s)",
+                                        cv_goaway_reason_to_string (reason)));
   if (!self->goaway_sent)
     cv_mux_goaway (self, CV_GOAWAY_REASON_NORMAL, NULL);
   return TRUE;
@@ -206,8 +209,8 @@ handle_frame (CvMux *self, const CvFrame *frame)
 
   if (!self->have_peer_settings && frame->type != CV_FRAME_SETTINGS)
     return cv_mux_fail (self, CV_GOAWAY_REASON_PROTOCOL_ERROR,
-                       "%s frame before SETTINGS; is the peer a Culvert agent?",
-                       cv_frame_type_to_string (frame->type));
+                        "%s frame before SETTINGS; is the peer a Culvert agent?",
+                        cv_frame_type_to_string (frame->type));
 
   switch (frame->type)
     {
@@ -247,28 +250,29 @@ handle_frame (CvMux *self, const CvFrame *frame)
     case CV_FRAME_OPEN_OK:
       if (channel->incoming || channel->state != CV_CHANNEL_STATE_OPENING)
         return cv_mux_fail (self, CV_GOAWAY_REASON_PROTOCOL_ERROR,
-                           "unexpected OPEN_OK for channel %u", channel->id);
+                            "unexpected OPEN_OK for channel %u", channel->id);
       channel->state = CV_CHANNEL_STATE_OPEN;
       cv_channel_emit_opened (channel);
       return TRUE;
     case CV_FRAME_OPEN_FAIL:
       if (channel->incoming || channel->state != CV_CHANNEL_STATE_OPENING)
         return cv_mux_fail (self, CV_GOAWAY_REASON_PROTOCOL_ERROR,
-                           "unexpected OPEN_FAIL for channel %u", channel->id);
+                            "unexpected OPEN_FAIL for channel %u", channel->id);
       cv_mux_remove_channel (self, channel,
-                      g_error_new (CV_CHANNEL_ERROR, frame->u.close.reason,
-                                   "the peer refused %s:%u: %s%s%.*s", channel->host,
-                                   channel->port,
-                                   cv_channel_reason_to_string (frame->u.close.reason),
-                                   frame->u.close.message_len ? ": " : "",
-                                   (int) frame->u.close.message_len, frame->u.close.message));
+                             g_error_new (CV_CHANNEL_ERROR, frame->u.close.reason,
+                                          "the peer refused %s:%u: %s%s%.*s", channel->host,
+                                          channel->port,
+                                          cv_channel_reason_to_string (frame->u.close.reason),
+                                          frame->u.close.message_len ? ": " : "",
+                                          (int) frame->u.close.message_len,
+                                          frame->u.close.message));
       return TRUE;
     case CV_FRAME_DATA:
       return handle_data (self, channel, frame);
     case CV_FRAME_FIN:
       if (!channel->incoming && channel->state == CV_CHANNEL_STATE_OPENING)
         return cv_mux_fail (self, CV_GOAWAY_REASON_PROTOCOL_ERROR,
-                           "FIN on channel %u before OPEN_OK", channel->id);
+                            "FIN on channel %u before OPEN_OK", channel->id);
       if (channel->remote_fin)
         {
           /* Like DATA after FIN: the channel's state is broken, the carrier's framing is not. */
@@ -288,22 +292,22 @@ handle_frame (CvMux *self, const CvFrame *frame)
       return TRUE;
     case CV_FRAME_RESET:
       cv_mux_remove_channel (self, channel,
-                      g_error_new (CV_CHANNEL_ERROR, frame->u.close.reason,
-                                   "the peer reset the channel: %s",
-                                   cv_channel_reason_to_string (frame->u.close.reason)));
+                             g_error_new (CV_CHANNEL_ERROR, frame->u.close.reason,
+                                          "the peer reset the channel: %s",
+                                          cv_channel_reason_to_string (frame->u.close.reason)));
       return TRUE;
     case CV_FRAME_WINDOW_UPDATE:
       channel->send_credit += frame->u.window_increment;
       if (channel->send_credit > CV_FRAME_MAX_WINDOW)
         return cv_mux_fail (self, CV_GOAWAY_REASON_FLOW_CONTROL,
-                           "channel %u: WINDOW_UPDATE takes the window past 2^31-1", channel->id);
+                            "channel %u: WINDOW_UPDATE takes the window past 2^31-1", channel->id);
       cv_mux_channel_schedule (self, channel);
       if (cv_channel_get_send_space (channel) > 0)
         cv_channel_emit_writable (channel);
       return TRUE;
     default:
       return cv_mux_fail (self, CV_GOAWAY_REASON_PROTOCOL_ERROR, "unexpected %s frame",
-                         cv_frame_type_to_string (frame->type));
+                          cv_frame_type_to_string (frame->type));
     }
 }
 
@@ -346,8 +350,8 @@ process_frames (CvMux *self)
       CvFrame frame;
       gsize consumed;
       CvFrameDecodeResult result = cv_frame_decode (self->read_buffer + offset,
-                                                    self->read_length - offset, max_payload,
-                                                    &frame, &consumed, &error);
+                                                    self->read_length - offset, max_payload, &frame,
+                                                    &consumed, &error);
 
       /* Say so plainly when the peer is not Culvert at all (an HTTP client, a
        * TLS record, …) rather than report its first bytes as a huge frame. */
@@ -355,8 +359,8 @@ process_frames (CvMux *self)
           && self->read_buffer[offset + 3] != CV_FRAME_SETTINGS)
         {
           cv_mux_fail (self, CV_GOAWAY_REASON_PROTOCOL_ERROR,
-                      "the peer does not speak the Culvert protocol (its first frame is not "
-                      "SETTINGS)");
+                       "the peer does not speak the Culvert protocol (its first frame is not "
+                       "SETTINGS)");
           return;
         }
       if (result == CV_FRAME_DECODE_NEED_MORE)
@@ -409,7 +413,8 @@ cv_mux_read_from_carrier (CvMux *self)
       g_autoptr (GError) error = NULL;
       gssize n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (self->input),
                                                            self->read_buffer + self->read_length,
-                                                           CV_MUX_READ_BUFFER_SIZE - self->read_length,
+                                                           CV_MUX_READ_BUFFER_SIZE
+                                                             - self->read_length,
                                                            NULL, &error);
 
       if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
@@ -438,7 +443,7 @@ handle_read (CvMux *self, gssize n, const GError *error)
         cv_mux_shutdown (self, NULL);
       else
         cv_mux_shutdown (self, g_error_new (CV_MUX_ERROR, CV_GOAWAY_REASON_CONNECTION_LOST,
-                                          "reading from the carrier failed: %s", error->message));
+                                            "reading from the carrier failed: %s", error->message));
       return FALSE;
     }
   if (n == 0)
@@ -446,11 +451,12 @@ handle_read (CvMux *self, gssize n, const GError *error)
       if (self->goaway_received && g_hash_table_size (self->channels) == 0)
         cv_mux_shutdown (self, NULL);
       else
-        cv_mux_shutdown (self, g_error_new (CV_MUX_ERROR, CV_GOAWAY_REASON_CONNECTION_LOST,
-                                          self->goaway_received
-                                            ? "the peer closed the carrier with %u channels still open"
-                                            : "the peer closed the carrier without GOAWAY",
-                                          g_hash_table_size (self->channels)));
+        cv_mux_shutdown (self,
+                         g_error_new (CV_MUX_ERROR, CV_GOAWAY_REASON_CONNECTION_LOST,
+                                      self->goaway_received
+                                        ? "the peer closed the carrier with %u channels still open"
+                                        : "the peer closed the carrier without GOAWAY",
+                                      g_hash_table_size (self->channels)));
       return FALSE;
     }
 

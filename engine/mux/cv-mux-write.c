@@ -19,16 +19,16 @@ cv_mux_queue_control (CvMux *self, const CvFrame *frame)
     return;
   if (!cv_frame_encode (frame, self->control_out, &error))
     {
-      g_critical ("refusing to send an invalid %s frame: %s",
-                  cv_frame_type_to_string (frame->type), error->message);
+      g_critical ("refusing to send an invalid %s frame: %s", cv_frame_type_to_string (frame->type),
+                  error->message);
       return;
     }
   if (self->control_out->len > CV_MUX_MAX_PENDING_CONTROL)
     {
       cv_mux_shutdown (self, g_error_new (CV_MUX_ERROR, CV_GOAWAY_REASON_CONTROL_FLOOD,
-                                        "the peer sends control frames but does not read the "
-                                        "answers (%u bytes owed)",
-                                        self->control_out->len));
+                                          "the peer sends control frames but does not read the "
+                                          "answers (%u bytes owed)",
+                                          self->control_out->len));
       return;
     }
   cv_mux_flush (self);
@@ -43,8 +43,12 @@ cv_mux_queue_simple (CvMux *self, CvFrameType type, guint32 channel_id)
 }
 
 void
-cv_mux_queue_close_frame (CvMux *self, CvFrameType type, guint32 channel_id, guint8 reason,
-                   guint32 last_channel_id, const char *message)
+cv_mux_queue_close_frame (CvMux *self,
+                          CvFrameType type,
+                          guint32 channel_id,
+                          guint8 reason,
+                          guint32 last_channel_id,
+                          const char *message)
 {
   CvFrame frame = { .type = type, .channel_id = channel_id };
 
@@ -90,9 +94,9 @@ append_data_frames (CvMux *self, GByteArray *batch, GPtrArray *drained)
   /* A DATA frame and its header fill one 16 KiB TLS record exactly: a frame split
    * across two records makes the receiver keep and move the partial frame after
    * every read (measured in tests/bench/CHAINS.md). */
-  gsize max_payload = MIN (self->have_peer_settings ? MIN (self->peer.max_payload,
-                                                           self->config.max_payload)
-                                                    : CV_FRAME_DEFAULT_MAX_PAYLOAD,
+  gsize max_payload = MIN (self->have_peer_settings
+                             ? MIN (self->peer.max_payload, self->config.max_payload)
+                             : CV_FRAME_DEFAULT_MAX_PAYLOAD,
                            CV_MUX_TLS_RECORD_PAYLOAD - CV_FRAME_HEADER_SIZE);
   GList *link;
 
@@ -119,8 +123,8 @@ append_data_frames (CvMux *self, GByteArray *batch, GPtrArray *drained)
           channel->bytes_sent += n;
           /* Crossing half the send buffer downwards: the application may write more
            * (told after the batch is built, never in the middle of it). */
-          if (buffered >= CV_CHANNEL_SEND_BUFFER / 2
-              && buffered - n < CV_CHANNEL_SEND_BUFFER / 2 && channel->send_credit > 0)
+          if (buffered >= CV_CHANNEL_SEND_BUFFER / 2 && buffered - n < CV_CHANNEL_SEND_BUFFER / 2
+              && channel->send_credit > 0)
             g_ptr_array_add (drained, g_object_ref (channel));
         }
       if (channel->local_fin && !channel->fin_sent
@@ -315,7 +319,7 @@ write_done (CvMux *self, GError *error)
         cv_mux_shutdown (self, NULL);
       else
         cv_mux_shutdown (self, g_error_new (CV_MUX_ERROR, CV_GOAWAY_REASON_CONNECTION_LOST,
-                                          "writing to the carrier failed: %s", error->message));
+                                            "writing to the carrier failed: %s", error->message));
       g_error_free (error);
       return;
     }

@@ -15,7 +15,6 @@
 
 #include "base/cv-source.h"
 
-
 enum {
   SIGNAL_INCOMING_CHANNEL,
   SIGNAL_CONTROL_MESSAGE,
@@ -113,9 +112,10 @@ cv_mux_class_init (CvMuxClass *klass)
    *
    * The round trip of our last PING that the peer answered, in µs; -1 until then.
    */
-  properties[PROP_ROUND_TRIP_US] =
-    g_param_spec_int64 ("round-trip-us", NULL, NULL, -1, G_MAXINT64, -1,
-                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_ROUND_TRIP_US] = g_param_spec_int64 ("round-trip-us", NULL, NULL, -1, G_MAXINT64,
+                                                       -1,
+                                                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS
+                                                         | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -140,8 +140,8 @@ cv_mux_class_init (CvMuxClass *klass)
    * CvMux::closed:
    * @error: (nullable): why the carrier ended; %NULL after a clean GOAWAY
    */
-  signals[SIGNAL_CLOSED] = g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                         0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
+  signals[SIGNAL_CLOSED] = g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                         NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
 }
 
 static void
@@ -349,8 +349,8 @@ cv_mux_goaway (CvMux *self, CvGoawayReason reason, const char *message)
     {
       /* An error is not a goodbye: the carrier closes now, with a parting GOAWAY. */
       cv_mux_shutdown (self, g_error_new (CV_MUX_ERROR, reason, "%s",
-                                        message != NULL ? message
-                                                        : cv_goaway_reason_to_string (reason)));
+                                          message != NULL ? message
+                                                          : cv_goaway_reason_to_string (reason)));
       return;
     }
   self->goaway_sent = TRUE;
@@ -366,5 +366,5 @@ cv_mux_close (CvMux *self)
 
   if (!self->closed)
     cv_mux_shutdown (self, g_error_new (CV_MUX_ERROR, CV_GOAWAY_REASON_SHUTTING_DOWN,
-                                      "the carrier was closed on this side"));
+                                        "the carrier was closed on this side"));
 }

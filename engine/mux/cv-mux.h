@@ -18,13 +18,13 @@ typedef enum {
 } CvMuxRole;
 
 typedef struct {
-  guint32 initial_window;     /* bytes a peer may send on a new channel before credit returns */
-  guint32 max_window;         /* the window may grow to this when it limits throughput */
-  guint32 max_payload;        /* largest frame payload we accept and send */
-  guint32 max_channels;       /* open channels the peer may have with us at once */
-  guint keepalive_interval_ms;   /* PING when the carrier has been quiet this long */
-  guint dead_peer_timeout_ms;    /* close the carrier after this long without a frame */
-  gsize max_write_batch;      /* bytes gathered into one write to the carrier */
+  guint32 initial_window;      /* bytes a peer may send on a new channel before credit returns */
+  guint32 max_window;          /* the window may grow to this when it limits throughput */
+  guint32 max_payload;         /* largest frame payload we accept and send */
+  guint32 max_channels;        /* open channels the peer may have with us at once */
+  guint keepalive_interval_ms; /* PING when the carrier has been quiet this long */
+  guint dead_peer_timeout_ms;  /* close the carrier after this long without a frame */
+  gsize max_write_batch;       /* bytes gathered into one write to the carrier */
   guint64 max_carrier_window_growth; /* all channels' window growth together, per carrier */
 } CvMuxConfig;
 

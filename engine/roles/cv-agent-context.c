@@ -3,7 +3,6 @@
 
 #include <string.h>
 
-
 /**
  * cv_agent_timeout_add:
  * @context: the object's context (never the global default one unless it is that)
@@ -11,7 +10,10 @@
  * Returns: (transfer full): the attached source; destroy it with cv_source_clear()
  */
 GSource *
-cv_agent_timeout_add (GMainContext *context, guint interval_ms, GSourceFunc func, gpointer data,
+cv_agent_timeout_add (GMainContext *context,
+                      guint interval_ms,
+                      GSourceFunc func,
+                      gpointer data,
                       const char *static_name)
 {
   GSource *source = g_timeout_source_new (interval_ms);

@@ -27,9 +27,12 @@
 /* A link that stayed up this long starts the next reconnect from the shortest delay. */
 #define STABLE_LINK_US (10 * G_USEC_PER_SEC)
 
+/* clang-format off */
 G_DEFINE_QUARK (cv-agent-error-quark, cv_agent_error)
+/* clang-format on */
 
-G_DEFINE_ENUM_TYPE (CvAgentLinkState, cv_agent_link_state,
+G_DEFINE_ENUM_TYPE (CvAgentLinkState,
+                    cv_agent_link_state,
                     G_DEFINE_ENUM_VALUE (CV_AGENT_LINK_STATE_STOPPED, "stopped"),
                     G_DEFINE_ENUM_VALUE (CV_AGENT_LINK_STATE_CONNECTING, "connecting"),
                     G_DEFINE_ENUM_VALUE (CV_AGENT_LINK_STATE_ONLINE, "online"),
@@ -195,8 +198,7 @@ cv_agent_link_get_property (GObject *object, guint prop_id, GValue *value, GPara
 }
 
 static void
-cv_agent_link_set_property (GObject *object, guint prop_id, const GValue *value,
-                            GParamSpec *pspec)
+cv_agent_link_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   CvAgentLink *self = CV_AGENT_LINK (object);
 
@@ -223,36 +225,40 @@ cv_agent_link_class_init (CvAgentLinkClass *klass)
   object_class->set_property = cv_agent_link_set_property;
 
   /* Every source and callback of the link runs here; NULL: the thread-default one. */
-  properties[PROP_MAIN_CONTEXT] =
-    g_param_spec_boxed ("main-context", NULL, NULL, G_TYPE_MAIN_CONTEXT,
-                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_STATE] =
-    g_param_spec_enum ("state", NULL, NULL, CV_TYPE_AGENT_LINK_STATE, CV_AGENT_LINK_STATE_STOPPED,
-                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_MAIN_CONTEXT] = g_param_spec_boxed ("main-context", NULL, NULL,
+                                                      G_TYPE_MAIN_CONTEXT,
+                                                      G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY
+                                                        | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STATE] = g_param_spec_enum ("state", NULL, NULL, CV_TYPE_AGENT_LINK_STATE,
+                                              CV_AGENT_LINK_STATE_STOPPED,
+                                              G_PARAM_READABLE | G_PARAM_STATIC_STRINGS
+                                                | G_PARAM_EXPLICIT_NOTIFY);
   /* When a link backing off or refused tries again, in g_get_real_time() µs; 0 otherwise. */
-  properties[PROP_NEXT_RETRY_TIME] =
-    g_param_spec_int64 ("next-retry-time", NULL, NULL, 0, G_MAXINT64, 0,
-                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_NEXT_RETRY_TIME] = g_param_spec_int64 ("next-retry-time", NULL, NULL, 0,
+                                                         G_MAXINT64, 0,
+                                                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS
+                                                           | G_PARAM_EXPLICIT_NOTIFY);
   /* The reason of the last refusal; none once the link is online again. */
-  properties[PROP_REFUSAL] =
-    g_param_spec_enum ("refusal", NULL, NULL, CV_TYPE_REFUSAL, CV_REFUSAL_NONE,
-                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_REFUSAL] = g_param_spec_enum ("refusal", NULL, NULL, CV_TYPE_REFUSAL,
+                                                CV_REFUSAL_NONE,
+                                                G_PARAM_READABLE | G_PARAM_STATIC_STRINGS
+                                                  | G_PARAM_EXPLICIT_NOTIFY);
   /* Why the link last went down (a CV_REFUSAL_ERROR when refused); NULL once online. */
-  properties[PROP_LAST_ERROR] =
-    g_param_spec_boxed ("last-error", NULL, NULL, G_TYPE_ERROR,
-                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_SESSION] =
-    g_param_spec_string ("session", NULL, NULL, NULL,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_LAST_ERROR] = g_param_spec_boxed ("last-error", NULL, NULL, G_TYPE_ERROR,
+                                                    G_PARAM_READABLE | G_PARAM_STATIC_STRINGS
+                                                      | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_SESSION] = g_param_spec_string ("session", NULL, NULL, NULL,
+                                                  G_PARAM_READABLE | G_PARAM_STATIC_STRINGS
+                                                    | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* WELCOME arrived; @welcome is its body. */
   signals[SIGNAL_READY] = g_signal_new ("ready", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                                         NULL, NULL, NULL, G_TYPE_NONE, 1, JSON_TYPE_OBJECT);
   /* A control message after WELCOME (PRESENCE, TUNNEL_OFFER). */
-  signals[SIGNAL_MESSAGE] = g_signal_new ("message", G_TYPE_FROM_CLASS (klass),
-                                          G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2,
-                                          G_TYPE_UINT, JSON_TYPE_OBJECT);
+  signals[SIGNAL_MESSAGE] = g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT,
+                                          JSON_TYPE_OBJECT);
   /* The link is down (or could not come up); it retries on its own. */
   signals[SIGNAL_LOST] = g_signal_new ("lost", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                                        NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
@@ -299,8 +305,10 @@ cv_agent_link_new (const CvGatewayAddress *gateway,
  *   password, the config) or a CV_IDENTITY_ERROR (the key)
  */
 CvAgentLink *
-cv_agent_link_new_from_config (const CvAgentConfig *config, CvAgentRole role,
-                               GMainContext *context, GError **error)
+cv_agent_link_new_from_config (const CvAgentConfig *config,
+                               CvAgentRole role,
+                               GMainContext *context,
+                               GError **error)
 {
   g_autofree char *password = NULL;
   g_autoptr (CvIdentity) identity = NULL;
@@ -311,8 +319,7 @@ cv_agent_link_new_from_config (const CvAgentConfig *config, CvAgentRole role,
   if (!cv_agent_config_check (config, error)
       || (password = cv_agent_config_read_password (config, error)) == NULL)
     return NULL;
-  identity = cv_identity_load_or_create (config->state_dir, "agent", config->name, &created,
-                                         error);
+  identity = cv_identity_load_or_create (config->state_dir, "agent", config->name, &created, error);
   if (identity == NULL)
     {
       sodium_memzero (password, strlen (password));
@@ -330,8 +337,11 @@ cv_agent_link_new_from_config (const CvAgentConfig *config, CvAgentRole role,
 }
 
 void
-cv_agent_link_set_backoff (CvAgentLink *self, guint initial_ms, guint max_ms,
-                           guint auth_initial_ms, guint auth_max_ms)
+cv_agent_link_set_backoff (CvAgentLink *self,
+                           guint initial_ms,
+                           guint max_ms,
+                           guint auth_initial_ms,
+                           guint auth_max_ms)
 {
   cv_backoff_init (&self->backoff, initial_ms, max_ms);
   cv_backoff_init (&self->auth_backoff, auth_initial_ms, auth_max_ms);
@@ -449,8 +459,9 @@ lose (CvAgentLink *self, GError *error)
                                              "[culvert] agent link retry");
   if (error->domain == CV_REFUSAL_ERROR)
     refusal = error->code;
-  set_state (self, refusal != CV_REFUSAL_NONE ? CV_AGENT_LINK_STATE_REFUSED
-                                              : CV_AGENT_LINK_STATE_BACKING_OFF,
+  set_state (self,
+             refusal != CV_REFUSAL_NONE ? CV_AGENT_LINK_STATE_REFUSED
+                                        : CV_AGENT_LINK_STATE_BACKING_OFF,
              g_get_real_time () + (gint64) delay_ms * 1000,
              refusal != CV_REFUSAL_NONE ? refusal : self->refusal, error, TRUE);
   g_signal_emit (self, signals[SIGNAL_LOST], 0, error);
@@ -538,16 +549,17 @@ on_mux_closed (CvMux *mux, const GError *error, CvAgentLink *self)
 
   if (reason == CV_GOAWAY_REASON_REPLACED && self->role == CV_AGENT_ROLE_SHARE)
     {
-      stop_for_good (self, g_error_new (CV_AGENT_ERROR, CV_AGENT_ERROR_REPLACED,
-                                        "this share agent was %s",
-                                        message != NULL && *message ? message
-                                                                    : "replaced by another"));
+      stop_for_good (self,
+                     g_error_new (CV_AGENT_ERROR, CV_AGENT_ERROR_REPLACED,
+                                  "this share agent was %s",
+                                  message != NULL && *message ? message : "replaced by another"));
       return;
     }
   if (reason >= 0)
-    lose (self, g_error_new (CV_AGENT_ERROR, CV_AGENT_ERROR_LOST, "the gateway closed the link: %s%s%s",
-                             cv_goaway_reason_to_string (reason), message && *message ? ": " : "",
-                             message ? message : ""));
+    lose (self,
+          g_error_new (CV_AGENT_ERROR, CV_AGENT_ERROR_LOST, "the gateway closed the link: %s%s%s",
+                       cv_goaway_reason_to_string (reason), message && *message ? ": " : "",
+                       message ? message : ""));
   else
     lose (self, g_error_new (CV_AGENT_ERROR, CV_AGENT_ERROR_LOST, "link lost: %s",
                              error != NULL ? error->message : "closed"));
@@ -559,8 +571,8 @@ on_welcome_timeout (gpointer user_data)
   CvAgentLink *self = user_data;
 
   g_clear_pointer (&self->welcome_source, g_source_unref);
-  lose (self, g_error_new (CV_AGENT_ERROR, CV_AGENT_ERROR_TIMEOUT,
-                           "no answer to HELLO within %d s", WELCOME_TIMEOUT_MS / 1000));
+  lose (self, g_error_new (CV_AGENT_ERROR, CV_AGENT_ERROR_TIMEOUT, "no answer to HELLO within %d s",
+                           WELCOME_TIMEOUT_MS / 1000));
   return G_SOURCE_REMOVE;
 }
 
@@ -603,8 +615,9 @@ on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
   json = cv_control_build_hello (&hello);
   cv_mux_send_control (self->mux, CV_CONTROL_HELLO, json, NULL);
   sodium_memzero (json, strlen (json));
-  self->welcome_source = cv_agent_timeout_add (self->context, WELCOME_TIMEOUT_MS, on_welcome_timeout,
-                                               self, "[culvert] agent link welcome");
+  self->welcome_source = cv_agent_timeout_add (self->context, WELCOME_TIMEOUT_MS,
+                                               on_welcome_timeout, self,
+                                               "[culvert] agent link welcome");
 }
 
 static void
@@ -631,8 +644,8 @@ on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
   {
     g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
     cv_tls_client_handshake_async (G_IO_STREAM (connection), self->gateway.host, &check,
-                                   self->identity, CV_TLS_ALPN, 0, self->cancellable,
-                                   on_tls_done, g_object_ref (self));
+                                   self->identity, CV_TLS_ALPN, 0, self->cancellable, on_tls_done,
+                                   g_object_ref (self));
   }
 }
 

@@ -17,10 +17,10 @@ G_BEGIN_DECLS
 GQuark cv_agent_error_quark (void);
 
 typedef enum {
-  CV_AGENT_ERROR_REPLACED,     /* another share agent took over the session */
-  CV_AGENT_ERROR_UNREACHABLE,  /* no TCP connection to the gateway */
-  CV_AGENT_ERROR_TLS,          /* the gateway's certificate or the handshake failed */
-  CV_AGENT_ERROR_LOST,         /* the link went down */
+  CV_AGENT_ERROR_REPLACED,    /* another share agent took over the session */
+  CV_AGENT_ERROR_UNREACHABLE, /* no TCP connection to the gateway */
+  CV_AGENT_ERROR_TLS,         /* the gateway's certificate or the handshake failed */
+  CV_AGENT_ERROR_LOST,        /* the link went down */
   CV_AGENT_ERROR_TIMEOUT,
 } CvAgentError;
 
@@ -62,7 +62,10 @@ CvAgentLinkState cv_agent_link_get_state (CvAgentLink *self);
 gint64 cv_agent_link_get_next_retry_time (CvAgentLink *self);
 CvRefusal cv_agent_link_get_refusal (CvAgentLink *self);
 const GError *cv_agent_link_get_last_error (CvAgentLink *self);
-void cv_agent_link_set_backoff (CvAgentLink *self, guint initial_ms, guint max_ms,
-                                guint auth_initial_ms, guint auth_max_ms);
+void cv_agent_link_set_backoff (CvAgentLink *self,
+                                guint initial_ms,
+                                guint max_ms,
+                                guint auth_initial_ms,
+                                guint auth_max_ms);
 
 G_END_DECLS

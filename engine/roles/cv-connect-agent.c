@@ -34,7 +34,7 @@ struct _CvConnectAgent {
   CvAgentLink *link;
   char *known_peers_path;
   GListStore *mappings; /* of CvMapping */
-  GQueue waiting; /* of Waiting: clients that arrived before the tunnel */
+  GQueue waiting;       /* of Waiting: clients that arrived before the tunnel */
   CvMux *tunnel;
   gboolean tunnel_requested;
   GSource *tunnel_timer;
@@ -211,25 +211,23 @@ cv_connect_agent_class_init (CvConnectAgentClass *klass)
   object_class->get_property = cv_connect_agent_get_property;
 
   /* The control link; its "next-retry-time", "refusal" and "last-error" say more. */
-  properties[PROP_LINK] =
-    g_param_spec_object ("link", NULL, NULL, CV_TYPE_AGENT_LINK, READ_FLAGS);
+  properties[PROP_LINK] = g_param_spec_object ("link", NULL, NULL, CV_TYPE_AGENT_LINK, READ_FLAGS);
   /* The link's "state", notified after it. */
-  properties[PROP_STATE] =
-    g_param_spec_enum ("state", NULL, NULL, CV_TYPE_AGENT_LINK_STATE, CV_AGENT_LINK_STATE_STOPPED,
-                       READ_FLAGS);
+  properties[PROP_STATE] = g_param_spec_enum ("state", NULL, NULL, CV_TYPE_AGENT_LINK_STATE,
+                                              CV_AGENT_LINK_STATE_STOPPED, READ_FLAGS);
   /* Whether the share agent of the session is online, as the gateway says (PRESENCE). */
-  properties[PROP_SHARE_ONLINE] =
-    g_param_spec_boolean ("share-online", NULL, NULL, FALSE, READ_FLAGS);
+  properties[PROP_SHARE_ONLINE] = g_param_spec_boolean ("share-online", NULL, NULL, FALSE,
+                                                        READ_FLAGS);
   properties[PROP_SHARE_NAME] = g_param_spec_string ("share-name", NULL, NULL, NULL, READ_FLAGS);
   /* Channels started through the tunnel and not closed yet, over every mapping. */
-  properties[PROP_N_CHANNELS] =
-    g_param_spec_uint ("n-channels", NULL, NULL, 0, G_MAXUINT, 0, READ_FLAGS);
+  properties[PROP_N_CHANNELS] = g_param_spec_uint ("n-channels", NULL, NULL, 0, G_MAXUINT, 0,
+                                                   READ_FLAGS);
   /* The tunnel's round trip from its last PING, in µs; -1 without a tunnel or a PONG yet. */
-  properties[PROP_ROUND_TRIP_US] =
-    g_param_spec_int64 ("round-trip-us", NULL, NULL, -1, G_MAXINT64, -1, READ_FLAGS);
+  properties[PROP_ROUND_TRIP_US] = g_param_spec_int64 ("round-trip-us", NULL, NULL, -1, G_MAXINT64,
+                                                       -1, READ_FLAGS);
   /* A GListModel of CvMapping, in the order they were added. */
-  properties[PROP_MAPPINGS] =
-    g_param_spec_object ("mappings", NULL, NULL, G_TYPE_LIST_MODEL, READ_FLAGS);
+  properties[PROP_MAPPINGS] = g_param_spec_object ("mappings", NULL, NULL, G_TYPE_LIST_MODEL,
+                                                   READ_FLAGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -239,9 +237,9 @@ cv_connect_agent_class_init (CvConnectAgentClass *klass)
    *
    * A local client's channel was started through the tunnel.
    */
-  signals[SIGNAL_CHANNEL_OPENED] =
-    g_signal_new ("channel-opened", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                  NULL, G_TYPE_NONE, 2, CV_TYPE_MAPPING, G_TYPE_STRING);
+  signals[SIGNAL_CHANNEL_OPENED] = g_signal_new ("channel-opened", G_TYPE_FROM_CLASS (klass),
+                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                 G_TYPE_NONE, 2, CV_TYPE_MAPPING, G_TYPE_STRING);
   /**
    * CvConnectAgent::channel-closed:
    * @mapping: the mapping
@@ -249,9 +247,10 @@ cv_connect_agent_class_init (CvConnectAgentClass *klass)
    * @error: (nullable): why it ended (the share agent refused, the tunnel broke…); NULL
    *   after a clean close
    */
-  signals[SIGNAL_CHANNEL_CLOSED] =
-    g_signal_new ("channel-closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                  NULL, G_TYPE_NONE, 3, CV_TYPE_MAPPING, G_TYPE_STRING, G_TYPE_ERROR);
+  signals[SIGNAL_CHANNEL_CLOSED] = g_signal_new ("channel-closed", G_TYPE_FROM_CLASS (klass),
+                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                 G_TYPE_NONE, 3, CV_TYPE_MAPPING, G_TYPE_STRING,
+                                                 G_TYPE_ERROR);
 }
 
 static void
@@ -290,11 +289,11 @@ on_pump_done (GObject *source, GAsyncResult *result, gpointer user_data)
     g_message ("connection to %s closed: %s", forward->target, error->message);
   else
     g_debug ("connection to %s closed: %" G_GUINT64_FORMAT " bytes out, %" G_GUINT64_FORMAT
-             " bytes in", forward->target, stats.bytes_to_channel, stats.bytes_from_channel);
+             " bytes in",
+             forward->target, stats.bytes_to_channel, stats.bytes_from_channel);
   cv_mapping_channel_closed (forward->mapping, &stats, error);
   set_n_channels (self, self->n_channels - 1);
-  g_signal_emit (self, signals[SIGNAL_CHANNEL_CLOSED], 0, forward->mapping, forward->target,
-                 error);
+  g_signal_emit (self, signals[SIGNAL_CHANNEL_CLOSED], 0, forward->mapping, forward->target, error);
   g_object_unref (forward->agent);
   g_object_unref (forward->mapping);
   g_free (forward->target);
@@ -407,8 +406,7 @@ on_local_connection (CvMapping *mapping, GSocketConnection *connection, CvConnec
   if (g_queue_get_length (&self->waiting) >= MAX_WAITING)
     {
       turn_away (mapping, g_error_new (CV_REFUSAL_ERROR, CV_REFUSAL_LIMIT_REACHED,
-                                       "%u connections already wait for the tunnel",
-                                       MAX_WAITING));
+                                       "%u connections already wait for the tunnel", MAX_WAITING));
       return;
     }
   waiting = g_new0 (Waiting, 1);
@@ -461,8 +459,7 @@ on_tunnel_open (GObject *source, GAsyncResult *result, gpointer user_data)
     self->tunnel = cv_mux_new (stream, CV_MUX_ROLE_INITIATOR, NULL);
   }
   g_signal_connect (self->tunnel, "closed", G_CALLBACK (on_tunnel_closed), self);
-  g_signal_connect (self->tunnel, "notify::round-trip-us", G_CALLBACK (on_tunnel_round_trip),
-                    self);
+  g_signal_connect (self->tunnel, "notify::round-trip-us", G_CALLBACK (on_tunnel_round_trip), self);
   cv_mux_start (self->tunnel);
   g_message ("tunnel to share agent “%s” open, end-to-end TLS verified",
              self->share_name != NULL ? self->share_name : "?");
@@ -492,8 +489,7 @@ check_share_key (CvConnectAgent *self, const char *fingerprint)
       /* A message, not a g_warning: refusing is the defence working, and the words
        * (with "WARNING:" in them) carry the alarm to whoever reads the log. */
       if (error != NULL)
-        g_message ("session “%s”: cannot check the share agent's key: %s", session,
-                   error->message);
+        g_message ("session “%s”: cannot check the share agent's key: %s", session, error->message);
       else
         g_message ("WARNING: session “%s”: the share agent's key CHANGED from %s to %s; "
                    "refusing to connect. If the share agent was reinstalled, delete the line "
@@ -622,7 +618,8 @@ cv_connect_agent_new (CvAgentLink *link, const char *known_peers_path)
  *   something, the password or the key cannot be read, or a mapping cannot listen
  */
 CvConnectAgent *
-cv_connect_agent_new_from_config (const CvConnectConfig *config, GMainContext *context,
+cv_connect_agent_new_from_config (const CvConnectConfig *config,
+                                  GMainContext *context,
                                   GError **error)
 {
   g_autoptr (CvConnectAgent) self = NULL;

@@ -284,7 +284,9 @@ take_connection (CvGateway *self, GSocketConnection *connection)
  * (cv_gateway_start()), and GTask calls back with that context pushed, so the next
  * accept it queues after this returns is on it too. */
 gboolean
-cv_gateway_on_incoming (GSocketService *service, GSocketConnection *connection, GObject *source,
+cv_gateway_on_incoming (GSocketService *service,
+                        GSocketConnection *connection,
+                        GObject *source,
                         gpointer user_data)
 {
   CvGateway *self = user_data;

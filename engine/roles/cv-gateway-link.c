@@ -61,9 +61,9 @@ cv_gateway_link_class_init (CvGatewayLinkClass *klass)
   signals[SIGNAL_HELLO] = g_signal_new ("hello", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                                         NULL, NULL, NULL, G_TYPE_NONE, 0);
   /* A control message after WELCOME. */
-  signals[SIGNAL_MESSAGE] = g_signal_new ("message", G_TYPE_FROM_CLASS (klass),
-                                          G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2,
-                                          G_TYPE_UINT, JSON_TYPE_OBJECT);
+  signals[SIGNAL_MESSAGE] = g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT,
+                                          JSON_TYPE_OBJECT);
   signals[SIGNAL_CLOSED] = g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                                          NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
 }
@@ -104,7 +104,8 @@ on_control_message (CvMux *mux, guint type, GBytes *json, CvGatewayLink *self)
     {
       if (type != CV_CONTROL_HELLO)
         {
-          cv_gateway_link_refuse (self, CV_REASON_BAD_REQUEST, "the first message must be HELLO", 0);
+          cv_gateway_link_refuse (self, CV_REASON_BAD_REQUEST, "the first message must be HELLO",
+                                  0);
           return;
         }
       if (!cv_control_parse_hello (json, &self->hello, &error))
@@ -244,7 +245,9 @@ cv_gateway_link_welcome (CvGatewayLink *self, JsonObject *extra)
 
 /* REFUSED with a stable reason, then a graceful close. */
 void
-cv_gateway_link_refuse (CvGatewayLink *self, const char *reason, const char *message,
+cv_gateway_link_refuse (CvGatewayLink *self,
+                        const char *reason,
+                        const char *message,
                         guint retry_after_ms)
 {
   g_autoptr (JsonObject) body = json_object_new ();

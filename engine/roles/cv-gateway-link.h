@@ -27,7 +27,9 @@ gpointer cv_gateway_link_get_session (CvGatewayLink *self);
 void cv_gateway_link_set_session (CvGatewayLink *self, gpointer session);
 
 void cv_gateway_link_welcome (CvGatewayLink *self, JsonObject *extra);
-void cv_gateway_link_refuse (CvGatewayLink *self, const char *reason, const char *message,
+void cv_gateway_link_refuse (CvGatewayLink *self,
+                             const char *reason,
+                             const char *message,
                              guint retry_after_ms);
 void cv_gateway_link_send (CvGatewayLink *self, CvControlType type, JsonObject *body);
 void cv_gateway_link_goaway (CvGatewayLink *self, CvGoawayReason reason, const char *message);

@@ -18,8 +18,8 @@ typedef struct {
   char *name;
   char *share_hash;
   char *connect_hash;
-  CvGatewayLink *share;  /* not owned: links own themselves through the gateway */
-  GPtrArray *connects;   /* of CvGatewayLink, not owned */
+  CvGatewayLink *share; /* not owned: links own themselves through the gateway */
+  GPtrArray *connects;  /* of CvGatewayLink, not owned */
   gboolean removed;
 } CvGatewaySessionState;
 
@@ -57,9 +57,9 @@ struct _CvGateway {
 /* Entry points (callbacks, public calls) run with the gateway's context pushed as
  * thread-default, so that what they start (GTasks, mux and TLS sources, closes)
  * comes back on it too. */
-#define CV_GATEWAY_ON_ITS_CONTEXT(self)                                                  \
-  g_autoptr (GMainContextPusher) G_PASTE (pusher_, __LINE__) G_GNUC_UNUSED               \
-    = g_main_context_pusher_new ((self)->context)
+#define CV_GATEWAY_ON_ITS_CONTEXT(self)                                                            \
+  g_autoptr (GMainContextPusher) G_PASTE (pusher_, __LINE__)                                       \
+    G_GNUC_UNUSED = g_main_context_pusher_new ((self)->context)
 
 GSource *cv_gateway_add_timeout (CvGateway *self, guint ms, GSourceFunc func, gpointer data);
 /* Notifies the counts ("n-links", "n-tunnels", "n-sessions-online") that changed. */
@@ -79,16 +79,21 @@ guint cv_gateway_count_sessions_online (CvGateway *self);
 void cv_gateway_on_link_hello (CvGatewayLink *link, CvGateway *self);
 
 /* cv-gateway-rendezvous.c: tickets, and joining the two halves of a tunnel. */
-void cv_gateway_offer_tunnel (CvGateway *self, CvGatewaySessionState *session,
+void cv_gateway_offer_tunnel (CvGateway *self,
+                              CvGatewaySessionState *session,
                               CvGatewayLink *connect);
-void cv_gateway_accept_tunnel_half (CvGateway *self, GSocketConnection *connection,
-                                    const char *ticket, const char *remote);
+void cv_gateway_accept_tunnel_half (CvGateway *self,
+                                    GSocketConnection *connection,
+                                    const char *ticket,
+                                    const char *remote);
 void cv_gateway_forget_rendezvous (CvGateway *self);
 
 /* cv-gateway-intake.c: new connections, told apart by their first bytes. */
 void cv_gateway_pending_free (gpointer data);
-gboolean cv_gateway_on_incoming (GSocketService *service, GSocketConnection *connection,
-                                 GObject *source, gpointer user_data);
+gboolean cv_gateway_on_incoming (GSocketService *service,
+                                 GSocketConnection *connection,
+                                 GObject *source,
+                                 gpointer user_data);
 void cv_gateway_drop_pending (CvGateway *self);
 
 G_END_DECLS

@@ -12,7 +12,7 @@
 typedef struct {
   CvGateway *gateway;
   char *session_id;
-  char *ticket[2];                /* [0] share side, [1] connect side */
+  char *ticket[2]; /* [0] share side, [1] connect side */
   GSocketConnection *half[2];
   GSource *timer;
   CvGatewayLink *requester; /* not owned; NULL once it closed */
@@ -76,8 +76,8 @@ on_joined (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       g_message ("session %s: tunnel closed after %.1f s, %" G_GUINT64_FORMAT
                  " bytes share→connect, %" G_GUINT64_FORMAT " bytes connect→share%s%s",
-                 join->session_id, seconds, stats.bytes_a_to_b, stats.bytes_b_to_a,
-                 ok ? "" : ": ", ok ? "" : error->message);
+                 join->session_id, seconds, stats.bytes_a_to_b, stats.bytes_b_to_a, ok ? "" : ": ",
+                 ok ? "" : error->message);
     }
   g_object_unref (join->gateway);
   g_free (join->session_id);
@@ -131,8 +131,7 @@ count_offers (CvGateway *self, CvGatewayLink *link)
 }
 
 void
-cv_gateway_offer_tunnel (CvGateway *self, CvGatewaySessionState *session,
-                         CvGatewayLink *connect)
+cv_gateway_offer_tunnel (CvGateway *self, CvGatewaySessionState *session, CvGatewayLink *connect)
 {
   Rendezvous *rendezvous;
   g_autoptr (JsonObject) to_share = json_object_new ();
@@ -194,8 +193,10 @@ cv_gateway_offer_tunnel (CvGateway *self, CvGatewaySessionState *session,
 }
 
 void
-cv_gateway_accept_tunnel_half (CvGateway *self, GSocketConnection *connection,
-                               const char *ticket, const char *remote)
+cv_gateway_accept_tunnel_half (CvGateway *self,
+                               GSocketConnection *connection,
+                               const char *ticket,
+                               const char *remote)
 {
   Rendezvous *rendezvous = g_hash_table_lookup (self->tickets, ticket);
   guint side;

@@ -121,8 +121,8 @@ cv_gateway_admit (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *s
                                                   cv_gateway_link_get_remote_string (link));
 
           g_message ("session %s: share agent “%s” from %s %s", session->id,
-                     cv_gateway_link_get_hello (old)->name,
-                     cv_gateway_link_get_remote_string (old), why);
+                     cv_gateway_link_get_hello (old)->name, cv_gateway_link_get_remote_string (old),
+                     why);
           cv_gateway_link_set_session (old, NULL);
           cv_gateway_link_goaway (old, CV_GOAWAY_REASON_REPLACED, why);
         }

@@ -148,22 +148,22 @@ cv_gateway_class_init (CvGatewayClass *klass)
 
   /* Where every source of the gateway's is attached and its async calls come back;
    * NULL: the thread-default context at construction. */
-  properties[PROP_MAIN_CONTEXT] =
-    g_param_spec_boxed ("main-context", NULL, NULL, G_TYPE_MAIN_CONTEXT,
-                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MAIN_CONTEXT] = g_param_spec_boxed ("main-context", NULL, NULL,
+                                                      G_TYPE_MAIN_CONTEXT,
+                                                      G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY
+                                                        | G_PARAM_STATIC_STRINGS);
   /* Listening: from a successful cv_gateway_start() to cv_gateway_stop() or
    * cv_gateway_shutdown(). */
   properties[PROP_RUNNING] = g_param_spec_boolean ("running", NULL, NULL, FALSE, flags);
   /* Agents' control links, logged in or still in their HELLO. */
   properties[PROP_N_LINKS] = g_param_spec_uint ("n-links", NULL, NULL, 0, G_MAXUINT, 0, flags);
-  properties[PROP_N_TUNNELS] =
-    g_param_spec_uint ("n-tunnels", NULL, NULL, 0, G_MAXUINT, 0, flags);
+  properties[PROP_N_TUNNELS] = g_param_spec_uint ("n-tunnels", NULL, NULL, 0, G_MAXUINT, 0, flags);
   /* Sessions in the configuration. */
-  properties[PROP_N_SESSIONS] =
-    g_param_spec_uint ("n-sessions", NULL, NULL, 0, G_MAXUINT, 0, flags);
+  properties[PROP_N_SESSIONS] = g_param_spec_uint ("n-sessions", NULL, NULL, 0, G_MAXUINT, 0,
+                                                   flags);
   /* Sessions whose share agent is online. */
-  properties[PROP_N_SESSIONS_ONLINE] =
-    g_param_spec_uint ("n-sessions-online", NULL, NULL, 0, G_MAXUINT, 0, flags);
+  properties[PROP_N_SESSIONS_ONLINE] = g_param_spec_uint ("n-sessions-online", NULL, NULL, 0,
+                                                          G_MAXUINT, 0, flags);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -198,8 +198,7 @@ pending_per_address (const CvGatewayLimits *limits)
  * @context: (nullable): the main context it runs on; %NULL for the thread-default one
  */
 CvGateway *
-cv_gateway_new_with_context (CvGatewayConfig *config, CvIdentity *identity,
-                             GMainContext *context)
+cv_gateway_new_with_context (CvGatewayConfig *config, CvIdentity *identity, GMainContext *context)
 {
   CvGateway *self = g_object_new (CV_TYPE_GATEWAY, "main-context", context, NULL);
   CvAuthLimits limits;
@@ -252,8 +251,8 @@ cv_gateway_load_identity (const CvGatewayConfig *config, GError **error)
 
   if (config->cert_file != NULL)
     return cv_identity_new_from_files (config->cert_file, config->key_file, error);
-  identity = cv_identity_load_or_create (config->state_dir, "gateway", "culvert-gateway",
-                                         &created, error);
+  identity = cv_identity_load_or_create (config->state_dir, "gateway", "culvert-gateway", &created,
+                                         error);
   if (identity != NULL && created)
     g_message ("made a self-signed certificate in %s", config->state_dir);
   return identity;

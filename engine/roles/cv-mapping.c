@@ -129,26 +129,26 @@ cv_mapping_class_init (CvMappingClass *klass)
 
   properties[PROP_LISTEN_HOST] = g_param_spec_string ("listen-host", NULL, NULL, NULL, READ_FLAGS);
   /* As configured: 0 asks for any free port (see "bound-port"). */
-  properties[PROP_LISTEN_PORT] =
-    g_param_spec_uint ("listen-port", NULL, NULL, 0, G_MAXUINT16, 0, READ_FLAGS);
+  properties[PROP_LISTEN_PORT] = g_param_spec_uint ("listen-port", NULL, NULL, 0, G_MAXUINT16, 0,
+                                                    READ_FLAGS);
   properties[PROP_TARGET_HOST] = g_param_spec_string ("target-host", NULL, NULL, NULL, READ_FLAGS);
-  properties[PROP_TARGET_PORT] =
-    g_param_spec_uint ("target-port", NULL, NULL, 0, G_MAXUINT16, 0, READ_FLAGS);
+  properties[PROP_TARGET_PORT] = g_param_spec_uint ("target-port", NULL, NULL, 0, G_MAXUINT16, 0,
+                                                    READ_FLAGS);
   /* The port actually listened on; 0 until then. */
-  properties[PROP_BOUND_PORT] =
-    g_param_spec_uint ("bound-port", NULL, NULL, 0, G_MAXUINT16, 0, READ_FLAGS);
+  properties[PROP_BOUND_PORT] = g_param_spec_uint ("bound-port", NULL, NULL, 0, G_MAXUINT16, 0,
+                                                   READ_FLAGS);
   properties[PROP_LISTENING] = g_param_spec_boolean ("listening", NULL, NULL, FALSE, READ_FLAGS);
   /* Why it could not listen, or why its last local connection failed; NULL after one that
    * went well. */
   properties[PROP_ERROR] = g_param_spec_boxed ("error", NULL, NULL, G_TYPE_ERROR, READ_FLAGS);
-  properties[PROP_N_CHANNELS] =
-    g_param_spec_uint ("n-channels", NULL, NULL, 0, G_MAXUINT, 0, READ_FLAGS);
+  properties[PROP_N_CHANNELS] = g_param_spec_uint ("n-channels", NULL, NULL, 0, G_MAXUINT, 0,
+                                                   READ_FLAGS);
   /* From the target to local clients, over the channels closed so far. */
-  properties[PROP_BYTES_IN] =
-    g_param_spec_uint64 ("bytes-in", NULL, NULL, 0, G_MAXUINT64, 0, READ_FLAGS);
+  properties[PROP_BYTES_IN] = g_param_spec_uint64 ("bytes-in", NULL, NULL, 0, G_MAXUINT64, 0,
+                                                   READ_FLAGS);
   /* From local clients to the target, over the channels closed so far. */
-  properties[PROP_BYTES_OUT] =
-    g_param_spec_uint64 ("bytes-out", NULL, NULL, 0, G_MAXUINT64, 0, READ_FLAGS);
+  properties[PROP_BYTES_OUT] = g_param_spec_uint64 ("bytes-out", NULL, NULL, 0, G_MAXUINT64, 0,
+                                                    READ_FLAGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -157,8 +157,8 @@ cv_mapping_class_init (CvMappingClass *klass)
    *
    * For the connect agent: a local client arrived.
    */
-  signals[SIGNAL_INCOMING] = g_signal_new ("incoming", G_TYPE_FROM_CLASS (klass),
-                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1,
+  signals[SIGNAL_INCOMING] = g_signal_new ("incoming", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1,
                                            G_TYPE_SOCKET_CONNECTION);
 }
 
@@ -174,8 +174,11 @@ cv_mapping_init (CvMapping *self)
  * Returns: (transfer full): a mapping not listening yet
  */
 CvMapping *
-cv_mapping_new (const char *listen_host, guint16 listen_port, const char *target_host,
-                guint16 target_port, GMainContext *context)
+cv_mapping_new (const char *listen_host,
+                guint16 listen_port,
+                const char *target_host,
+                guint16 target_port,
+                GMainContext *context)
 {
   CvMapping *self = g_object_new (CV_TYPE_MAPPING, NULL);
 
@@ -189,7 +192,9 @@ cv_mapping_new (const char *listen_host, guint16 listen_port, const char *target
 }
 
 static gboolean
-on_incoming (GSocketService *service, GSocketConnection *connection, GObject *source,
+on_incoming (GSocketService *service,
+             GSocketConnection *connection,
+             GObject *source,
              gpointer user_data)
 {
   g_signal_emit (user_data, signals[SIGNAL_INCOMING], 0, connection);
@@ -215,8 +220,8 @@ cv_mapping_listen (CvMapping *self, GError **error)
   if (!cv_listen_add (G_SOCKET_LISTENER (self->service), self->listen_host, self->listen_port,
                       LISTEN_BACKLOG, &bound_port, &local_error))
     {
-      g_prefix_error (&local_error, "mapping %s:%u → %s:%u: ", self->listen_host,
-                      self->listen_port, self->target_host, self->target_port);
+      g_prefix_error (&local_error, "mapping %s:%u → %s:%u: ", self->listen_host, self->listen_port,
+                      self->target_host, self->target_port);
       cv_mapping_stop (self);
       cv_mapping_set_error (self, local_error);
       g_propagate_error (error, g_steal_pointer (&local_error));

@@ -19,32 +19,32 @@ cv_refusal_describe (CvRefusal refusal, const char *session)
   switch (refusal)
     {
     case CV_REFUSAL_NONE:
-      return g_strdup_printf (_("Session “%s” was not refused"), session);
+      return g_strdup_printf (_ ("Session “%s” was not refused"), session);
     case CV_REFUSAL_BAD_PASSWORD:
-      return g_strdup_printf (_("The password for session “%s” was not accepted"), session);
+      return g_strdup_printf (_ ("The password for session “%s” was not accepted"), session);
     case CV_REFUSAL_UNKNOWN_SESSION:
-      return g_strdup_printf (_("The gateway does not know session “%s”"), session);
+      return g_strdup_printf (_ ("The gateway does not know session “%s”"), session);
     case CV_REFUSAL_VERSION_MISMATCH:
-      return g_strdup (_("This version of Culvert cannot talk to the gateway; one of the two "
-                         "needs an update"));
+      return g_strdup (_ ("This version of Culvert cannot talk to the gateway; one of the two "
+                          "needs an update"));
     case CV_REFUSAL_RATE_LIMITED:
-      return g_strdup_printf (_("Too many attempts for session “%s”: the gateway asks to wait "
-                                "before the next one"),
+      return g_strdup_printf (_ ("Too many attempts for session “%s”: the gateway asks to wait "
+                                 "before the next one"),
                               session);
     case CV_REFUSAL_BAD_REQUEST:
-      return g_strdup (_("The gateway did not understand this agent's request"));
+      return g_strdup (_ ("The gateway did not understand this agent's request"));
     case CV_REFUSAL_LIMIT_REACHED:
-      return g_strdup (_("The gateway has reached its limit and takes no more connections"));
+      return g_strdup (_ ("The gateway has reached its limit and takes no more connections"));
     case CV_REFUSAL_SHUTTING_DOWN:
-      return g_strdup (_("The gateway is shutting down"));
+      return g_strdup (_ ("The gateway is shutting down"));
     case CV_REFUSAL_REPLACED:
-      return g_strdup_printf (_("Another computer now shares session “%s”"), session);
+      return g_strdup_printf (_ ("Another computer now shares session “%s”"), session);
     case CV_REFUSAL_SHARE_OFFLINE:
-      return g_strdup_printf (_("The computer shared in session “%s” is not online"), session);
+      return g_strdup_printf (_ ("The computer shared in session “%s” is not online"), session);
     case CV_REFUSAL_UNKNOWN:
     default:
-      return g_strdup_printf (_("The gateway turned session “%s” away for a reason this version "
-                                "of Culvert does not know"),
+      return g_strdup_printf (_ ("The gateway turned session “%s” away for a reason this version "
+                                 "of Culvert does not know"),
                               session);
     }
 }

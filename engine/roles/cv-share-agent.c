@@ -24,7 +24,7 @@ struct _CvShareAgent {
   GMainContext *context;
   CvAgentLink *link;
   CvAllowList *allow;
-  GPtrArray *tunnels; /* of Tunnel */
+  GPtrArray *tunnels;            /* of Tunnel */
   guint max_channels_per_tunnel; /* from the gateway's WELCOME; 0: the mux default */
   GCancellable *cancellable;
   gboolean stopped;
@@ -169,24 +169,22 @@ cv_share_agent_class_init (CvShareAgentClass *klass)
   object_class->get_property = cv_share_agent_get_property;
 
   /* The control link; its "next-retry-time", "refusal" and "last-error" say more. */
-  properties[PROP_LINK] =
-    g_param_spec_object ("link", NULL, NULL, CV_TYPE_AGENT_LINK, READ_FLAGS);
+  properties[PROP_LINK] = g_param_spec_object ("link", NULL, NULL, CV_TYPE_AGENT_LINK, READ_FLAGS);
   /* The link's "state", notified after it. */
-  properties[PROP_STATE] =
-    g_param_spec_enum ("state", NULL, NULL, CV_TYPE_AGENT_LINK_STATE, CV_AGENT_LINK_STATE_STOPPED,
-                       READ_FLAGS);
+  properties[PROP_STATE] = g_param_spec_enum ("state", NULL, NULL, CV_TYPE_AGENT_LINK_STATE,
+                                              CV_AGENT_LINK_STATE_STOPPED, READ_FLAGS);
   /* Tunnels from connect agents, open now. */
-  properties[PROP_N_TUNNELS] =
-    g_param_spec_uint ("n-tunnels", NULL, NULL, 0, G_MAXUINT, 0, READ_FLAGS);
+  properties[PROP_N_TUNNELS] = g_param_spec_uint ("n-tunnels", NULL, NULL, 0, G_MAXUINT, 0,
+                                                  READ_FLAGS);
   /* Channels to targets, open now, over every tunnel. */
-  properties[PROP_N_CHANNELS] =
-    g_param_spec_uint ("n-channels", NULL, NULL, 0, G_MAXUINT, 0, READ_FLAGS);
+  properties[PROP_N_CHANNELS] = g_param_spec_uint ("n-channels", NULL, NULL, 0, G_MAXUINT, 0,
+                                                   READ_FLAGS);
   /* From connect agents to targets, over the channels closed so far. */
-  properties[PROP_BYTES_IN] =
-    g_param_spec_uint64 ("bytes-in", NULL, NULL, 0, G_MAXUINT64, 0, READ_FLAGS);
+  properties[PROP_BYTES_IN] = g_param_spec_uint64 ("bytes-in", NULL, NULL, 0, G_MAXUINT64, 0,
+                                                   READ_FLAGS);
   /* From targets to connect agents, over the channels closed so far. */
-  properties[PROP_BYTES_OUT] =
-    g_param_spec_uint64 ("bytes-out", NULL, NULL, 0, G_MAXUINT64, 0, READ_FLAGS);
+  properties[PROP_BYTES_OUT] = g_param_spec_uint64 ("bytes-out", NULL, NULL, 0, G_MAXUINT64, 0,
+                                                    READ_FLAGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -195,17 +193,17 @@ cv_share_agent_class_init (CvShareAgentClass *klass)
    *
    * A connect agent's channel reached its target.
    */
-  signals[SIGNAL_CHANNEL_OPENED] =
-    g_signal_new ("channel-opened", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                  NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIGNAL_CHANNEL_OPENED] = g_signal_new ("channel-opened", G_TYPE_FROM_CLASS (klass),
+                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                 G_TYPE_NONE, 1, G_TYPE_STRING);
   /**
    * CvShareAgent::channel-closed:
    * @target: "host:port"
    * @error: (nullable): why it ended; NULL after a clean close
    */
-  signals[SIGNAL_CHANNEL_CLOSED] =
-    g_signal_new ("channel-closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                  NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_ERROR);
+  signals[SIGNAL_CHANNEL_CLOSED] = g_signal_new ("channel-closed", G_TYPE_FROM_CLASS (klass),
+                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                 G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_ERROR);
 }
 
 static void
@@ -264,9 +262,9 @@ on_pump_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_message ("channel %u from “%s” to %s:%u closed after %.1f s: %" G_GUINT64_FORMAT
              " bytes in, %" G_GUINT64_FORMAT " bytes out%s%s",
              cv_channel_get_id (log->channel), log->peer_name, cv_channel_get_host (log->channel),
-             cv_channel_get_port (log->channel),
-             (g_get_monotonic_time () - log->started_us) / 1e6, stats.bytes_from_channel,
-             stats.bytes_to_channel, ok ? "" : ": ", ok ? "" : error->message);
+             cv_channel_get_port (log->channel), (g_get_monotonic_time () - log->started_us) / 1e6,
+             stats.bytes_from_channel, stats.bytes_to_channel, ok ? "" : ": ",
+             ok ? "" : error->message);
   add_bytes (self, &self->bytes_in, stats.bytes_from_channel, properties[PROP_BYTES_IN]);
   add_bytes (self, &self->bytes_out, stats.bytes_to_channel, properties[PROP_BYTES_OUT]);
   set_n_channels (self, self->n_channels - 1);
@@ -453,8 +451,8 @@ on_link_message (CvAgentLink *link, guint type, JsonObject *body, CvShareAgent *
   {
     g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
     cv_agent_tunnel_open_async (cv_agent_link_get_gateway (link), ticket, TRUE,
-                                cv_agent_link_get_identity (link), fingerprint,
-                                self->cancellable, on_tunnel_open, offer);
+                                cv_agent_link_get_identity (link), fingerprint, self->cancellable,
+                                on_tunnel_open, offer);
   }
 }
 
@@ -515,8 +513,7 @@ cv_share_agent_new (CvAgentLink *link, CvAllowList *allow)
  *   something (no allowed target, say) or the password or the key cannot be read
  */
 CvShareAgent *
-cv_share_agent_new_from_config (const CvShareConfig *config, GMainContext *context,
-                                GError **error)
+cv_share_agent_new_from_config (const CvShareConfig *config, GMainContext *context, GError **error)
 {
   CvAllowList *allow;
   CvAgentLink *link;

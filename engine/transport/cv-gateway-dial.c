@@ -28,8 +28,8 @@ on_dialled (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   GError *error = NULL;
-  GSocketConnection *connection =
-      g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source), result, &error);
+  GSocketConnection *connection = g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source),
+                                                                          result, &error);
 
   if (connection == NULL)
     {

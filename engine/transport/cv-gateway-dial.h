@@ -6,8 +6,7 @@
 G_BEGIN_DECLS
 
 /* Where the gateway is and how to know it. */
-typedef struct
-{
+typedef struct {
   char *host;
   guint16 port;
   char *fingerprint;      /* sha256:…, or NULL to trust the system's CAs */

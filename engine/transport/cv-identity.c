@@ -44,7 +44,9 @@ datum_clear (gnutls_datum_t *datum)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (gnutls_datum_t, datum_clear)
 
+/* clang-format off */
 G_DEFINE_QUARK (cv-identity-error-quark, cv_identity_error)
+/* clang-format on */
 
 struct _CvIdentity {
   GObject parent_instance;
@@ -105,16 +107,15 @@ cv_identity_class_init (CvIdentityClass *klass)
    * CvIdentity:certificate:
    * The certificate with its private key (and, from files, its issuer chain).
    */
-  properties[PROP_CERTIFICATE] =
-    g_param_spec_object ("certificate", NULL, NULL, G_TYPE_TLS_CERTIFICATE,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_CERTIFICATE] = g_param_spec_object ("certificate", NULL, NULL,
+                                                      G_TYPE_TLS_CERTIFICATE,
+                                                      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   /**
    * CvIdentity:fingerprint:
    * What peers pin: sha256: and the hex SHA-256 of the public key.
    */
-  properties[PROP_FINGERPRINT] =
-    g_param_spec_string ("fingerprint", NULL, NULL, NULL,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_FINGERPRINT] = g_param_spec_string ("fingerprint", NULL, NULL, NULL,
+                                                      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -397,8 +398,8 @@ identity_new_from_pem (GBytes *cert_pem,
     }
 
   if (cert_pem == key_pem)
-    certificate = g_tls_certificate_new_from_pem ((const char *) cert_datum.data,
-                                                  cert_datum.size, error);
+    certificate = g_tls_certificate_new_from_pem ((const char *) cert_datum.data, cert_datum.size,
+                                                  error);
   else
     {
       g_autoptr (GByteArray) both = g_byte_array_new ();
@@ -581,8 +582,8 @@ cv_identity_load_or_create (const char *dir,
     }
   /* Written to a temporary file with mode 0600 from the start, then renamed. */
   if (!g_file_set_contents_full (path, g_bytes_get_data (pem, NULL), g_bytes_get_size (pem),
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                 0600, error))
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600,
+                                 error))
     return NULL;
 
   self = identity_new_from_pem (pem, pem, path, path, error);

@@ -99,8 +99,8 @@ cv_known_peers_check (const char *path,
                    dir, g_strerror (saved));
       return CV_KNOWN_PEER_CHANGED;
     }
-  if (!g_file_set_contents_full (path, updated->str, updated->len,
-                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
+  if (!g_file_set_contents_full (path, updated->str, updated->len, G_FILE_SET_CONTENTS_CONSISTENT,
+                                 0600, error))
     return CV_KNOWN_PEER_CHANGED;
   return CV_KNOWN_PEER_NEW;
 }

@@ -6,9 +6,9 @@
 G_BEGIN_DECLS
 
 typedef enum {
-  CV_KNOWN_PEER_NEW,      /* first sight: now pinned */
+  CV_KNOWN_PEER_NEW, /* first sight: now pinned */
   CV_KNOWN_PEER_MATCH,
-  CV_KNOWN_PEER_CHANGED,  /* a different key than the pinned one: refuse */
+  CV_KNOWN_PEER_CHANGED, /* a different key than the pinned one: refuse */
 } CvKnownPeerResult;
 
 CvKnownPeerResult cv_known_peers_check (const char *path,

@@ -8,9 +8,7 @@
 
 G_BEGIN_DECLS
 
-char *cv_peer_check_get_pin (const CvTlsPeerCheck *check,
-                             const char *peer_name,
-                             GError **error);
+char *cv_peer_check_get_pin (const CvTlsPeerCheck *check, const char *peer_name, GError **error);
 gboolean cv_peer_check_key (const char *peer_name,
                             const char *pin_key,
                             const char *pinned,

@@ -59,7 +59,10 @@
  * sharing the thread. */
 #define TURN_FILLS 4
 
-enum { SIDE_A, SIDE_B };
+enum {
+  SIDE_A,
+  SIDE_B
+};
 
 typedef struct {
   gboolean splicing; /* through `pipe`, else through `buffer` */
@@ -276,8 +279,8 @@ copy_drain (Join *join, guint i, GError **error)
 {
   Direction *d = &join->direction[i];
   GError *local_error = NULL;
-  gssize n = g_socket_send (join->socket[1 - i], (const char *) d->buffer + d->offset,
-                            d->buffered, NULL, &local_error);
+  gssize n = g_socket_send (join->socket[1 - i], (const char *) d->buffer + d->offset, d->buffered,
+                            NULL, &local_error);
 
   if (n < 0)
     {

@@ -9,7 +9,9 @@ struct _CvTlsInputStream {
 
 static void cv_tls_input_stream_pollable_init (GPollableInputStreamInterface *iface);
 
-G_DEFINE_FINAL_TYPE_WITH_CODE (CvTlsInputStream, cv_tls_input_stream, G_TYPE_INPUT_STREAM,
+G_DEFINE_FINAL_TYPE_WITH_CODE (CvTlsInputStream,
+                               cv_tls_input_stream,
+                               G_TYPE_INPUT_STREAM,
                                G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_INPUT_STREAM,
                                                       cv_tls_input_stream_pollable_init))
 

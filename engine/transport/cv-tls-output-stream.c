@@ -9,7 +9,9 @@ struct _CvTlsOutputStream {
 
 static void cv_tls_output_stream_pollable_init (GPollableOutputStreamInterface *iface);
 
-G_DEFINE_FINAL_TYPE_WITH_CODE (CvTlsOutputStream, cv_tls_output_stream, G_TYPE_OUTPUT_STREAM,
+G_DEFINE_FINAL_TYPE_WITH_CODE (CvTlsOutputStream,
+                               cv_tls_output_stream,
+                               G_TYPE_OUTPUT_STREAM,
                                G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_OUTPUT_STREAM,
                                                       cv_tls_output_stream_pollable_init))
 

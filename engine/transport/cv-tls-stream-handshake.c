@@ -84,8 +84,7 @@ check_session (CvTlsStream *self, GError **error)
   if (gnutls_protocol_get_version (self->session) != GNUTLS_TLS1_3)
     {
       g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_PROTOCOL_VERSION,
-                   "the TLS connection with %s uses %s; Culvert requires TLS 1.3",
-                   self->peer_name,
+                   "the TLS connection with %s uses %s; Culvert requires TLS 1.3", self->peer_name,
                    gnutls_protocol_get_name (gnutls_protocol_get_version (self->session)));
       return FALSE;
     }
@@ -288,7 +287,7 @@ cv_tls_stream_handshake_async (CvTlsStream *self,
 
   g_free (self->peer_name);
   self->peer_name = g_strdup (check != NULL && check->peer_name != NULL ? check->peer_name
-                                                                         : "the peer");
+                                                                        : "the peer");
   g_free (self->pin_key);
   self->pin_key = g_strdup (check != NULL ? check->pin_key : NULL);
   g_free (self->alpn);
@@ -306,8 +305,8 @@ cv_tls_stream_handshake_async (CvTlsStream *self,
       gnutls_datum_t protocol = { (guint8 *) self->alpn, strlen (self->alpn) };
 
       if (!cv_tls_stream_gnutls_ok (gnutls_alpn_set_protocols (self->session, &protocol, 1,
-                                                 GNUTLS_ALPN_MANDATORY),
-                      "ALPN", &error))
+                                                               GNUTLS_ALPN_MANDATORY),
+                                    "ALPN", &error))
         {
           handshake_return (task, error);
           return;

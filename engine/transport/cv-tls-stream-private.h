@@ -51,7 +51,10 @@ void cv_tls_stream_release_idle_input (CvTlsStream *self);
 void cv_tls_stream_set_tls_error (CvTlsStream *self, int code, GError **error);
 gboolean cv_tls_stream_gnutls_ok (int ret, const char *what, GError **error);
 
-gssize cv_tls_stream_read_nonblocking (CvTlsStream *self, void *buffer, gsize count, GError **error);
+gssize cv_tls_stream_read_nonblocking (CvTlsStream *self,
+                                       void *buffer,
+                                       gsize count,
+                                       GError **error);
 gssize cv_tls_stream_write_nonblocking (CvTlsStream *self,
                                         const void *buffer,
                                         gsize count,
@@ -66,7 +69,9 @@ gboolean cv_tls_stream_wait (CvTlsStream *self,
                              GIOCondition condition,
                              GCancellable *cancellable,
                              GError **error);
-gboolean cv_tls_stream_flush_blocking (CvTlsStream *self, GCancellable *cancellable, GError **error);
+gboolean cv_tls_stream_flush_blocking (CvTlsStream *self,
+                                       GCancellable *cancellable,
+                                       GError **error);
 
 /* The input and output streams (cv-tls-input-stream.c, cv-tls-output-stream.c). */
 #define CV_TYPE_TLS_INPUT_STREAM (cv_tls_input_stream_get_type ())

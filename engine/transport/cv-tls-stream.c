@@ -35,7 +35,6 @@
 #define PRIORITY                                                                                   \
   "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305"
 
-
 G_DEFINE_FINAL_TYPE (CvTlsStream, cv_tls_stream, G_TYPE_IO_STREAM)
 
 static gsize
@@ -119,7 +118,6 @@ vec_push (gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
     }
   return total;
 }
-
 
 static gboolean
 on_socket_writable (GSocket *socket, GIOCondition condition, gpointer user_data)
@@ -352,8 +350,7 @@ cv_tls_stream_is_readable (CvTlsStream *self)
 gboolean
 cv_tls_stream_is_writable (CvTlsStream *self)
 {
-  return pending_out (self) < OUT_HIGH_WATER || self->socket_error != NULL
-         || !self->handshake_done;
+  return pending_out (self) < OUT_HIGH_WATER || self->socket_error != NULL || !self->handshake_done;
 }
 
 GSource *
@@ -608,7 +605,8 @@ chain_pem (GTlsCertificate *certificate)
 {
   GString *chain = g_string_new (NULL);
 
-  for (GTlsCertificate *link = certificate; link != NULL; link = g_tls_certificate_get_issuer (link))
+  for (GTlsCertificate *link = certificate; link != NULL;
+       link = g_tls_certificate_get_issuer (link))
     {
       g_autofree char *pem = NULL;
 
@@ -635,7 +633,10 @@ chain_pem (GTlsCertificate *certificate)
  * The handshake comes next: cv_tls_stream_handshake_async().
  */
 CvTlsStream *
-cv_tls_stream_new (GSocketConnection *base, gboolean is_server, CvIdentity *identity, GError **error)
+cv_tls_stream_new (GSocketConnection *base,
+                   gboolean is_server,
+                   CvIdentity *identity,
+                   GError **error)
 {
   g_autoptr (CvTlsStream) self = NULL;
   g_autofree char *cert_pem = NULL;
@@ -664,20 +665,23 @@ cv_tls_stream_new (GSocketConnection *base, gboolean is_server, CvIdentity *iden
   cert_datum.size = strlen (cert_pem);
   key_datum.data = (guint8 *) key_pem;
   key_datum.size = strlen (key_pem);
-  if (!cv_tls_stream_gnutls_ok (gnutls_certificate_allocate_credentials (&self->credentials), "credentials",
-                  error)
-      || !cv_tls_stream_gnutls_ok (gnutls_certificate_set_x509_key_mem2 (self->credentials, &cert_datum,
-                                                           &key_datum, GNUTLS_X509_FMT_PEM, NULL, 0),
-                     "our key", error)
+  if (!cv_tls_stream_gnutls_ok (gnutls_certificate_allocate_credentials (&self->credentials),
+                                "credentials", error)
+      || !cv_tls_stream_gnutls_ok (gnutls_certificate_set_x509_key_mem2 (self->credentials,
+                                                                         &cert_datum, &key_datum,
+                                                                         GNUTLS_X509_FMT_PEM, NULL,
+                                                                         0),
+                                   "our key", error)
       || !cv_tls_stream_gnutls_ok (gnutls_init (&self->session,
-                                  (is_server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NO_SIGNAL
-                                    | GNUTLS_NO_TICKETS),
-                     "session", error)
-      || !cv_tls_stream_gnutls_ok (gnutls_priority_set_direct (self->session, PRIORITY, &error_position),
-                     "priorities", error)
+                                                (is_server ? GNUTLS_SERVER : GNUTLS_CLIENT)
+                                                  | GNUTLS_NO_SIGNAL | GNUTLS_NO_TICKETS),
+                                   "session", error)
+      || !cv_tls_stream_gnutls_ok (gnutls_priority_set_direct (self->session, PRIORITY,
+                                                               &error_position),
+                                   "priorities", error)
       || !cv_tls_stream_gnutls_ok (gnutls_credentials_set (self->session, GNUTLS_CRD_CERTIFICATE,
-                                             self->credentials),
-                     "credentials", error))
+                                                           self->credentials),
+                                   "credentials", error))
     return NULL;
   if (is_server)
     gnutls_certificate_server_set_request (self->session, GNUTLS_CERT_REQUIRE);

@@ -24,7 +24,9 @@
 /* Errors that a pin makes moot: a pinned key needs no CA and no name. */
 #define PIN_OVERRIDES (G_TLS_CERTIFICATE_UNKNOWN_CA | G_TLS_CERTIFICATE_BAD_IDENTITY)
 
+/* clang-format off */
 G_DEFINE_QUARK (cv-tls-error-quark, cv_tls_error)
+/* clang-format on */
 
 /* With no check given: a server takes any client certificate, a client validates
  * the server's against the system's CA store. */
@@ -34,9 +36,9 @@ typedef struct {
   GTlsConnection *connection;
   gboolean is_server;
   gboolean require_peer_certificate;
-  gboolean check_peer;    /* FALSE for a server that takes any client certificate */
+  gboolean check_peer; /* FALSE for a server that takes any client certificate */
   CvTlsPeerCheckMode mode;
-  char *pinned;           /* PINNED: normalized */
+  char *pinned; /* PINNED: normalized */
   char *peer_name;
   char *pin_key;
   char *server_name;
@@ -47,7 +49,7 @@ typedef struct {
   GSource *timeout_source;
   gboolean timed_out;
   gulong accept_id;
-  GError *refusal;        /* why accept-certificate refused the peer */
+  GError *refusal; /* why accept-certificate refused the peer */
 } Handshake;
 
 static void
@@ -218,8 +220,8 @@ check_connection (Handshake *hs, GError **error)
 
       if (g_strcmp0 (negotiated, hs->alpn) != 0)
         {
-          g_autofree char *chosen =
-            negotiated != NULL ? g_strdup_printf ("\"%s\"", negotiated) : g_strdup ("none");
+          g_autofree char *chosen = negotiated != NULL ? g_strdup_printf ("\"%s\"", negotiated)
+                                                       : g_strdup ("none");
 
           g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_ALPN,
                        "%s did not agree on the application protocol \"%s\" (ALPN: it chose %s)",
@@ -371,8 +373,8 @@ start_handshake (GTask *task,
   hs->timeout_source = cv_handshake_deadline_new (hs->timeout_ms, on_deadline, hs,
                                                   g_task_get_context (task));
 
-  g_tls_connection_handshake_async (hs->connection, G_PRIORITY_DEFAULT,
-                                    hs->handshake_cancellable, on_handshake_done, task);
+  g_tls_connection_handshake_async (hs->connection, G_PRIORITY_DEFAULT, hs->handshake_cancellable,
+                                    on_handshake_done, task);
 }
 
 /* Whether the peer of @base, if it is a socket, has not reset the connection yet.

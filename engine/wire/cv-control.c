@@ -7,11 +7,14 @@
 #include <sodium.h>
 #include <string.h>
 
+/* clang-format off */
 G_DEFINE_QUARK (cv-control-error-quark, cv_control_error)
 G_DEFINE_QUARK (cv-refusal-error-quark, cv_refusal_error)
+/* clang-format on */
 
 /* The nicks are the wire strings, which are the protocol. */
-G_DEFINE_ENUM_TYPE (CvRefusal, cv_refusal,
+G_DEFINE_ENUM_TYPE (CvRefusal,
+                    cv_refusal,
                     G_DEFINE_ENUM_VALUE (CV_REFUSAL_NONE, "none"),
                     G_DEFINE_ENUM_VALUE (CV_REFUSAL_UNKNOWN, "unknown"),
                     G_DEFINE_ENUM_VALUE (CV_REFUSAL_BAD_PASSWORD, CV_REASON_BAD_PASSWORD),
@@ -117,7 +120,10 @@ cv_control_to_string (JsonObject *object)
 }
 
 const char *
-cv_control_get_string (JsonObject *object, const char *key, gsize max_len, gboolean required,
+cv_control_get_string (JsonObject *object,
+                       const char *key,
+                       gsize max_len,
+                       gboolean required,
                        GError **error)
 {
   JsonNode *node = json_object_get_member (object, key);

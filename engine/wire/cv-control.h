@@ -84,10 +84,12 @@ JsonObject *cv_control_parse (GBytes *json, GError **error);
 char *cv_control_to_string (JsonObject *object);
 
 /* Typed getters that name the key in their errors. */
-const char *cv_control_get_string (JsonObject *object, const char *key, gsize max_len,
-                                   gboolean required, GError **error);
-gboolean cv_control_get_bool (JsonObject *object, const char *key, gboolean *value,
-                              GError **error);
+const char *cv_control_get_string (JsonObject *object,
+                                   const char *key,
+                                   gsize max_len,
+                                   gboolean required,
+                                   GError **error);
+gboolean cv_control_get_bool (JsonObject *object, const char *key, gboolean *value, GError **error);
 
 const char *cv_agent_role_to_string (CvAgentRole role);
 

@@ -4,9 +4,13 @@
 
 #include <string.h>
 
+/* clang-format off */
 G_DEFINE_QUARK (cv-mux-error-quark, cv_mux_error)
 G_DEFINE_QUARK (cv-channel-error-quark, cv_channel_error)
+/* clang-format on */
 
+/* One frame type a line. */
+/* clang-format off */
 static const char *const frame_type_names[] = {
   [CV_FRAME_SETTINGS] = "SETTINGS",
   [CV_FRAME_OPEN] = "OPEN",
@@ -20,6 +24,7 @@ static const char *const frame_type_names[] = {
   [CV_FRAME_PONG] = "PONG",
   [CV_FRAME_GOAWAY] = "GOAWAY",
 };
+/* clang-format on */
 
 static const char *const channel_reason_names[] = {
   [CV_CHANNEL_REASON_CANCELLED] = "cancelled",
@@ -128,8 +133,8 @@ host_is_valid (const char *host, gsize len)
   return TRUE;
 }
 
-static gboolean
-fail (GError **error, CvGoawayReason code, const char *format, ...) G_GNUC_PRINTF (3, 4);
+static gboolean fail (GError **error, CvGoawayReason code, const char *format, ...)
+  G_GNUC_PRINTF (3, 4);
 
 static gboolean
 fail (GError **error, CvGoawayReason code, const char *format, ...)
@@ -208,8 +213,8 @@ parse_payload (CvFrame *f, const guint8 *p, gsize len, GError **error)
       if (f->u.settings.version == 0)
         return fail (error, CV_GOAWAY_REASON_VERSION_MISMATCH, "SETTINGS with protocol version 0");
       if (f->u.settings.initial_window == 0 || f->u.settings.initial_window > CV_FRAME_MAX_WINDOW)
-        return fail (error, CV_GOAWAY_REASON_FLOW_CONTROL, "SETTINGS initial window %u out of range",
-                     f->u.settings.initial_window);
+        return fail (error, CV_GOAWAY_REASON_FLOW_CONTROL,
+                     "SETTINGS initial window %u out of range", f->u.settings.initial_window);
       if (f->u.settings.max_payload < CV_FRAME_DEFAULT_MAX_PAYLOAD
           || f->u.settings.max_payload > CV_FRAME_MAX_PAYLOAD)
         return fail (error, CV_GOAWAY_REASON_PROTOCOL_ERROR,

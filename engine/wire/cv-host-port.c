@@ -8,8 +8,7 @@
 /* Longest DNS label (RFC 1035). */
 #define MAX_LABEL_LEN 63
 
-static gboolean
-invalid (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
+static gboolean invalid (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 static gboolean
 invalid (GError **error, const char *format, ...)

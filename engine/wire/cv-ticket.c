@@ -13,12 +13,13 @@ char *
 cv_ticket_new (void)
 {
   guint8 random[32];
-  char *ticket = g_malloc (sodium_base64_ENCODED_LEN (sizeof random,
-                                                      sodium_base64_VARIANT_URLSAFE_NO_PADDING));
+  char *ticket = g_malloc (
+    sodium_base64_ENCODED_LEN (sizeof random, sodium_base64_VARIANT_URLSAFE_NO_PADDING));
 
   randombytes_buf (random, sizeof random);
-  sodium_bin2base64 (ticket, sodium_base64_ENCODED_LEN (sizeof random,
-                                                        sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+  sodium_bin2base64 (ticket,
+                     sodium_base64_ENCODED_LEN (sizeof random,
+                                                sodium_base64_VARIANT_URLSAFE_NO_PADDING),
                      random, sizeof random, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   g_assert (strlen (ticket) == CV_TICKET_LENGTH);
   return ticket;

@@ -27,9 +27,9 @@ static guint8 pattern[CHUNK];
 
 typedef struct {
   GSocket *socket;
-  guint64 bytes;  /* writer: to send; reader: received */
+  guint64 bytes;             /* writer: to send; reader: received */
   gboolean half_close_first; /* reader: send nothing, and say so at once */
-  gint done;      /* atomic */
+  gint done;                 /* atomic */
 } Peer;
 
 static gpointer
@@ -41,8 +41,7 @@ writer_main (gpointer data)
   while (left > 0)
     {
       g_autoptr (GError) error = NULL;
-      gssize n = g_socket_send (p->socket, (const char *) pattern, MIN (left, CHUNK), NULL,
-                                &error);
+      gssize n = g_socket_send (p->socket, (const char *) pattern, MIN (left, CHUNK), NULL, &error);
 
       if (n < 0)
         g_error ("writer: %s", error->message);
@@ -84,8 +83,7 @@ connected_pair (GSocket *listener, GSocketAddress *address, GSocket **peer, GSoc
 {
   g_autoptr (GError) error = NULL;
 
-  *peer = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
-                        &error);
+  *peer = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
   if (*peer == NULL || !g_socket_connect (*peer, address, NULL, &error))
     g_error ("connect: %s", error->message);
   *accepted = g_socket_accept (listener, NULL, &error);
@@ -158,10 +156,10 @@ run_join (const char *label, CvJoinMode mode, gsize buffer_size, guint64 bytes, 
   cv_join_options_init (&options);
   options.buffer_size = buffer_size;
 
-  writer_a = (Peer) { .socket = peer_a, .bytes = bytes };
-  reader_b = (Peer) { .socket = peer_b, .half_close_first = !both_ways };
-  writer_b = (Peer) { .socket = peer_b, .bytes = bytes };
-  reader_a = (Peer) { .socket = peer_a };
+  writer_a = (Peer){ .socket = peer_a, .bytes = bytes };
+  reader_b = (Peer){ .socket = peer_b, .half_close_first = !both_ways };
+  writer_b = (Peer){ .socket = peer_b, .bytes = bytes };
+  reader_a = (Peer){ .socket = peer_a };
 
   start_us = g_get_monotonic_time ();
   thread_cpu (&start_user, &start_system);
@@ -206,8 +204,8 @@ run_plain (guint64 bytes)
   double wall_s;
 
   connected_pair (listener, address, &writer_socket, &reader_socket);
-  writer = (Peer) { .socket = writer_socket, .bytes = bytes };
-  reader = (Peer) { .socket = reader_socket };
+  writer = (Peer){ .socket = writer_socket, .bytes = bytes };
+  reader = (Peer){ .socket = reader_socket };
   start_us = g_get_monotonic_time ();
   threads[0] = g_thread_new ("writer", writer_main, &writer);
   threads[1] = g_thread_new ("reader", reader_main, &reader);
@@ -267,8 +265,8 @@ main (int argc, char **argv)
         run_plain (bytes);
       for (gsize i = 0; i < G_N_ELEMENTS (runs); i++)
         if (only == NULL || g_str_has_prefix (runs[i].label, only))
-          run_join (runs[i].label, runs[i].mode, runs[i].buffer_size,
-                    both_ways ? bytes / 2 : bytes, both_ways);
+          run_join (runs[i].label, runs[i].mode, runs[i].buffer_size, both_ways ? bytes / 2 : bytes,
+                    both_ways);
     }
   return EXIT_SUCCESS;
 }

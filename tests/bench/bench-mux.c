@@ -115,8 +115,7 @@ print_machine (guint64 bytes, gint rounds)
            "MB = 10^6 bytes, GB = 10^9 bytes\n",
            glib_major_version, glib_minor_version, glib_micro_version, bytes, bytes / 1e9);
   if (g_file_get_contents ("/proc/loadavg", &load, NULL, NULL))
-    g_print ("- load average before the run (others' work skews a 2-core machine): %s",
-             load);
+    g_print ("- load average before the run (others' work skews a 2-core machine): %s", load);
   g_print ("- CPU s/GB: getrusage(RUSAGE_SELF) user+sys of the whole process over the case, "
            "per GB moved; every byte is checked against the sent pattern\n");
   g_print ("- every case ran %d times, interleaved; MB/s and CPU s/GB are medians\n\n", rounds);
@@ -238,8 +237,8 @@ print_table (const char *title, GPtrArray *cases, Table table, gdouble plain_mb_
       for (guint r = 0; r < c->mb_per_s->len; r++)
         g_string_append_printf (rounds, "%s%.0f", r > 0 ? ", " : "",
                                 g_array_index (c->mb_per_s, gdouble, r));
-      g_print ("| %s | %.0f | %.3f | %.0f %% | %s |\n", c->label, mb_per_s,
-               median (c->cpu_per_gb), 100.0 * mb_per_s / plain_mb_per_s, rounds->str);
+      g_print ("| %s | %.0f | %.3f | %.0f %% | %s |\n", c->label, mb_per_s, median (c->cpu_per_gb),
+               100.0 * mb_per_s / plain_mb_per_s, rounds->str);
     }
   g_print ("\n");
 }
@@ -293,8 +292,8 @@ print_idle (const BenchIdleResult *idle)
            (gdouble) idle->opener_bytes / idle->n_channels);
   g_print ("| accepting end (responder) | %" G_GINT64_FORMAT " B | %.0f B |\n",
            idle->acceptor_bytes, (gdouble) idle->acceptor_bytes / idle->n_channels);
-  g_print ("| both ends, baseline to end | %" G_GINT64_FORMAT " B | %.0f B |\n",
-           idle->total_bytes, (gdouble) idle->total_bytes / idle->n_channels);
+  g_print ("| both ends, baseline to end | %" G_GINT64_FORMAT " B | %.0f B |\n", idle->total_bytes,
+           (gdouble) idle->total_bytes / idle->n_channels);
   g_print ("\n(sizeof the CvChannel instance: %" G_GSIZE_FORMAT " B)\n\n",
            idle->channel_instance_size);
 }
@@ -364,13 +363,13 @@ main (int argc, char **argv)
   cases = g_ptr_array_new_with_free_func ((GDestroyNotify) bench_case_free);
   g_ptr_array_add (cases, bench_case_new (TABLE_THROUGHPUT, 0, bytes, FALSE));
   for (guint i = 0; i < channel_counts->len && !is_skipped (skip, "mux"); i++)
-    g_ptr_array_add (cases, bench_case_new (TABLE_THROUGHPUT,
-                                            g_array_index (channel_counts, guint64, i), bytes,
-                                            FALSE));
+    g_ptr_array_add (cases,
+                     bench_case_new (TABLE_THROUGHPUT, g_array_index (channel_counts, guint64, i),
+                                     bytes, FALSE));
   for (guint i = 0; i < channel_counts->len && !is_skipped (skip, "one-thread"); i++)
-    g_ptr_array_add (cases, bench_case_new (TABLE_ONE_THREAD,
-                                            g_array_index (channel_counts, guint64, i), bytes,
-                                            TRUE));
+    g_ptr_array_add (cases,
+                     bench_case_new (TABLE_ONE_THREAD, g_array_index (channel_counts, guint64, i),
+                                     bytes, TRUE));
   for (guint i = 0; i < windows->len && !is_skipped (skip, "sweep"); i++)
     g_ptr_array_add (cases, bench_case_new_window (g_array_index (windows, guint64, i), bytes));
 

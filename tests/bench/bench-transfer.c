@@ -211,8 +211,7 @@ on_incoming_readable (CvChannel *channel, Incoming *in)
     {
       if (in->received + len > in->expected
           || !bench_stream_matches (in->index, in->received, bytes, len))
-        bench_die ("channel %u: wrong bytes at offset %" G_GUINT64_FORMAT, in->index,
-                   in->received);
+        bench_die ("channel %u: wrong bytes at offset %" G_GUINT64_FORMAT, in->index, in->received);
       in->received += len;
       in->receiver->received += len;
       cv_channel_consume (channel, len);

@@ -34,23 +34,23 @@ frames_equal (const CvFrame *a, const CvFrame *b)
   switch (a->type)
     {
     case CV_FRAME_SETTINGS:
-      return a->u.settings.version == b->u.settings.version &&
-             a->u.settings.initial_window == b->u.settings.initial_window &&
-             a->u.settings.max_payload == b->u.settings.max_payload &&
-             a->u.settings.max_channels == b->u.settings.max_channels;
+      return a->u.settings.version == b->u.settings.version
+             && a->u.settings.initial_window == b->u.settings.initial_window
+             && a->u.settings.max_payload == b->u.settings.max_payload
+             && a->u.settings.max_channels == b->u.settings.max_channels;
     case CV_FRAME_OPEN:
-      return a->u.open.port == b->u.open.port &&
-             same_bytes (a->u.open.host, a->u.open.host_len, b->u.open.host, b->u.open.host_len);
+      return a->u.open.port == b->u.open.port
+             && same_bytes (a->u.open.host, a->u.open.host_len, b->u.open.host, b->u.open.host_len);
     case CV_FRAME_OPEN_OK:
     case CV_FRAME_FIN:
       return TRUE;
     case CV_FRAME_OPEN_FAIL:
     case CV_FRAME_RESET:
     case CV_FRAME_GOAWAY:
-      return a->u.close.reason == b->u.close.reason &&
-             a->u.close.last_channel_id == b->u.close.last_channel_id &&
-             same_bytes (a->u.close.message, a->u.close.message_len, b->u.close.message,
-                         b->u.close.message_len);
+      return a->u.close.reason == b->u.close.reason
+             && a->u.close.last_channel_id == b->u.close.last_channel_id
+             && same_bytes (a->u.close.message, a->u.close.message_len, b->u.close.message,
+                            b->u.close.message_len);
     case CV_FRAME_WINDOW_UPDATE:
       return a->u.window_increment == b->u.window_increment;
     case CV_FRAME_PING:
@@ -77,13 +77,13 @@ check_accepted_frame (const CvFrame *frame, const guint8 *bytes, gsize len, gsiz
   check (strcmp (cv_frame_type_to_string (frame->type), "unknown") != 0);
 
   /* One byte short is "not yet", whatever the frame. */
-  check (cv_frame_decode (bytes, len - 1, max_payload, &again, &consumed, &error) ==
-         CV_FRAME_DECODE_NEED_MORE);
+  check (cv_frame_decode (bytes, len - 1, max_payload, &again, &consumed, &error)
+         == CV_FRAME_DECODE_NEED_MORE);
   check (consumed == 0 && error == NULL);
 
   /* A frame within the smaller limit is the same frame under the larger one. */
-  check (cv_frame_decode (bytes, len, CV_FRAME_MAX_PAYLOAD, &again, &consumed, &error) ==
-         CV_FRAME_DECODE_OK);
+  check (cv_frame_decode (bytes, len, CV_FRAME_MAX_PAYLOAD, &again, &consumed, &error)
+         == CV_FRAME_DECODE_OK);
   check (error == NULL && consumed == len && frames_equal (frame, &again));
 
   /* Re-encode after a byte already in the array: the encoder must append, not overwrite. */
@@ -103,8 +103,8 @@ check_accepted_frame (const CvFrame *frame, const guint8 *bytes, gsize len, gsiz
   else
     check (same_bytes (out->data + 1, out->len - 1, bytes, len));
 
-  check (cv_frame_decode (out->data + 1, out->len - 1, max_payload, &again, &consumed, &error) ==
-         CV_FRAME_DECODE_OK);
+  check (cv_frame_decode (out->data + 1, out->len - 1, max_payload, &again, &consumed, &error)
+         == CV_FRAME_DECODE_OK);
   check (error == NULL && consumed == out->len - 1);
   check (frames_equal (frame, &again));
 }

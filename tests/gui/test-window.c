@@ -153,8 +153,8 @@ test_window_present_about_quit (void)
 
   /* Ctrl+Q is bound to quit. */
   {
-    g_auto (GStrv) accels =
-        gtk_application_get_accels_for_action (GTK_APPLICATION (app), "app.quit");
+    g_auto (GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app),
+                                                                   "app.quit");
     g_assert_true (g_strv_contains ((const char *const *) accels, "<Control>q"));
   }
 
