@@ -115,8 +115,33 @@ typedef struct {
   guint8 *sent;
   GByteArray *received;
   GError *error;
+  gboolean hold; /* keep the connection open after the echo, until released */
+  gint echoed;
+  gint released;
   gint done;
 } Client;
+
+/* The whole echo back, the connection left open until the test releases it (or for
+ * longer than any wait of the test, so that only live counting can pass it). */
+static gboolean
+client_read_echo (Client *client, GInputStream *input)
+{
+  guint8 buffer[16384];
+
+  while (client->received->len < PAYLOAD_SIZE)
+    {
+      gssize n = g_input_stream_read (input, buffer, sizeof buffer, NULL, &client->error);
+
+      if (n <= 0)
+        return FALSE;
+      g_byte_array_append (client->received, buffer, n);
+    }
+  g_atomic_int_set (&client->echoed, 1);
+  for (guint waited_ms = 0; !g_atomic_int_get (&client->released) && waited_ms < 3 * WAIT_MS;
+       waited_ms += 10)
+    g_usleep (10 * 1000);
+  return TRUE;
+}
 
 static gpointer
 client_run (gpointer data)
@@ -136,6 +161,7 @@ client_run (gpointer data)
 
       g_socket_set_timeout (g_socket_connection_get_socket (connection), WAIT_MS / 1000);
       if (g_output_stream_write_all (output, client->sent, PAYLOAD_SIZE, NULL, NULL, &client->error)
+          && (!client->hold || client_read_echo (client, input))
           && g_socket_shutdown (g_socket_connection_get_socket (connection), FALSE, TRUE,
                                 &client->error))
         {
@@ -146,6 +172,12 @@ client_run (gpointer data)
     }
   g_atomic_int_set (&client->done, 1);
   return NULL;
+}
+
+static gboolean
+client_echoed (gpointer data)
+{
+  return g_atomic_int_get (&((Client *) data)->echoed);
 }
 
 static gboolean
@@ -306,6 +338,41 @@ assert_events_unordered (Recorder *recorder, const char *const *expected)
   assert_events (recorder, (const char *const *) sorted->pdata);
 }
 
+/* Takes the notifications of the counter @name ("bytes-in") out of the sequence: how
+ * many there are depends on timing (a count is read once a second while a channel is
+ * open), but each must be larger than the one before.  Returns the last value, or 0. */
+static guint64
+take_counts (Recorder *recorder, const char *name)
+{
+  g_autofree char *prefix = g_strconcat (name, "=", NULL);
+  guint64 last = 0;
+
+  for (guint i = 0; i < recorder->events->len;)
+    {
+      const char *event = recorder->events->pdata[i];
+      guint64 value;
+
+      if (!g_str_has_prefix (event, prefix))
+        {
+          i++;
+          continue;
+        }
+      value = g_ascii_strtoull (event + strlen (prefix), NULL, 10);
+      g_assert_cmpuint (value, >, last);
+      last = value;
+      g_ptr_array_remove_index (recorder->events, i);
+    }
+  return last;
+}
+
+/* Both counters, which the echo makes equal, ended at @bytes. */
+static void
+assert_counted (Recorder *recorder, guint64 bytes)
+{
+  g_assert_cmpuint (take_counts (recorder, "bytes-in"), ==, bytes);
+  g_assert_cmpuint (take_counts (recorder, "bytes-out"), ==, bytes);
+}
+
 /* Drops the recorder's reference: what it watched must be finalized later by its owner. */
 static void
 recorder_free (Recorder *recorder)
@@ -379,6 +446,8 @@ has_value (gpointer data)
     return (guint) g_value_get_enum (&value) == wanted->value;
   if (G_VALUE_HOLDS_BOOLEAN (&value))
     return (guint) g_value_get_boolean (&value) == wanted->value;
+  if (G_VALUE_HOLDS_UINT64 (&value))
+    return g_value_get_uint64 (&value) == wanted->value;
   return g_value_get_uint (&value) == wanted->value;
 }
 
@@ -449,6 +518,22 @@ make_share_agent (Fixture *fixture, const char *password, guint16 gateway_port, 
   return agent;
 }
 
+/* The client's thread ends with the whole payload echoed, and both agents' channels close. */
+static void
+client_finish (Fixture *fixture,
+               GThread *thread,
+               Client *client,
+               CvConnectAgent *connect,
+               CvShareAgent *share)
+{
+  g_assert_true (wait_until (fixture, client_done, client));
+  g_thread_join (thread);
+  g_assert_no_error (client->error);
+  g_assert_cmpmem (client->received->data, client->received->len, client->sent, PAYLOAD_SIZE);
+  wait_for (fixture, connect, "n-channels", 0);
+  wait_for (fixture, share, "n-channels", 0);
+}
+
 /* ---- the cases ---------------------------------------------------------- */
 
 /* online → tunnel → channel → data → stop, every notification in order. */
@@ -468,8 +553,6 @@ test_tunnel (Fixture *fixture, gconstpointer data)
   g_autofree char *target = g_strdup_printf ("127.0.0.1:%u", target_port);
   g_autofree char *opened = g_strdup_printf ("channel-opened %s", target);
   g_autofree char *closed = g_strdup_printf ("channel-closed %s none", target);
-  g_autofree char *bytes_in = g_strdup_printf ("bytes-in=%u", PAYLOAD_SIZE);
-  g_autofree char *bytes_out = g_strdup_printf ("bytes-out=%u", PAYLOAD_SIZE);
   Recorder *r_share, *r_share_link, *r_connect, *r_connect_link, *r_mapping, *r_gateway;
   Client client = { 0 };
   GThread *client_thread;
@@ -513,25 +596,44 @@ test_tunnel (Fixture *fixture, gconstpointer data)
   cv_test_fill_random (client.sent, PAYLOAD_SIZE, 42);
   client.received = g_byte_array_new ();
   client_thread = g_thread_new ("client", client_run, &client);
-  g_assert_true (wait_until (fixture, client_done, &client));
-  g_thread_join (client_thread);
-  g_assert_no_error (client.error);
-  g_assert_cmpmem (client.received->data, client.received->len, client.sent, PAYLOAD_SIZE);
-  wait_for (fixture, connect, "n-channels", 0);
-  wait_for (fixture, share, "n-channels", 0);
+  client_finish (fixture, client_thread, &client, connect, share);
   g_assert_cmpuint (r_connect->round_trips, ==, 1);
   g_assert_cmpint (cv_connect_agent_get_round_trip_us (connect), >, 0);
   assert_events (r_connect,
                  (const char *[]){ "n-channels=1", opened, "n-channels=0", closed, NULL });
-  assert_events (r_mapping,
-                 (const char *[]){ "n-channels=1", bytes_in, bytes_out, "n-channels=0", NULL });
-  assert_events (r_share, (const char *[]){ "n-tunnels=1", "n-channels=1", opened, bytes_in,
-                                            bytes_out, "n-channels=0", closed, NULL });
+  assert_counted (r_mapping, PAYLOAD_SIZE);
+  assert_events (r_mapping, (const char *[]){ "n-channels=1", "n-channels=0", NULL });
+  assert_counted (r_share, PAYLOAD_SIZE);
+  assert_events (r_share, (const char *[]){ "n-tunnels=1", "n-channels=1", opened, "n-channels=0",
+                                            closed, NULL });
   g_assert_cmpuint (cv_share_agent_get_bytes_in (share), ==, PAYLOAD_SIZE);
   g_assert_cmpuint (cv_share_agent_get_n_tunnels (share), ==, 1);
   assert_events (r_share_link, (const char *[]){ NULL });
   assert_events (r_connect_link, (const char *[]){ NULL });
   assert_events (r_gateway, (const char *[]){ "n-tunnels=1", NULL });
+
+  /* A second client keeps its connection open after the echo: the counters show its
+   * bytes while the channel is open, not only once it closes. */
+  g_byte_array_set_size (client.received, 0);
+  client.done = 0;
+  client.hold = TRUE;
+  client_thread = g_thread_new ("held client", client_run, &client);
+  g_assert_true (wait_until (fixture, client_echoed, &client));
+  wait_for (fixture, mapping, "bytes-in", 2 * PAYLOAD_SIZE);
+  wait_for (fixture, mapping, "bytes-out", 2 * PAYLOAD_SIZE);
+  wait_for (fixture, share, "bytes-in", 2 * PAYLOAD_SIZE);
+  wait_for (fixture, share, "bytes-out", 2 * PAYLOAD_SIZE);
+  g_assert_cmpuint (cv_mapping_get_n_channels (mapping), ==, 1);
+  g_assert_cmpuint (cv_share_agent_get_n_channels (share), ==, 1);
+  g_atomic_int_set (&client.released, 1);
+  client_finish (fixture, client_thread, &client, connect, share);
+  assert_counted (r_mapping, 2 * PAYLOAD_SIZE);
+  assert_events (r_mapping, (const char *[]){ "n-channels=1", "n-channels=0", NULL });
+  assert_counted (r_share, 2 * PAYLOAD_SIZE);
+  assert_events (r_share, (const char *[]){ "n-channels=1", opened, "n-channels=0", closed, NULL });
+  assert_events (r_connect,
+                 (const char *[]){ "n-channels=1", opened, "n-channels=0", closed, NULL });
+  assert_events (r_gateway, (const char *[]){ NULL });
 
   /* Stop: the connect agent first; its tunnel closes on the share side too. */
   cv_connect_agent_stop (connect);

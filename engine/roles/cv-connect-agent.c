@@ -267,6 +267,7 @@ cv_connect_agent_init (CvConnectAgent *self)
 typedef struct {
   CvConnectAgent *agent;
   CvMapping *mapping;
+  CvChannel *channel;
   char *target;
 } Forward;
 
@@ -291,11 +292,12 @@ on_pump_done (GObject *source, GAsyncResult *result, gpointer user_data)
     g_debug ("connection to %s closed: %" G_GUINT64_FORMAT " bytes out, %" G_GUINT64_FORMAT
              " bytes in",
              forward->target, stats.bytes_to_channel, stats.bytes_from_channel);
-  cv_mapping_channel_closed (forward->mapping, &stats, error);
+  cv_mapping_channel_closed (forward->mapping, forward->channel, &stats, error);
   set_n_channels (self, self->n_channels - 1);
   g_signal_emit (self, signals[SIGNAL_CHANNEL_CLOSED], 0, forward->mapping, forward->target, error);
   g_object_unref (forward->agent);
   g_object_unref (forward->mapping);
+  g_object_unref (forward->channel);
   g_free (forward->target);
   g_free (forward);
 }
@@ -322,8 +324,9 @@ forward (CvConnectAgent *self, GSocketConnection *connection, CvMapping *mapping
   forward = g_new0 (Forward, 1);
   forward->agent = g_object_ref (self);
   forward->mapping = g_object_ref (mapping);
+  forward->channel = g_object_ref (channel);
   forward->target = cv_mapping_dup_target (mapping);
-  cv_mapping_channel_opened (mapping);
+  cv_mapping_channel_opened (mapping, channel);
   set_n_channels (self, self->n_channels + 1);
   g_signal_emit (self, signals[SIGNAL_CHANNEL_OPENED], 0, mapping, forward->target);
   cv_channel_pump_async (connection, channel, self->cancellable, on_pump_done, forward);

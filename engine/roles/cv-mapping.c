@@ -2,11 +2,13 @@
  * share agent sees it — and its live state.
  *
  * The mapping listens and counts; what to do with a local connection is the connect
- * agent's business ("incoming").  Bytes are counted when a channel closes. */
+ * agent's business ("incoming").  Bytes are counted while channels are open
+ * (cv-traffic-meter.c). */
 #include "roles/cv-mapping.h"
 
 #include "base/cv-listen.h"
 #include "roles/cv-agent-context.h"
+#include "roles/cv-traffic-meter.h"
 
 /* GIO's default backlog of 10 resets bursts of connections (a browser opens many). */
 #define LISTEN_BACKLOG 256
@@ -25,8 +27,7 @@ struct _CvMapping {
   gboolean listening;
   GError *error;
   guint n_channels;
-  guint64 bytes_in;
-  guint64 bytes_out;
+  CvTrafficMeter *traffic;
 };
 
 enum {
@@ -67,6 +68,7 @@ cv_mapping_finalize (GObject *object)
 {
   CvMapping *self = CV_MAPPING (object);
 
+  g_clear_pointer (&self->traffic, cv_traffic_meter_free);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->listen_host);
   g_free (self->target_host);
@@ -106,10 +108,10 @@ cv_mapping_get_property (GObject *object, guint prop_id, GValue *value, GParamSp
       g_value_set_uint (value, self->n_channels);
       break;
     case PROP_BYTES_IN:
-      g_value_set_uint64 (value, self->bytes_in);
+      g_value_set_uint64 (value, cv_traffic_meter_get_bytes_in (self->traffic));
       break;
     case PROP_BYTES_OUT:
-      g_value_set_uint64 (value, self->bytes_out);
+      g_value_set_uint64 (value, cv_traffic_meter_get_bytes_out (self->traffic));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -143,10 +145,12 @@ cv_mapping_class_init (CvMappingClass *klass)
   properties[PROP_ERROR] = g_param_spec_boxed ("error", NULL, NULL, G_TYPE_ERROR, READ_FLAGS);
   properties[PROP_N_CHANNELS] = g_param_spec_uint ("n-channels", NULL, NULL, 0, G_MAXUINT, 0,
                                                    READ_FLAGS);
-  /* From the target to local clients, over the channels closed so far. */
+  /* From the target to local clients, over every channel, counted once a second while it is open.
+   */
   properties[PROP_BYTES_IN] = g_param_spec_uint64 ("bytes-in", NULL, NULL, 0, G_MAXUINT64, 0,
                                                    READ_FLAGS);
-  /* From local clients to the target, over the channels closed so far. */
+  /* From local clients to the target, over every channel, counted once a second while it is open.
+   */
   properties[PROP_BYTES_OUT] = g_param_spec_uint64 ("bytes-out", NULL, NULL, 0, G_MAXUINT64, 0,
                                                     READ_FLAGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -173,6 +177,17 @@ cv_mapping_init (CvMapping *self)
  *
  * Returns: (transfer full): a mapping not listening yet
  */
+static void
+traffic_grew (gpointer owner, gboolean in_grew, gboolean out_grew)
+{
+  CvMapping *self = owner;
+
+  if (in_grew)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_IN]);
+  if (out_grew)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_OUT]);
+}
+
 CvMapping *
 cv_mapping_new (const char *listen_host,
                 guint16 listen_port,
@@ -188,6 +203,7 @@ cv_mapping_new (const char *listen_host,
   self->listen_port = listen_port;
   self->target_host = g_strdup (target_host);
   self->target_port = target_port;
+  self->traffic = cv_traffic_meter_new (self->context, traffic_grew, self);
   return self;
 }
 
@@ -267,28 +283,23 @@ cv_mapping_set_error (CvMapping *self, const GError *error)
 }
 
 void
-cv_mapping_channel_opened (CvMapping *self)
+cv_mapping_channel_opened (CvMapping *self, CvChannel *channel)
 {
+  cv_traffic_meter_add (self->traffic, channel);
   self->n_channels++;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_CHANNELS]);
 }
 
 /* @error: (nullable): why the channel ended, NULL for a clean close */
 void
-cv_mapping_channel_closed (CvMapping *self, const CvPumpStats *stats, const GError *error)
+cv_mapping_channel_closed (CvMapping *self,
+                           CvChannel *channel,
+                           const CvPumpStats *stats,
+                           const GError *error)
 {
   g_return_if_fail (self->n_channels > 0);
 
-  if (stats->bytes_from_channel > 0)
-    {
-      self->bytes_in += stats->bytes_from_channel;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_IN]);
-    }
-  if (stats->bytes_to_channel > 0)
-    {
-      self->bytes_out += stats->bytes_to_channel;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_OUT]);
-    }
+  cv_traffic_meter_remove (self->traffic, channel, stats);
   cv_mapping_set_error (self, error);
   self->n_channels--;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_CHANNELS]);
@@ -352,11 +363,11 @@ cv_mapping_get_n_channels (CvMapping *self)
 guint64
 cv_mapping_get_bytes_in (CvMapping *self)
 {
-  return self->bytes_in;
+  return cv_traffic_meter_get_bytes_in (self->traffic);
 }
 
 guint64
 cv_mapping_get_bytes_out (CvMapping *self)
 {
-  return self->bytes_out;
+  return cv_traffic_meter_get_bytes_out (self->traffic);
 }

@@ -32,7 +32,10 @@ CvMapping *cv_mapping_new (const char *listen_host,
 gboolean cv_mapping_listen (CvMapping *self, GError **error);
 void cv_mapping_stop (CvMapping *self);
 void cv_mapping_set_error (CvMapping *self, const GError *error);
-void cv_mapping_channel_opened (CvMapping *self);
-void cv_mapping_channel_closed (CvMapping *self, const CvPumpStats *stats, const GError *error);
+void cv_mapping_channel_opened (CvMapping *self, CvChannel *channel);
+void cv_mapping_channel_closed (CvMapping *self,
+                                CvChannel *channel,
+                                const CvPumpStats *stats,
+                                const GError *error);
 
 G_END_DECLS

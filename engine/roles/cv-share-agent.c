@@ -12,6 +12,7 @@
 
 #include "roles/cv-agent-context.h"
 #include "roles/cv-agent-tunnel.h"
+#include "roles/cv-traffic-meter.h"
 #include "mux/cv-channel-pump.h"
 
 #include <gio/gnetworking.h>
@@ -31,8 +32,7 @@ struct _CvShareAgent {
 
   CvAgentLinkState state;
   guint n_channels;
-  guint64 bytes_in;
-  guint64 bytes_out;
+  CvTrafficMeter *traffic; /* made with the context */
 };
 
 enum {
@@ -121,6 +121,7 @@ cv_share_agent_finalize (GObject *object)
   CvShareAgent *self = CV_SHARE_AGENT (object);
 
   g_clear_pointer (&self->allow, cv_allow_list_free);
+  g_clear_pointer (&self->traffic, cv_traffic_meter_free);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->context, g_main_context_unref);
 
@@ -147,10 +148,10 @@ cv_share_agent_get_property (GObject *object, guint prop_id, GValue *value, GPar
       g_value_set_uint (value, self->n_channels);
       break;
     case PROP_BYTES_IN:
-      g_value_set_uint64 (value, self->bytes_in);
+      g_value_set_uint64 (value, cv_traffic_meter_get_bytes_in (self->traffic));
       break;
     case PROP_BYTES_OUT:
-      g_value_set_uint64 (value, self->bytes_out);
+      g_value_set_uint64 (value, cv_traffic_meter_get_bytes_out (self->traffic));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -179,10 +180,10 @@ cv_share_agent_class_init (CvShareAgentClass *klass)
   /* Channels to targets, open now, over every tunnel. */
   properties[PROP_N_CHANNELS] = g_param_spec_uint ("n-channels", NULL, NULL, 0, G_MAXUINT, 0,
                                                    READ_FLAGS);
-  /* From connect agents to targets, over the channels closed so far. */
+  /* From connect agents to targets, over every channel, counted once a second while it is open. */
   properties[PROP_BYTES_IN] = g_param_spec_uint64 ("bytes-in", NULL, NULL, 0, G_MAXUINT64, 0,
                                                    READ_FLAGS);
-  /* From targets to connect agents, over the channels closed so far. */
+  /* From targets to connect agents, over every channel, counted once a second while it is open. */
   properties[PROP_BYTES_OUT] = g_param_spec_uint64 ("bytes-out", NULL, NULL, 0, G_MAXUINT64, 0,
                                                     READ_FLAGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -241,12 +242,14 @@ set_n_channels (CvShareAgent *self, guint n_channels)
 }
 
 static void
-add_bytes (CvShareAgent *self, guint64 *counter, guint64 bytes, GParamSpec *pspec)
+traffic_grew (gpointer owner, gboolean in_grew, gboolean out_grew)
 {
-  if (bytes == 0)
-    return;
-  *counter += bytes;
-  g_object_notify_by_pspec (G_OBJECT (self), pspec);
+  CvShareAgent *self = owner;
+
+  if (in_grew)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_IN]);
+  if (out_grew)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_OUT]);
 }
 
 static void
@@ -265,8 +268,7 @@ on_pump_done (GObject *source, GAsyncResult *result, gpointer user_data)
              cv_channel_get_port (log->channel), (g_get_monotonic_time () - log->started_us) / 1e6,
              stats.bytes_from_channel, stats.bytes_to_channel, ok ? "" : ": ",
              ok ? "" : error->message);
-  add_bytes (self, &self->bytes_in, stats.bytes_from_channel, properties[PROP_BYTES_IN]);
-  add_bytes (self, &self->bytes_out, stats.bytes_to_channel, properties[PROP_BYTES_OUT]);
+  cv_traffic_meter_remove (self->traffic, log->channel, &stats);
   set_n_channels (self, self->n_channels - 1);
   g_signal_emit (self, signals[SIGNAL_CHANNEL_CLOSED], 0, log->target, error);
   channel_log_free (log);
@@ -320,6 +322,7 @@ on_target_connected (GObject *source, GAsyncResult *result, gpointer user_data)
   log->started_us = g_get_monotonic_time ();
   g_message ("channel %u from “%s” to %s:%u open", cv_channel_get_id (channel), log->peer_name,
              cv_channel_get_host (channel), cv_channel_get_port (channel));
+  cv_traffic_meter_add (log->agent->traffic, channel);
   set_n_channels (log->agent, log->agent->n_channels + 1);
   g_signal_emit (log->agent, signals[SIGNAL_CHANNEL_OPENED], 0, log->target);
   {
@@ -493,6 +496,7 @@ cv_share_agent_new (CvAgentLink *link, CvAllowList *allow)
   CvShareAgent *self = g_object_new (CV_TYPE_SHARE_AGENT, NULL);
 
   self->context = g_main_context_ref (cv_agent_link_get_main_context (link));
+  self->traffic = cv_traffic_meter_new (self->context, traffic_grew, self);
   self->link = link;
   self->allow = allow;
   self->state = cv_agent_link_get_state (link);
@@ -598,11 +602,11 @@ cv_share_agent_get_n_channels (CvShareAgent *self)
 guint64
 cv_share_agent_get_bytes_in (CvShareAgent *self)
 {
-  return self->bytes_in;
+  return cv_traffic_meter_get_bytes_in (self->traffic);
 }
 
 guint64
 cv_share_agent_get_bytes_out (CvShareAgent *self)
 {
-  return self->bytes_out;
+  return cv_traffic_meter_get_bytes_out (self->traffic);
 }
