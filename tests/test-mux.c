@@ -1,4 +1,5 @@
-/* test-mux.c: the multiplexer over a real Unix socket pair. */
+/* test-mux.c: the multiplexer over a real Unix socket pair (one case over TCP), each case
+ * on a fixture of two started muxes (or a mux and a raw socket peer). */
 #include "mux/cv-channel-private.h"
 #include "mux/cv-mux.h"
 #include "cv-test-util.h"
@@ -22,6 +23,8 @@ typedef struct {
   gboolean closed;
   gboolean opened;
   GError *error;
+  /* The half-close server's: its reply began, after the request's FIN. */
+  gboolean replied;
 } Endpoint;
 
 static Endpoint *
@@ -158,16 +161,17 @@ on_incoming (CvMux *mux, CvChannel *channel, Acceptor *acceptor)
   endpoint_connect (e);
 }
 
+/* @incoming: @mux's "incoming-channel" handler, given the acceptor; NULL for on_incoming */
 static Acceptor *
-acceptor_new (CvMux *mux, gsize max_len)
+acceptor_new (CvMux *mux, GCallback incoming, gsize max_len)
 {
   Acceptor *acceptor = g_new0 (Acceptor, 1);
 
   acceptor->endpoints = g_ptr_array_new_with_free_func ((GDestroyNotify) endpoint_free);
   acceptor->max_len = max_len;
   acceptor->accept = TRUE;
-  if (mux != NULL)
-    g_signal_connect (mux, "incoming-channel", G_CALLBACK (on_incoming), acceptor);
+  g_signal_connect (mux, "incoming-channel", incoming != NULL ? incoming : G_CALLBACK (on_incoming),
+                    acceptor);
   return acceptor;
 }
 
@@ -178,24 +182,184 @@ acceptor_free (Acceptor *acceptor)
   g_free (acceptor);
 }
 
+/* Iterates until @acceptor has @n endpoints; returns the @n-th. */
+static Endpoint *
+acceptor_wait (Acceptor *acceptor, guint n)
+{
+  while (acceptor->endpoints->len < n)
+    g_main_context_iteration (NULL, TRUE);
+  return acceptor->endpoints->pdata[n - 1];
+}
+
+static gboolean
+endpoint_closed (gpointer user_data)
+{
+  return ((Endpoint *) user_data)->closed;
+}
+
+/* ---- the fixture: muxes a and b, an acceptor on b ----------------------- */
+
+/* A case's departures from the defaults (0 keeps a default), passed as g_test_add()'s
+ * data, NULL for none.  The config's fields are both muxes', or the raw peer's mux's. */
 typedef struct {
-  GPtrArray *a;
-  Acceptor *b;
-  guint expected;
-} Transfer;
+  guint32 initial_window;
+  guint32 max_window;
+  guint keepalive_interval_ms;
+  guint dead_peer_timeout_ms;
+  guint32 b_max_channels; /* b's alone: how many channels a may have open with it */
+  gsize max_len;          /* the longest slice the acceptor's endpoints send back */
+  guint n_channels;       /* test_transfer()'s channels from a */
+  gboolean tcp;           /* loopback TCP, which can cork and Nagle, not a Unix socket pair */
+  gboolean own_context;   /* the muxes on a new context, pushed as the thread-default one */
+  GCallback incoming;     /* b's "incoming-channel" handler (NULL: on_incoming) */
+} MuxParams;
+
+static const MuxParams default_params = { 0 };
+
+static void
+config_from_params (CvMuxConfig *config, const MuxParams *params)
+{
+  cv_mux_config_init_defaults (config);
+  if (params->initial_window != 0)
+    config->initial_window = params->initial_window;
+  if (params->max_window != 0)
+    config->max_window = params->max_window;
+  if (params->keepalive_interval_ms != 0)
+    config->keepalive_interval_ms = params->keepalive_interval_ms;
+  if (params->dead_peer_timeout_ms != 0)
+    config->dead_peer_timeout_ms = params->dead_peer_timeout_ms;
+}
+
+/* Whatever a handler on a, b or their channels points to lives here, not on a case's
+ * stack: the teardown's close still emits signals after the case has returned. */
+typedef struct {
+  GMainContext *context; /* the muxes'; NULL for the global default */
+  CvMux *a;              /* the initiator */
+  CvMux *b;              /* the responder */
+  Acceptor *acceptor;    /* b's ends of the channels */
+  GPtrArray *opened;     /* of Endpoint: a's ends */
+  guint8 *big;           /* a case's large send buffer, freed after the endpoints */
+  gboolean a_closed;     /* for on_closed_flag() */
+  gboolean b_closed;
+} MuxFixture;
+
+static void
+tcp_pair (GSocketConnection **a, GSocketConnection **b)
+{
+  g_autoptr (GError) error = NULL;
+  guint16 port;
+  g_autoptr (GSocket) listener = cv_test_listen_loopback (&port);
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocket) accepted = NULL;
+
+  g_socket_client_set_enable_proxy (client, FALSE);
+  *a = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, &error);
+  g_assert_no_error (error);
+  accepted = g_socket_accept (listener, NULL, &error);
+  g_assert_no_error (error);
+  *b = g_socket_connection_factory_create_connection (accepted);
+}
+
+static void
+mux_fixture_set_up (MuxFixture *fixture, gconstpointer data)
+{
+  const MuxParams *params = data != NULL ? data : &default_params;
+  g_autoptr (GSocketConnection) conn_a = NULL;
+  g_autoptr (GSocketConnection) conn_b = NULL;
+  CvMuxConfig config_a, config_b;
+
+  config_from_params (&config_a, params);
+  config_b = config_a;
+  if (params->b_max_channels != 0)
+    config_b.max_channels = params->b_max_channels;
+  /* A mux takes the thread-default context when it is made. */
+  if (params->own_context)
+    {
+      fixture->context = g_main_context_new ();
+      g_main_context_push_thread_default (fixture->context);
+    }
+  if (params->tcp)
+    tcp_pair (&conn_a, &conn_b);
+  else
+    cv_test_socket_pair (&conn_a, &conn_b);
+  fixture->a = cv_mux_new (G_IO_STREAM (conn_a), CV_MUX_ROLE_INITIATOR, &config_a);
+  fixture->b = cv_mux_new (G_IO_STREAM (conn_b), CV_MUX_ROLE_RESPONDER, &config_b);
+  fixture->acceptor = acceptor_new (fixture->b, params->incoming, params->max_len);
+  fixture->opened = g_ptr_array_new_with_free_func ((GDestroyNotify) endpoint_free);
+  cv_mux_start (fixture->a);
+  cv_mux_start (fixture->b);
+}
+
+/* Runs what is ready on @context (NULL: the global default) until nothing is. */
+static void
+drain (GMainContext *context)
+{
+  while (g_main_context_iteration (context, FALSE))
+    ;
+}
+
+static void
+mux_fixture_tear_down (MuxFixture *fixture, gconstpointer data)
+{
+  cv_mux_close (fixture->a);
+  cv_mux_close (fixture->b);
+  g_ptr_array_unref (fixture->opened);
+  acceptor_free (fixture->acceptor);
+  g_free (fixture->big);
+  /* The streams' closes complete on the muxes' context; then nothing may hold a mux. */
+  drain (fixture->context);
+  g_assert_finalize_object (fixture->a);
+  g_assert_finalize_object (fixture->b);
+  if (fixture->context != NULL)
+    {
+      g_main_context_pop_thread_default (fixture->context);
+      g_main_context_unref (fixture->context);
+    }
+}
+
+static void
+mux_test_add (const char *path, const MuxParams *params, void (*func) (MuxFixture *, gconstpointer))
+{
+  g_test_add (path, MuxFixture, params, mux_fixture_set_up, func, mux_fixture_tear_down);
+}
+
+/* A channel from a whose endpoint sends @len bytes of @data, or with @data NULL its
+ * slice of the pool of at most @len, then its FIN; the fixture frees it. */
+static Endpoint *
+mux_fixture_open (MuxFixture *fixture,
+                  const char *host,
+                  guint16 port,
+                  const guint8 *data,
+                  gsize len)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvChannel) channel = cv_mux_open_channel (fixture->a, host, port, &error);
+  Endpoint *e;
+
+  g_assert_no_error (error);
+  if (data == NULL)
+    slice_for (cv_channel_get_id (channel), TRUE, len, &data, &len);
+  e = endpoint_new (channel, data, len);
+  g_ptr_array_add (fixture->opened, e);
+  endpoint_connect (e);
+  return e;
+}
+
+/* ---- transfers ---------------------------------------------------------- */
 
 static gboolean
 all_closed (gpointer user_data)
 {
-  Transfer *t = user_data;
+  MuxFixture *fixture = user_data;
+  GPtrArray *accepted = fixture->acceptor->endpoints;
 
-  if (t->b->endpoints->len < t->expected)
+  if (accepted->len < fixture->opened->len)
     return FALSE;
-  for (guint i = 0; i < t->a->len; i++)
-    if (!((Endpoint *) t->a->pdata[i])->closed)
+  for (guint i = 0; i < fixture->opened->len; i++)
+    if (!((Endpoint *) fixture->opened->pdata[i])->closed)
       return FALSE;
-  for (guint i = 0; i < t->b->endpoints->len; i++)
-    if (!((Endpoint *) t->b->endpoints->pdata[i])->closed)
+  for (guint i = 0; i < accepted->len; i++)
+    if (!((Endpoint *) accepted->pdata[i])->closed)
       return FALSE;
   return TRUE;
 }
@@ -212,43 +376,31 @@ find_endpoint (GPtrArray *endpoints, guint32 id)
   return NULL;
 }
 
+static const MuxParams one_channel = { .n_channels = 1, .max_len = POOL_SIZE - 1 };
+
+/* 1,000 channels at once, random lengths both ways, every byte checksummed. */
+static const MuxParams thousand_channels = { .n_channels = 1000, .max_len = 64 * 1024 };
+
+/* Small windows force many WINDOW_UPDATEs and stalls along the way. */
+static const MuxParams small_window = { .initial_window = 1024,
+                                        .max_window = 1024,
+                                        .n_channels = 50,
+                                        .max_len = 64 * 1024 };
+
 static void
-run_transfer (guint n_channels, gsize max_len, const CvMuxConfig *config)
+test_transfer (MuxFixture *fixture, gconstpointer data)
 {
-  g_autoptr (CvMux) a = NULL;
-  g_autoptr (CvMux) b = NULL;
-  g_autoptr (GPtrArray) opened = g_ptr_array_new_with_free_func ((GDestroyNotify) endpoint_free);
-  Acceptor *acceptor;
-  Transfer t;
+  const MuxParams *params = data;
 
-  cv_test_mux_pair (config, config, &a, &b);
-  acceptor = acceptor_new (b, max_len);
+  for (guint i = 0; i < params->n_channels; i++)
+    mux_fixture_open (fixture, "127.0.0.1", 5900, NULL, params->max_len);
+  g_assert_true (cv_test_wait_until (all_closed, fixture, 60000));
 
-  for (guint i = 0; i < n_channels; i++)
+  for (guint i = 0; i < fixture->opened->len; i++)
     {
-      g_autoptr (GError) error = NULL;
-      g_autoptr (CvChannel) channel = cv_mux_open_channel (a, "127.0.0.1", 5900, &error);
-      const guint8 *data;
-      gsize len;
-      Endpoint *e;
-
-      g_assert_no_error (error);
-      slice_for (cv_channel_get_id (channel), TRUE, max_len, &data, &len);
-      e = endpoint_new (channel, data, len);
-      g_ptr_array_add (opened, e);
-      endpoint_connect (e);
-    }
-
-  t.a = opened;
-  t.b = acceptor;
-  t.expected = n_channels;
-  g_assert_true (cv_test_wait_until (all_closed, &t, 60000));
-
-  for (guint i = 0; i < opened->len; i++)
-    {
-      Endpoint *ea = opened->pdata[i];
+      Endpoint *ea = fixture->opened->pdata[i];
       guint32 id = cv_channel_get_id (ea->channel);
-      Endpoint *eb = find_endpoint (acceptor->endpoints, id);
+      Endpoint *eb = find_endpoint (fixture->acceptor->endpoints, id);
       g_autofree char *a_to_b = checksum_of (ea->send_data, ea->send_len);
       g_autofree char *b_to_a = NULL;
 
@@ -262,106 +414,60 @@ run_transfer (guint n_channels, gsize max_len, const CvMuxConfig *config)
       g_assert_cmpstr (g_checksum_get_string (eb->received_sum), ==, a_to_b);
       g_assert_cmpstr (g_checksum_get_string (ea->received_sum), ==, b_to_a);
     }
-  g_assert_cmpuint (cv_mux_get_n_channels (a), ==, 0);
-  g_assert_cmpuint (cv_mux_get_n_channels (b), ==, 0);
-  g_assert_false (cv_mux_is_closed (a));
-  g_assert_false (cv_mux_is_closed (b));
-
-  cv_mux_close (a);
-  cv_mux_close (b);
-  acceptor_free (acceptor);
-}
-
-static void
-test_one_channel (void)
-{
-  run_transfer (1, POOL_SIZE - 1, NULL);
-}
-
-/* 1,000 channels at once, random lengths both ways, every byte checksummed. */
-static void
-test_thousand_channels (void)
-{
-  run_transfer (1000, 64 * 1024, NULL);
-}
-
-/* Small windows force many WINDOW_UPDATEs and stalls along the way. */
-static void
-test_small_window (void)
-{
-  CvMuxConfig config;
-
-  cv_mux_config_init_defaults (&config);
-  config.initial_window = 1024;
-  config.max_window = 1024;
-  run_transfer (50, 64 * 1024, &config);
+  g_assert_cmpuint (cv_mux_get_n_channels (fixture->a), ==, 0);
+  g_assert_cmpuint (cv_mux_get_n_channels (fixture->b), ==, 0);
+  g_assert_false (cv_mux_is_closed (fixture->a));
+  g_assert_false (cv_mux_is_closed (fixture->b));
 }
 
 /* ---- half-close -------------------------------------------------------- */
 
-typedef struct {
-  Endpoint *e;
-  gboolean replied;
-} HalfCloseServer;
-
 static void
-on_server_readable (CvChannel *channel, HalfCloseServer *server)
+on_server_readable (CvChannel *channel, Endpoint *server)
 {
   /* Reply only once the request is complete: after the client's FIN. */
-  if (server->e->eof && !server->replied)
+  if (server->eof && !server->replied)
     {
       server->replied = TRUE;
-      server->e->send_len = 100000;
-      endpoint_pump (server->e);
+      server->send_len = 100000;
+      endpoint_pump (server);
     }
 }
 
+/* The server is one of the acceptor's endpoints, so that freeing it disconnects this
+ * handler too. */
 static void
-on_half_close_incoming (CvMux *mux, CvChannel *channel, HalfCloseServer *server)
+on_half_close_incoming (CvMux *mux, CvChannel *channel, Acceptor *acceptor)
 {
-  server->e = endpoint_new (channel, pool, 0);
-  server->e->shutdown_when_sent = FALSE;
+  Endpoint *server = endpoint_new (channel, pool, 0);
+
+  g_ptr_array_add (acceptor->endpoints, server);
+  server->shutdown_when_sent = FALSE;
   cv_channel_accept (channel);
-  endpoint_connect (server->e);
-  server->e->shutdown_when_sent = TRUE;
+  endpoint_connect (server);
+  server->shutdown_when_sent = TRUE;
   g_signal_connect_after (channel, "readable", G_CALLBACK (on_server_readable), server);
 }
 
-static gboolean
-endpoint_closed (gpointer user_data)
-{
-  return ((Endpoint *) user_data)->closed;
-}
+static const MuxParams half_close = { .incoming = G_CALLBACK (on_half_close_incoming) };
 
 static void
-test_half_close (void)
+test_half_close (MuxFixture *fixture, gconstpointer data)
 {
-  g_autoptr (CvMux) a = NULL;
-  g_autoptr (CvMux) b = NULL;
-  g_autoptr (CvChannel) channel = NULL;
   g_autofree char *expected = checksum_of (pool, 100000);
-  HalfCloseServer server = { 0 };
-  Endpoint *client;
-
-  cv_test_mux_pair (NULL, NULL, &a, &b);
-  g_signal_connect (b, "incoming-channel", G_CALLBACK (on_half_close_incoming), &server);
-  channel = cv_mux_open_channel (a, "localhost", 22, NULL);
-  client = endpoint_new (channel, pool + 1000, 5000);
-  endpoint_connect (client);
+  Endpoint *client = mux_fixture_open (fixture, "localhost", 22, pool + 1000, 5000);
+  Endpoint *server;
 
   g_assert_true (cv_test_wait_until (endpoint_closed, client, 10000));
   g_assert_no_error (client->error);
-  g_assert_true (server.replied);
-  g_assert_cmpuint (server.e->received, ==, 5000);
+  g_assert_cmpuint (fixture->acceptor->endpoints->len, ==, 1);
+  server = fixture->acceptor->endpoints->pdata[0];
+  g_assert_true (server->replied);
+  g_assert_cmpuint (server->received, ==, 5000);
   g_assert_cmpuint (client->received, ==, 100000);
   g_assert_cmpstr (g_checksum_get_string (client->received_sum), ==, expected);
-  g_assert_true (server.e->closed);
-  g_assert_no_error (server.e->error);
-
-  endpoint_free (client);
-  endpoint_free (server.e);
-  cv_mux_close (a);
-  cv_mux_close (b);
+  g_assert_true (server->closed);
+  g_assert_no_error (server->error);
 }
 
 /* ---- a reader that stops reading ---------------------------------------- */
@@ -369,11 +475,11 @@ test_half_close (void)
 static gboolean
 iterate_until_quiet (gpointer user_data)
 {
-  CvMux **muxes = user_data;
+  MuxFixture *fixture = user_data;
   static guint64 last_a, last_b;
   static guint quiet_rounds;
-  guint64 wa = cv_mux_get_bytes_written (muxes[0]);
-  guint64 rb = cv_mux_get_bytes_read (muxes[1]);
+  guint64 wa = cv_mux_get_bytes_written (fixture->a);
+  guint64 rb = cv_mux_get_bytes_read (fixture->b);
 
   if (wa == last_a && rb == last_b)
     quiet_rounds++;
@@ -390,38 +496,25 @@ quiet_timeout (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+static const MuxParams stalled_reader = { .initial_window = 64 * 1024, .max_window = 64 * 1024 };
+
 static void
-test_stalled_reader_bounded (void)
+test_stalled_reader_bounded (MuxFixture *fixture, gconstpointer data)
 {
-  CvMuxConfig config;
-  g_autoptr (CvMux) a = NULL;
-  g_autoptr (CvMux) b = NULL;
-  g_autoptr (CvChannel) channel = NULL;
-  g_autofree guint8 *big = g_malloc (8 * 1024 * 1024);
-  Acceptor *acceptor;
+  CvChannel *channel;
   Endpoint *sender, *reader;
-  CvMux *muxes[2];
   guint tick;
 
-  cv_mux_config_init_defaults (&config);
-  config.initial_window = 64 * 1024;
-  config.max_window = 64 * 1024;
-  cv_test_mux_pair (&config, &config, &a, &b);
-  acceptor = acceptor_new (b, 0);
-  channel = cv_mux_open_channel (a, "127.0.0.1", 80, NULL);
-  sender = endpoint_new (channel, big, 8 * 1024 * 1024);
-  endpoint_connect (sender);
+  fixture->big = g_malloc (8 * 1024 * 1024);
+  sender = mux_fixture_open (fixture, "127.0.0.1", 80, fixture->big, 8 * 1024 * 1024);
+  channel = sender->channel;
 
   /* The receiving side accepts but its application never reads. */
-  while (acceptor->endpoints->len == 0)
-    g_main_context_iteration (NULL, TRUE);
-  reader = acceptor->endpoints->pdata[0];
+  reader = acceptor_wait (fixture->acceptor, 1);
   reader->read_enabled = FALSE;
 
-  muxes[0] = a;
-  muxes[1] = b;
   tick = g_timeout_add (1, quiet_timeout, NULL);
-  g_assert_true (cv_test_wait_until (iterate_until_quiet, muxes, 10000));
+  g_assert_true (cv_test_wait_until (iterate_until_quiet, fixture, 10000));
   g_source_remove (tick);
 
   /* The receiver holds one window, less what it consumed and has not yet credited
@@ -438,11 +531,12 @@ test_stalled_reader_bounded (void)
     /* Every byte the sender's application handed over is accounted for: consumed
      * before reading stopped, or sitting in the receiver's window. */
     g_assert_cmpuint (sender->sent, ==, reader->received + held);
-    g_test_message ("stalled reader: sender holds %" G_GSIZE_FORMAT " bytes, receiver %"
-                    G_GSIZE_FORMAT " bytes (+%" G_GSIZE_FORMAT " uncredited), window 65536",
+    g_test_message ("stalled reader: sender holds %" G_GSIZE_FORMAT
+                    " bytes, receiver %" G_GSIZE_FORMAT " bytes (+%" G_GSIZE_FORMAT
+                    " uncredited), window 65536",
                     cv_channel_get_send_buffered (channel), held, uncredited);
   }
-  g_assert_cmpuint (cv_channel_write (channel, big, 1), ==, 0);
+  g_assert_cmpuint (cv_channel_write (channel, fixture->big, 1), ==, 0);
 
   /* Reading again releases the rest, and every byte arrives. */
   reader->read_enabled = TRUE;
@@ -451,18 +545,15 @@ test_stalled_reader_bounded (void)
   g_assert_true (cv_test_wait_until (endpoint_closed, reader, 20000));
   g_assert_true (reader->eof);
   g_assert_cmpuint (reader->received, ==, 8 * 1024 * 1024);
-
-  endpoint_free (sender);
-  acceptor_free (acceptor);
-  cv_mux_close (a);
-  cv_mux_close (b);
 }
 
 /* ---- misbehaving peers -------------------------------------------------- */
 
+/* The fixture of a mux whose peer is a raw socket, written to frame by frame. */
 typedef struct {
   CvMux *mux;
   GSocket *raw;
+  Acceptor *acceptor; /* the mux's ends of the channels the raw peer opens */
   gboolean closed;
   GError *error;
 } RawPeer;
@@ -476,25 +567,31 @@ on_mux_closed (CvMux *mux, const GError *error, RawPeer *peer)
 }
 
 static void
-raw_peer_init (RawPeer *peer, const CvMuxConfig *config)
+raw_peer_set_up (RawPeer *peer, gconstpointer data)
 {
+  const MuxParams *params = data != NULL ? data : &default_params;
   g_autoptr (GSocketConnection) conn_a = NULL;
   g_autoptr (GSocketConnection) conn_b = NULL;
+  CvMuxConfig config;
 
-  memset (peer, 0, sizeof *peer);
+  config_from_params (&config, params);
   cv_test_socket_pair (&conn_a, &conn_b);
-  peer->mux = cv_mux_new (G_IO_STREAM (conn_a), CV_MUX_ROLE_RESPONDER, config);
+  peer->mux = cv_mux_new (G_IO_STREAM (conn_a), CV_MUX_ROLE_RESPONDER, &config);
   peer->raw = g_object_ref (g_socket_connection_get_socket (conn_b));
+  peer->acceptor = acceptor_new (peer->mux, params->incoming, params->max_len);
   g_signal_connect (peer->mux, "closed", G_CALLBACK (on_mux_closed), peer);
   cv_mux_start (peer->mux);
 }
 
 static void
-raw_peer_clear (RawPeer *peer)
+raw_peer_tear_down (RawPeer *peer, gconstpointer data)
 {
+  cv_mux_close (peer->mux);
+  acceptor_free (peer->acceptor);
+  drain (NULL);
   g_clear_error (&peer->error);
   g_clear_object (&peer->raw);
-  g_clear_object (&peer->mux);
+  g_assert_finalize_object (peer->mux);
 }
 
 static void
@@ -586,7 +683,8 @@ raw_read_goaway_reason (RawPeer *peer)
       gsize consumed;
 
       if (cv_frame_decode (all->data + offset, all->len - offset, CV_FRAME_MAX_PAYLOAD, &frame,
-                           &consumed, NULL) != CV_FRAME_DECODE_OK)
+                           &consumed, NULL)
+          != CV_FRAME_DECODE_OK)
         break;
       if (frame.type == CV_FRAME_GOAWAY)
         reason = frame.u.close.reason;
@@ -602,7 +700,7 @@ misbehave_past_window (RawPeer *peer)
 {
   raw_send_settings (peer, 65536);
   raw_send_open (peer, 1);
-  /* The mux's window is 16 KiB (see the test's config): the second frame overruns it. */
+  /* The mux's window is 16 KiB (see misbehaving_set_up()): the second frame overruns it. */
   raw_send_data (peer, 1, 16384);
   raw_send_data (peer, 1, 1);
 }
@@ -672,30 +770,19 @@ misbehave_fin_before_open_ok (RawPeer *peer)
 /* A second FIN breaks one channel's state, not the link's framing: that channel is
  * reset and the link goes on. */
 static void
-test_second_fin_resets_channel (void)
+test_second_fin_resets_channel (RawPeer *peer, gconstpointer data)
 {
-  RawPeer peer;
   CvFrame fin = { .type = CV_FRAME_FIN, .channel_id = 1 };
-  g_autoptr (CvChannel) channel = NULL;
   Endpoint *e;
-  Acceptor *acceptor;
 
-  raw_peer_init (&peer, NULL);
-  acceptor = acceptor_new (peer.mux, 0);
-  raw_send_settings (&peer, 65536);
-  raw_send_open (&peer, 1);
-  raw_send (&peer, &fin);
-  raw_send (&peer, &fin);
-  while (acceptor->endpoints->len < 1)
-    g_main_context_iteration (NULL, TRUE);
-  e = acceptor->endpoints->pdata[0];
+  raw_send_settings (peer, 65536);
+  raw_send_open (peer, 1);
+  raw_send (peer, &fin);
+  raw_send (peer, &fin);
+  e = acceptor_wait (peer->acceptor, 1);
   g_assert_true (cv_test_wait_until (endpoint_closed, e, 5000));
   g_assert_error (e->error, CV_CHANNEL_ERROR, CV_CHANNEL_REASON_STREAM_CLOSED);
-  g_assert_false (peer.closed);
-  (void) channel;
-  acceptor_free (acceptor);
-  cv_mux_close (peer.mux);
-  raw_peer_clear (&peer);
+  g_assert_false (peer->closed);
 }
 
 static void
@@ -705,49 +792,35 @@ on_refuse_badly (CvMux *mux, CvChannel *channel, gpointer user_data)
   cv_channel_refuse (channel, CV_CHANNEL_REASON_UNREACHABLE, "r\xe9seau inaccessible");
 }
 
+static const MuxParams refuse_badly = { .incoming = G_CALLBACK (on_refuse_badly) };
+
 /* A refusal whose message is not UTF-8 still reaches the opener with its reason. */
 static void
-test_refusal_with_bad_message (void)
+test_refusal_with_bad_message (MuxFixture *fixture, gconstpointer data)
 {
-  g_autoptr (CvMux) a = NULL;
-  g_autoptr (CvMux) b = NULL;
-  g_autoptr (CvChannel) channel = NULL;
-  Endpoint *e;
+  Endpoint *e = mux_fixture_open (fixture, "localhost", 80, pool, 0);
 
-  cv_test_mux_pair (NULL, NULL, &a, &b);
-  g_signal_connect (b, "incoming-channel", G_CALLBACK (on_refuse_badly), NULL);
-  channel = cv_mux_open_channel (a, "localhost", 80, NULL);
-  e = endpoint_new (channel, pool, 0);
-  endpoint_connect (e);
   g_assert_true (cv_test_wait_until (endpoint_closed, e, 5000));
   g_assert_error (e->error, CV_CHANNEL_ERROR, CV_CHANNEL_REASON_UNREACHABLE);
-  endpoint_free (e);
-  cv_mux_close (a);
-  cv_mux_close (b);
 }
 
 static void
-test_control_message_too_large (void)
+test_control_message_too_large (MuxFixture *fixture, gconstpointer data)
 {
-  g_autoptr (CvMux) a = NULL;
-  g_autoptr (CvMux) b = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GString) json = g_string_new ("{\"x\":\"");
   gboolean ok;
 
-  cv_test_mux_pair (NULL, NULL, &a, &b);
-  while (cv_mux_get_rtt_us (a) < 0)
+  while (cv_mux_get_rtt_us (fixture->a) < 0)
     g_main_context_iteration (NULL, TRUE);
   for (guint i = 0; i < 20000; i++)
     g_string_append_c (json, 'a');
   g_string_append (json, "\"}");
-  ok = cv_mux_send_control (a, 0x20, json->str, &error);
+  ok = cv_mux_send_control (fixture->a, 0x20, json->str, &error);
   g_assert_false (ok);
   g_assert_error (error, CV_MUX_ERROR, CV_GOAWAY_REASON_FRAME_TOO_LARGE);
-  g_assert_false (cv_mux_is_closed (a));
-  g_assert_true (cv_mux_send_control (a, 0x20, "{\"ok\":true}", NULL));
-  cv_mux_close (a);
-  cv_mux_close (b);
+  g_assert_false (cv_mux_is_closed (fixture->a));
+  g_assert_true (cv_mux_send_control (fixture->a, 0x20, "{\"ok\":true}", NULL));
 }
 
 typedef struct {
@@ -761,77 +834,78 @@ on_raw_incoming (CvMux *mux, CvChannel *channel, gpointer user_data)
   cv_channel_accept (channel);
 }
 
+/* A healthy link, and a bad one beside it in the same process. */
+typedef struct {
+  MuxFixture healthy;
+  RawPeer peer;
+} MisbehavingFixture;
+
+static void
+misbehaving_set_up (MisbehavingFixture *fixture, gconstpointer data)
+{
+  /* The bad link's window is 16 KiB: misbehave_past_window() overruns it. */
+  static const MuxParams bad_link = { .initial_window = 16384,
+                                      .incoming = G_CALLBACK (on_raw_incoming) };
+
+  mux_fixture_set_up (&fixture->healthy, NULL);
+  raw_peer_set_up (&fixture->peer, &bad_link);
+}
+
+static void
+misbehaving_tear_down (MisbehavingFixture *fixture, gconstpointer data)
+{
+  raw_peer_tear_down (&fixture->peer, NULL);
+  mux_fixture_tear_down (&fixture->healthy, NULL);
+}
+
 /* The bad link closes with the documented reason (and says so in a GOAWAY) while a
  * healthy link in the same process moves all its bytes intact. */
 static void
-test_misbehaving_peer (gconstpointer data)
+test_misbehaving_peer (MisbehavingFixture *fixture, gconstpointer data)
 {
   const MisbehaviourCase *c = data;
-  CvMuxConfig config;
-  g_autoptr (CvMux) a = NULL;
-  g_autoptr (CvMux) b = NULL;
-  g_autoptr (CvChannel) channel = NULL;
+  RawPeer *peer = &fixture->peer;
+  Acceptor *acceptor = fixture->healthy.acceptor;
   g_autofree char *expected = checksum_of (pool, POOL_SIZE);
-  Acceptor *acceptor;
-  Endpoint *healthy;
-  RawPeer peer;
+  Endpoint *healthy = mux_fixture_open (&fixture->healthy, "127.0.0.1", 80, pool, POOL_SIZE);
+  Endpoint *accepted;
 
-  cv_test_mux_pair (NULL, NULL, &a, &b);
-  acceptor = acceptor_new (b, 0);
-  channel = cv_mux_open_channel (a, "127.0.0.1", 80, NULL);
-  healthy = endpoint_new (channel, pool, POOL_SIZE);
-  endpoint_connect (healthy);
+  c->misbehave (peer);
 
-  cv_mux_config_init_defaults (&config);
-  config.initial_window = 16384;
-  raw_peer_init (&peer, &config);
-  g_signal_connect (peer.mux, "incoming-channel", G_CALLBACK (on_raw_incoming), NULL);
-  c->misbehave (&peer);
-
-  g_assert_true (cv_test_wait_until (raw_peer_closed, &peer, 5000));
-  g_assert_error (peer.error, CV_MUX_ERROR, c->expected);
-  g_test_message ("bad link closed: %s", peer.error->message);
-  g_assert_cmpint (raw_read_goaway_reason (&peer), ==, c->expected);
+  g_assert_true (cv_test_wait_until (raw_peer_closed, peer, 5000));
+  g_assert_error (peer->error, CV_MUX_ERROR, c->expected);
+  g_test_message ("bad link closed: %s", peer->error->message);
+  g_assert_cmpint (raw_read_goaway_reason (peer), ==, c->expected);
 
   g_assert_true (cv_test_wait_until (endpoint_closed, healthy, 10000));
   g_assert_no_error (healthy->error);
-  g_assert_true (cv_test_wait_until (endpoint_closed, acceptor->endpoints->pdata[0], 10000));
-  g_assert_false (cv_mux_is_closed (a));
-  g_assert_cmpuint (((Endpoint *) acceptor->endpoints->pdata[0])->received, ==, POOL_SIZE);
-  g_assert_cmpstr (g_checksum_get_string (((Endpoint *) acceptor->endpoints->pdata[0])->received_sum),
-                   ==, expected);
-
-  endpoint_free (healthy);
-  acceptor_free (acceptor);
-  raw_peer_clear (&peer);
-  cv_mux_close (a);
-  cv_mux_close (b);
+  g_assert_cmpuint (acceptor->endpoints->len, ==, 1);
+  accepted = acceptor->endpoints->pdata[0];
+  g_assert_true (cv_test_wait_until (endpoint_closed, accepted, 10000));
+  g_assert_false (cv_mux_is_closed (fixture->healthy.a));
+  g_assert_cmpuint (accepted->received, ==, POOL_SIZE);
+  g_assert_cmpstr (g_checksum_get_string (accepted->received_sum), ==, expected);
 }
+
+static const MuxParams dead_peer = { .keepalive_interval_ms = 100, .dead_peer_timeout_ms = 400 };
 
 /* A peer that completes SETTINGS and then says nothing, not even PONG. */
 static void
-test_dead_peer (void)
+test_dead_peer (RawPeer *peer, gconstpointer data)
 {
-  CvMuxConfig config;
-  RawPeer peer;
   gint64 start, elapsed_ms;
 
-  cv_mux_config_init_defaults (&config);
-  config.keepalive_interval_ms = 100;
-  config.dead_peer_timeout_ms = 400;
-  raw_peer_init (&peer, &config);
-  raw_send_settings (&peer, 65536);
+  raw_send_settings (peer, 65536);
   start = g_get_monotonic_time ();
 
-  g_assert_true (cv_test_wait_until (raw_peer_closed, &peer, 5000));
+  g_assert_true (cv_test_wait_until (raw_peer_closed, peer, 5000));
   elapsed_ms = (g_get_monotonic_time () - start) / 1000;
-  g_assert_error (peer.error, CV_MUX_ERROR, CV_GOAWAY_REASON_KEEPALIVE_TIMEOUT);
+  g_assert_error (peer->error, CV_MUX_ERROR, CV_GOAWAY_REASON_KEEPALIVE_TIMEOUT);
   g_test_message ("dead peer noticed after %" G_GINT64_FORMAT " ms (timeout 400 ms, tick 25 ms)",
                   elapsed_ms);
   g_assert_cmpint (elapsed_ms, >=, 390);
   /* Detection lags the deadline by at most one keepalive tick (timeout / 4). */
   g_assert_cmpint (elapsed_ms, <, 400 + 100 + 400);
-  raw_peer_clear (&peer);
 }
 
 /* A live peer that answers PINGs keeps an otherwise idle link up. */
@@ -848,118 +922,79 @@ flag_is_set (gpointer user_data)
   return *(gboolean *) user_data;
 }
 
+static const MuxParams idle_link = { .keepalive_interval_ms = 50, .dead_peer_timeout_ms = 200 };
+
 static void
-test_idle_link_stays_up (void)
+test_idle_link_stays_up (MuxFixture *fixture, gconstpointer data)
 {
-  CvMuxConfig config;
-  g_autoptr (CvMux) a = NULL;
-  g_autoptr (CvMux) b = NULL;
   gboolean done = FALSE;
 
-  cv_mux_config_init_defaults (&config);
-  config.keepalive_interval_ms = 50;
-  config.dead_peer_timeout_ms = 200;
-  cv_test_mux_pair (&config, &config, &a, &b);
   g_timeout_add (1000, set_flag, &done);
   g_assert_true (cv_test_wait_until (flag_is_set, &done, 5000));
-  g_assert_false (cv_mux_is_closed (a));
-  g_assert_false (cv_mux_is_closed (b));
-  g_assert_cmpint (cv_mux_get_rtt_us (a), >, 0);
-  cv_mux_close (a);
-  cv_mux_close (b);
+  g_assert_false (cv_mux_is_closed (fixture->a));
+  g_assert_false (cv_mux_is_closed (fixture->b));
+  g_assert_cmpint (cv_mux_get_rtt_us (fixture->a), >, 0);
 }
 
 /* ---- refusals, limits, resets, GOAWAY ----------------------------------- */
 
 static void
-test_refused (void)
+test_refused (MuxFixture *fixture, gconstpointer data)
 {
-  g_autoptr (CvMux) a = NULL;
-  g_autoptr (CvMux) b = NULL;
-  g_autoptr (CvChannel) channel = NULL;
-  Acceptor *acceptor;
   Endpoint *e;
 
-  cv_test_mux_pair (NULL, NULL, &a, &b);
-  acceptor = acceptor_new (b, 0);
-  acceptor->accept = FALSE;
-  channel = cv_mux_open_channel (a, "10.0.0.1", 3389, NULL);
-  e = endpoint_new (channel, pool, 1000); /* early data, discarded by the refusal */
-  endpoint_connect (e);
+  fixture->acceptor->accept = FALSE;
+  /* With early data, which the refusal discards. */
+  e = mux_fixture_open (fixture, "10.0.0.1", 3389, pool, 1000);
   g_assert_true (cv_test_wait_until (endpoint_closed, e, 5000));
   g_assert_false (e->opened);
   g_assert_error (e->error, CV_CHANNEL_ERROR, CV_CHANNEL_REASON_NOT_ALLOWED);
   g_assert_nonnull (strstr (e->error->message, "not on the list"));
   g_assert_nonnull (strstr (e->error->message, "10.0.0.1:3389"));
-  g_assert_false (cv_mux_is_closed (a));
-  endpoint_free (e);
-  acceptor_free (acceptor);
-  cv_mux_close (a);
-  cv_mux_close (b);
+  g_assert_false (cv_mux_is_closed (fixture->a));
 }
 
+static const MuxParams max_channels = { .b_max_channels = 10 };
+
 static void
-test_max_channels (void)
+test_max_channels (MuxFixture *fixture, gconstpointer data)
 {
-  CvMuxConfig config;
-  g_autoptr (CvMux) a = NULL;
-  g_autoptr (CvMux) b = NULL;
   g_autoptr (GPtrArray) channels = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr (GError) error = NULL;
-  Acceptor *acceptor;
   CvChannel *extra;
 
-  cv_mux_config_init_defaults (&config);
-  config.max_channels = 10;
-  cv_test_mux_pair (NULL, &config, &a, &b);
-  acceptor = acceptor_new (b, 0);
   for (guint i = 0; i < 10; i++)
     {
-      CvChannel *channel = cv_mux_open_channel (a, "localhost", 80, &error);
+      CvChannel *channel = cv_mux_open_channel (fixture->a, "localhost", 80, &error);
       g_assert_no_error (error);
       g_ptr_array_add (channels, channel);
     }
-  while (acceptor->endpoints->len < 10)
-    g_main_context_iteration (NULL, TRUE);
+  acceptor_wait (fixture->acceptor, 10);
 
   /* The peer announced its limit, so the 11th fails here, at once. */
-  extra = cv_mux_open_channel (a, "localhost", 80, &error);
+  extra = cv_mux_open_channel (fixture->a, "localhost", 80, &error);
   g_assert_null (extra);
   g_assert_error (error, CV_CHANNEL_ERROR, CV_CHANNEL_REASON_TOO_MANY_CHANNELS);
-
-  acceptor_free (acceptor);
-  cv_mux_close (a);
-  cv_mux_close (b);
 }
 
 static void
-test_reset (void)
+test_reset (MuxFixture *fixture, gconstpointer data)
 {
-  g_autoptr (CvMux) a = NULL;
-  g_autoptr (CvMux) b = NULL;
-  g_autoptr (CvChannel) channel = NULL;
-  Acceptor *acceptor;
-  Endpoint *e;
+  g_autoptr (CvChannel) channel = cv_mux_open_channel (fixture->a, "localhost", 80, NULL);
+  Endpoint *e = endpoint_new (channel, pool, 0);
+  Endpoint *accepted;
 
-  cv_test_mux_pair (NULL, NULL, &a, &b);
-  acceptor = acceptor_new (b, 0);
-  channel = cv_mux_open_channel (a, "localhost", 80, NULL);
-  e = endpoint_new (channel, pool, 0);
+  /* No FIN from a: the reset is what ends the channel. */
   e->shutdown_when_sent = FALSE;
+  g_ptr_array_add (fixture->opened, e);
   endpoint_connect (e);
-  while (acceptor->endpoints->len < 1)
-    g_main_context_iteration (NULL, TRUE);
-  ((Endpoint *) acceptor->endpoints->pdata[0])->shutdown_when_sent = FALSE;
+  accepted = acceptor_wait (fixture->acceptor, 1);
+  accepted->shutdown_when_sent = FALSE;
   cv_channel_reset (channel, CV_CHANNEL_REASON_CONNECTION_RESET);
-  g_assert_true (cv_test_wait_until (endpoint_closed, acceptor->endpoints->pdata[0], 5000));
-  g_assert_error (((Endpoint *) acceptor->endpoints->pdata[0])->error, CV_CHANNEL_ERROR,
-                  CV_CHANNEL_REASON_CONNECTION_RESET);
-  g_assert_cmpuint (cv_mux_get_n_channels (a), ==, 0);
-  g_assert_cmpuint (cv_mux_get_n_channels (b), ==, 0);
-  endpoint_free (e);
-  acceptor_free (acceptor);
-  cv_mux_close (a);
-  cv_mux_close (b);
+  g_assert_true (cv_test_wait_until (endpoint_closed, accepted, 5000));
+  g_assert_error (accepted->error, CV_CHANNEL_ERROR, CV_CHANNEL_REASON_CONNECTION_RESET);
+  g_assert_cmpuint (cv_mux_get_n_channels (fixture->a), ==, 0);
+  g_assert_cmpuint (cv_mux_get_n_channels (fixture->b), ==, 0);
 }
 
 static void
@@ -969,42 +1004,32 @@ on_closed_flag (CvMux *mux, const GError *error, gboolean *flag)
   *flag = TRUE;
 }
 
+static const MuxParams goaway = { .max_len = 100000 };
+
 /* GOAWAY: a channel in flight finishes, new ones are refused, both ends close cleanly. */
 static void
-test_goaway (void)
+test_goaway (MuxFixture *fixture, gconstpointer data)
 {
-  g_autoptr (CvMux) a = NULL;
-  g_autoptr (CvMux) b = NULL;
-  g_autoptr (CvChannel) channel = NULL;
   g_autoptr (GError) error = NULL;
-  gboolean a_closed = FALSE, b_closed = FALSE;
-  Acceptor *acceptor;
-  Endpoint *e;
+  Endpoint *e, *accepted;
 
-  cv_test_mux_pair (NULL, NULL, &a, &b);
-  acceptor = acceptor_new (b, 100000);
-  g_signal_connect (a, "closed", G_CALLBACK (on_closed_flag), &a_closed);
-  g_signal_connect (b, "closed", G_CALLBACK (on_closed_flag), &b_closed);
-  channel = cv_mux_open_channel (a, "localhost", 80, NULL);
-  e = endpoint_new (channel, pool, POOL_SIZE);
-  endpoint_connect (e);
-  while (acceptor->endpoints->len < 1)
-    g_main_context_iteration (NULL, TRUE);
+  g_signal_connect (fixture->a, "closed", G_CALLBACK (on_closed_flag), &fixture->a_closed);
+  g_signal_connect (fixture->b, "closed", G_CALLBACK (on_closed_flag), &fixture->b_closed);
+  e = mux_fixture_open (fixture, "localhost", 80, pool, POOL_SIZE);
+  accepted = acceptor_wait (fixture->acceptor, 1);
 
-  cv_mux_goaway (b, CV_GOAWAY_REASON_SHUTTING_DOWN, "maintenance");
-  g_assert_null (cv_mux_open_channel (b, "localhost", 80, &error));
+  cv_mux_goaway (fixture->b, CV_GOAWAY_REASON_SHUTTING_DOWN, "maintenance");
+  g_assert_null (cv_mux_open_channel (fixture->b, "localhost", 80, &error));
   g_assert_error (error, CV_CHANNEL_ERROR, CV_CHANNEL_REASON_GOING_AWAY);
 
   g_assert_true (cv_test_wait_until (endpoint_closed, e, 10000));
   g_assert_no_error (e->error);
   /* The opener is done once both FINs crossed; its last bytes may still be on their
    * way to the acceptor. */
-  g_assert_true (cv_test_wait_until (endpoint_closed, acceptor->endpoints->pdata[0], 10000));
-  g_assert_cmpuint (((Endpoint *) acceptor->endpoints->pdata[0])->received, ==, POOL_SIZE);
-  g_assert_true (cv_test_wait_until (flag_is_set, &a_closed, 5000));
-  g_assert_true (cv_test_wait_until (flag_is_set, &b_closed, 5000));
-  endpoint_free (e);
-  acceptor_free (acceptor);
+  g_assert_true (cv_test_wait_until (endpoint_closed, accepted, 10000));
+  g_assert_cmpuint (accepted->received, ==, POOL_SIZE);
+  g_assert_true (cv_test_wait_until (flag_is_set, &fixture->a_closed, 5000));
+  g_assert_true (cv_test_wait_until (flag_is_set, &fixture->b_closed, 5000));
 }
 
 /* ---- fairness ----------------------------------------------------------- */
@@ -1052,12 +1077,17 @@ on_echo_readable (CvChannel *channel, gpointer user_data)
     g_assert_cmpuint (cv_channel_write (channel, buffer, n), ==, n);
 }
 
-typedef struct {
-  Acceptor *bulk;
-} FairServer;
-
+/* The case's ping handler points into its stack: it goes before the case returns. */
 static void
-on_fair_incoming (CvMux *mux, CvChannel *channel, FairServer *server)
+ping_clear (PingPong *p)
+{
+  g_signal_handlers_disconnect_by_data (p->channel, p);
+  g_array_unref (p->rtts);
+}
+
+/* Port 7 echoes; other channels go to the acceptor. */
+static void
+on_fair_incoming (CvMux *mux, CvChannel *channel, Acceptor *bulk)
 {
   if (cv_channel_get_port (channel) == 7)
     {
@@ -1066,7 +1096,7 @@ on_fair_incoming (CvMux *mux, CvChannel *channel, FairServer *server)
       g_object_set_data_full (G_OBJECT (mux), "echo", g_object_ref (channel), g_object_unref);
       return;
     }
-  on_incoming (mux, channel, server->bulk);
+  on_incoming (mux, channel, bulk);
 }
 
 static gboolean
@@ -1083,33 +1113,26 @@ compare_gint64 (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
+static const MuxParams echo = { .incoming = G_CALLBACK (on_fair_incoming) };
+
 /* An interactive channel's round trip while a bulk channel saturates the link.  The
  * bound is loose (a busy CI core must not make it flaky); without fair scheduling a
  * round trip would wait behind the bulk channel's whole backlog.  The precise numbers
  * are in tests/bench/. */
 static void
-test_fairness (void)
+test_fairness (MuxFixture *fixture, gconstpointer data)
 {
-  g_autoptr (CvMux) a = NULL;
-  g_autoptr (CvMux) b = NULL;
-  g_autoptr (CvChannel) bulk_channel = NULL;
   g_autoptr (CvChannel) ping_channel = NULL;
-  g_autofree guint8 *big = g_malloc0 (1024 * 1024 * 1024);
-  FairServer server = { acceptor_new (NULL, 0) };
   PingPong p = { 0 };
   Endpoint *bulk;
   gint64 p50, p99;
 
-  cv_test_mux_pair (NULL, NULL, &a, &b);
-  g_signal_connect (b, "incoming-channel", G_CALLBACK (on_fair_incoming), &server);
-
-  bulk_channel = cv_mux_open_channel (a, "localhost", 9, NULL);
-  bulk = endpoint_new (bulk_channel, big, 1024 * 1024 * 1024);
-  endpoint_connect (bulk);
-  while (server.bulk->endpoints->len < 1 || bulk->sent < 16 * 1024 * 1024)
+  fixture->big = g_malloc0 (1024 * 1024 * 1024);
+  bulk = mux_fixture_open (fixture, "localhost", 9, fixture->big, 1024 * 1024 * 1024);
+  while (fixture->acceptor->endpoints->len < 1 || bulk->sent < 16 * 1024 * 1024)
     g_main_context_iteration (NULL, TRUE);
 
-  ping_channel = cv_mux_open_channel (a, "localhost", 7, NULL);
+  ping_channel = cv_mux_open_channel (fixture->a, "localhost", 7, NULL);
   p.channel = ping_channel;
   p.rtts = g_array_new (FALSE, FALSE, sizeof (gint64));
   p.rounds = 200;
@@ -1129,71 +1152,34 @@ test_fairness (void)
                   p50, p99, bulk->sent >> 20);
   g_assert_cmpint (p50, <, 50000);
 
-  g_array_unref (p.rtts);
-  endpoint_free (bulk);
-  acceptor_free (server.bulk);
-  cv_mux_close (a);
-  cv_mux_close (b);
+  ping_clear (&p);
 }
+
+static const MuxParams own_context = { .own_context = TRUE };
 
 /* A mux on a context of its own (a worker thread's) keeps its timers there, and
- * closing it removes them from there, not from the global default context. */
+ * closing it removes them from there, not from the global default context.  The
+ * teardown runs that context until it is idle. */
 static void
-test_own_context (void)
+test_own_context (MuxFixture *fixture, gconstpointer data)
 {
-  g_autoptr (GMainContext) context = g_main_context_new ();
-  g_autoptr (CvMux) a = NULL;
-  g_autoptr (CvMux) b = NULL;
-
-  g_main_context_push_thread_default (context);
-  cv_test_mux_pair (NULL, NULL, &a, &b);
-  while (cv_mux_get_rtt_us (a) < 0)
-    g_main_context_iteration (context, TRUE);
-  cv_mux_close (a);
-  cv_mux_close (b);
-  while (g_main_context_iteration (context, FALSE))
-    ;
-  g_main_context_pop_thread_default (context);
+  while (cv_mux_get_rtt_us (fixture->a) < 0)
+    g_main_context_iteration (fixture->context, TRUE);
+  cv_mux_close (fixture->a);
+  cv_mux_close (fixture->b);
 }
 
-static void
-tcp_pair (GSocketConnection **a, GSocketConnection **b)
-{
-  g_autoptr (GError) error = NULL;
-  guint16 port;
-  g_autoptr (GSocket) listener = cv_test_listen_loopback (&port);
-  g_autoptr (GSocketClient) client = g_socket_client_new ();
-  g_autoptr (GSocket) accepted = NULL;
-
-  g_socket_client_set_enable_proxy (client, FALSE);
-  *a = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, &error);
-  g_assert_no_error (error);
-  accepted = g_socket_accept (listener, NULL, &error);
-  g_assert_no_error (error);
-  *b = g_socket_connection_factory_create_connection (accepted);
-}
+static const MuxParams tcp_echo = { .tcp = TRUE, .incoming = G_CALLBACK (on_fair_incoming) };
 
 /* Over TCP, a lone small message leaves in the batch of the main-loop turn that
  * queued it: nothing waits for more data (a cork, Nagle, a batch that never fills). */
 static void
-test_small_messages_not_delayed (void)
+test_small_messages_not_delayed (MuxFixture *fixture, gconstpointer data)
 {
-  g_autoptr (GSocketConnection) conn_a = NULL;
-  g_autoptr (GSocketConnection) conn_b = NULL;
-  g_autoptr (CvMux) a = NULL;
-  g_autoptr (CvMux) b = NULL;
-  g_autoptr (CvChannel) channel = NULL;
+  g_autoptr (CvChannel) channel = cv_mux_open_channel (fixture->a, "localhost", 7, NULL);
   PingPong p = { 0 };
   gint64 worst;
 
-  tcp_pair (&conn_a, &conn_b);
-  a = cv_mux_new (G_IO_STREAM (conn_a), CV_MUX_ROLE_INITIATOR, NULL);
-  b = cv_mux_new (G_IO_STREAM (conn_b), CV_MUX_ROLE_RESPONDER, NULL);
-  g_signal_connect (b, "incoming-channel", G_CALLBACK (on_fair_incoming), NULL);
-  cv_mux_start (a);
-  cv_mux_start (b);
-
-  channel = cv_mux_open_channel (a, "localhost", 7, NULL);
   p.channel = channel;
   p.rtts = g_array_new (FALSE, FALSE, sizeof (gint64));
   p.rounds = 20;
@@ -1207,9 +1193,7 @@ test_small_messages_not_delayed (void)
   g_test_message ("TCP link: worst of 20 round trips %" G_GINT64_FORMAT " us", worst);
   /* A held batch or a cork costs 40–200 ms a message; a prompt one under a millisecond. */
   g_assert_cmpint (worst, <, 100000);
-  g_array_unref (p.rtts);
-  cv_mux_close (a);
-  cv_mux_close (b);
+  ping_clear (&p);
 }
 
 int
@@ -1218,23 +1202,25 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   cv_test_fill_random (pool, sizeof pool, 42);
 
-  g_test_add_func ("/mux/one-channel", test_one_channel);
-  g_test_add_func ("/mux/small-messages-not-delayed", test_small_messages_not_delayed);
-  g_test_add_func ("/mux/thousand-channels", test_thousand_channels);
-  g_test_add_func ("/mux/small-window", test_small_window);
-  g_test_add_func ("/mux/half-close", test_half_close);
-  g_test_add_func ("/mux/stalled-reader-bounded", test_stalled_reader_bounded);
-  g_test_add_func ("/mux/dead-peer", test_dead_peer);
-  g_test_add_func ("/mux/idle-link-stays-up", test_idle_link_stays_up);
-  g_test_add_func ("/mux/refused", test_refused);
-  g_test_add_func ("/mux/max-channels", test_max_channels);
-  g_test_add_func ("/mux/reset", test_reset);
-  g_test_add_func ("/mux/goaway", test_goaway);
-  g_test_add_func ("/mux/fairness", test_fairness);
-  g_test_add_func ("/mux/second-fin-resets-channel", test_second_fin_resets_channel);
-  g_test_add_func ("/mux/refusal-with-bad-message", test_refusal_with_bad_message);
-  g_test_add_func ("/mux/control-message-too-large", test_control_message_too_large);
-  g_test_add_func ("/mux/own-context", test_own_context);
+  mux_test_add ("/mux/one-channel", &one_channel, test_transfer);
+  mux_test_add ("/mux/small-messages-not-delayed", &tcp_echo, test_small_messages_not_delayed);
+  mux_test_add ("/mux/thousand-channels", &thousand_channels, test_transfer);
+  mux_test_add ("/mux/small-window", &small_window, test_transfer);
+  mux_test_add ("/mux/half-close", &half_close, test_half_close);
+  mux_test_add ("/mux/stalled-reader-bounded", &stalled_reader, test_stalled_reader_bounded);
+  g_test_add ("/mux/dead-peer", RawPeer, &dead_peer, raw_peer_set_up, test_dead_peer,
+              raw_peer_tear_down);
+  mux_test_add ("/mux/idle-link-stays-up", &idle_link, test_idle_link_stays_up);
+  mux_test_add ("/mux/refused", NULL, test_refused);
+  mux_test_add ("/mux/max-channels", &max_channels, test_max_channels);
+  mux_test_add ("/mux/reset", NULL, test_reset);
+  mux_test_add ("/mux/goaway", &goaway, test_goaway);
+  mux_test_add ("/mux/fairness", &echo, test_fairness);
+  g_test_add ("/mux/second-fin-resets-channel", RawPeer, NULL, raw_peer_set_up,
+              test_second_fin_resets_channel, raw_peer_tear_down);
+  mux_test_add ("/mux/refusal-with-bad-message", &refuse_badly, test_refusal_with_bad_message);
+  mux_test_add ("/mux/control-message-too-large", NULL, test_control_message_too_large);
+  mux_test_add ("/mux/own-context", &own_context, test_own_context);
   {
     static const MisbehaviourCase cases[] = {
       { misbehave_past_window, CV_GOAWAY_REASON_FLOW_CONTROL },
@@ -1247,13 +1233,14 @@ main (int argc, char **argv)
       { misbehave_fin_before_open_ok, CV_GOAWAY_REASON_PROTOCOL_ERROR },
     };
     static const char *const names[] = {
-      "past-window", "reused-id", "wrong-parity", "garbage", "unknown-type", "oversized",
-      "data-unopened", "fin-before-open-ok",
+      "past-window",  "reused-id", "wrong-parity",  "garbage",
+      "unknown-type", "oversized", "data-unopened", "fin-before-open-ok",
     };
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
       {
         g_autofree char *path = g_strdup_printf ("/mux/misbehaving-peer/%s", names[i]);
-        g_test_add_data_func (path, &cases[i], test_misbehaving_peer);
+        g_test_add (path, MisbehavingFixture, &cases[i], misbehaving_set_up, test_misbehaving_peer,
+                    misbehaving_tear_down);
       }
   }
   return g_test_run ();
