@@ -64,6 +64,10 @@ static const CvConfigKey limit_keys[] = {
   /* At least a page; at most the pipe size Linux lets anyone have (pipe-max-size). */
   { "tunnel_buffer_bytes", CV_CONFIG_UINT, FALSE,
     G_STRUCT_OFFSET (CvGatewayLimits, tunnel_buffer_bytes), 4096, 1048576 },
+  /* The agents' tunnel PINGs every 15 s when quiet, so a live tunnel is never idle for
+   * long; less than twice that would cut live ones. */
+  { "tunnel_idle_timeout_ms", CV_CONFIG_UINT, FALSE,
+    G_STRUCT_OFFSET (CvGatewayLimits, tunnel_idle_timeout_ms), 30000, 86400000 },
 };
 
 #undef LIMIT
@@ -87,6 +91,7 @@ cv_gateway_limits_init_defaults (CvGatewayLimits *limits)
    * per GB than 64 KiB now that agents send whole batches; it is only held while a
    * direction's receiver is behind. */
   limits->tunnel_buffer_bytes = 256 * 1024;
+  limits->tunnel_idle_timeout_ms = 90000;
 }
 
 static void

@@ -32,7 +32,8 @@ typedef struct {
   guint dead_peer_timeout_ms;
   guint auth_failures_before_backoff;
   guint auth_backoff_max_ms;
-  guint tunnel_buffer_bytes; /* bytes in flight per tunnel direction inside the gateway */
+  guint tunnel_buffer_bytes;    /* bytes in flight per tunnel direction inside the gateway */
+  guint tunnel_idle_timeout_ms; /* a joined tunnel no byte passed for this long is closed */
 } CvGatewayLimits;
 
 void cv_gateway_limits_init_defaults (CvGatewayLimits *limits);

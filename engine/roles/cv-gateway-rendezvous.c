@@ -96,6 +96,7 @@ join_halves (CvGateway *self, Rendezvous *rendezvous)
   join->started_us = g_get_monotonic_time ();
   options.record_path = self->record_path;
   options.buffer_size = self->config->limits.tunnel_buffer_bytes;
+  options.idle_timeout_ms = self->config->limits.tunnel_idle_timeout_ms;
   self->n_tunnels++;
   g_message ("session %s: tunnel joined", rendezvous->session_id);
   cv_gateway_counts_changed (self);
