@@ -283,18 +283,15 @@ take_connection (CvGateway *self, GSocketConnection *connection)
 /* GSocketService's "incoming": its accept is a GTask started on the gateway's context
  * (cv_gateway_start()), and GTask calls back with that context pushed, so the next
  * accept it queues after this returns is on it too. */
-gboolean
-cv_gateway_on_incoming (GSocketService *service,
-                        GSocketConnection *connection,
-                        GObject *source,
-                        gpointer user_data)
+void
+cv_gateway_on_incoming (CvAcceptor *acceptor, GSocketConnection *connection, gpointer user_data)
 {
   CvGateway *self = user_data;
   CV_GATEWAY_ON_ITS_CONTEXT (self);
 
+  /* What is not taken closes when the acceptor drops its reference. */
   if (!self->shutting_down)
     take_connection (self, connection);
-  return TRUE; /* dropping our reference closes what was not taken */
 }
 
 /* cv_gateway_stop(): connections not sniffed yet are closed. */

@@ -5,6 +5,7 @@
 #include "roles/cv-gateway.h"
 
 #include "auth/cv-admission.h"
+#include "base/cv-acceptor.h"
 #include "auth/cv-auth-limiter.h"
 #include "mux/cv-mux.h"
 #include "roles/cv-gateway-link.h"
@@ -30,7 +31,7 @@ struct _CvGateway {
   CvIdentity *identity;
   CvAuthLimiter *limiter;
   GMainContext *context; /* every source and async call of the gateway's is on it */
-  GSocketService *service;
+  CvAcceptor *service;   /* the listening sockets */
   GArray *ports;
   CvMuxConfig mux_config;
 
@@ -90,10 +91,9 @@ void cv_gateway_forget_rendezvous (CvGateway *self);
 
 /* cv-gateway-intake.c: new connections, told apart by their first bytes. */
 void cv_gateway_pending_free (gpointer data);
-gboolean cv_gateway_on_incoming (GSocketService *service,
-                                 GSocketConnection *connection,
-                                 GObject *source,
-                                 gpointer user_data);
+void cv_gateway_on_incoming (CvAcceptor *acceptor,
+                             GSocketConnection *connection,
+                             gpointer user_data);
 void cv_gateway_drop_pending (CvGateway *self);
 
 G_END_DECLS

@@ -31,7 +31,7 @@ close_listener (CvGateway *self)
   if (self->service == NULL)
     return;
   g_signal_handlers_disconnect_by_data (self->service, self);
-  g_socket_service_stop (self->service);
+  cv_acceptor_stop (self->service);
   g_socket_listener_close (G_SOCKET_LISTENER (self->service));
   g_clear_object (&self->service);
 }
@@ -289,9 +289,8 @@ cv_gateway_start (CvGateway *self, GError **error)
 
   g_return_val_if_fail (self->service == NULL && !self->shutting_down, FALSE);
 
-  /* Made and started with the gateway's context pushed: the service's accepts are
-   * GTasks of that context from the first one on. */
-  self->service = g_socket_service_new ();
+  /* Started with the gateway's context pushed: its accepts come back on it. */
+  self->service = cv_acceptor_new ();
   for (guint i = 0; i < self->config->listeners->len; i++)
     {
       CvGatewayListener *listen = self->config->listeners->pdata[i];
@@ -308,7 +307,7 @@ cv_gateway_start (CvGateway *self, GError **error)
       g_message ("listening on %s port %u", listen->host, port);
     }
   g_signal_connect (self->service, "incoming", G_CALLBACK (cv_gateway_on_incoming), self);
-  g_socket_service_start (self->service);
+  cv_acceptor_start (self->service);
   set_running (self, TRUE);
   return TRUE;
 }
