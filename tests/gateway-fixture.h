@@ -126,5 +126,11 @@ void assert_refused (Agent *agent, const char *reason, const char *message);
 
 char *tunnel_preface (const char *ticket);
 Raw *present_ticket (Fixture *fixture, const char *ticket);
+void assert_relayed (Raw *from, Raw *to, gsize len, guint32 seed);
+void join_tunnel (Fixture *fixture,
+                  Agent *share,
+                  Agent *connect,
+                  Raw **share_half,
+                  Raw **connect_half);
 
 G_END_DECLS

@@ -103,6 +103,18 @@ on_link_closed (CvGatewayLink *link, const GError *error, CvGateway *self)
   cv_gateway_counts_changed (self);
 }
 
+static const char *
+session_hash (CvGatewaySessionState *session, CvAgentRole role)
+{
+  return role == CV_AGENT_ROLE_SHARE ? session->share_hash : session->connect_hash;
+}
+
+const char *
+cv_gateway_link_admitted_hash (CvGatewayLink *link)
+{
+  return g_object_get_data (G_OBJECT (link), "cv-admitted-hash");
+}
+
 void
 cv_gateway_admit (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *session)
 {
@@ -111,6 +123,9 @@ cv_gateway_admit (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *s
 
   g_object_set_data (G_OBJECT (link), "cv-admission-slot", NULL);
   cv_gateway_link_set_session (link, session);
+  /* What a reload compares: a link stays only while its session keeps this hash. */
+  g_object_set_data_full (G_OBJECT (link), "cv-admitted-hash",
+                          g_strdup (session_hash (session, hello->role)), g_free);
   if (hello->role == CV_AGENT_ROLE_SHARE)
     {
       if (session->share != NULL)
@@ -243,4 +258,45 @@ cv_gateway_drop_removed_sessions (CvGateway *self)
       g_hash_table_iter_remove (&iter);
     }
   return removed;
+}
+
+/* Whether @link logged in with a hash its session has no longer; then it is detached
+ * from the session (presence told to the others) and told why. */
+static gboolean
+revoke_if_stale (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *session)
+{
+  CvAgentRole role = cv_gateway_link_get_hello (link)->role;
+  const char *kind = role == CV_AGENT_ROLE_SHARE ? "share" : "connect";
+  g_autofree char *why = NULL;
+
+  if (g_strcmp0 (cv_gateway_link_admitted_hash (link), session_hash (session, role)) == 0)
+    return FALSE;
+  why = g_strdup_printf ("the %s password of this session was changed on the gateway", kind);
+  g_message ("session %s: %s agent from %s logged out: its password was changed", session->id, kind,
+             cv_gateway_link_get_remote_string (link));
+  forget_link (self, link);
+  cv_gateway_link_goaway (link, CV_GOAWAY_REASON_SHUTTING_DOWN, why);
+  return TRUE;
+}
+
+guint
+cv_gateway_revoke_links (CvGateway *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+  guint revoked = 0;
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      CvGatewaySessionState *session = value;
+      g_autoptr (GPtrArray) connects = g_ptr_array_copy (session->connects, NULL, NULL);
+
+      /* The connect agents first: a share agent that goes is announced to those left. */
+      for (guint i = 0; i < connects->len; i++)
+        revoked += revoke_if_stale (self, connects->pdata[i], session);
+      if (session->share != NULL)
+        revoked += revoke_if_stale (self, session->share, session);
+    }
+  return revoked;
 }
