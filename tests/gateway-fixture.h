@@ -72,6 +72,9 @@ void assert_default_context_unused (void);
 extern GPtrArray *gateway_warnings;
 extern GPtrArray *gateway_refusals;
 guint count_refusals (const char *text);
+/* Every message the engine logged in this case, in order, and how many hold @part. */
+extern GPtrArray *gateway_log;
+guint count_log_lines (const char *part);
 
 CvGatewayConfig *make_config (Fixture *fixture, const char *limits, gboolean with_s1);
 void dispose_gateway (Fixture *fixture);

@@ -552,7 +552,8 @@ update_presence (CvConnectAgent *self, JsonObject *body)
   if (online != self->share_online)
     g_debug ("session “%s”: share agent %s", cv_agent_link_get_session (self->link),
              online ? "online" : "offline");
-  set_share (self, online, cv_control_get_string (body, "share_name", 128, FALSE, NULL));
+  set_share (self, online,
+             cv_control_get_string (body, "share_name", CV_CONTROL_MAX_NAME_BYTES, FALSE, NULL));
   if (!online)
     fail_waiting (self, "the share agent went offline");
 }

@@ -3,6 +3,7 @@
  * (transport/cv-socket-joiner) without the gateway reading them. */
 #include "roles/cv-gateway-private.h"
 
+#include "base/cv-log-escape.h"
 #include "base/cv-source.h"
 #include "transport/cv-socket-joiner.h"
 #include "wire/cv-control.h"
@@ -214,8 +215,10 @@ cv_gateway_offer_tunnel (CvGateway *self, CvGatewaySessionState *session, CvGate
 
   if (count_offers (self, connect) >= MAX_OFFERS_PER_LINK)
     {
+      g_autofree char *name = cv_log_escape (cv_gateway_link_get_hello (connect)->name, -1);
+
       g_message ("session %s: connect agent “%s” asks for tunnels faster than it uses them",
-                 session->id, cv_gateway_link_get_hello (connect)->name);
+                 session->id, name);
       json_object_set_string_member (to_connect, "error", CV_REASON_RATE_LIMITED);
       cv_gateway_link_send (connect, CV_CONTROL_TUNNEL_OFFER, to_connect);
       return;

@@ -2,6 +2,7 @@
  * and presence (whether a session's share agent is online, told to its connect agents). */
 #include "roles/cv-gateway-private.h"
 
+#include "base/cv-log-escape.h"
 #include "wire/cv-control.h"
 
 void
@@ -96,8 +97,12 @@ on_link_closed (CvGatewayLink *link, const GError *error, CvGateway *self)
   g_object_set_data (G_OBJECT (link), "cv-admission-slot", NULL);
   forget_link (self, link);
   if (error != NULL && cv_gateway_link_is_welcomed (link))
-    g_message ("%s: control link closed: %s", cv_gateway_link_get_remote_string (link),
-               error->message);
+    {
+      /* The error may quote the agent's GOAWAY text. */
+      g_autofree char *why = cv_log_escape (error->message, -1);
+
+      g_message ("%s: control link closed: %s", cv_gateway_link_get_remote_string (link), why);
+    }
   g_signal_handlers_disconnect_by_data (link, self);
   g_ptr_array_remove (self->links, link);
   cv_gateway_counts_changed (self);
@@ -119,6 +124,7 @@ void
 cv_gateway_admit (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *session)
 {
   const CvHello *hello = cv_gateway_link_get_hello (link);
+  g_autofree char *name = cv_log_escape (hello->name, -1);
   g_autoptr (JsonObject) limits = NULL;
 
   g_object_set_data (G_OBJECT (link), "cv-admission-slot", NULL);
@@ -131,13 +137,14 @@ cv_gateway_admit (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *s
       if (session->share != NULL)
         {
           CvGatewayLink *old = session->share;
+          g_autofree char *old_name = cv_log_escape (cv_gateway_link_get_hello (old)->name, -1);
           g_autofree char *why = g_strdup_printf ("replaced by share agent “%s” from %s",
                                                   hello->name,
                                                   cv_gateway_link_get_remote_string (link));
 
-          g_message ("session %s: share agent “%s” from %s %s", session->id,
-                     cv_gateway_link_get_hello (old)->name, cv_gateway_link_get_remote_string (old),
-                     why);
+          g_message ("session %s: share agent “%s” from %s replaced by share agent “%s” from %s",
+                     session->id, old_name, cv_gateway_link_get_remote_string (old), name,
+                     cv_gateway_link_get_remote_string (link));
           cv_gateway_link_set_session (old, NULL);
           cv_gateway_link_goaway (old, CV_GOAWAY_REASON_REPLACED, why);
         }
@@ -147,7 +154,7 @@ cv_gateway_admit (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *s
       json_object_set_int_member (limits, "max_channels_per_tunnel",
                                   self->config->limits.max_channels_per_tunnel);
       cv_gateway_link_welcome (link, limits);
-      g_message ("session %s: share agent “%s” online from %s (key %s)", session->id, hello->name,
+      g_message ("session %s: share agent “%s” online from %s (key %s)", session->id, name,
                  cv_gateway_link_get_remote_string (link), cv_gateway_link_get_fingerprint (link));
       announce_presence (session);
       cv_gateway_counts_changed (self);
@@ -158,7 +165,7 @@ cv_gateway_admit (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *s
 
       g_ptr_array_add (session->connects, link);
       cv_gateway_link_welcome (link, body);
-      g_message ("session %s: connect agent “%s” online from %s", session->id, hello->name,
+      g_message ("session %s: connect agent “%s” online from %s", session->id, name,
                  cv_gateway_link_get_remote_string (link));
     }
 }
