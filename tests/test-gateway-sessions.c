@@ -30,6 +30,15 @@ test_share_replaced (Fixture *fixture, gconstpointer data)
   agent_wait_closed (first);
   g_assert_cmpint (cv_mux_get_peer_goaway (first->mux, &message), ==, CV_GOAWAY_REASON_REPLACED);
   g_assert_cmpstr (message, ==, "replaced by share agent “new host” from 127.0.0.1");
+  {
+    g_autofree char *warning = g_strdup_printf (
+      "WARNING: session s1: share agent “old host” from 127.0.0.1 (key %s) replaced by share "
+      "agent “new host” from 127.0.0.1 (key %s)",
+      cv_identity_get_fingerprint (fixture->share_identity),
+      cv_identity_get_fingerprint (fixture->share2_identity));
+
+    g_assert_cmpuint (count_log_lines (warning), ==, 1);
+  }
 
   presence = agent_next (connect, CV_CONTROL_PRESENCE);
   g_assert_true (json_object_get_boolean_member (presence, "share_online"));

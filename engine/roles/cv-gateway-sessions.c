@@ -142,9 +142,14 @@ cv_gateway_admit (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *s
                                                   hello->name,
                                                   cv_gateway_link_get_remote_string (link));
 
-          g_message ("session %s: share agent “%s” from %s replaced by share agent “%s” from %s",
-                     session->id, old_name, cv_gateway_link_get_remote_string (old), name,
-                     cv_gateway_link_get_remote_string (link));
+          /* A message, not a g_warning (an agent may log in anew at any time), but the
+           * words carry the alarm: a takeover is how a stolen share password shows. */
+          g_message ("WARNING: session %s: share agent “%s” from %s (key %s) replaced by share "
+                     "agent “%s” from %s (key %s)",
+                     session->id, old_name, cv_gateway_link_get_remote_string (old),
+                     cv_gateway_link_get_fingerprint (old), name,
+                     cv_gateway_link_get_remote_string (link),
+                     cv_gateway_link_get_fingerprint (link));
           cv_gateway_link_set_session (old, NULL);
           cv_gateway_link_goaway (old, CV_GOAWAY_REASON_REPLACED, why);
         }
