@@ -37,6 +37,7 @@ struct _CvGateway {
 
   GHashTable *sessions; /* id → CvGatewaySessionState */
   GHashTable *tickets;  /* ticket → rendezvous (two entries per rendezvous) */
+  GPtrArray *joins;     /* the joined tunnels, not owned: each frees itself when it ends */
   GPtrArray *links;     /* of CvGatewayLink, owned */
   GHashTable *pending;  /* set of connections not yet sniffed */
   CvAdmission *admission;
@@ -73,6 +74,10 @@ guint cv_gateway_drop_removed_sessions (CvGateway *self);
 JsonObject *cv_gateway_presence_body (CvGatewaySessionState *session);
 void cv_gateway_add_link (CvGateway *self, CvGatewayLink *link);
 void cv_gateway_admit (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *session);
+/* The password hash @link logged in with; NULL before it was admitted. */
+const char *cv_gateway_link_admitted_hash (CvGatewayLink *link);
+/* Reload: links admitted with a hash their session no longer has are told so and go. */
+guint cv_gateway_revoke_links (CvGateway *self);
 void cv_gateway_drop_links (CvGateway *self);
 guint cv_gateway_count_sessions_online (CvGateway *self);
 
@@ -88,6 +93,9 @@ void cv_gateway_accept_tunnel_half (CvGateway *self,
                                     const char *ticket,
                                     const char *remote);
 void cv_gateway_forget_rendezvous (CvGateway *self);
+/* Reload: tunnels and offers whose session is gone, or whose agents logged in with a
+ * hash it no longer has, end now.  Returns: how many */
+guint cv_gateway_revoke_tunnels (CvGateway *self);
 
 /* cv-gateway-intake.c: new connections, told apart by their first bytes. */
 void cv_gateway_pending_free (gpointer data);

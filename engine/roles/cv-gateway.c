@@ -82,6 +82,7 @@ cv_gateway_finalize (GObject *object)
   g_clear_pointer (&self->ports, g_array_unref);
   g_clear_pointer (&self->admission, cv_admission_unref);
   g_clear_pointer (&self->verifying, g_hash_table_unref);
+  g_clear_pointer (&self->joins, g_ptr_array_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->record_path);
 
@@ -174,6 +175,7 @@ cv_gateway_init (CvGateway *self)
                                           cv_gateway_session_state_free);
   /* Each rendezvous is in the table twice; only the share-side entry frees it. */
   self->tickets = g_hash_table_new (g_str_hash, g_str_equal);
+  self->joins = g_ptr_array_new ();
   self->links = g_ptr_array_new_with_free_func (g_object_unref);
   self->pending = g_hash_table_new_full (NULL, NULL, cv_gateway_pending_free, NULL);
   self->ports = g_array_new (FALSE, FALSE, sizeof (guint16));
@@ -406,8 +408,9 @@ cv_gateway_counts_changed (CvGateway *self)
   g_object_thaw_notify (G_OBJECT (self));
 }
 
-/* New sessions and credentials take effect for the next login; links and tunnels that
- * are up stay up, except those of sessions that no longer exist. */
+/* New sessions and credentials take effect for the next login.  What a reload takes
+ * away goes now: the links and tunnels of a removed session, and those of agents that
+ * logged in with a password hash their session no longer has. */
 gboolean
 cv_gateway_reload (CvGateway *self, CvGatewayConfig *config, GError **error)
 {
@@ -415,14 +418,18 @@ cv_gateway_reload (CvGateway *self, CvGatewayConfig *config, GError **error)
   GHashTableIter iter;
   gpointer value;
   guint n_sessions = cv_gateway_get_n_sessions (self);
-  guint removed;
+  guint removed, revoked_links, revoked_tunnels;
 
   g_hash_table_iter_init (&iter, self->sessions);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     ((CvGatewaySessionState *) value)->removed = TRUE;
   cv_gateway_load_sessions (self, config);
   removed = cv_gateway_drop_removed_sessions (self);
-  g_message ("configuration reloaded: %u sessions, %u removed", config->sessions->len, removed);
+  revoked_links = cv_gateway_revoke_links (self);
+  revoked_tunnels = cv_gateway_revoke_tunnels (self);
+  g_message ("configuration reloaded: %u sessions, %u removed, %u links logged out by changed "
+             "passwords, %u tunnels ended",
+             config->sessions->len, removed, revoked_links, revoked_tunnels);
   cv_admission_set_limits (self->admission, config->limits.max_pending_handshakes,
                            pending_per_address (&config->limits));
   /* New links get the new keepalive; the failed-login limiter keeps its state and its
