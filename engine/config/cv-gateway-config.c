@@ -64,6 +64,12 @@ static const CvConfigKey limit_keys[] = {
   /* At least a page; at most the pipe size Linux lets anyone have (pipe-max-size). */
   { "tunnel_buffer_bytes", CV_CONFIG_UINT, FALSE,
     G_STRUCT_OFFSET (CvGatewayLimits, tunnel_buffer_bytes), 4096, 1048576 },
+  /* At least room for a REFUSED; at most what no one needs before logging in. */
+  { "max_output_before_welcome_bytes", CV_CONFIG_UINT, FALSE,
+    G_STRUCT_OFFSET (CvGatewayLimits, max_output_before_welcome_bytes), 1024, 1048576 },
+  { "max_control_output_bytes", CV_CONFIG_UINT, FALSE,
+    G_STRUCT_OFFSET (CvGatewayLimits, max_control_output_bytes), 4096, 67108864 },
+  LIMIT (close_timeout_ms, 600000),
 };
 
 #undef LIMIT
@@ -87,6 +93,12 @@ cv_gateway_limits_init_defaults (CvGatewayLimits *limits)
    * per GB than 64 KiB now that agents send whole batches; it is only held while a
    * direction's receiver is behind. */
   limits->tunnel_buffer_bytes = 256 * 1024;
+  /* Before WELCOME a link is owed SETTINGS, PONGs and one answer, a few hundred bytes;
+   * after it, presence and offers, a few hundred bytes each.  A peer that does not
+   * read them is closed well before it costs the gateway much (PROTOCOL.md §19.3). */
+  limits->max_output_before_welcome_bytes = 4096;
+  limits->max_control_output_bytes = 1024 * 1024;
+  limits->close_timeout_ms = 2000;
 }
 
 static void
@@ -308,6 +320,16 @@ read_limits (CvGatewayConfig *config, JsonObject *root, GError **error)
       cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, "limits.dead_peer_timeout_ms",
                            "expected more than keepalive_interval_ms (%u), got %u",
                            limits->keepalive_interval_ms, limits->dead_peer_timeout_ms);
+      return FALSE;
+    }
+  /* WELCOME raises the bound; it must not lower it. */
+  if (limits->max_output_before_welcome_bytes > limits->max_control_output_bytes)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE,
+                           "limits.max_output_before_welcome_bytes",
+                           "expected at most max_control_output_bytes (%u), got %u",
+                           limits->max_control_output_bytes,
+                           limits->max_output_before_welcome_bytes);
       return FALSE;
     }
   return TRUE;

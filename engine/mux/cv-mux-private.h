@@ -37,7 +37,8 @@ struct _CvMux {
   gboolean flush_wanted;      /* frames wait to be batched and written */
   GSource *final_write_timer; /* how long a broken peer gets to read our GOAWAY */
   GSource *close_timer;       /* after our graceful GOAWAY: config.close_timeout_ms */
-  gboolean output_overflow;   /* a local send passed max_output_bytes: fail at next dispatch */
+  gsize output_overflow;      /* a send passed max_output_bytes with this much held: fail at
+                               * the next dispatch; 0 while none did */
   GByteArray *out;            /* what is being written: the batch or the GOAWAY */
   gsize out_offset;
   GByteArray *final_goaway; /* owed to a peer that broke the protocol */

@@ -37,13 +37,12 @@ cv_mux_set_max_output (CvMux *self, gsize max_output_bytes)
 }
 
 static void
-fail_output_overflow (CvMux *self)
+fail_output_overflow (CvMux *self, gsize held)
 {
-  cv_mux_shutdown (self,
-                   g_error_new (CV_MUX_ERROR, CV_GOAWAY_REASON_CONTROL_FLOOD,
-                                "the peer does not read what it is sent (%" G_GSIZE_FORMAT
-                                " bytes waiting to be written, limit %" G_GSIZE_FORMAT ")",
-                                cv_mux_get_output_held (self), self->config.max_output_bytes));
+  cv_mux_shutdown (self, g_error_new (CV_MUX_ERROR, CV_GOAWAY_REASON_CONTROL_FLOOD,
+                                      "the peer does not read what it is sent (%" G_GSIZE_FORMAT
+                                      " bytes waiting to be written, limit %" G_GSIZE_FORMAT ")",
+                                      held, self->config.max_output_bytes));
 }
 
 /* After something was queued: is the output still within max_output_bytes?  If not, the
@@ -53,12 +52,14 @@ fail_output_overflow (CvMux *self)
 gboolean
 cv_mux_output_fits (CvMux *self, gboolean now)
 {
-  if (!self->output_overflow && cv_mux_get_output_held (self) <= self->config.max_output_bytes)
+  gsize held = cv_mux_get_output_held (self);
+
+  if (self->output_overflow == 0 && held <= self->config.max_output_bytes)
     return TRUE;
   if (now)
-    fail_output_overflow (self);
-  else
-    self->output_overflow = TRUE;
+    fail_output_overflow (self, MAX (held, self->output_overflow));
+  else if (self->output_overflow == 0)
+    self->output_overflow = held;
   return FALSE;
 }
 
@@ -253,7 +254,7 @@ flush_source_check (GSource *source)
 {
   CvMux *self = ((FlushSource *) source)->mux;
 
-  return (self->flush_wanted && !self->writing) || self->read_more || self->output_overflow;
+  return (self->flush_wanted && !self->writing) || self->read_more || self->output_overflow > 0;
 }
 
 static gboolean
@@ -283,9 +284,9 @@ on_flush_ready (gpointer user_data)
   CvMux *self = user_data;
   g_autoptr (CvMux) hold G_GNUC_UNUSED = g_object_ref (self);
 
-  if (self->output_overflow)
+  if (self->output_overflow > 0)
     {
-      fail_output_overflow (self);
+      fail_output_overflow (self, self->output_overflow);
       return G_SOURCE_CONTINUE; /* the shutdown destroyed this source */
     }
   if (self->read_more)
