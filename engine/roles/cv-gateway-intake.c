@@ -57,7 +57,8 @@ on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
   /* The handshake required a certificate: there is a fingerprint. */
   fingerprint = cv_tls_stream_get_peer_fingerprint (tls);
   link = cv_gateway_link_new (G_IO_STREAM (tls), handshake->remote, fingerprint, &self->mux_config,
-                              self->config->limits.handshake_timeout_ms);
+                              self->config->limits.handshake_timeout_ms,
+                              self->config->limits.max_control_output_bytes);
   g_object_set_data_full (G_OBJECT (link), "cv-admission-slot", g_steal_pointer (&handshake->slot),
                           (GDestroyNotify) cv_admission_slot_release);
   cv_gateway_add_link (self, link);

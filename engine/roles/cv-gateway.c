@@ -193,6 +193,16 @@ pending_per_address (const CvGatewayLimits *limits)
   return MAX (16, limits->max_pending_handshakes / 8);
 }
 
+/* A new control link may hold little unwritten output until WELCOME raises it
+ * (cv_gateway_link_welcome()), and closes within close_timeout_ms of its GOAWAY: a peer
+ * that does not read cannot hold memory or an admission slot. */
+static void
+apply_link_limits (CvGateway *self, const CvGatewayLimits *limits)
+{
+  self->mux_config.max_output_bytes = limits->max_output_before_welcome_bytes;
+  self->mux_config.close_timeout_ms = limits->close_timeout_ms;
+}
+
 /**
  * cv_gateway_new_with_context:
  * @config: (transfer full): the configuration
@@ -216,6 +226,7 @@ cv_gateway_new_with_context (CvGatewayConfig *config, CvIdentity *identity, GMai
   cv_mux_config_init_defaults (&self->mux_config);
   self->mux_config.keepalive_interval_ms = config->limits.keepalive_interval_ms;
   self->mux_config.dead_peer_timeout_ms = config->limits.dead_peer_timeout_ms;
+  apply_link_limits (self, &config->limits);
   /* Control links carry a few small messages; no channel ever opens on them. */
   self->mux_config.max_channels = 1;
   self->mux_config.initial_window = 64 * 1024;
@@ -354,6 +365,14 @@ cv_gateway_get_n_tunnels (CvGateway *self)
   return self->n_tunnels;
 }
 
+/* Connections holding an admission slot: not yet welcomed, and not yet closed. */
+guint
+cv_gateway_get_n_unauthenticated (CvGateway *self)
+{
+  g_return_val_if_fail (CV_IS_GATEWAY (self), 0);
+  return cv_admission_get_n_pending (self->admission);
+}
+
 guint
 cv_gateway_get_n_sessions (CvGateway *self)
 {
@@ -436,6 +455,7 @@ cv_gateway_reload (CvGateway *self, CvGatewayConfig *config, GError **error)
    * policy until a restart (a reload must not forgive an attacker). */
   self->mux_config.keepalive_interval_ms = config->limits.keepalive_interval_ms;
   self->mux_config.dead_peer_timeout_ms = config->limits.dead_peer_timeout_ms;
+  apply_link_limits (self, &config->limits);
   cv_gateway_config_free (self->config);
   self->config = config;
   if (cv_gateway_get_n_sessions (self) != n_sessions)
