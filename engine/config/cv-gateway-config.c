@@ -74,6 +74,11 @@ static const CvConfigKey limit_keys[] = {
   { "max_control_output_bytes", CV_CONFIG_UINT, FALSE,
     G_STRUCT_OFFSET (CvGatewayLimits, max_control_output_bytes), 4096, 67108864 },
   LIMIT (close_timeout_ms, 600000),
+  LIMIT (max_links_per_session, 1000000),
+  LIMIT (max_links_per_key, 1000000),
+  LIMIT (max_tunnels_per_session, 1000000),
+  LIMIT (max_tunnels_per_key, 1000000),
+  LIMIT (tunnel_requests_per_second, 10000),
 };
 
 #undef LIMIT
@@ -104,6 +109,14 @@ cv_gateway_limits_init_defaults (CvGatewayLimits *limits)
   limits->max_output_before_welcome_bytes = 4096;
   limits->max_control_output_bytes = 1024 * 1024;
   limits->close_timeout_ms = 2000;
+  /* One agent, or one session, must not take what the gateway has for everyone: a
+   * session is one share agent and its technicians, and a connect agent needs one
+   * tunnel (a few while an old one closes). */
+  limits->max_links_per_session = 64;
+  limits->max_links_per_key = 8;
+  limits->max_tunnels_per_session = 64;
+  limits->max_tunnels_per_key = 8;
+  limits->tunnel_requests_per_second = 5;
 }
 
 static void

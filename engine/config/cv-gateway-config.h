@@ -37,6 +37,11 @@ typedef struct {
   guint max_output_before_welcome_bytes; /* a control link's unwritten output until WELCOME */
   guint max_control_output_bytes;        /* the same after WELCOME */
   guint close_timeout_ms;                /* from a GOAWAY to the link's close, at most */
+  guint max_links_per_session;           /* logged-in agents in one session */
+  guint max_links_per_key;               /* logged-in agents with one key, in all sessions */
+  guint max_tunnels_per_session;         /* offered and joined tunnels of one session */
+  guint max_tunnels_per_key;             /* ... asked for by one connect agent's key */
+  guint tunnel_requests_per_second;      /* per control link, with twice that as a burst */
 } CvGatewayLimits;
 
 void cv_gateway_limits_init_defaults (CvGatewayLimits *limits);

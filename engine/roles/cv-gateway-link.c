@@ -25,7 +25,9 @@ struct _CvGatewayLink {
   gboolean leaving; /* REFUSED or GOAWAY sent, or closed */
   gboolean closed;
   CvHello hello;
-  gpointer session; /* owned by the gateway */
+  gpointer session;         /* owned by the gateway */
+  double request_tokens;    /* the agent's budget of requests, refilled with time */
+  gint64 request_tokens_us; /* when it was last refilled */
 };
 
 enum {
@@ -219,6 +221,30 @@ gboolean
 cv_gateway_link_is_welcomed (CvGatewayLink *self)
 {
   return self->welcomed;
+}
+
+/**
+ * cv_gateway_link_take_request:
+ * @per_second: the rate allowed; twice as many may come in a burst
+ *
+ * Returns: %TRUE if the agent may make one more request (a tunnel) now; a token
+ *   bucket, so a steady rate of @per_second always passes
+ */
+gboolean
+cv_gateway_link_take_request (CvGatewayLink *self, guint per_second, gint64 now_us)
+{
+  double burst = 2.0 * per_second;
+
+  if (self->request_tokens_us == 0)
+    self->request_tokens = burst;
+  else
+    self->request_tokens = MIN (burst, self->request_tokens
+                                         + (now_us - self->request_tokens_us) * per_second / 1e6);
+  self->request_tokens_us = now_us;
+  if (self->request_tokens < 1.0)
+    return FALSE;
+  self->request_tokens -= 1.0;
+  return TRUE;
 }
 
 /* REFUSED or GOAWAY was sent: the link is on its way out, whatever the agent does. */

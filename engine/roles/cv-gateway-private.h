@@ -38,8 +38,10 @@ struct _CvGateway {
   GHashTable *sessions; /* id → CvGatewaySessionState */
   GHashTable *tickets;  /* ticket → rendezvous (two entries per rendezvous) */
   GPtrArray *joins;     /* the joined tunnels, not owned: each frees itself when it ends */
-  GPtrArray *links;     /* of CvGatewayLink, owned */
-  GHashTable *pending;  /* set of connections not yet sniffed */
+  GHashTable *tunnels_per_session; /* session id → offered and joined tunnels */
+  GHashTable *tunnels_per_key;     /* connect agent's fingerprint → the same */
+  GPtrArray *links;                /* of CvGatewayLink, owned */
+  GHashTable *pending;             /* set of connections not yet sniffed */
   CvAdmission *admission;
   GHashTable *verifying; /* address → password checks under way */
   guint n_rendezvous;

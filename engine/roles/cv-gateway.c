@@ -83,6 +83,8 @@ cv_gateway_finalize (GObject *object)
   g_clear_pointer (&self->admission, cv_admission_unref);
   g_clear_pointer (&self->verifying, g_hash_table_unref);
   g_clear_pointer (&self->joins, g_ptr_array_unref);
+  g_clear_pointer (&self->tunnels_per_session, g_hash_table_unref);
+  g_clear_pointer (&self->tunnels_per_key, g_hash_table_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->record_path);
 
@@ -176,6 +178,8 @@ cv_gateway_init (CvGateway *self)
   /* Each rendezvous is in the table twice; only the share-side entry frees it. */
   self->tickets = g_hash_table_new (g_str_hash, g_str_equal);
   self->joins = g_ptr_array_new ();
+  self->tunnels_per_session = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->tunnels_per_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->links = g_ptr_array_new_with_free_func (g_object_unref);
   self->pending = g_hash_table_new_full (NULL, NULL, cv_gateway_pending_free, NULL);
   self->ports = g_array_new (FALSE, FALSE, sizeof (guint16));
