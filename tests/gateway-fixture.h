@@ -80,6 +80,7 @@ void dispose_gateway (Fixture *fixture);
 void raw_free (gpointer data);
 void agent_free (gpointer data);
 Raw *raw_connect (Fixture *fixture);
+void raw_watch (Raw *raw);
 void raw_write (Raw *raw, const void *data, gsize len);
 gboolean raw_is_closed (gpointer data);
 void raw_assert_closed_within (Raw *raw, guint within_ms);

@@ -4,6 +4,7 @@
 #include "roles/cv-gateway-private.h"
 
 #include "auth/cv-password.h"
+#include "auth/cv-source-key.h"
 #include "wire/cv-control.h"
 
 #include <sodium.h>
@@ -12,7 +13,7 @@
 typedef struct {
   char *hash;
   char *password;
-  char *address;
+  CvSourceKey source;
 } Verify;
 
 /* Password checks under way per address.  The limiter counts failures only once a
@@ -21,27 +22,27 @@ typedef struct {
 #define MAX_VERIFYING_PER_ADDRESS 2
 
 static guint
-verifying_count (CvGateway *self, const char *address)
+verifying_count (CvGateway *self, const CvSourceKey *source)
 {
-  return GPOINTER_TO_UINT (g_hash_table_lookup (self->verifying, address));
+  return GPOINTER_TO_UINT (g_hash_table_lookup (self->verifying, source));
 }
 
 static void
-verifying_add (CvGateway *self, const char *address, int delta)
+verifying_add (CvGateway *self, const CvSourceKey *source, int delta)
 {
-  guint count = verifying_count (self, address) + delta;
+  guint count = verifying_count (self, source) + delta;
 
   if (count == 0)
-    g_hash_table_remove (self->verifying, address);
+    g_hash_table_remove (self->verifying, source);
   else
-    g_hash_table_insert (self->verifying, g_strdup (address), GUINT_TO_POINTER (count));
+    g_hash_table_insert (self->verifying, g_memdup2 (source, sizeof *source),
+                         GUINT_TO_POINTER (count));
 }
 
 static void
 verify_free (Verify *verify)
 {
   g_free (verify->hash);
-  g_free (verify->address);
   if (verify->password != NULL)
     {
       sodium_memzero (verify->password, strlen (verify->password));
@@ -83,7 +84,7 @@ on_verified (GObject *source, GAsyncResult *result, gpointer user_data)
 
   g_free (caller);
   if (self->verifying != NULL)
-    verifying_add (self, verify->address, -1);
+    verifying_add (self, &verify->source, -1);
   if (error != NULL || self->links == NULL || !g_ptr_array_find (self->links, link, NULL))
     return; /* cancelled (shutting down), or the link closed meanwhile */
   if (self->shutting_down)
@@ -117,6 +118,7 @@ cv_gateway_on_link_hello (CvGatewayLink *link, CvGateway *self)
   CvGatewaySessionState *session;
   Verify *verify;
   VerifyCaller *caller;
+  CvSourceKey source;
   g_autoptr (GTask) task = NULL;
 
   if (self->shutting_down)
@@ -158,15 +160,16 @@ cv_gateway_on_link_hello (CvGatewayLink *link, CvGateway *self)
       return;
     }
 
-  if (verifying_count (self, remote) >= MAX_VERIFYING_PER_ADDRESS)
+  cv_source_key_init (&source, cv_gateway_link_get_remote (link));
+  if (verifying_count (self, &source) >= MAX_VERIFYING_PER_ADDRESS)
     {
       cv_gateway_link_refuse (link, CV_REASON_RATE_LIMITED,
                               "a login from this address is already being checked", 1000);
       return;
     }
-  verifying_add (self, remote, +1);
+  verifying_add (self, &source, +1);
   verify = g_new0 (Verify, 1);
-  verify->address = g_strdup (remote);
+  verify->source = source;
   verify->hash = g_strdup (hello->role == CV_AGENT_ROLE_SHARE ? session->share_hash
                                                               : session->connect_hash);
   verify->password = g_strdup (hello->password);

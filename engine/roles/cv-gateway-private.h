@@ -39,7 +39,7 @@ struct _CvGateway {
   GPtrArray *links;     /* of CvGatewayLink, owned */
   GHashTable *pending;  /* set of connections not yet sniffed */
   CvAdmission *admission;
-  GHashTable *verifying; /* address → password checks under way */
+  GHashTable *verifying; /* CvSourceKey → password checks under way */
   guint n_rendezvous;
   guint n_tunnels;
   GCancellable *cancellable;      /* cancelled by shutdown and stop: accepts, joins, checks */

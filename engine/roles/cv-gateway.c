@@ -7,6 +7,7 @@
  */
 #include "roles/cv-gateway-private.h"
 
+#include "auth/cv-source-key.h"
 #include "base/cv-listen.h"
 #include "wire/cv-control.h"
 
@@ -179,7 +180,7 @@ cv_gateway_init (CvGateway *self)
   self->ports = g_array_new (FALSE, FALSE, sizeof (guint16));
   self->cancellable = g_cancellable_new ();
   self->stop_cancellable = g_cancellable_new ();
-  self->verifying = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->verifying = cv_source_key_table_new (NULL);
 }
 
 /* One address may hold an eighth of the handshake slots (at least 16): an office
