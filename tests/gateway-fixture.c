@@ -37,6 +37,7 @@ static char slow_hash[crypto_pwhash_STRBYTES];
 
 GPtrArray *gateway_warnings;
 GPtrArray *gateway_refusals;
+GPtrArray *gateway_messages;
 
 static void
 on_engine_log (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
@@ -49,6 +50,7 @@ on_engine_log (const char *domain, GLogLevelFlags level, const char *message, gp
     }
   if (strstr (message, ": refused: ") != NULL || strstr (message, ": tunnel refused: ") != NULL)
     g_ptr_array_add (gateway_refusals, g_strdup (message));
+  g_ptr_array_add (gateway_messages, g_strdup (message));
   g_log_default_handler (domain, level, message, data);
 }
 
@@ -63,6 +65,17 @@ assert_warnings_expected (void)
 {
   for (guint i = 0; i < gateway_warnings->len; i++)
     g_test_fail_printf ("the gateway warned: %s", (const char *) gateway_warnings->pdata[i]);
+}
+
+guint
+count_messages_with (const char *part)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < gateway_messages->len; i++)
+    if (strstr (gateway_messages->pdata[i], part) != NULL)
+      n++;
+  return n;
 }
 
 guint
@@ -191,6 +204,7 @@ fixture_set_up (Fixture *fixture, gconstpointer data)
   g_test_log_set_fatal_handler (on_fatal_log, NULL);
   g_ptr_array_set_size (gateway_warnings, 0);
   g_ptr_array_set_size (gateway_refusals, 0);
+  g_ptr_array_set_size (gateway_messages, 0);
   fixture->dir = g_dir_make_tmp ("culvert-gateway-XXXXXX", &error);
   g_assert_no_error (error);
   fixture->gateway_identity = make_identity (fixture, identity_names[0]);
@@ -297,6 +311,7 @@ gateway_test_init (int *argc, char ***argv)
   cv_tls_restrict_process_to_tls13 ();
   gateway_warnings = g_ptr_array_new_with_free_func (g_free);
   gateway_refusals = g_ptr_array_new_with_free_func (g_free);
+  gateway_messages = g_ptr_array_new_with_free_func (g_free);
   g_log_set_handler (ENGINE_DOMAIN, G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_FLAG_FATAL,
                      on_engine_log, NULL);
 
@@ -309,6 +324,32 @@ gateway_test_init (int *argc, char ***argv)
                                       SLOW_PASSES, crypto_pwhash_MEMLIMIT_INTERACTIVE),
                    ==, 0);
   g_assert_true (cv_password_hash_is_valid (slow_hash, NULL));
+}
+
+typedef struct {
+  CvPasswordChecker *checker;
+  guint n_waiting;
+  guint n_running;
+} ChecksWanted;
+
+static gboolean
+checks_are (gpointer data)
+{
+  ChecksWanted *wanted = data;
+
+  return cv_password_checker_get_n_waiting (wanted->checker) == wanted->n_waiting
+         && cv_password_checker_get_n_running (wanted->checker) == wanted->n_running;
+}
+
+/* Waits until the gateway's password checks are @n_waiting waiting and @n_running
+ * running. */
+void
+wait_checks (Fixture *fixture, guint n_waiting, guint n_running)
+{
+  ChecksWanted wanted = { cv_gateway_get_password_checker (fixture->gateway), n_waiting,
+                          n_running };
+
+  g_assert_true (gateway_wait_until (checks_are, &wanted, WAIT_MS));
 }
 
 /* @limits: the members of the config's "limits" for this case, as JSON text, or NULL */
@@ -339,6 +380,7 @@ gateway_test_run (void)
 
   g_ptr_array_unref (gateway_warnings);
   g_ptr_array_unref (gateway_refusals);
+  g_ptr_array_unref (gateway_messages);
   g_free (share_hash);
   g_free (connect_hash);
   return status;

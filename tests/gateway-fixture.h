@@ -72,6 +72,11 @@ void assert_default_context_unused (void);
 extern GPtrArray *gateway_warnings;
 extern GPtrArray *gateway_refusals;
 guint count_refusals (const char *text);
+/* Every message the engine logged in this case; how many hold @part. */
+extern GPtrArray *gateway_messages;
+guint count_messages_with (const char *part);
+
+void wait_checks (Fixture *fixture, guint n_waiting, guint n_running);
 
 CvGatewayConfig *make_config (Fixture *fixture, const char *limits, gboolean with_s1);
 void dispose_gateway (Fixture *fixture);

@@ -32,7 +32,10 @@ typedef struct {
   guint dead_peer_timeout_ms;
   guint auth_failures_before_backoff;
   guint auth_backoff_max_ms;
-  guint tunnel_buffer_bytes; /* bytes in flight per tunnel direction inside the gateway */
+  guint tunnel_buffer_bytes;        /* bytes in flight per tunnel direction inside the gateway */
+  guint password_check_workers;     /* Argon2 checks that run at once */
+  guint max_queued_password_checks; /* checks that may wait for a worker */
+  guint max_password_checks_per_address; /* waiting or running, per source */
 } CvGatewayLimits;
 
 void cv_gateway_limits_init_defaults (CvGatewayLimits *limits);

@@ -4,6 +4,7 @@
 
 #include <gio/gio.h>
 
+#include "auth/cv-password-checker.h"
 #include "config/cv-gateway-config.h"
 #include "transport/cv-identity.h"
 
@@ -42,5 +43,6 @@ guint cv_gateway_get_n_links (CvGateway *self);
 guint cv_gateway_get_n_tunnels (CvGateway *self);
 guint cv_gateway_get_n_sessions (CvGateway *self);
 guint cv_gateway_get_n_sessions_online (CvGateway *self);
+CvPasswordChecker *cv_gateway_get_password_checker (CvGateway *self);
 
 G_END_DECLS

@@ -70,7 +70,9 @@ def test_wrong_password(t):
 
 def test_unknown_session(t):
     s = t.use(start_slow())
-    first_refusal(s.unknown, "unknown-session")
+    # The agent is told what a wrong password is told (session ids cannot be listed);
+    # only the gateway's log says which it was.
+    first_refusal(s.unknown, "bad-password")
     s.gw.proc.wait_for_log(r"unknown session .no-such-session", 5)
     t.note(s.unknown.matches(RETRY)[0][1].string)
 
@@ -216,7 +218,8 @@ if __name__ == "__main__":
     run_tests([
         case("wrong password (share and connect): one line names bad-password, next try ≥ 15 s",
              test_wrong_password),
-        case("unknown session: one line names unknown-session, next try ≥ 15 s",
+        case("unknown session: told bad-password as a wrong password is, logged as unknown, "
+             "next try ≥ 15 s",
              test_unknown_session),
         case("untrusted gateway certificate: named, backoff 250 ms doubling, ≤ 6 tries in 5 s",
              test_untrusted_gateway),
