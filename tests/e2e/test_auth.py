@@ -27,13 +27,16 @@ slow = None
 
 def start_slow():
     """A gateway and three agents it refuses: wrong share password, wrong connect password,
-    unknown session.  The limiter is set high so that it does not mix in rate-limited."""
+    unknown session.  The limiter, and the cap on checks under way per address (the three
+    log in at once from 127.0.0.1, and an unknown session is checked like any other), are
+    set high so that they do not mix in rate-limited."""
     global slow
     if slow is not None:
         return slow
     t = shared_env("auth-refusals")
     s1 = Session("s1")
-    gw = t.gateway([s1], limits={"auth_failures_before_backoff": 1000})
+    gw = t.gateway([s1], limits={"auth_failures_before_backoff": 1000,
+                                  "max_password_checks_per_address": 10})
     t.gw = gw
     t.bad_share = t.share(gw, s1, ["127.0.0.1:1"], name="share-badpw", password="not-the-pw",
                           wait_online=False)
