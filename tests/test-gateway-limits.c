@@ -86,6 +86,160 @@ test_success_keeps_failures (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (json_object_get_int_member (body, "retry_after_ms"), <=, 1000);
 }
 
+/* ---- the queue of password checks ---------------------------------------- */
+
+static CvPasswordChecker *
+checker_of (Fixture *fixture)
+{
+  return cv_gateway_get_password_checker (fixture->gateway);
+}
+
+/* Checks started so far: a check adds to n_running when it starts, and moves from
+ * there to n_run when it ends. */
+static guint64
+n_started (Fixture *fixture)
+{
+  return cv_password_checker_get_n_run (checker_of (fixture))
+         + cv_password_checker_get_n_running (checker_of (fixture));
+}
+
+typedef struct {
+  Fixture *fixture;
+  Agent *agent;
+  guint64 started_before;
+} CheckStart;
+
+static gboolean
+check_started_or_answered (gpointer data)
+{
+  CheckStart *start = data;
+
+  return n_started (start->fixture) > start->started_before || start->agent->closed
+         || agent_count (start->agent, CV_CONTROL_REFUSED) > 0;
+}
+
+typedef struct {
+  const char *part;
+  guint n;
+} Logged;
+
+static gboolean
+is_logged (gpointer data)
+{
+  Logged *logged = data;
+
+  return count_log_lines (logged->part) >= logged->n;
+}
+
+static void
+wait_logged (const char *part, guint n)
+{
+  Logged logged = { part, n };
+
+  g_assert_true (gateway_wait_until (is_logged, &logged, WAIT_MS));
+}
+
+/* HELLO with a wrong password, then close as soon as its check is running, over and
+ * over from one address: every check that ran is a failure in the limiter, so after
+ * five the address is told to wait, and the Argon2 work it could cause is bounded by
+ * the limiter (five failures, plus the checks already under way when the fifth was
+ * counted: at most max_password_checks_per_address more). */
+#define N_CLOSERS 10
+
+static void
+test_close_during_check (Fixture *fixture, gconstpointer data)
+{
+  guint64 runs_before = cv_password_checker_get_n_run (checker_of (fixture));
+  guint started = 0;
+  Agent *agent;
+  JsonObject *body;
+
+  for (guint i = 0; i < N_CLOSERS; i++)
+    {
+      CheckStart start = { fixture, NULL, n_started (fixture) };
+
+      start.agent = agent_new (fixture, fixture->connect_identity);
+      agent_hello (start.agent, CV_AGENT_ROLE_CONNECT, "s1", WRONG_PASSWORD, "closer");
+      g_assert_true (gateway_wait_until (check_started_or_answered, &start, WAIT_MS));
+      if (n_started (fixture) > start.started_before)
+        started++;
+      agent_close (start.agent);
+    }
+  wait_checks (fixture, 0, 0);
+  /* Each check that ran was counted, although (but for a check that ended before the
+   * gateway read the close) no one was there for its answer. */
+  wait_logged ("connect agent for session s1: wrong password", started);
+  g_assert_cmpuint (count_log_lines ("connect agent for session s1: wrong password"), ==, started);
+  g_assert_cmpuint (count_log_lines ("(the link had closed)"), >=, 1);
+  g_assert_cmpuint (started, >=, 5);
+  g_assert_cmpuint (started, <=, 5 + 2);
+  g_assert_cmpuint (cv_password_checker_get_n_run (checker_of (fixture)) - runs_before, ==,
+                    started);
+
+  /* The right password from that address must now wait. */
+  agent = attempt (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s1",
+                   CONNECT_PASSWORD, "owner");
+  g_assert_cmpstr (agent_answer (agent), ==, CV_REASON_RATE_LIMITED);
+  body = agent_refusal (agent);
+  g_assert_cmpstr (member (body, "message"), ==, "too many failed attempts from this address");
+}
+
+/* One worker, busy with session slow's costly check; a second check queues behind it
+ * and its agent goes: the check leaves the queue at once and never runs. */
+static void
+test_withdrawn_check (Fixture *fixture, gconstpointer data)
+{
+  guint64 runs_before = cv_password_checker_get_n_run (checker_of (fixture));
+  Agent *busy = agent_new (fixture, fixture->connect_identity);
+  Agent *gone = agent_new (fixture, fixture->connect_identity);
+
+  hold_checks (fixture, TRUE);
+  agent_hello (busy, CV_AGENT_ROLE_CONNECT, "slow", WRONG_PASSWORD, "busy");
+  wait_checks (fixture, 0, 1);
+  agent_hello (gone, CV_AGENT_ROLE_CONNECT, "s1", WRONG_PASSWORD, "gone");
+  wait_checks (fixture, 1, 1);
+  agent_close (gone);
+  /* Withdrawn at once, while the first one still runs. */
+  wait_checks (fixture, 0, 1);
+  hold_checks (fixture, FALSE);
+
+  assert_refused (busy, CV_REASON_BAD_PASSWORD, "wrong session or password");
+  wait_checks (fixture, 0, 0);
+  g_assert_cmpuint (cv_password_checker_get_n_run (checker_of (fixture)) - runs_before, ==, 1);
+  g_assert_cmpuint (count_log_lines ("wrong password"), ==, 1);
+}
+
+/* With one worker and room for one waiting check, a third HELLO is told to come back,
+ * and not counted as a failure. */
+static void
+test_check_queue_full (Fixture *fixture, gconstpointer data)
+{
+  Agent *running = agent_new (fixture, fixture->connect_identity);
+  Agent *waiting = agent_new (fixture, fixture->connect_identity);
+  Agent *turned_away;
+  JsonObject *body;
+
+  hold_checks (fixture, TRUE);
+  agent_hello (running, CV_AGENT_ROLE_CONNECT, "slow", WRONG_PASSWORD, "running");
+  wait_checks (fixture, 0, 1);
+  agent_hello (waiting, CV_AGENT_ROLE_CONNECT, "s1", WRONG_PASSWORD, "waiting");
+  wait_checks (fixture, 1, 1);
+  turned_away = attempt (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s1",
+                         CONNECT_PASSWORD, "turned away");
+  assert_refused (turned_away, CV_REASON_RATE_LIMITED, "the gateway is busy checking other logins");
+  hold_checks (fixture, FALSE);
+  body = agent_refusal (turned_away);
+  g_assert_cmpint (json_object_get_int_member (body, "retry_after_ms"), ==, 1000);
+  g_assert_cmpuint (count_log_lines ("told to come back: 1 password checks are waiting "
+                                     "(limit 1)"),
+                    ==, 1);
+
+  assert_refused (running, CV_REASON_BAD_PASSWORD, "wrong session or password");
+  assert_refused (waiting, CV_REASON_BAD_PASSWORD, "wrong session or password");
+  /* Room again. */
+  agent_login (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s1", "owner");
+}
+
 /* ---- admission before authentication ------------------------------------ */
 
 /* With max_pending_handshakes 160, one address may hold 160 / 8 = 20 slots. */
@@ -460,6 +614,13 @@ main (int argc, char **argv)
                     test_concurrent_wrong_passwords);
   gateway_test_add ("/gateway/limiter/success-keeps-failures",
                     "\"auth_failures_before_backoff\": 5", test_success_keeps_failures);
+  gateway_test_add ("/gateway/checks/close-during-check", NULL, test_close_during_check);
+  gateway_test_add ("/gateway/checks/withdrawn", "\"password_check_workers\": 1",
+                    test_withdrawn_check);
+  gateway_test_add ("/gateway/checks/queue-full",
+                    "\"password_check_workers\": 1, \"max_queued_password_checks\": 1, "
+                    "\"max_password_checks_per_address\": 10",
+                    test_check_queue_full);
   gateway_test_add ("/gateway/admission/per-address", ADMISSION_LIMITS, test_admission_per_address);
   gateway_test_add ("/gateway/admission/slots-return", SLOTS_LIMITS, test_admission_slots_return);
   gateway_test_add ("/gateway/admission/not-culvert", NULL, test_not_culvert);

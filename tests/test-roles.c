@@ -709,7 +709,9 @@ test_refused (Fixture *fixture, gconstpointer data)
   error = cv_agent_link_get_last_error (link);
   g_assert_error (error, CV_REFUSAL_ERROR, CV_REFUSAL_BAD_PASSWORD);
   sentence = cv_refusal_describe (CV_REFUSAL_BAD_PASSWORD, "s1");
-  g_assert_cmpstr (sentence, ==, "The password for session “s1” was not accepted");
+  g_assert_cmpstr (sentence, ==,
+                   "The gateway knows no session “s1” with this password: the session id or the "
+                   "password is wrong");
   g_assert_cmpstr (error->message, ==, sentence);
   /* After a refused login the next try is slow: 30 s doubling, jitter no less than half. */
   g_assert_cmpint (cv_agent_link_get_next_retry_time (link), >,

@@ -61,6 +61,10 @@ static const CvConfigKey limit_keys[] = {
   LIMIT (dead_peer_timeout_ms, 3600000),
   LIMIT (auth_failures_before_backoff, 1000),
   LIMIT (auth_backoff_max_ms, 86400000),
+  /* Each worker holds a hash's Argon2 memory while it runs (64 MiB by default). */
+  LIMIT (password_check_workers, 64),
+  LIMIT (max_queued_password_checks, 100000),
+  LIMIT (max_password_checks_per_address, 1000),
   /* At least a page; at most the pipe size Linux lets anyone have (pipe-max-size). */
   { "tunnel_buffer_bytes", CV_CONFIG_UINT, FALSE,
     G_STRUCT_OFFSET (CvGatewayLimits, tunnel_buffer_bytes), 4096, 1048576 },
@@ -117,6 +121,12 @@ cv_gateway_limits_init_defaults (CvGatewayLimits *limits)
   limits->max_tunnels_per_session = 64;
   limits->max_tunnels_per_key = 8;
   limits->tunnel_requests_per_second = 5;
+  /* Two checks at once are 128 MiB of Argon2 memory with hashes of the default cost,
+   * and keep a login's wait at one check (~75 ms) on a 2-core VPS; the queue holds
+   * what 2 workers get through in about a second. */
+  limits->password_check_workers = 2;
+  limits->max_queued_password_checks = 32;
+  limits->max_password_checks_per_address = 2;
 }
 
 static void

@@ -42,6 +42,9 @@ typedef struct {
   guint max_tunnels_per_session;         /* offered and joined tunnels of one session */
   guint max_tunnels_per_key;             /* ... asked for by one connect agent's key */
   guint tunnel_requests_per_second;      /* per control link, with twice that as a burst */
+  guint password_check_workers;          /* Argon2 checks that run at once */
+  guint max_queued_password_checks;      /* checks that may wait for a worker */
+  guint max_password_checks_per_address; /* waiting or running, per source */
 } CvGatewayLimits;
 
 void cv_gateway_limits_init_defaults (CvGatewayLimits *limits);

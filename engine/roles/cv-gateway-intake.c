@@ -251,6 +251,7 @@ take_connection (CvGateway *self, GSocketConnection *connection)
   Pending *pending;
 
   g_autofree char *remote = remote_of (connection);
+  g_autoptr (GInetAddress) address = remote_address_of (connection);
   g_autoptr (GError) error = NULL;
   CvAdmissionSlot *slot;
 
@@ -260,7 +261,7 @@ take_connection (CvGateway *self, GSocketConnection *connection)
                  self->config->limits.max_links);
       return; /* dropping our reference closes it */
     }
-  slot = cv_admission_take (self->admission, remote, &error);
+  slot = cv_admission_take (self->admission, address, &error);
   if (slot == NULL)
     {
       g_message ("%s: refused: %s", remote, error->message);

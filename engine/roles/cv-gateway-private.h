@@ -7,6 +7,7 @@
 #include "auth/cv-admission.h"
 #include "base/cv-acceptor.h"
 #include "auth/cv-auth-limiter.h"
+#include "auth/cv-password-checker.h"
 #include "mux/cv-mux.h"
 #include "roles/cv-gateway-link.h"
 
@@ -43,7 +44,8 @@ struct _CvGateway {
   GPtrArray *links;                /* of CvGatewayLink, owned */
   GHashTable *pending;             /* set of connections not yet sniffed */
   CvAdmission *admission;
-  GHashTable *verifying; /* address → password checks under way */
+  CvPasswordChecker *checker; /* the gateway's own queue of Argon2 checks */
+  char *dummy_hash;           /* what an unknown session's password is checked against */
   guint n_rendezvous;
   guint n_tunnels;
   GCancellable *cancellable;      /* cancelled by shutdown and stop: accepts, joins, checks */
@@ -83,7 +85,7 @@ guint cv_gateway_revoke_links (CvGateway *self);
 void cv_gateway_drop_links (CvGateway *self);
 guint cv_gateway_count_sessions_online (CvGateway *self);
 
-/* cv-gateway-login.c: HELLO checks and the password verification. */
+/* cv-gateway-login.c: HELLO checks and the password check. */
 void cv_gateway_on_link_hello (CvGatewayLink *link, CvGateway *self);
 
 /* cv-gateway-rendezvous.c: tickets, and joining the two halves of a tunnel. */

@@ -7,6 +7,7 @@
  */
 #include "roles/cv-gateway-private.h"
 
+#include "auth/cv-password.h"
 #include "base/cv-listen.h"
 #include "wire/cv-control.h"
 
@@ -81,10 +82,11 @@ cv_gateway_finalize (GObject *object)
   g_clear_object (&self->stop_cancellable);
   g_clear_pointer (&self->ports, g_array_unref);
   g_clear_pointer (&self->admission, cv_admission_unref);
-  g_clear_pointer (&self->verifying, g_hash_table_unref);
   g_clear_pointer (&self->joins, g_ptr_array_unref);
   g_clear_pointer (&self->tunnels_per_session, g_hash_table_unref);
   g_clear_pointer (&self->tunnels_per_key, g_hash_table_unref);
+  g_clear_object (&self->checker);
+  g_free (self->dummy_hash);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->record_path);
 
@@ -185,7 +187,6 @@ cv_gateway_init (CvGateway *self)
   self->ports = g_array_new (FALSE, FALSE, sizeof (guint16));
   self->cancellable = g_cancellable_new ();
   self->stop_cancellable = g_cancellable_new ();
-  self->verifying = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 /* One address may hold an eighth of the handshake slots (at least 16): an office
@@ -227,6 +228,10 @@ cv_gateway_new_with_context (CvGatewayConfig *config, CvIdentity *identity, GMai
   self->limiter = cv_auth_limiter_new (&limits);
   self->admission = cv_admission_new (config->limits.max_pending_handshakes,
                                       pending_per_address (&config->limits));
+  self->checker = cv_password_checker_new (config->limits.password_check_workers,
+                                           config->limits.max_queued_password_checks,
+                                           config->limits.max_password_checks_per_address);
+  self->dummy_hash = cv_password_dummy_hash ();
   cv_mux_config_init_defaults (&self->mux_config);
   self->mux_config.keepalive_interval_ms = config->limits.keepalive_interval_ms;
   self->mux_config.dead_peer_timeout_ms = config->limits.dead_peer_timeout_ms;
@@ -389,6 +394,14 @@ cv_gateway_get_n_sessions_online (CvGateway *self)
   return cv_gateway_count_sessions_online (self);
 }
 
+/* Returns: (transfer none): the queue of password checks, for monitoring: how many
+ * wait, run, and have run */
+CvPasswordChecker *
+cv_gateway_get_password_checker (CvGateway *self)
+{
+  return self->checker;
+}
+
 gboolean
 cv_gateway_is_running (CvGateway *self)
 {
@@ -455,6 +468,9 @@ cv_gateway_reload (CvGateway *self, CvGatewayConfig *config, GError **error)
              config->sessions->len, removed, revoked_links, revoked_tunnels);
   cv_admission_set_limits (self->admission, config->limits.max_pending_handshakes,
                            pending_per_address (&config->limits));
+  /* The workers are threads made at start; the queue's bounds change now. */
+  cv_password_checker_set_limits (self->checker, config->limits.max_queued_password_checks,
+                                  config->limits.max_password_checks_per_address);
   /* New links get the new keepalive; the failed-login limiter keeps its state and its
    * policy until a restart (a reload must not forgive an attacker). */
   self->mux_config.keepalive_interval_ms = config->limits.keepalive_interval_ms;
