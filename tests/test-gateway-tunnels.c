@@ -297,6 +297,34 @@ test_links_per_key_and_session (Fixture *fixture, gconstpointer data)
   agent_login (fixture, fixture->share2_identity, CV_AGENT_ROLE_CONNECT, "s2", "elsewhere");
 }
 
+/* The silent halves of a joined tunnel (agents gone without a word) are both closed
+ * once no byte passed for tunnel_idle_timeout_ms: set to 400 ms here, below what a
+ * config file may say, by a reload of a config object. */
+static void
+test_silent_tunnel (Fixture *fixture, gconstpointer data)
+{
+  CvGatewayConfig *config = make_config (fixture, NULL, TRUE);
+  g_autoptr (GError) error = NULL;
+  Agent *share, *connect;
+  Raw *share_half, *connect_half;
+  gint64 quiet_since_us;
+
+  config->limits.tunnel_idle_timeout_ms = 400;
+  g_assert_true (cv_gateway_reload (fixture->gateway, config, &error));
+  g_assert_no_error (error);
+  login_pair (fixture, &share, &connect);
+  join_tunnel (fixture, share, connect, &share_half, &connect_half);
+  quiet_since_us = g_get_monotonic_time ();
+  g_assert_true (gateway_wait_until (raw_is_closed, share_half, WAIT_MS));
+  g_assert_true (gateway_wait_until (raw_is_closed, connect_half, WAIT_MS));
+  g_assert_cmpint ((share_half->closed_us - quiet_since_us) / 1000, >=, 400 - 50);
+  g_assert_true (cv_test_wait_until (has_no_tunnel, fixture->gateway, WAIT_MS));
+  g_assert_cmpuint (count_log_lines ("no byte passed either way for 400 ms"), ==, 1);
+  /* The control links are not tunnels: they stay. */
+  g_assert_false (share->closed);
+  g_assert_false (connect->closed);
+}
+
 /* A gateway that goes away with offers outstanding forgets them at once: a half
  * already presented is closed, and no ticket timer is left to fire. */
 static void
@@ -338,6 +366,7 @@ main (int argc, char **argv)
                     test_request_present_loop);
   gateway_test_add ("/gateway/tunnel/per-session", "\"max_tunnels_per_session\": 2",
                     test_tunnels_per_session);
+  gateway_test_add ("/gateway/tunnel/silent", NULL, test_silent_tunnel);
   gateway_test_add ("/gateway/tunnel/request-rate", "\"tunnel_requests_per_second\": 1",
                     test_request_rate);
   gateway_test_add ("/gateway/links/per-key-and-session",
