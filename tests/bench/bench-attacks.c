@@ -257,8 +257,15 @@ static void
 reset_peak (Gateway *gateway)
 {
   g_autofree char *path = g_strdup_printf ("/proc/%d/clear_refs", gateway->pid);
+  /* Not g_file_set_contents(): it writes a temp file and renames it. */
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
 
-  g_file_set_contents (path, "5", 1, NULL);
+  if (fd >= 0)
+    {
+      if (write (fd, "5", 1) != 1)
+        g_printerr ("VmHWM could not be reset: %s\n", g_strerror (errno));
+      close (fd);
+    }
 }
 
 /* ---- one row of the table ------------------------------------------------ */
@@ -274,6 +281,7 @@ typedef struct {
   char *probe_during;
   char *probe_after;
   double probe_cpu_s; /* the bystander's own logins: not the attack's */
+  double cpu_s;       /* the attack's, from before to after */
   double hwm_mib;     /* VmHWM with the bystander's windows left out */
   gboolean paused;
   guint n_log_lines;
@@ -353,12 +361,6 @@ top_log_line (Gateway *gateway, guint from)
 
 static char *probe (Fixture *fixture);
 
-static double
-row_cpu (Row *row)
-{
-  return row->after.cpu_s - row->before.cpu_s - row->probe_cpu_s;
-}
-
 /* The bystander, its CPU and memory kept out of the attack's. */
 static char *
 row_probe (Row *row, Fixture *fixture)
@@ -391,6 +393,9 @@ row_end (Row *row, Fixture *fixture)
   g_source_remove (row->sampler);
   row->after = s;
   row->hwm_mib = MAX (row->hwm_mib, s.hwm_mib);
+  row->peak.rss_mib = MAX (row->peak.rss_mib, s.rss_mib);
+  row->peak.fds = MAX (row->peak.fds, s.fds);
+  row->cpu_s = s.cpu_s - row->before.cpu_s - row->probe_cpu_s;
   row->n_log_lines = log_lines (row->gateway) - row->log_lines_before;
   row->top_line = top_log_line (row->gateway, row->log_lines_before);
   row->probe_after = row_probe (row, fixture);
@@ -398,7 +403,7 @@ row_end (Row *row, Fixture *fixture)
     g_string_append (row->result, " **The gateway died.**");
   g_print ("  RSS %.1f → max %.1f → %.1f MiB (HWM %.1f), CPU %.2f s, fds %u → %u → %u, "
            "%u log lines, most often %s\n  %s\n  bystander during: %s; after: %s\n",
-           row->before.rss_mib, row->peak.rss_mib, row->after.rss_mib, row->hwm_mib, row_cpu (row),
+           row->before.rss_mib, row->peak.rss_mib, row->after.rss_mib, row->hwm_mib, row->cpu_s,
            row->before.fds, row->peak.fds, row->after.fds, row->n_log_lines, row->top_line,
            row->result->str, row->probe_during ? row->probe_during : "–", row->probe_after);
   g_ptr_array_add (rows, row);
@@ -418,7 +423,7 @@ print_table (void)
       g_print ("| %u | %s | %s | %.1f → %.1f → %.1f | %.1f | %.2f | %u → %u → %u | %u (%s) | "
                "%s / %s | %s |\n",
                i + 1, row->name, row->bound, row->before.rss_mib, row->peak.rss_mib,
-               row->after.rss_mib, row->hwm_mib, row_cpu (row), row->before.fds, row->peak.fds,
+               row->after.rss_mib, row->hwm_mib, row->cpu_s, row->before.fds, row->peak.fds,
                row->after.fds, row->n_log_lines, row->top_line,
                row->probe_during ? row->probe_during : "–", row->probe_after, row->result->str);
     }
@@ -563,7 +568,7 @@ login_from (Fixture *fixture,
   else if (agent_count (agent, CV_CONTROL_WELCOME) > 0)
     return agent;
   else
-    *why = g_strdup (agent->closed ? "closed" : agent_answer (agent));
+    *why = g_strdup (agent_count (agent, CV_CONTROL_REFUSED) > 0 ? agent_answer (agent) : "closed");
   agent_drop (fixture, agent);
   return NULL;
 }
@@ -658,6 +663,7 @@ static char *
 probe (Fixture *fixture)
 {
   gint64 start = g_get_monotonic_time ();
+  guint n_raws = fixture->raws->len; /* the attack's, which stay */
   Agent *share, *connect = NULL;
   JsonObject *to_share, *to_connect;
   Raw *share_half, *connect_half;
@@ -697,7 +703,7 @@ probe (Fixture *fixture)
     result = g_strdup_printf ("ok %.0f ms", (g_get_monotonic_time () - start) / 1000.0);
 out:
   g_free (why);
-  g_ptr_array_set_size (fixture->raws, 0);
+  g_ptr_array_remove_range (fixture->raws, n_raws, fixture->raws->len - n_raws);
   g_ptr_array_remove (fixture->agents, share);
   if (connect != NULL)
     g_ptr_array_remove (fixture->agents, connect);
@@ -1138,6 +1144,85 @@ attack_enumerate (Fixture *fixture)
   gateway_stop (gateway);
 }
 
+static gboolean
+all_answered (gpointer data)
+{
+  GPtrArray *agents = data;
+
+  for (guint i = 0; i < agents->len; i++)
+    if (!agent_answered (agents->pdata[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/* 4b. Wrong passwords from many addresses, as fast as the gateway answers: what one
+ * stranger with a /24 costs, and whether the bystander still logs in. */
+static void
+attack_spray (Fixture *fixture)
+{
+  Gateway *gateway = gateway_start (fixture, NULL);
+  Row *row = row_begin ("wrong passwords from 250 addresses, 24 at a time, for 45 s",
+                        "`max_queued_password_checks` 32, `password_check_workers` 2, "
+                        "600 failed logins a minute in all",
+                        gateway);
+  g_autoptr (GHashTable) answers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GString) seen = g_string_new (NULL);
+  gint64 start = g_get_monotonic_time ();
+  gboolean probed = FALSE;
+  GHashTableIter iter;
+  gpointer key, value;
+  guint sent = 0;
+
+  while (g_get_monotonic_time () - start < 45 * G_USEC_PER_SEC)
+    {
+      g_autoptr (GPtrArray) batch = g_ptr_array_new ();
+
+      for (guint i = 0; i < 24; i++, sent++)
+        {
+          g_autofree char *source = g_strdup_printf ("127.0.4.%u", 1 + sent % 250);
+          Agent *agent = agent_dial_from (fixture, source, fixture->connect_identity, 0);
+
+          if (!poll_until (agent_tls_done, agent, WAIT_MS) || agent->tls == NULL)
+            {
+              agent_drop (fixture, agent);
+              continue;
+            }
+          agent_start_mux (agent);
+          agent_hello (agent, CV_AGENT_ROLE_CONNECT, "s1", WRONG_PASSWORD, "spray");
+          g_ptr_array_add (batch, agent);
+        }
+      poll_until (all_answered, batch, WAIT_MS);
+      for (guint i = 0; i < batch->len; i++)
+        {
+          Agent *agent = batch->pdata[i];
+          const char *answer = agent_answered (agent) ? (agent_count (agent, CV_CONTROL_REFUSED) > 0
+                                                           ? agent_answer (agent)
+                                                           : "closed")
+                                                      : "no answer";
+          guint n = GPOINTER_TO_UINT (g_hash_table_lookup (answers, answer));
+
+          g_hash_table_replace (answers, g_strdup (answer), GUINT_TO_POINTER (n + 1));
+          agent_drop (fixture, agent);
+        }
+      if (!probed && g_get_monotonic_time () - start > 30 * G_USEC_PER_SEC)
+        {
+          row_probe_during (row, fixture);
+          probed = TRUE;
+        }
+    }
+  g_hash_table_iter_init (&iter, answers);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_string_append_printf (seen, "%s%u × %s", seen->len ? ", " : "", GPOINTER_TO_UINT (value),
+                            (char *) key);
+  g_string_append_printf (row->result,
+                          "%u HELLOs in %.0f s; answers: %s; checks run (logged as "
+                          "wrong password): %u",
+                          sent, (g_get_monotonic_time () - start) / 1e6, seen->str,
+                          log_count (gateway, "wrong password"));
+  row_end (row, fixture);
+  gateway_stop (gateway);
+}
+
 /* Tunnels @connect asks for and both halves present, each joined and silent after one
  * byte; the number it got, and the first refusal in @error. */
 static guint
@@ -1340,12 +1425,19 @@ attack_junk (Fixture *fixture, JunkKind kind, guint n_sources)
     }
   else
     {
-      poll_until (raws_closed, raws, 15000);
+      gint64 last = 0;
+
+      poll_until (raws_closed, raws, 40000);
       for (guint i = 0; i < raws->len; i++)
         if (raw_is_closed (raws->pdata[i]))
-          closed++;
-      g_string_append_printf (row->result, "%u of %u closed by the gateway within %.1f s", closed,
-                              raws->len, (g_get_monotonic_time () - start) / 1e6);
+          {
+            closed++;
+            last = MAX (last, ((Raw *) raws->pdata[i])->closed_us);
+          }
+      g_string_append_printf (row->result,
+                              "%u of %u closed by the gateway, the last %.1f s after "
+                              "the first was opened",
+                              closed, raws->len, (last - start) / 1e6);
     }
   g_ptr_array_set_size (fixture->raws, 0);
   g_ptr_array_set_size (fixture->agents, 0);
@@ -1432,8 +1524,8 @@ main (int argc, char **argv)
   g_autofree char *only = NULL;
   GOptionEntry entries[] = {
     { "cli", 0, 0, G_OPTION_ARG_FILENAME, &cli_path, "culvert-cli to run", "PATH" },
-    { "only", 0, 0, G_OPTION_ARG_STRING, &only, "only these attacks (1…8, comma-separated)",
-      "N,…" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &only,
+      "only these attacks (1…9, comma-separated; 6 runs with 5)", "N,…" },
     { "keep", 0, 0, G_OPTION_ARG_NONE, &keep_dirs, "keep the temp dir (configs, logs)", NULL },
     { NULL },
   };
@@ -1480,6 +1572,8 @@ main (int argc, char **argv)
     attack_closers (&fixture);
   if (wanted (only, 4))
     attack_enumerate (&fixture);
+  if (wanted (only, 9))
+    attack_spray (&fixture);
   if (wanted (only, 5))
     attack_tunnel_loop (&fixture);
   if (wanted (only, 7))
