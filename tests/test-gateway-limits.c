@@ -285,14 +285,15 @@ test_admission_per_address (Fixture *fixture, gconstpointer data)
       else
         g_assert_cmpint (closed_ms, <, 1000);
     }
-  g_assert_cmpuint (gateway_refusals->len, ==, N_IDLE - PER_ADDRESS);
+  /* The first refusal is logged; the others are junk, summarised (test-gateway-logs). */
+  g_assert_cmpuint (gateway_refusals->len, ==, 1);
   g_assert_cmpuint (count_refusals ("127.0.0.1: refused: 20 unauthenticated connections from "
                                     "this address (limit 20)"),
-                    ==, N_IDLE - PER_ADDRESS);
+                    ==, 1);
 
   /* Every slot was given back. */
   agent_login (fixture, fixture->share_identity, CV_AGENT_ROLE_SHARE, "s1", "share");
-  g_assert_cmpuint (gateway_refusals->len, ==, N_IDLE - PER_ADDRESS);
+  g_assert_cmpuint (gateway_refusals->len, ==, 1);
 }
 
 /* Every way a connection can end before WELCOME gives its slot back, and so does
