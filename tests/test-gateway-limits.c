@@ -847,6 +847,45 @@ test_refused_wrong_password (Fixture *fixture, gconstpointer data)
   keeps_sending_after_refusal (fixture, "s1");
 }
 
+/* A logged-in client sends 30,000 PINGs without reading: the gateway's writes stall
+ * (510 KB of PONGs against 256 KiB in its TLS stream and shrunk sockets; under the
+ * 1 MiB bound), and it must still read what comes next: a GOAWAY, which it answers and
+ * then closes the link at its close deadline.  A gateway that stopped reading while
+ * its writes stall (as once measured: 7,000 of 30,000 PINGs read) would never see the
+ * GOAWAY, and the link would stay until the keepalive's 45 s. */
+static void
+test_reads_while_writes_stall (Fixture *fixture, gconstpointer data)
+{
+  Agent *deaf = deaf_dial (fixture);
+  g_autoptr (GByteArray) hello = g_byte_array_new ();
+  g_autofree char *json = connect_hello (fixture, "s1", CONNECT_PASSWORD, "deaf");
+  g_autoptr (GByteArray) bye = g_byte_array_new ();
+  CvFrame goaway = { .type = CV_FRAME_GOAWAY };
+  gint64 sent_us;
+
+  encode_settings (hello);
+  encode_frames (hello, CV_CONTROL_HELLO, 1, json);
+  deaf_write (deaf, hello);
+  g_assert_true (gateway_wait_until (no_one_unauthenticated, fixture, WAIT_MS));
+  for (guint i = 0; i < 300; i++)
+    {
+      deaf_send (deaf, CV_FRAME_PING, 100, NULL);
+      gateway_wait_until (flag_is_set, &(gboolean){ FALSE }, 2);
+    }
+  g_assert_false (is_closed_by_gateway (fixture, 0));
+  goaway.u.close.reason = CV_GOAWAY_REASON_NORMAL;
+  g_assert_true (cv_frame_encode (&goaway, bye, NULL));
+  deaf_write (deaf, bye);
+  sent_us = g_get_monotonic_time ();
+  gateway_wait_until (links_down_to, &(LinkCount){ fixture, 0 }, WAIT_MS);
+  g_test_message ("closed: %d, %" G_GINT64_FORMAT " ms after GOAWAY",
+                  is_closed_by_gateway (fixture, 0), (g_get_monotonic_time () - sent_us) / 1000);
+  g_assert_true (is_closed_by_gateway (fixture, 0));
+  g_assert_cmpuint (count_log_lines ("control link closed: the carrier did not close within "
+                                     "2000 ms of GOAWAY"),
+                    ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -874,5 +913,7 @@ main (int argc, char **argv)
   gateway_test_add ("/gateway/refused/keeps-sending/wrong-password", STUBBORN_LIMITS,
                     test_refused_wrong_password);
   gateway_test_add ("/gateway/refused/keeps-sending/stalled", STALLED_LIMITS, test_refused_stalled);
+  gateway_test_add ("/gateway/output/reads-while-writes-stall", NULL,
+                    test_reads_while_writes_stall);
   return gateway_test_run ();
 }
