@@ -45,6 +45,8 @@ static const BadCase bad_cases[] = {
     ": limits.tunnel_buffer_bytes: ", "expected an integer from 4096 to 1048576, got 1000" },
   { "gateway-tunnel-idle-short.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
     ": limits.tunnel_idle_timeout_ms: ", "expected an integer from 30000 to 86400000, got 15000" },
+  { "gateway-junk-interval-short.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": limits.junk_log_interval_ms: ", "expected an integer from 1000 to 86400000, got 500" },
   { "gateway-password-workers-many.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
     ": limits.password_check_workers: ", "expected an integer from 1 to 64, got 65" },
   { "gateway-dead-peer.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
@@ -356,6 +358,7 @@ test_gateway_defaults (void)
   g_assert_cmpuint (config->limits.password_check_workers, ==, 2);
   g_assert_cmpuint (config->limits.max_queued_password_checks, ==, 32);
   g_assert_cmpuint (config->limits.max_password_checks_per_address, ==, 2);
+  g_assert_cmpuint (config->limits.junk_log_interval_ms, ==, 60000);
   g_assert_cmpint (config->log_level, ==, CV_LOG_LEVEL_INFO);
 
   /* systemd's StateDirectory= may name several directories; the first is ours. */

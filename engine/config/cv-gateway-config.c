@@ -83,6 +83,9 @@ static const CvConfigKey limit_keys[] = {
   LIMIT (max_tunnels_per_session, 1000000),
   LIMIT (max_tunnels_per_key, 1000000),
   LIMIT (tunnel_requests_per_second, 10000),
+  /* At least a second: a summary a second is as much as anyone reads. */
+  { "junk_log_interval_ms", CV_CONFIG_UINT, FALSE,
+    G_STRUCT_OFFSET (CvGatewayLimits, junk_log_interval_ms), 1000, 86400000 },
 };
 
 #undef LIMIT
@@ -127,6 +130,8 @@ cv_gateway_limits_init_defaults (CvGatewayLimits *limits)
   limits->password_check_workers = 2;
   limits->max_queued_password_checks = 32;
   limits->max_password_checks_per_address = 2;
+  /* A connection that is not an agent costs one line a minute, whatever their number. */
+  limits->junk_log_interval_ms = 60000;
 }
 
 static void

@@ -45,6 +45,7 @@ typedef struct {
   guint password_check_workers;          /* Argon2 checks that run at once */
   guint max_queued_password_checks;      /* checks that may wait for a worker */
   guint max_password_checks_per_address; /* waiting or running, per source */
+  guint junk_log_interval_ms;            /* one summary line of junk connections this often */
 } CvGatewayLimits;
 
 void cv_gateway_limits_init_defaults (CvGatewayLimits *limits);

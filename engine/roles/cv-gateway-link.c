@@ -34,6 +34,7 @@ enum {
   SIGNAL_HELLO,
   SIGNAL_MESSAGE,
   SIGNAL_CLOSED,
+  SIGNAL_NO_HELLO,
   N_SIGNALS
 };
 
@@ -73,6 +74,10 @@ cv_gateway_link_class_init (CvGatewayLinkClass *klass)
                                           JSON_TYPE_OBJECT);
   signals[SIGNAL_CLOSED] = g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                                          NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
+  /* No HELLO within the deadline; the link closes next.  The gateway logs it: it is
+   * one of the junk connections it summarises. */
+  signals[SIGNAL_NO_HELLO] = g_signal_new ("no-hello", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                           0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -148,7 +153,7 @@ on_hello_timeout (gpointer user_data)
   g_autoptr (GMainContextPusher) pusher G_GNUC_UNUSED = g_main_context_pusher_new (self->context);
 
   g_clear_pointer (&self->hello_timer, g_source_unref);
-  g_message ("%s: no HELLO within %u ms; closing", self->remote_string, self->hello_timeout_ms);
+  g_signal_emit (self, signals[SIGNAL_NO_HELLO], 0);
   cv_gateway_link_close (self);
   return G_SOURCE_REMOVE;
 }
@@ -215,6 +220,12 @@ const CvHello *
 cv_gateway_link_get_hello (CvGatewayLink *self)
 {
   return self->have_hello ? &self->hello : NULL;
+}
+
+guint
+cv_gateway_link_get_hello_timeout_ms (CvGatewayLink *self)
+{
+  return self->hello_timeout_ms;
 }
 
 gboolean

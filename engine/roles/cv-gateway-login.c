@@ -117,7 +117,8 @@ on_not_checked (CvGateway *self, Login *login, const GError *error)
                               BUSY_RETRY_AFTER_MS);
       return;
     }
-  g_message ("%s: told to come back: %s", remote, error->message);
+  cv_log_summary_note (self->junk, CV_GATEWAY_JUNK_BUSY, "%s: told to come back: %s", remote,
+                       error->message);
   cv_gateway_link_refuse (login->link, CV_REASON_RATE_LIMITED,
                           "the gateway is busy checking other logins", BUSY_RETRY_AFTER_MS);
 }

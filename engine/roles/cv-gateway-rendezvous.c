@@ -351,7 +351,8 @@ cv_gateway_accept_tunnel_half (CvGateway *self,
 
   if (rendezvous == NULL)
     {
-      g_message ("%s: tunnel with an unknown or used ticket; closing", remote);
+      cv_log_summary_note (self->junk, CV_GATEWAY_JUNK_UNKNOWN_TICKET,
+                           "%s: tunnel with an unknown or used ticket; closing", remote);
       g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
       return;
     }

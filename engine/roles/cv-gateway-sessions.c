@@ -234,6 +234,14 @@ on_link_message (CvGatewayLink *link, guint type, JsonObject *body, CvGateway *s
 }
 
 /* Agents' links from the TLS handshake on: the gateway owns them until they close. */
+static void
+on_link_no_hello (CvGatewayLink *link, CvGateway *self)
+{
+  cv_log_summary_note (self->junk, CV_GATEWAY_JUNK_NO_HELLO, "%s: no HELLO within %u ms; closing",
+                       cv_gateway_link_get_remote_string (link),
+                       cv_gateway_link_get_hello_timeout_ms (link));
+}
+
 void
 cv_gateway_add_link (CvGateway *self, CvGatewayLink *link)
 {
@@ -241,6 +249,7 @@ cv_gateway_add_link (CvGateway *self, CvGatewayLink *link)
   g_signal_connect (link, "hello", G_CALLBACK (cv_gateway_on_link_hello), self);
   g_signal_connect (link, "message", G_CALLBACK (on_link_message), self);
   g_signal_connect (link, "closed", G_CALLBACK (on_link_closed), self);
+  g_signal_connect (link, "no-hello", G_CALLBACK (on_link_no_hello), self);
   cv_gateway_counts_changed (self);
 }
 

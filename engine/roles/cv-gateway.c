@@ -26,6 +26,23 @@ static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (CvGateway, cv_gateway, G_TYPE_OBJECT)
 
+/* How the summary line names each CvGatewayJunk. */
+static const CvLogSummaryKind junk_kinds[CV_GATEWAY_N_JUNK] = {
+  [CV_GATEWAY_JUNK_NOT_AGENT] = { "connection was not a Culvert agent",
+                                  "connections were not Culvert agents" },
+  [CV_GATEWAY_JUNK_SILENT] = { "connection said nothing useful within the handshake deadline",
+                               "connections said nothing useful within the handshake deadline" },
+  [CV_GATEWAY_JUNK_TLS_FAILED] = { "TLS handshake failed", "TLS handshakes failed" },
+  [CV_GATEWAY_JUNK_BAD_PREFACE] = { "tunnel preface was bad", "tunnel prefaces were bad" },
+  [CV_GATEWAY_JUNK_UNKNOWN_TICKET] = { "tunnel half had an unknown or used ticket",
+                                       "tunnel halves had an unknown or used ticket" },
+  [CV_GATEWAY_JUNK_NO_HELLO] = { "control link sent no HELLO in time",
+                                 "control links sent no HELLO in time" },
+  [CV_GATEWAY_JUNK_REFUSED] = { "connection was refused at accept",
+                                "connections were refused at accept" },
+  [CV_GATEWAY_JUNK_BUSY] = { "login was told to come back", "logins were told to come back" },
+};
+
 static void
 close_listener (CvGateway *self)
 {
@@ -82,6 +99,7 @@ cv_gateway_finalize (GObject *object)
   g_clear_object (&self->stop_cancellable);
   g_clear_pointer (&self->ports, g_array_unref);
   g_clear_pointer (&self->admission, cv_admission_unref);
+  g_clear_pointer (&self->junk, cv_log_summary_free);
   g_clear_pointer (&self->joins, g_ptr_array_unref);
   g_clear_pointer (&self->tunnels_per_session, g_hash_table_unref);
   g_clear_pointer (&self->tunnels_per_key, g_hash_table_unref);
@@ -232,6 +250,8 @@ cv_gateway_new_with_context (CvGatewayConfig *config, CvIdentity *identity, GMai
                                            config->limits.max_queued_password_checks,
                                            config->limits.max_password_checks_per_address);
   self->dummy_hash = cv_password_dummy_hash ();
+  self->junk = cv_log_summary_new (junk_kinds, CV_GATEWAY_N_JUNK,
+                                   config->limits.junk_log_interval_ms, self->context);
   cv_mux_config_init_defaults (&self->mux_config);
   self->mux_config.keepalive_interval_ms = config->limits.keepalive_interval_ms;
   self->mux_config.dead_peer_timeout_ms = config->limits.dead_peer_timeout_ms;
