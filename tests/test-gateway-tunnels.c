@@ -136,9 +136,10 @@ test_max_tunnels (Fixture *fixture, gconstpointer data)
   agent_send (connect, CV_CONTROL_TUNNEL_REQUEST, "{}");
   refusal = agent_next (connect, CV_CONTROL_TUNNEL_OFFER);
   g_assert_cmpstr (member (refusal, "error"), ==, CV_REASON_LIMIT_REACHED);
+  /* Two refusals, one line: the second is counted for the summary (junk_log_interval_ms). */
   g_assert_cmpuint (count_refusals ("session s1: tunnel refused: the gateway carries its "
                                     "maximum of 1 tunnels"),
-                    ==, 2);
+                    ==, 1);
 
   /* Ended, it is not counted any more. */
   g_ptr_array_remove (fixture->raws, connect_half);

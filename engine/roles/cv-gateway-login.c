@@ -212,8 +212,9 @@ cv_gateway_on_link_hello (CvGatewayLink *link, CvGateway *self)
   if (!cv_auth_limiter_check (self->limiter, cv_gateway_link_get_remote (link),
                               g_get_monotonic_time (), &retry_after_us))
     {
-      g_message ("%s: too many failed logins; told to wait %" G_GINT64_FORMAT " ms", remote,
-                 retry_after_us / 1000);
+      cv_log_summary_note (self->junk, CV_GATEWAY_JUNK_BLOCKED,
+                           "%s: too many failed logins; told to wait %" G_GINT64_FORMAT " ms",
+                           remote, retry_after_us / 1000);
       cv_gateway_link_refuse (link, CV_REASON_RATE_LIMITED,
                               "too many failed attempts from this address",
                               (guint) MAX (retry_after_us / 1000, 1));

@@ -227,14 +227,16 @@ count_offers (CvGateway *self, CvGatewayLink *link)
 }
 
 /* TUNNEL_OFFER with an error instead of a ticket; the operator's log says why. */
-static void refuse_offer (CvGatewayLink *connect,
+static void refuse_offer (CvGateway *self,
+                          CvGatewayLink *connect,
                           CvGatewaySessionState *session,
                           const char *reason,
                           const char *format,
-                          ...) G_GNUC_PRINTF (4, 5);
+                          ...) G_GNUC_PRINTF (5, 6);
 
 static void
-refuse_offer (CvGatewayLink *connect,
+refuse_offer (CvGateway *self,
+              CvGatewayLink *connect,
               CvGatewaySessionState *session,
               const char *reason,
               const char *format,
@@ -248,7 +250,8 @@ refuse_offer (CvGatewayLink *connect,
   va_start (args, format);
   why = g_strdup_vprintf (format, args);
   va_end (args);
-  g_message ("session %s: connect agent “%s” %s", session->id, name, why);
+  cv_log_summary_note (self->junk, CV_GATEWAY_JUNK_TUNNEL_REFUSED,
+                       "session %s: connect agent “%s” %s", session->id, name, why);
   json_object_set_string_member (body, "error", reason);
   cv_gateway_link_send (connect, CV_CONTROL_TUNNEL_OFFER, body);
 }
@@ -265,7 +268,7 @@ cv_gateway_offer_tunnel (CvGateway *self, CvGatewaySessionState *session, CvGate
   if (!cv_gateway_link_take_request (connect, limits->tunnel_requests_per_second,
                                      g_get_monotonic_time ()))
     {
-      refuse_offer (connect, session, CV_REASON_RATE_LIMITED,
+      refuse_offer (self, connect, session, CV_REASON_RATE_LIMITED,
                     "asks for tunnels faster than %u a second", limits->tunnel_requests_per_second);
       return;
     }
@@ -277,8 +280,10 @@ cv_gateway_offer_tunnel (CvGateway *self, CvGatewaySessionState *session, CvGate
     }
   if (self->n_tunnels + self->n_rendezvous >= self->config->limits.max_tunnels)
     {
-      g_message ("session %s: tunnel refused: the gateway carries its maximum of %u tunnels",
-                 session->id, self->config->limits.max_tunnels);
+      cv_log_summary_note (self->junk, CV_GATEWAY_JUNK_TUNNEL_REFUSED,
+                           "session %s: tunnel refused: the gateway carries its maximum of %u "
+                           "tunnels",
+                           session->id, self->config->limits.max_tunnels);
       json_object_set_string_member (to_connect, "error", CV_REASON_LIMIT_REACHED);
       cv_gateway_link_send (connect, CV_CONTROL_TUNNEL_OFFER, to_connect);
       return;
@@ -286,7 +291,7 @@ cv_gateway_offer_tunnel (CvGateway *self, CvGatewaySessionState *session, CvGate
 
   if (count_of (self->tunnels_per_session, session->id) >= limits->max_tunnels_per_session)
     {
-      refuse_offer (connect, session, CV_REASON_LIMIT_REACHED,
+      refuse_offer (self, connect, session, CV_REASON_LIMIT_REACHED,
                     "refused a tunnel: the session has its maximum of %u",
                     limits->max_tunnels_per_session);
       return;
@@ -294,13 +299,13 @@ cv_gateway_offer_tunnel (CvGateway *self, CvGatewaySessionState *session, CvGate
   if (count_of (self->tunnels_per_key, cv_gateway_link_get_fingerprint (connect))
       >= limits->max_tunnels_per_key)
     {
-      refuse_offer (connect, session, CV_REASON_LIMIT_REACHED,
+      refuse_offer (self, connect, session, CV_REASON_LIMIT_REACHED,
                     "refused a tunnel: its key has its maximum of %u", limits->max_tunnels_per_key);
       return;
     }
   if (count_offers (self, connect) >= MAX_OFFERS_PER_LINK)
     {
-      refuse_offer (connect, session, CV_REASON_RATE_LIMITED,
+      refuse_offer (self, connect, session, CV_REASON_RATE_LIMITED,
                     "asks for tunnels faster than it uses them");
       return;
     }

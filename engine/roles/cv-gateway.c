@@ -41,6 +41,10 @@ static const CvLogSummaryKind junk_kinds[CV_GATEWAY_N_JUNK] = {
   [CV_GATEWAY_JUNK_REFUSED] = { "connection was refused at accept",
                                 "connections were refused at accept" },
   [CV_GATEWAY_JUNK_BUSY] = { "login was told to come back", "logins were told to come back" },
+  [CV_GATEWAY_JUNK_BLOCKED] = { "login came from an address held back after failed logins",
+                                "logins came from addresses held back after failed logins" },
+  [CV_GATEWAY_JUNK_TUNNEL_REFUSED] = { "tunnel request was refused",
+                                       "tunnel requests were refused" },
 };
 
 static void
