@@ -60,6 +60,48 @@ test_global_cap (void)
   g_assert_cmpuint (cv_admission_get_n_pending (admission), ==, 0);
 }
 
+/* A quarter more slots for sources that have logged in: when strangers from many
+ * addresses hold every slot, an agent that was here before still gets in; a stranger
+ * does not, and the reserve is bounded too. */
+static void
+test_reserve_for_known (void)
+{
+  g_autoptr (CvAdmission) admission = cv_admission_new (8, 8);
+  g_autoptr (GInetAddress) known = parse ("198.51.100.7");
+  g_autoptr (GInetAddress) known_v6 = parse ("2001:db8:1::1");
+  CvAdmissionSlot *slots[8];
+  CvAdmissionSlot *reserved[2];
+
+  for (guint i = 0; i < G_N_ELEMENTS (slots); i++)
+    {
+      g_autofree char *text = g_strdup_printf ("192.0.2.%u", i + 1);
+
+      slots[i] = take (admission, text);
+    }
+  assert_refused (admission, "198.51.100.7", "8 connections are still unauthenticated (limit 8)");
+
+  cv_admission_remember (admission, known);
+  cv_admission_remember (admission, known_v6);
+  reserved[0] = take (admission, "198.51.100.7");
+  /* Another address of the same /64 is the same source. */
+  reserved[1] = take (admission, "2001:db8:1::2");
+  g_assert_cmpuint (cv_admission_get_n_pending (admission), ==, 10);
+  /* 8 / 4 = 2 reserved: the next one, known or not, waits. */
+  assert_refused (admission, "198.51.100.7", "8 connections are still unauthenticated (limit 8)");
+  assert_refused (admission, "192.0.2.200", "8 connections are still unauthenticated (limit 8)");
+
+  /* A reserved slot given back is one reserved slot free, not an ordinary one. */
+  cv_admission_slot_release (reserved[0]);
+  assert_refused (admission, "192.0.2.200", "8 connections are still unauthenticated (limit 8)");
+  reserved[0] = take (admission, "198.51.100.7");
+
+  for (guint i = 0; i < G_N_ELEMENTS (slots); i++)
+    cv_admission_slot_release (slots[i]);
+  cv_admission_slot_release (reserved[0]);
+  cv_admission_slot_release (reserved[1]);
+  g_assert_cmpuint (cv_admission_get_n_pending (admission), ==, 0);
+}
+
 static void
 test_per_address_cap (void)
 {
@@ -284,6 +326,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/admission/global-cap", test_global_cap);
+  g_test_add_func ("/admission/reserve-for-known", test_reserve_for_known);
   g_test_add_func ("/admission/per-address-cap", test_per_address_cap);
   g_test_add_func ("/admission/per-address-groups-sources", test_per_address_groups_sources);
   g_test_add_func ("/admission/source-key", test_source_key);

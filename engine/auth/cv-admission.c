@@ -6,21 +6,35 @@
  * handshake, waiting for HELLO, the password check).  Whoever holds the slot releases
  * it, exactly once, so the counts cannot drift.  The per-address cap keeps one
  * client from taking every slot and locking everyone else out; an IPv6 client counts
- * by its /64, as for the other per-address limits. */
+ * by its /64, as for the other per-address limits.
+ *
+ * Many addresses can still fill every slot, with slow handshakes renewed before their
+ * deadline (tests/bench/ATTACKS.md: 100 addresses, 26 connections a second, kept every
+ * new login out).  So a quarter more slots are kept for sources that have logged in
+ * within a day: when the others are full, an agent that was here before still gets in,
+ * and only sources a stranger cannot choose (an address of a successful login) use
+ * them. */
 #include "auth/cv-admission.h"
 
 #include "auth/cv-source-key.h"
+
+/* Sources remembered for the reserve: bounded, the oldest forgotten first. */
+#define MAX_KNOWN 4096
+#define KNOWN_FOR_US (24 * G_TIME_SPAN_HOUR)
 
 struct _CvAdmission {
   guint max_pending;
   guint max_per_address;
   guint n_pending;
+  guint n_reserved;        /* slots taken from the reserve */
   GHashTable *per_address; /* CvSourceKey → count */
+  GHashTable *known;       /* CvSourceKey → gint64 *, its last login (monotonic µs) */
 };
 
 struct _CvAdmissionSlot {
   CvAdmission *admission;
   CvSourceKey source;
+  gboolean reserved;
 };
 
 static void
@@ -29,6 +43,7 @@ admission_clear (gpointer data)
   CvAdmission *admission = data;
 
   g_hash_table_unref (admission->per_address);
+  g_hash_table_unref (admission->known);
 }
 
 CvAdmission *
@@ -37,6 +52,7 @@ cv_admission_new (guint max_pending, guint max_per_address)
   CvAdmission *admission = g_rc_box_new0 (CvAdmission);
 
   admission->per_address = cv_source_key_table_new (NULL);
+  admission->known = cv_source_key_table_new (g_free);
   cv_admission_set_limits (admission, max_pending, max_per_address);
   return admission;
 }
@@ -63,7 +79,54 @@ cv_admission_set_limits (CvAdmission *admission, guint max_pending, guint max_pe
 guint
 cv_admission_get_n_pending (CvAdmission *admission)
 {
-  return admission->n_pending;
+  return admission->n_pending + admission->n_reserved;
+}
+
+static guint
+reserve_size (CvAdmission *admission)
+{
+  return MAX (admission->max_pending / 4, 1);
+}
+
+static gboolean
+is_known (CvAdmission *admission, const CvSourceKey *source)
+{
+  gint64 *last = g_hash_table_lookup (admission->known, source);
+
+  return last != NULL && g_get_monotonic_time () - *last <= KNOWN_FOR_US;
+}
+
+/**
+ * cv_admission_remember:
+ * @address: where an agent logged in from
+ *
+ * Its source may use the reserved slots for a day.
+ */
+void
+cv_admission_remember (CvAdmission *admission, GInetAddress *address)
+{
+  CvSourceKey source;
+  gint64 *when = g_new (gint64, 1);
+
+  cv_source_key_init (&source, address);
+  if (g_hash_table_size (admission->known) >= MAX_KNOWN
+      && !g_hash_table_contains (admission->known, &source))
+    {
+      GHashTableIter iter;
+      gpointer key, value, oldest = NULL;
+      gint64 oldest_us = G_MAXINT64;
+
+      g_hash_table_iter_init (&iter, admission->known);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        if (*(gint64 *) value < oldest_us)
+          {
+            oldest_us = *(gint64 *) value;
+            oldest = key;
+          }
+      g_hash_table_remove (admission->known, oldest);
+    }
+  *when = g_get_monotonic_time ();
+  g_hash_table_replace (admission->known, g_memdup2 (&source, sizeof source), when);
 }
 
 /* Returns: (nullable): a slot, or NULL with @error naming the limit reached */
@@ -76,7 +139,8 @@ cv_admission_take (CvAdmission *admission, GInetAddress *address, GError **error
 
   cv_source_key_init (&source, address);
   count = GPOINTER_TO_UINT (g_hash_table_lookup (admission->per_address, &source));
-  if (admission->n_pending >= admission->max_pending)
+  if (admission->n_pending >= admission->max_pending
+      && (admission->n_reserved >= reserve_size (admission) || !is_known (admission, &source)))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
                    "%u connections are still unauthenticated (limit %u)", admission->n_pending,
@@ -90,10 +154,14 @@ cv_admission_take (CvAdmission *admission, GInetAddress *address, GError **error
                    admission->max_per_address);
       return NULL;
     }
-  admission->n_pending++;
+  slot = g_new0 (CvAdmissionSlot, 1);
+  slot->reserved = admission->n_pending >= admission->max_pending;
+  if (slot->reserved)
+    admission->n_reserved++;
+  else
+    admission->n_pending++;
   g_hash_table_insert (admission->per_address, g_memdup2 (&source, sizeof source),
                        GUINT_TO_POINTER (count + 1));
-  slot = g_new0 (CvAdmissionSlot, 1);
   slot->admission = cv_admission_ref (admission);
   slot->source = source;
   return slot;
@@ -114,7 +182,10 @@ cv_admission_slot_release (CvAdmissionSlot *slot)
   else
     g_hash_table_replace (admission->per_address, g_memdup2 (&slot->source, sizeof slot->source),
                           GUINT_TO_POINTER (count - 1));
-  admission->n_pending--;
+  if (slot->reserved)
+    admission->n_reserved--;
+  else
+    admission->n_pending--;
   cv_admission_unref (admission);
   g_free (slot);
 }

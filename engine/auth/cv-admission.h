@@ -16,6 +16,7 @@ void cv_admission_set_limits (CvAdmission *admission, guint max_pending, guint m
 guint cv_admission_get_n_pending (CvAdmission *admission);
 
 CvAdmissionSlot *cv_admission_take (CvAdmission *admission, GInetAddress *address, GError **error);
+void cv_admission_remember (CvAdmission *admission, GInetAddress *address);
 void cv_admission_slot_release (CvAdmissionSlot *slot);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CvAdmission, cv_admission_unref)

@@ -94,6 +94,8 @@ on_link_closed (CvGatewayLink *link, const GError *error, CvGateway *self)
   g_autoptr (CvGatewayLink) hold G_GNUC_UNUSED = g_object_ref (link);
 
   /* An unauthenticated link gives its admission slot back as it goes. */
+  /* Its address may use the reserved admission slots from now on. */
+  cv_admission_remember (self->admission, cv_gateway_link_get_remote (link));
   g_object_set_data (G_OBJECT (link), "cv-admission-slot", NULL);
   forget_link (self, link);
   if (error != NULL && cv_gateway_link_is_welcomed (link))
