@@ -96,6 +96,15 @@ cv_control_parse (GBytes *json, GError **error)
   const char *data = g_bytes_get_data (json, &len);
   JsonNode *root;
 
+  /* json-glib refuses empty data with a critical and no error at all, which would leave
+   * every caller's error->message a NULL dereference.  (The frame layer passes no empty
+   * message today; this function takes any bytes.) */
+  if (len == 0)
+    {
+      g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                   "control message is empty, expected a JSON object");
+      return NULL;
+    }
   if (!json_parser_load_from_data (parser, data, len, error))
     {
       g_prefix_error (error, "control message is not JSON: ");
