@@ -431,6 +431,36 @@ test_bad_configs (void)
     }
 }
 
+/* The bytes of a file, loaded from memory, get the answer the file gets. */
+static void
+test_load_data (void)
+{
+  static const char *const files[] = { "gateway-invalid-json.json",  "gateway-duplicate-key.json",
+                                       "gateway-two-documents.json", "empty.json",
+                                       "gateway-not-object.json",    "gateway-minimal.json" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = config_path (files[i]);
+      g_autofree char *contents = NULL;
+      g_autoptr (GError) file_error = NULL;
+      g_autoptr (GError) data_error = NULL;
+      g_autoptr (JsonObject) from_file = cv_config_load_file (path, &file_error);
+      g_autoptr (JsonObject) from_data = NULL;
+      gsize len;
+
+      g_test_message ("%s", files[i]);
+      g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+      from_data = cv_config_load_data (contents, len, path, &data_error);
+      g_assert_true ((from_file == NULL) == (from_data == NULL));
+      if (from_file == NULL)
+        {
+          g_assert_error (data_error, CV_CONFIG_ERROR, file_error->code);
+          g_assert_cmpstr (data_error->message, ==, file_error->message);
+        }
+    }
+}
+
 /* A config's JSON need not come from a file: then errors start with the key. */
 static void
 test_from_json_without_file (void)
@@ -878,6 +908,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/connect-stdin", test_connect_stdin);
   g_test_add_func ("/config/gateway-relative-paths", test_gateway_relative_paths);
   g_test_add_func ("/config/bad", test_bad_configs);
+  g_test_add_func ("/config/load-data", test_load_data);
   g_test_add_func ("/config/from-json-without-file", test_from_json_without_file);
   g_test_add_func ("/config/unknown-key-suggestions", test_unknown_key_suggestions);
   g_test_add_func ("/config/paths-and-values", test_paths_and_values);

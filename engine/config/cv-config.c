@@ -232,6 +232,57 @@ on_object_member (JsonParser *parser, JsonObject *object, const char *key, LoadW
     }
 }
 
+/* What json-glib's loading leaves to check, the same whether the JSON came from a file or
+ * from memory.  @name starts every message. */
+static JsonObject *
+check_loaded (JsonParser *parser, LoadWatch *watch, const char *name, GError **error)
+{
+  JsonNode *root = json_parser_get_root (parser);
+
+  if (root == NULL)
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE,
+                   "%s: the file is empty, expected a JSON object", name);
+      return NULL;
+    }
+  if (watch->n_documents > 1)
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE,
+                   "%s:%u:%u: Parse error: a second JSON value, expected the end of the file", name,
+                   watch->second_document_line, watch->second_document_column);
+      return NULL;
+    }
+  if (watch->duplicate_key != NULL)
+    {
+      g_autofree char *shown = cv_config_describe_string (watch->duplicate_key);
+
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE,
+                   "%s:%u:%u: Parse error: the key %s is given twice in one object", name,
+                   watch->duplicate_line, watch->duplicate_column, shown);
+      return NULL;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    {
+      wrong_type (error, "", "an object", root);
+      cv_config_prefix_error (error, name);
+      return NULL;
+    }
+  return json_object_ref (json_node_get_object (root));
+}
+
+static JsonParser *
+watched_parser_new (LoadWatch *watch)
+{
+  JsonParser *parser = json_parser_new ();
+
+  g_signal_connect (parser, "object-start", G_CALLBACK (on_container_start), watch);
+  g_signal_connect (parser, "array-start", G_CALLBACK (on_container_start), watch);
+  g_signal_connect (parser, "object-end", G_CALLBACK (on_container_end), watch);
+  g_signal_connect (parser, "array-end", G_CALLBACK (on_container_end), watch);
+  g_signal_connect (parser, "object-member", G_CALLBACK (on_object_member), watch);
+  return parser;
+}
+
 /**
  * cv_config_load_file:
  * @file: the config file
@@ -244,16 +295,9 @@ on_object_member (JsonParser *parser, JsonObject *object, const char *key, LoadW
 JsonObject *
 cv_config_load_file (const char *file, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) local_error = NULL;
   g_auto (LoadWatch) watch = { .members_seen = g_hash_table_new (NULL, NULL) };
-  JsonNode *root;
-
-  g_signal_connect (parser, "object-start", G_CALLBACK (on_container_start), &watch);
-  g_signal_connect (parser, "array-start", G_CALLBACK (on_container_start), &watch);
-  g_signal_connect (parser, "object-end", G_CALLBACK (on_container_end), &watch);
-  g_signal_connect (parser, "array-end", G_CALLBACK (on_container_end), &watch);
-  g_signal_connect (parser, "object-member", G_CALLBACK (on_object_member), &watch);
+  g_autoptr (JsonParser) parser = watched_parser_new (&watch);
+  g_autoptr (GError) local_error = NULL;
 
   if (!json_parser_load_from_file (parser, file, &local_error))
     {
@@ -268,37 +312,46 @@ cv_config_load_file (const char *file, GError **error)
                      "%s: %s", file, local_error->message);
       return NULL;
     }
+  return check_loaded (parser, &watch, file, error);
+}
 
-  root = json_parser_get_root (parser);
-  if (root == NULL)
-    {
-      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE,
-                   "%s: the file is empty, expected a JSON object", file);
-      return NULL;
-    }
-  if (watch.n_documents > 1)
-    {
-      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE,
-                   "%s:%u:%u: Parse error: a second JSON value, expected the end of the file", file,
-                   watch.second_document_line, watch.second_document_column);
-      return NULL;
-    }
-  if (watch.duplicate_key != NULL)
-    {
-      g_autofree char *shown = cv_config_describe_string (watch.duplicate_key);
+#define JSON_DATA_NAME "<data>"
 
-      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE,
-                   "%s:%u:%u: Parse error: the key %s is given twice in one object", file,
-                   watch.duplicate_line, watch.duplicate_column, shown);
-      return NULL;
-    }
-  if (!JSON_NODE_HOLDS_OBJECT (root))
+/**
+ * cv_config_load_data:
+ * @data: a config's bytes, not necessarily NUL-terminated
+ * @name: what to call them in errors
+ *
+ * As cv_config_load_file(), on bytes already in memory (the fuzz targets feed it), with
+ * the same messages when @name is the file they came from.
+ */
+JsonObject *
+cv_config_load_data (const char *data, gsize len, const char *name, GError **error)
+{
+  g_auto (LoadWatch) watch = { .members_seen = g_hash_table_new (NULL, NULL) };
+  g_autoptr (JsonParser) parser = watched_parser_new (&watch);
+  g_autoptr (GError) local_error = NULL;
+
+  if (len > G_MAXSSIZE)
     {
-      wrong_type (error, "", "an object", root);
-      cv_config_prefix_error (error, file);
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE, "%s: too large", name);
       return NULL;
     }
-  return json_object_ref (json_node_get_object (root));
+  if (!json_parser_load_from_data (parser, data, (gssize) len, &local_error))
+    {
+      /* json-glib calls data "<data>" where it would name a file: name it as a file. */
+      if (local_error->domain == JSON_PARSER_ERROR
+          && g_str_has_prefix (local_error->message, JSON_DATA_NAME ":"))
+        g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE, "%s%s", name,
+                     local_error->message + strlen (JSON_DATA_NAME));
+      else
+        g_set_error (error, CV_CONFIG_ERROR,
+                     local_error->domain == JSON_PARSER_ERROR ? CV_CONFIG_ERROR_PARSE
+                                                              : CV_CONFIG_ERROR_READ,
+                     "%s: %s", name, local_error->message);
+      return NULL;
+    }
+  return check_loaded (parser, &watch, name, error);
 }
 
 /* Values */

@@ -31,6 +31,7 @@ CvConfigKind cv_config_kind_from_string (const char *name);
 CvConfigKind cv_config_guess_kind (JsonObject *root);
 
 JsonObject *cv_config_load_file (const char *file, GError **error);
+JsonObject *cv_config_load_data (const char *data, gsize len, const char *name, GError **error);
 
 /* A key table describes one JSON object: every key it may hold, and for the simple
  * ones where the value goes in the caller's struct.  Keys not in the table are errors. */
