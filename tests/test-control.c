@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#define FINGERPRINT_HEX "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
 /* json-glib refuses empty data with a critical and no GError; the callers print
  * error->message.  Found by fuzz-control (corpus/control/bad-empty). */
 static void
@@ -40,11 +42,45 @@ test_parse_not_object (void)
     }
 }
 
+/* json-glib reads "\374" as the byte 0xfc: before the fix, a HELLO whose name ended in
+ * it was accepted after g_utf8_next_char() had read past the string's end (ASan:
+ * heap-buffer-overflow in cv_control_parse_hello).  Found by fuzz-control
+ * (corpus/control/crash-hello-name-octal-escape). */
+static void
+test_parse_octal_escape (void)
+{
+  static const char *const texts[] = {
+    "{\"version\":1,\"role\":\"share\",\"session\":\"s\",\"password\":\"pw\","
+    "\"name\":\"ab\\374\",\"fingerprint\":\"sha256:" FINGERPRINT_HEX "\"}",
+    "{\"version\":1,\"role\":\"share\",\"session\":\"s\",\"password\":\"p\\256w\","
+    "\"fingerprint\":\"sha256:" FINGERPRINT_HEX "\"}",
+    "{\"reason\":\"x\",\"k\\374\":1}",
+    "{\"a\":[{\"b\":\"\\377\"}]}",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      g_autoptr (GBytes) json = g_bytes_new_static (texts[i], strlen (texts[i]));
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GError) hello_error = NULL;
+      g_autoptr (JsonObject) object = cv_control_parse (json, &error);
+      g_auto (CvHello) hello = { 0 };
+
+      g_test_message ("%s", texts[i]);
+      g_assert_null (object);
+      g_assert_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED);
+      g_assert_nonnull (strstr (error->message, "UTF-8"));
+      g_assert_false (cv_control_parse_hello (json, &hello, &hello_error));
+      g_assert_error (hello_error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED);
+    }
+}
+
 int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/control/parse/empty", test_parse_empty);
   g_test_add_func ("/control/parse/not-object", test_parse_not_object);
+  g_test_add_func ("/control/parse/octal-escape", test_parse_octal_escape);
   return g_test_run ();
 }

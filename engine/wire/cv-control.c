@@ -88,6 +88,45 @@ cv_hello_clear (CvHello *hello)
   g_clear_pointer (&hello->fingerprint, g_free);
 }
 
+/* json-glib's scanner (GScanner's) takes octal escapes in strings: "\374" is the byte
+ * 0xfc, so a frame of valid UTF-8 parses into strings that are not.  Every reader
+ * walks them as UTF-8 (g_utf8_next_char() past a lone 0xfc skips the NUL), logs them
+ * and sends them on to the other agent, whose frame decoder would refuse them. */
+static gboolean
+node_is_utf8 (JsonNode *node)
+{
+  switch (json_node_get_node_type (node))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObjectIter iter;
+        const char *name;
+        JsonNode *member;
+
+        json_object_iter_init (&iter, json_node_get_object (node));
+        while (json_object_iter_next (&iter, &name, &member))
+          if (!g_utf8_validate (name, -1, NULL) || !node_is_utf8 (member))
+            return FALSE;
+        return TRUE;
+      }
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+
+        for (guint i = 0; i < json_array_get_length (array); i++)
+          if (!node_is_utf8 (json_array_get_element (array, i)))
+            return FALSE;
+        return TRUE;
+      }
+    case JSON_NODE_VALUE:
+      return json_node_get_value_type (node) != G_TYPE_STRING
+             || g_utf8_validate (json_node_get_string (node), -1, NULL);
+    case JSON_NODE_NULL:
+    default:
+      return TRUE;
+    }
+}
+
 JsonObject *
 cv_control_parse (GBytes *json, GError **error)
 {
@@ -115,6 +154,12 @@ cv_control_parse (GBytes *json, GError **error)
     {
       g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
                    "control message is not a JSON object");
+      return NULL;
+    }
+  if (!node_is_utf8 (root))
+    {
+      g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                   "control message holds a string that is not UTF-8 (an octal escape?)");
       return NULL;
     }
   return json_object_ref (json_node_get_object (root));
