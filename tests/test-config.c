@@ -461,6 +461,21 @@ test_load_data (void)
     }
 }
 
+/* json-glib reads "\374" as the byte 0xfc; a string of it reached g_utf8_strlen(),
+ * which runs past a lone 0xfc's NUL. */
+static void
+test_load_octal_escape (void)
+{
+  static const char text[] = "{\"listen\": [\"127.0.0.1:1\"], \"state_dir\": \"/x\\374\"}";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) root = cv_config_load_data (text, strlen (text), "/etc/g.json", &error);
+
+  g_assert_null (root);
+  g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE);
+  g_assert_true (g_str_has_prefix (error->message, "/etc/g.json: Parse error: "));
+  g_assert_nonnull (strstr (error->message, "not UTF-8"));
+}
+
 /* A config's JSON need not come from a file: then errors start with the key. */
 static void
 test_from_json_without_file (void)
@@ -909,6 +924,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/gateway-relative-paths", test_gateway_relative_paths);
   g_test_add_func ("/config/bad", test_bad_configs);
   g_test_add_func ("/config/load-data", test_load_data);
+  g_test_add_func ("/config/load-octal-escape", test_load_octal_escape);
   g_test_add_func ("/config/from-json-without-file", test_from_json_without_file);
   g_test_add_func ("/config/unknown-key-suggestions", test_unknown_key_suggestions);
   g_test_add_func ("/config/paths-and-values", test_paths_and_values);

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "wire/cv-control.h" /* cv_json_is_utf8 */
 #include "wire/cv-host-port.h"
 
 /* clang-format off */
@@ -265,6 +266,15 @@ check_loaded (JsonParser *parser, LoadWatch *watch, const char *name, GError **e
     {
       wrong_type (error, "", "an object", root);
       cv_config_prefix_error (error, name);
+      return NULL;
+    }
+  /* Before anything reads them as UTF-8 (g_utf8_strlen() would run past the end). */
+  if (!cv_json_is_utf8 (root))
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE,
+                   "%s: Parse error: a string is not UTF-8 once unescaped (an octal escape, "
+                   "as \\374?)",
+                   name);
       return NULL;
     }
   return json_object_ref (json_node_get_object (root));

@@ -88,12 +88,19 @@ cv_hello_clear (CvHello *hello)
   g_clear_pointer (&hello->fingerprint, g_free);
 }
 
-/* json-glib's scanner (GScanner's) takes octal escapes in strings: "\374" is the byte
- * 0xfc, so a frame of valid UTF-8 parses into strings that are not.  Every reader
- * walks them as UTF-8 (g_utf8_next_char() past a lone 0xfc skips the NUL), logs them
- * and sends them on to the other agent, whose frame decoder would refuse them. */
-static gboolean
-node_is_utf8 (JsonNode *node)
+/**
+ * cv_json_is_utf8:
+ * @node: parsed JSON
+ *
+ * json-glib's scanner (GScanner's) takes octal escapes in strings: "\374" is the byte
+ * 0xfc, so valid UTF-8 text parses into strings that are not.  Their readers walk them
+ * as UTF-8 (g_utf8_next_char() past a lone 0xfc skips the NUL), log them, and send
+ * them on to agents whose frame decoder refuses them.
+ *
+ * Returns: whether every string under @node, member names included, is UTF-8
+ */
+gboolean
+cv_json_is_utf8 (JsonNode *node)
 {
   switch (json_node_get_node_type (node))
     {
@@ -105,7 +112,7 @@ node_is_utf8 (JsonNode *node)
 
         json_object_iter_init (&iter, json_node_get_object (node));
         while (json_object_iter_next (&iter, &name, &member))
-          if (!g_utf8_validate (name, -1, NULL) || !node_is_utf8 (member))
+          if (!g_utf8_validate (name, -1, NULL) || !cv_json_is_utf8 (member))
             return FALSE;
         return TRUE;
       }
@@ -114,7 +121,7 @@ node_is_utf8 (JsonNode *node)
         JsonArray *array = json_node_get_array (node);
 
         for (guint i = 0; i < json_array_get_length (array); i++)
-          if (!node_is_utf8 (json_array_get_element (array, i)))
+          if (!cv_json_is_utf8 (json_array_get_element (array, i)))
             return FALSE;
         return TRUE;
       }
@@ -156,7 +163,7 @@ cv_control_parse (GBytes *json, GError **error)
                    "control message is not a JSON object");
       return NULL;
     }
-  if (!node_is_utf8 (root))
+  if (!cv_json_is_utf8 (root))
     {
       g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
                    "control message holds a string that is not UTF-8 (an octal escape?)");
