@@ -687,6 +687,135 @@ test_password_file_refused (PasswordFixture *fixture, gconstpointer data)
   g_assert_cmpuint (strlen (password), ==, 1024);
 }
 
+/* Sessions from a file of their own */
+
+#define HASH_A                                                                                     \
+  "$argon2id$v=19$m=65536,t=2,p=1$RQMXAHiNzXw14WYfpkd6eg$sMbjxa3QnTQMilTsV1cq8gGMrpSEGXF/"         \
+  "v1OYXEnxt/o"
+#define HASH_B                                                                                     \
+  "$argon2id$v=19$m=65536,t=2,p=1$OGvtKs9vlZq12Z+UDLSrwA$5u4FsKcgViCheuFtOeoOkMtf+0fMWL1c2hI++"    \
+  "EBfN1Q"
+#define SESSIONS_JSON                                                                              \
+  "{\"sessions\": [{\"id\": \"acme\", \"share_password_hash\": \"" HASH_A "\", "                   \
+  "\"connect_password_hash\": \"" HASH_B "\"}]}"
+
+/* Loads {"sessions_file": @sessions_file} (and @more members) as DIR/gateway.json. */
+static CvGatewayConfig *
+load_with_sessions_file (PasswordFixture *fixture,
+                         const char *sessions_file,
+                         const char *more,
+                         GError **error)
+{
+  g_autofree char *text = g_strdup_printf ("{\"sessions_file\": \"%s\"%s}", sessions_file,
+                                           more != NULL ? more : "");
+  g_autofree char *config = write_password_file (fixture, "gateway.json", text, -1, 0644);
+
+  return cv_gateway_config_load (config, error);
+}
+
+static void
+test_sessions_file (PasswordFixture *fixture, gconstpointer data)
+{
+  g_autofree char *path = write_password_file (fixture, "sessions.json", SESSIONS_JSON, -1, 0600);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvGatewayConfig) config = NULL;
+  g_autoptr (CvGatewayConfig) relative = NULL;
+  const CvGatewaySession *session;
+
+  config = load_with_sessions_file (fixture, path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (config->sessions_file, ==, path);
+  g_assert_cmpuint (config->sessions->len, ==, 1);
+  session = g_ptr_array_index (config->sessions, 0);
+  g_assert_cmpstr (session->id, ==, "acme");
+  g_assert_cmpstr (session->name, ==, "acme");
+  g_assert_cmpstr (session->share_password_hash, ==, HASH_A);
+  g_assert_cmpstr (session->connect_password_hash, ==, HASH_B);
+
+  /* Relative to the config's folder, as every path in it. */
+  relative = load_with_sessions_file (fixture, "sessions.json", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (relative->sessions_file, ==, path);
+  g_assert_cmpuint (relative->sessions->len, ==, 1);
+}
+
+static void
+test_sessions_file_refused (PasswordFixture *fixture, gconstpointer data)
+{
+  static const struct {
+    const char *contents;
+    int mode;
+    const char *more; /* members of the config besides sessions_file */
+    CvConfigError code;
+    const char *message; /* after "DIR/gateway.json: sessions_file: " */
+  } cases[] = {
+    /* The hashes must stay the owner's. */
+    { SESSIONS_JSON, 0644, NULL, CV_CONFIG_ERROR_INSECURE_FILE,
+      "DIR/sessions.json: expected a sessions file only its owner can read, got permissions "
+      "0644 (run: chmod 600 DIR/sessions.json)" },
+    { SESSIONS_JSON, 0640, NULL, CV_CONFIG_ERROR_INSECURE_FILE,
+      "DIR/sessions.json: expected a sessions file only its owner can read, got permissions "
+      "0640 (run: chmod 600 DIR/sessions.json)" },
+    { "{\"sessions\": [{\"id\": \"a b\", \"share_password_hash\": \"" HASH_A "\", "
+      "\"connect_password_hash\": \"" HASH_B "\"}]}",
+      0600, NULL, CV_CONFIG_ERROR_BAD_VALUE,
+      "DIR/sessions.json: sessions[0].id: expected a session id of 1 to 64 letters, digits, "
+      "'.', '_' or '-', got \"a b\"" },
+    { "{\"listen\": []}", 0600, NULL, CV_CONFIG_ERROR_UNKNOWN_KEY, NULL },
+    { "{}", 0600, NULL, CV_CONFIG_ERROR_MISSING_KEY,
+      "DIR/sessions.json: sessions: required key missing, expected an array" },
+    { "", 0600, NULL, CV_CONFIG_ERROR_PARSE,
+      "DIR/sessions.json: the file is empty, expected a JSON object" },
+    { "{\"sessions\": [], \"sessions\": []}", 0600, NULL, CV_CONFIG_ERROR_PARSE, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = write_password_file (fixture, "sessions.json", cases[i].contents, -1,
+                                                   cases[i].mode);
+      g_autofree char *config_path = g_build_filename (fixture->dir, "gateway.json", NULL);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (CvGatewayConfig) config = NULL;
+      g_autofree char *start = g_strdup_printf ("%s: sessions_file: ", config_path);
+
+      g_test_message ("case %u", i);
+      config = load_with_sessions_file (fixture, path, cases[i].more, &error);
+      g_assert_null (config);
+      g_assert_error (error, CV_CONFIG_ERROR, (gint) cases[i].code);
+      g_assert_true (g_str_has_prefix (error->message, start));
+      if (cases[i].message != NULL)
+        {
+          g_auto (GStrv) parts = g_strsplit (cases[i].message, "DIR", -1);
+          g_autofree char *expected = g_strjoinv (fixture->dir, parts);
+
+          g_assert_cmpstr (error->message + strlen (start), ==, expected);
+        }
+    }
+
+  /* Both places at once would leave a reader wondering which counts. */
+  {
+    g_autofree char *path = write_password_file (fixture, "sessions.json", SESSIONS_JSON, -1, 0600);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (CvGatewayConfig) config = load_with_sessions_file (fixture, path,
+                                                                  ", \"sessions\": []", &error);
+
+    g_assert_null (config);
+    g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_BAD_VALUE);
+    g_assert_nonnull (strstr (error->message, ": sessions_file: expected either \"sessions\" or "
+                                              "\"sessions_file\", got both"));
+  }
+  /* A missing file names itself. */
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (CvGatewayConfig) config = load_with_sessions_file (fixture, "/nonexistent/s.json",
+                                                                  NULL, &error);
+
+    g_assert_null (config);
+    g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ);
+    g_assert_nonnull (strstr (error->message, ": sessions_file: /nonexistent/s.json: "));
+  }
+}
+
 static void
 test_password_env (void)
 {
@@ -932,6 +1061,10 @@ main (int argc, char *argv[])
               password_teardown);
   g_test_add ("/config/password/file-refused", PasswordFixture, NULL, password_setup,
               test_password_file_refused, password_teardown);
+  g_test_add ("/config/sessions-file/load", PasswordFixture, NULL, password_setup,
+              test_sessions_file, password_teardown);
+  g_test_add ("/config/sessions-file/refused", PasswordFixture, NULL, password_setup,
+              test_sessions_file_refused, password_teardown);
   g_test_add_func ("/config/password/env", test_password_env);
   g_test_add_func ("/config/password/stdin", test_password_stdin);
   g_test_add_func ("/config/cli/examples", test_cli_examples);

@@ -2,6 +2,7 @@
  * errors that name the file, the key as a JSON path, what was expected and what came. */
 #include "config/cv-config.h"
 
+#include <gio/gio.h>
 #include <string.h>
 
 #include "wire/cv-control.h" /* cv_json_is_utf8 */
@@ -823,6 +824,51 @@ cv_config_check_session_id (const char *id, const char *where, GError **error)
 }
 
 /* Files */
+
+/**
+ * cv_config_open_private_file:
+ * @path: a file that holds a secret (a password, password hashes)
+ * @what: what it is, for the message: "a password file"
+ *
+ * Opens @path and checks, on the open file so that it cannot be swapped between the
+ * check and the read, that only its owner may read or write it.  As ssh does for
+ * private keys: a secret others can read is no longer secret, and one others can write
+ * is not ours.  Windows reports no such mode.
+ *
+ * Returns: (transfer full): the stream, or %NULL with a %CV_CONFIG_ERROR_READ or
+ *   %CV_CONFIG_ERROR_INSECURE_FILE that starts with @path
+ */
+GFileInputStream *
+cv_config_open_private_file (const char *path, const char *what, GError **error)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GFileInputStream) stream = NULL;
+  g_autoptr (GFileInfo) info = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  stream = g_file_read (file, NULL, &local_error);
+  if (stream == NULL)
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ, "%s: %s", path,
+                   local_error->message);
+      return NULL;
+    }
+  info = g_file_input_stream_query_info (stream, G_FILE_ATTRIBUTE_UNIX_MODE, NULL, NULL);
+  if (info != NULL && g_file_info_has_attribute (info, G_FILE_ATTRIBUTE_UNIX_MODE))
+    {
+      guint32 mode = g_file_info_get_attribute_uint32 (info, G_FILE_ATTRIBUTE_UNIX_MODE);
+
+      if ((mode & 077) != 0)
+        {
+          g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_INSECURE_FILE,
+                       "%s: expected %s only its owner can read, got permissions %04o (run: "
+                       "chmod 600 %s)",
+                       path, what, mode & 07777, path);
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&stream);
+}
 
 /**
  * cv_config_resolve_path:

@@ -2,6 +2,7 @@
  * keys by table, and errors of the form "FILE: KEY: expected …, got …". */
 #pragma once
 
+#include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
@@ -129,6 +130,7 @@ void cv_config_set_error (GError **error,
                           ...) G_GNUC_PRINTF (4, 5);
 void cv_config_prefix_error (GError **error, const char *file);
 
+GFileInputStream *cv_config_open_private_file (const char *path, const char *what, GError **error);
 void cv_config_resolve_path (char **path, const char *file);
 char *cv_config_default_state_dir (void);
 
