@@ -476,6 +476,53 @@ test_load_octal_escape (void)
   g_assert_nonnull (strstr (error->message, "not UTF-8"));
 }
 
+/* The systemd unit's limits are sized for the default limits (the arithmetic is in its
+ * comments): raising a default without the unit fails here. */
+static guint64
+unit_value (const char *unit, const char *key)
+{
+  g_autofree char *prefix = g_strconcat ("\n", key, "=", NULL);
+  const char *line = strstr (unit, prefix);
+  char *end = NULL;
+  guint64 value;
+
+  if (line == NULL)
+    g_error ("the unit has no %s=", key);
+  value = g_ascii_strtoull (line + strlen (prefix), &end, 10);
+  if (*end == 'K' || *end == 'M' || *end == 'G')
+    value <<= *end == 'K' ? 10 : *end == 'M' ? 20 : 30;
+  return value;
+}
+
+static void
+test_unit_fits_defaults (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "data",
+                                                 "culvert-gateway.service.in", NULL);
+  g_autofree char *unit = NULL;
+  CvGatewayLimits limits;
+  /* Measured by tests/bench/bench-gateway-memory.py; the joiner's own comment. */
+  const guint64 idle_bytes = 10 << 20, link_bytes = 65 << 10, tunnel_bytes = 5 << 10;
+  const guint64 check_bytes = 2 * (64 << 20); /* password_check_workers x Argon2id memory */
+  const guint64 idle_fds = 6, fds_per_tunnel = 6;
+  guint64 fds, memory;
+
+  g_assert_true (g_file_get_contents (path, &unit, NULL, NULL));
+  cv_gateway_limits_init_defaults (&limits);
+  fds = limits.max_links + limits.max_pending_handshakes + fds_per_tunnel * limits.max_tunnels
+        + idle_fds;
+  memory = idle_bytes + check_bytes
+           + (guint64) (limits.max_links + limits.max_pending_handshakes) * link_bytes
+           + (guint64) limits.max_tunnels * tunnel_bytes;
+  g_test_message ("descriptors %" G_GUINT64_FORMAT ", memory %" G_GUINT64_FORMAT " MiB", fds,
+                  memory >> 20);
+  g_assert_cmpuint (unit_value (unit, "LimitNOFILE"), >=, fds);
+  g_assert_cmpuint (unit_value (unit, "MemoryHigh"), >=, memory);
+  g_assert_cmpuint (unit_value (unit, "MemoryMax"), >, unit_value (unit, "MemoryHigh"));
+  g_assert_nonnull (strstr (unit, "\nProtectProc=invisible\n"));
+  g_assert_nonnull (strstr (unit, "\nProcSubset=pid\n"));
+}
+
 /* A config's JSON need not come from a file: then errors start with the key. */
 static void
 test_from_json_without_file (void)
@@ -1053,6 +1100,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/gateway-relative-paths", test_gateway_relative_paths);
   g_test_add_func ("/config/bad", test_bad_configs);
   g_test_add_func ("/config/load-data", test_load_data);
+  g_test_add_func ("/config/unit-fits-defaults", test_unit_fits_defaults);
   g_test_add_func ("/config/load-octal-escape", test_load_octal_escape);
   g_test_add_func ("/config/from-json-without-file", test_from_json_without_file);
   g_test_add_func ("/config/unknown-key-suggestions", test_unknown_key_suggestions);
