@@ -851,6 +851,17 @@ test_sessions_file_refused (PasswordFixture *fixture, gconstpointer data)
     g_assert_nonnull (strstr (error->message, ": sessions_file: expected either \"sessions\" or "
                                               "\"sessions_file\", got both"));
   }
+  /* A device would be read for ever. */
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (CvGatewayConfig) config = load_with_sessions_file (fixture, "/dev/zero", NULL,
+                                                                  &error);
+
+    g_assert_null (config);
+    g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ);
+    g_assert_nonnull (strstr (error->message, "/dev/zero: expected a sessions file, got "
+                                              "something that is not a regular file"));
+  }
   /* A missing file names itself. */
   {
     g_autoptr (GError) error = NULL;

@@ -853,7 +853,18 @@ cv_config_open_private_file (const char *path, const char *what, GError **error)
                    local_error->message);
       return NULL;
     }
-  info = g_file_input_stream_query_info (stream, G_FILE_ATTRIBUTE_UNIX_MODE, NULL, NULL);
+  info = g_file_input_stream_query_info (stream,
+                                         G_FILE_ATTRIBUTE_STANDARD_TYPE
+                                         "," G_FILE_ATTRIBUTE_UNIX_MODE,
+                                         NULL, NULL);
+  /* A device or a pipe would be read for ever (/dev/zero), or block (/dev/stdin). */
+  if (info != NULL && g_file_info_has_attribute (info, G_FILE_ATTRIBUTE_STANDARD_TYPE)
+      && g_file_info_get_file_type (info) != G_FILE_TYPE_REGULAR)
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ,
+                   "%s: expected %s, got something that is not a regular file", path, what);
+      return NULL;
+    }
   if (info != NULL && g_file_info_has_attribute (info, G_FILE_ATTRIBUTE_UNIX_MODE))
     {
       guint32 mode = g_file_info_get_attribute_uint32 (info, G_FILE_ATTRIBUTE_UNIX_MODE);

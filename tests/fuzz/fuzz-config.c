@@ -12,6 +12,8 @@
 #include "fuzz-check.h"
 #include "fuzz-json.h"
 
+#include <glib/gstdio.h>
+
 #ifndef FUZZ_CONFIG_KIND
 #error "FUZZ_CONFIG_KIND must be CV_CONFIG_KIND_GATEWAY, _SHARE or _CONNECT"
 #endif
@@ -142,6 +144,48 @@ read_config (JsonObject *root, GError **error)
     }
 }
 
+/* A "sessions_file" the input names would be read from the disk (any file, a device):
+ * it is pointed at one real sessions file of mode 0600 instead, so that its code runs
+ * and nothing else is read.  Its contents go through the same loader as the input. */
+static char *sessions_path;
+
+static void
+remove_sessions_file (void)
+{
+  g_autofree char *dir = g_path_get_dirname (sessions_path);
+
+  g_unlink (sessions_path);
+  g_rmdir (dir);
+}
+
+static void
+redirect_sessions_file (JsonObject *root)
+{
+  char *path = sessions_path;
+  JsonNode *member = json_object_get_member (root, "sessions_file");
+
+  if (member == NULL || !JSON_NODE_HOLDS_VALUE (member)
+      || json_node_get_value_type (member) != G_TYPE_STRING)
+    return;
+  if (path == NULL)
+    {
+      static const char sessions[] =
+        "{\"sessions\": [{\"id\": \"s\", \"share_password_hash\": "
+        "\"$argon2id$v=19$m=65536,t=2,p=1$RQMXAHiNzXw14WYfpkd6eg$"
+        "sMbjxa3QnTQMilTsV1cq8gGMrpSEGXF/v1OYXEnxt/o\", \"connect_password_hash\": "
+        "\"$argon2id$v=19$m=65536,t=2,p=1$OGvtKs9vlZq12Z+UDLSrwA$"
+        "5u4FsKcgViCheuFtOeoOkMtf+0fMWL1c2hI++EBfN1Q\"}]}";
+      g_autofree char *dir = g_dir_make_tmp ("culvert-fuzz-XXXXXX", NULL);
+
+      check (dir != NULL);
+      path = g_build_filename (dir, "sessions.json", NULL);
+      check (g_file_set_contents_full (path, sessions, -1, G_FILE_SET_CONTENTS_NONE, 0600, NULL));
+      sessions_path = path;
+      atexit (remove_sessions_file);
+    }
+  json_object_set_string_member (root, "sessions_file", path);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -160,6 +204,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
   check (error == NULL);
   cv_config_guess_kind (root);
+  redirect_sessions_file (root);
 
   valid = read_config (root, &error);
   check (valid == (error == NULL));

@@ -198,6 +198,8 @@ CONFIG_EXTRA = {
                                             "tunnel_buffer_bytes": 1048576}}),
         "bad-limit-4294967296": message({"limits": {"max_links": 4294967296}}),
         "bad-limit-negative": message({"limits": {"max_links": -1}}),
+        "sessions-file": message({"sessions_file": "sessions.json", "limits": {"max_sessions": 1}}),
+        "bad-sessions-and-sessions-file": message({"sessions": [], "sessions_file": "s.json"}),
     },
     "share": {
         "allow-ranges": message({"gateway": "relay.example.com:443", "session": "s",
