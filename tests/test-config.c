@@ -476,6 +476,24 @@ test_load_octal_escape (void)
   g_assert_nonnull (strstr (error->message, "not UTF-8"));
 }
 
+/* json-glib's parse errors repeat the string they choked on, unescaped: "\033" was an
+ * ESC on the operator's terminal. */
+static void
+test_load_parse_error_is_one_line (void)
+{
+  static const char text[] = "{\"\\033[2J\\n\\374\" \"listen\"}";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) root = cv_config_load_data (text, strlen (text), "/etc/g.json", &error);
+
+  g_assert_null (root);
+  g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE);
+  g_test_message ("%s", error->message);
+  g_assert_true (g_str_has_prefix (error->message, "/etc/g.json:1:"));
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
+  for (const char *p = error->message; *p != '\0'; p++)
+    g_assert_cmpint ((guchar) *p, >=, 0x20);
+}
+
 /* The systemd unit's limits are sized for the default limits (the arithmetic is in its
  * comments): raising a default without the unit fails here. */
 static guint64
@@ -1113,6 +1131,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/load-data", test_load_data);
   g_test_add_func ("/config/unit-fits-defaults", test_unit_fits_defaults);
   g_test_add_func ("/config/load-octal-escape", test_load_octal_escape);
+  g_test_add_func ("/config/load-parse-error-is-one-line", test_load_parse_error_is_one_line);
   g_test_add_func ("/config/from-json-without-file", test_from_json_without_file);
   g_test_add_func ("/config/unknown-key-suggestions", test_unknown_key_suggestions);
   g_test_add_func ("/config/paths-and-values", test_paths_and_values);

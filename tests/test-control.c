@@ -75,6 +75,26 @@ test_parse_octal_escape (void)
     }
 }
 
+/* A refusal's message is logged and sent back: json-glib's own repeats the string it
+ * choked on, unescaped, so "\033" and "\n" in the JSON were an ESC and a line break
+ * in the gateway's log. */
+static void
+test_parse_error_is_one_line (void)
+{
+  static const char text[] = "{\"\\033[2J\\n<3>session s2: share agent offline\\374\" \"a\"}";
+  g_autoptr (GBytes) json = g_bytes_new_static (text, strlen (text));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) object = cv_control_parse (json, &error);
+
+  g_assert_null (object);
+  g_assert_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED);
+  g_test_message ("%s", error->message);
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
+  for (const char *p = error->message; *p != '\0'; p++)
+    g_assert_cmpint ((guchar) *p, >=, 0x20);
+  g_assert_nonnull (strstr (error->message, "\\033[2J\\n<3>session s2"));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -82,5 +102,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/control/parse/empty", test_parse_empty);
   g_test_add_func ("/control/parse/not-object", test_parse_not_object);
   g_test_add_func ("/control/parse/octal-escape", test_parse_octal_escape);
+  g_test_add_func ("/control/parse/error-is-one-line", test_parse_error_is_one_line);
   return g_test_run ();
 }

@@ -294,6 +294,33 @@ watched_parser_new (LoadWatch *watch)
   return parser;
 }
 
+/* What json-glib calls data that is not from a file. */
+#define JSON_DATA_NAME "<data>"
+
+/* json-glib's parse errors start "SOURCE:LINE:COLUMN: ", SOURCE being the file or
+ * JSON_DATA_NAME; its others (unreadable file, not UTF-8) do not.  A parse error may
+ * repeat a string of the file, unescaped: "\374" as the byte 0xfc, "\033" as ESC.  That
+ * part is escaped (g_strescape() keeps it ASCII and on one line) and @name put first. */
+static void
+set_load_error (GError **error, const GError *load_error, const char *source, const char *name)
+{
+  const char *message = load_error->message;
+  g_autofree char *escaped = NULL;
+
+  if (load_error->domain != JSON_PARSER_ERROR)
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ, "%s: %s", name, message);
+      return;
+    }
+  if (g_str_has_prefix (message, source) && message[strlen (source)] == ':')
+    message += strlen (source);
+  else
+    message = NULL;
+  escaped = g_strescape (message != NULL ? message : load_error->message, "\"");
+  g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE, "%s%s%s", name,
+               message != NULL ? "" : ": ", escaped);
+}
+
 /**
  * cv_config_load_file:
  * @file: the config file
@@ -312,21 +339,11 @@ cv_config_load_file (const char *file, GError **error)
 
   if (!json_parser_load_from_file (parser, file, &local_error))
     {
-      /* json-glib's parse errors already start "FILE:LINE:COLUMN: "; its others
-       * (unreadable file, not UTF-8) do not. */
-      if (local_error->domain == JSON_PARSER_ERROR && g_str_has_prefix (local_error->message, file))
-        g_set_error_literal (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE, local_error->message);
-      else
-        g_set_error (error, CV_CONFIG_ERROR,
-                     local_error->domain == JSON_PARSER_ERROR ? CV_CONFIG_ERROR_PARSE
-                                                              : CV_CONFIG_ERROR_READ,
-                     "%s: %s", file, local_error->message);
+      set_load_error (error, local_error, file, file);
       return NULL;
     }
   return check_loaded (parser, &watch, file, error);
 }
-
-#define JSON_DATA_NAME "<data>"
 
 /**
  * cv_config_load_data:
@@ -350,16 +367,7 @@ cv_config_load_data (const char *data, gsize len, const char *name, GError **err
     }
   if (!json_parser_load_from_data (parser, data, (gssize) len, &local_error))
     {
-      /* json-glib calls data "<data>" where it would name a file: name it as a file. */
-      if (local_error->domain == JSON_PARSER_ERROR
-          && g_str_has_prefix (local_error->message, JSON_DATA_NAME ":"))
-        g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE, "%s%s", name,
-                     local_error->message + strlen (JSON_DATA_NAME));
-      else
-        g_set_error (error, CV_CONFIG_ERROR,
-                     local_error->domain == JSON_PARSER_ERROR ? CV_CONFIG_ERROR_PARSE
-                                                              : CV_CONFIG_ERROR_READ,
-                     "%s: %s", name, local_error->message);
+      set_load_error (error, local_error, JSON_DATA_NAME, name);
       return NULL;
     }
   return check_loaded (parser, &watch, name, error);

@@ -138,6 +138,7 @@ JsonObject *
 cv_control_parse (GBytes *json, GError **error)
 {
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr (GError) local_error = NULL;
   gsize len;
   const char *data = g_bytes_get_data (json, &len);
   JsonNode *root;
@@ -151,9 +152,14 @@ cv_control_parse (GBytes *json, GError **error)
                    "control message is empty, expected a JSON object");
       return NULL;
     }
-  if (!json_parser_load_from_data (parser, data, len, error))
+  if (!json_parser_load_from_data (parser, data, len, &local_error))
     {
-      g_prefix_error (error, "control message is not JSON: ");
+      /* json-glib may repeat a string of the message, unescaped ("\033" as ESC, "\374"
+       * as 0xfc): the peer's text, on its way to logs and back to the peer. */
+      g_autofree char *escaped = g_strescape (local_error->message, "\"");
+
+      g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                   "control message is not JSON: %s", escaped);
       return NULL;
     }
   root = json_parser_get_root (parser);

@@ -21,6 +21,18 @@ fuzz_check_failed (const char *condition, const char *file, int line)
   abort ();
 }
 
+/* Valid UTF-8 without control characters: safe in a log line and on a terminal. */
+static inline gboolean
+fuzz_is_one_line_of_text (const char *text)
+{
+  if (!g_utf8_validate (text, -1, NULL))
+    return FALSE;
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    if (g_unichar_iscntrl (g_utf8_get_char (p)))
+      return FALSE;
+  return TRUE;
+}
+
 static inline gboolean
 fuzz_same_bytes (const void *a, gsize a_len, const void *b, gsize b_len)
 {
