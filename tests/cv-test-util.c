@@ -110,3 +110,14 @@ cv_test_remove_tree (const char *path)
     }
   g_rmdir (path);
 }
+
+/* Runs @context (NULL: the global default) for @ms, whatever happens meanwhile. */
+void
+cv_test_iterate_for (GMainContext *context, guint ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < end)
+    if (!g_main_context_iteration (context, FALSE))
+      g_usleep (1000);
+}

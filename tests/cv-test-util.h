@@ -13,6 +13,7 @@ void cv_test_mux_pair (const CvMuxConfig *config_a,
                        CvMux **a,
                        CvMux **b);
 gboolean cv_test_wait_until (gboolean (*condition) (gpointer), gpointer data, guint timeout_ms);
+void cv_test_iterate_for (GMainContext *context, guint ms);
 GSocket *cv_test_listen_loopback (guint16 *port);
 void cv_test_fill_random (guint8 *buffer, gsize len, guint32 seed);
 void cv_test_remove_tree (const char *path);

@@ -530,3 +530,31 @@ present_ticket (Fixture *fixture, const char *ticket)
   g_assert_true (raw_is_closed (pair[0]) != raw_is_closed (pair[1]));
   return raw_is_closed (pair[0]) ? pair[1] : pair[0];
 }
+
+/* @len random bytes written on @from arrive on @to unchanged, and nothing else. */
+void
+assert_relayed (Raw *from, Raw *to, gsize len, guint32 seed)
+{
+  g_autofree guint8 *sent = g_malloc (len);
+  gsize before = to->received->len;
+
+  cv_test_fill_random (sent, len, seed);
+  raw_write (from, sent, len);
+  raw_wait_received (to, before + len);
+  g_assert_cmpmem (to->received->data + before, len, sent, len);
+}
+
+/* A tunnel @connect asks for, both tickets presented, bytes relayed each way. */
+void
+join_tunnel (Fixture *fixture, Agent *share, Agent *connect, Raw **share_half, Raw **connect_half)
+{
+  JsonObject *to_share, *to_connect;
+
+  agent_send (connect, CV_CONTROL_TUNNEL_REQUEST, "{}");
+  to_share = agent_next (share, CV_CONTROL_TUNNEL_OFFER);
+  to_connect = agent_next (connect, CV_CONTROL_TUNNEL_OFFER);
+  *share_half = present_ticket (fixture, member (to_share, "ticket"));
+  *connect_half = present_ticket (fixture, member (to_connect, "ticket"));
+  assert_relayed (*connect_half, *share_half, 4096, 1);
+  assert_relayed (*share_half, *connect_half, 4096, 2);
+}

@@ -37,6 +37,7 @@ static char slow_hash[crypto_pwhash_STRBYTES];
 
 GPtrArray *gateway_warnings;
 GPtrArray *gateway_refusals;
+GPtrArray *gateway_log;
 
 static void
 on_engine_log (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
@@ -47,6 +48,7 @@ on_engine_log (const char *domain, GLogLevelFlags level, const char *message, gp
       g_ptr_array_add (gateway_warnings, g_strdup (message));
       return;
     }
+  g_ptr_array_add (gateway_log, g_strdup (message));
   if (strstr (message, ": refused: ") != NULL || strstr (message, ": tunnel refused: ") != NULL)
     g_ptr_array_add (gateway_refusals, g_strdup (message));
   g_log_default_handler (domain, level, message, data);
@@ -63,6 +65,17 @@ assert_warnings_expected (void)
 {
   for (guint i = 0; i < gateway_warnings->len; i++)
     g_test_fail_printf ("the gateway warned: %s", (const char *) gateway_warnings->pdata[i]);
+}
+
+guint
+count_log_lines (const char *part)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < gateway_log->len; i++)
+    if (strstr (gateway_log->pdata[i], part) != NULL)
+      n++;
+  return n;
 }
 
 guint
@@ -191,6 +204,7 @@ fixture_set_up (Fixture *fixture, gconstpointer data)
   g_test_log_set_fatal_handler (on_fatal_log, NULL);
   g_ptr_array_set_size (gateway_warnings, 0);
   g_ptr_array_set_size (gateway_refusals, 0);
+  g_ptr_array_set_size (gateway_log, 0);
   fixture->dir = g_dir_make_tmp ("culvert-gateway-XXXXXX", &error);
   g_assert_no_error (error);
   fixture->gateway_identity = make_identity (fixture, identity_names[0]);
@@ -297,6 +311,7 @@ gateway_test_init (int *argc, char ***argv)
   cv_tls_restrict_process_to_tls13 ();
   gateway_warnings = g_ptr_array_new_with_free_func (g_free);
   gateway_refusals = g_ptr_array_new_with_free_func (g_free);
+  gateway_log = g_ptr_array_new_with_free_func (g_free);
   g_log_set_handler (ENGINE_DOMAIN, G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_FLAG_FATAL,
                      on_engine_log, NULL);
 
@@ -339,6 +354,7 @@ gateway_test_run (void)
 
   g_ptr_array_unref (gateway_warnings);
   g_ptr_array_unref (gateway_refusals);
+  g_ptr_array_unref (gateway_log);
   g_free (share_hash);
   g_free (connect_hash);
   return status;

@@ -72,6 +72,9 @@ void assert_default_context_unused (void);
 extern GPtrArray *gateway_warnings;
 extern GPtrArray *gateway_refusals;
 guint count_refusals (const char *text);
+/* Every message the engine logged in this case, in order, and how many hold @part. */
+extern GPtrArray *gateway_log;
+guint count_log_lines (const char *part);
 
 CvGatewayConfig *make_config (Fixture *fixture, const char *limits, gboolean with_s1);
 void dispose_gateway (Fixture *fixture);
@@ -126,5 +129,11 @@ void assert_refused (Agent *agent, const char *reason, const char *message);
 
 char *tunnel_preface (const char *ticket);
 Raw *present_ticket (Fixture *fixture, const char *ticket);
+void assert_relayed (Raw *from, Raw *to, gsize len, guint32 seed);
+void join_tunnel (Fixture *fixture,
+                  Agent *share,
+                  Agent *connect,
+                  Raw **share_half,
+                  Raw **connect_half);
 
 G_END_DECLS

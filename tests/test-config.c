@@ -43,6 +43,8 @@ static const BadCase bad_cases[] = {
     ": limits.max_tunnels: ", "expected an integer from 1 to 1000000, got 0" },
   { "gateway-tunnel-buffer-small.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
     ": limits.tunnel_buffer_bytes: ", "expected an integer from 4096 to 1048576, got 1000" },
+  { "gateway-tunnel-idle-short.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": limits.tunnel_idle_timeout_ms: ", "expected an integer from 30000 to 86400000, got 15000" },
   { "gateway-dead-peer.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
     ": limits.dead_peer_timeout_ms: ", "expected more than keepalive_interval_ms (30000)" },
   { "gateway-unknown-key.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_UNKNOWN_KEY,

@@ -3,6 +3,9 @@
 
 #include "wire/cv-ticket.h"
 
+#include <string.h>
+#include <sys/socket.h>
+
 /* ---- the failed-login limiter ------------------------------------------- */
 
 /* Ten guesses at once from one address.  All ten HELLOs are on the wire before the
@@ -233,6 +236,219 @@ test_not_culvert (Fixture *fixture, gconstpointer data)
   raw_assert_closed_within (raw, 1000);
 }
 
+/* ---- a peer that does not read ------------------------------------------ */
+
+/* The gateway's end of @agent's TCP connection, found among this process's sockets by
+ * its addresses.  Its send buffer (and the client's receive buffer) is shrunk so that the gateway's
+ * writes stall after a few KiB (and the 256 KiB the TLS stream keeps above it), not after the
+ * megabytes loopback autotuning allows. */
+static void
+shrink_gateway_send_buffer (Agent *agent)
+{
+  GSocket *socket = g_socket_connection_get_socket (agent->connection);
+  struct sockaddr_storage local, peer;
+  socklen_t local_len = sizeof local, peer_len = sizeof peer;
+  int size = 4096;
+
+  /* The client's receive buffer too, or loopback autotuning grows it to megabytes. */
+  g_assert_cmpint (setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_RCVBUF, &size, sizeof size),
+                   ==, 0);
+  g_assert_cmpint (getsockname (g_socket_get_fd (socket), (struct sockaddr *) &local, &local_len),
+                   ==, 0);
+  g_assert_cmpint (getpeername (g_socket_get_fd (socket), (struct sockaddr *) &peer, &peer_len), ==,
+                   0);
+  for (int fd = 0; fd < 65536; fd++)
+    {
+      struct sockaddr_storage a, b;
+      socklen_t a_len = sizeof a, b_len = sizeof b;
+
+      if (getsockname (fd, (struct sockaddr *) &a, &a_len) != 0
+          || getpeername (fd, (struct sockaddr *) &b, &b_len) != 0)
+        continue;
+      if (a_len == peer_len && memcmp (&a, &peer, a_len) == 0 && b_len == local_len
+          && memcmp (&b, &local, b_len) == 0)
+        {
+          g_assert_cmpint (setsockopt (fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size), ==, 0);
+          return;
+        }
+    }
+  g_assert_not_reached ();
+}
+
+static gboolean
+has_a_link (gpointer data)
+{
+  return cv_gateway_get_n_links (((Fixture *) data)->gateway) > 0;
+}
+
+/* A client with TLS and nothing above it: it writes frames and never reads. */
+static Agent *
+deaf_dial (Fixture *fixture)
+{
+  Agent *agent = agent_dial (fixture, fixture->connect_identity);
+
+  g_assert_true (gateway_wait_until (agent_tls_done, agent, WAIT_MS));
+  g_assert_no_error (agent->tls_error);
+  shrink_gateway_send_buffer (agent);
+  /* TLS 1.3: the client is done before the gateway; wait for its link. */
+  g_assert_true (gateway_wait_until (has_a_link, fixture, WAIT_MS));
+  return agent;
+}
+
+static void
+on_deaf_written (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  /* Fails once the gateway has closed: that is what the cases wait for. */
+  g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, NULL);
+  *(gboolean *) user_data = TRUE;
+}
+
+static gboolean
+flag_is_set (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+static void
+deaf_write (Agent *agent, GByteArray *bytes)
+{
+  gboolean done = FALSE;
+
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (agent->tls), bytes->data,
+                                   bytes->len, G_PRIORITY_DEFAULT, NULL, on_deaf_written, &done);
+  g_assert_true (gateway_wait_until (flag_is_set, &done, WAIT_MS));
+}
+
+static void
+encode_settings (GByteArray *bytes)
+{
+  CvFrame settings = { .type = CV_FRAME_SETTINGS };
+
+  settings.u.settings.version = CV_PROTOCOL_VERSION;
+  settings.u.settings.initial_window = 65536;
+  settings.u.settings.max_payload = CV_FRAME_DEFAULT_MAX_PAYLOAD;
+  settings.u.settings.max_channels = 1;
+  g_assert_true (cv_frame_encode (&settings, bytes, NULL));
+}
+
+static void
+encode_frames (GByteArray *bytes, guint type, guint n, const char *json)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      CvFrame frame = { .type = type };
+
+      if (type == CV_FRAME_PING || type == CV_FRAME_PONG)
+        frame.u.ping_opaque = i;
+      else
+        {
+          frame.u.data.bytes = (const guint8 *) json;
+          frame.u.data.len = strlen (json);
+        }
+      g_assert_true (cv_frame_encode (&frame, bytes, NULL));
+    }
+}
+
+static void
+deaf_send (Agent *agent, guint type, guint n, const char *json)
+{
+  g_autoptr (GByteArray) bytes = g_byte_array_new ();
+
+  encode_frames (bytes, type, n, json);
+  deaf_write (agent, bytes);
+}
+
+typedef struct {
+  Fixture *fixture;
+  guint n_links;
+} LinkCount;
+
+static gboolean
+links_down_to (gpointer data)
+{
+  LinkCount *count = data;
+
+  return cv_gateway_get_n_links (count->fixture->gateway) <= count->n_links;
+}
+
+static gboolean
+is_closed_by_gateway (Fixture *fixture, guint n_links)
+{
+  LinkCount count = { fixture, n_links };
+
+  return links_down_to (&count);
+}
+
+static gboolean
+no_one_unauthenticated (gpointer data)
+{
+  return cv_gateway_get_n_unauthenticated (((Fixture *) data)->gateway) == 0;
+}
+
+/* Before WELCOME: PINGs whose PONGs are never read.  The link is closed once a few
+ * KiB of PONGs wait for the stalled socket (max_output_before_welcome_bytes, 4096),
+ * and its admission slot comes back. */
+static void
+test_output_ping_flood_before_welcome (Fixture *fixture, gconstpointer data)
+{
+  Agent *deaf = deaf_dial (fixture);
+  g_autoptr (GByteArray) settings = g_byte_array_new ();
+  guint n_pings = 0;
+
+  encode_settings (settings);
+  deaf_write (deaf, settings);
+  g_assert_cmpuint (cv_gateway_get_n_unauthenticated (fixture->gateway), ==, 1);
+  /* 200 at a time, whose PONGs (3,400 bytes) fit the bound, each time given to the
+   * gateway to read and answer. */
+  while (n_pings < 200000 && !is_closed_by_gateway (fixture, 0))
+    {
+      deaf_send (deaf, CV_FRAME_PING, 200, NULL);
+      n_pings += 200;
+      gateway_wait_until (flag_is_set, &(gboolean){ FALSE }, 2);
+    }
+  g_test_message ("closed after %u PINGs", n_pings);
+  g_assert_true (is_closed_by_gateway (fixture, 0));
+  /* Closed after about 2,000 (the PONGs of what one read brings count before they are
+   * written; 256 KiB in the gateway's TLS stream and a few KiB in the sockets come
+   * before that).  The old 1 MiB bound on owed frames took over 77,000. */
+  g_assert_cmpuint (n_pings, <, 40000);
+  g_assert_true (gateway_wait_until (no_one_unauthenticated, fixture, WAIT_MS));
+}
+
+/* After WELCOME: a connect agent asks for tunnels and never reads the answers.
+ * Closed once max_control_output_bytes of answers wait; without the bound, never. */
+static void
+test_output_requests_after_welcome (Fixture *fixture, gconstpointer data)
+{
+  Agent *deaf = deaf_dial (fixture);
+  g_autoptr (GByteArray) hello = g_byte_array_new ();
+  CvHello fields = {
+    .version = CV_PROTOCOL_VERSION,
+    .role = CV_AGENT_ROLE_CONNECT,
+    .session = (char *) "s1",
+    .password = (char *) CONNECT_PASSWORD,
+    .name = (char *) "deaf",
+    .fingerprint = (char *) cv_identity_get_fingerprint (fixture->connect_identity),
+  };
+  g_autofree char *json = cv_control_build_hello (&fields);
+  guint n_requests = 0;
+
+  encode_settings (hello);
+  encode_frames (hello, CV_CONTROL_HELLO, 1, json);
+  deaf_write (deaf, hello);
+  /* Welcomed: it no longer holds an admission slot. */
+  g_assert_true (gateway_wait_until (no_one_unauthenticated, fixture, WAIT_MS));
+  g_assert_cmpuint (cv_gateway_get_n_links (fixture->gateway), ==, 1);
+  while (n_requests < 200000 && !is_closed_by_gateway (fixture, 0))
+    {
+      deaf_send (deaf, CV_CONTROL_TUNNEL_REQUEST, 100, "{}");
+      n_requests += 100;
+      gateway_wait_until (flag_is_set, &(gboolean){ FALSE }, 2);
+    }
+  g_test_message ("closed after %u tunnel requests", n_requests);
+  g_assert_true (is_closed_by_gateway (fixture, 0));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -244,5 +460,9 @@ main (int argc, char **argv)
   gateway_test_add ("/gateway/admission/per-address", ADMISSION_LIMITS, test_admission_per_address);
   gateway_test_add ("/gateway/admission/slots-return", SLOTS_LIMITS, test_admission_slots_return);
   gateway_test_add ("/gateway/admission/not-culvert", NULL, test_not_culvert);
+  gateway_test_add ("/gateway/output/ping-flood-before-welcome", NULL,
+                    test_output_ping_flood_before_welcome);
+  gateway_test_add ("/gateway/output/requests-after-welcome", "\"max_control_output_bytes\": 65536",
+                    test_output_requests_after_welcome);
   return gateway_test_run ();
 }

@@ -30,19 +30,6 @@ has_no_tunnel (gpointer data)
   return cv_gateway_get_n_tunnels (data) == 0;
 }
 
-/* @len random bytes written on @from arrive on @to unchanged, and nothing else. */
-static void
-assert_relayed (Raw *from, Raw *to, gsize len, guint32 seed)
-{
-  g_autofree guint8 *sent = g_malloc (len);
-  gsize before = to->received->len;
-
-  cv_test_fill_random (sent, len, seed);
-  raw_write (from, sent, len);
-  raw_wait_received (to, before + len);
-  g_assert_cmpmem (to->received->data + before, len, sent, len);
-}
-
 static void
 test_tunnel (Fixture *fixture, gconstpointer data)
 {

@@ -208,23 +208,11 @@ fixture_setup (Fixture *fixture, gconstpointer data)
 }
 
 static void
-iterate_for (GMainContext *context, guint ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * 1000;
-
-  while (g_get_monotonic_time () < end)
-    {
-      if (!g_main_context_iteration (context, FALSE))
-        g_usleep (1000);
-    }
-}
-
-static void
 fixture_teardown (Fixture *fixture, gconstpointer data)
 {
   cv_agent_link_stop (fixture->link);
   /* Let the cancelled operations deliver their callbacks (they hold references). */
-  iterate_for (fixture->context, 200);
+  cv_test_iterate_for (fixture->context, 200);
   g_assert_finalize_object (fixture->link);
   fake_gateway_free (fixture->gateway);
   g_assert_finalize_object (fixture->identity);
@@ -276,11 +264,11 @@ test_stop_during_handshake (Fixture *fixture, gconstpointer data)
   cv_agent_link_start (fixture->link);
   while (g_atomic_int_get (&fixture->gateway->accepted) == 0)
     g_main_context_iteration (fixture->context, TRUE);
-  iterate_for (fixture->context, 100);
+  cv_test_iterate_for (fixture->context, 100);
   g_assert_cmpint (cv_agent_link_get_state (fixture->link), ==, CV_AGENT_LINK_STATE_CONNECTING);
   cv_agent_link_stop (fixture->link);
   g_assert_cmpint (cv_agent_link_get_state (fixture->link), ==, CV_AGENT_LINK_STATE_STOPPED);
-  iterate_for (fixture->context, 200);
+  cv_test_iterate_for (fixture->context, 200);
   g_assert_cmpuint (fixture->backoffs, ==, 0);
 }
 
@@ -294,9 +282,9 @@ test_stop_anywhere (Fixture *fixture, gconstpointer data)
   for (guint i = 0; i < G_N_ELEMENTS (delays_ms); i++)
     {
       cv_agent_link_start (fixture->link);
-      iterate_for (fixture->context, delays_ms[i]);
+      cv_test_iterate_for (fixture->context, delays_ms[i]);
       cv_agent_link_stop (fixture->link);
-      iterate_for (fixture->context, 20);
+      cv_test_iterate_for (fixture->context, 20);
     }
 }
 
@@ -389,7 +377,7 @@ test_tunnel_half (Fixture *fixture, gconstpointer data)
       /* Every third try is cancelled while under way, the way a stopping agent does. */
       if (i % 3 == 2)
         {
-          iterate_for (fixture->context, 5);
+          cv_test_iterate_for (fixture->context, 5);
           g_cancellable_cancel (cancellable);
         }
       while (!hs.done)

@@ -5,6 +5,7 @@
 #include "cv-test-util.h"
 
 #include <string.h>
+#include <sys/socket.h>
 
 #define POOL_SIZE (256 * 1024)
 static guint8 pool[POOL_SIZE];
@@ -212,6 +213,9 @@ typedef struct {
   gboolean tcp;           /* loopback TCP, which can cork and Nagle, not a Unix socket pair */
   gboolean own_context;   /* the muxes on a new context, pushed as the thread-default one */
   GCallback incoming;     /* b's "incoming-channel" handler (NULL: on_incoming) */
+  gsize max_output_bytes;
+  guint close_timeout_ms;
+  gboolean small_buffer; /* the raw peer's mux gets a tiny socket send buffer */
 } MuxParams;
 
 static const MuxParams default_params = { 0 };
@@ -228,6 +232,9 @@ config_from_params (CvMuxConfig *config, const MuxParams *params)
     config->keepalive_interval_ms = params->keepalive_interval_ms;
   if (params->dead_peer_timeout_ms != 0)
     config->dead_peer_timeout_ms = params->dead_peer_timeout_ms;
+  if (params->max_output_bytes != 0)
+    config->max_output_bytes = params->max_output_bytes;
+  config->close_timeout_ms = params->close_timeout_ms;
 }
 
 /* Whatever a handler on a, b or their channels points to lives here, not on a case's
@@ -576,6 +583,10 @@ raw_peer_set_up (RawPeer *peer, gconstpointer data)
 
   config_from_params (&config, params);
   cv_test_socket_pair (&conn_a, &conn_b);
+  /* So that the mux's writes stall after a few KiB the raw peer does not read. */
+  if (params->small_buffer)
+    g_assert_true (g_socket_set_option (g_socket_connection_get_socket (conn_a), SOL_SOCKET,
+                                        SO_SNDBUF, 4096, NULL));
   peer->mux = cv_mux_new (G_IO_STREAM (conn_a), CV_MUX_ROLE_RESPONDER, &config);
   peer->raw = g_object_ref (g_socket_connection_get_socket (conn_b));
   peer->acceptor = acceptor_new (peer->mux, params->incoming, params->max_len);
@@ -936,6 +947,218 @@ test_idle_link_stays_up (MuxFixture *fixture, gconstpointer data)
   g_assert_cmpint (cv_mux_get_rtt_us (fixture->a), >, 0);
 }
 
+/* ---- a peer that does not read: the output bound and the close deadline -- */
+
+/* Sends @bytes without blocking: the mux reads them on this main loop.  Stops early
+ * once the mux has closed. */
+static void
+raw_send_all (RawPeer *peer, GByteArray *bytes)
+{
+  gsize sent = 0;
+
+  while (sent < bytes->len && !peer->closed)
+    {
+      g_autoptr (GError) error = NULL;
+      gssize n = g_socket_send_with_blocking (peer->raw, (const char *) bytes->data + sent,
+                                              bytes->len - sent, FALSE, NULL, &error);
+
+      if (n > 0)
+        sent += n;
+      else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        g_main_context_iteration (NULL, TRUE);
+      else
+        break; /* the mux closed its end */
+    }
+  drain (NULL);
+}
+
+/* @n PINGs, and with @messages as many control messages, in one write. */
+static void
+raw_send_pings (RawPeer *peer, guint n, gboolean messages)
+{
+  g_autoptr (GByteArray) bytes = g_byte_array_new ();
+
+  for (guint i = 0; i < n; i++)
+    {
+      CvFrame ping = { .type = CV_FRAME_PING };
+      CvFrame message = { .type = 0x20 };
+
+      ping.u.ping_opaque = i;
+      g_assert_true (cv_frame_encode (&ping, bytes, NULL));
+      message.u.data.bytes = (const guint8 *) "{}";
+      message.u.data.len = 2;
+      if (messages)
+        g_assert_true (cv_frame_encode (&message, bytes, NULL));
+    }
+  raw_send_all (peer, bytes);
+}
+
+/* SETTINGS, then PINGs whose PONGs the raw peer never reads, until the mux's writes
+ * stall: it holds output it cannot write. */
+static void
+raw_peer_stall (RawPeer *peer)
+{
+  raw_send_settings (peer, 65536);
+  for (guint round = 0; round < 10000 && !peer->closed; round++)
+    {
+      if (cv_mux_get_output_held (peer->mux) > 0)
+        break;
+      raw_send_pings (peer, 64, FALSE);
+    }
+  g_assert_false (peer->closed);
+  g_assert_cmpuint (cv_mux_get_output_held (peer->mux), >, 0);
+}
+
+static const MuxParams output_bound = { .max_output_bytes = 4096, .small_buffer = TRUE };
+
+/* A PING flood from a peer that reads nothing: closed with control-flood once the
+ * PONGs it is owed pass the bound. */
+static void
+test_output_bound_ping_flood (RawPeer *peer, gconstpointer data)
+{
+  guint round;
+
+  raw_send_settings (peer, 65536);
+  for (round = 0; round < 10000 && !peer->closed; round++)
+    raw_send_pings (peer, 64, FALSE);
+  g_assert_true (peer->closed);
+  g_assert_error (peer->error, CV_MUX_ERROR, CV_GOAWAY_REASON_CONTROL_FLOOD);
+  g_test_message ("closed after %u PINGs: %s", round * 64, peer->error->message);
+  /* The socket takes ~8 KiB, the bound 4 KiB: 17-byte PONGs for 12 KiB, far from the
+   * 60,000 that a 1 MiB bound would take. */
+  g_assert_cmpuint (round * 64, <, 20000);
+}
+
+static const MuxParams output_bound_sends = { .max_output_bytes = 65536, .small_buffer = TRUE };
+
+/* The layer above sends control messages (answers to requests, say) to a peer that
+ * reads none: past the bound a send fails, nothing more is queued, and the carrier
+ * ends with control-flood at the next dispatch. */
+static void
+test_output_bound_local_sends (RawPeer *peer, gconstpointer data)
+{
+  static const char message[] = "{\"ticket\":\"0123456789abcdef0123456789abcdef\","
+                                "\"fingerprint\":\"sha256:0123456789abcdef\"}";
+  g_autoptr (GError) error = NULL;
+  guint sent = 0;
+
+  raw_peer_stall (peer);
+  /* 10,000 of them would be 800 KiB. */
+  while (sent < 10000 && cv_mux_send_control (peer->mux, 0x20, message, &error))
+    sent++;
+  g_assert_error (error, CV_MUX_ERROR, CV_GOAWAY_REASON_CONTROL_FLOOD);
+  g_assert_cmpuint (cv_mux_get_output_held (peer->mux), <=, 65536);
+  g_assert_cmpuint (sent, <, 65536 / (sizeof message - 1));
+  g_assert_false (cv_mux_send_control (peer->mux, 0x20, message, NULL));
+  g_assert_true (cv_test_wait_until (raw_peer_closed, peer, 5000));
+  g_assert_error (peer->error, CV_MUX_ERROR, CV_GOAWAY_REASON_CONTROL_FLOOD);
+}
+
+static guint n_control_messages;
+
+static void
+count_control_message (CvMux *mux, guint type, GBytes *json, gpointer user_data)
+{
+  n_control_messages++;
+}
+
+static const MuxParams after_goaway = { .small_buffer = TRUE };
+
+/* After its GOAWAY, with no channel left, the mux only waits to close: PINGs get no
+ * PONG, control messages are dropped, so what it holds does not grow. */
+static void
+test_after_goaway_nothing_answered (RawPeer *peer, gconstpointer data)
+{
+  gsize held;
+
+  n_control_messages = 0;
+  g_signal_connect (peer->mux, "control-message", G_CALLBACK (count_control_message), NULL);
+  raw_peer_stall (peer);
+  cv_mux_goaway (peer->mux, CV_GOAWAY_REASON_NORMAL, "refused");
+  drain (NULL);
+  held = cv_mux_get_output_held (peer->mux);
+  raw_send_pings (peer, 500, TRUE);
+  g_assert_false (peer->closed);
+  g_assert_cmpuint (cv_mux_get_output_held (peer->mux), ==, held);
+  g_assert_cmpuint (n_control_messages, ==, 0);
+}
+
+static const MuxParams close_deadline = { .close_timeout_ms = 300, .small_buffer = TRUE };
+
+typedef struct {
+  RawPeer *peer;
+  GSource *source;
+} Trickle;
+
+/* Every 50 ms, a PING and a PONG: a peer that looks alive. */
+static gboolean
+on_trickle (gpointer user_data)
+{
+  Trickle *trickle = user_data;
+  g_autoptr (GByteArray) bytes = g_byte_array_new ();
+  CvFrame ping = { .type = CV_FRAME_PING };
+  CvFrame pong = { .type = CV_FRAME_PONG };
+
+  g_assert_true (cv_frame_encode (&ping, bytes, NULL));
+  g_assert_true (cv_frame_encode (&pong, bytes, NULL));
+  g_socket_send_with_blocking (trickle->peer->raw, (const char *) bytes->data, bytes->len, FALSE,
+                               NULL, NULL);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+trickle_start (Trickle *trickle, RawPeer *peer)
+{
+  trickle->peer = peer;
+  trickle->source = g_timeout_source_new (50);
+  g_source_set_callback (trickle->source, on_trickle, trickle, NULL);
+  g_source_attach (trickle->source, NULL);
+}
+
+static void
+trickle_stop (Trickle *trickle)
+{
+  g_source_destroy (trickle->source);
+  g_source_unref (trickle->source);
+}
+
+/* A GOAWAY to a peer that never reads what is left and keeps the carrier alive with
+ * PINGs and PONGs: closed at close_timeout_ms, without a parting GOAWAY. */
+static void
+test_close_deadline_unread (RawPeer *peer, gconstpointer data)
+{
+  Trickle trickle;
+
+  raw_peer_stall (peer);
+  cv_mux_goaway (peer->mux, CV_GOAWAY_REASON_NORMAL, "refused");
+  trickle_start (&trickle, peer);
+  g_assert_true (cv_test_wait_until (raw_peer_closed, peer, 5000));
+  trickle_stop (&trickle);
+  g_assert_error (peer->error, CV_MUX_ERROR, CV_GOAWAY_REASON_CLOSE_TIMEOUT);
+  g_test_message ("closed: %s", peer->error->message);
+}
+
+/* A GOAWAY while the peer keeps a channel open (reading everything, alive): at the
+ * deadline the carrier closes and the channel fails. */
+static void
+test_close_deadline_open_channel (RawPeer *peer, gconstpointer data)
+{
+  Trickle trickle;
+  Endpoint *e;
+
+  raw_send_settings (peer, 65536);
+  raw_send_open (peer, 1);
+  e = acceptor_wait (peer->acceptor, 1);
+  e->shutdown_when_sent = FALSE;
+  cv_mux_goaway (peer->mux, CV_GOAWAY_REASON_NORMAL, "going");
+  trickle_start (&trickle, peer);
+  g_assert_true (cv_test_wait_until (raw_peer_closed, peer, 5000));
+  trickle_stop (&trickle);
+  g_assert_error (peer->error, CV_MUX_ERROR, CV_GOAWAY_REASON_CLOSE_TIMEOUT);
+  g_assert_true (e->closed);
+  g_assert_error (e->error, CV_CHANNEL_ERROR, CV_CHANNEL_REASON_CARRIER_CLOSED);
+}
+
 /* ---- refusals, limits, resets, GOAWAY ----------------------------------- */
 
 static void
@@ -1211,6 +1434,16 @@ main (int argc, char **argv)
   g_test_add ("/mux/dead-peer", RawPeer, &dead_peer, raw_peer_set_up, test_dead_peer,
               raw_peer_tear_down);
   mux_test_add ("/mux/idle-link-stays-up", &idle_link, test_idle_link_stays_up);
+  g_test_add ("/mux/output-bound/ping-flood", RawPeer, &output_bound, raw_peer_set_up,
+              test_output_bound_ping_flood, raw_peer_tear_down);
+  g_test_add ("/mux/output-bound/local-sends", RawPeer, &output_bound_sends, raw_peer_set_up,
+              test_output_bound_local_sends, raw_peer_tear_down);
+  g_test_add ("/mux/after-goaway/nothing-answered", RawPeer, &after_goaway, raw_peer_set_up,
+              test_after_goaway_nothing_answered, raw_peer_tear_down);
+  g_test_add ("/mux/close-deadline/unread", RawPeer, &close_deadline, raw_peer_set_up,
+              test_close_deadline_unread, raw_peer_tear_down);
+  g_test_add ("/mux/close-deadline/open-channel", RawPeer, &close_deadline, raw_peer_set_up,
+              test_close_deadline_open_channel, raw_peer_tear_down);
   mux_test_add ("/mux/refused", NULL, test_refused);
   mux_test_add ("/mux/max-channels", &max_channels, test_max_channels);
   mux_test_add ("/mux/reset", NULL, test_reset);

@@ -197,7 +197,8 @@ typedef struct {
   guint32 seed;
   gsize send_len;
   gsize reset_after;
-  gint pause_ms; /* before the first receive */
+  gint pause_ms;   /* before the first receive */
+  gint trickle_ms; /* send 100 bytes at a time, this far apart */
 
   guintptr sent; /* atomic: what send() took so far */
   GError *send_error;
@@ -219,7 +220,7 @@ peer_send (Peer *p)
 
   while (left > 0)
     {
-      gsize n = MIN (left, MIN (SEND_CHUNK, POOL_SIZE - offset));
+      gsize n = MIN (left, MIN (p->trickle_ms > 0 ? 100 : SEND_CHUNK, POOL_SIZE - offset));
       gssize sent = g_socket_send (p->socket, (const char *) pool + offset, n, NULL,
                                    &p->send_error);
 
@@ -229,6 +230,8 @@ peer_send (Peer *p)
       left -= sent;
       total += sent;
       g_atomic_pointer_set (&p->sent, total);
+      if (p->trickle_ms > 0)
+        g_usleep (p->trickle_ms * 1000);
     }
   g_socket_shutdown (p->socket, FALSE, TRUE, &p->send_error);
 }
@@ -630,6 +633,82 @@ test_reset_while_idle (gconstpointer data)
   pair_clear (&pair);
 }
 
+static void
+join_with_idle_timeout (Pair *pair,
+                        GSocket *listener,
+                        guint16 port,
+                        CvJoinMode mode,
+                        guint idle_timeout_ms,
+                        JoinResult *result)
+{
+  CvJoinOptions options;
+
+  cv_join_options_init (&options);
+  options.idle_timeout_ms = idle_timeout_ms;
+  pair_connect (pair, listener, port);
+  join_pair (pair, mode, &options, NULL, result);
+}
+
+/* A tunnel whose two sides went quiet, one half-closed and the other silent (an agent
+ * gone without a word): the idle timeout ends it, and both peers see a reset. */
+static void
+test_idle_timeout (gconstpointer data)
+{
+  CvJoinMode mode = GPOINTER_TO_INT (data);
+  guint16 port;
+  g_autoptr (GSocket) listener = cv_test_listen_loopback (&port);
+  Pair pair = { 0 };
+  Peer a = { 0 }, b = { 0 };
+  JoinResult r;
+
+  join_with_idle_timeout (&pair, listener, port, mode, 300, &r);
+  peer_start (&a, pair.peer[0], ROLE_REQUEST, 11, 5000);
+  peer_start (&b, pair.peer[1], ROLE_WAIT_FOR_RESET, 12, 0);
+  g_assert_true (cv_test_wait_until (join_done, &r, 10000));
+  g_test_message ("%s: %s", mode_name (mode), r.error->message);
+  g_assert_error (r.error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_cmpint (r.stats.failed_side, ==, CV_JOIN_SIDE_NONE);
+  g_assert_cmpuint (r.stats.bytes_a_to_b, ==, 5000);
+  g_assert_true (pair_joined_closed (&pair));
+  peer_join (&a);
+  peer_join (&b);
+  g_assert_error (a.receive_error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+  g_assert_cmpuint (b.received, ==, 5000);
+  g_assert_error (b.receive_error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+  g_clear_error (&r.error);
+  peer_clear (&a);
+  peer_clear (&b);
+  pair_clear (&pair);
+}
+
+/* A tunnel that carries a few bytes now and then, for longer than its idle timeout in
+ * all, is not idle: it ends as its peers end it. */
+static void
+test_idle_timeout_busy (gconstpointer data)
+{
+  CvJoinMode mode = GPOINTER_TO_INT (data);
+  guint16 port;
+  g_autoptr (GSocket) listener = cv_test_listen_loopback (&port);
+  Pair pair = { 0 };
+  Peer a = { 0 }, b = { 0 };
+  JoinResult r;
+
+  join_with_idle_timeout (&pair, listener, port, mode, 1000, &r);
+  a.trickle_ms = 50; /* 30 × 100 bytes over 1.5 s */
+  peer_start (&a, pair.peer[0], ROLE_REQUEST, 13, 3000);
+  peer_start (&b, pair.peer[1], ROLE_REPLY, 14, 20000);
+  peer_join (&a);
+  peer_join (&b);
+  g_assert_true (cv_test_wait_until (join_done, &r, 10000));
+  g_assert_no_error (r.error);
+  g_assert_true (r.ok);
+  assert_received (&b, &a);
+  assert_received (&a, &b);
+  peer_clear (&a);
+  peer_clear (&b);
+  pair_clear (&pair);
+}
+
 #define N_PAIRS 200
 
 /* 200 tunnels at once, each a request and a reply, each checked. */
@@ -816,5 +895,7 @@ main (int argc, char **argv)
   add_test ("many-pairs", test_many_pairs);
   add_test ("record", test_record);
   add_test ("cancel", test_cancel);
+  add_test ("idle-timeout", test_idle_timeout);
+  add_test ("idle-timeout-busy", test_idle_timeout_busy);
   return g_test_run ();
 }

@@ -6,6 +6,8 @@
  * or G_MESSAGES_DEBUG names the domain. */
 #include "cli/cli-log.h"
 
+#include "base/cv-log-escape.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -51,6 +53,7 @@ write_log (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpoint
 {
   const char *message = NULL;
   const char *domain = NULL;
+  g_autofree char *one_line = NULL;
 
   for (gsize i = 0; i < n_fields; i++)
     {
@@ -65,6 +68,12 @@ write_log (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpoint
   if (priority_of (level) > priority_of (log_max_level)
       && !(priority_of (level) == 7 && g_log_writer_default_would_drop (level, domain) == FALSE))
     return G_LOG_WRITER_HANDLED;
+
+  /* One message, one line, whatever a caller let through: a peer cannot forge a
+   * line (or, under journald, its priority) nor send the terminal escapes. */
+  one_line = cv_log_escape_line (message);
+  if (one_line != NULL)
+    message = one_line;
 
   if (log_journald)
     fprintf (stderr, "<%d>%s\n", priority_of (level), message);

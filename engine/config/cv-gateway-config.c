@@ -74,6 +74,16 @@ static const CvConfigKey limit_keys[] = {
   /* At least a page; at most the pipe size Linux lets anyone have (pipe-max-size). */
   { "tunnel_buffer_bytes", CV_CONFIG_UINT, FALSE,
     G_STRUCT_OFFSET (CvGatewayLimits, tunnel_buffer_bytes), 4096, 1048576 },
+  /* The agents' tunnel PINGs every 15 s when quiet, so a live tunnel is never idle for
+   * long; less than twice that would cut live ones. */
+  { "tunnel_idle_timeout_ms", CV_CONFIG_UINT, FALSE,
+    G_STRUCT_OFFSET (CvGatewayLimits, tunnel_idle_timeout_ms), 30000, 86400000 },
+  /* At least room for a REFUSED; at most what no one needs before logging in. */
+  { "max_output_before_welcome_bytes", CV_CONFIG_UINT, FALSE,
+    G_STRUCT_OFFSET (CvGatewayLimits, max_output_before_welcome_bytes), 1024, 1048576 },
+  { "max_control_output_bytes", CV_CONFIG_UINT, FALSE,
+    G_STRUCT_OFFSET (CvGatewayLimits, max_control_output_bytes), 4096, 67108864 },
+  LIMIT (close_timeout_ms, 600000),
 };
 
 #undef LIMIT
@@ -97,6 +107,13 @@ cv_gateway_limits_init_defaults (CvGatewayLimits *limits)
    * per GB than 64 KiB now that agents send whole batches; it is only held while a
    * direction's receiver is behind. */
   limits->tunnel_buffer_bytes = 256 * 1024;
+  limits->tunnel_idle_timeout_ms = 90000;
+  /* Before WELCOME a link is owed SETTINGS, PONGs and one answer, a few hundred bytes;
+   * after it, presence and offers, a few hundred bytes each.  A peer that does not
+   * read them is closed well before it costs the gateway much (PROTOCOL.md §19.3). */
+  limits->max_output_before_welcome_bytes = 4096;
+  limits->max_control_output_bytes = 1024 * 1024;
+  limits->close_timeout_ms = 2000;
 }
 
 static void
@@ -401,6 +418,16 @@ read_limits (CvGatewayConfig *config, JsonObject *root, GError **error)
       cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, "limits.dead_peer_timeout_ms",
                            "expected more than keepalive_interval_ms (%u), got %u",
                            limits->keepalive_interval_ms, limits->dead_peer_timeout_ms);
+      return FALSE;
+    }
+  /* WELCOME raises the bound; it must not lower it. */
+  if (limits->max_output_before_welcome_bytes > limits->max_control_output_bytes)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE,
+                           "limits.max_output_before_welcome_bytes",
+                           "expected at most max_control_output_bytes (%u), got %u",
+                           limits->max_control_output_bytes,
+                           limits->max_output_before_welcome_bytes);
       return FALSE;
     }
   return TRUE;

@@ -32,7 +32,11 @@ typedef struct {
   guint dead_peer_timeout_ms;
   guint auth_failures_before_backoff;
   guint auth_backoff_max_ms;
-  guint tunnel_buffer_bytes; /* bytes in flight per tunnel direction inside the gateway */
+  guint tunnel_buffer_bytes;    /* bytes in flight per tunnel direction inside the gateway */
+  guint tunnel_idle_timeout_ms; /* a joined tunnel no byte passed for this long is closed */
+  guint max_output_before_welcome_bytes; /* a control link's unwritten output until WELCOME */
+  guint max_control_output_bytes;        /* the same after WELCOME */
+  guint close_timeout_ms;                /* from a GOAWAY to the link's close, at most */
 } CvGatewayLimits;
 
 void cv_gateway_limits_init_defaults (CvGatewayLimits *limits);

@@ -85,6 +85,7 @@ cv_mux_open_channel (CvMux *self, const char *host, guint16 port, GError **error
   CvFrame frame = { .type = CV_FRAME_OPEN };
   CvChannel *channel;
   gsize host_len;
+  guint queued;
 
   g_return_val_if_fail (CV_IS_MUX (self), NULL);
   g_return_val_if_fail (host != NULL, NULL);
@@ -119,8 +120,16 @@ cv_mux_open_channel (CvMux *self, const char *host, guint16 port, GError **error
   frame.u.open.host = host;
   frame.u.open.host_len = host_len;
   frame.u.open.port = port;
+  queued = self->control_out->len;
   if (!cv_frame_encode (&frame, self->control_out, error))
     return NULL;
+  if (!cv_mux_output_fits (self, FALSE))
+    {
+      g_byte_array_set_size (self->control_out, queued);
+      g_set_error (error, CV_CHANNEL_ERROR, CV_CHANNEL_REASON_CARRIER_CLOSED,
+                   "the peer does not read what it is sent; the carrier closes");
+      return NULL;
+    }
 
   channel = cv_channel_new (self, self->next_local_id, host, host_len, port, FALSE);
   self->next_local_id += 2;
@@ -218,6 +227,7 @@ cv_mux_send_control (CvMux *self, guint type, const char *json, GError **error)
 {
   CvFrame frame = { .type = type };
   gsize len = strlen (json);
+  guint queued;
 
   g_return_val_if_fail (CV_IS_MUX (self), FALSE);
   g_return_val_if_fail (cv_frame_type_is_control_message (type), FALSE);
@@ -236,8 +246,17 @@ cv_mux_send_control (CvMux *self, guint type, const char *json, GError **error)
     }
   frame.u.data.bytes = (const guint8 *) json;
   frame.u.data.len = len;
+  queued = self->control_out->len;
   if (!cv_frame_encode (&frame, self->control_out, error))
     return FALSE;
+  if (!cv_mux_output_fits (self, FALSE))
+    {
+      /* Not queued: the carrier ends with control-flood at the next dispatch. */
+      g_byte_array_set_size (self->control_out, queued);
+      g_set_error (error, CV_MUX_ERROR, CV_GOAWAY_REASON_CONTROL_FLOOD,
+                   "the peer does not read what it is sent; the carrier closes");
+      return FALSE;
+    }
   cv_mux_flush (self);
   return TRUE;
 }

@@ -18,6 +18,45 @@ cv_mux_goodbyes_done (CvMux *self)
 {
   return self->goaway_received && self->goaway_sent && g_hash_table_size (self->channels) == 0;
 }
+/* After this end's GOAWAY, once no channel is left, the carrier only waits to be
+ * written out and closed: what the peer sends then gets no answer (no PONG, no
+ * OPEN_FAIL) and its control messages go nowhere, so that a peer cannot keep a
+ * closing carrier busy, or alive. */
+gboolean
+cv_mux_is_answering (CvMux *self)
+{
+  return !self->goaway_sent || g_hash_table_size (self->channels) > 0;
+}
+
+/* The peer did not let the carrier close in time: it does not read what is left, or
+ * keeps a channel open.  No parting GOAWAY: one was sent, or is stuck in the queue. */
+static gboolean
+on_close_timeout (gpointer user_data)
+{
+  CvMux *self = user_data;
+  g_autoptr (CvMux) hold G_GNUC_UNUSED = g_object_ref (self);
+
+  g_clear_pointer (&self->close_timer, g_source_unref);
+  cv_mux_fail (self, CV_GOAWAY_REASON_CLOSE_TIMEOUT,
+               "the carrier did not close within %u ms of GOAWAY (%u channels open, "
+               "%" G_GSIZE_FORMAT " bytes not written)",
+               self->config.close_timeout_ms, g_hash_table_size (self->channels),
+               cv_mux_get_output_held (self));
+  return G_SOURCE_REMOVE;
+}
+
+/* From this end's graceful GOAWAY: the carrier is closed by config.close_timeout_ms. */
+void
+cv_mux_start_close_deadline (CvMux *self)
+{
+  if (self->config.close_timeout_ms == 0 || self->close_timer != NULL || self->closed)
+    return;
+  self->close_timer = g_timeout_source_new (self->config.close_timeout_ms);
+  g_source_set_callback (self->close_timer, on_close_timeout, self, NULL);
+  g_source_set_static_name (self->close_timer, "[culvert] mux close deadline");
+  g_source_attach (self->close_timer, self->context);
+}
+
 static void
 close_stream_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -104,14 +143,18 @@ cv_mux_shutdown (CvMux *self, GError *error)
     }
   if (error != NULL && error->domain == CV_MUX_ERROR
       && error->code != CV_GOAWAY_REASON_CONNECTION_LOST
-      && error->code != CV_GOAWAY_REASON_KEEPALIVE_TIMEOUT && !self->goaway_received
-      && self->started)
+      && error->code != CV_GOAWAY_REASON_KEEPALIVE_TIMEOUT
+      && error->code != CV_GOAWAY_REASON_CLOSE_TIMEOUT && !self->goaway_received && self->started)
     prepare_final_goaway (self, error);
 
   self->closed = TRUE;
   self->error = error;
   CV_TRACE (self, "carrier closed: %s", error != NULL ? error->message : "both GOAWAYs");
   cv_mux_stop_keepalive (self);
+  cv_source_clear (&self->close_timer);
+  /* What was queued will never be written: give its memory back now. */
+  g_byte_array_unref (self->control_out);
+  self->control_out = g_byte_array_new ();
   cv_source_clear (&self->read_source);
   cv_source_clear (&self->flush_source);
   if (self->final_goaway != NULL)

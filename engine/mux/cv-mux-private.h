@@ -17,9 +17,10 @@ G_BEGIN_DECLS
 
 #define CV_MUX_READ_BUFFER_SIZE (256 * 1024)
 #define CV_MUX_TLS_RECORD_PAYLOAD 16384
-/* Frames we owe the peer (PONGs, refusals) pile up only if it floods us without
- * reading; past this, the carrier goes. */
-#define CV_MUX_MAX_PENDING_CONTROL (1024 * 1024)
+/* What waits to be written piles up only if the peer does not read: past
+ * max_output_bytes (1 MiB by default, never less than this), the carrier goes. */
+#define CV_MUX_DEFAULT_MAX_OUTPUT (1024 * 1024)
+#define CV_MUX_MIN_OUTPUT 1024
 /* Bytes read in one wake-up before other sources get their turn. */
 #define CV_MUX_READ_BUDGET (1024 * 1024)
 
@@ -35,6 +36,9 @@ struct _CvMux {
   GSource *flush_source;      /* dispatches while flush_wanted or read_more */
   gboolean flush_wanted;      /* frames wait to be batched and written */
   GSource *final_write_timer; /* how long a broken peer gets to read our GOAWAY */
+  GSource *close_timer;       /* after our graceful GOAWAY: config.close_timeout_ms */
+  gsize output_overflow;      /* a send passed max_output_bytes with this much held: fail at
+                               * the next dispatch; 0 while none did */
   GByteArray *out;            /* what is being written: the batch or the GOAWAY */
   gsize out_offset;
   GByteArray *final_goaway; /* owed to a peer that broke the protocol */
@@ -100,6 +104,7 @@ void cv_mux_queue_close_frame (CvMux *self,
 void cv_mux_flush (CvMux *self);
 void cv_mux_flush_now (CvMux *self);
 void cv_mux_write_out (CvMux *self);
+gboolean cv_mux_output_fits (CvMux *self, gboolean now);
 
 /* cv-mux-read.c */
 void cv_mux_start_reading (CvMux *self);
@@ -125,5 +130,7 @@ gboolean cv_mux_goodbyes_done (CvMux *self);
 void cv_mux_write_final_goaway (CvMux *self);
 void cv_mux_abandon_write (CvMux *self);
 void cv_mux_maybe_close_stream (CvMux *self);
+void cv_mux_start_close_deadline (CvMux *self);
+gboolean cv_mux_is_answering (CvMux *self);
 
 G_END_DECLS

@@ -111,8 +111,10 @@ handle_open (CvMux *self, const CvFrame *frame)
 
   if (self->goaway_sent)
     {
-      cv_mux_queue_close_frame (self, CV_FRAME_OPEN_FAIL, id, CV_CHANNEL_REASON_GOING_AWAY, 0,
-                                NULL);
+      /* The peer learns it from our GOAWAY's last_channel_id anyway (§12.1). */
+      if (cv_mux_is_answering (self))
+        cv_mux_queue_close_frame (self, CV_FRAME_OPEN_FAIL, id, CV_CHANNEL_REASON_GOING_AWAY, 0,
+                                  NULL);
       return TRUE;
     }
   if (self->n_remote_channels >= self->config.max_channels)
@@ -221,6 +223,9 @@ handle_frame (CvMux *self, const CvFrame *frame)
     case CV_FRAME_PING:
       {
         CvFrame pong = { .type = CV_FRAME_PONG };
+
+        if (!cv_mux_is_answering (self))
+          return TRUE;
         pong.u.ping_opaque = frame->u.ping_opaque;
         cv_mux_queue_control (self, &pong);
         return !self->closed;
@@ -236,7 +241,11 @@ handle_frame (CvMux *self, const CvFrame *frame)
 
   if (cv_frame_type_is_control_message (frame->type))
     {
-      g_autoptr (GBytes) json = g_bytes_new (frame->u.data.bytes, frame->u.data.len);
+      g_autoptr (GBytes) json = NULL;
+
+      if (!cv_mux_is_answering (self))
+        return TRUE;
+      json = g_bytes_new (frame->u.data.bytes, frame->u.data.len);
       cv_mux_emit_control_message (self, frame->type, json);
       return !self->closed;
     }

@@ -10,6 +10,59 @@
 
 #include "base/cv-source.h"
 
+/* What the mux holds to write: the control frames waiting for the next batch, and what is
+ * left of the batch (or of the parting GOAWAY) being written, DATA included.  Bytes still
+ * in channels' send buffers are not: the application put them there, at most
+ * CV_CHANNEL_SEND_BUFFER per channel, and they leave only as the peer gives credit. */
+gsize
+cv_mux_get_output_held (CvMux *self)
+{
+  gsize held;
+
+  g_return_val_if_fail (CV_IS_MUX (self), 0);
+
+  held = self->control_out->len;
+  if (self->out != NULL)
+    held += self->out->len - self->out_offset;
+  return held;
+}
+
+/* Raised by the gateway once a control link is logged in (a few KiB before, §17.2). */
+void
+cv_mux_set_max_output (CvMux *self, gsize max_output_bytes)
+{
+  g_return_if_fail (CV_IS_MUX (self));
+
+  self->config.max_output_bytes = MAX (max_output_bytes, CV_MUX_MIN_OUTPUT);
+}
+
+static void
+fail_output_overflow (CvMux *self, gsize held)
+{
+  cv_mux_shutdown (self, g_error_new (CV_MUX_ERROR, CV_GOAWAY_REASON_CONTROL_FLOOD,
+                                      "the peer does not read what it is sent (%" G_GSIZE_FORMAT
+                                      " bytes waiting to be written, limit %" G_GSIZE_FORMAT ")",
+                                      held, self->config.max_output_bytes));
+}
+
+/* After something was queued: is the output still within max_output_bytes?  If not, the
+ * carrier ends with control-flood, @now (the mux's own frames, queued where the code
+ * expects the carrier to close under it) or at the start of the next main-loop
+ * iteration (a send by the layer above, which is in the middle of its own work). */
+gboolean
+cv_mux_output_fits (CvMux *self, gboolean now)
+{
+  gsize held = cv_mux_get_output_held (self);
+
+  if (self->output_overflow == 0 && held <= self->config.max_output_bytes)
+    return TRUE;
+  if (now)
+    fail_output_overflow (self, MAX (held, self->output_overflow));
+  else if (self->output_overflow == 0)
+    self->output_overflow = held;
+  return FALSE;
+}
+
 void
 cv_mux_queue_control (CvMux *self, const CvFrame *frame)
 {
@@ -23,15 +76,8 @@ cv_mux_queue_control (CvMux *self, const CvFrame *frame)
                   error->message);
       return;
     }
-  if (self->control_out->len > CV_MUX_MAX_PENDING_CONTROL)
-    {
-      cv_mux_shutdown (self, g_error_new (CV_MUX_ERROR, CV_GOAWAY_REASON_CONTROL_FLOOD,
-                                          "the peer sends control frames but does not read the "
-                                          "answers (%u bytes owed)",
-                                          self->control_out->len));
-      return;
-    }
-  cv_mux_flush (self);
+  if (cv_mux_output_fits (self, TRUE))
+    cv_mux_flush (self);
 }
 
 void
@@ -208,7 +254,7 @@ flush_source_check (GSource *source)
 {
   CvMux *self = ((FlushSource *) source)->mux;
 
-  return (self->flush_wanted && !self->writing) || self->read_more;
+  return (self->flush_wanted && !self->writing) || self->read_more || self->output_overflow > 0;
 }
 
 static gboolean
@@ -238,6 +284,11 @@ on_flush_ready (gpointer user_data)
   CvMux *self = user_data;
   g_autoptr (CvMux) hold G_GNUC_UNUSED = g_object_ref (self);
 
+  if (self->output_overflow > 0)
+    {
+      fail_output_overflow (self, self->output_overflow);
+      return G_SOURCE_CONTINUE; /* the shutdown destroyed this source */
+    }
   if (self->read_more)
     {
       self->read_more = FALSE;

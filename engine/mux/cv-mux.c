@@ -48,6 +48,12 @@ cv_mux_config_init_defaults (CvMuxConfig *config)
   config->dead_peer_timeout_ms = 45000;
   config->max_write_batch = 128 * 1024;
   config->max_carrier_window_growth = 64 * 1024 * 1024;
+  /* Eight batches of DATA with control frames beside them: a peer that merely reads
+   * slowly never comes near it, one that does not read at all does at once. */
+  config->max_output_bytes = CV_MUX_DEFAULT_MAX_OUTPUT;
+  /* Channels may take as long as they need to finish after a GOAWAY; the gateway sets a
+   * deadline on its links, whose peers it does not trust. */
+  config->close_timeout_ms = 0;
 }
 
 static void
@@ -71,6 +77,7 @@ cv_mux_finalize (GObject *object)
   cv_source_clear (&self->write_source);
   cv_source_clear (&self->flush_source);
   cv_source_clear (&self->final_write_timer);
+  cv_source_clear (&self->close_timer);
   g_hash_table_unref (self->channels);
   g_clear_pointer (&self->readable, g_ptr_array_unref);
   g_clear_pointer (&self->final_goaway, g_byte_array_unref);
@@ -187,6 +194,7 @@ cv_mux_new (GIOStream *stream, CvMuxRole role, const CvMuxConfig *config)
                                    CV_FRAME_MAX_WINDOW);
   self->config.max_write_batch = MAX (self->config.max_write_batch,
                                       CV_FRAME_HEADER_SIZE + CV_FRAME_MAX_PAYLOAD);
+  self->config.max_output_bytes = MAX (self->config.max_output_bytes, CV_MUX_MIN_OUTPUT);
   self->next_local_id = role == CV_MUX_ROLE_INITIATOR ? 1 : 2;
   self->read_buffer = g_malloc (CV_MUX_READ_BUFFER_SIZE);
   return self;
@@ -335,7 +343,8 @@ cv_mux_start (CvMux *self)
 /**
  * cv_mux_goaway:
  * Graceful close: no new channels either way; the carrier closes when the last open
- * channel finishes.
+ * channel finishes and what was queued is written, or at config.close_timeout_ms,
+ * whichever comes first.  Once no channel is left, the peer's frames get no answer.
  */
 void
 cv_mux_goaway (CvMux *self, CvGoawayReason reason, const char *message)
@@ -354,6 +363,7 @@ cv_mux_goaway (CvMux *self, CvGoawayReason reason, const char *message)
       return;
     }
   self->goaway_sent = TRUE;
+  cv_mux_start_close_deadline (self);
   cv_mux_queue_close_frame (self, CV_FRAME_GOAWAY, 0, reason, self->highest_remote_id, message);
   cv_mux_flush (self);
 }

@@ -26,6 +26,9 @@ typedef struct {
   guint dead_peer_timeout_ms;  /* close the carrier after this long without a frame */
   gsize max_write_batch;       /* bytes gathered into one write to the carrier */
   guint64 max_carrier_window_growth; /* all channels' window growth together, per carrier */
+  gsize max_output_bytes; /* all that waits to be written (control frames and the batch under
+                           * way); past it the peer is not reading: control-flood */
+  guint close_timeout_ms; /* after this end's GOAWAY, the carrier is closed by then; 0: no limit */
 } CvMuxConfig;
 
 void cv_mux_config_init_defaults (CvMuxConfig *config);
@@ -38,6 +41,8 @@ CvChannel *cv_mux_open_channel (CvMux *self, const char *host, guint16 port, GEr
 gboolean cv_mux_send_control (CvMux *self, guint type, const char *json, GError **error);
 
 void cv_mux_goaway (CvMux *self, CvGoawayReason reason, const char *message);
+void cv_mux_set_max_output (CvMux *self, gsize max_output_bytes);
+gsize cv_mux_get_output_held (CvMux *self);
 void cv_mux_close (CvMux *self);
 
 gboolean cv_mux_is_closed (CvMux *self);

@@ -15,6 +15,7 @@
 #include "roles/cv-agent-link.h"
 
 #include "base/cv-backoff.h"
+#include "base/cv-log-escape.h"
 #include "base/cv-source.h"
 #include "roles/cv-agent-context.h"
 #include "roles/cv-refusal.h"
@@ -489,10 +490,11 @@ on_refused (CvAgentLink *self, JsonObject *body)
   const char *message = cv_control_get_string (body, "message", 512, FALSE, NULL);
   JsonNode *retry = json_object_get_member (body, "retry_after_ms");
   CvRefusal refusal = cv_refusal_from_string (reason);
+  g_autofree char *said = cv_log_escape (reason != NULL ? reason : "(no reason)", -1);
+  g_autofree char *why = message != NULL ? cv_log_escape (message, -1) : NULL;
 
   g_debug ("gateway %s:%u: session “%s” refused: %s%s%s", self->gateway.host, self->gateway.port,
-           self->session, reason != NULL ? reason : "(no reason)", message != NULL ? ": " : "",
-           message != NULL ? message : "");
+           self->session, said, why != NULL ? ": " : "", why != NULL ? why : "");
   if (refusal == CV_REFUSAL_RATE_LIMITED && retry != NULL && JSON_NODE_HOLDS_VALUE (retry)
       && json_node_get_value_type (retry) == G_TYPE_INT64)
     self->next_delay_ms = (guint) CLAMP (json_node_get_int (retry), 1000, 3600 * 1000);
@@ -584,6 +586,7 @@ on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GIOStream) tls = cv_tls_client_handshake_finish (result, &error);
   CvHello hello = { 0 };
   g_autofree char *json = NULL;
+  g_autofree char *fitted_name = NULL;
   CvMuxConfig config;
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || !self->running)
@@ -610,7 +613,7 @@ on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
   hello.role = self->role;
   hello.session = self->session;
   hello.password = self->password;
-  hello.name = self->name;
+  hello.name = fitted_name = self->name != NULL ? cv_control_fit_name (self->name) : NULL;
   hello.fingerprint = (char *) cv_identity_get_fingerprint (self->identity);
   json = cv_control_build_hello (&hello);
   cv_mux_send_control (self->mux, CV_CONTROL_HELLO, json, NULL);

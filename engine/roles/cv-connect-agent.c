@@ -435,55 +435,31 @@ on_tunnel_round_trip (CvMux *mux, GParamSpec *pspec, CvConnectAgent *self)
   set_round_trip (self, cv_mux_get_round_trip_us (mux));
 }
 
-static void
-on_tunnel_open (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (CvConnectAgent) self = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GIOStream) stream = cv_agent_tunnel_open_finish (result, &error);
-
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->stopped)
-    return;
-  if (stream == NULL)
-    {
-      g_message ("%s", error->message);
-      fail_waiting (self, "the tunnel could not be opened");
-      return;
-    }
-  if (self->tunnel != NULL)
-    {
-      /* Two offers crossed; keep the tunnel that already carries channels. */
-      g_io_stream_close (stream, NULL, NULL);
-      flush_waiting (self);
-      return;
-    }
-  {
-    g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
-    self->tunnel = cv_mux_new (stream, CV_MUX_ROLE_INITIATOR, NULL);
-  }
-  g_signal_connect (self->tunnel, "closed", G_CALLBACK (on_tunnel_closed), self);
-  g_signal_connect (self->tunnel, "notify::round-trip-us", G_CALLBACK (on_tunnel_round_trip), self);
-  cv_mux_start (self->tunnel);
-  g_message ("tunnel to share agent “%s” open, end-to-end TLS verified",
-             self->share_name != NULL ? self->share_name : "?");
-  flush_waiting (self);
-}
-
 /* The gateway announces the share agent's key; it must be the one pinned for this
- * session (or is pinned now, on first use).  A key that changed is no network accident
- * (a reinstalled share agent, or someone in the middle): a warning. */
+ * session, or, on first use (*@first_use), it is pinned once the tunnel's TLS
+ * handshake has proved the share agent holds it (@pin: TRUE then).  A key that changed
+ * is no network accident (a reinstalled share agent, or someone in the middle): a
+ * warning. */
 static gboolean
-check_share_key (CvConnectAgent *self, const char *fingerprint)
+check_share_key (CvConnectAgent *self, const char *fingerprint, gboolean pin, gboolean *first_use)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *pinned = NULL;
   const char *session = cv_agent_link_get_session (self->link);
+  CvKnownPeerResult result = pin ? cv_known_peers_check (self->known_peers_path, session,
+                                                         fingerprint, &pinned, &error)
+                                 : cv_known_peers_lookup (self->known_peers_path, session,
+                                                          fingerprint, &pinned, &error);
 
-  switch (cv_known_peers_check (self->known_peers_path, session, fingerprint, &pinned, &error))
+  if (first_use != NULL)
+    *first_use = result == CV_KNOWN_PEER_NEW;
+  switch (result)
     {
     case CV_KNOWN_PEER_NEW:
-      g_message ("session “%s”: share agent key %s pinned on first use (in %s)", session,
-                 fingerprint, self->known_peers_path);
+      if (pin)
+        g_message ("session “%s”: share agent key %s pinned on first use, the tunnel's TLS "
+                   "handshake having proved it (in %s)",
+                   session, fingerprint, self->known_peers_path);
       return TRUE;
     case CV_KNOWN_PEER_MATCH:
       return TRUE;
@@ -502,12 +478,74 @@ check_share_key (CvConnectAgent *self, const char *fingerprint)
     }
 }
 
+/* A tunnel being opened for an offer: the key it must prove, and whether it is to be
+ * pinned once proved. */
+typedef struct {
+  CvConnectAgent *agent;
+  char *fingerprint;
+  gboolean first_use;
+} TunnelOpen;
+
+static void
+tunnel_open_free (TunnelOpen *open)
+{
+  g_object_unref (open->agent);
+  g_free (open->fingerprint);
+  g_free (open);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TunnelOpen, tunnel_open_free)
+
+static void
+on_tunnel_open (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (TunnelOpen) open = user_data;
+  CvConnectAgent *self = open->agent;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GIOStream) stream = cv_agent_tunnel_open_finish (result, &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->stopped)
+    return;
+  if (stream == NULL)
+    {
+      g_message ("%s", error->message);
+      fail_waiting (self, "the tunnel could not be opened");
+      return;
+    }
+  if (self->tunnel != NULL)
+    {
+      /* Two offers crossed; keep the tunnel that already carries channels. */
+      g_io_stream_close (stream, NULL, NULL);
+      flush_waiting (self);
+      return;
+    }
+  /* The handshake verified the key: now it may be pinned (unless, meanwhile, another
+   * one was). */
+  if (open->first_use && !check_share_key (self, open->fingerprint, TRUE, NULL))
+    {
+      g_io_stream_close (stream, NULL, NULL);
+      fail_waiting (self, "the share agent's key is not the pinned one");
+      return;
+    }
+  {
+    g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
+    self->tunnel = cv_mux_new (stream, CV_MUX_ROLE_INITIATOR, NULL);
+  }
+  g_signal_connect (self->tunnel, "closed", G_CALLBACK (on_tunnel_closed), self);
+  g_signal_connect (self->tunnel, "notify::round-trip-us", G_CALLBACK (on_tunnel_round_trip), self);
+  cv_mux_start (self->tunnel);
+  g_message ("tunnel to share agent “%s” open, end-to-end TLS verified",
+             self->share_name != NULL ? self->share_name : "?");
+  flush_waiting (self);
+}
+
 static void
 on_tunnel_offer (CvConnectAgent *self, JsonObject *body)
 {
   const char *error_reason = cv_control_get_string (body, "error", 64, FALSE, NULL);
   const char *ticket = cv_control_get_string (body, "ticket", 64, FALSE, NULL);
   const char *fingerprint = cv_control_get_string (body, "peer_fingerprint", 80, FALSE, NULL);
+  TunnelOpen *open;
 
   if (error_reason != NULL)
     {
@@ -530,16 +568,20 @@ on_tunnel_offer (CvConnectAgent *self, JsonObject *body)
       g_debug ("ignoring a tunnel offer: a tunnel is already open");
       return;
     }
-  if (!check_share_key (self, fingerprint))
+  open = g_new0 (TunnelOpen, 1);
+  if (!check_share_key (self, fingerprint, FALSE, &open->first_use))
     {
+      g_free (open);
       fail_waiting (self, "the share agent's key is not the pinned one");
       return;
     }
+  open->agent = g_object_ref (self);
+  open->fingerprint = g_strdup (fingerprint);
   {
     g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
     cv_agent_tunnel_open_async (cv_agent_link_get_gateway (self->link), ticket, FALSE,
                                 cv_agent_link_get_identity (self->link), fingerprint,
-                                self->cancellable, on_tunnel_open, g_object_ref (self));
+                                self->cancellable, on_tunnel_open, open);
   }
 }
 
@@ -552,7 +594,8 @@ update_presence (CvConnectAgent *self, JsonObject *body)
   if (online != self->share_online)
     g_debug ("session “%s”: share agent %s", cv_agent_link_get_session (self->link),
              online ? "online" : "offline");
-  set_share (self, online, cv_control_get_string (body, "share_name", 128, FALSE, NULL));
+  set_share (self, online,
+             cv_control_get_string (body, "share_name", CV_CONTROL_MAX_NAME_BYTES, FALSE, NULL));
   if (!online)
     fail_waiting (self, "the share agent went offline");
 }

@@ -57,7 +57,8 @@ on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
   /* The handshake required a certificate: there is a fingerprint. */
   fingerprint = cv_tls_stream_get_peer_fingerprint (tls);
   link = cv_gateway_link_new (G_IO_STREAM (tls), handshake->remote, fingerprint, &self->mux_config,
-                              self->config->limits.handshake_timeout_ms);
+                              self->config->limits.handshake_timeout_ms,
+                              self->config->limits.max_control_output_bytes);
   g_object_set_data_full (G_OBJECT (link), "cv-admission-slot", g_steal_pointer (&handshake->slot),
                           (GDestroyNotify) cv_admission_slot_release);
   cv_gateway_add_link (self, link);
@@ -283,18 +284,15 @@ take_connection (CvGateway *self, GSocketConnection *connection)
 /* GSocketService's "incoming": its accept is a GTask started on the gateway's context
  * (cv_gateway_start()), and GTask calls back with that context pushed, so the next
  * accept it queues after this returns is on it too. */
-gboolean
-cv_gateway_on_incoming (GSocketService *service,
-                        GSocketConnection *connection,
-                        GObject *source,
-                        gpointer user_data)
+void
+cv_gateway_on_incoming (CvAcceptor *acceptor, GSocketConnection *connection, gpointer user_data)
 {
   CvGateway *self = user_data;
   CV_GATEWAY_ON_ITS_CONTEXT (self);
 
+  /* What is not taken closes when the acceptor drops its reference. */
   if (!self->shutting_down)
     take_connection (self, connection);
-  return TRUE; /* dropping our reference closes what was not taken */
 }
 
 /* cv_gateway_stop(): connections not sniffed yet are closed. */

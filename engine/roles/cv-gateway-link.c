@@ -1,7 +1,10 @@
 /* cv-gateway-link.c: the gateway's end of one agent's control link.
  *
- * Until WELCOME the link may carry one thing: a HELLO, within the handshake deadline.
- * Channels are never opened on control links; anything else closes the link. */
+ * Until WELCOME the link may carry one thing: a HELLO, within the handshake deadline,
+ * and may hold only a little unwritten output; WELCOME raises that bound.  Channels are
+ * never opened on control links; anything else closes the link.  Once the gateway has
+ * said goodbye (REFUSED, GOAWAY), the link sends nothing more and its mux answers
+ * nothing, until it closes, at the mux's close deadline at the latest. */
 #include "roles/cv-gateway-link.h"
 
 #include "base/cv-source.h"
@@ -15,9 +18,11 @@ struct _CvGatewayLink {
   char *fingerprint;
   GMainContext *context; /* thread-default at construction, as the mux's */
   guint hello_timeout_ms;
+  gsize max_output_after_welcome;
   GSource *hello_timer;
   gboolean have_hello;
   gboolean welcomed;
+  gboolean leaving; /* REFUSED or GOAWAY sent, or closed */
   gboolean closed;
   CvHello hello;
   gpointer session; /* owned by the gateway */
@@ -82,6 +87,7 @@ on_mux_closed (CvMux *mux, const GError *error, CvGatewayLink *self)
   if (self->closed)
     return;
   self->closed = TRUE;
+  self->leaving = TRUE;
   cv_source_clear (&self->hello_timer);
   g_signal_emit (self, signals[SIGNAL_CLOSED], 0, error);
 }
@@ -149,13 +155,16 @@ on_hello_timeout (gpointer user_data)
  * cv_gateway_link_new:
  * @tls_stream: the agent's TLS connection, handshake done
  * @tls_fingerprint: the agent's key, from its TLS client certificate
+ * @mux_config: the link's mux; its max_output_bytes holds until WELCOME
+ * @max_output_after_welcome: the mux's max_output_bytes from WELCOME on
  */
 CvGatewayLink *
 cv_gateway_link_new (GIOStream *tls_stream,
                      GInetAddress *remote,
                      const char *tls_fingerprint,
                      const CvMuxConfig *mux_config,
-                     guint hello_timeout_ms)
+                     guint hello_timeout_ms,
+                     gsize max_output_after_welcome)
 {
   CvGatewayLink *self = g_object_new (CV_TYPE_GATEWAY_LINK, NULL);
 
@@ -165,6 +174,7 @@ cv_gateway_link_new (GIOStream *tls_stream,
   self->remote_string = g_inet_address_to_string (remote);
   self->fingerprint = g_strdup (tls_fingerprint);
   self->hello_timeout_ms = hello_timeout_ms;
+  self->max_output_after_welcome = max_output_after_welcome;
   g_signal_connect (self->mux, "closed", G_CALLBACK (on_mux_closed), self);
   g_signal_connect (self->mux, "incoming-channel", G_CALLBACK (on_incoming_channel), self);
   g_signal_connect (self->mux, "control-message", G_CALLBACK (on_control_message), self);
@@ -211,6 +221,13 @@ cv_gateway_link_is_welcomed (CvGatewayLink *self)
   return self->welcomed;
 }
 
+/* REFUSED or GOAWAY was sent: the link is on its way out, whatever the agent does. */
+gboolean
+cv_gateway_link_is_leaving (CvGatewayLink *self)
+{
+  return self->leaving;
+}
+
 gpointer
 cv_gateway_link_get_session (CvGatewayLink *self)
 {
@@ -226,18 +243,25 @@ cv_gateway_link_set_session (CvGatewayLink *self, gpointer session)
 void
 cv_gateway_link_send (CvGatewayLink *self, CvControlType type, JsonObject *body)
 {
-  g_autofree char *json = cv_control_to_string (body);
+  g_autofree char *json = NULL;
 
-  if (!self->closed)
-    cv_mux_send_control (self->mux, type, json, NULL);
+  if (self->leaving)
+    return;
+  json = cv_control_to_string (body);
+  /* Past the mux's output bound it is not sent, and the link closes (control-flood). */
+  cv_mux_send_control (self->mux, type, json, NULL);
 }
 
 void
 cv_gateway_link_welcome (CvGatewayLink *self, JsonObject *extra)
 {
-  g_autoptr (JsonObject) body = extra != NULL ? json_object_ref (extra) : json_object_new ();
+  g_autoptr (JsonObject) body = NULL;
 
+  if (self->leaving)
+    return;
+  body = extra != NULL ? json_object_ref (extra) : json_object_new ();
   self->welcomed = TRUE;
+  cv_mux_set_max_output (self->mux, self->max_output_after_welcome);
   json_object_set_string_member (body, "session", self->hello.session);
   json_object_set_string_member (body, "role", cv_agent_role_to_string (self->hello.role));
   cv_gateway_link_send (self, CV_CONTROL_WELCOME, body);
@@ -250,8 +274,11 @@ cv_gateway_link_refuse (CvGatewayLink *self,
                         const char *message,
                         guint retry_after_ms)
 {
-  g_autoptr (JsonObject) body = json_object_new ();
+  g_autoptr (JsonObject) body = NULL;
 
+  if (self->leaving)
+    return; /* one answer per link */
+  body = json_object_new ();
   json_object_set_string_member (body, "reason", reason);
   json_object_set_string_member (body, "message", message);
   if (retry_after_ms > 0)
@@ -263,13 +290,17 @@ cv_gateway_link_refuse (CvGatewayLink *self,
 void
 cv_gateway_link_goaway (CvGatewayLink *self, CvGoawayReason reason, const char *message)
 {
-  if (!self->closed)
+  gboolean was_leaving = self->leaving;
+
+  self->leaving = TRUE;
+  if (!self->closed && !was_leaving)
     cv_mux_goaway (self->mux, reason, message);
 }
 
 void
 cv_gateway_link_close (CvGatewayLink *self)
 {
+  self->leaving = TRUE;
   if (!self->closed)
     cv_mux_close (self->mux);
 }

@@ -15,7 +15,8 @@ CvGatewayLink *cv_gateway_link_new (GIOStream *tls_stream,
                                     GInetAddress *remote,
                                     const char *tls_fingerprint,
                                     const CvMuxConfig *mux_config,
-                                    guint hello_timeout_ms);
+                                    guint hello_timeout_ms,
+                                    gsize max_output_after_welcome);
 void cv_gateway_link_start (CvGatewayLink *self);
 
 GInetAddress *cv_gateway_link_get_remote (CvGatewayLink *self);
@@ -23,6 +24,7 @@ const char *cv_gateway_link_get_remote_string (CvGatewayLink *self);
 const char *cv_gateway_link_get_fingerprint (CvGatewayLink *self);
 const CvHello *cv_gateway_link_get_hello (CvGatewayLink *self);
 gboolean cv_gateway_link_is_welcomed (CvGatewayLink *self);
+gboolean cv_gateway_link_is_leaving (CvGatewayLink *self);
 gpointer cv_gateway_link_get_session (CvGatewayLink *self);
 void cv_gateway_link_set_session (CvGatewayLink *self, gpointer session);
 

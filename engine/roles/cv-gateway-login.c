@@ -104,6 +104,8 @@ on_verified (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   /* A success does not wipe the address's failures: one valid password must not buy
    * unlimited guesses at another session's.  Failures fade with the limiter's window. */
+  if (cv_gateway_link_is_leaving (link))
+    return; /* refused meanwhile (a second message before WELCOME): not admitted */
   cv_gateway_admit (self, link, session);
 }
 

@@ -5,6 +5,7 @@
 #include "roles/cv-gateway.h"
 
 #include "auth/cv-admission.h"
+#include "base/cv-acceptor.h"
 #include "auth/cv-auth-limiter.h"
 #include "mux/cv-mux.h"
 #include "roles/cv-gateway-link.h"
@@ -30,12 +31,13 @@ struct _CvGateway {
   CvIdentity *identity;
   CvAuthLimiter *limiter;
   GMainContext *context; /* every source and async call of the gateway's is on it */
-  GSocketService *service;
+  CvAcceptor *service;   /* the listening sockets */
   GArray *ports;
   CvMuxConfig mux_config;
 
   GHashTable *sessions; /* id → CvGatewaySessionState */
   GHashTable *tickets;  /* ticket → rendezvous (two entries per rendezvous) */
+  GPtrArray *joins;     /* the joined tunnels, not owned: each frees itself when it ends */
   GPtrArray *links;     /* of CvGatewayLink, owned */
   GHashTable *pending;  /* set of connections not yet sniffed */
   CvAdmission *admission;
@@ -72,6 +74,10 @@ guint cv_gateway_drop_removed_sessions (CvGateway *self);
 JsonObject *cv_gateway_presence_body (CvGatewaySessionState *session);
 void cv_gateway_add_link (CvGateway *self, CvGatewayLink *link);
 void cv_gateway_admit (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *session);
+/* The password hash @link logged in with; NULL before it was admitted. */
+const char *cv_gateway_link_admitted_hash (CvGatewayLink *link);
+/* Reload: links admitted with a hash their session no longer has are told so and go. */
+guint cv_gateway_revoke_links (CvGateway *self);
 void cv_gateway_drop_links (CvGateway *self);
 guint cv_gateway_count_sessions_online (CvGateway *self);
 
@@ -87,13 +93,15 @@ void cv_gateway_accept_tunnel_half (CvGateway *self,
                                     const char *ticket,
                                     const char *remote);
 void cv_gateway_forget_rendezvous (CvGateway *self);
+/* Reload: tunnels and offers whose session is gone, or whose agents logged in with a
+ * hash it no longer has, end now.  Returns: how many */
+guint cv_gateway_revoke_tunnels (CvGateway *self);
 
 /* cv-gateway-intake.c: new connections, told apart by their first bytes. */
 void cv_gateway_pending_free (gpointer data);
-gboolean cv_gateway_on_incoming (GSocketService *service,
-                                 GSocketConnection *connection,
-                                 GObject *source,
-                                 gpointer user_data);
+void cv_gateway_on_incoming (CvAcceptor *acceptor,
+                             GSocketConnection *connection,
+                             gpointer user_data);
 void cv_gateway_drop_pending (CvGateway *self);
 
 G_END_DECLS

@@ -3,15 +3,55 @@
  * (transport/cv-socket-joiner) without the gateway reading them. */
 #include "roles/cv-gateway-private.h"
 
+#include "base/cv-log-escape.h"
 #include "base/cv-source.h"
 #include "transport/cv-socket-joiner.h"
 #include "wire/cv-control.h"
 #include "wire/cv-ticket.h"
 
+/* The hashes the two agents of a tunnel logged in with: a reload that changes either
+ * ends the tunnel, as it ends their links. */
+typedef struct {
+  char *session_id;
+  char *share_hash;
+  char *connect_hash;
+} TunnelOwner;
+
+static void
+tunnel_owner_clear (TunnelOwner *owner)
+{
+  g_free (owner->session_id);
+  g_free (owner->share_hash);
+  g_free (owner->connect_hash);
+}
+
+static void
+tunnel_owner_copy (TunnelOwner *to, const TunnelOwner *from)
+{
+  to->session_id = g_strdup (from->session_id);
+  to->share_hash = g_strdup (from->share_hash);
+  to->connect_hash = g_strdup (from->connect_hash);
+}
+
+/* Why a reload ends a tunnel of @owner, or NULL if it may stay. */
+static const char *
+tunnel_owner_revoked (CvGateway *self, const TunnelOwner *owner)
+{
+  CvGatewaySessionState *session = g_hash_table_lookup (self->sessions, owner->session_id);
+
+  if (session == NULL || session->removed)
+    return "the session was removed from the gateway";
+  if (g_strcmp0 (session->share_hash, owner->share_hash) != 0)
+    return "the session's share password was changed";
+  if (g_strcmp0 (session->connect_hash, owner->connect_hash) != 0)
+    return "the session's connect password was changed";
+  return NULL;
+}
+
 /* Two one-time tickets, one per side, and the halves that presented them. */
 typedef struct {
   CvGateway *gateway;
-  char *session_id;
+  TunnelOwner owner;
   char *ticket[2]; /* [0] share side, [1] connect side */
   GSocketConnection *half[2];
   GSource *timer;
@@ -37,7 +77,7 @@ rendezvous_free (Rendezvous *rendezvous)
         g_io_stream_close (G_IO_STREAM (rendezvous->half[i]), NULL, NULL);
       g_clear_object (&rendezvous->half[i]);
     }
-  g_free (rendezvous->session_id);
+  tunnel_owner_clear (&rendezvous->owner);
   g_free (rendezvous);
 }
 
@@ -49,16 +89,26 @@ on_rendezvous_timeout (gpointer user_data)
 
   g_clear_pointer (&rendezvous->timer, g_source_unref);
   g_message ("session %s: a tunnel ticket expired before both agents presented it",
-             rendezvous->session_id);
+             rendezvous->owner.session_id);
   rendezvous_free (rendezvous);
   return G_SOURCE_REMOVE;
 }
 
+/* A joined tunnel, in the gateway's joins until it ends. */
 typedef struct {
   CvGateway *gateway;
-  char *session_id;
+  TunnelOwner owner;
+  GCancellable *cancellable; /* this tunnel's: a reload may end it alone */
+  gulong gateway_cancelled;  /* ... and the gateway's shutdown and stop end it too */
+  const char *revoked;       /* why a reload ended it, or NULL */
   gint64 started_us;
 } Join;
+
+static void
+cancel_join (GCancellable *gateway_cancellable, gpointer data)
+{
+  g_cancellable_cancel (data);
+}
 
 static void
 on_joined (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -71,16 +121,23 @@ on_joined (GObject *source, GAsyncResult *result, gpointer user_data)
   double seconds = (g_get_monotonic_time () - join->started_us) / 1e6;
 
   join->gateway->n_tunnels--;
+  if (join->gateway->joins != NULL)
+    g_ptr_array_remove_fast (join->gateway->joins, join);
   cv_gateway_counts_changed (join->gateway);
-  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  /* A tunnel the gateway cut is not news, unless a reload cut it. */
+  if (join->revoked != NULL || !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
+      const char *why = join->revoked != NULL ? join->revoked : ok ? NULL : error->message;
+
       g_message ("session %s: tunnel closed after %.1f s, %" G_GUINT64_FORMAT
                  " bytes share→connect, %" G_GUINT64_FORMAT " bytes connect→share%s%s",
-                 join->session_id, seconds, stats.bytes_a_to_b, stats.bytes_b_to_a, ok ? "" : ": ",
-                 ok ? "" : error->message);
+                 join->owner.session_id, seconds, stats.bytes_a_to_b, stats.bytes_b_to_a,
+                 why != NULL ? ": " : "", why != NULL ? why : "");
     }
+  g_cancellable_disconnect (join->gateway->cancellable, join->gateway_cancelled);
+  g_object_unref (join->cancellable);
   g_object_unref (join->gateway);
-  g_free (join->session_id);
+  tunnel_owner_clear (&join->owner);
   g_free (join);
 }
 
@@ -92,17 +149,22 @@ join_halves (CvGateway *self, Rendezvous *rendezvous)
 
   cv_join_options_init (&options);
   join->gateway = g_object_ref (self);
-  join->session_id = g_strdup (rendezvous->session_id);
+  tunnel_owner_copy (&join->owner, &rendezvous->owner);
   join->started_us = g_get_monotonic_time ();
+  join->cancellable = g_cancellable_new ();
+  join->gateway_cancelled = g_cancellable_connect (self->cancellable, G_CALLBACK (cancel_join),
+                                                   join->cancellable, NULL);
+  g_ptr_array_add (self->joins, join);
   options.record_path = self->record_path;
   options.buffer_size = self->config->limits.tunnel_buffer_bytes;
+  options.idle_timeout_ms = self->config->limits.tunnel_idle_timeout_ms;
   self->n_tunnels++;
-  g_message ("session %s: tunnel joined", rendezvous->session_id);
+  g_message ("session %s: tunnel joined", rendezvous->owner.session_id);
   cv_gateway_counts_changed (self);
   cv_socket_join_async (rendezvous->half[0], rendezvous->half[1],
                         self->config->join == CV_GATEWAY_JOIN_SPLICE ? CV_JOIN_MODE_SPLICE
                                                                      : CV_JOIN_MODE_COPY,
-                        &options, self->cancellable, on_joined, join);
+                        &options, join->cancellable, on_joined, join);
   g_clear_object (&rendezvous->half[0]);
   g_clear_object (&rendezvous->half[1]);
   rendezvous_free (rendezvous);
@@ -154,8 +216,10 @@ cv_gateway_offer_tunnel (CvGateway *self, CvGatewaySessionState *session, CvGate
 
   if (count_offers (self, connect) >= MAX_OFFERS_PER_LINK)
     {
+      g_autofree char *name = cv_log_escape (cv_gateway_link_get_hello (connect)->name, -1);
+
       g_message ("session %s: connect agent “%s” asks for tunnels faster than it uses them",
-                 session->id, cv_gateway_link_get_hello (connect)->name);
+                 session->id, name);
       json_object_set_string_member (to_connect, "error", CV_REASON_RATE_LIMITED);
       cv_gateway_link_send (connect, CV_CONTROL_TUNNEL_OFFER, to_connect);
       return;
@@ -166,7 +230,9 @@ cv_gateway_offer_tunnel (CvGateway *self, CvGatewaySessionState *session, CvGate
   rendezvous->requester = connect;
   g_object_add_weak_pointer (G_OBJECT (connect), (gpointer *) &rendezvous->requester);
   rendezvous->gateway = self;
-  rendezvous->session_id = g_strdup (session->id);
+  rendezvous->owner.session_id = g_strdup (session->id);
+  rendezvous->owner.share_hash = g_strdup (cv_gateway_link_admitted_hash (session->share));
+  rendezvous->owner.connect_hash = g_strdup (cv_gateway_link_admitted_hash (connect));
   rendezvous->ticket[0] = cv_ticket_new ();
   rendezvous->ticket[1] = cv_ticket_new ();
   g_hash_table_insert (self->tickets, rendezvous->ticket[0], rendezvous);
@@ -235,4 +301,53 @@ cv_gateway_forget_rendezvous (CvGateway *self)
   g_hash_table_iter_init (&iter, each);
   while (g_hash_table_iter_next (&iter, &rendezvous, NULL))
     rendezvous_free (rendezvous);
+}
+
+guint
+cv_gateway_revoke_tunnels (CvGateway *self)
+{
+  g_autoptr (GPtrArray) ended = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+  guint revoked = 0;
+
+  if (self->tickets == NULL)
+    return 0;
+
+  /* Offers not yet joined: each is in the table under its connect-side ticket until
+   * that is presented, and under its share-side one until that is. */
+  g_hash_table_iter_init (&iter, self->tickets);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Rendezvous *rendezvous = value;
+
+      if (tunnel_owner_revoked (self, &rendezvous->owner) != NULL
+          && !g_ptr_array_find (ended, rendezvous, NULL))
+        g_ptr_array_add (ended, rendezvous);
+    }
+  for (guint i = 0; i < ended->len; i++)
+    {
+      Rendezvous *rendezvous = ended->pdata[i];
+
+      g_message ("session %s: a tunnel offer was withdrawn: %s", rendezvous->owner.session_id,
+                 tunnel_owner_revoked (self, &rendezvous->owner));
+      rendezvous_free (rendezvous);
+      revoked++;
+    }
+
+  for (guint i = 0; i < self->joins->len; i++)
+    {
+      Join *join = self->joins->pdata[i];
+
+      if (join->revoked != NULL)
+        continue;
+      join->revoked = tunnel_owner_revoked (self, &join->owner);
+      if (join->revoked == NULL)
+        continue;
+      /* The joiner's cancellation source fires on the next turn of the gateway's
+       * context: both halves are reset then. */
+      g_cancellable_cancel (join->cancellable);
+      revoked++;
+    }
+  return revoked;
 }

@@ -2,6 +2,7 @@
  * and presence (whether a session's share agent is online, told to its connect agents). */
 #include "roles/cv-gateway-private.h"
 
+#include "base/cv-log-escape.h"
 #include "wire/cv-control.h"
 
 void
@@ -96,33 +97,59 @@ on_link_closed (CvGatewayLink *link, const GError *error, CvGateway *self)
   g_object_set_data (G_OBJECT (link), "cv-admission-slot", NULL);
   forget_link (self, link);
   if (error != NULL && cv_gateway_link_is_welcomed (link))
-    g_message ("%s: control link closed: %s", cv_gateway_link_get_remote_string (link),
-               error->message);
+    {
+      /* The error may quote the agent's GOAWAY text. */
+      g_autofree char *why = cv_log_escape (error->message, -1);
+
+      g_message ("%s: control link closed: %s", cv_gateway_link_get_remote_string (link), why);
+    }
   g_signal_handlers_disconnect_by_data (link, self);
   g_ptr_array_remove (self->links, link);
   cv_gateway_counts_changed (self);
+}
+
+static const char *
+session_hash (CvGatewaySessionState *session, CvAgentRole role)
+{
+  return role == CV_AGENT_ROLE_SHARE ? session->share_hash : session->connect_hash;
+}
+
+const char *
+cv_gateway_link_admitted_hash (CvGatewayLink *link)
+{
+  return g_object_get_data (G_OBJECT (link), "cv-admitted-hash");
 }
 
 void
 cv_gateway_admit (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *session)
 {
   const CvHello *hello = cv_gateway_link_get_hello (link);
+  g_autofree char *name = cv_log_escape (hello->name, -1);
   g_autoptr (JsonObject) limits = NULL;
 
   g_object_set_data (G_OBJECT (link), "cv-admission-slot", NULL);
   cv_gateway_link_set_session (link, session);
+  /* What a reload compares: a link stays only while its session keeps this hash. */
+  g_object_set_data_full (G_OBJECT (link), "cv-admitted-hash",
+                          g_strdup (session_hash (session, hello->role)), g_free);
   if (hello->role == CV_AGENT_ROLE_SHARE)
     {
       if (session->share != NULL)
         {
           CvGatewayLink *old = session->share;
+          g_autofree char *old_name = cv_log_escape (cv_gateway_link_get_hello (old)->name, -1);
           g_autofree char *why = g_strdup_printf ("replaced by share agent “%s” from %s",
                                                   hello->name,
                                                   cv_gateway_link_get_remote_string (link));
 
-          g_message ("session %s: share agent “%s” from %s %s", session->id,
-                     cv_gateway_link_get_hello (old)->name, cv_gateway_link_get_remote_string (old),
-                     why);
+          /* A message, not a g_warning (an agent may log in anew at any time), but the
+           * words carry the alarm: a takeover is how a stolen share password shows. */
+          g_message ("WARNING: session %s: share agent “%s” from %s (key %s) replaced by share "
+                     "agent “%s” from %s (key %s)",
+                     session->id, old_name, cv_gateway_link_get_remote_string (old),
+                     cv_gateway_link_get_fingerprint (old), name,
+                     cv_gateway_link_get_remote_string (link),
+                     cv_gateway_link_get_fingerprint (link));
           cv_gateway_link_set_session (old, NULL);
           cv_gateway_link_goaway (old, CV_GOAWAY_REASON_REPLACED, why);
         }
@@ -132,7 +159,7 @@ cv_gateway_admit (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *s
       json_object_set_int_member (limits, "max_channels_per_tunnel",
                                   self->config->limits.max_channels_per_tunnel);
       cv_gateway_link_welcome (link, limits);
-      g_message ("session %s: share agent “%s” online from %s (key %s)", session->id, hello->name,
+      g_message ("session %s: share agent “%s” online from %s (key %s)", session->id, name,
                  cv_gateway_link_get_remote_string (link), cv_gateway_link_get_fingerprint (link));
       announce_presence (session);
       cv_gateway_counts_changed (self);
@@ -143,7 +170,7 @@ cv_gateway_admit (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *s
 
       g_ptr_array_add (session->connects, link);
       cv_gateway_link_welcome (link, body);
-      g_message ("session %s: connect agent “%s” online from %s", session->id, hello->name,
+      g_message ("session %s: connect agent “%s” online from %s", session->id, name,
                  cv_gateway_link_get_remote_string (link));
     }
 }
@@ -243,4 +270,45 @@ cv_gateway_drop_removed_sessions (CvGateway *self)
       g_hash_table_iter_remove (&iter);
     }
   return removed;
+}
+
+/* Whether @link logged in with a hash its session has no longer; then it is detached
+ * from the session (presence told to the others) and told why. */
+static gboolean
+revoke_if_stale (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *session)
+{
+  CvAgentRole role = cv_gateway_link_get_hello (link)->role;
+  const char *kind = role == CV_AGENT_ROLE_SHARE ? "share" : "connect";
+  g_autofree char *why = NULL;
+
+  if (g_strcmp0 (cv_gateway_link_admitted_hash (link), session_hash (session, role)) == 0)
+    return FALSE;
+  why = g_strdup_printf ("the %s password of this session was changed on the gateway", kind);
+  g_message ("session %s: %s agent from %s logged out: its password was changed", session->id, kind,
+             cv_gateway_link_get_remote_string (link));
+  forget_link (self, link);
+  cv_gateway_link_goaway (link, CV_GOAWAY_REASON_SHUTTING_DOWN, why);
+  return TRUE;
+}
+
+guint
+cv_gateway_revoke_links (CvGateway *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+  guint revoked = 0;
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      CvGatewaySessionState *session = value;
+      g_autoptr (GPtrArray) connects = g_ptr_array_copy (session->connects, NULL, NULL);
+
+      /* The connect agents first: a share agent that goes is announced to those left. */
+      for (guint i = 0; i < connects->len; i++)
+        revoked += revoke_if_stale (self, connects->pdata[i], session);
+      if (session->share != NULL)
+        revoked += revoke_if_stale (self, session->share, session);
+    }
+  return revoked;
 }

@@ -31,7 +31,7 @@ close_listener (CvGateway *self)
   if (self->service == NULL)
     return;
   g_signal_handlers_disconnect_by_data (self->service, self);
-  g_socket_service_stop (self->service);
+  cv_acceptor_stop (self->service);
   g_socket_listener_close (G_SOCKET_LISTENER (self->service));
   g_clear_object (&self->service);
 }
@@ -82,6 +82,7 @@ cv_gateway_finalize (GObject *object)
   g_clear_pointer (&self->ports, g_array_unref);
   g_clear_pointer (&self->admission, cv_admission_unref);
   g_clear_pointer (&self->verifying, g_hash_table_unref);
+  g_clear_pointer (&self->joins, g_ptr_array_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->record_path);
 
@@ -174,6 +175,7 @@ cv_gateway_init (CvGateway *self)
                                           cv_gateway_session_state_free);
   /* Each rendezvous is in the table twice; only the share-side entry frees it. */
   self->tickets = g_hash_table_new (g_str_hash, g_str_equal);
+  self->joins = g_ptr_array_new ();
   self->links = g_ptr_array_new_with_free_func (g_object_unref);
   self->pending = g_hash_table_new_full (NULL, NULL, cv_gateway_pending_free, NULL);
   self->ports = g_array_new (FALSE, FALSE, sizeof (guint16));
@@ -189,6 +191,16 @@ static guint
 pending_per_address (const CvGatewayLimits *limits)
 {
   return MAX (16, limits->max_pending_handshakes / 8);
+}
+
+/* A new control link may hold little unwritten output until WELCOME raises it
+ * (cv_gateway_link_welcome()), and closes within close_timeout_ms of its GOAWAY: a peer
+ * that does not read cannot hold memory or an admission slot. */
+static void
+apply_link_limits (CvGateway *self, const CvGatewayLimits *limits)
+{
+  self->mux_config.max_output_bytes = limits->max_output_before_welcome_bytes;
+  self->mux_config.close_timeout_ms = limits->close_timeout_ms;
 }
 
 /**
@@ -214,6 +226,7 @@ cv_gateway_new_with_context (CvGatewayConfig *config, CvIdentity *identity, GMai
   cv_mux_config_init_defaults (&self->mux_config);
   self->mux_config.keepalive_interval_ms = config->limits.keepalive_interval_ms;
   self->mux_config.dead_peer_timeout_ms = config->limits.dead_peer_timeout_ms;
+  apply_link_limits (self, &config->limits);
   /* Control links carry a few small messages; no channel ever opens on them. */
   self->mux_config.max_channels = 1;
   self->mux_config.initial_window = 64 * 1024;
@@ -289,9 +302,8 @@ cv_gateway_start (CvGateway *self, GError **error)
 
   g_return_val_if_fail (self->service == NULL && !self->shutting_down, FALSE);
 
-  /* Made and started with the gateway's context pushed: the service's accepts are
-   * GTasks of that context from the first one on. */
-  self->service = g_socket_service_new ();
+  /* Started with the gateway's context pushed: its accepts come back on it. */
+  self->service = cv_acceptor_new ();
   for (guint i = 0; i < self->config->listeners->len; i++)
     {
       CvGatewayListener *listen = self->config->listeners->pdata[i];
@@ -308,7 +320,7 @@ cv_gateway_start (CvGateway *self, GError **error)
       g_message ("listening on %s port %u", listen->host, port);
     }
   g_signal_connect (self->service, "incoming", G_CALLBACK (cv_gateway_on_incoming), self);
-  g_socket_service_start (self->service);
+  cv_acceptor_start (self->service);
   set_running (self, TRUE);
   return TRUE;
 }
@@ -351,6 +363,14 @@ guint
 cv_gateway_get_n_tunnels (CvGateway *self)
 {
   return self->n_tunnels;
+}
+
+/* Connections holding an admission slot: not yet welcomed, and not yet closed. */
+guint
+cv_gateway_get_n_unauthenticated (CvGateway *self)
+{
+  g_return_val_if_fail (CV_IS_GATEWAY (self), 0);
+  return cv_admission_get_n_pending (self->admission);
 }
 
 guint
@@ -407,8 +427,9 @@ cv_gateway_counts_changed (CvGateway *self)
   g_object_thaw_notify (G_OBJECT (self));
 }
 
-/* New sessions and credentials take effect for the next login; links and tunnels that
- * are up stay up, except those of sessions that no longer exist. */
+/* New sessions and credentials take effect for the next login.  What a reload takes
+ * away goes now: the links and tunnels of a removed session, and those of agents that
+ * logged in with a password hash their session no longer has. */
 gboolean
 cv_gateway_reload (CvGateway *self, CvGatewayConfig *config, GError **error)
 {
@@ -416,20 +437,25 @@ cv_gateway_reload (CvGateway *self, CvGatewayConfig *config, GError **error)
   GHashTableIter iter;
   gpointer value;
   guint n_sessions = cv_gateway_get_n_sessions (self);
-  guint removed;
+  guint removed, revoked_links, revoked_tunnels;
 
   g_hash_table_iter_init (&iter, self->sessions);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     ((CvGatewaySessionState *) value)->removed = TRUE;
   cv_gateway_load_sessions (self, config);
   removed = cv_gateway_drop_removed_sessions (self);
-  g_message ("configuration reloaded: %u sessions, %u removed", config->sessions->len, removed);
+  revoked_links = cv_gateway_revoke_links (self);
+  revoked_tunnels = cv_gateway_revoke_tunnels (self);
+  g_message ("configuration reloaded: %u sessions, %u removed, %u links logged out by changed "
+             "passwords, %u tunnels ended",
+             config->sessions->len, removed, revoked_links, revoked_tunnels);
   cv_admission_set_limits (self->admission, config->limits.max_pending_handshakes,
                            pending_per_address (&config->limits));
   /* New links get the new keepalive; the failed-login limiter keeps its state and its
    * policy until a restart (a reload must not forgive an attacker). */
   self->mux_config.keepalive_interval_ms = config->limits.keepalive_interval_ms;
   self->mux_config.dead_peer_timeout_ms = config->limits.dead_peer_timeout_ms;
+  apply_link_limits (self, &config->limits);
   cv_gateway_config_free (self->config);
   self->config = config;
   if (cv_gateway_get_n_sessions (self) != n_sessions)

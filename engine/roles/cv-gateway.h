@@ -41,6 +41,7 @@ void cv_gateway_set_record_path (CvGateway *self, const char *path);
 guint cv_gateway_get_n_links (CvGateway *self);
 guint cv_gateway_get_n_tunnels (CvGateway *self);
 guint cv_gateway_get_n_sessions (CvGateway *self);
+guint cv_gateway_get_n_unauthenticated (CvGateway *self);
 guint cv_gateway_get_n_sessions_online (CvGateway *self);
 
 G_END_DECLS

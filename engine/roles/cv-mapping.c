@@ -6,6 +6,7 @@
  * (cv-traffic-meter.c). */
 #include "roles/cv-mapping.h"
 
+#include "base/cv-acceptor.h"
 #include "base/cv-listen.h"
 #include "roles/cv-agent-context.h"
 #include "roles/cv-traffic-meter.h"
@@ -21,7 +22,7 @@ struct _CvMapping {
   guint16 listen_port;
   char *target_host;
   guint16 target_port;
-  GSocketService *service;
+  CvAcceptor *service;
 
   guint16 bound_port;
   gboolean listening;
@@ -207,14 +208,11 @@ cv_mapping_new (const char *listen_host,
   return self;
 }
 
-static gboolean
-on_incoming (GSocketService *service,
-             GSocketConnection *connection,
-             GObject *source,
-             gpointer user_data)
+static void
+on_incoming (CvAcceptor *acceptor, GSocketConnection *connection, gpointer user_data)
 {
+  /* Dropping the last reference closes it. */
   g_signal_emit (user_data, signals[SIGNAL_INCOMING], 0, connection);
-  return TRUE; /* dropping the last reference closes it */
 }
 
 /**
@@ -231,8 +229,8 @@ cv_mapping_listen (CvMapping *self, GError **error)
 
   g_return_val_if_fail (self->service == NULL, FALSE);
 
-  /* GSocketService accepts on the thread-default context of the moment it gets sockets. */
-  self->service = g_socket_service_new ();
+  /* Accepts on the context pushed here, the mapping's. */
+  self->service = cv_acceptor_new ();
   if (!cv_listen_add (G_SOCKET_LISTENER (self->service), self->listen_host, self->listen_port,
                       LISTEN_BACKLOG, &bound_port, &local_error))
     {
@@ -244,7 +242,7 @@ cv_mapping_listen (CvMapping *self, GError **error)
       return FALSE;
     }
   g_signal_connect (self->service, "incoming", G_CALLBACK (on_incoming), self);
-  g_socket_service_start (self->service);
+  cv_acceptor_start (self->service);
   self->bound_port = bound_port;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BOUND_PORT]);
   self->listening = TRUE;
@@ -261,7 +259,7 @@ cv_mapping_stop (CvMapping *self)
   if (self->service != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->service, self);
-      g_socket_service_stop (self->service);
+      cv_acceptor_stop (self->service);
       g_socket_listener_close (G_SOCKET_LISTENER (self->service));
       g_clear_object (&self->service);
     }

@@ -10,6 +10,8 @@
  */
 #include "roles/cv-share-agent.h"
 
+#include "base/cv-log-escape.h"
+
 #include "roles/cv-agent-context.h"
 #include "roles/cv-agent-tunnel.h"
 #include "roles/cv-traffic-meter.h"
@@ -427,6 +429,13 @@ on_tunnel_open (GObject *source, GAsyncResult *result, gpointer user_data)
   g_free (offer);
 }
 
+/* What the gateway says of the peer, made fit for a log line. */
+static char *
+log_text (const char *text, const char *fallback)
+{
+  return text != NULL ? cv_log_escape (text, -1) : g_strdup (fallback);
+}
+
 static void
 on_link_message (CvAgentLink *link, guint type, JsonObject *body, CvShareAgent *self)
 {
@@ -445,12 +454,12 @@ on_link_message (CvAgentLink *link, guint type, JsonObject *body, CvShareAgent *
     }
   offer = g_new0 (Offer, 1);
   offer->agent = g_object_ref (self);
-  offer->peer_name = g_strdup (cv_control_get_string (body, "peer_name", 128, FALSE, NULL));
-  offer->peer_address = g_strdup (cv_control_get_string (body, "peer_address", 64, FALSE, NULL));
-  if (offer->peer_name == NULL)
-    offer->peer_name = g_strdup ("(unnamed)");
-  if (offer->peer_address == NULL)
-    offer->peer_address = g_strdup ("unknown address");
+  /* Both only go into log lines. */
+  offer->peer_name = log_text (cv_control_get_string (body, "peer_name", CV_CONTROL_MAX_NAME_BYTES,
+                                                      FALSE, NULL),
+                               "(unnamed)");
+  offer->peer_address = log_text (cv_control_get_string (body, "peer_address", 64, FALSE, NULL),
+                                  "unknown address");
   {
     g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
     cv_agent_tunnel_open_async (cv_agent_link_get_gateway (link), ticket, TRUE,

@@ -24,12 +24,14 @@ session_is_valid (const char *session)
   return TRUE;
 }
 
-CvKnownPeerResult
-cv_known_peers_check (const char *path,
-                      const char *session,
-                      const char *fingerprint,
-                      char **pinned,
-                      GError **error)
+/* @pin_new: write a key seen for the first time (NEW), or only say it would be */
+static CvKnownPeerResult
+check (const char *path,
+       const char *session,
+       const char *fingerprint,
+       gboolean pin_new,
+       char **pinned,
+       GError **error)
 {
   g_autofree char *contents = NULL;
   g_autoptr (GError) local_error = NULL;
@@ -87,6 +89,8 @@ cv_known_peers_check (const char *path,
       return cv_fingerprint_equal (line, normal) ? CV_KNOWN_PEER_MATCH : CV_KNOWN_PEER_CHANGED;
     }
 
+  if (!pin_new)
+    return CV_KNOWN_PEER_NEW;
   updated = g_string_new (contents);
   if (updated->len > 0 && updated->str[updated->len - 1] != '\n')
     g_string_append_c (updated, '\n');
@@ -103,4 +107,28 @@ cv_known_peers_check (const char *path,
                                  0600, error))
     return CV_KNOWN_PEER_CHANGED;
   return CV_KNOWN_PEER_NEW;
+}
+
+/* Compares @fingerprint with the key pinned for @session, and pins it if there is
+ * none (NEW).  Any error is CHANGED with @error set: refuse. */
+CvKnownPeerResult
+cv_known_peers_check (const char *path,
+                      const char *session,
+                      const char *fingerprint,
+                      char **pinned,
+                      GError **error)
+{
+  return check (path, session, fingerprint, TRUE, pinned, error);
+}
+
+/* The same, but a key seen for the first time is not written: NEW says it would be.
+ * The connect agent pins only once the tunnel's TLS handshake proved the key. */
+CvKnownPeerResult
+cv_known_peers_lookup (const char *path,
+                       const char *session,
+                       const char *fingerprint,
+                       char **pinned,
+                       GError **error)
+{
+  return check (path, session, fingerprint, FALSE, pinned, error);
 }

@@ -16,5 +16,10 @@ CvKnownPeerResult cv_known_peers_check (const char *path,
                                         const char *fingerprint,
                                         char **pinned,
                                         GError **error);
+CvKnownPeerResult cv_known_peers_lookup (const char *path,
+                                         const char *session,
+                                         const char *fingerprint,
+                                         char **pinned,
+                                         GError **error);
 
 G_END_DECLS

@@ -25,6 +25,10 @@ typedef struct {
   /* Bytes in flight inside the joiner per direction: the pipe's size in SPLICE mode,
    * the buffer's in COPY mode.  0 for the default (CV_JOIN_DEFAULT_BUFFER_SIZE). */
   gsize buffer_size;
+  /* End the join (a reset to both sides, G_IO_ERROR_TIMED_OUT) once no byte has passed
+   * either way for this long; 0 for never.  Checked a few times per period, so the end
+   * comes between 1 and 1.25 periods after the last byte. */
+  guint idle_timeout_ms;
 } CvJoinOptions;
 
 #define CV_JOIN_DEFAULT_BUFFER_SIZE (64 * 1024)

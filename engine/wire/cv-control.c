@@ -63,8 +63,6 @@ cv_refusal_to_string (CvRefusal refusal)
   return value != NULL ? value->value_nick : "unknown";
 }
 
-/* Bytes, not characters: 128 characters of any script fit. */
-#define MAX_NAME_LEN 512
 #define MAX_SESSION_LEN 64
 #define MAX_PASSWORD_LEN 1024
 #define MAX_FINGERPRINT_LEN 80
@@ -249,6 +247,19 @@ cv_control_build_hello (const CvHello *hello)
   return cv_control_to_string (object);
 }
 
+/**
+ * cv_control_fit_name:
+ * @name: an agent's name, valid UTF-8 (its config's, or the host name)
+ *
+ * Returns: (transfer full): @name cut to CV_CONTROL_MAX_NAME_CHARS characters, so
+ *   that a HELLO carries it
+ */
+char *
+cv_control_fit_name (const char *name)
+{
+  return g_utf8_substring (name, 0, MIN (g_utf8_strlen (name, -1), CV_CONTROL_MAX_NAME_CHARS));
+}
+
 gboolean
 cv_control_parse_hello (GBytes *json, CvHello *hello, GError **error)
 {
@@ -275,9 +286,19 @@ cv_control_parse_hello (GBytes *json, CvHello *hello, GError **error)
                                                error))
            == NULL)
     return FALSE;
-  name = cv_control_get_string (object, "name", MAX_NAME_LEN, FALSE, error);
+  name = cv_control_get_string (object, "name", G_MAXSIZE, FALSE, error);
   if (name == NULL && error != NULL && *error != NULL)
     return FALSE;
+  /* A longer name would reach the other agent as none at all. */
+  if (name != NULL
+      && (strlen (name) > CV_CONTROL_MAX_NAME_BYTES || !g_utf8_validate (name, -1, NULL)
+          || g_utf8_strlen (name, -1) > CV_CONTROL_MAX_NAME_CHARS))
+    {
+      g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                   "HELLO: “name” must be at most %u characters, the longest name agents show",
+                   CV_CONTROL_MAX_NAME_CHARS);
+      return FALSE;
+    }
   /* These end up in the gateway's logs and in the other agent's UI: no line breaks,
    * no escape sequences, and session ids in the same alphabet as the config's. */
   for (const char *p = session; *p != '\0'; p++)

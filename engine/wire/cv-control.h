@@ -20,6 +20,14 @@ typedef enum {
   CV_AGENT_ROLE_CONNECT,
 } CvAgentRole;
 
+char *cv_control_fit_name (const char *name);
+
+/* The longest agent name that agents show of each other (PRESENCE's share_name, an
+ * offer's peer_name), as an agent config allows it: HELLO refuses a longer one, and
+ * agents cut theirs to fit.  In bytes, that is at most four per character. */
+#define CV_CONTROL_MAX_NAME_CHARS 128
+#define CV_CONTROL_MAX_NAME_BYTES (4 * CV_CONTROL_MAX_NAME_CHARS)
+
 /* Stable reason codes of REFUSED (and of agents' errors): the UI translates these. */
 #define CV_REASON_BAD_PASSWORD "bad-password"
 #define CV_REASON_UNKNOWN_SESSION "unknown-session"

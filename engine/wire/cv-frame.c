@@ -54,6 +54,7 @@ static const char *const link_reason_names[] = {
   [CV_GOAWAY_REASON_SHUTTING_DOWN] = "shutting-down",
   [CV_GOAWAY_REASON_REPLACED] = "replaced",
   [CV_GOAWAY_REASON_CONNECTION_LOST] = "connection-lost",
+  [CV_GOAWAY_REASON_CLOSE_TIMEOUT] = "close-timeout",
 };
 
 const char *

@@ -6,6 +6,7 @@ credentials (30 s doubling, with jitter no less than half: ≥ 15 s)."""
 import os
 import re
 import shutil
+import signal
 import socket
 import sys
 import time
@@ -212,6 +213,40 @@ def test_changed_share_key(t):
     check(target.accepted == 1, "the target was reached through the changed key")
 
 
+def test_pin_after_handshake(t):
+    """The connect agent pins the share agent's key only once a tunnel's TLS handshake
+    proved it: a tunnel that fails before that pins nothing."""
+    target = t.echo_server()
+    s1 = Session("s1")
+    gw = t.gateway([s1], limits={"ticket_timeout_ms": 1000})
+    share = t.share(gw, s1, ["127.0.0.1:%d" % target.port])
+    conn = t.connect_agent(gw, s1, ["127.0.0.1:%d" % target.port])
+    known = os.path.join(conn.state_dir, "known_shares")
+
+    # A stopped share agent never presents its half: the connect half is dropped
+    # when the ticket expires, in its TLS handshake.
+    share.signal(signal.SIGSTOP)
+    try:
+        sock = t.connect(conn.ports[0])
+        check(closed_within(sock, 10.0), "the local client is still open with no tunnel")
+        conn.wait_for_log(r"the tunnel could not be opened", 10)
+        check(conn.count(r"pinned on first use") == 0,
+              "the key was pinned before any handshake proved it")
+        check(not os.path.exists(known) or "s1 " not in open(known).read(),
+              "%s holds a pin for s1 after a failed tunnel" % known)
+    finally:
+        share.signal(signal.SIGCONT)
+
+    sock = t.connect(conn.ports[0])
+    sock.sendall(b"ping")
+    sock.shutdown(socket.SHUT_WR)
+    check(sock.recv(16) == b"ping", "the tunnel did not work once the share agent was back")
+    conn.wait_for_log(r"pinned on first use, the tunnel's TLS handshake having proved it", 5)
+    _, m, _ = share.wait_for_log(r"share agent key (sha256:\S+)", 5)
+    check(("s1 " + m.group(1)) in open(known).read(),
+          "%s does not pin the share agent's key" % known)
+
+
 if __name__ == "__main__":
     run_tests([
         case("wrong password (share and connect): one line names bad-password, next try ≥ 15 s",
@@ -228,4 +263,6 @@ if __name__ == "__main__":
              test_changed_share_key),
         case("refused logins: no second try within 10 s, a second one 15-30 s later",
              test_refusal_backoff),
+        case("first-use pin: written only after a tunnel's TLS handshake proved the key",
+             test_pin_after_handshake),
     ])
