@@ -602,6 +602,10 @@ test_paths_and_values (void)
   g_autofree char *plain = cv_config_path_member ("sessions[0]", "id");
   g_autofree char *top = cv_config_path_member ("", "listen");
   g_autofree char *odd = cv_config_path_member ("limits", "max.links \x1b[31m");
+  g_autofree char *controls = cv_config_describe_string ("a\x1f"
+                                                         "b\x7f"
+                                                         "c\xc2\x9b"
+                                                         "d\n");
   g_autofree char *element = cv_config_path_element ("allow", 12);
   g_autofree char *long_text = g_strnfill (200, 'x');
   g_autofree char *shown = cv_config_describe_string (long_text);
@@ -609,6 +613,8 @@ test_paths_and_values (void)
   g_assert_cmpstr (plain, ==, "sessions[0].id");
   g_assert_cmpstr (top, ==, "listen");
   g_assert_cmpstr (odd, ==, "limits[\"max.links \\u001b[31m\"]");
+  /* What json-glib leaves as it is. */
+  g_assert_cmpstr (controls, ==, "\"a\\u001fb\\u007fc\\u009bd\\n\"");
   g_assert_cmpstr (element, ==, "allow[12]");
   g_assert_true (g_str_has_suffix (shown, "\"…"));
   g_assert_cmpuint (g_utf8_strlen (shown, -1), ==, 60 + 3);

@@ -95,6 +95,22 @@ test_parse_error_is_one_line (void)
   g_assert_nonnull (strstr (error->message, "\\033[2J\\n<3>session s2"));
 }
 
+/* The one value a HELLO's refusal repeats: escaped, since it is the peer's. */
+static void
+test_hello_role_escaped (void)
+{
+  static const char text[] = "{\"version\":1,\"role\":\"x\\n<3>forged\",\"session\":\"s\","
+                             "\"password\":\"pw\",\"fingerprint\":\"sha256:" FINGERPRINT_HEX "\"}";
+  g_autoptr (GBytes) json = g_bytes_new_static (text, strlen (text));
+  g_autoptr (GError) error = NULL;
+  g_auto (CvHello) hello = { 0 };
+
+  g_assert_false (cv_control_parse_hello (json, &hello, &error));
+  g_assert_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED);
+  g_assert_cmpstr (error->message, ==,
+                   "HELLO: “role” must be “share” or “connect”, not “x\\n<3>forged”");
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -103,5 +119,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/control/parse/not-object", test_parse_not_object);
   g_test_add_func ("/control/parse/octal-escape", test_parse_octal_escape);
   g_test_add_func ("/control/parse/error-is-one-line", test_parse_error_is_one_line);
+  g_test_add_func ("/control/hello/role-escaped", test_hello_role_escaped);
   return g_test_run ();
 }

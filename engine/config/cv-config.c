@@ -122,6 +122,26 @@ cv_config_prefix_error (GError **error, const char *file)
     g_prefix_error (error, "%s: ", file);
 }
 
+/* json-glib 1.6 writes U+001F, DEL and the C1 controls (U+0080 … U+009F, 8-bit CSI
+ * among them) as they are: JSON allows that, terminals act on some.  Takes @json. */
+static char *
+escape_controls (char *json)
+{
+  g_autofree char *text = json;
+  GString *escaped = g_string_sized_new (strlen (text));
+
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (g_unichar_iscntrl (c))
+        g_string_append_printf (escaped, "\\u%04x", c);
+      else
+        g_string_append_len (escaped, p, g_utf8_next_char (p) - p);
+    }
+  return g_string_free (escaped, FALSE);
+}
+
 /* A string as JSON writes it, shortened: safe to print whatever the file held. */
 char *
 cv_config_describe_string (const char *text)
@@ -132,7 +152,7 @@ cv_config_describe_string (const char *text)
   g_autofree char *quoted = NULL;
 
   json_node_set_string (node, shown);
-  quoted = json_to_string (node, FALSE);
+  quoted = escape_controls (json_to_string (node, FALSE));
   if (n_chars > MAX_SHOWN_CHARS)
     return g_strconcat (quoted, "…", NULL);
   return g_steal_pointer (&quoted);

@@ -325,8 +325,11 @@ cv_control_parse_hello (GBytes *json, CvHello *hello, GError **error)
     }
   if (!g_str_equal (role, "share") && !g_str_equal (role, "connect"))
     {
+      /* Escaped: the peer's 16 bytes go to the log and back to it. */
+      g_autofree char *shown = g_strescape (role, NULL);
+
       g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
-                   "HELLO: “role” must be “share” or “connect”, not “%s”", role);
+                   "HELLO: “role” must be “share” or “connect”, not “%s”", shown);
       return FALSE;
     }
 
