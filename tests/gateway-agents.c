@@ -46,6 +46,16 @@ on_raw_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Records what @raw's connection receives, and when the gateway closes it. */
+void
+raw_watch (Raw *raw)
+{
+  raw->source = g_socket_create_source (g_socket_connection_get_socket (raw->connection),
+                                        G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+  g_source_set_callback (raw->source, G_SOURCE_FUNC (on_raw_readable), raw, NULL);
+  g_source_attach (raw->source, g_main_context_get_thread_default ());
+}
+
 /* Connected before the gateway accepts it: the kernel completes the handshake. */
 Raw *
 raw_connect (Fixture *fixture)
@@ -60,10 +70,7 @@ raw_connect (Fixture *fixture)
                                                      &error);
   g_assert_no_error (error);
   raw->received = g_byte_array_new ();
-  raw->source = g_socket_create_source (g_socket_connection_get_socket (raw->connection),
-                                        G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
-  g_source_set_callback (raw->source, G_SOURCE_FUNC (on_raw_readable), raw, NULL);
-  g_source_attach (raw->source, g_main_context_get_thread_default ());
+  raw_watch (raw);
   g_ptr_array_add (fixture->raws, raw);
   return raw;
 }

@@ -326,6 +326,38 @@ gateway_test_init (int *argc, char ***argv)
   g_assert_true (cv_password_hash_is_valid (slow_hash, NULL));
 }
 
+typedef struct {
+  CvPasswordChecker *checker;
+  guint n_waiting;
+  guint n_running;
+} ChecksWanted;
+
+static gboolean
+checks_are (gpointer data)
+{
+  ChecksWanted *wanted = data;
+
+  return cv_password_checker_get_n_waiting (wanted->checker) == wanted->n_waiting
+         && cv_password_checker_get_n_running (wanted->checker) == wanted->n_running;
+}
+
+/* Waits until the gateway's password checks are @n_waiting waiting and @n_running
+ * running. */
+void
+wait_checks (Fixture *fixture, guint n_waiting, guint n_running)
+{
+  ChecksWanted wanted = { cv_gateway_get_password_checker (fixture->gateway), n_waiting,
+                          n_running };
+
+  g_assert_true (gateway_wait_until (checks_are, &wanted, WAIT_MS));
+}
+
+void
+hold_checks (Fixture *fixture, gboolean hold)
+{
+  cv_password_checker_hold (cv_gateway_get_password_checker (fixture->gateway), hold);
+}
+
 /* @limits: the members of the config's "limits" for this case, as JSON text, or NULL */
 void
 gateway_test_add (const char *path, const char *limits, GatewayTestFunc func)

@@ -76,6 +76,10 @@ guint count_refusals (const char *text);
 extern GPtrArray *gateway_log;
 guint count_log_lines (const char *part);
 
+void wait_checks (Fixture *fixture, guint n_waiting, guint n_running);
+/* Finished checks stay running (@hold TRUE) until released (FALSE). */
+void hold_checks (Fixture *fixture, gboolean hold);
+
 CvGatewayConfig *make_config (Fixture *fixture, const char *limits, gboolean with_s1);
 void dispose_gateway (Fixture *fixture);
 
@@ -83,6 +87,7 @@ void dispose_gateway (Fixture *fixture);
 void raw_free (gpointer data);
 void agent_free (gpointer data);
 Raw *raw_connect (Fixture *fixture);
+void raw_watch (Raw *raw);
 void raw_write (Raw *raw, const void *data, gsize len);
 gboolean raw_is_closed (gpointer data);
 void raw_assert_closed_within (Raw *raw, guint within_ms);

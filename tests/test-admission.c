@@ -1,12 +1,24 @@
-/* test-admission.c: the gateway's count of unauthenticated connections, overall and per address. */
+/* test-admission.c: the gateway's count of unauthenticated connections, overall and per
+ * address; and the key of an address that every per-address limit uses. */
 #include "auth/cv-admission.h"
+#include "auth/cv-source-key.h"
 
 #include <gio/gio.h>
 
+static GInetAddress *
+parse (const char *text)
+{
+  GInetAddress *address = g_inet_address_new_from_string (text);
+
+  g_assert_nonnull (address);
+  return address;
+}
+
 /* Takes a slot that must be granted. */
 static CvAdmissionSlot *
-take (CvAdmission *admission, const char *address)
+take (CvAdmission *admission, const char *text)
 {
+  g_autoptr (GInetAddress) address = parse (text);
   g_autoptr (GError) error = NULL;
   CvAdmissionSlot *slot = cv_admission_take (admission, address, &error);
 
@@ -17,8 +29,9 @@ take (CvAdmission *admission, const char *address)
 
 /* Asks for a slot that must be refused, with exactly @message. */
 static void
-assert_refused (CvAdmission *admission, const char *address, const char *message)
+assert_refused (CvAdmission *admission, const char *text, const char *message)
 {
+  g_autoptr (GInetAddress) address = parse (text);
   g_autoptr (GError) error = NULL;
   CvAdmissionSlot *slot = cv_admission_take (admission, address, &error);
 
@@ -71,6 +84,83 @@ test_per_address_cap (void)
   cv_admission_slot_release (b2);
   cv_admission_slot_release (v6);
   g_assert_cmpuint (cv_admission_get_n_pending (admission), ==, 0);
+}
+
+/* An IPv6 client counts by its /64, and an IPv4 client that a dual-stack listener
+ * sees as ::ffff:a.b.c.d counts as a.b.c.d: the same source as the limiter's. */
+static void
+test_per_address_groups_sources (void)
+{
+  g_autoptr (CvAdmission) admission = cv_admission_new (10, 2);
+  CvAdmissionSlot *slots[6];
+
+  slots[0] = take (admission, "2001:db8:1:2::1");
+  slots[1] = take (admission, "2001:db8:1:2:ffff:ffff:ffff:ffff");
+  assert_refused (admission, "2001:db8:1:2:abcd::9",
+                  "2 unauthenticated connections from this address (limit 2)");
+  /* The next /64 is another source. */
+  slots[2] = take (admission, "2001:db8:1:3::1");
+  slots[3] = take (admission, "192.0.2.1");
+  slots[4] = take (admission, "::ffff:192.0.2.1");
+  assert_refused (admission, "192.0.2.1",
+                  "2 unauthenticated connections from this address (limit 2)");
+  assert_refused (admission, "::ffff:192.0.2.1",
+                  "2 unauthenticated connections from this address (limit 2)");
+  slots[5] = take (admission, "2001:db8:1:3::2");
+
+  for (guint i = 0; i < G_N_ELEMENTS (slots); i++)
+    cv_admission_slot_release (slots[i]);
+  g_assert_cmpuint (cv_admission_get_n_pending (admission), ==, 0);
+  /* Released by source: every slot of the /64 came back. */
+  slots[0] = take (admission, "2001:db8:1:2::7");
+  slots[1] = take (admission, "2001:db8:1:2::8");
+  cv_admission_slot_release (slots[0]);
+  cv_admission_slot_release (slots[1]);
+}
+
+static void
+assert_key (const char *text, const char *expected)
+{
+  g_autoptr (GInetAddress) address = parse (text);
+  CvSourceKey key;
+  g_autofree char *got = NULL;
+
+  cv_source_key_init (&key, address);
+  got = cv_source_key_to_string (&key);
+  g_assert_cmpstr (got, ==, expected);
+}
+
+static gboolean
+same_source (const char *a, const char *b)
+{
+  g_autoptr (GInetAddress) address_a = parse (a);
+  g_autoptr (GInetAddress) address_b = parse (b);
+  CvSourceKey key_a, key_b;
+
+  cv_source_key_init (&key_a, address_a);
+  cv_source_key_init (&key_b, address_b);
+  if (cv_source_key_equal (&key_a, &key_b))
+    g_assert_cmpuint (cv_source_key_hash (&key_a), ==, cv_source_key_hash (&key_b));
+  return cv_source_key_equal (&key_a, &key_b);
+}
+
+static void
+test_source_key (void)
+{
+  assert_key ("192.0.2.1", "192.0.2.1");
+  assert_key ("::ffff:192.0.2.1", "192.0.2.1");
+  assert_key ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64");
+  assert_key ("::1", "::/64");
+  assert_key ("fe80::1", "fe80::/64");
+
+  g_assert_true (same_source ("2001:db8:1:2::1", "2001:db8:1:2:ffff::1"));
+  g_assert_false (same_source ("2001:db8:1:2::1", "2001:db8:1:3::1"));
+  g_assert_true (same_source ("192.0.2.1", "::ffff:192.0.2.1"));
+  g_assert_false (same_source ("192.0.2.1", "192.0.2.2"));
+  /* An IPv4 address is not the IPv6 /64 that starts with the same bytes. */
+  g_assert_false (same_source ("192.0.2.1", "c000:201::"));
+  /* Only the mapped form is IPv4; the old compatible form ::a.b.c.d is ::/64. */
+  g_assert_false (same_source ("192.0.2.1", "::192.0.2.1"));
 }
 
 /* A released slot can be taken again, by its address and by anyone; many rounds
@@ -195,6 +285,8 @@ main (int argc, char **argv)
 
   g_test_add_func ("/admission/global-cap", test_global_cap);
   g_test_add_func ("/admission/per-address-cap", test_per_address_cap);
+  g_test_add_func ("/admission/per-address-groups-sources", test_per_address_groups_sources);
+  g_test_add_func ("/admission/source-key", test_source_key);
   g_test_add_func ("/admission/release-frees-slot", test_release_frees_slot);
   g_test_add_func ("/admission/release-after-owner-unref", test_release_after_owner_unref);
   g_test_add_func ("/admission/set-limits", test_set_limits);

@@ -45,6 +45,10 @@ static const BadCase bad_cases[] = {
     ": limits.tunnel_buffer_bytes: ", "expected an integer from 4096 to 1048576, got 1000" },
   { "gateway-tunnel-idle-short.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
     ": limits.tunnel_idle_timeout_ms: ", "expected an integer from 30000 to 86400000, got 15000" },
+  { "gateway-junk-interval-short.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": limits.junk_log_interval_ms: ", "expected an integer from 1000 to 86400000, got 500" },
+  { "gateway-password-workers-many.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": limits.password_check_workers: ", "expected an integer from 1 to 64, got 65" },
   { "gateway-dead-peer.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
     ": limits.dead_peer_timeout_ms: ", "expected more than keepalive_interval_ms (30000)" },
   { "gateway-unknown-key.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_UNKNOWN_KEY,
@@ -351,6 +355,10 @@ test_gateway_defaults (void)
   g_assert_cmpuint (config->limits.max_sessions, ==, 1000);
   g_assert_cmpuint (config->limits.auth_backoff_max_ms, ==, 300000);
   g_assert_cmpuint (config->limits.tunnel_buffer_bytes, ==, 256 * 1024);
+  g_assert_cmpuint (config->limits.password_check_workers, ==, 2);
+  g_assert_cmpuint (config->limits.max_queued_password_checks, ==, 32);
+  g_assert_cmpuint (config->limits.max_password_checks_per_address, ==, 2);
+  g_assert_cmpuint (config->limits.junk_log_interval_ms, ==, 60000);
   g_assert_cmpint (config->log_level, ==, CV_LOG_LEVEL_INFO);
 
   /* systemd's StateDirectory= may name several directories; the first is ours. */
@@ -523,7 +531,8 @@ test_unit_fits_defaults (void)
   CvGatewayLimits limits;
   /* Measured by tests/bench/bench-gateway-memory.py; the joiner's own comment. */
   const guint64 idle_bytes = 10 << 20, link_bytes = 65 << 10, tunnel_bytes = 5 << 10;
-  const guint64 check_bytes = 2 * (64 << 20); /* password_check_workers x Argon2id memory */
+  /* A hash from hash-password costs 64 MiB to check. */
+  const guint64 argon2_bytes = 64 << 20;
   const guint64 idle_fds = 6, fds_per_tunnel = 6;
   guint64 fds, memory;
 
@@ -531,7 +540,7 @@ test_unit_fits_defaults (void)
   cv_gateway_limits_init_defaults (&limits);
   fds = limits.max_links + limits.max_pending_handshakes + fds_per_tunnel * limits.max_tunnels
         + idle_fds;
-  memory = idle_bytes + check_bytes
+  memory = idle_bytes + (guint64) limits.password_check_workers * argon2_bytes
            + (guint64) (limits.max_links + limits.max_pending_handshakes) * link_bytes
            + (guint64) limits.max_tunnels * tunnel_bytes;
   g_test_message ("descriptors %" G_GUINT64_FORMAT ", memory %" G_GUINT64_FORMAT " MiB", fds,

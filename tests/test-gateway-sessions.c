@@ -1,5 +1,5 @@
 /* test-gateway-sessions.c: a session's share agent replaced; reloads that remove a
- * session or change its passwords, and what they end. */
+ * session or change its passwords (also while one is being checked), and what they end. */
 #include "gateway-fixture.h"
 
 #include "auth/cv-password.h"
@@ -95,7 +95,70 @@ test_reload_removes_session (Fixture *fixture, gconstpointer data)
 
   agent = attempt (fixture, fixture->share_identity, CV_AGENT_ROLE_SHARE, "s1", SHARE_PASSWORD,
                    "server");
-  assert_refused (agent, CV_REASON_UNKNOWN_SESSION, "no such session on this gateway");
+  assert_refused (agent, CV_REASON_BAD_PASSWORD, "wrong session or password");
+  g_assert_cmpuint (count_log_lines ("unknown session “s1”"), ==, 1);
+}
+
+#define NEW_CONNECT_PASSWORD "the new connect secret"
+
+/* The config again, with new hashes for s1 and slow: connect ones of
+ * NEW_CONNECT_PASSWORD, share ones of another. */
+static CvGatewayConfig *
+config_with_new_passwords (Fixture *fixture)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autofree char *connect_hash = cv_password_hash (NEW_CONNECT_PASSWORD, &error);
+  g_autofree char *share_hash = cv_password_hash ("the new share secret", &error);
+  g_autofree char *json = NULL;
+  CvGatewayConfig *config;
+
+  g_assert_no_error (error);
+  json = g_strdup_printf ("{\"listen\": [\"127.0.0.1:1\"], \"state_dir\": \"%s\", "
+                          "\"limits\": {\"password_check_workers\": 1}, \"sessions\": ["
+                          "{\"id\": \"s1\", \"share_password_hash\": \"%s\", "
+                          "\"connect_password_hash\": \"%s\"}, "
+                          "{\"id\": \"slow\", \"share_password_hash\": \"%s\", "
+                          "\"connect_password_hash\": \"%s\"}]}",
+                          fixture->dir, share_hash, connect_hash, share_hash, connect_hash);
+  json_parser_load_from_data (parser, json, -1, &error);
+  g_assert_no_error (error);
+  config = cv_gateway_config_new_from_json (json_node_get_object (json_parser_get_root (parser)),
+                                            NULL, &error);
+  g_assert_no_error (error);
+  return config;
+}
+
+/* One worker: a check of the (old, right) password of session slow runs, one of
+ * session s1 waits behind it, and then a reload changes both hashes.  Neither may
+ * admit with the old hash: both are checked again against the new one. */
+static void
+test_reload_changes_hash_during_check (Fixture *fixture, gconstpointer data)
+{
+  Agent *running = agent_new (fixture, fixture->connect_identity);
+  Agent *waiting = agent_new (fixture, fixture->connect_identity);
+  g_autoptr (GError) error = NULL;
+  Agent *agent;
+
+  /* Held: the first check is still running when the second arrives, however slow the
+   * machine (its TLS handshake may take longer than an Argon2 run). */
+  hold_checks (fixture, TRUE);
+  agent_hello (running, CV_AGENT_ROLE_CONNECT, "slow", CONNECT_PASSWORD, "running");
+  wait_checks (fixture, 0, 1);
+  agent_hello (waiting, CV_AGENT_ROLE_CONNECT, "s1", CONNECT_PASSWORD, "waiting");
+  wait_checks (fixture, 1, 1);
+  g_assert_true (cv_gateway_reload (fixture->gateway, config_with_new_passwords (fixture), &error));
+  g_assert_no_error (error);
+  hold_checks (fixture, FALSE);
+
+  assert_refused (running, CV_REASON_BAD_PASSWORD, "wrong session or password");
+  assert_refused (waiting, CV_REASON_BAD_PASSWORD, "wrong session or password");
+  g_assert_cmpuint (count_log_lines ("the password changed while it was being checked"), ==, 2);
+
+  /* The new password is the one that logs in now. */
+  agent = attempt (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s1",
+                   NEW_CONNECT_PASSWORD, "new");
+  g_assert_cmpstr (agent_answer (agent), ==, "welcome");
 }
 
 static gboolean
@@ -205,7 +268,7 @@ test_connect_password_changed (Fixture *fixture, gconstpointer data)
 
   agent = attempt (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s1",
                    CONNECT_PASSWORD, "laptop");
-  assert_refused (agent, CV_REASON_BAD_PASSWORD, "wrong password for this session");
+  assert_refused (agent, CV_REASON_BAD_PASSWORD, "wrong session or password");
   agent = attempt (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s1", "new secret",
                    "laptop");
   g_assert_cmpstr (agent_answer (agent), ==, "welcome");
@@ -239,5 +302,7 @@ main (int argc, char **argv)
   gateway_test_add ("/gateway/reload-ends-tunnels", NULL, test_reload_ends_tunnels);
   gateway_test_add ("/gateway/connect-password-changed", NULL, test_connect_password_changed);
   gateway_test_add ("/gateway/share-password-changed", NULL, test_share_password_changed);
+  gateway_test_add ("/gateway/reload-changes-hash-during-check", "\"password_check_workers\": 1",
+                    test_reload_changes_hash_during_check);
   return gateway_test_run ();
 }

@@ -30,6 +30,12 @@ has_no_tunnel (gpointer data)
   return cv_gateway_get_n_tunnels (data) == 0;
 }
 
+static gboolean
+has_three_tunnels (gpointer data)
+{
+  return cv_gateway_get_n_tunnels (data) == 3;
+}
+
 static void
 test_tunnel (Fixture *fixture, gconstpointer data)
 {
@@ -146,6 +152,16 @@ test_max_tunnels (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (agent_count (share, CV_CONTROL_TUNNEL_OFFER), ==, 2);
 }
 
+/* @n requests at once, then their @n answers. */
+static void
+request_offers (Agent *connect, JsonObject **offers, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    agent_send (connect, CV_CONTROL_TUNNEL_REQUEST, "{}");
+  for (guint i = 0; i < n; i++)
+    offers[i] = agent_next (connect, CV_CONTROL_TUNNEL_OFFER);
+}
+
 /* A connect agent may hold four offers it has not used; the fifth request is
  * refused, and using one makes room for one more. */
 static void
@@ -155,10 +171,7 @@ test_unused_offers (Fixture *fixture, gconstpointer data)
   JsonObject *offers[5];
 
   login_pair (fixture, &share, &connect);
-  for (guint i = 0; i < G_N_ELEMENTS (offers); i++)
-    agent_send (connect, CV_CONTROL_TUNNEL_REQUEST, "{}");
-  for (guint i = 0; i < G_N_ELEMENTS (offers); i++)
-    offers[i] = agent_next (connect, CV_CONTROL_TUNNEL_OFFER);
+  request_offers (connect, offers, G_N_ELEMENTS (offers));
   for (guint i = 0; i < 4; i++)
     {
       g_assert_true (json_object_has_member (offers[i], "ticket"));
@@ -183,6 +196,133 @@ test_unused_offers (Fixture *fixture, gconstpointer data)
                          "desktop");
   agent_send (connect, CV_CONTROL_TUNNEL_REQUEST, "{}");
   g_assert_true (json_object_has_member (agent_next (connect, CV_CONTROL_TUNNEL_OFFER), "ticket"));
+}
+
+/* The request/present loop: a connect agent asks for a tunnel, and it and the share
+ * agent present the tickets, again and again, keeping every tunnel.  It may hold
+ * max_tunnels_per_key (3 here); then it is refused, and an agent of another session
+ * (another key) still gets its tunnel: one agent cannot take the gateway's max_tunnels
+ * from everyone. */
+static void
+test_request_present_loop (Fixture *fixture, gconstpointer data)
+{
+  Agent *share, *connect, *share2, *connect2;
+  Raw *share_half, *connect_half;
+  JsonObject *refusal;
+
+  login_pair (fixture, &share, &connect);
+  for (guint i = 0; i < 3; i++)
+    join_tunnel (fixture, share, connect, &share_half, &connect_half);
+  agent_send (connect, CV_CONTROL_TUNNEL_REQUEST, "{}");
+  refusal = agent_next (connect, CV_CONTROL_TUNNEL_OFFER);
+  g_assert_cmpstr (member (refusal, "error"), ==, CV_REASON_LIMIT_REACHED);
+  g_assert_cmpuint (count_log_lines ("session s1: connect agent “laptop” refused a tunnel: its "
+                                     "key has its maximum of 3"),
+                    ==, 1);
+
+  share2 = agent_login (fixture, fixture->share2_identity, CV_AGENT_ROLE_SHARE, "s2", "server2");
+  connect2 = agent_login (fixture, fixture->share_identity, CV_AGENT_ROLE_CONNECT, "s2", "other");
+  join_tunnel (fixture, share2, connect2, &share_half, &connect_half);
+
+  /* A tunnel that ends makes room for one more. */
+  g_ptr_array_remove (fixture->raws, connect_half);
+  g_ptr_array_remove (fixture->raws, share_half);
+  g_assert_true (cv_test_wait_until (has_three_tunnels, fixture->gateway, WAIT_MS));
+  join_tunnel (fixture, share2, connect2, &share_half, &connect_half);
+}
+
+/* Two connect agents of one session, with their own keys: together they may hold
+ * max_tunnels_per_session (2 here), offers not yet joined included. */
+static void
+test_tunnels_per_session (Fixture *fixture, gconstpointer data)
+{
+  Agent *share, *connect, *connect2;
+  Raw *share_half, *connect_half;
+  JsonObject *offer, *refusal;
+
+  login_pair (fixture, &share, &connect);
+  connect2 = agent_login (fixture, fixture->share2_identity, CV_AGENT_ROLE_CONNECT, "s1", "second");
+  join_tunnel (fixture, share, connect, &share_half, &connect_half);
+  agent_send (connect2, CV_CONTROL_TUNNEL_REQUEST, "{}");
+  offer = agent_next (connect2, CV_CONTROL_TUNNEL_OFFER);
+  g_assert_true (json_object_has_member (offer, "ticket"));
+  agent_send (connect2, CV_CONTROL_TUNNEL_REQUEST, "{}");
+  refusal = agent_next (connect2, CV_CONTROL_TUNNEL_OFFER);
+  g_assert_cmpstr (member (refusal, "error"), ==, CV_REASON_LIMIT_REACHED);
+  g_assert_cmpuint (count_log_lines ("session s1: connect agent “second” refused a tunnel: the "
+                                     "session has its maximum of 2"),
+                    ==, 1);
+}
+
+/* tunnel_requests_per_second 1: a burst of two, then one a second. */
+static void
+test_request_rate (Fixture *fixture, gconstpointer data)
+{
+  Agent *share, *connect;
+  JsonObject *offers[3];
+
+  login_pair (fixture, &share, &connect);
+  request_offers (connect, offers, G_N_ELEMENTS (offers));
+  g_assert_true (json_object_has_member (offers[0], "ticket"));
+  g_assert_true (json_object_has_member (offers[1], "ticket"));
+  g_assert_cmpstr (member (offers[2], "error"), ==, CV_REASON_RATE_LIMITED);
+  g_assert_cmpuint (count_log_lines ("session s1: connect agent “laptop” asks for tunnels faster "
+                                     "than 1 a second"),
+                    ==, 1);
+  /* A second later the budget has one more. */
+  g_usleep (1100 * 1000);
+  agent_send (connect, CV_CONTROL_TUNNEL_REQUEST, "{}");
+  g_assert_true (json_object_has_member (agent_next (connect, CV_CONTROL_TUNNEL_OFFER), "ticket"));
+}
+
+/* max_links_per_key 2, max_links_per_session 3: the third agent with one key is
+ * refused, in any session; a session with three agents online takes no fourth. */
+static void
+test_links_per_key_and_session (Fixture *fixture, gconstpointer data)
+{
+  Agent *share, *connect, *agent;
+
+  login_pair (fixture, &share, &connect);
+  agent_login (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s1", "again");
+  agent = attempt (fixture, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "s2",
+                   CONNECT_PASSWORD, "third");
+  assert_refused (agent, CV_REASON_LIMIT_REACHED,
+                  "2 agents with this key are online, the most this gateway allows");
+  agent = attempt (fixture, fixture->share2_identity, CV_AGENT_ROLE_CONNECT, "s1", CONNECT_PASSWORD,
+                   "fourth");
+  assert_refused (agent, CV_REASON_LIMIT_REACHED, "session s1 has its maximum of 3 agents online");
+  /* A share agent that replaces the session's own is not one more. */
+  agent_login (fixture, fixture->share_identity, CV_AGENT_ROLE_SHARE, "s1", "server");
+  /* Not failed logins: the address is not held back. */
+  agent_login (fixture, fixture->share2_identity, CV_AGENT_ROLE_CONNECT, "s2", "elsewhere");
+}
+
+/* The silent halves of a joined tunnel (agents gone without a word) are both closed
+ * once no byte passed for tunnel_idle_timeout_ms: set to 400 ms here, below what a
+ * config file may say, by a reload of a config object. */
+static void
+test_silent_tunnel (Fixture *fixture, gconstpointer data)
+{
+  CvGatewayConfig *config = make_config (fixture, NULL, TRUE);
+  g_autoptr (GError) error = NULL;
+  Agent *share, *connect;
+  Raw *share_half, *connect_half;
+  gint64 quiet_since_us;
+
+  config->limits.tunnel_idle_timeout_ms = 400;
+  g_assert_true (cv_gateway_reload (fixture->gateway, config, &error));
+  g_assert_no_error (error);
+  login_pair (fixture, &share, &connect);
+  join_tunnel (fixture, share, connect, &share_half, &connect_half);
+  quiet_since_us = g_get_monotonic_time ();
+  g_assert_true (gateway_wait_until (raw_is_closed, share_half, WAIT_MS));
+  g_assert_true (gateway_wait_until (raw_is_closed, connect_half, WAIT_MS));
+  g_assert_cmpint ((share_half->closed_us - quiet_since_us) / 1000, >=, 400 - 50);
+  g_assert_true (cv_test_wait_until (has_no_tunnel, fixture->gateway, WAIT_MS));
+  g_assert_cmpuint (count_log_lines ("no byte passed either way for 400 ms"), ==, 1);
+  /* The control links are not tunnels: they stay. */
+  g_assert_false (share->closed);
+  g_assert_false (connect->closed);
 }
 
 /* A gateway that goes away with offers outstanding forgets them at once: a half
@@ -222,6 +362,16 @@ main (int argc, char **argv)
   gateway_test_add ("/gateway/tunnel/end-to-end", NULL, test_tunnel);
   gateway_test_add ("/gateway/tunnel/max-tunnels", "\"max_tunnels\": 1", test_max_tunnels);
   gateway_test_add ("/gateway/tunnel/unused-offers", NULL, test_unused_offers);
+  gateway_test_add ("/gateway/tunnel/request-present-loop", "\"max_tunnels_per_key\": 3",
+                    test_request_present_loop);
+  gateway_test_add ("/gateway/tunnel/per-session", "\"max_tunnels_per_session\": 2",
+                    test_tunnels_per_session);
+  gateway_test_add ("/gateway/tunnel/silent", NULL, test_silent_tunnel);
+  gateway_test_add ("/gateway/tunnel/request-rate", "\"tunnel_requests_per_second\": 1",
+                    test_request_rate);
+  gateway_test_add ("/gateway/links/per-key-and-session",
+                    "\"max_links_per_key\": 2, \"max_links_per_session\": 3",
+                    test_links_per_key_and_session);
   gateway_test_add ("/gateway/tunnel/dispose-with-rendezvous", "\"ticket_timeout_ms\": 1500",
                     test_dispose_with_rendezvous);
   return gateway_test_run ();

@@ -247,10 +247,13 @@ test_fails_and_retries (Fixture *fixture, gconstpointer data)
                    fixture->gateway->mode == MODE_DYING ? 1 : 3);
   error = cv_agent_link_get_last_error (fixture->link);
   g_assert_nonnull (error);
-  g_assert_true (g_error_matches (error, CV_AGENT_ERROR, CV_AGENT_ERROR_TLS)
-                 || g_error_matches (error, CV_AGENT_ERROR, CV_AGENT_ERROR_LOST)
-                 || (fixture->gateway->mode == MODE_DYING
-                     && g_error_matches (error, CV_AGENT_ERROR, CV_AGENT_ERROR_UNREACHABLE)));
+  g_assert_true (
+    g_error_matches (error, CV_AGENT_ERROR, CV_AGENT_ERROR_TLS)
+    || g_error_matches (error, CV_AGENT_ERROR, CV_AGENT_ERROR_LOST)
+    /* Refused by a dead port, or reset before the connect was handed
+     * over (as in client-alone): the same failure one step earlier. */
+    || ((fixture->gateway->mode == MODE_DYING || fixture->gateway->mode == MODE_RESET_AT_ONCE)
+        && g_error_matches (error, CV_AGENT_ERROR, CV_AGENT_ERROR_UNREACHABLE)));
   if (error->code == CV_AGENT_ERROR_TLS)
     g_assert_nonnull (strstr (error->message, "the gateway"));
   g_assert_cmpstr (error->message, !=, "");

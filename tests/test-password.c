@@ -473,6 +473,21 @@ test_cli_terminal_mismatch (void)
 }
 #endif
 
+/* The hash an unknown session is checked against: valid, of today's cost (so it takes
+ * what a real check takes), matched by nothing, and different every time. */
+static void
+test_dummy_hash (void)
+{
+  g_autofree char *dummy = cv_password_dummy_hash ();
+  g_autofree char *other = cv_password_dummy_hash ();
+
+  g_assert_true (cv_password_hash_is_valid (dummy, NULL));
+  g_assert_false (cv_password_hash_needs_rehash (dummy));
+  g_assert_true (g_str_has_prefix (dummy, "$argon2id$v=19$m=65536,t=2,p=1$"));
+  g_assert_cmpstr (dummy, !=, other);
+  g_assert_false (cv_password_verify (dummy, "password"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -480,6 +495,7 @@ main (int argc, char **argv)
 
   g_test_init (&argc, &argv, NULL);
 
+  g_test_add_func ("/password/dummy-hash", test_dummy_hash);
   g_test_add_func ("/password/round-trip", test_round_trip);
   g_test_add_func ("/password/salted", test_salted);
   g_test_add_func ("/password/unicode", test_unicode);

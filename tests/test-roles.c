@@ -503,19 +503,30 @@ fill_agent_config (Fixture *fixture,
   cv_agent_config_set_state_dir (agent, state_dir);
 }
 
+/* A share agent called @name, with a key of its own for each name. */
 static CvShareAgent *
-make_share_agent (Fixture *fixture, const char *password, guint16 gateway_port, guint16 target_port)
+make_share_agent_named (Fixture *fixture,
+                        const char *name,
+                        const char *password,
+                        guint16 gateway_port,
+                        guint16 target_port)
 {
   g_autoptr (CvShareConfig) config = cv_share_config_new ();
   g_autoptr (GError) error = NULL;
   CvShareAgent *agent;
 
-  fill_agent_config (fixture, &config->agent, "test-share", password, gateway_port);
+  fill_agent_config (fixture, &config->agent, name, password, gateway_port);
   cv_share_config_add_allowed (config, "127.0.0.1", target_port, target_port);
   agent = cv_share_agent_new_from_config (config, fixture->context, &error);
   g_assert_no_error (error);
   g_assert_true (g_main_context_get_thread_default () != fixture->context);
   return agent;
+}
+
+static CvShareAgent *
+make_share_agent (Fixture *fixture, const char *password, guint16 gateway_port, guint16 target_port)
+{
+  return make_share_agent_named (fixture, "test-share", password, gateway_port, target_port);
 }
 
 /* The client's thread ends with the whole payload echoed, and both agents' channels close. */
@@ -675,6 +686,104 @@ test_tunnel (Fixture *fixture, gconstpointer data)
   g_byte_array_unref (client.received);
 }
 
+/* The engine's messages, for the cases that count what they log. */
+static GPtrArray *engine_messages;
+
+static void
+on_engine_message (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+  g_ptr_array_add (engine_messages, g_strdup (message));
+  g_log_default_handler (domain, level, message, data);
+}
+
+static guint
+count_messages (const char *part)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < engine_messages->len; i++)
+    if (strstr (engine_messages->pdata[i], part) != NULL)
+      n++;
+  return n;
+}
+
+static const char *
+share_key (CvShareAgent *share)
+{
+  return cv_identity_get_fingerprint (cv_agent_link_get_identity (cv_share_agent_get_link (share)));
+}
+
+/* Starts @share, and waits for the connect agent to hear of it. */
+static void
+share_online (Fixture *fixture, CvShareAgent *share, CvConnectAgent *connect)
+{
+  cv_share_agent_start (share);
+  wait_for (fixture, cv_share_agent_get_link (share), "state", CV_AGENT_LINK_STATE_ONLINE);
+  wait_for (fixture, connect, "share-online", TRUE);
+}
+
+static void
+share_offline (Fixture *fixture, CvShareAgent *share, CvConnectAgent *connect)
+{
+  cv_share_agent_stop (share);
+  wait_for (fixture, connect, "share-online", FALSE);
+  drain (fixture);
+  g_assert_finalize_object (share);
+}
+
+/* Another share agent in the session: the connect agent says so once, naming both names
+ * and keys; the same one coming back is no news. */
+static void
+test_share_replaced (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (CvConnectConfig) connect_config = cv_connect_config_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *first_key = NULL;
+  g_autofree char *replaced = NULL;
+  CvShareAgent *share = make_share_agent_named (fixture, "first-share", SHARE_PASSWORD,
+                                                fixture->gateway.port, 1);
+  CvConnectAgent *connect;
+  guint id = g_log_set_handler ("culvert-engine", G_LOG_LEVEL_MESSAGE, on_engine_message, NULL);
+
+  engine_messages = g_ptr_array_new_with_free_func (g_free);
+  first_key = g_strdup (share_key (share));
+  fill_agent_config (fixture, &connect_config->agent, "test-connect", CONNECT_PASSWORD,
+                     fixture->gateway.port);
+  cv_connect_config_add_mapping (connect_config, "127.0.0.1", 0, "127.0.0.1", 1);
+  connect = cv_connect_agent_new_from_config (connect_config, fixture->context, &error);
+  g_assert_no_error (error);
+  cv_share_agent_start (share);
+  wait_for (fixture, cv_share_agent_get_link (share), "state", CV_AGENT_LINK_STATE_ONLINE);
+  /* The first one it hears of (in WELCOME) is no change. */
+  cv_connect_agent_start (connect);
+  wait_for (fixture, connect, "share-online", TRUE);
+  share_offline (fixture, share, connect);
+  /* The same agent again (same name, same key), in a PRESENCE. */
+  share = make_share_agent_named (fixture, "first-share", SHARE_PASSWORD, fixture->gateway.port, 1);
+  share_online (fixture, share, connect);
+  g_assert_cmpuint (count_messages ("another share agent"), ==, 0);
+  share_offline (fixture, share, connect);
+
+  /* Another one: another name, another key. */
+  share = make_share_agent_named (fixture, "second-share", SHARE_PASSWORD, fixture->gateway.port,
+                                  1);
+  g_assert_cmpstr (share_key (share), !=, first_key);
+  share_online (fixture, share, connect);
+  g_assert_cmpstr (cv_connect_agent_get_share_name (connect), ==, "second-share");
+  replaced = g_strdup_printf ("WARNING: session “s1”: the gateway announces another share agent: "
+                              "“first-share” (key %s) replaced by “second-share” (key %s)",
+                              first_key, share_key (share));
+  g_assert_cmpuint (count_messages ("another share agent"), ==, 1);
+  g_assert_cmpuint (count_messages (replaced), ==, 1);
+
+  share_offline (fixture, share, connect);
+  cv_connect_agent_stop (connect);
+  drain (fixture);
+  g_assert_finalize_object (connect);
+  g_log_remove_handler ("culvert-engine", id);
+  g_clear_pointer (&engine_messages, g_ptr_array_unref);
+}
+
 /* A share agent whose link waits to retry: stopped, it plans no retry, and goes away. */
 static void
 stop_retrying_share (Fixture *fixture, CvShareAgent *share, CvAgentLink *link, Recorder *r_link)
@@ -709,7 +818,9 @@ test_refused (Fixture *fixture, gconstpointer data)
   error = cv_agent_link_get_last_error (link);
   g_assert_error (error, CV_REFUSAL_ERROR, CV_REFUSAL_BAD_PASSWORD);
   sentence = cv_refusal_describe (CV_REFUSAL_BAD_PASSWORD, "s1");
-  g_assert_cmpstr (sentence, ==, "The password for session “s1” was not accepted");
+  g_assert_cmpstr (sentence, ==,
+                   "The gateway knows no session “s1” with this password: the session id or the "
+                   "password is wrong");
   g_assert_cmpstr (error->message, ==, sentence);
   /* After a refused login the next try is slow: 30 s doubling, jitter no less than half. */
   g_assert_cmpint (cv_agent_link_get_next_retry_time (link), >,
@@ -783,6 +894,8 @@ main (int argc, char **argv)
 
   g_test_add ("/roles/tunnel", Fixture, NULL, fixture_set_up, test_tunnel, fixture_tear_down);
   g_test_add ("/roles/refused", Fixture, NULL, fixture_set_up, test_refused, fixture_tear_down);
+  g_test_add ("/roles/share-replaced", Fixture, NULL, fixture_set_up, test_share_replaced,
+              fixture_tear_down);
   g_test_add ("/roles/backing-off", Fixture, NULL, fixture_set_up, test_backing_off,
               fixture_tear_down);
   g_test_add ("/roles/config-checked", Fixture, NULL, fixture_set_up, test_config_checked,

@@ -5,21 +5,22 @@
  * closed, whichever stage it is in then (peeking at its first byte, the TLS
  * handshake, waiting for HELLO, the password check).  Whoever holds the slot releases
  * it, exactly once, so the counts cannot drift.  The per-address cap keeps one
- * client from taking every slot and locking everyone else out. */
+ * client from taking every slot and locking everyone else out; an IPv6 client counts
+ * by its /64, as for the other per-address limits. */
 #include "auth/cv-admission.h"
 
-#include <gio/gio.h>
+#include "auth/cv-source-key.h"
 
 struct _CvAdmission {
   guint max_pending;
   guint max_per_address;
   guint n_pending;
-  GHashTable *per_address; /* address → count */
+  GHashTable *per_address; /* CvSourceKey → count */
 };
 
 struct _CvAdmissionSlot {
   CvAdmission *admission;
-  char *address;
+  CvSourceKey source;
 };
 
 static void
@@ -35,7 +36,7 @@ cv_admission_new (guint max_pending, guint max_per_address)
 {
   CvAdmission *admission = g_rc_box_new0 (CvAdmission);
 
-  admission->per_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  admission->per_address = cv_source_key_table_new (NULL);
   cv_admission_set_limits (admission, max_pending, max_per_address);
   return admission;
 }
@@ -67,11 +68,14 @@ cv_admission_get_n_pending (CvAdmission *admission)
 
 /* Returns: (nullable): a slot, or NULL with @error naming the limit reached */
 CvAdmissionSlot *
-cv_admission_take (CvAdmission *admission, const char *address, GError **error)
+cv_admission_take (CvAdmission *admission, GInetAddress *address, GError **error)
 {
-  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (admission->per_address, address));
+  CvSourceKey source;
+  guint count;
   CvAdmissionSlot *slot;
 
+  cv_source_key_init (&source, address);
+  count = GPOINTER_TO_UINT (g_hash_table_lookup (admission->per_address, &source));
   if (admission->n_pending >= admission->max_pending)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
@@ -87,10 +91,11 @@ cv_admission_take (CvAdmission *admission, const char *address, GError **error)
       return NULL;
     }
   admission->n_pending++;
-  g_hash_table_insert (admission->per_address, g_strdup (address), GUINT_TO_POINTER (count + 1));
+  g_hash_table_insert (admission->per_address, g_memdup2 (&source, sizeof source),
+                       GUINT_TO_POINTER (count + 1));
   slot = g_new0 (CvAdmissionSlot, 1);
   slot->admission = cv_admission_ref (admission);
-  slot->address = g_strdup (address);
+  slot->source = source;
   return slot;
 }
 
@@ -103,14 +108,13 @@ cv_admission_slot_release (CvAdmissionSlot *slot)
   if (slot == NULL)
     return;
   admission = slot->admission;
-  count = GPOINTER_TO_UINT (g_hash_table_lookup (admission->per_address, slot->address));
+  count = GPOINTER_TO_UINT (g_hash_table_lookup (admission->per_address, &slot->source));
   if (count <= 1)
-    g_hash_table_remove (admission->per_address, slot->address);
+    g_hash_table_remove (admission->per_address, &slot->source);
   else
-    g_hash_table_insert (admission->per_address, g_strdup (slot->address),
-                         GUINT_TO_POINTER (count - 1));
+    g_hash_table_replace (admission->per_address, g_memdup2 (&slot->source, sizeof slot->source),
+                          GUINT_TO_POINTER (count - 1));
   admission->n_pending--;
   cv_admission_unref (admission);
-  g_free (slot->address);
   g_free (slot);
 }

@@ -1,8 +1,8 @@
 /* cv-admission.h: how many connections may be unauthenticated at once, overall and per
- * source address. */
+ * source address (an IPv4 address or an IPv6 /64, auth/cv-source-key.h). */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -15,7 +15,7 @@ void cv_admission_unref (CvAdmission *admission);
 void cv_admission_set_limits (CvAdmission *admission, guint max_pending, guint max_per_address);
 guint cv_admission_get_n_pending (CvAdmission *admission);
 
-CvAdmissionSlot *cv_admission_take (CvAdmission *admission, const char *address, GError **error);
+CvAdmissionSlot *cv_admission_take (CvAdmission *admission, GInetAddress *address, GError **error);
 void cv_admission_slot_release (CvAdmissionSlot *slot);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CvAdmission, cv_admission_unref)

@@ -7,19 +7,12 @@
  */
 #include "auth/cv-auth-limiter.h"
 
-#include <sodium.h>
-#include <string.h>
+#include "auth/cv-source-key.h"
 
 #define GLOBAL_PERIOD_US (60 * G_USEC_PER_SEC)
 
-/* An IPv4 address, or the first 64 bits of an IPv6 one. */
 typedef struct {
-  guint8 family; /* G_SOCKET_FAMILY_IPV4 or _IPV6 */
-  guint8 prefix[8];
-} SourceKey;
-
-typedef struct {
-  SourceKey key;
+  CvSourceKey key;
   GList link; /* in by_last_failure; data points back here */
   guint failures;
   gint64 last_failure_us;
@@ -39,53 +32,6 @@ struct _CvAuthLimiter {
 };
 
 G_DEFINE_FINAL_TYPE (CvAuthLimiter, cv_auth_limiter, G_TYPE_OBJECT)
-
-/* Addresses are chosen by whoever connects, so the table's hash is keyed with a
- * secret: no one can aim many /64s at one bucket. */
-static guint8 hash_key[crypto_shorthash_KEYBYTES];
-
-static guint
-source_key_hash (gconstpointer key)
-{
-  guint8 out[crypto_shorthash_BYTES];
-  guint hash;
-
-  crypto_shorthash (out, key, sizeof (SourceKey), hash_key);
-  memcpy (&hash, out, sizeof hash);
-  return hash;
-}
-
-static gboolean
-source_key_equal (gconstpointer a, gconstpointer b)
-{
-  return memcmp (a, b, sizeof (SourceKey)) == 0;
-}
-
-static void
-source_key_init (SourceKey *key, GInetAddress *address)
-{
-  const guint8 *bytes = g_inet_address_to_bytes (address);
-  static const guint8 v4_mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-  memset (key, 0, sizeof *key);
-  if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV4)
-    {
-      key->family = G_SOCKET_FAMILY_IPV4;
-      memcpy (key->prefix, bytes, 4);
-    }
-  else if (memcmp (bytes, v4_mapped_prefix, sizeof v4_mapped_prefix) == 0)
-    {
-      /* A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; as a /64 they
-       * would all be one source. */
-      key->family = G_SOCKET_FAMILY_IPV4;
-      memcpy (key->prefix, bytes + 12, 4);
-    }
-  else
-    {
-      key->family = G_SOCKET_FAMILY_IPV6;
-      memcpy (key->prefix, bytes, 8);
-    }
-}
 
 void
 cv_auth_limits_init_defaults (CvAuthLimits *limits)
@@ -116,21 +62,13 @@ cv_auth_limiter_class_init (CvAuthLimiterClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->finalize = cv_auth_limiter_finalize;
-
-  /* GLib seeds its generator from the system's; the key only has to stay unknown
-   * to clients, which never see the generator's output. */
-  for (gsize i = 0; i < sizeof hash_key; i += sizeof (guint32))
-    {
-      guint32 r = g_random_int ();
-      memcpy (hash_key + i, &r, MIN (sizeof r, sizeof hash_key - i));
-    }
 }
 
 static void
 cv_auth_limiter_init (CvAuthLimiter *self)
 {
   g_mutex_init (&self->mutex);
-  self->sources = g_hash_table_new_full (source_key_hash, source_key_equal, NULL, g_free);
+  self->sources = g_hash_table_new_full (cv_source_key_hash, cv_source_key_equal, NULL, g_free);
   g_queue_init (&self->by_last_failure);
   self->global_tat_us = G_MININT64;
 }
@@ -187,9 +125,9 @@ forget_expired_sources (CvAuthLimiter *self, gint64 now_us)
 
 /* Fills @key for @address and returns its source, if it is remembered. */
 static Source *
-find_source (CvAuthLimiter *self, GInetAddress *address, SourceKey *key)
+find_source (CvAuthLimiter *self, GInetAddress *address, CvSourceKey *key)
 {
-  source_key_init (key, address);
+  cv_source_key_init (key, address);
   return g_hash_table_lookup (self->sources, key);
 }
 
@@ -214,7 +152,7 @@ cv_auth_limiter_check (CvAuthLimiter *self,
                        gint64 *retry_after_us)
 {
   g_autoptr (GMutexLocker) locker = NULL;
-  SourceKey key;
+  CvSourceKey key;
   Source *source;
   gint64 wait_us = 0;
   gint64 global_wait_us;
@@ -243,7 +181,7 @@ void
 cv_auth_limiter_record_failure (CvAuthLimiter *self, GInetAddress *source_address, gint64 now_us)
 {
   g_autoptr (GMutexLocker) locker = NULL;
-  SourceKey key;
+  CvSourceKey key;
   Source *source;
 
   g_return_if_fail (CV_IS_AUTH_LIMITER (self));
@@ -287,7 +225,7 @@ void
 cv_auth_limiter_record_success (CvAuthLimiter *self, GInetAddress *source_address)
 {
   g_autoptr (GMutexLocker) locker = NULL;
-  SourceKey key;
+  CvSourceKey key;
   Source *source;
 
   g_return_if_fail (CV_IS_AUTH_LIMITER (self));

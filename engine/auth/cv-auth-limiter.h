@@ -4,9 +4,9 @@
  * tells the limiter how that ended.  The policy, with the defaults of
  * cv_auth_limits_init_defaults():
  *
- * - A source is an IPv4 address, or an IPv6 /64 (one host owns a whole /64 and
- *   could rotate through it); an IPv4-mapped IPv6 address counts as its IPv4
- *   address.
+ * - A source is an IPv4 address, or an IPv6 /64, as for every per-address limit of
+ *   the gateway (auth/cv-source-key.h); an IPv4-mapped IPv6 address counts as its
+ *   IPv4 address.
  * - After max_failures (5) failures from one source, each less than
  *   failure_window_us (15 min) after the one before, the source must wait
  *   initial_backoff_us (1 s) before its next attempt; each further failure doubles

@@ -96,6 +96,30 @@ cv_password_hash (const char *password, GError **error)
   return g_strdup (phc);
 }
 
+/* A hash of no password at all: random salt and random output, with the parameters
+ * cv_password_hash() uses.  Verifying against it costs what verifying against a real
+ * hash of those parameters costs, and nothing matches it; it takes no Argon2 run to
+ * make. */
+char *
+cv_password_dummy_hash (void)
+{
+  guint8 salt[crypto_pwhash_SALTBYTES];
+  guint8 output[32];
+  char salt_b64[sodium_base64_ENCODED_LEN (sizeof salt, sodium_base64_VARIANT_ORIGINAL_NO_PADDING)];
+  char output_b64[sodium_base64_ENCODED_LEN (sizeof output,
+                                             sodium_base64_VARIANT_ORIGINAL_NO_PADDING)];
+
+  ensure_sodium ();
+  randombytes_buf (salt, sizeof salt);
+  randombytes_buf (output, sizeof output);
+  sodium_bin2base64 (salt_b64, sizeof salt_b64, salt, sizeof salt,
+                     sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+  sodium_bin2base64 (output_b64, sizeof output_b64, output, sizeof output,
+                     sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+  return g_strdup_printf (PHC_PREFIX "v=19$m=%u,t=%u,p=1$%s$%s", (guint) (HASH_MEMLIMIT / 1024),
+                          (guint) HASH_OPSLIMIT, salt_b64, output_b64);
+}
+
 gboolean
 cv_password_verify (const char *phc, const char *password)
 {

@@ -22,6 +22,8 @@ typedef enum {
   CV_AUTH_ERROR_MALFORMED_HASH,   /* not a PHC string we can parse */
   CV_AUTH_ERROR_UNSUPPORTED_HASH, /* a PHC string, but not Argon2id v=19 */
   CV_AUTH_ERROR_UNSAFE_HASH,      /* Argon2id with parameters too weak or too costly */
+  CV_AUTH_ERROR_QUEUE_FULL,       /* CvPasswordChecker: as many checks wait as it may hold */
+  CV_AUTH_ERROR_SOURCE_BUSY,      /* CvPasswordChecker: the source has its checks under way */
 } CvAuthError;
 
 #define CV_AUTH_ERROR (cv_auth_error_quark ())
@@ -33,6 +35,10 @@ char *cv_password_hash (const char *password, GError **error);
  * cv_password_hash_is_valid() refuses, so a bad config line cannot make the
  * gateway allocate gigabytes at a login. */
 gboolean cv_password_verify (const char *phc, const char *password);
+
+/* A valid hash that no password matches, as costly to verify as one cv_password_hash()
+ * makes: what an unknown session is checked against, so that it takes as long. */
+char *cv_password_dummy_hash (void);
 
 /* For config checking: the error names what is wrong with the string. */
 gboolean cv_password_hash_is_valid (const char *phc, GError **error);

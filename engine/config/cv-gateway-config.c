@@ -71,6 +71,10 @@ static const CvConfigKey limit_keys[] = {
   LIMIT (dead_peer_timeout_ms, 3600000),
   LIMIT (auth_failures_before_backoff, 1000),
   LIMIT (auth_backoff_max_ms, 86400000),
+  /* Each worker holds a hash's Argon2 memory while it runs (64 MiB by default). */
+  LIMIT (password_check_workers, 64),
+  LIMIT (max_queued_password_checks, 100000),
+  LIMIT (max_password_checks_per_address, 1000),
   /* At least a page; at most the pipe size Linux lets anyone have (pipe-max-size). */
   { "tunnel_buffer_bytes", CV_CONFIG_UINT, FALSE,
     G_STRUCT_OFFSET (CvGatewayLimits, tunnel_buffer_bytes), 4096, 1048576 },
@@ -84,6 +88,14 @@ static const CvConfigKey limit_keys[] = {
   { "max_control_output_bytes", CV_CONFIG_UINT, FALSE,
     G_STRUCT_OFFSET (CvGatewayLimits, max_control_output_bytes), 4096, 67108864 },
   LIMIT (close_timeout_ms, 600000),
+  LIMIT (max_links_per_session, 1000000),
+  LIMIT (max_links_per_key, 1000000),
+  LIMIT (max_tunnels_per_session, 1000000),
+  LIMIT (max_tunnels_per_key, 1000000),
+  LIMIT (tunnel_requests_per_second, 10000),
+  /* At least a second: a summary a second is as much as anyone reads. */
+  { "junk_log_interval_ms", CV_CONFIG_UINT, FALSE,
+    G_STRUCT_OFFSET (CvGatewayLimits, junk_log_interval_ms), 1000, 86400000 },
 };
 
 #undef LIMIT
@@ -114,6 +126,22 @@ cv_gateway_limits_init_defaults (CvGatewayLimits *limits)
   limits->max_output_before_welcome_bytes = 4096;
   limits->max_control_output_bytes = 1024 * 1024;
   limits->close_timeout_ms = 2000;
+  /* One agent, or one session, must not take what the gateway has for everyone: a
+   * session is one share agent and its technicians, and a connect agent needs one
+   * tunnel (a few while an old one closes). */
+  limits->max_links_per_session = 64;
+  limits->max_links_per_key = 8;
+  limits->max_tunnels_per_session = 64;
+  limits->max_tunnels_per_key = 8;
+  limits->tunnel_requests_per_second = 5;
+  /* Two checks at once are 128 MiB of Argon2 memory with hashes of the default cost,
+   * and keep a login's wait at one check (~75 ms) on a 2-core VPS; the queue holds
+   * what 2 workers get through in about a second. */
+  limits->password_check_workers = 2;
+  limits->max_queued_password_checks = 32;
+  limits->max_password_checks_per_address = 2;
+  /* A connection that is not an agent costs one line a minute, whatever their number. */
+  limits->junk_log_interval_ms = 60000;
 }
 
 static void

@@ -37,6 +37,15 @@ typedef struct {
   guint max_output_before_welcome_bytes; /* a control link's unwritten output until WELCOME */
   guint max_control_output_bytes;        /* the same after WELCOME */
   guint close_timeout_ms;                /* from a GOAWAY to the link's close, at most */
+  guint max_links_per_session;           /* logged-in agents in one session */
+  guint max_links_per_key;               /* logged-in agents with one key, in all sessions */
+  guint max_tunnels_per_session;         /* offered and joined tunnels of one session */
+  guint max_tunnels_per_key;             /* ... asked for by one connect agent's key */
+  guint tunnel_requests_per_second;      /* per control link, with twice that as a burst */
+  guint password_check_workers;          /* Argon2 checks that run at once */
+  guint max_queued_password_checks;      /* checks that may wait for a worker */
+  guint max_password_checks_per_address; /* waiting or running, per source */
+  guint junk_log_interval_ms;            /* one summary line of junk connections this often */
 } CvGatewayLimits;
 
 void cv_gateway_limits_init_defaults (CvGatewayLimits *limits);

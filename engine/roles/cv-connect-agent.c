@@ -12,6 +12,7 @@
  */
 #include "roles/cv-connect-agent.h"
 
+#include "base/cv-log-escape.h"
 #include "base/cv-source.h"
 #include "mux/cv-channel-pump.h"
 #include "roles/cv-agent-context.h"
@@ -44,6 +45,10 @@ struct _CvConnectAgent {
   CvAgentLinkState state;
   gboolean share_online;
   char *share_name;
+  /* The last share agent the gateway announced online, kept while it is away: one that
+   * comes back is no news, another one is. */
+  char *last_share_name;
+  char *last_share_fingerprint;
   guint n_channels;
   gint64 round_trip_us;
 };
@@ -160,6 +165,8 @@ cv_connect_agent_finalize (GObject *object)
 
   g_free (self->known_peers_path);
   g_free (self->share_name);
+  g_free (self->last_share_name);
+  g_free (self->last_share_fingerprint);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->context, g_main_context_unref);
 
@@ -585,17 +592,59 @@ on_tunnel_offer (CvConnectAgent *self, JsonObject *body)
   }
 }
 
+/* The gateway names another share agent than the last one online (PRESENCE, WELCOME):
+ * the session's share agent was replaced, or reinstalled, or someone else logged in
+ * with its password.  Said once, naming both, so that whoever reads the log can tell
+ * which; whether the new key is trusted is decided by the pin when a tunnel opens. */
+static void
+note_share_agent (CvConnectAgent *self, const char *name, const char *fingerprint)
+{
+  const char *session = cv_agent_link_get_session (self->link);
+
+  if (fingerprint == NULL)
+    return;
+  if (self->last_share_fingerprint != NULL
+      && (g_ascii_strcasecmp (fingerprint, self->last_share_fingerprint) != 0
+          || g_strcmp0 (name, self->last_share_name) != 0))
+    {
+      /* The gateway's text: escaped. */
+      g_autofree char *old_name = cv_log_escape (self->last_share_name ? self->last_share_name : "",
+                                                 -1);
+      g_autofree char *new_name = cv_log_escape (name != NULL ? name : "", -1);
+      g_autofree char *old_key = cv_log_escape (self->last_share_fingerprint, -1);
+      g_autofree char *new_key = cv_log_escape (fingerprint, -1);
+
+      /* A message, not a g_warning: a share agent may be replaced at any time. */
+      if (g_ascii_strcasecmp (fingerprint, self->last_share_fingerprint) != 0)
+        g_message ("WARNING: session “%s”: the gateway announces another share agent: “%s” "
+                   "(key %s) replaced by “%s” (key %s)",
+                   session, old_name, old_key, new_name, new_key);
+      else
+        g_message ("session “%s”: share agent “%s” (key %s) now calls itself “%s”", session,
+                   old_name, new_key, new_name);
+    }
+  g_free (self->last_share_name);
+  self->last_share_name = g_strdup (name);
+  g_free (self->last_share_fingerprint);
+  self->last_share_fingerprint = g_strdup (fingerprint);
+}
+
 static void
 update_presence (CvConnectAgent *self, JsonObject *body)
 {
   gboolean online = FALSE;
+  const char *name = cv_control_get_string (body, "share_name", CV_CONTROL_MAX_NAME_BYTES, FALSE,
+                                            NULL);
 
   cv_control_get_bool (body, "share_online", &online, NULL);
   if (online != self->share_online)
     g_debug ("session “%s”: share agent %s", cv_agent_link_get_session (self->link),
              online ? "online" : "offline");
-  set_share (self, online,
-             cv_control_get_string (body, "share_name", CV_CONTROL_MAX_NAME_BYTES, FALSE, NULL));
+  if (online)
+    note_share_agent (self, name,
+                      cv_control_get_string (body, "share_fingerprint", CV_CONTROL_MAX_NAME_BYTES,
+                                             FALSE, NULL));
+  set_share (self, online, name);
   if (!online)
     fail_waiting (self, "the share agent went offline");
 }

@@ -50,7 +50,8 @@ on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
   if (!cv_tls_stream_handshake_finish (tls, result, &error))
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->links != NULL)
-        g_message ("%s: TLS handshake failed: %s", remote, error->message);
+        cv_log_summary_note (self->junk, CV_GATEWAY_JUNK_TLS_FAILED, "%s: TLS handshake failed: %s",
+                             remote, error->message);
       g_io_stream_close (G_IO_STREAM (tls), NULL, NULL);
       goto out;
     }
@@ -123,7 +124,9 @@ on_pending_timeout (gpointer user_data)
   CV_GATEWAY_ON_ITS_CONTEXT (pending->gateway);
 
   g_clear_pointer (&pending->timer, g_source_unref);
-  g_message ("%s: nothing useful within the handshake deadline; closing", pending->remote);
+  cv_log_summary_note (pending->gateway->junk, CV_GATEWAY_JUNK_SILENT,
+                       "%s: nothing useful within the handshake deadline; closing",
+                       pending->remote);
   pending_done (pending, FALSE);
   return G_SOURCE_REMOVE;
 }
@@ -203,7 +206,9 @@ on_pending_readable (GSocket *socket, GIOCondition condition, gpointer user_data
         }
       if (first != CV_TUNNEL_PREFACE_PREFIX[0])
         {
-          g_message ("%s: not a Culvert agent (first byte 0x%02x); closing", remote, first);
+          cv_log_summary_note (self->junk, CV_GATEWAY_JUNK_NOT_AGENT,
+                               "%s: not a Culvert agent (first byte 0x%02x); closing", remote,
+                               first);
           pending_done (pending, FALSE);
           return G_SOURCE_REMOVE;
         }
@@ -234,7 +239,8 @@ on_pending_readable (GSocket *socket, GIOCondition condition, gpointer user_data
 
     if (ticket == NULL)
       {
-        g_message ("%s: %s; closing", remote, error->message);
+        cv_log_summary_note (self->junk, CV_GATEWAY_JUNK_BAD_PREFACE, "%s: %s; closing", remote,
+                             error->message);
         pending_done (pending, FALSE);
         return G_SOURCE_REMOVE;
       }
@@ -251,19 +257,22 @@ take_connection (CvGateway *self, GSocketConnection *connection)
   Pending *pending;
 
   g_autofree char *remote = remote_of (connection);
+  g_autoptr (GInetAddress) address = remote_address_of (connection);
   g_autoptr (GError) error = NULL;
   CvAdmissionSlot *slot;
 
   if (self->links->len >= self->config->limits.max_links)
     {
-      g_message ("%s: refused: the gateway has its maximum of %u links", remote,
-                 self->config->limits.max_links);
+      cv_log_summary_note (self->junk, CV_GATEWAY_JUNK_REFUSED,
+                           "%s: refused: the gateway has its maximum of %u links", remote,
+                           self->config->limits.max_links);
       return; /* dropping our reference closes it */
     }
-  slot = cv_admission_take (self->admission, remote, &error);
+  slot = cv_admission_take (self->admission, address, &error);
   if (slot == NULL)
     {
-      g_message ("%s: refused: %s", remote, error->message);
+      cv_log_summary_note (self->junk, CV_GATEWAY_JUNK_REFUSED, "%s: refused: %s", remote,
+                           error->message);
       return;
     }
 

@@ -25,13 +25,16 @@ struct _CvGatewayLink {
   gboolean leaving; /* REFUSED or GOAWAY sent, or closed */
   gboolean closed;
   CvHello hello;
-  gpointer session; /* owned by the gateway */
+  gpointer session;         /* owned by the gateway */
+  double request_tokens;    /* the agent's budget of requests, refilled with time */
+  gint64 request_tokens_us; /* when it was last refilled */
 };
 
 enum {
   SIGNAL_HELLO,
   SIGNAL_MESSAGE,
   SIGNAL_CLOSED,
+  SIGNAL_NO_HELLO,
   N_SIGNALS
 };
 
@@ -71,6 +74,10 @@ cv_gateway_link_class_init (CvGatewayLinkClass *klass)
                                           JSON_TYPE_OBJECT);
   signals[SIGNAL_CLOSED] = g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                                          NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
+  /* No HELLO within the deadline; the link closes next.  The gateway logs it: it is
+   * one of the junk connections it summarises. */
+  signals[SIGNAL_NO_HELLO] = g_signal_new ("no-hello", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                           0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -146,7 +153,7 @@ on_hello_timeout (gpointer user_data)
   g_autoptr (GMainContextPusher) pusher G_GNUC_UNUSED = g_main_context_pusher_new (self->context);
 
   g_clear_pointer (&self->hello_timer, g_source_unref);
-  g_message ("%s: no HELLO within %u ms; closing", self->remote_string, self->hello_timeout_ms);
+  g_signal_emit (self, signals[SIGNAL_NO_HELLO], 0);
   cv_gateway_link_close (self);
   return G_SOURCE_REMOVE;
 }
@@ -215,10 +222,40 @@ cv_gateway_link_get_hello (CvGatewayLink *self)
   return self->have_hello ? &self->hello : NULL;
 }
 
+guint
+cv_gateway_link_get_hello_timeout_ms (CvGatewayLink *self)
+{
+  return self->hello_timeout_ms;
+}
+
 gboolean
 cv_gateway_link_is_welcomed (CvGatewayLink *self)
 {
   return self->welcomed;
+}
+
+/**
+ * cv_gateway_link_take_request:
+ * @per_second: the rate allowed; twice as many may come in a burst
+ *
+ * Returns: %TRUE if the agent may make one more request (a tunnel) now; a token
+ *   bucket, so a steady rate of @per_second always passes
+ */
+gboolean
+cv_gateway_link_take_request (CvGatewayLink *self, guint per_second, gint64 now_us)
+{
+  double burst = 2.0 * per_second;
+
+  if (self->request_tokens_us == 0)
+    self->request_tokens = burst;
+  else
+    self->request_tokens = MIN (burst, self->request_tokens
+                                         + (now_us - self->request_tokens_us) * per_second / 1e6);
+  self->request_tokens_us = now_us;
+  if (self->request_tokens < 1.0)
+    return FALSE;
+  self->request_tokens -= 1.0;
+  return TRUE;
 }
 
 /* REFUSED or GOAWAY was sent: the link is on its way out, whatever the agent does. */

@@ -1,112 +1,190 @@
 /* cv-gateway-login.c: an agent's HELLO answered — version, failed-login limiter, key,
- * session, then the password, verified (Argon2) on a worker thread; the agent is then
- * admitted to its session or refused. */
+ * then the password, checked (Argon2) on the gateway's own bounded queue
+ * (auth/cv-password-checker); the agent is then admitted to its session or refused.
+ *
+ * Every check that runs is counted: a failure is recorded in the limiter whatever
+ * happened to the link meanwhile.  A check whose link closes while it waits is
+ * withdrawn from the queue and costs nothing.  An unknown session is checked against
+ * a dummy hash of the default cost, and refused with the same reason and message as a
+ * wrong password, after the same time: a client cannot tell which it was; the log can.
+ */
 #include "roles/cv-gateway-private.h"
 
+#include "auth/cv-password-checker.h"
 #include "auth/cv-password.h"
 #include "wire/cv-control.h"
 
 #include <sodium.h>
 #include <string.h>
 
-typedef struct {
-  char *hash;
-  char *password;
-  char *address;
-} Verify;
+/* What a client is told when its session id or its password is wrong: one answer for
+ * both, so that session ids cannot be listed. */
+#define WRONG_CREDENTIALS "wrong session or password"
 
-/* Password checks under way per address.  The limiter counts failures only once a
- * check has failed, so without this cap a client could start many guesses at once
- * and have them all checked before the first failure is counted. */
-#define MAX_VERIFYING_PER_ADDRESS 2
+/* How long a client told that checks are busy should wait: about what the workers
+ * take to get through a full queue. */
+#define BUSY_RETRY_AFTER_MS 1000
 
-static guint
-verifying_count (CvGateway *self, const char *address)
-{
-  return GPOINTER_TO_UINT (g_hash_table_lookup (self->verifying, address));
-}
-
-static void
-verifying_add (CvGateway *self, const char *address, int delta)
-{
-  guint count = verifying_count (self, address) + delta;
-
-  if (count == 0)
-    g_hash_table_remove (self->verifying, address);
-  else
-    g_hash_table_insert (self->verifying, g_strdup (address), GUINT_TO_POINTER (count));
-}
-
-static void
-verify_free (Verify *verify)
-{
-  g_free (verify->hash);
-  g_free (verify->address);
-  if (verify->password != NULL)
-    {
-      sodium_memzero (verify->password, strlen (verify->password));
-      g_free (verify->password);
-    }
-  g_free (verify);
-}
-
-/* Argon2 costs tens of milliseconds of CPU on purpose: never on the main loop. */
-static void
-verify_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  Verify *verify = data;
-
-  g_task_return_boolean (task, cv_password_verify (verify->hash, verify->password));
-}
-
-/* The check's task has no source object: the worker thread may drop the task's last
- * reference after the callback has run, and with it the last one to the gateway,
- * whose dispose would then run on that thread.  These references are dropped by
- * the callback, on the main thread. */
+/* One HELLO's password check, from the HELLO to its answer.  It holds the gateway and
+ * the link: the checker's result comes back on the gateway's context, where these
+ * references are dropped. */
 typedef struct {
   CvGateway *gateway;
   CvGatewayLink *link;
-} VerifyCaller;
+  char *hash; /* what it is checked against: the session's hash for the role, or the dummy */
+  char *password;
+  gboolean unknown_session;
+  GCancellable *cancellable; /* cancelled when the link closes, or the gateway stops */
+  gulong link_closed_id;
+  gulong gateway_cancelled_id;
+} Login;
 
 static void
-on_verified (GObject *source, GAsyncResult *result, gpointer user_data)
+login_free (Login *login)
 {
-  VerifyCaller *caller = user_data;
-  g_autoptr (CvGateway) self = caller->gateway;
-  CV_GATEWAY_ON_ITS_CONTEXT (self);
-  g_autoptr (CvGatewayLink) link = caller->link;
-  g_autoptr (GError) error = NULL;
-  gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
-  Verify *verify = g_task_get_task_data (G_TASK (result));
-  const CvHello *hello = cv_gateway_link_get_hello (link);
-  CvGatewaySessionState *session;
-
-  g_free (caller);
-  if (self->verifying != NULL)
-    verifying_add (self, verify->address, -1);
-  if (error != NULL || self->links == NULL || !g_ptr_array_find (self->links, link, NULL))
-    return; /* cancelled (shutting down), or the link closed meanwhile */
-  if (self->shutting_down)
+  if (login->gateway_cancelled_id != 0)
+    g_cancellable_disconnect (login->gateway->cancellable, login->gateway_cancelled_id);
+  g_clear_signal_handler (&login->link_closed_id, login->link);
+  g_clear_object (&login->cancellable);
+  g_clear_object (&login->link);
+  g_clear_object (&login->gateway);
+  g_free (login->hash);
+  if (login->password != NULL)
     {
-      cv_gateway_link_refuse (link, CV_REASON_SHUTTING_DOWN, "the gateway is shutting down", 0);
+      sodium_memzero (login->password, strlen (login->password));
+      g_free (login->password);
+    }
+  g_free (login);
+}
+
+static void
+on_login_link_closed (CvGatewayLink *link, const GError *error, Login *login)
+{
+  g_cancellable_cancel (login->cancellable);
+}
+
+static void
+on_gateway_cancelled (GCancellable *cancellable, Login *login)
+{
+  g_cancellable_cancel (login->cancellable);
+}
+
+/* The hash the session has now for the HELLO's role; NULL if the session is gone. */
+static const char *
+current_hash (CvGateway *self, const CvHello *hello)
+{
+  CvGatewaySessionState *session = g_hash_table_lookup (self->sessions, hello->session);
+
+  if (session == NULL || session->removed)
+    return NULL;
+  return hello->role == CV_AGENT_ROLE_SHARE ? session->share_hash : session->connect_hash;
+}
+
+static gboolean
+link_is_open (CvGateway *self, Login *login)
+{
+  /* A link refused meanwhile (a second message before WELCOME) is on its way out. */
+  return !g_cancellable_is_cancelled (login->cancellable) && self->links != NULL
+         && g_ptr_array_find (self->links, login->link, NULL)
+         && !cv_gateway_link_is_leaving (login->link);
+}
+
+static void on_checked (GObject *source, GAsyncResult *result, gpointer user_data);
+
+static void
+start_check (Login *login)
+{
+  CvGateway *self = login->gateway;
+
+  cv_password_checker_check_async (self->checker, cv_gateway_link_get_remote (login->link),
+                                   login->hash, login->password, login->cancellable, on_checked,
+                                   login);
+}
+
+/* The check did not run: withdrawn (the link closed, or the gateway stops), or there
+ * was no room for it.  Nothing is counted. */
+static void
+on_not_checked (CvGateway *self, Login *login, const GError *error)
+{
+  const char *remote = cv_gateway_link_get_remote_string (login->link);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || !link_is_open (self, login))
+    return;
+  if (g_error_matches (error, CV_AUTH_ERROR, CV_AUTH_ERROR_SOURCE_BUSY))
+    {
+      cv_gateway_link_refuse (login->link, CV_REASON_RATE_LIMITED,
+                              "a login from this address is already being checked",
+                              BUSY_RETRY_AFTER_MS);
       return;
     }
-  session = g_hash_table_lookup (self->sessions, hello->session);
-  if (!ok || session == NULL || session->removed)
+  cv_log_summary_note (self->junk, CV_GATEWAY_JUNK_BUSY, "%s: told to come back: %s", remote,
+                       error->message);
+  cv_gateway_link_refuse (login->link, CV_REASON_RATE_LIMITED,
+                          "the gateway is busy checking other logins", BUSY_RETRY_AFTER_MS);
+}
+
+static void
+on_checked (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Login *login = user_data;
+  CvGateway *self = login->gateway;
+  CV_GATEWAY_ON_ITS_CONTEXT (self);
+  g_autoptr (GError) error = NULL;
+  gboolean matched = cv_password_checker_check_finish (CV_PASSWORD_CHECKER (source), result,
+                                                       &error);
+  CvGatewayLink *link = login->link;
+  const CvHello *hello = cv_gateway_link_get_hello (link);
+  const char *remote = cv_gateway_link_get_remote_string (link);
+  const char *hash = current_hash (self, hello);
+  gboolean open = link_is_open (self, login);
+
+  if (error != NULL)
     {
+      on_not_checked (self, login, error);
+      login_free (login);
+      return;
+    }
+  /* A reload changed the hash while this was queued or running: the verdict of the
+   * old one is not the session's.  Checked again, if anyone is still waiting. */
+  if (hash != NULL && !g_str_equal (hash, login->hash) && open && !self->shutting_down)
+    {
+      g_message ("%s: %s agent for session %s: the password changed while it was being checked; "
+                 "checking it again",
+                 remote, cv_agent_role_to_string (hello->role), hello->session);
+      g_free (login->hash);
+      login->hash = g_strdup (hash);
+      login->unknown_session = FALSE;
+      start_check (login);
+      return;
+    }
+  if (!matched || hash == NULL)
+    {
+      /* It ran, so it counts, whether or not anyone is still there to hear it. */
       cv_auth_limiter_record_failure (self->limiter, cv_gateway_link_get_remote (link),
                                       g_get_monotonic_time ());
-      g_message ("%s: %s agent for session %s: wrong password",
-                 cv_gateway_link_get_remote_string (link), cv_agent_role_to_string (hello->role),
-                 hello->session);
-      cv_gateway_link_refuse (link, CV_REASON_BAD_PASSWORD, "wrong password for this session", 0);
-      return;
+      if (login->unknown_session)
+        g_message ("%s: unknown session “%s”%s", remote, hello->session,
+                   open ? "" : " (the link had closed)");
+      else
+        g_message ("%s: %s agent for session %s: %s%s", remote,
+                   cv_agent_role_to_string (hello->role), hello->session,
+                   hash == NULL ? "the session was removed while its password was checked"
+                                : "wrong password",
+                   open ? "" : " (the link had closed)");
     }
-  /* A success does not wipe the address's failures: one valid password must not buy
-   * unlimited guesses at another session's.  Failures fade with the limiter's window. */
-  if (cv_gateway_link_is_leaving (link))
-    return; /* refused meanwhile (a second message before WELCOME): not admitted */
-  cv_gateway_admit (self, link, session);
+  if (!open)
+    ;
+  else if (self->shutting_down)
+    cv_gateway_link_refuse (link, CV_REASON_SHUTTING_DOWN, "the gateway is shutting down", 0);
+  else if (!matched || hash == NULL)
+    cv_gateway_link_refuse (link, CV_REASON_BAD_PASSWORD, WRONG_CREDENTIALS, 0);
+  else
+    /* A success does not wipe the address's failures: one valid password must not buy
+     * unlimited guesses at another session's.  Failures fade with the limiter's window. */
+    cv_gateway_admit (self, link,
+                      (CvGatewaySessionState *) g_hash_table_lookup (self->sessions,
+                                                                     hello->session));
+  login_free (login);
 }
 
 void
@@ -116,10 +194,8 @@ cv_gateway_on_link_hello (CvGatewayLink *link, CvGateway *self)
   const CvHello *hello = cv_gateway_link_get_hello (link);
   const char *remote = cv_gateway_link_get_remote_string (link);
   gint64 retry_after_us = 0;
-  CvGatewaySessionState *session;
-  Verify *verify;
-  VerifyCaller *caller;
-  g_autoptr (GTask) task = NULL;
+  const char *hash;
+  Login *login;
 
   if (self->shutting_down)
     {
@@ -149,34 +225,20 @@ cv_gateway_on_link_hello (CvGatewayLink *link, CvGateway *self)
                               "the key in HELLO is not the key of the TLS connection", 0);
       return;
     }
-  session = g_hash_table_lookup (self->sessions, hello->session);
-  if (session == NULL || session->removed)
-    {
-      cv_auth_limiter_record_failure (self->limiter, cv_gateway_link_get_remote (link),
-                                      g_get_monotonic_time ());
-      g_message ("%s: unknown session “%s”", remote, hello->session);
-      cv_gateway_link_refuse (link, CV_REASON_UNKNOWN_SESSION, "no such session on this gateway",
-                              0);
-      return;
-    }
 
-  if (verifying_count (self, remote) >= MAX_VERIFYING_PER_ADDRESS)
-    {
-      cv_gateway_link_refuse (link, CV_REASON_RATE_LIMITED,
-                              "a login from this address is already being checked", 1000);
-      return;
-    }
-  verifying_add (self, remote, +1);
-  verify = g_new0 (Verify, 1);
-  verify->address = g_strdup (remote);
-  verify->hash = g_strdup (hello->role == CV_AGENT_ROLE_SHARE ? session->share_hash
-                                                              : session->connect_hash);
-  verify->password = g_strdup (hello->password);
-  caller = g_new0 (VerifyCaller, 1);
-  caller->gateway = g_object_ref (self);
-  caller->link = g_object_ref (link);
-  task = g_task_new (NULL, self->cancellable, on_verified, caller);
-  g_task_set_source_tag (task, cv_gateway_on_link_hello);
-  g_task_set_task_data (task, verify, (GDestroyNotify) verify_free);
-  g_task_run_in_thread (task, verify_in_thread);
+  /* From here a known and an unknown session take the same path. */
+  hash = current_hash (self, hello);
+  login = g_new0 (Login, 1);
+  login->gateway = g_object_ref (self);
+  login->link = g_object_ref (link);
+  login->unknown_session = hash == NULL;
+  login->hash = g_strdup (hash != NULL ? hash : self->dummy_hash);
+  login->password = g_strdup (hello->password);
+  login->cancellable = g_cancellable_new ();
+  login->link_closed_id = g_signal_connect (link, "closed", G_CALLBACK (on_login_link_closed),
+                                            login);
+  login->gateway_cancelled_id = g_cancellable_connect (self->cancellable,
+                                                       G_CALLBACK (on_gateway_cancelled), login,
+                                                       NULL);
+  start_check (login);
 }

@@ -6,11 +6,27 @@
 
 #include "auth/cv-admission.h"
 #include "base/cv-acceptor.h"
+#include "base/cv-log-summary.h"
 #include "auth/cv-auth-limiter.h"
+#include "auth/cv-password-checker.h"
 #include "mux/cv-mux.h"
 #include "roles/cv-gateway-link.h"
 
 G_BEGIN_DECLS
+
+/* Connections that came to nothing, which anyone can make by the thousand: logged in
+ * full the first time, then summarised (base/cv-log-summary, junk_log_interval_ms). */
+typedef enum {
+  CV_GATEWAY_JUNK_NOT_AGENT,      /* its first byte opened neither TLS nor a tunnel */
+  CV_GATEWAY_JUNK_SILENT,         /* nothing useful within the handshake deadline */
+  CV_GATEWAY_JUNK_TLS_FAILED,     /* the TLS handshake failed */
+  CV_GATEWAY_JUNK_BAD_PREFACE,    /* a tunnel preface that is not one */
+  CV_GATEWAY_JUNK_UNKNOWN_TICKET, /* a tunnel half with an unknown or used ticket */
+  CV_GATEWAY_JUNK_NO_HELLO,       /* TLS, then no HELLO within the deadline */
+  CV_GATEWAY_JUNK_REFUSED,        /* turned away at accept: admission, max_links */
+  CV_GATEWAY_JUNK_BUSY,           /* a login told to come back: the check queue was full */
+  CV_GATEWAY_N_JUNK
+} CvGatewayJunk;
 
 /* A session as the gateway runs it: its credentials from the config, and who is
  * online in it. */
@@ -38,10 +54,14 @@ struct _CvGateway {
   GHashTable *sessions; /* id → CvGatewaySessionState */
   GHashTable *tickets;  /* ticket → rendezvous (two entries per rendezvous) */
   GPtrArray *joins;     /* the joined tunnels, not owned: each frees itself when it ends */
-  GPtrArray *links;     /* of CvGatewayLink, owned */
-  GHashTable *pending;  /* set of connections not yet sniffed */
+  GHashTable *tunnels_per_session; /* session id → offered and joined tunnels */
+  GHashTable *tunnels_per_key;     /* connect agent's fingerprint → the same */
+  GPtrArray *links;                /* of CvGatewayLink, owned */
+  GHashTable *pending;             /* set of connections not yet sniffed */
   CvAdmission *admission;
-  GHashTable *verifying; /* address → password checks under way */
+  CvLogSummary *junk;         /* of CvGatewayJunk */
+  CvPasswordChecker *checker; /* the gateway's own queue of Argon2 checks */
+  char *dummy_hash;           /* what an unknown session's password is checked against */
   guint n_rendezvous;
   guint n_tunnels;
   GCancellable *cancellable;      /* cancelled by shutdown and stop: accepts, joins, checks */
@@ -81,7 +101,7 @@ guint cv_gateway_revoke_links (CvGateway *self);
 void cv_gateway_drop_links (CvGateway *self);
 guint cv_gateway_count_sessions_online (CvGateway *self);
 
-/* cv-gateway-login.c: HELLO checks and the password verification. */
+/* cv-gateway-login.c: HELLO checks and the password check. */
 void cv_gateway_on_link_hello (CvGatewayLink *link, CvGateway *self);
 
 /* cv-gateway-rendezvous.c: tickets, and joining the two halves of a tunnel. */

@@ -15,6 +15,7 @@ typedef struct {
   char *session_id;
   char *share_hash;
   char *connect_hash;
+  char *connect_key; /* the requester's fingerprint: tunnels are counted per key */
 } TunnelOwner;
 
 static void
@@ -23,6 +24,7 @@ tunnel_owner_clear (TunnelOwner *owner)
   g_free (owner->session_id);
   g_free (owner->share_hash);
   g_free (owner->connect_hash);
+  g_free (owner->connect_key);
 }
 
 static void
@@ -31,6 +33,33 @@ tunnel_owner_copy (TunnelOwner *to, const TunnelOwner *from)
   to->session_id = g_strdup (from->session_id);
   to->share_hash = g_strdup (from->share_hash);
   to->connect_hash = g_strdup (from->connect_hash);
+  to->connect_key = g_strdup (from->connect_key);
+}
+
+static guint
+count_of (GHashTable *counts, const char *key)
+{
+  return GPOINTER_TO_UINT (g_hash_table_lookup (counts, key));
+}
+
+static void
+count_add (GHashTable *counts, const char *key, int delta)
+{
+  guint count = count_of (counts, key) + delta;
+
+  if (count == 0)
+    g_hash_table_remove (counts, key);
+  else
+    g_hash_table_insert (counts, g_strdup (key), GUINT_TO_POINTER (count));
+}
+
+/* A tunnel of @owner counts against its session's and its key's limits from its offer
+ * until it ends, joined or not. */
+static void
+tunnel_counted (CvGateway *self, const TunnelOwner *owner, int delta)
+{
+  count_add (self->tunnels_per_session, owner->session_id, delta);
+  count_add (self->tunnels_per_key, owner->connect_key, delta);
 }
 
 /* Why a reload ends a tunnel of @owner, or NULL if it may stay. */
@@ -56,6 +85,7 @@ typedef struct {
   GSocketConnection *half[2];
   GSource *timer;
   CvGatewayLink *requester; /* not owned; NULL once it closed */
+  gboolean joined;          /* its count went to the Join */
 } Rendezvous;
 
 static void
@@ -77,6 +107,8 @@ rendezvous_free (Rendezvous *rendezvous)
         g_io_stream_close (G_IO_STREAM (rendezvous->half[i]), NULL, NULL);
       g_clear_object (&rendezvous->half[i]);
     }
+  if (!rendezvous->joined)
+    tunnel_counted (self, &rendezvous->owner, -1);
   tunnel_owner_clear (&rendezvous->owner);
   g_free (rendezvous);
 }
@@ -121,6 +153,7 @@ on_joined (GObject *source, GAsyncResult *result, gpointer user_data)
   double seconds = (g_get_monotonic_time () - join->started_us) / 1e6;
 
   join->gateway->n_tunnels--;
+  tunnel_counted (join->gateway, &join->owner, -1);
   if (join->gateway->joins != NULL)
     g_ptr_array_remove_fast (join->gateway->joins, join);
   cv_gateway_counts_changed (join->gateway);
@@ -167,6 +200,7 @@ join_halves (CvGateway *self, Rendezvous *rendezvous)
                         &options, join->cancellable, on_joined, join);
   g_clear_object (&rendezvous->half[0]);
   g_clear_object (&rendezvous->half[1]);
+  rendezvous->joined = TRUE;
   rendezvous_free (rendezvous);
 }
 
@@ -192,13 +226,49 @@ count_offers (CvGateway *self, CvGatewayLink *link)
   return n;
 }
 
+/* TUNNEL_OFFER with an error instead of a ticket; the operator's log says why. */
+static void refuse_offer (CvGatewayLink *connect,
+                          CvGatewaySessionState *session,
+                          const char *reason,
+                          const char *format,
+                          ...) G_GNUC_PRINTF (4, 5);
+
+static void
+refuse_offer (CvGatewayLink *connect,
+              CvGatewaySessionState *session,
+              const char *reason,
+              const char *format,
+              ...)
+{
+  g_autoptr (JsonObject) body = json_object_new ();
+  g_autofree char *name = cv_log_escape (cv_gateway_link_get_hello (connect)->name, -1);
+  g_autofree char *why = NULL;
+  va_list args;
+
+  va_start (args, format);
+  why = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_message ("session %s: connect agent “%s” %s", session->id, name, why);
+  json_object_set_string_member (body, "error", reason);
+  cv_gateway_link_send (connect, CV_CONTROL_TUNNEL_OFFER, body);
+}
+
 void
 cv_gateway_offer_tunnel (CvGateway *self, CvGatewaySessionState *session, CvGatewayLink *connect)
 {
+  const CvGatewayLimits *limits = &self->config->limits;
   Rendezvous *rendezvous;
   g_autoptr (JsonObject) to_share = json_object_new ();
   g_autoptr (JsonObject) to_connect = json_object_new ();
 
+  /* First, so that even the answers to a flood are few. */
+  if (!cv_gateway_link_take_request (connect, limits->tunnel_requests_per_second,
+                                     g_get_monotonic_time ()))
+    {
+      refuse_offer (connect, session, CV_REASON_RATE_LIMITED,
+                    "asks for tunnels faster than %u a second", limits->tunnel_requests_per_second);
+      return;
+    }
   if (session->share == NULL)
     {
       g_autoptr (JsonObject) body = cv_gateway_presence_body (session);
@@ -214,14 +284,24 @@ cv_gateway_offer_tunnel (CvGateway *self, CvGatewaySessionState *session, CvGate
       return;
     }
 
+  if (count_of (self->tunnels_per_session, session->id) >= limits->max_tunnels_per_session)
+    {
+      refuse_offer (connect, session, CV_REASON_LIMIT_REACHED,
+                    "refused a tunnel: the session has its maximum of %u",
+                    limits->max_tunnels_per_session);
+      return;
+    }
+  if (count_of (self->tunnels_per_key, cv_gateway_link_get_fingerprint (connect))
+      >= limits->max_tunnels_per_key)
+    {
+      refuse_offer (connect, session, CV_REASON_LIMIT_REACHED,
+                    "refused a tunnel: its key has its maximum of %u", limits->max_tunnels_per_key);
+      return;
+    }
   if (count_offers (self, connect) >= MAX_OFFERS_PER_LINK)
     {
-      g_autofree char *name = cv_log_escape (cv_gateway_link_get_hello (connect)->name, -1);
-
-      g_message ("session %s: connect agent “%s” asks for tunnels faster than it uses them",
-                 session->id, name);
-      json_object_set_string_member (to_connect, "error", CV_REASON_RATE_LIMITED);
-      cv_gateway_link_send (connect, CV_CONTROL_TUNNEL_OFFER, to_connect);
+      refuse_offer (connect, session, CV_REASON_RATE_LIMITED,
+                    "asks for tunnels faster than it uses them");
       return;
     }
 
@@ -233,6 +313,8 @@ cv_gateway_offer_tunnel (CvGateway *self, CvGatewaySessionState *session, CvGate
   rendezvous->owner.session_id = g_strdup (session->id);
   rendezvous->owner.share_hash = g_strdup (cv_gateway_link_admitted_hash (session->share));
   rendezvous->owner.connect_hash = g_strdup (cv_gateway_link_admitted_hash (connect));
+  rendezvous->owner.connect_key = g_strdup (cv_gateway_link_get_fingerprint (connect));
+  tunnel_counted (self, &rendezvous->owner, +1);
   rendezvous->ticket[0] = cv_ticket_new ();
   rendezvous->ticket[1] = cv_ticket_new ();
   g_hash_table_insert (self->tickets, rendezvous->ticket[0], rendezvous);
@@ -269,7 +351,8 @@ cv_gateway_accept_tunnel_half (CvGateway *self,
 
   if (rendezvous == NULL)
     {
-      g_message ("%s: tunnel with an unknown or used ticket; closing", remote);
+      cv_log_summary_note (self->junk, CV_GATEWAY_JUNK_UNKNOWN_TICKET,
+                           "%s: tunnel with an unknown or used ticket; closing", remote);
       g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
       return;
     }

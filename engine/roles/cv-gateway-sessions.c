@@ -120,13 +120,53 @@ cv_gateway_link_admitted_hash (CvGatewayLink *link)
   return g_object_get_data (G_OBJECT (link), "cv-admitted-hash");
 }
 
+/* Why @link, its password checked, may not join @session now, or NULL.  A share agent
+ * that logs in replaces the session's, so the old one is not counted. */
+static char *
+over_agent_limits (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *session)
+{
+  const CvGatewayLimits *limits = &self->config->limits;
+  gboolean share = cv_gateway_link_get_hello (link)->role == CV_AGENT_ROLE_SHARE;
+  guint in_session = session->connects->len + 1 + (!share && session->share != NULL ? 1 : 0);
+  guint with_key = 1;
+
+  if (in_session > limits->max_links_per_session)
+    return g_strdup_printf ("session %s has its maximum of %u agents online", session->id,
+                            limits->max_links_per_session);
+  for (guint i = 0; i < self->links->len; i++)
+    {
+      CvGatewayLink *other = self->links->pdata[i];
+
+      if (other != link && cv_gateway_link_get_session (other) != NULL
+          && !(share && other == session->share)
+          && g_ascii_strcasecmp (cv_gateway_link_get_fingerprint (other),
+                                 cv_gateway_link_get_fingerprint (link))
+               == 0)
+        with_key++;
+    }
+  if (with_key > limits->max_links_per_key)
+    return g_strdup_printf ("%u agents with this key are online, the most this gateway allows",
+                            limits->max_links_per_key);
+  return NULL;
+}
+
 void
 cv_gateway_admit (CvGateway *self, CvGatewayLink *link, CvGatewaySessionState *session)
 {
   const CvHello *hello = cv_gateway_link_get_hello (link);
   g_autofree char *name = cv_log_escape (hello->name, -1);
+  g_autofree char *over = over_agent_limits (self, link, session);
   g_autoptr (JsonObject) limits = NULL;
 
+  if (over != NULL)
+    {
+      /* Not a failed login: the limiter does not count it. */
+      g_message ("session %s: %s agent “%s” from %s refused: %s", session->id,
+                 cv_agent_role_to_string (hello->role), name,
+                 cv_gateway_link_get_remote_string (link), over);
+      cv_gateway_link_refuse (link, CV_REASON_LIMIT_REACHED, over, 0);
+      return;
+    }
   g_object_set_data (G_OBJECT (link), "cv-admission-slot", NULL);
   cv_gateway_link_set_session (link, session);
   /* What a reload compares: a link stays only while its session keeps this hash. */
@@ -194,6 +234,14 @@ on_link_message (CvGatewayLink *link, guint type, JsonObject *body, CvGateway *s
 }
 
 /* Agents' links from the TLS handshake on: the gateway owns them until they close. */
+static void
+on_link_no_hello (CvGatewayLink *link, CvGateway *self)
+{
+  cv_log_summary_note (self->junk, CV_GATEWAY_JUNK_NO_HELLO, "%s: no HELLO within %u ms; closing",
+                       cv_gateway_link_get_remote_string (link),
+                       cv_gateway_link_get_hello_timeout_ms (link));
+}
+
 void
 cv_gateway_add_link (CvGateway *self, CvGatewayLink *link)
 {
@@ -201,6 +249,7 @@ cv_gateway_add_link (CvGateway *self, CvGatewayLink *link)
   g_signal_connect (link, "hello", G_CALLBACK (cv_gateway_on_link_hello), self);
   g_signal_connect (link, "message", G_CALLBACK (on_link_message), self);
   g_signal_connect (link, "closed", G_CALLBACK (on_link_closed), self);
+  g_signal_connect (link, "no-hello", G_CALLBACK (on_link_no_hello), self);
   cv_gateway_counts_changed (self);
 }
 

@@ -7,6 +7,7 @@
  */
 #include "roles/cv-gateway-private.h"
 
+#include "auth/cv-password.h"
 #include "base/cv-listen.h"
 #include "wire/cv-control.h"
 
@@ -24,6 +25,23 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (CvGateway, cv_gateway, G_TYPE_OBJECT)
+
+/* How the summary line names each CvGatewayJunk. */
+static const CvLogSummaryKind junk_kinds[CV_GATEWAY_N_JUNK] = {
+  [CV_GATEWAY_JUNK_NOT_AGENT] = { "connection was not a Culvert agent",
+                                  "connections were not Culvert agents" },
+  [CV_GATEWAY_JUNK_SILENT] = { "connection said nothing useful within the handshake deadline",
+                               "connections said nothing useful within the handshake deadline" },
+  [CV_GATEWAY_JUNK_TLS_FAILED] = { "TLS handshake failed", "TLS handshakes failed" },
+  [CV_GATEWAY_JUNK_BAD_PREFACE] = { "tunnel preface was bad", "tunnel prefaces were bad" },
+  [CV_GATEWAY_JUNK_UNKNOWN_TICKET] = { "tunnel half had an unknown or used ticket",
+                                       "tunnel halves had an unknown or used ticket" },
+  [CV_GATEWAY_JUNK_NO_HELLO] = { "control link sent no HELLO in time",
+                                 "control links sent no HELLO in time" },
+  [CV_GATEWAY_JUNK_REFUSED] = { "connection was refused at accept",
+                                "connections were refused at accept" },
+  [CV_GATEWAY_JUNK_BUSY] = { "login was told to come back", "logins were told to come back" },
+};
 
 static void
 close_listener (CvGateway *self)
@@ -81,8 +99,12 @@ cv_gateway_finalize (GObject *object)
   g_clear_object (&self->stop_cancellable);
   g_clear_pointer (&self->ports, g_array_unref);
   g_clear_pointer (&self->admission, cv_admission_unref);
-  g_clear_pointer (&self->verifying, g_hash_table_unref);
+  g_clear_pointer (&self->junk, cv_log_summary_free);
   g_clear_pointer (&self->joins, g_ptr_array_unref);
+  g_clear_pointer (&self->tunnels_per_session, g_hash_table_unref);
+  g_clear_pointer (&self->tunnels_per_key, g_hash_table_unref);
+  g_clear_object (&self->checker);
+  g_free (self->dummy_hash);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->record_path);
 
@@ -176,12 +198,13 @@ cv_gateway_init (CvGateway *self)
   /* Each rendezvous is in the table twice; only the share-side entry frees it. */
   self->tickets = g_hash_table_new (g_str_hash, g_str_equal);
   self->joins = g_ptr_array_new ();
+  self->tunnels_per_session = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->tunnels_per_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->links = g_ptr_array_new_with_free_func (g_object_unref);
   self->pending = g_hash_table_new_full (NULL, NULL, cv_gateway_pending_free, NULL);
   self->ports = g_array_new (FALSE, FALSE, sizeof (guint16));
   self->cancellable = g_cancellable_new ();
   self->stop_cancellable = g_cancellable_new ();
-  self->verifying = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 /* One address may hold an eighth of the handshake slots (at least 16): an office
@@ -223,6 +246,12 @@ cv_gateway_new_with_context (CvGatewayConfig *config, CvIdentity *identity, GMai
   self->limiter = cv_auth_limiter_new (&limits);
   self->admission = cv_admission_new (config->limits.max_pending_handshakes,
                                       pending_per_address (&config->limits));
+  self->checker = cv_password_checker_new (config->limits.password_check_workers,
+                                           config->limits.max_queued_password_checks,
+                                           config->limits.max_password_checks_per_address);
+  self->dummy_hash = cv_password_dummy_hash ();
+  self->junk = cv_log_summary_new (junk_kinds, CV_GATEWAY_N_JUNK,
+                                   config->limits.junk_log_interval_ms, self->context);
   cv_mux_config_init_defaults (&self->mux_config);
   self->mux_config.keepalive_interval_ms = config->limits.keepalive_interval_ms;
   self->mux_config.dead_peer_timeout_ms = config->limits.dead_peer_timeout_ms;
@@ -385,6 +414,14 @@ cv_gateway_get_n_sessions_online (CvGateway *self)
   return cv_gateway_count_sessions_online (self);
 }
 
+/* Returns: (transfer none): the queue of password checks, for monitoring: how many
+ * wait, run, and have run */
+CvPasswordChecker *
+cv_gateway_get_password_checker (CvGateway *self)
+{
+  return self->checker;
+}
+
 gboolean
 cv_gateway_is_running (CvGateway *self)
 {
@@ -451,6 +488,9 @@ cv_gateway_reload (CvGateway *self, CvGatewayConfig *config, GError **error)
              config->sessions->len, removed, revoked_links, revoked_tunnels);
   cv_admission_set_limits (self->admission, config->limits.max_pending_handshakes,
                            pending_per_address (&config->limits));
+  /* The workers are threads made at start; the queue's bounds change now. */
+  cv_password_checker_set_limits (self->checker, config->limits.max_queued_password_checks,
+                                  config->limits.max_password_checks_per_address);
   /* New links get the new keepalive; the failed-login limiter keeps its state and its
    * policy until a restart (a reload must not forgive an attacker). */
   self->mux_config.keepalive_interval_ms = config->limits.keepalive_interval_ms;

@@ -4,6 +4,7 @@
 
 #include <gio/gio.h>
 
+#include "auth/cv-password-checker.h"
 #include "config/cv-gateway-config.h"
 #include "transport/cv-identity.h"
 
@@ -43,5 +44,6 @@ guint cv_gateway_get_n_tunnels (CvGateway *self);
 guint cv_gateway_get_n_sessions (CvGateway *self);
 guint cv_gateway_get_n_unauthenticated (CvGateway *self);
 guint cv_gateway_get_n_sessions_online (CvGateway *self);
+CvPasswordChecker *cv_gateway_get_password_checker (CvGateway *self);
 
 G_END_DECLS

@@ -21,7 +21,10 @@ cv_refusal_describe (CvRefusal refusal, const char *session)
     case CV_REFUSAL_NONE:
       return g_strdup_printf (_ ("Session “%s” was not refused"), session);
     case CV_REFUSAL_BAD_PASSWORD:
-      return g_strdup_printf (_ ("The password for session “%s” was not accepted"), session);
+      /* The gateway gives one answer for both, so that session ids cannot be listed. */
+      return g_strdup_printf (_ ("The gateway knows no session “%s” with this password: the "
+                                 "session id or the password is wrong"),
+                              session);
     case CV_REFUSAL_UNKNOWN_SESSION:
       return g_strdup_printf (_ ("The gateway does not know session “%s”"), session);
     case CV_REFUSAL_VERSION_MISMATCH:

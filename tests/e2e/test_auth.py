@@ -28,13 +28,16 @@ slow = None
 
 def start_slow():
     """A gateway and three agents it refuses: wrong share password, wrong connect password,
-    unknown session.  The limiter is set high so that it does not mix in rate-limited."""
+    unknown session.  The limiter, and the cap on checks under way per address (the three
+    log in at once from 127.0.0.1, and an unknown session is checked like any other), are
+    set high so that they do not mix in rate-limited."""
     global slow
     if slow is not None:
         return slow
     t = shared_env("auth-refusals")
     s1 = Session("s1")
-    gw = t.gateway([s1], limits={"auth_failures_before_backoff": 1000})
+    gw = t.gateway([s1], limits={"auth_failures_before_backoff": 1000,
+                                  "max_password_checks_per_address": 10})
     t.gw = gw
     t.bad_share = t.share(gw, s1, ["127.0.0.1:1"], name="share-badpw", password="not-the-pw",
                           wait_online=False)
@@ -71,7 +74,9 @@ def test_wrong_password(t):
 
 def test_unknown_session(t):
     s = t.use(start_slow())
-    first_refusal(s.unknown, "unknown-session")
+    # The agent is told what a wrong password is told (session ids cannot be listed);
+    # only the gateway's log says which it was.
+    first_refusal(s.unknown, "bad-password")
     s.gw.proc.wait_for_log(r"unknown session .no-such-session", 5)
     t.note(s.unknown.matches(RETRY)[0][1].string)
 
@@ -251,7 +256,8 @@ if __name__ == "__main__":
     run_tests([
         case("wrong password (share and connect): one line names bad-password, next try ≥ 15 s",
              test_wrong_password),
-        case("unknown session: one line names unknown-session, next try ≥ 15 s",
+        case("unknown session: told bad-password as a wrong password is, logged as unknown, "
+             "next try ≥ 15 s",
              test_unknown_session),
         case("untrusted gateway certificate: named, backoff 250 ms doubling, ≤ 6 tries in 5 s",
              test_untrusted_gateway),
