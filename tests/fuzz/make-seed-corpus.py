@@ -11,7 +11,9 @@ Each file is what that target's LLVMFuzzerTestOneInput reads:
                   configs in tests/files/config/ whose names start with KIND, and a few
                   written here.
 Run it again after changing it; it replaces the files it owns and leaves any others
-(crash regressions) alone.
+alone: crash regressions (crash-*), and the inputs libFuzzer found that add coverage
+(40 hex digits, merged with `fuzz-TARGET -merge=1 tests/fuzz/corpus/TARGET WORK-DIR`
+after a long run).
 """
 
 import base64
