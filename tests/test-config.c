@@ -441,6 +441,117 @@ test_bad_configs (void)
     }
 }
 
+/* The bytes of a file, loaded from memory, get the answer the file gets. */
+static void
+test_load_data (void)
+{
+  static const char *const files[] = { "gateway-invalid-json.json",  "gateway-duplicate-key.json",
+                                       "gateway-two-documents.json", "empty.json",
+                                       "gateway-not-object.json",    "gateway-minimal.json" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = config_path (files[i]);
+      g_autofree char *contents = NULL;
+      g_autoptr (GError) file_error = NULL;
+      g_autoptr (GError) data_error = NULL;
+      g_autoptr (JsonObject) from_file = cv_config_load_file (path, &file_error);
+      g_autoptr (JsonObject) from_data = NULL;
+      gsize len;
+
+      g_test_message ("%s", files[i]);
+      g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+      from_data = cv_config_load_data (contents, len, path, &data_error);
+      g_assert_true ((from_file == NULL) == (from_data == NULL));
+      if (from_file == NULL)
+        {
+          g_assert_error (data_error, CV_CONFIG_ERROR, file_error->code);
+          g_assert_cmpstr (data_error->message, ==, file_error->message);
+        }
+    }
+}
+
+/* json-glib reads "\374" as the byte 0xfc; a string of it reached g_utf8_strlen(),
+ * which runs past a lone 0xfc's NUL. */
+static void
+test_load_octal_escape (void)
+{
+  static const char text[] = "{\"listen\": [\"127.0.0.1:1\"], \"state_dir\": \"/x\\374\"}";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) root = cv_config_load_data (text, strlen (text), "/etc/g.json", &error);
+
+  g_assert_null (root);
+  g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE);
+  g_assert_true (g_str_has_prefix (error->message, "/etc/g.json: Parse error: "));
+  g_assert_nonnull (strstr (error->message, "not UTF-8"));
+}
+
+/* json-glib's parse errors repeat the string they choked on, unescaped: "\033" was an
+ * ESC on the operator's terminal. */
+static void
+test_load_parse_error_is_one_line (void)
+{
+  static const char text[] = "{\"\\033[2J\\n\\374\" \"listen\"}";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) root = cv_config_load_data (text, strlen (text), "/etc/g.json", &error);
+
+  g_assert_null (root);
+  g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE);
+  g_test_message ("%s", error->message);
+  g_assert_true (g_str_has_prefix (error->message, "/etc/g.json:1:"));
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
+  for (const char *p = error->message; *p != '\0'; p++)
+    g_assert_cmpint ((guchar) *p, >=, 0x20);
+}
+
+/* The systemd unit's limits are sized for the default limits (the arithmetic is in its
+ * comments): raising a default without the unit fails here. */
+static guint64
+unit_value (const char *unit, const char *key)
+{
+  g_autofree char *prefix = g_strconcat ("\n", key, "=", NULL);
+  const char *line = strstr (unit, prefix);
+  char *end = NULL;
+  guint64 value;
+
+  if (line == NULL)
+    g_error ("the unit has no %s=", key);
+  value = g_ascii_strtoull (line + strlen (prefix), &end, 10);
+  if (*end == 'K' || *end == 'M' || *end == 'G')
+    value <<= *end == 'K' ? 10 : *end == 'M' ? 20 : 30;
+  return value;
+}
+
+static void
+test_unit_fits_defaults (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "data",
+                                                 "culvert-gateway.service.in", NULL);
+  g_autofree char *unit = NULL;
+  CvGatewayLimits limits;
+  /* Measured by tests/bench/bench-gateway-memory.py; the joiner's own comment. */
+  const guint64 idle_bytes = 10 << 20, link_bytes = 65 << 10, tunnel_bytes = 5 << 10;
+  /* A hash from hash-password costs 64 MiB to check. */
+  const guint64 argon2_bytes = 64 << 20;
+  const guint64 idle_fds = 6, fds_per_tunnel = 6;
+  guint64 fds, memory;
+
+  g_assert_true (g_file_get_contents (path, &unit, NULL, NULL));
+  cv_gateway_limits_init_defaults (&limits);
+  fds = limits.max_links + limits.max_pending_handshakes + fds_per_tunnel * limits.max_tunnels
+        + idle_fds;
+  memory = idle_bytes + (guint64) limits.password_check_workers * argon2_bytes
+           + (guint64) (limits.max_links + limits.max_pending_handshakes) * link_bytes
+           + (guint64) limits.max_tunnels * tunnel_bytes;
+  g_test_message ("descriptors %" G_GUINT64_FORMAT ", memory %" G_GUINT64_FORMAT " MiB", fds,
+                  memory >> 20);
+  g_assert_cmpuint (unit_value (unit, "LimitNOFILE"), >=, fds);
+  g_assert_cmpuint (unit_value (unit, "MemoryHigh"), >=, memory);
+  g_assert_cmpuint (unit_value (unit, "MemoryMax"), >, unit_value (unit, "MemoryHigh"));
+  g_assert_nonnull (strstr (unit, "\nProtectProc=invisible\n"));
+  g_assert_nonnull (strstr (unit, "\nProcSubset=pid\n"));
+}
+
 /* A config's JSON need not come from a file: then errors start with the key. */
 static void
 test_from_json_without_file (void)
@@ -500,6 +611,10 @@ test_paths_and_values (void)
   g_autofree char *plain = cv_config_path_member ("sessions[0]", "id");
   g_autofree char *top = cv_config_path_member ("", "listen");
   g_autofree char *odd = cv_config_path_member ("limits", "max.links \x1b[31m");
+  g_autofree char *controls = cv_config_describe_string ("a\x1f"
+                                                         "b\x7f"
+                                                         "c\xc2\x9b"
+                                                         "d\n");
   g_autofree char *element = cv_config_path_element ("allow", 12);
   g_autofree char *long_text = g_strnfill (200, 'x');
   g_autofree char *shown = cv_config_describe_string (long_text);
@@ -507,6 +622,8 @@ test_paths_and_values (void)
   g_assert_cmpstr (plain, ==, "sessions[0].id");
   g_assert_cmpstr (top, ==, "listen");
   g_assert_cmpstr (odd, ==, "limits[\"max.links \\u001b[31m\"]");
+  /* What json-glib leaves as it is. */
+  g_assert_cmpstr (controls, ==, "\"a\\u001fb\\u007fc\\u009bd\\n\"");
   g_assert_cmpstr (element, ==, "allow[12]");
   g_assert_true (g_str_has_suffix (shown, "\"…"));
   g_assert_cmpuint (g_utf8_strlen (shown, -1), ==, 60 + 3);
@@ -650,6 +767,146 @@ test_password_file_refused (PasswordFixture *fixture, gconstpointer data)
   password = read_password_file (path, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (strlen (password), ==, 1024);
+}
+
+/* Sessions from a file of their own */
+
+#define HASH_A                                                                                     \
+  "$argon2id$v=19$m=65536,t=2,p=1$RQMXAHiNzXw14WYfpkd6eg$sMbjxa3QnTQMilTsV1cq8gGMrpSEGXF/"         \
+  "v1OYXEnxt/o"
+#define HASH_B                                                                                     \
+  "$argon2id$v=19$m=65536,t=2,p=1$OGvtKs9vlZq12Z+UDLSrwA$5u4FsKcgViCheuFtOeoOkMtf+0fMWL1c2hI++"    \
+  "EBfN1Q"
+#define SESSIONS_JSON                                                                              \
+  "{\"sessions\": [{\"id\": \"acme\", \"share_password_hash\": \"" HASH_A "\", "                   \
+  "\"connect_password_hash\": \"" HASH_B "\"}]}"
+
+/* Loads {"sessions_file": @sessions_file} (and @more members) as DIR/gateway.json. */
+static CvGatewayConfig *
+load_with_sessions_file (PasswordFixture *fixture,
+                         const char *sessions_file,
+                         const char *more,
+                         GError **error)
+{
+  g_autofree char *text = g_strdup_printf ("{\"sessions_file\": \"%s\"%s}", sessions_file,
+                                           more != NULL ? more : "");
+  g_autofree char *config = write_password_file (fixture, "gateway.json", text, -1, 0644);
+
+  return cv_gateway_config_load (config, error);
+}
+
+static void
+test_sessions_file (PasswordFixture *fixture, gconstpointer data)
+{
+  g_autofree char *path = write_password_file (fixture, "sessions.json", SESSIONS_JSON, -1, 0600);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvGatewayConfig) config = NULL;
+  g_autoptr (CvGatewayConfig) relative = NULL;
+  const CvGatewaySession *session;
+
+  config = load_with_sessions_file (fixture, path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (config->sessions_file, ==, path);
+  g_assert_cmpuint (config->sessions->len, ==, 1);
+  session = g_ptr_array_index (config->sessions, 0);
+  g_assert_cmpstr (session->id, ==, "acme");
+  g_assert_cmpstr (session->name, ==, "acme");
+  g_assert_cmpstr (session->share_password_hash, ==, HASH_A);
+  g_assert_cmpstr (session->connect_password_hash, ==, HASH_B);
+
+  /* Relative to the config's folder, as every path in it. */
+  relative = load_with_sessions_file (fixture, "sessions.json", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (relative->sessions_file, ==, path);
+  g_assert_cmpuint (relative->sessions->len, ==, 1);
+}
+
+static void
+test_sessions_file_refused (PasswordFixture *fixture, gconstpointer data)
+{
+  static const struct {
+    const char *contents;
+    int mode;
+    const char *more; /* members of the config besides sessions_file */
+    CvConfigError code;
+    const char *message; /* after "DIR/gateway.json: sessions_file: " */
+  } cases[] = {
+    /* The hashes must stay the owner's. */
+    { SESSIONS_JSON, 0644, NULL, CV_CONFIG_ERROR_INSECURE_FILE,
+      "DIR/sessions.json: expected a sessions file only its owner can read, got permissions "
+      "0644 (run: chmod 600 DIR/sessions.json)" },
+    { SESSIONS_JSON, 0640, NULL, CV_CONFIG_ERROR_INSECURE_FILE,
+      "DIR/sessions.json: expected a sessions file only its owner can read, got permissions "
+      "0640 (run: chmod 600 DIR/sessions.json)" },
+    { "{\"sessions\": [{\"id\": \"a b\", \"share_password_hash\": \"" HASH_A "\", "
+      "\"connect_password_hash\": \"" HASH_B "\"}]}",
+      0600, NULL, CV_CONFIG_ERROR_BAD_VALUE,
+      "DIR/sessions.json: sessions[0].id: expected a session id of 1 to 64 letters, digits, "
+      "'.', '_' or '-', got \"a b\"" },
+    { "{\"listen\": []}", 0600, NULL, CV_CONFIG_ERROR_UNKNOWN_KEY, NULL },
+    { "{}", 0600, NULL, CV_CONFIG_ERROR_MISSING_KEY,
+      "DIR/sessions.json: sessions: required key missing, expected an array" },
+    { "", 0600, NULL, CV_CONFIG_ERROR_PARSE,
+      "DIR/sessions.json: the file is empty, expected a JSON object" },
+    { "{\"sessions\": [], \"sessions\": []}", 0600, NULL, CV_CONFIG_ERROR_PARSE, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = write_password_file (fixture, "sessions.json", cases[i].contents, -1,
+                                                   cases[i].mode);
+      g_autofree char *config_path = g_build_filename (fixture->dir, "gateway.json", NULL);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (CvGatewayConfig) config = NULL;
+      g_autofree char *start = g_strdup_printf ("%s: sessions_file: ", config_path);
+
+      g_test_message ("case %u", i);
+      config = load_with_sessions_file (fixture, path, cases[i].more, &error);
+      g_assert_null (config);
+      g_assert_error (error, CV_CONFIG_ERROR, (gint) cases[i].code);
+      g_assert_true (g_str_has_prefix (error->message, start));
+      if (cases[i].message != NULL)
+        {
+          g_auto (GStrv) parts = g_strsplit (cases[i].message, "DIR", -1);
+          g_autofree char *expected = g_strjoinv (fixture->dir, parts);
+
+          g_assert_cmpstr (error->message + strlen (start), ==, expected);
+        }
+    }
+
+  /* Both places at once would leave a reader wondering which counts. */
+  {
+    g_autofree char *path = write_password_file (fixture, "sessions.json", SESSIONS_JSON, -1, 0600);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (CvGatewayConfig) config = load_with_sessions_file (fixture, path,
+                                                                  ", \"sessions\": []", &error);
+
+    g_assert_null (config);
+    g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_BAD_VALUE);
+    g_assert_nonnull (strstr (error->message, ": sessions_file: expected either \"sessions\" or "
+                                              "\"sessions_file\", got both"));
+  }
+  /* A device would be read for ever. */
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (CvGatewayConfig) config = load_with_sessions_file (fixture, "/dev/zero", NULL,
+                                                                  &error);
+
+    g_assert_null (config);
+    g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ);
+    g_assert_nonnull (strstr (error->message, "/dev/zero: expected a sessions file, got "
+                                              "something that is not a regular file"));
+  }
+  /* A missing file names itself. */
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (CvGatewayConfig) config = load_with_sessions_file (fixture, "/nonexistent/s.json",
+                                                                  NULL, &error);
+
+    g_assert_null (config);
+    g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ);
+    g_assert_nonnull (strstr (error->message, ": sessions_file: /nonexistent/s.json: "));
+  }
 }
 
 static void
@@ -888,6 +1145,10 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/connect-stdin", test_connect_stdin);
   g_test_add_func ("/config/gateway-relative-paths", test_gateway_relative_paths);
   g_test_add_func ("/config/bad", test_bad_configs);
+  g_test_add_func ("/config/load-data", test_load_data);
+  g_test_add_func ("/config/unit-fits-defaults", test_unit_fits_defaults);
+  g_test_add_func ("/config/load-octal-escape", test_load_octal_escape);
+  g_test_add_func ("/config/load-parse-error-is-one-line", test_load_parse_error_is_one_line);
   g_test_add_func ("/config/from-json-without-file", test_from_json_without_file);
   g_test_add_func ("/config/unknown-key-suggestions", test_unknown_key_suggestions);
   g_test_add_func ("/config/paths-and-values", test_paths_and_values);
@@ -895,6 +1156,10 @@ main (int argc, char *argv[])
               password_teardown);
   g_test_add ("/config/password/file-refused", PasswordFixture, NULL, password_setup,
               test_password_file_refused, password_teardown);
+  g_test_add ("/config/sessions-file/load", PasswordFixture, NULL, password_setup,
+              test_sessions_file, password_teardown);
+  g_test_add ("/config/sessions-file/refused", PasswordFixture, NULL, password_setup,
+              test_sessions_file_refused, password_teardown);
   g_test_add_func ("/config/password/env", test_password_env);
   g_test_add_func ("/config/password/stdin", test_password_stdin);
   g_test_add_func ("/config/cli/examples", test_cli_examples);

@@ -76,6 +76,15 @@ static const Case refused[] = {
   { "host:0-10", NULL, TRUE, NULL, 0, 0, "port 0 is outside 1–65535" },
   { "host:80-81", NULL, FALSE, NULL, 0, 0, "a single port is expected here, not the range 80-81" },
   { "5900-5901", "127.0.0.1", FALSE, NULL, 0, 0, "a single port is expected" },
+  /* What a refusal repeats is printable ASCII: no control character (U+0080 is a C1
+   * one), no UTF-8 cut in half by the 64-byte bound. */
+  { "[fe80::1%eth0]:\xc2\x80"
+    "1:1",
+    NULL, FALSE, NULL, 0, 0, "“??1:1” is not a port number" },
+  { "host\x1b[2J:80", NULL, FALSE, NULL, 0, 0, "“host?[2J” is not a valid host name" },
+  { "[::1\n]:22", NULL, FALSE, NULL, 0, 0, "“::1?” is not an IPv6 address" },
+  { "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaé:80", NULL, FALSE, NULL, 0, 0,
+    "“aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa?” is not a valid host name" },
 };
 
 static void

@@ -597,38 +597,14 @@ finish_password (char *buffer, gsize len, const char *source, GError **error)
 static char *
 read_password_file (const char *path, GError **error)
 {
-  g_autoptr (GFile) file = g_file_new_for_path (path);
-  g_autoptr (GFileInputStream) stream = NULL;
-  g_autoptr (GFileInfo) info = NULL;
+  g_autoptr (GFileInputStream) stream = cv_config_open_private_file (path, "a password file",
+                                                                     error);
   g_autoptr (GError) local_error = NULL;
   char *buffer;
   gsize len = 0;
 
-  stream = g_file_read (file, NULL, &local_error);
   if (stream == NULL)
-    {
-      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ, "%s: %s", path,
-                   local_error->message);
-      return NULL;
-    }
-  /* Checked on the open file, so it cannot be swapped between the check and the read.
-   * As ssh does for private keys: a password others can read is no longer secret, and
-   * one others can write is not ours.  Windows reports no such mode. */
-  info = g_file_input_stream_query_info (stream, G_FILE_ATTRIBUTE_UNIX_MODE, NULL, NULL);
-  if (info != NULL && g_file_info_has_attribute (info, G_FILE_ATTRIBUTE_UNIX_MODE))
-    {
-      guint32 mode = g_file_info_get_attribute_uint32 (info, G_FILE_ATTRIBUTE_UNIX_MODE);
-
-      if ((mode & 077) != 0)
-        {
-          g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_INSECURE_FILE,
-                       "%s: expected a password file only its owner can read, got permissions "
-                       "%04o (run: chmod 600 %s)",
-                       path, mode & 07777, path);
-          return NULL;
-        }
-    }
-
+    return NULL;
   buffer = g_malloc (PASSWORD_BUFFER_SIZE);
   if (!g_input_stream_read_all (G_INPUT_STREAM (stream), buffer, PASSWORD_BUFFER_SIZE - 1, &len,
                                 NULL, &local_error))

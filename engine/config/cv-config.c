@@ -2,8 +2,10 @@
  * errors that name the file, the key as a JSON path, what was expected and what came. */
 #include "config/cv-config.h"
 
+#include <gio/gio.h>
 #include <string.h>
 
+#include "wire/cv-control.h" /* cv_json_is_utf8 */
 #include "wire/cv-host-port.h"
 
 /* clang-format off */
@@ -120,6 +122,26 @@ cv_config_prefix_error (GError **error, const char *file)
     g_prefix_error (error, "%s: ", file);
 }
 
+/* json-glib 1.6 writes U+001F, DEL and the C1 controls (U+0080 … U+009F, 8-bit CSI
+ * among them) as they are: JSON allows that, terminals act on some.  Takes @json. */
+static char *
+escape_controls (char *json)
+{
+  g_autofree char *text = json;
+  GString *escaped = g_string_sized_new (strlen (text));
+
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (g_unichar_iscntrl (c))
+        g_string_append_printf (escaped, "\\u%04x", c);
+      else
+        g_string_append_len (escaped, p, g_utf8_next_char (p) - p);
+    }
+  return g_string_free (escaped, FALSE);
+}
+
 /* A string as JSON writes it, shortened: safe to print whatever the file held. */
 char *
 cv_config_describe_string (const char *text)
@@ -130,7 +152,7 @@ cv_config_describe_string (const char *text)
   g_autofree char *quoted = NULL;
 
   json_node_set_string (node, shown);
-  quoted = json_to_string (node, FALSE);
+  quoted = escape_controls (json_to_string (node, FALSE));
   if (n_chars > MAX_SHOWN_CHARS)
     return g_strconcat (quoted, "…", NULL);
   return g_steal_pointer (&quoted);
@@ -232,6 +254,93 @@ on_object_member (JsonParser *parser, JsonObject *object, const char *key, LoadW
     }
 }
 
+/* What json-glib's loading leaves to check, the same whether the JSON came from a file or
+ * from memory.  @name starts every message. */
+static JsonObject *
+check_loaded (JsonParser *parser, LoadWatch *watch, const char *name, GError **error)
+{
+  JsonNode *root = json_parser_get_root (parser);
+
+  if (root == NULL)
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE,
+                   "%s: the file is empty, expected a JSON object", name);
+      return NULL;
+    }
+  if (watch->n_documents > 1)
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE,
+                   "%s:%u:%u: Parse error: a second JSON value, expected the end of the file", name,
+                   watch->second_document_line, watch->second_document_column);
+      return NULL;
+    }
+  if (watch->duplicate_key != NULL)
+    {
+      g_autofree char *shown = cv_config_describe_string (watch->duplicate_key);
+
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE,
+                   "%s:%u:%u: Parse error: the key %s is given twice in one object", name,
+                   watch->duplicate_line, watch->duplicate_column, shown);
+      return NULL;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    {
+      wrong_type (error, "", "an object", root);
+      cv_config_prefix_error (error, name);
+      return NULL;
+    }
+  /* Before anything reads them as UTF-8 (g_utf8_strlen() would run past the end). */
+  if (!cv_json_is_utf8 (root))
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE,
+                   "%s: Parse error: a string is not UTF-8 once unescaped (an octal escape, "
+                   "as \\374?)",
+                   name);
+      return NULL;
+    }
+  return json_object_ref (json_node_get_object (root));
+}
+
+static JsonParser *
+watched_parser_new (LoadWatch *watch)
+{
+  JsonParser *parser = json_parser_new ();
+
+  g_signal_connect (parser, "object-start", G_CALLBACK (on_container_start), watch);
+  g_signal_connect (parser, "array-start", G_CALLBACK (on_container_start), watch);
+  g_signal_connect (parser, "object-end", G_CALLBACK (on_container_end), watch);
+  g_signal_connect (parser, "array-end", G_CALLBACK (on_container_end), watch);
+  g_signal_connect (parser, "object-member", G_CALLBACK (on_object_member), watch);
+  return parser;
+}
+
+/* What json-glib calls data that is not from a file. */
+#define JSON_DATA_NAME "<data>"
+
+/* json-glib's parse errors start "SOURCE:LINE:COLUMN: ", SOURCE being the file or
+ * JSON_DATA_NAME; its others (unreadable file, not UTF-8) do not.  A parse error may
+ * repeat a string of the file, unescaped: "\374" as the byte 0xfc, "\033" as ESC.  That
+ * part is escaped (g_strescape() keeps it ASCII and on one line) and @name put first. */
+static void
+set_load_error (GError **error, const GError *load_error, const char *source, const char *name)
+{
+  const char *message = load_error->message;
+  g_autofree char *escaped = NULL;
+
+  if (load_error->domain != JSON_PARSER_ERROR)
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ, "%s: %s", name, message);
+      return;
+    }
+  if (g_str_has_prefix (message, source) && message[strlen (source)] == ':')
+    message += strlen (source);
+  else
+    message = NULL;
+  escaped = g_strescape (message != NULL ? message : load_error->message, "\"");
+  g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE, "%s%s%s", name,
+               message != NULL ? "" : ": ", escaped);
+}
+
 /**
  * cv_config_load_file:
  * @file: the config file
@@ -244,61 +353,44 @@ on_object_member (JsonParser *parser, JsonObject *object, const char *key, LoadW
 JsonObject *
 cv_config_load_file (const char *file, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) local_error = NULL;
   g_auto (LoadWatch) watch = { .members_seen = g_hash_table_new (NULL, NULL) };
-  JsonNode *root;
-
-  g_signal_connect (parser, "object-start", G_CALLBACK (on_container_start), &watch);
-  g_signal_connect (parser, "array-start", G_CALLBACK (on_container_start), &watch);
-  g_signal_connect (parser, "object-end", G_CALLBACK (on_container_end), &watch);
-  g_signal_connect (parser, "array-end", G_CALLBACK (on_container_end), &watch);
-  g_signal_connect (parser, "object-member", G_CALLBACK (on_object_member), &watch);
+  g_autoptr (JsonParser) parser = watched_parser_new (&watch);
+  g_autoptr (GError) local_error = NULL;
 
   if (!json_parser_load_from_file (parser, file, &local_error))
     {
-      /* json-glib's parse errors already start "FILE:LINE:COLUMN: "; its others
-       * (unreadable file, not UTF-8) do not. */
-      if (local_error->domain == JSON_PARSER_ERROR && g_str_has_prefix (local_error->message, file))
-        g_set_error_literal (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE, local_error->message);
-      else
-        g_set_error (error, CV_CONFIG_ERROR,
-                     local_error->domain == JSON_PARSER_ERROR ? CV_CONFIG_ERROR_PARSE
-                                                              : CV_CONFIG_ERROR_READ,
-                     "%s: %s", file, local_error->message);
+      set_load_error (error, local_error, file, file);
       return NULL;
     }
+  return check_loaded (parser, &watch, file, error);
+}
 
-  root = json_parser_get_root (parser);
-  if (root == NULL)
-    {
-      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE,
-                   "%s: the file is empty, expected a JSON object", file);
-      return NULL;
-    }
-  if (watch.n_documents > 1)
-    {
-      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE,
-                   "%s:%u:%u: Parse error: a second JSON value, expected the end of the file", file,
-                   watch.second_document_line, watch.second_document_column);
-      return NULL;
-    }
-  if (watch.duplicate_key != NULL)
-    {
-      g_autofree char *shown = cv_config_describe_string (watch.duplicate_key);
+/**
+ * cv_config_load_data:
+ * @data: a config's bytes, not necessarily NUL-terminated
+ * @name: what to call them in errors
+ *
+ * As cv_config_load_file(), on bytes already in memory (the fuzz targets feed it), with
+ * the same messages when @name is the file they came from.
+ */
+JsonObject *
+cv_config_load_data (const char *data, gsize len, const char *name, GError **error)
+{
+  g_auto (LoadWatch) watch = { .members_seen = g_hash_table_new (NULL, NULL) };
+  g_autoptr (JsonParser) parser = watched_parser_new (&watch);
+  g_autoptr (GError) local_error = NULL;
 
-      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE,
-                   "%s:%u:%u: Parse error: the key %s is given twice in one object", file,
-                   watch.duplicate_line, watch.duplicate_column, shown);
-      return NULL;
-    }
-  if (!JSON_NODE_HOLDS_OBJECT (root))
+  if (len > G_MAXSSIZE)
     {
-      wrong_type (error, "", "an object", root);
-      cv_config_prefix_error (error, file);
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE, "%s: too large", name);
       return NULL;
     }
-  return json_object_ref (json_node_get_object (root));
+  if (!json_parser_load_from_data (parser, data, (gssize) len, &local_error))
+    {
+      set_load_error (error, local_error, JSON_DATA_NAME, name);
+      return NULL;
+    }
+  return check_loaded (parser, &watch, name, error);
 }
 
 /* Values */
@@ -760,6 +852,62 @@ cv_config_check_session_id (const char *id, const char *where, GError **error)
 }
 
 /* Files */
+
+/**
+ * cv_config_open_private_file:
+ * @path: a file that holds a secret (a password, password hashes)
+ * @what: what it is, for the message: "a password file"
+ *
+ * Opens @path and checks, on the open file so that it cannot be swapped between the
+ * check and the read, that only its owner may read or write it.  As ssh does for
+ * private keys: a secret others can read is no longer secret, and one others can write
+ * is not ours.  Windows reports no such mode.
+ *
+ * Returns: (transfer full): the stream, or %NULL with a %CV_CONFIG_ERROR_READ or
+ *   %CV_CONFIG_ERROR_INSECURE_FILE that starts with @path
+ */
+GFileInputStream *
+cv_config_open_private_file (const char *path, const char *what, GError **error)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GFileInputStream) stream = NULL;
+  g_autoptr (GFileInfo) info = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  stream = g_file_read (file, NULL, &local_error);
+  if (stream == NULL)
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ, "%s: %s", path,
+                   local_error->message);
+      return NULL;
+    }
+  info = g_file_input_stream_query_info (stream,
+                                         G_FILE_ATTRIBUTE_STANDARD_TYPE
+                                         "," G_FILE_ATTRIBUTE_UNIX_MODE,
+                                         NULL, NULL);
+  /* A device or a pipe would be read for ever (/dev/zero), or block (/dev/stdin). */
+  if (info != NULL && g_file_info_has_attribute (info, G_FILE_ATTRIBUTE_STANDARD_TYPE)
+      && g_file_info_get_file_type (info) != G_FILE_TYPE_REGULAR)
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ,
+                   "%s: expected %s, got something that is not a regular file", path, what);
+      return NULL;
+    }
+  if (info != NULL && g_file_info_has_attribute (info, G_FILE_ATTRIBUTE_UNIX_MODE))
+    {
+      guint32 mode = g_file_info_get_attribute_uint32 (info, G_FILE_ATTRIBUTE_UNIX_MODE);
+
+      if ((mode & 077) != 0)
+        {
+          g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_INSECURE_FILE,
+                       "%s: expected %s only its owner can read, got permissions %04o (run: "
+                       "chmod 600 %s)",
+                       path, what, mode & 07777, path);
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&stream);
+}
 
 /**
  * cv_config_resolve_path:

@@ -2,6 +2,7 @@
  * keys by table, and errors of the form "FILE: KEY: expected …, got …". */
 #pragma once
 
+#include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
@@ -31,6 +32,7 @@ CvConfigKind cv_config_kind_from_string (const char *name);
 CvConfigKind cv_config_guess_kind (JsonObject *root);
 
 JsonObject *cv_config_load_file (const char *file, GError **error);
+JsonObject *cv_config_load_data (const char *data, gsize len, const char *name, GError **error);
 
 /* A key table describes one JSON object: every key it may hold, and for the simple
  * ones where the value goes in the caller's struct.  Keys not in the table are errors. */
@@ -128,6 +130,7 @@ void cv_config_set_error (GError **error,
                           ...) G_GNUC_PRINTF (4, 5);
 void cv_config_prefix_error (GError **error, const char *file);
 
+GFileInputStream *cv_config_open_private_file (const char *path, const char *what, GError **error);
 void cv_config_resolve_path (char **path, const char *file);
 char *cv_config_default_state_dir (void);
 

@@ -20,12 +20,22 @@ static const CvConfigKey top_keys[] = {
   { "certificate", CV_CONFIG_OBJECT, FALSE, CV_CONFIG_BY_CALLER },
   { "state_dir", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvGatewayConfig, state_dir) },
   { "sessions", CV_CONFIG_ARRAY, FALSE, CV_CONFIG_BY_CALLER },
+  { "sessions_file", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvGatewayConfig, sessions_file) },
   { "limits", CV_CONFIG_OBJECT, FALSE, CV_CONFIG_BY_CALLER },
   { "join", CV_CONFIG_CHOICE, FALSE, G_STRUCT_OFFSET (CvGatewayConfig, join),
     .choices = join_choices },
   { "log_level", CV_CONFIG_CHOICE, FALSE, G_STRUCT_OFFSET (CvGatewayConfig, log_level),
     .choices = log_level_choices },
 };
+
+/* The sessions file holds the same "sessions" array, and nothing else. */
+static const CvConfigKey sessions_file_keys[] = {
+  { "sessions", CV_CONFIG_ARRAY, TRUE, CV_CONFIG_BY_CALLER },
+};
+
+/* Far above any list of max_sessions (1,000,000) sessions; it bounds what a wrong path
+ * (a log, a disk image) makes the gateway read. */
+#define MAX_SESSIONS_FILE_BYTES (256 * 1024 * 1024)
 
 static const CvConfigKey certificate_keys[] = {
   { "cert_file", CV_CONFIG_STRING, TRUE, G_STRUCT_OFFSET (CvGatewayConfig, cert_file) },
@@ -163,6 +173,7 @@ cv_gateway_config_free (CvGatewayConfig *config)
   g_free (config->cert_file);
   g_free (config->key_file);
   g_free (config->state_dir);
+  g_free (config->sessions_file);
   g_free (config);
 }
 
@@ -332,6 +343,88 @@ read_sessions (CvGatewayConfig *config, JsonObject *root, GError **error)
   return TRUE;
 }
 
+/* The whole of @stream, or an error if it holds more than MAX_SESSIONS_FILE_BYTES. */
+static GBytes *
+read_bounded (GInputStream *stream, const char *path, GError **error)
+{
+  g_autoptr (GByteArray) contents = g_byte_array_new ();
+  guint8 chunk[64 * 1024];
+
+  for (;;)
+    {
+      g_autoptr (GError) local_error = NULL;
+      gssize n = g_input_stream_read (stream, chunk, sizeof chunk, NULL, &local_error);
+
+      if (n < 0)
+        {
+          g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ, "%s: %s", path,
+                       local_error->message);
+          return NULL;
+        }
+      if (n == 0)
+        return g_byte_array_free_to_bytes (g_steal_pointer (&contents));
+      if (contents->len + (gsize) n > MAX_SESSIONS_FILE_BYTES)
+        {
+          g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ,
+                       "%s: expected at most %u MiB of sessions, got more", path,
+                       MAX_SESSIONS_FILE_BYTES / (1024 * 1024));
+          return NULL;
+        }
+      g_byte_array_append (contents, chunk, (guint) n);
+    }
+}
+
+/* The sessions, with their password hashes, from a file of their own: one that only its
+ * owner may read, so that the config itself may be readable by all (systemd's
+ * LoadCredential= hands such a file to the service; see culvert-gateway.service). */
+static gboolean
+read_sessions_file (CvGatewayConfig *config, JsonObject *root, GError **error)
+{
+  g_autoptr (GFileInputStream) stream = NULL;
+  g_autoptr (JsonObject) sessions_root = NULL;
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (GBytes) contents = NULL;
+  const char *path = config->sessions_file;
+  JsonArray *sessions = NULL;
+  gsize len;
+  const char *data;
+
+  if (path == NULL)
+    return TRUE;
+  if (json_object_has_member (root, "sessions"))
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, "sessions_file",
+                           "expected either \"sessions\" or \"sessions_file\", got both");
+      return FALSE;
+    }
+
+  stream = cv_config_open_private_file (path, "a sessions file", &local_error);
+  if (stream != NULL)
+    contents = read_bounded (G_INPUT_STREAM (stream), path, &local_error);
+  if (contents != NULL)
+    {
+      data = g_bytes_get_data (contents, &len);
+      sessions_root = cv_config_load_data (data != NULL ? data : "", len, path, &local_error);
+    }
+  if (sessions_root != NULL
+      && (!cv_config_read_object (sessions_root, "", sessions_file_keys,
+                                  G_N_ELEMENTS (sessions_file_keys), NULL, &local_error)
+          || !cv_config_get_array (sessions_root, "sessions", "", TRUE, &sessions, &local_error)
+          || !read_sessions (config, sessions_root, &local_error)))
+    cv_config_prefix_error (&local_error, path);
+  if (local_error != NULL)
+    {
+      /* "sessions_file: FILE: sessions[0].id: …": which key led there, then where in
+       * that file.  The code is the sessions file's own. */
+      g_set_error (error, CV_CONFIG_ERROR,
+                   local_error->domain == CV_CONFIG_ERROR ? local_error->code
+                                                          : CV_CONFIG_ERROR_READ,
+                   "sessions_file: %s", local_error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 read_limits (CvGatewayConfig *config, JsonObject *root, GError **error)
 {
@@ -373,7 +466,10 @@ read_config (CvGatewayConfig *config, JsonObject *root, const char *file, GError
 {
   if (!cv_config_read_object (root, "", top_keys, G_N_ELEMENTS (top_keys), config, error)
       || !read_listen (config, root, error) || !read_certificate (config, root, file, error)
-      || !read_sessions (config, root, error) || !read_limits (config, root, error))
+      || !read_sessions (config, root, error))
+    return FALSE;
+  cv_config_resolve_path (&config->sessions_file, file);
+  if (!read_sessions_file (config, root, error) || !read_limits (config, root, error))
     return FALSE;
   if (config->sessions->len > config->limits.max_sessions)
     {

@@ -68,6 +68,7 @@ typedef struct {
   char *key_file;       /* set exactly when cert_file is */
   char *state_dir;
   GPtrArray *sessions; /* of CvGatewaySession; may be empty (session codes only) */
+  char *sessions_file; /* absolute; where the sessions came from, if not the config */
   CvGatewayLimits limits;
   CvGatewayJoin join;
   CvLogLevel log_level;

@@ -86,17 +86,78 @@ cv_hello_clear (CvHello *hello)
   g_clear_pointer (&hello->fingerprint, g_free);
 }
 
+/**
+ * cv_json_is_utf8:
+ * @node: parsed JSON
+ *
+ * json-glib's scanner (GScanner's) takes octal escapes in strings: "\374" is the byte
+ * 0xfc, so valid UTF-8 text parses into strings that are not.  Their readers walk them
+ * as UTF-8 (g_utf8_next_char() past a lone 0xfc skips the NUL), log them, and send
+ * them on to agents whose frame decoder refuses them.
+ *
+ * Returns: whether every string under @node, member names included, is UTF-8
+ */
+gboolean
+cv_json_is_utf8 (JsonNode *node)
+{
+  switch (json_node_get_node_type (node))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObjectIter iter;
+        const char *name;
+        JsonNode *member;
+
+        json_object_iter_init (&iter, json_node_get_object (node));
+        while (json_object_iter_next (&iter, &name, &member))
+          if (!g_utf8_validate (name, -1, NULL) || !cv_json_is_utf8 (member))
+            return FALSE;
+        return TRUE;
+      }
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+
+        for (guint i = 0; i < json_array_get_length (array); i++)
+          if (!cv_json_is_utf8 (json_array_get_element (array, i)))
+            return FALSE;
+        return TRUE;
+      }
+    case JSON_NODE_VALUE:
+      return json_node_get_value_type (node) != G_TYPE_STRING
+             || g_utf8_validate (json_node_get_string (node), -1, NULL);
+    case JSON_NODE_NULL:
+    default:
+      return TRUE;
+    }
+}
+
 JsonObject *
 cv_control_parse (GBytes *json, GError **error)
 {
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr (GError) local_error = NULL;
   gsize len;
   const char *data = g_bytes_get_data (json, &len);
   JsonNode *root;
 
-  if (!json_parser_load_from_data (parser, data, len, error))
+  /* json-glib refuses empty data with a critical and no error at all, which would leave
+   * every caller's error->message a NULL dereference.  (The frame layer passes no empty
+   * message today; this function takes any bytes.) */
+  if (len == 0)
     {
-      g_prefix_error (error, "control message is not JSON: ");
+      g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                   "control message is empty, expected a JSON object");
+      return NULL;
+    }
+  if (!json_parser_load_from_data (parser, data, len, &local_error))
+    {
+      /* json-glib may repeat a string of the message, unescaped ("\033" as ESC, "\374"
+       * as 0xfc): the peer's text, on its way to logs and back to the peer. */
+      g_autofree char *escaped = g_strescape (local_error->message, "\"");
+
+      g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                   "control message is not JSON: %s", escaped);
       return NULL;
     }
   root = json_parser_get_root (parser);
@@ -104,6 +165,12 @@ cv_control_parse (GBytes *json, GError **error)
     {
       g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
                    "control message is not a JSON object");
+      return NULL;
+    }
+  if (!cv_json_is_utf8 (root))
+    {
+      g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                   "control message holds a string that is not UTF-8 (an octal escape?)");
       return NULL;
     }
   return json_object_ref (json_node_get_object (root));
@@ -258,8 +325,11 @@ cv_control_parse_hello (GBytes *json, CvHello *hello, GError **error)
     }
   if (!g_str_equal (role, "share") && !g_str_equal (role, "connect"))
     {
+      /* Escaped: the peer's 16 bytes go to the log and back to it. */
+      g_autofree char *shown = g_strescape (role, NULL);
+
       g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
-                   "HELLO: “role” must be “share” or “connect”, not “%s”", role);
+                   "HELLO: “role” must be “share” or “connect”, not “%s”", shown);
       return FALSE;
     }
 

@@ -89,6 +89,7 @@ char *cv_control_build_hello (const CvHello *hello);
 gboolean cv_control_parse_hello (GBytes *json, CvHello *hello, GError **error);
 
 JsonObject *cv_control_parse (GBytes *json, GError **error);
+gboolean cv_json_is_utf8 (JsonNode *node);
 char *cv_control_to_string (JsonObject *object);
 
 /* Typed getters that name the key in their errors. */

@@ -22,6 +22,21 @@ invalid (GError **error, const char *format, ...)
   return FALSE;
 }
 
+/* At most 64 bytes of @text (@len bytes, or to its NUL) as an error may repeat them:
+ * a valid host or port is printable ASCII, so anything else becomes '?', and no control
+ * character or cut UTF-8 sequence reaches a log or a terminal. */
+static char *
+shown (const char *text, gssize len)
+{
+  gsize n = len < 0 ? strlen (text) : (gsize) len;
+  char *copy = g_strndup (text, MIN (n, 64));
+
+  for (char *p = copy; *p != '\0'; p++)
+    if (*p < 0x20 || *p > 0x7e)
+      *p = '?';
+  return copy;
+}
+
 static gboolean
 is_all_digits (const char *text, gsize len)
 {
@@ -40,9 +55,15 @@ parse_port (const char *text, gsize len, guint16 *port, GError **error)
   if (len == 0)
     return invalid (error, "a port number is missing");
   if (!is_all_digits (text, len))
-    return invalid (error, "“%.*s” is not a port number", (int) MIN (len, 64), text);
+    {
+      g_autofree char *port_text = shown (text, (gssize) len);
+      return invalid (error, "“%s” is not a port number", port_text);
+    }
   if (len > 5)
-    return invalid (error, "port %.*s is outside 1–65535", (int) MIN (len, 64), text);
+    {
+      g_autofree char *port_text = shown (text, (gssize) len);
+      return invalid (error, "port %s is outside 1–65535", port_text);
+    }
   for (gsize i = 0; i < len; i++)
     value = value * 10 + (guint) (text[i] - '0');
   if (value == 0 || value > G_MAXUINT16)
@@ -88,13 +109,19 @@ check_host (const char *host, GError **error)
   if (g_hostname_is_ip_address (host))
     return TRUE;
   if (!hostname_is_valid (host))
-    return invalid (error, "“%.64s” is not a valid host name", host);
+    {
+      g_autofree char *host_text = shown (host, -1);
+      return invalid (error, "“%s” is not a valid host name", host_text);
+    }
   /* No top-level domain is all digits, so "1.2.3" or "300.1.1.1" is a mistyped IPv4
    * address that a resolver might still turn into something unexpected. */
   last_label = strrchr (host, '.');
   last_label = last_label != NULL ? last_label + 1 : host;
   if (is_all_digits (last_label, strlen (last_label)))
-    return invalid (error, "“%.64s” is not a valid IPv4 address", host);
+    {
+      g_autofree char *host_text = shown (host, -1);
+      return invalid (error, "“%s” is not a valid IPv4 address", host_text);
+    }
   return TRUE;
 }
 
@@ -159,7 +186,10 @@ cv_host_port_parse (const char *text,
         return invalid (error, "“[” without a closing “]”");
       literal = g_strndup (text + 1, (gsize) (close - text - 1));
       if (strchr (literal, ':') == NULL || !g_hostname_is_ip_address (literal))
-        return invalid (error, "“%.64s” is not an IPv6 address", literal);
+        {
+          g_autofree char *literal_text = shown (literal, -1);
+          return invalid (error, "“%s” is not an IPv6 address", literal_text);
+        }
       if (close[1] != ':')
         return invalid (error, "expected “:port” after “]”");
       parsed_host = canonical_host (literal);

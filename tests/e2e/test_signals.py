@@ -132,6 +132,47 @@ def test_sighup_bad_config(t):
     check(gw.proc.running(), "the gateway exited")
 
 
+def write_private_json(path, obj):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f)
+
+
+def test_sighup_rereads_sessions_file(t):
+    """The sessions (and their hashes) in a file of mode 0600 named by "sessions_file", as
+    the unit's LoadCredential= hands them over: agents log in, and a SIGHUP reads it again."""
+    target = t.echo_server()
+    s1, s2 = Session("s1"), Session("s2")
+    gw = t.gateway([], start=False)
+    write_private_json(t.path("sessions.json"), {"sessions": [s1.config()]})
+    with open(gw.config_path) as f:
+        config = json.load(f)
+    del config["sessions"]
+    config["sessions_file"] = "sessions.json"  # relative to the config's folder
+    with open(gw.config_path, "w") as f:
+        json.dump(config, f)
+    gw.start()
+    allow = ["127.0.0.1:%d" % target.port]
+    t.share(gw, s1, allow, name="share-s1")
+    conn1 = t.connect_agent(gw, s1, allow, name="connect-s1")
+    echo_through(t, conn1.ports[0], b"from the sessions file")
+
+    write_private_json(t.path("sessions.json"), {"sessions": [s1.config(), s2.config()]})
+    gw.proc.signal(signal.SIGHUP)
+    gw.proc.wait_for_log(r"configuration reloaded: 2 sessions, 0 removed", 5)
+    t.share(gw, s2, allow, name="share-s2")
+    conn2 = t.connect_agent(gw, s2, allow, name="connect-s2")
+    echo_through(t, conn2.ports[0], b"a session added to the sessions file")
+
+    # Readable by others: the reload is refused and says why.
+    os.chmod(t.path("sessions.json"), 0o644)
+    gw.proc.signal(signal.SIGHUP)
+    _, m, _ = gw.proc.wait_for_log(r"reload failed, keeping the running configuration", 5)
+    check("sessions_file" in m.string and "only its owner can read" in m.string,
+          "the reload error does not say the sessions file is too open: %s" % m.string)
+    echo_through(t, conn1.ports[0], b"still fine")
+
+
 def test_signals_caught_from_the_start(t):
     """A SIGHUP right after "listening on" must reload, not kill (systemd's ExecReload
     does not wait for start-up).  strace slows every rt_sigaction by 300 ms, so a
@@ -172,6 +213,8 @@ if __name__ == "__main__":
              test_sighup_adds_session),
         case("SIGHUP with a broken config: the running one stays, with a clear error",
              test_sighup_bad_config),
+        case("SIGHUP re-reads a sessions_file of mode 0600, and refuses one others can read",
+             test_sighup_rereads_sessions_file),
         case("signals are caught from the first moment: SIGHUP right after start-up reloads",
              test_signals_caught_from_the_start),
     ])

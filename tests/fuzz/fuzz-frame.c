@@ -3,27 +3,7 @@
  * between encoder and decoder is a crash like any memory error. */
 #include "wire/cv-frame.h"
 
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
-#define check(condition) ((condition) ? (void) 0 : check_failed (#condition, __LINE__))
-
-static G_NORETURN void
-check_failed (const char *condition, int line)
-{
-  fprintf (stderr, "fuzz-frame.c:%d: check failed: %s\n", line, condition);
-  abort ();
-}
-
-static gboolean
-same_bytes (const void *a, gsize a_len, const void *b, gsize b_len)
-{
-  return a_len == b_len && (a_len == 0 || memcmp (a, b, a_len) == 0);
-}
+#include "fuzz-check.h"
 
 static gboolean
 frames_equal (const CvFrame *a, const CvFrame *b)
@@ -40,7 +20,8 @@ frames_equal (const CvFrame *a, const CvFrame *b)
              && a->u.settings.max_channels == b->u.settings.max_channels;
     case CV_FRAME_OPEN:
       return a->u.open.port == b->u.open.port
-             && same_bytes (a->u.open.host, a->u.open.host_len, b->u.open.host, b->u.open.host_len);
+             && fuzz_same_bytes (a->u.open.host, a->u.open.host_len, b->u.open.host,
+                                 b->u.open.host_len);
     case CV_FRAME_OPEN_OK:
     case CV_FRAME_FIN:
       return TRUE;
@@ -49,8 +30,8 @@ frames_equal (const CvFrame *a, const CvFrame *b)
     case CV_FRAME_GOAWAY:
       return a->u.close.reason == b->u.close.reason
              && a->u.close.last_channel_id == b->u.close.last_channel_id
-             && same_bytes (a->u.close.message, a->u.close.message_len, b->u.close.message,
-                            b->u.close.message_len);
+             && fuzz_same_bytes (a->u.close.message, a->u.close.message_len, b->u.close.message,
+                                 b->u.close.message_len);
     case CV_FRAME_WINDOW_UPDATE:
       return a->u.window_increment == b->u.window_increment;
     case CV_FRAME_PING:
@@ -58,7 +39,7 @@ frames_equal (const CvFrame *a, const CvFrame *b)
       return a->u.ping_opaque == b->u.ping_opaque;
     case CV_FRAME_DATA:
     default:
-      return same_bytes (a->u.data.bytes, a->u.data.len, b->u.data.bytes, b->u.data.len);
+      return fuzz_same_bytes (a->u.data.bytes, a->u.data.len, b->u.data.bytes, b->u.data.len);
     }
 }
 
@@ -101,7 +82,7 @@ check_accepted_frame (const CvFrame *frame, const guint8 *bytes, gsize len, gsiz
   if (frame->type == CV_FRAME_SETTINGS)
     check (out->len - 1 == CV_FRAME_HEADER_SIZE + CV_FRAME_SETTINGS_SIZE && len >= out->len - 1);
   else
-    check (same_bytes (out->data + 1, out->len - 1, bytes, len));
+    check (fuzz_same_bytes (out->data + 1, out->len - 1, bytes, len));
 
   check (cv_frame_decode (out->data + 1, out->len - 1, max_payload, &again, &consumed, &error)
          == CV_FRAME_DECODE_OK);

@@ -1,12 +1,22 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus of fuzz-frame into tests/fuzz/corpus/.
+"""Writes the seed corpora of the fuzz targets into tests/fuzz/corpus/<target>/.
 
-Each file is what LLVMFuzzerTestOneInput reads: one byte choosing the receiver's
-maximum payload (0: 16384, 1: 65536), then a stream of frames laid out by hand from
-the wire format, independently of the C encoder. Run it again after changing it; it
-replaces the files it owns and leaves any others (crash regressions) alone.
+Each file is what that target's LLVMFuzzerTestOneInput reads:
+  frame           one byte choosing the receiver's maximum payload (0: 16384,
+                  1: 65536), then a stream of frames laid out by hand from the wire
+                  format, independently of the C encoder;
+  control         one control message's JSON, as a frame 0x20-0x3f carries it;
+  ticket          the first bytes of a tunnel half (the preface);
+  config-KIND     a config file of that kind: the examples in data/examples/, the test
+                  configs in tests/files/config/ whose names start with KIND, and a few
+                  written here.
+Run it again after changing it; it replaces the files it owns and leaves any others
+alone: crash regressions (crash-*), and the inputs libFuzzer found that add coverage
+(40 hex digits, merged with `fuzz-TARGET -merge=1 tests/fuzz/corpus/TARGET WORK-DIR`
+after a long run).
 """
 
+import base64
 import json
 import os
 import struct
@@ -46,7 +56,7 @@ def control(ftype, obj):
     return frame(ftype, 0, json.dumps(obj, separators=(",", ":")).encode())
 
 
-SEEDS = {
+FRAME_SEEDS = {
     # Valid frames, one of each type.
     "settings-v1": LIMIT_16K + settings(),
     "settings-v2-extra-fields-limit-65536":
@@ -89,13 +99,142 @@ SEEDS = {
 }
 
 
-def main():
-    corpus = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+FINGERPRINT = "sha256:" + "0123456789abcdef" * 4
+TICKET = base64.urlsafe_b64encode(bytes(range(32))).decode().rstrip("=")
+
+
+def message(obj):
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def hello(**changes):
+    fields = {"version": 1, "role": "share", "session": "acme-office", "password": "correct horse",
+              "name": "front desk", "fingerprint": FINGERPRINT}
+    fields.update(changes)
+    return message({k: v for k, v in fields.items() if v is not None})
+
+
+CONTROL_SEEDS = {
+    "hello-share": hello(),
+    "hello-connect-unicode-name": hello(role="connect", name="Zoë’s laptop ✓"),
+    "hello-no-name": hello(name=None),
+    "hello-longest-fields": hello(session="s" * 64, password="p" * 1024, name="n" * 512),
+    "hello-version-65535": hello(version=65535),
+    "bad-hello-version-0": hello(version=0),
+    "bad-hello-version-string": hello(version="1"),
+    "bad-hello-version-float": hello(version=1.0),
+    "bad-hello-role": hello(role="gateway"),
+    "bad-hello-session-slash": hello(session="../etc"),
+    "bad-hello-session-65": hello(session="s" * 65),
+    "bad-hello-empty-password": hello(password=""),
+    "bad-hello-name-newline-esc": hello(name="x\n<3>session s2: share agent offline\x1b[31m"),
+    "bad-hello-fingerprint-short": hello(fingerprint="sha256:abc"),
+    "bad-hello-missing-fingerprint": hello(fingerprint=None),
+    "bad-hello-session-null": hello(session=None)[:-1] + b',"session":null}',
+    "welcome": message({"session": "acme-office", "share_online": True, "share_name": "desk"}),
+    "refused-rate-limited": message({"reason": "rate-limited", "message": "slow down",
+                                     "retry_after_ms": 5000}),
+    "refused-unknown-reason": message({"reason": "flux-capacitor"}),
+    "refused-reason-none": message({"reason": "none"}),
+    "refused-reason-number": message({"reason": 7, "message": ["not", "a", "string"]}),
+    "presence-offline": message({"share_online": False}),
+    "presence-online-not-bool": message({"share_online": "yes", "share_name": None}),
+    "tunnel-request": message({}),
+    "tunnel-offer-share": message({"ticket": TICKET, "peer_fingerprint": FINGERPRINT,
+                                   "tls_role": "server", "peer_name": "laptop",
+                                   "peer_address": "[2001:db8::1]:51234"}),
+    "tunnel-offer-connect": message({"ticket": TICKET, "peer_fingerprint": FINGERPRINT,
+                                     "tls_role": "client"}),
+    "tunnel-offer-error": message({"error": "limit-reached"}),
+    "bad-not-object": b"[1,2,3]",
+    "bad-not-json": b"{\"version\":",
+    "bad-empty": b"",
+    "bad-invalid-utf8": b'{"name":"\xc3("}',
+    "bad-nul-in-string": b'{"name":"a\\u0000b"}',
+    "bad-duplicate-keys": b'{"role":"share","role":"connect"}',
+    "nested-1000": b'{"a":' + b"[" * 1000 + b"]" * 1000 + b"}",
+    "numbers": b'{"a":1e308,"b":-0,"c":9223372036854775807,"d":-9223372036854775808,"e":0.1}',
+}
+
+
+PREFACE = ("CULVERT-TUNNEL/1 " + TICKET + "\n").encode()
+
+TICKET_SEEDS = {
+    "preface": PREFACE,
+    "preface-then-tls": PREFACE + b"\x16\x03\x01\x00\x05hello",
+    "bad-short": PREFACE[:-1],
+    "bad-no-newline": PREFACE[:-1] + b" ",
+    "bad-version-2": PREFACE.replace(b"/1 ", b"/2 "),
+    "bad-ticket-char": PREFACE[:20] + b"+" + PREFACE[21:],
+    "bad-ticket-nul": PREFACE[:20] + b"\x00" + PREFACE[21:],
+    "bad-tls-record": b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+    "bad-http": b"GET / HTTP/1.1\r\nHost: relay.example.com\r\n\r\n",
+    "bad-empty": b"",
+}
+
+
+def config_seeds(kind):
+    """The examples and the test suite's configs of @kind, and a few more."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    top = os.path.dirname(os.path.dirname(here))
+    seeds = {}
+    example = os.path.join(top, "data", "examples", kind + ".json")
+    if os.path.exists(example):
+        with open(example, "rb") as f:
+            seeds["example"] = f.read()
+    files = os.path.join(top, "tests", "files", "config")
+    for name in sorted(os.listdir(files)):
+        if name.startswith(kind + "-") or name in ("empty.json", "ambiguous.json"):
+            with open(os.path.join(files, name), "rb") as f:
+                seeds["test-" + name.removesuffix(".json")] = f.read()
+    seeds["bad-empty-object"] = b"{}"
+    seeds["bad-nested-deep"] = b'{"x":' + b"[" * 500 + b"]" * 500 + b"}"
+    return seeds
+
+
+CONFIG_EXTRA = {
+    "gateway": {
+        "listen-ipv6-zone": message({"listen": ["[fe80::1%eth0]:8443", "127.0.0.1:1"]}),
+        "limits-edges": message({"limits": {"max_sessions": 1, "keepalive_interval_ms": 1,
+                                            "dead_peer_timeout_ms": 2,
+                                            "tunnel_buffer_bytes": 1048576}}),
+        "bad-limit-4294967296": message({"limits": {"max_links": 4294967296}}),
+        "bad-limit-negative": message({"limits": {"max_links": -1}}),
+        "sessions-file": message({"sessions_file": "sessions.json", "limits": {"max_sessions": 1}}),
+        "bad-sessions-and-sessions-file": message({"sessions": [], "sessions_file": "s.json"}),
+    },
+    "share": {
+        "allow-ranges": message({"gateway": "relay.example.com:443", "session": "s",
+                                 "password_env": "CULVERT_PASSWORD",
+                                 "allow": ["127.0.0.1:1-65535", "[::1]:22", "db.internal:5432"]}),
+        "bad-allow-zero-address": message({"gateway": "r:1", "session": "s",
+                                           "password_stdin": True, "allow": ["0.0.0.0:22"]}),
+    },
+    "connect": {
+        "mappings-bare-port": message({"gateway": "[2001:db8::1]:8443", "session": "s",
+                                       "password_file": "relative/password",
+                                       "gateway_fingerprint": FINGERPRINT.upper().replace(
+                                           "SHA256", "sha256"),
+                                       "mappings": [{"listen": "5920", "target": "localhost:5900"}]}),
+    },
+}
+
+
+def write(corpus, seeds):
     os.makedirs(corpus, exist_ok=True)
-    for name, content in SEEDS.items():
+    for name, content in seeds.items():
         with open(os.path.join(corpus, name), "wb") as f:
             f.write(content)
-    print(f"{len(SEEDS)} seeds written to {corpus}", file=sys.stderr)
+    print(f"{len(seeds)} seeds written to {corpus}", file=sys.stderr)
+
+
+def main():
+    corpus = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+    write(os.path.join(corpus, "frame"), FRAME_SEEDS)
+    write(os.path.join(corpus, "control"), CONTROL_SEEDS)
+    write(os.path.join(corpus, "ticket"), TICKET_SEEDS)
+    for kind in ("gateway", "share", "connect"):
+        write(os.path.join(corpus, "config-" + kind), {**config_seeds(kind), **CONFIG_EXTRA[kind]})
 
 
 if __name__ == "__main__":
