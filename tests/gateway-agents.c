@@ -224,12 +224,14 @@ on_agent_tls (GObject *source, GAsyncResult *result, gpointer user_data)
   agent->tls_done = TRUE;
 }
 
-/* Dials the gateway and starts TLS; the test waits for it before it lets go. */
+/* An agent over @connection (transfer full), its TLS with @identity started; or, with
+ * @connection NULL, one whose dial failed with @dial_error (transfer full). */
 Agent *
-agent_dial (Fixture *fixture, CvIdentity *identity)
+agent_over (Fixture *fixture,
+            CvIdentity *identity,
+            GSocketConnection *connection,
+            GError *dial_error)
 {
-  g_autoptr (GSocketClient) client = g_socket_client_new ();
-  g_autoptr (GError) error = NULL;
   CvTlsPeerCheck check = {
     .mode = CV_TLS_PEER_CHECK_PINNED,
     .fingerprint = cv_identity_get_fingerprint (fixture->gateway_identity),
@@ -239,14 +241,31 @@ agent_dial (Fixture *fixture, CvIdentity *identity)
 
   agent->identity = identity;
   agent->messages = g_ptr_array_new_with_free_func (message_free);
-  g_socket_client_set_enable_proxy (client, FALSE);
-  agent->connection = g_socket_client_connect_to_host (client, "127.0.0.1", fixture->port, NULL,
-                                                       &error);
-  g_assert_no_error (error);
+  agent->connection = connection;
   g_ptr_array_add (fixture->agents, agent);
+  if (connection == NULL)
+    {
+      agent->tls_error = dial_error;
+      agent->tls_done = TRUE;
+      return agent;
+    }
   cv_tls_client_handshake_async (G_IO_STREAM (agent->connection), "127.0.0.1", &check, identity,
                                  CV_TLS_ALPN, 0, NULL, on_agent_tls, agent);
   return agent;
+}
+
+/* Dials the gateway and starts TLS; the test waits for it before it lets go. */
+Agent *
+agent_dial (Fixture *fixture, CvIdentity *identity)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GError) error = NULL;
+  GSocketConnection *connection;
+
+  g_socket_client_set_enable_proxy (client, FALSE);
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1", fixture->port, NULL, &error);
+  g_assert_no_error (error);
+  return agent_over (fixture, identity, connection, NULL);
 }
 
 gboolean

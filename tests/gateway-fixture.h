@@ -98,6 +98,10 @@ const char *member (JsonObject *object, const char *key);
 
 Agent *agent_dial (Fixture *fixture, CvIdentity *identity);
 gboolean agent_tls_done (gpointer data);
+Agent *agent_over (Fixture *fixture,
+                   CvIdentity *identity,
+                   GSocketConnection *connection,
+                   GError *dial_error);
 void agent_start_mux (Agent *agent);
 Agent *agent_new (Fixture *fixture, CvIdentity *identity);
 void agent_send (Agent *agent, guint type, const char *json);

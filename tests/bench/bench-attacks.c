@@ -467,53 +467,14 @@ tcp_is_closed (GSocketConnection *connection)
 }
 
 /* gateway-agents.c's Message, for the array an Agent records its messages in. */
-typedef struct {
-  guint type;
-  JsonObject *body;
-  gboolean taken;
-} AgentMessage;
-
-static void
-message_free (gpointer data)
-{
-  AgentMessage *message = data;
-
-  json_object_unref (message->body);
-  g_free (message);
-}
-
-static void
-on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Agent *agent = user_data;
-
-  agent->tls = cv_tls_client_handshake_finish (result, &agent->tls_error);
-  agent->tls_done = TRUE;
-}
-
 /* An Agent (tests/gateway-agents.c) dialled from @source; its TLS may fail. */
 static Agent *
 agent_dial_from (Fixture *fixture, const char *source, CvIdentity *identity, int rcvbuf)
 {
-  CvTlsPeerCheck check = {
-    .mode = CV_TLS_PEER_CHECK_PINNED,
-    .fingerprint = cv_identity_get_fingerprint (fixture->gateway_identity),
-    .peer_name = "the gateway",
-  };
-  Agent *agent = g_new0 (Agent, 1);
+  GError *error = NULL;
+  GSocketConnection *connection = dial_from (source, fixture->port, rcvbuf, &error);
 
-  agent->identity = identity;
-  agent->messages = g_ptr_array_new_with_free_func (message_free);
-  agent->connection = dial_from (source, fixture->port, rcvbuf, &agent->tls_error);
-  g_ptr_array_add (fixture->agents, agent);
-  if (agent->connection == NULL)
-    {
-      agent->tls_done = TRUE;
-      return agent;
-    }
-  cv_tls_client_handshake_async (G_IO_STREAM (agent->connection), "127.0.0.1", &check, identity,
-                                 CV_TLS_ALPN, 0, NULL, on_tls_done, agent);
-  return agent;
+  return agent_over (fixture, identity, connection, error);
 }
 
 /* agent_free() wants a connection; one that was never made is freed here. */
