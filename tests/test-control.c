@@ -111,6 +111,43 @@ test_hello_role_escaped (void)
                    "HELLO: “role” must be “share” or “connect”, not “x\\n<3>forged”");
 }
 
+/* One object, each member once (PROTOCOL.md §17.3): json-glib would keep the second
+ * "password" of a HELLO and ignore a value after the object. */
+static void
+test_parse_one_object (void)
+{
+  static const struct {
+    const char *text;
+    const char *error; /* NULL: accepted */
+  } cases[] = {
+    { "{\"a\": 1, \"a\": 2}", "control message gives the member \"a\" twice" },
+    { "{\"a\": {\"b\": 1, \"c\": 2, \"b\": 3}}", "gives the member \"b\" twice" },
+    { "{\"a\": 1} {\"a\": 2}", "a second JSON value after its object" },
+    { "{\"a\": 1} [2]", "a second JSON value after its object" },
+    /* The same key in two objects is two members. */
+    { "{\"a\": {\"b\": 1}, \"c\": {\"b\": 2}}", NULL },
+    { "{\"a\": [{\"b\": 1}, {\"b\": 2}]}", NULL },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GBytes) json = g_bytes_new_static (cases[i].text, strlen (cases[i].text));
+      g_autoptr (GError) error = NULL;
+      g_autoptr (JsonObject) object = cv_control_parse (json, &error);
+
+      g_test_message ("%s", cases[i].text);
+      if (cases[i].error == NULL)
+        {
+          g_assert_no_error (error);
+          g_assert_nonnull (object);
+          continue;
+        }
+      g_assert_null (object);
+      g_assert_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED);
+      g_assert_nonnull (strstr (error->message, cases[i].error));
+    }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -119,6 +156,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/control/parse/not-object", test_parse_not_object);
   g_test_add_func ("/control/parse/octal-escape", test_parse_octal_escape);
   g_test_add_func ("/control/parse/error-is-one-line", test_parse_error_is_one_line);
+  g_test_add_func ("/control/parse/one-object", test_parse_one_object);
   g_test_add_func ("/control/hello/role-escaped", test_hello_role_escaped);
   return g_test_run ();
 }

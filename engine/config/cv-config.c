@@ -7,6 +7,7 @@
 
 #include "wire/cv-control.h" /* cv_json_is_utf8 */
 #include "wire/cv-host-port.h"
+#include "wire/cv-json-watch.h"
 
 /* clang-format off */
 G_DEFINE_QUARK (cv-config-error-quark, cv_config_error)
@@ -200,64 +201,10 @@ missing (GError **error, const char *where, const char *expected)
 
 /* Loading */
 
-/* json-glib keeps the last of two equal keys and stops at the end of the first
- * document, silently: both hide a mistake in a config, so the parser's signals are
- * watched for them. */
-typedef struct {
-  GHashTable *members_seen; /* JsonObject being parsed → members reported so far */
-  guint depth;
-  guint n_documents;
-  char *duplicate_key;
-  guint duplicate_line, duplicate_column;
-  guint second_document_line, second_document_column;
-} LoadWatch;
-
-static void
-load_watch_clear (LoadWatch *watch)
-{
-  g_clear_pointer (&watch->members_seen, g_hash_table_unref);
-  g_clear_pointer (&watch->duplicate_key, g_free);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LoadWatch, load_watch_clear)
-
-static void
-on_container_start (JsonParser *parser, LoadWatch *watch)
-{
-  if (watch->depth++ == 0 && ++watch->n_documents == 2)
-    {
-      watch->second_document_line = json_parser_get_current_line (parser);
-      watch->second_document_column = json_parser_get_current_pos (parser);
-    }
-}
-
-static void
-on_container_end (JsonParser *parser, gpointer container, LoadWatch *watch)
-{
-  watch->depth--;
-  /* A finished object may be freed and its address reused; its count is done. */
-  g_hash_table_remove (watch->members_seen, container);
-}
-
-static void
-on_object_member (JsonParser *parser, JsonObject *object, const char *key, LoadWatch *watch)
-{
-  guint seen = GPOINTER_TO_UINT (g_hash_table_lookup (watch->members_seen, object)) + 1;
-
-  g_hash_table_insert (watch->members_seen, object, GUINT_TO_POINTER (seen));
-  /* The member is already in the object, so a repeated key left its size unchanged. */
-  if (seen != json_object_get_size (object) && watch->duplicate_key == NULL)
-    {
-      watch->duplicate_key = g_strdup (key);
-      watch->duplicate_line = json_parser_get_current_line (parser);
-      watch->duplicate_column = json_parser_get_current_pos (parser);
-    }
-}
-
 /* What json-glib's loading leaves to check, the same whether the JSON came from a file or
  * from memory.  @name starts every message. */
 static JsonObject *
-check_loaded (JsonParser *parser, LoadWatch *watch, const char *name, GError **error)
+check_loaded (JsonParser *parser, CvJsonWatch *watch, const char *name, GError **error)
 {
   JsonNode *root = json_parser_get_root (parser);
 
@@ -301,19 +248,6 @@ check_loaded (JsonParser *parser, LoadWatch *watch, const char *name, GError **e
   return json_object_ref (json_node_get_object (root));
 }
 
-static JsonParser *
-watched_parser_new (LoadWatch *watch)
-{
-  JsonParser *parser = json_parser_new ();
-
-  g_signal_connect (parser, "object-start", G_CALLBACK (on_container_start), watch);
-  g_signal_connect (parser, "array-start", G_CALLBACK (on_container_start), watch);
-  g_signal_connect (parser, "object-end", G_CALLBACK (on_container_end), watch);
-  g_signal_connect (parser, "array-end", G_CALLBACK (on_container_end), watch);
-  g_signal_connect (parser, "object-member", G_CALLBACK (on_object_member), watch);
-  return parser;
-}
-
 /* What json-glib calls data that is not from a file. */
 #define JSON_DATA_NAME "<data>"
 
@@ -353,10 +287,12 @@ set_load_error (GError **error, const GError *load_error, const char *source, co
 JsonObject *
 cv_config_load_file (const char *file, GError **error)
 {
-  g_auto (LoadWatch) watch = { .members_seen = g_hash_table_new (NULL, NULL) };
-  g_autoptr (JsonParser) parser = watched_parser_new (&watch);
+  g_auto (CvJsonWatch) watch = { 0 };
+  g_autoptr (JsonParser) parser = NULL;
   g_autoptr (GError) local_error = NULL;
 
+  cv_json_watch_init (&watch);
+  parser = cv_json_watch_parser_new (&watch, FALSE);
   if (!json_parser_load_from_file (parser, file, &local_error))
     {
       set_load_error (error, local_error, file, file);
@@ -376,10 +312,12 @@ cv_config_load_file (const char *file, GError **error)
 JsonObject *
 cv_config_load_data (const char *data, gsize len, const char *name, GError **error)
 {
-  g_auto (LoadWatch) watch = { .members_seen = g_hash_table_new (NULL, NULL) };
-  g_autoptr (JsonParser) parser = watched_parser_new (&watch);
+  g_auto (CvJsonWatch) watch = { 0 };
+  g_autoptr (JsonParser) parser = NULL;
   g_autoptr (GError) local_error = NULL;
 
+  cv_json_watch_init (&watch);
+  parser = cv_json_watch_parser_new (&watch, FALSE);
   if (len > G_MAXSSIZE)
     {
       g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE, "%s: too large", name);

@@ -2,6 +2,8 @@
  * since they come from the network before anyone is authenticated. */
 #include "wire/cv-control.h"
 
+#include "wire/cv-json-watch.h"
+
 #include "wire/cv-frame.h"
 
 #include <sodium.h>
@@ -135,11 +137,15 @@ cv_json_is_utf8 (JsonNode *node)
 JsonObject *
 cv_control_parse (GBytes *json, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_auto (CvJsonWatch) watch = { 0 };
+  g_autoptr (JsonParser) parser = NULL;
   g_autoptr (GError) local_error = NULL;
   gsize len;
   const char *data = g_bytes_get_data (json, &len);
   JsonNode *root;
+
+  cv_json_watch_init (&watch);
+  parser = cv_json_watch_parser_new (&watch, TRUE);
 
   /* json-glib refuses empty data with a critical and no error at all, which would leave
    * every caller's error->message a NULL dereference.  (The frame layer passes no empty
@@ -165,6 +171,23 @@ cv_control_parse (GBytes *json, GError **error)
     {
       g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
                    "control message is not a JSON object");
+      return NULL;
+    }
+  /* One object, each member once (§17.3): json-glib would keep the last of two equal
+   * members and ignore what follows the first value, so two readers of one message
+   * could differ as soon as one of them is not json-glib. */
+  if (watch.n_documents > 1)
+    {
+      g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                   "control message holds a second JSON value after its object");
+      return NULL;
+    }
+  if (watch.duplicate_key != NULL)
+    {
+      g_autofree char *key = g_strescape (watch.duplicate_key, NULL);
+
+      g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                   "control message gives the member \"%.64s\" twice", key);
       return NULL;
     }
   if (!cv_json_is_utf8 (root))
