@@ -178,17 +178,6 @@ cv_mapping_init (CvMapping *self)
  *
  * Returns: (transfer full): a mapping not listening yet
  */
-static void
-traffic_grew (gpointer owner, gboolean in_grew, gboolean out_grew)
-{
-  CvMapping *self = owner;
-
-  if (in_grew)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_IN]);
-  if (out_grew)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_OUT]);
-}
-
 CvMapping *
 cv_mapping_new (const char *listen_host,
                 guint16 listen_port,
@@ -204,7 +193,8 @@ cv_mapping_new (const char *listen_host,
   self->listen_port = listen_port;
   self->target_host = g_strdup (target_host);
   self->target_port = target_port;
-  self->traffic = cv_traffic_meter_new (self->context, traffic_grew, self);
+  self->traffic = cv_traffic_meter_new (self->context, G_OBJECT (self), properties[PROP_BYTES_IN],
+                                        properties[PROP_BYTES_OUT]);
   return self;
 }
 

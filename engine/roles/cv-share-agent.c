@@ -244,17 +244,6 @@ set_n_channels (CvShareAgent *self, guint n_channels)
 }
 
 static void
-traffic_grew (gpointer owner, gboolean in_grew, gboolean out_grew)
-{
-  CvShareAgent *self = owner;
-
-  if (in_grew)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_IN]);
-  if (out_grew)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_OUT]);
-}
-
-static void
 on_pump_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   ChannelLog *log = user_data;
@@ -505,7 +494,8 @@ cv_share_agent_new (CvAgentLink *link, CvAllowList *allow)
   CvShareAgent *self = g_object_new (CV_TYPE_SHARE_AGENT, NULL);
 
   self->context = g_main_context_ref (cv_agent_link_get_main_context (link));
-  self->traffic = cv_traffic_meter_new (self->context, traffic_grew, self);
+  self->traffic = cv_traffic_meter_new (self->context, G_OBJECT (self), properties[PROP_BYTES_IN],
+                                        properties[PROP_BYTES_OUT]);
   self->link = link;
   self->allow = allow;
   self->state = cv_agent_link_get_state (link);

@@ -12,8 +12,9 @@
 
 struct _CvTrafficMeter {
   GMainContext *context;
-  CvTrafficMeterGrew grew;
-  gpointer owner;
+  GObject *owner;
+  GParamSpec *bytes_in_pspec;
+  GParamSpec *bytes_out_pspec;
   GPtrArray *open; /* of CvChannel */
   guint64 closed_in;
   guint64 closed_out;
@@ -23,13 +24,17 @@ struct _CvTrafficMeter {
 };
 
 CvTrafficMeter *
-cv_traffic_meter_new (GMainContext *context, CvTrafficMeterGrew grew, gpointer owner)
+cv_traffic_meter_new (GMainContext *context,
+                      GObject *owner,
+                      GParamSpec *bytes_in,
+                      GParamSpec *bytes_out)
 {
   CvTrafficMeter *meter = g_new0 (CvTrafficMeter, 1);
 
   meter->context = g_main_context_ref (context);
-  meter->grew = grew;
   meter->owner = owner;
+  meter->bytes_in_pspec = bytes_in;
+  meter->bytes_out_pspec = bytes_out;
   meter->open = g_ptr_array_new_with_free_func (g_object_unref);
   return meter;
 }
@@ -43,7 +48,7 @@ cv_traffic_meter_free (CvTrafficMeter *meter)
   g_free (meter);
 }
 
-/* Reads the open channels; tells the owner what grew. */
+/* Reads the open channels; notifies the owner's counts that grew. */
 static void
 update (CvTrafficMeter *meter)
 {
@@ -60,8 +65,10 @@ update (CvTrafficMeter *meter)
   out_grew = out > meter->bytes_out;
   meter->bytes_in = MAX (in, meter->bytes_in);
   meter->bytes_out = MAX (out, meter->bytes_out);
-  if (in_grew || out_grew)
-    meter->grew (meter->owner, in_grew, out_grew);
+  if (in_grew)
+    g_object_notify_by_pspec (meter->owner, meter->bytes_in_pspec);
+  if (out_grew)
+    g_object_notify_by_pspec (meter->owner, meter->bytes_out_pspec);
 }
 
 static gboolean

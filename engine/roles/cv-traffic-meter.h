@@ -12,12 +12,12 @@ G_BEGIN_DECLS
 
 typedef struct _CvTrafficMeter CvTrafficMeter;
 
-/* The owner's counts grew: @in_grew and/or @out_grew. */
-typedef void (*CvTrafficMeterGrew) (gpointer owner, gboolean in_grew, gboolean out_grew);
-
+/* @owner (not referenced: it owns the meter) is notified of @bytes_in and @bytes_out,
+ * its properties that read the counts, when they grow. */
 CvTrafficMeter *cv_traffic_meter_new (GMainContext *context,
-                                      CvTrafficMeterGrew grew,
-                                      gpointer owner);
+                                      GObject *owner,
+                                      GParamSpec *bytes_in,
+                                      GParamSpec *bytes_out);
 void cv_traffic_meter_free (CvTrafficMeter *meter);
 void cv_traffic_meter_add (CvTrafficMeter *meter, CvChannel *channel);
 void cv_traffic_meter_remove (CvTrafficMeter *meter, CvChannel *channel, const CvPumpStats *stats);
