@@ -289,6 +289,14 @@ cv_gateway_count_sessions_online (CvGateway *self)
   return n;
 }
 
+static void
+send_away_removed (CvGatewayLink *link)
+{
+  cv_gateway_link_set_session (link, NULL);
+  cv_gateway_link_goaway (link, CV_GOAWAY_REASON_SHUTTING_DOWN,
+                          "the session was removed from the gateway");
+}
+
 /* Sessions no longer in the configuration (marked by cv_gateway_load_sessions())
  * go, and their agents are told to go.  Returns: how many went */
 guint
@@ -307,17 +315,9 @@ cv_gateway_drop_removed_sessions (CvGateway *self)
         continue;
       removed++;
       if (session->share != NULL)
-        {
-          cv_gateway_link_set_session (session->share, NULL);
-          cv_gateway_link_goaway (session->share, CV_GOAWAY_REASON_SHUTTING_DOWN,
-                                  "the session was removed from the gateway");
-        }
+        send_away_removed (session->share);
       for (guint i = 0; i < session->connects->len; i++)
-        {
-          cv_gateway_link_set_session (session->connects->pdata[i], NULL);
-          cv_gateway_link_goaway (session->connects->pdata[i], CV_GOAWAY_REASON_SHUTTING_DOWN,
-                                  "the session was removed from the gateway");
-        }
+        send_away_removed (session->connects->pdata[i]);
       g_hash_table_iter_remove (&iter);
     }
   return removed;
