@@ -403,6 +403,46 @@ test_connect_stdin (void)
                    "sha256:3f9a1c7e5b2d8046e1a9c3b7d5f20864ac1e9b3d7f5a2c8e0b4d6f1a3c5e7b90");
 }
 
+/* Agents have log_level too, with the gateway's values and default. */
+static void
+test_agent_log_level (void)
+{
+  const char *base = "{\"gateway\": \"gw.example:8443\", \"session\": \"s1\", "
+                     "\"password_env\": \"PW\", \"allow\": [\"localhost:22\"]";
+  const struct {
+    const char *extra;
+    int level; /* -1: refused */
+  } cases[] = {
+    { "", CV_LOG_LEVEL_INFO },
+    { ", \"log_level\": \"debug\"", CV_LOG_LEVEL_DEBUG },
+    { ", \"log_level\": \"warning\"", CV_LOG_LEVEL_WARNING },
+    { ", \"log_level\": \"error\"", CV_LOG_LEVEL_ERROR },
+    { ", \"log_level\": \"verbose\"", -1 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = g_strconcat (base, cases[i].extra, "}", NULL);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (JsonObject) root = cv_config_load_data (text, strlen (text), "share.json", &error);
+      g_autoptr (CvShareConfig) config = NULL;
+
+      g_assert_no_error (error);
+      config = cv_share_config_new_from_json (root, "share.json", &error);
+      if (cases[i].level < 0)
+        {
+          g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_BAD_VALUE);
+          g_assert_true (g_str_has_prefix (error->message, "share.json: log_level: "));
+          g_assert_null (config);
+        }
+      else
+        {
+          g_assert_no_error (error);
+          g_assert_cmpint (config->agent.log_level, ==, cases[i].level);
+        }
+    }
+}
+
 static void
 test_gateway_relative_paths (void)
 {
@@ -1143,6 +1183,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/gateway-defaults", test_gateway_defaults);
   g_test_add_func ("/config/relative-paths", test_relative_paths);
   g_test_add_func ("/config/connect-stdin", test_connect_stdin);
+  g_test_add_func ("/config/agent-log-level", test_agent_log_level);
   g_test_add_func ("/config/gateway-relative-paths", test_gateway_relative_paths);
   g_test_add_func ("/config/bad", test_bad_configs);
   g_test_add_func ("/config/load-data", test_load_data);

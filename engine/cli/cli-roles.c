@@ -323,6 +323,7 @@ cv_cli_share (int argc, char **argv)
       g_printerr ("culvert-cli: %s\n", error->message);
       return 2;
     }
+  cv_cli_log_set_max_level (max_level_of (config->agent.log_level));
   agent = cv_share_agent_new_from_config (config, NULL, &error);
   if (agent == NULL)
     return agent_failed (error);
@@ -359,6 +360,7 @@ cv_cli_connect (int argc, char **argv)
       g_printerr ("culvert-cli: %s\n", error->message);
       return 2;
     }
+  cv_cli_log_set_max_level (max_level_of (config->agent.log_level));
   agent = cv_connect_agent_new_from_config (config, NULL, &error);
   if (agent == NULL)
     return agent_failed (error);

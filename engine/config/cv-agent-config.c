@@ -31,8 +31,10 @@ G_STATIC_ASSERT (G_STRUCT_OFFSET (CvConnectConfig, agent) == 0);
       .why = cleartext_password_refusal },                                                         \
     { "name", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, name),                      \
       .max = MAX_NAME_CHARS },                                                                     \
+    { "state_dir", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, state_dir) },          \
   {                                                                                                \
-    "state_dir", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, state_dir)               \
+    "log_level", CV_CONFIG_CHOICE, FALSE, G_STRUCT_OFFSET (CvAgentConfig, log_level),              \
+      .choices = cv_config_log_level_choices                                                       \
   }
 
 static const char cleartext_password_refusal[] =
@@ -208,6 +210,7 @@ read_agent (CvAgentConfig *agent,
   const char *gateway = NULL;
   const char *fingerprint = NULL;
 
+  agent->log_level = CV_LOG_LEVEL_INFO;
   if (!cv_config_read_object (root, "", keys, n_keys, agent, error)
       || !cv_config_get_string (root, "gateway", "", TRUE, &gateway, error)
       || !cv_config_parse_host_port (gateway, "gateway", NULL, &agent->gateway_host,
@@ -415,6 +418,7 @@ static void
 agent_config_init_defaults (CvAgentConfig *agent)
 {
   agent->password_source = CV_PASSWORD_SOURCE_GIVEN;
+  agent->log_level = CV_LOG_LEVEL_INFO;
   agent->name = g_strdup (g_get_host_name ());
   agent->state_dir = cv_config_default_state_dir ();
 }

@@ -28,6 +28,7 @@ typedef struct {
   char *password;      /* set for CV_PASSWORD_SOURCE_GIVEN only; wiped when freed */
   char *name;          /* the host name when the config gives none */
   char *state_dir;
+  CvLogLevel log_level; /* what culvert-cli logs; the engine does not read it */
 } CvAgentConfig;
 
 /* A target the share agent will dial: a host and an inclusive port range. */

@@ -29,6 +29,14 @@ static const char *const kind_names[] = {
   [CV_CONFIG_KIND_CONNECT] = "connect",
 };
 
+/* The key table stores a choice as a guint. */
+G_STATIC_ASSERT (sizeof (CvLogLevel) == sizeof (guint));
+
+const char *const cv_config_log_level_choices[] = {
+  [CV_LOG_LEVEL_ERROR] = "error", [CV_LOG_LEVEL_WARNING] = "warning", [CV_LOG_LEVEL_INFO] = "info",
+  [CV_LOG_LEVEL_DEBUG] = "debug", [CV_LOG_LEVEL_DEBUG + 1] = NULL,
+};
+
 const char *
 cv_config_kind_to_string (CvConfigKind kind)
 {

@@ -27,6 +27,17 @@ typedef enum {
   CV_CONFIG_KIND_CONNECT,
 } CvConfigKind;
 
+/* The log_level key of every config: how much a role logs. */
+typedef enum {
+  CV_LOG_LEVEL_ERROR,
+  CV_LOG_LEVEL_WARNING,
+  CV_LOG_LEVEL_INFO,
+  CV_LOG_LEVEL_DEBUG,
+} CvLogLevel;
+
+/* Its values, in the enum's order, NULL-terminated: a CV_CONFIG_CHOICE's choices. */
+extern const char *const cv_config_log_level_choices[];
+
 const char *cv_config_kind_to_string (CvConfigKind kind);
 CvConfigKind cv_config_kind_from_string (const char *name);
 CvConfigKind cv_config_guess_kind (JsonObject *root);

@@ -10,10 +10,8 @@
 
 /* The key table stores a choice as a guint. */
 G_STATIC_ASSERT (sizeof (CvGatewayJoin) == sizeof (guint));
-G_STATIC_ASSERT (sizeof (CvLogLevel) == sizeof (guint));
 
 static const char *const join_choices[] = { "splice", "copy", NULL };
-static const char *const log_level_choices[] = { "error", "warning", "info", "debug", NULL };
 
 static const CvConfigKey top_keys[] = {
   { "listen", CV_CONFIG_ARRAY, FALSE, CV_CONFIG_BY_CALLER },
@@ -25,7 +23,7 @@ static const CvConfigKey top_keys[] = {
   { "join", CV_CONFIG_CHOICE, FALSE, G_STRUCT_OFFSET (CvGatewayConfig, join),
     .choices = join_choices },
   { "log_level", CV_CONFIG_CHOICE, FALSE, G_STRUCT_OFFSET (CvGatewayConfig, log_level),
-    .choices = log_level_choices },
+    .choices = cv_config_log_level_choices },
 };
 
 /* The sessions file holds the same "sessions" array, and nothing else. */

@@ -13,13 +13,6 @@ typedef enum {
   CV_GATEWAY_JOIN_COPY,   /* a plain read/write copy, anywhere */
 } CvGatewayJoin;
 
-typedef enum {
-  CV_LOG_LEVEL_ERROR,
-  CV_LOG_LEVEL_WARNING,
-  CV_LOG_LEVEL_INFO,
-  CV_LOG_LEVEL_DEBUG,
-} CvLogLevel;
-
 typedef struct {
   guint max_sessions;
   guint max_links;
