@@ -134,6 +134,53 @@ test_refused (void)
     }
 }
 
+/* ssh's -L: the listen part and the target part, each still to be parsed. */
+static void
+test_split_forward (void)
+{
+  const struct {
+    const char *text;
+    const char *listen; /* NULL: refused */
+    const char *target;
+  } cases[] = {
+    { "5920:localhost:5900", "5920", "localhost:5900" },
+    { "127.0.0.1:5920:localhost:5900", "127.0.0.1:5920", "localhost:5900" },
+    { "0.0.0.0:8080:10.0.0.5:80", "0.0.0.0:8080", "10.0.0.5:80" },
+    { "[::1]:5920:[::1]:5900", "[::1]:5920", "[::1]:5900" },
+    { "5920:[2001:db8::7]:22", "5920", "[2001:db8::7]:22" },
+    { "[::1]:5920:host.example:22", "[::1]:5920", "host.example:22" },
+    { "localhost:5900", NULL, NULL },
+    { "5900", NULL, NULL },
+    { "", NULL, NULL },
+    { ":localhost:5900", NULL, NULL },
+    { "5920:::1]:22", NULL, NULL },
+    { "[::1]:22", NULL, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *listen = NULL;
+      g_autofree char *target = NULL;
+      gboolean ok;
+
+      g_test_message ("%s", cases[i].text);
+      ok = cv_host_port_split_forward (cases[i].text, &listen, &target, &error);
+      if (cases[i].listen == NULL)
+        {
+          g_assert_false (ok);
+          g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+          g_assert_null (listen);
+          g_assert_null (target);
+          continue;
+        }
+      g_assert_no_error (error);
+      g_assert_true (ok);
+      g_assert_cmpstr (listen, ==, cases[i].listen);
+      g_assert_cmpstr (target, ==, cases[i].target);
+    }
+}
+
 /* DNS's limits: labels of 63 characters, names of 253. */
 static void
 test_host_length (void)
@@ -174,6 +221,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/host-port/accepted", test_accepted);
   g_test_add_func ("/host-port/refused", test_refused);
   g_test_add_func ("/host-port/host-length", test_host_length);
+  g_test_add_func ("/host-port/split-forward", test_split_forward);
 
   return g_test_run ();
 }

@@ -7,6 +7,7 @@
 #include "cli/cli-roles.h"
 
 #include "cli/cli-log.h"
+#include "cli/cli-options.h"
 #include "config/cv-agent-config.h"
 #include "roles/cv-connect-agent.h"
 #include "config/cv-gateway-config.h"
@@ -24,7 +25,7 @@ typedef struct {
   GMainLoop *loop;
   int exit_code;
   CvGateway *gateway;
-  const char *config_file;
+  CvCliOptions *options;
   guint shutdown_timer;
 } Run;
 
@@ -45,28 +46,16 @@ max_level_of (CvLogLevel level)
     }
 }
 
+/* The flags' errors (GOption's, or a flag's value) are the user's to fix: exit 2. */
 static gboolean
-parse_options (int *argc,
-               char ***argv,
-               const char *usage,
-               GOptionEntry *entries,
-               const char **config_file)
+parse_options (CvCliOptions *options, int *argc, char ***argv, const GOptionEntry *extra)
 {
-  g_autoptr (GOptionContext) context = g_option_context_new (usage);
   g_autoptr (GError) error = NULL;
 
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, argc, argv, &error))
-    {
-      g_printerr ("culvert-cli: %s\n", error->message);
-      return FALSE;
-    }
-  if (*config_file == NULL)
-    {
-      g_printerr ("culvert-cli: --config FILE is required\n");
-      return FALSE;
-    }
-  return TRUE;
+  if (cv_cli_options_parse (options, argc, argv, extra, &error))
+    return TRUE;
+  g_printerr ("%s: %s\n", g_get_prgname (), error->message);
+  return FALSE;
 }
 
 static gboolean
@@ -125,7 +114,7 @@ on_gateway_hup (gpointer user_data)
 {
   Run *run = user_data;
   g_autoptr (GError) error = NULL;
-  CvGatewayConfig *config = cv_gateway_config_load (run->config_file, &error);
+  CvGatewayConfig *config = cv_cli_options_load_gateway (run->options, &error);
 
   if (config == NULL)
     {
@@ -139,13 +128,11 @@ on_gateway_hup (gpointer user_data)
 int
 cv_cli_gateway (int argc, char **argv)
 {
-  g_autofree char *config_file = NULL; /* GOption's copies */
-  g_autofree char *record = NULL;
-  GOptionEntry entries[] = { { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
-                               "The gateway's JSON config", "FILE" },
-                             { "debug-record-tunnels", 0, 0, G_OPTION_ARG_FILENAME, &record,
-                               "Debug: append every byte relayed in tunnels to FILE", "FILE" },
-                             { NULL } };
+  g_autofree char *record = NULL; /* GOption's copy */
+  GOptionEntry extra[] = { { "debug-record-tunnels", 0, 0, G_OPTION_ARG_FILENAME, &record,
+                             "Debug: append every byte relayed in tunnels to FILE", "FILE" },
+                           { NULL } };
+  g_autoptr (CvCliOptions) options = cv_cli_options_new (CV_CONFIG_KIND_GATEWAY);
   g_autoptr (GError) error = NULL;
   g_autoptr (CvIdentity) identity = NULL;
   g_autoptr (CvGateway) gateway = NULL;
@@ -156,9 +143,9 @@ cv_cli_gateway (int argc, char **argv)
   cv_cli_log_init ("gateway", G_LOG_LEVEL_INFO);
   run_init (&run, on_gateway_term, on_gateway_hup);
   loop = run.loop; /* unref'd on every return */
-  if (!parse_options (&argc, &argv, "— run the gateway", entries, (const char **) &config_file))
+  if (!parse_options (options, &argc, &argv, extra))
     return 2;
-  config = cv_gateway_config_load (config_file, &error);
+  config = cv_cli_options_load_gateway (options, &error);
   if (config == NULL)
     {
       g_printerr ("culvert-cli: %s\n", error->message);
@@ -187,9 +174,12 @@ cv_cli_gateway (int argc, char **argv)
       g_printerr ("culvert-cli: %s\n", error->message);
       return 1;
     }
+  /* Only now that they work: the agents' commands for the sessions given as flags.  The
+   * gateway owns @config, which no reload has replaced yet. */
+  cv_cli_options_print_sessions (options, config, cv_identity_get_fingerprint (identity));
 
   run.gateway = gateway;
-  run.config_file = config_file;
+  run.options = options;
   g_main_loop_run (run.loop);
   g_message ("stopped");
   return run.exit_code;
@@ -300,10 +290,7 @@ run_agent (Run *run)
 int
 cv_cli_share (int argc, char **argv)
 {
-  g_autofree char *config_file = NULL; /* GOption's copy */
-  GOptionEntry entries[] = { { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
-                               "The share agent's JSON config", "FILE" },
-                             { NULL } };
+  g_autoptr (CvCliOptions) options = cv_cli_options_new (CV_CONFIG_KIND_SHARE);
   g_autoptr (GError) error = NULL;
   g_autoptr (CvShareConfig) config = NULL;
   g_autoptr (CvShareAgent) agent = NULL;
@@ -314,10 +301,9 @@ cv_cli_share (int argc, char **argv)
   cv_cli_log_init ("share", G_LOG_LEVEL_INFO);
   run_init (&run, on_quit_signal, NULL);
   loop = run.loop; /* unref'd on every return */
-  if (!parse_options (&argc, &argv, "— share this machine's services", entries,
-                      (const char **) &config_file))
+  if (!parse_options (options, &argc, &argv, NULL))
     return 2;
-  config = cv_share_config_load (config_file, &error);
+  config = cv_cli_options_load_share (options, &error);
   if (config == NULL)
     {
       g_printerr ("culvert-cli: %s\n", error->message);
@@ -337,10 +323,7 @@ cv_cli_share (int argc, char **argv)
 int
 cv_cli_connect (int argc, char **argv)
 {
-  g_autofree char *config_file = NULL; /* GOption's copy */
-  GOptionEntry entries[] = { { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
-                               "The connect agent's JSON config", "FILE" },
-                             { NULL } };
+  g_autoptr (CvCliOptions) options = cv_cli_options_new (CV_CONFIG_KIND_CONNECT);
   g_autoptr (GError) error = NULL;
   g_autoptr (CvConnectConfig) config = NULL;
   g_autoptr (CvConnectAgent) agent = NULL;
@@ -351,10 +334,9 @@ cv_cli_connect (int argc, char **argv)
   cv_cli_log_init ("connect", G_LOG_LEVEL_INFO);
   run_init (&run, on_quit_signal, NULL);
   loop = run.loop; /* unref'd on every return */
-  if (!parse_options (&argc, &argv, "— reach a shared machine's services", entries,
-                      (const char **) &config_file))
+  if (!parse_options (options, &argc, &argv, NULL))
     return 2;
-  config = cv_connect_config_load (config_file, &error);
+  config = cv_cli_options_load_connect (options, &error);
   if (config == NULL)
     {
       g_printerr ("culvert-cli: %s\n", error->message);

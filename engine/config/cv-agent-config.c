@@ -107,9 +107,13 @@ cv_connect_config_free (CvConnectConfig *config)
 }
 
 /* "sha256:" and 64 hex digits, bare or in colon-separated pairs as openssl and browsers
- * print them; stored bare and in lower case, as g_compute_checksum_for_data() writes. */
-static gboolean
-parse_fingerprint (const char *text, const char *where, char **fingerprint, GError **error)
+ * print them; stored bare and in lower case, as g_compute_checksum_for_data() writes.
+ * @where names the key (or the flag) in the error. */
+gboolean
+cv_agent_config_parse_fingerprint (const char *text,
+                                   const char *where,
+                                   char **fingerprint,
+                                   GError **error)
 {
   gsize prefix_len = strlen (FINGERPRINT_PREFIX);
   gboolean valid = g_ascii_strncasecmp (text, FINGERPRINT_PREFIX, prefix_len) == 0;
@@ -217,8 +221,8 @@ read_agent (CvAgentConfig *agent,
                                      &agent->gateway_port, NULL, error)
       || !cv_config_get_string (root, "gateway_fingerprint", "", FALSE, &fingerprint, error)
       || (fingerprint != NULL
-          && !parse_fingerprint (fingerprint, "gateway_fingerprint", &agent->gateway_fingerprint,
-                                 error))
+          && !cv_agent_config_parse_fingerprint (fingerprint, "gateway_fingerprint",
+                                                 &agent->gateway_fingerprint, error))
       || !cv_config_check_session_id (agent->session, "session", error)
       || !read_password_source (agent, root, file, error))
     return FALSE;

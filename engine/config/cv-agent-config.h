@@ -77,6 +77,10 @@ void cv_connect_config_add_mapping (CvConnectConfig *config,
                                     const char *target_host,
                                     guint16 target_port);
 gboolean cv_agent_config_check (const CvAgentConfig *config, GError **error);
+gboolean cv_agent_config_parse_fingerprint (const char *text,
+                                            const char *where,
+                                            char **fingerprint,
+                                            GError **error);
 
 CvShareConfig *cv_share_config_load (const char *file, GError **error);
 CvShareConfig *cv_share_config_new_from_json (JsonObject *root, const char *file, GError **error);

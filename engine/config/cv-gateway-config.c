@@ -523,3 +523,58 @@ cv_gateway_config_load (const char *file, GError **error)
     return NULL;
   return cv_gateway_config_new_from_json (root, file, error);
 }
+
+/**
+ * cv_gateway_config_add_session:
+ * @id: the session id
+ * @where: what the error names instead of a key, e.g. "--session demo"
+ *
+ * A session from elsewhere than the file (the command line): checked as one in the
+ * file is, and put in place of the file's session of the same id, if any.
+ */
+gboolean
+cv_gateway_config_add_session (CvGatewayConfig *config,
+                               const char *id,
+                               const char *share_password_hash,
+                               const char *connect_password_hash,
+                               const char *where,
+                               GError **error)
+{
+  CvGatewaySession *session;
+  guint i;
+
+  if (!cv_config_check_session_id (id, where, error)
+      || !validate_password_hash (share_password_hash, where, error)
+      || !validate_password_hash (connect_password_hash, where, error))
+    return FALSE;
+  if (g_str_equal (share_password_hash, connect_password_hash))
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
+                           "expected the hashes of two different passwords, got the same hash");
+      return FALSE;
+    }
+  for (i = 0; i < config->sessions->len; i++)
+    if (g_str_equal (((CvGatewaySession *) g_ptr_array_index (config->sessions, i))->id, id))
+      break;
+  if (i == config->sessions->len && config->sessions->len >= config->limits.max_sessions)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
+                           "expected at most limits.max_sessions (%u) sessions, got more",
+                           config->limits.max_sessions);
+      return FALSE;
+    }
+
+  session = g_new0 (CvGatewaySession, 1);
+  session->id = g_strdup (id);
+  session->name = g_strdup (id);
+  session->share_password_hash = g_strdup (share_password_hash);
+  session->connect_password_hash = g_strdup (connect_password_hash);
+  if (i < config->sessions->len)
+    {
+      session_free (config->sessions->pdata[i]);
+      config->sessions->pdata[i] = session;
+    }
+  else
+    g_ptr_array_add (config->sessions, session);
+  return TRUE;
+}

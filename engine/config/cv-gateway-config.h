@@ -72,6 +72,12 @@ CvGatewayConfig *cv_gateway_config_new_from_json (JsonObject *root,
                                                   const char *file,
                                                   GError **error);
 void cv_gateway_config_free (CvGatewayConfig *config);
+gboolean cv_gateway_config_add_session (CvGatewayConfig *config,
+                                        const char *id,
+                                        const char *share_password_hash,
+                                        const char *connect_password_hash,
+                                        const char *where,
+                                        GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CvGatewayConfig, cv_gateway_config_free)
 

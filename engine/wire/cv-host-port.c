@@ -245,3 +245,50 @@ cv_host_port_parse (const char *text,
     *port_hi = hi;
   return TRUE;
 }
+
+/**
+ * cv_host_port_split_forward:
+ * @text: ssh's -L syntax, "[LISTEN_HOST:]LISTEN_PORT:TARGET_HOST:TARGET_PORT", IPv6
+ *   hosts in brackets
+ * @listen: (out): "LISTEN_PORT" or "LISTEN_HOST:LISTEN_PORT", as written
+ * @target: (out): "TARGET_HOST:TARGET_PORT", as written
+ * @error: a %G_IO_ERROR_INVALID_ARGUMENT, without repeating @text
+ *
+ * Only splits: each part is then parsed by cv_host_port_parse(), as the same address
+ * in a config file would be.  The target is found from the end, since only the listen
+ * part may lack a host.
+ *
+ * Returns: %TRUE if @text has the two parts
+ */
+gboolean
+cv_host_port_split_forward (const char *text, char **listen, char **target, GError **error)
+{
+  const char *port_colon;
+  const char *target_start;
+
+  g_return_val_if_fail (text != NULL && listen != NULL && target != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  port_colon = strrchr (text, ':');
+  if (port_colon == NULL || port_colon == text)
+    return invalid (error, "a target host and port are missing");
+  if (port_colon[-1] == ']')
+    {
+      target_start = port_colon - 1;
+      while (target_start > text && *target_start != '[')
+        target_start--;
+      if (*target_start != '[')
+        return invalid (error, "“]” without an opening “[”");
+    }
+  else
+    {
+      target_start = port_colon;
+      while (target_start > text && target_start[-1] != ':')
+        target_start--;
+    }
+  if (target_start - text < 2 || target_start[-1] != ':')
+    return invalid (error, "a local port is missing before the target");
+  *listen = g_strndup (text, (gsize) (target_start - 1 - text));
+  *target = g_strdup (target_start);
+  return TRUE;
+}

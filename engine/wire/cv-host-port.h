@@ -15,5 +15,9 @@ gboolean cv_host_port_parse (const char *text,
                              guint16 *port_lo,
                              guint16 *port_hi,
                              GError **error);
+gboolean cv_host_port_split_forward (const char *text,
+                                     char **listen,
+                                     char **target,
+                                     GError **error);
 
 G_END_DECLS
