@@ -40,10 +40,9 @@ static const Command commands[] = {
   { "hash-password", "Read a password on stdin, print its hash for the gateway config",
     run_hash_password },
   { "check-config", "Check a gateway, share or connect config file", run_check_config },
-  { "gateway", "Run the gateway (--config FILE)", cv_cli_gateway },
-  { "share", "Run a share agent: offer this machine's services (--config FILE)", cv_cli_share },
-  { "connect", "Run a connect agent: reach a share agent's services (--config FILE)",
-    cv_cli_connect },
+  { "gateway", "Run the gateway", cv_cli_gateway },
+  { "share", "Run a share agent: offer this machine's services", cv_cli_share },
+  { "connect", "Run a connect agent: reach a share agent's services", cv_cli_connect },
 };
 
 static char *

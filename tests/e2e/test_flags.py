@@ -223,6 +223,23 @@ def test_bad_flags(t):
           "equal passwords: exit %d, %r" % (status, err))
 
 
+MAN_PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data",
+                        "culvert-cli.1")
+
+
+def test_every_flag_documented(t):
+    # Every flag in a role's --help is in the man page (as roff writes "--": "\-\-").
+    with open(MAN_PAGE) as f:
+        man = f.read().replace("\\-", "-")
+    for role in ("gateway", "share", "connect"):
+        status, out, err = run_cli([role, "--help"], timeout=10)
+        check(status == 0, "%s --help exited %d" % (role, status))
+        flags = re.findall(r"^  (?:-\w, )?(--[a-z-]+)", out, re.MULTILINE)
+        check("--config" in flags and len(flags) > 5, "%s --help lists %r" % (role, flags))
+        missing = [f for f in flags if f != "--help" and f not in man]
+        check(not missing, "%s: not in the man page: %s" % (role, missing))
+
+
 run_tests([
     case("log_level key: warning is quiet, debug tells bytes", test_log_level_key),
     case("gateway, share and connect from flags alone", test_all_from_flags),
@@ -230,4 +247,5 @@ run_tests([
          test_gateway_file_plus_session_flag),
     case("flags override the file: --allow, -L, --log-level", test_flags_override_file),
     case("bad flags: exit 2 with one clear line", test_bad_flags),
+    case("every flag is in the man page", test_every_flag_documented),
 ])
