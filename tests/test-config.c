@@ -471,6 +471,50 @@ test_load_data (void)
     }
 }
 
+/* "//" comments, as the examples have them: blanked outside strings, so that a parse
+ * error's line and column are still the file's. */
+static void
+test_load_comments (void)
+{
+  static const char text[] = "// a gateway\n"
+                             "{\n"
+                             "  \"listen\": [\"127.0.0.1:1\"], // loopback\n"
+                             "  \"state_dir\": \"/x//y\", \"name\": \"a\\\"//b\\\\\" //\n"
+                             "} // the end, without a newline";
+  static const char missing_comma[] = "// one\n{\n  \"a\": 1 // c \" d\n  \"b\": 2\n}\n";
+  static const char blanked[] = "      \n{\n  \"a\": 1         \n  \"b\": 2\n}\n";
+  /* json-glib's own block comments; a "//" inside one does not eat its end. */
+  static const char block[] = "{ /* \" // */ \"a\": 1 /* */ }";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) root = cv_config_load_data (text, strlen (text), "/etc/g.json", &error);
+  g_autoptr (JsonObject) bad = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (root, "state_dir"), ==, "/x//y");
+  g_assert_cmpstr (json_object_get_string_member (root, "name"), ==, "a\"//b\\");
+  g_assert_cmpuint (json_object_get_size (root), ==, 3);
+
+  /* The same error, at the same line and column, as with the comments made spaces. */
+  bad = cv_config_load_data (missing_comma, strlen (missing_comma), "/etc/g.json", &error);
+  g_assert_null (bad);
+  g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE);
+  {
+    g_autoptr (GError) expected = NULL;
+    g_autoptr (JsonObject) also_bad = cv_config_load_data (blanked, strlen (blanked), "/etc/g.json",
+                                                           &expected);
+
+    g_assert_null (also_bad);
+    g_assert_nonnull (expected);
+    g_assert_cmpstr (error->message, ==, expected->message);
+  }
+  g_clear_error (&error);
+
+  g_clear_pointer (&root, json_object_unref);
+  root = cv_config_load_data (block, strlen (block), "/etc/g.json", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (json_object_get_int_member (root, "a"), ==, 1);
+}
+
 /* json-glib reads "\374" as the byte 0xfc; a string of it reached g_utf8_strlen(),
  * which runs past a lone 0xfc's NUL. */
 static void
@@ -1146,6 +1190,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/gateway-relative-paths", test_gateway_relative_paths);
   g_test_add_func ("/config/bad", test_bad_configs);
   g_test_add_func ("/config/load-data", test_load_data);
+  g_test_add_func ("/config/load-comments", test_load_comments);
   g_test_add_func ("/config/unit-fits-defaults", test_unit_fits_defaults);
   g_test_add_func ("/config/load-octal-escape", test_load_octal_escape);
   g_test_add_func ("/config/load-parse-error-is-one-line", test_load_parse_error_is_one_line);

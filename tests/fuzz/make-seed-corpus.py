@@ -209,6 +209,11 @@ CONFIG_EXTRA = {
                                  "allow": ["127.0.0.1:1-65535", "[::1]:22", "db.internal:5432"]}),
         "bad-allow-zero-address": message({"gateway": "r:1", "session": "s",
                                            "password_stdin": True, "allow": ["0.0.0.0:22"]}),
+        # "//" comments run to the line's end, outside strings only; /* */ is json-glib's.
+        "comments": b'// a share agent\n{ "gateway": "r:1", // the gateway\n'
+                    b'  "session": "s", "name": "a // b \\" // c", /* " // */\n'
+                    b'  "password_stdin": true, "allow": ["localhost:1"] } // end',
+        "bad-comment-unclosed-string": b'{ "gateway": "r:1 // c\n, "session": "s" }',
     },
     "connect": {
         "mappings-bare-port": message({"gateway": "[2001:db8::1]:8443", "session": "s",
