@@ -3,14 +3,21 @@
 connect config; the README's quick start fetches a page through them; `fingerprint`
 prints the key the gateway and the agents present, without making one."""
 
+import functools
+import http.server
+import json
 import os
+import random
 import re
+import stat
 import sys
+import threading
+import urllib.request
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CLI, START_TIMEOUT, Session, case, check, run_cli,  # noqa: E402
-                     run_tests)
+from harness import (CLI, IO_TIMEOUT, START_TIMEOUT, Session, case, check,  # noqa: E402
+                     free_port, run_cli, run_tests)
 
 FINGERPRINT = re.compile(r"^sha256:[0-9a-f]{64}\n$")
 
@@ -21,6 +28,142 @@ def fingerprint(*args):
     check(FINGERPRINT.match(out), "fingerprint %s printed %r, expected one sha256: line"
           % (" ".join(args), out))
     return out.strip()
+
+
+def init(t, *args, name="culvert"):
+    """culvert-cli init --dir T/NAME ARGS…: the directory."""
+    d = t.path(name)
+    status, out, err = run_cli(["init", "--dir", d] + list(args), timeout=60)
+    check(status == 0, "init: exit %d, stderr %r" % (status, err))
+    check(err == "", "init wrote to stderr: %r" % err)
+    return d
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+class PageServer:
+    """python3 -m http.server, in a thread: serves @directory on 127.0.0.1."""
+
+    def __init__(self, directory):
+        handler = functools.partial(Handler, directory=directory)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+# ---- init ------------------------------------------------------------------------------
+
+
+def test_quick_start(t):
+    # The README's sequence (init, gateway, share, connect, then a page fetched through the
+    # mapping), on free ports instead of its 8443, 8000 and 8080: the machine is shared.
+    site = t.path("site")
+    os.makedirs(site)
+    page = random.Random(10).randbytes(300 * 1024)
+    with open(os.path.join(site, "page.bin"), "wb") as f:
+        f.write(page)
+    web = t.add(PageServer(site))
+    gw_port, local_port = free_port(), free_port()
+    d = init(t, "--gateway", "127.0.0.1:%d" % gw_port, "--allow", "localhost:%d" % web.port,
+             "-L", "%d:localhost:%d" % (local_port, web.port))
+
+    for name in ("gateway.json", "share.json", "connect.json"):
+        status, out, err = run_cli(["check-config", os.path.join(d, name)], timeout=10)
+        check(status == 0 and out.endswith(": OK (%s)\n" % out.split("(", 1)[1][:-2]),
+              "check-config %s: exit %d, %r %r" % (name, status, out, err))
+
+    gw = t.spawn("gateway", [CLI, "gateway", "--config", os.path.join(d, "gateway.json")])
+    _, m, _ = gw.wait_for_log(r"gateway key fingerprint: (sha256:[0-9a-f]+)", START_TIMEOUT)
+    logged = m.group(1)
+    gw.wait_for_log(r"listening on 127\.0\.0\.1 port %d" % gw_port, START_TIMEOUT)
+    check(gw.count(r"made a self-signed certificate") == 0,
+          "the gateway made a new key: init did not make it")
+    pinned = read_json(os.path.join(d, "connect.json"))["gateway_fingerprint"]
+    check(pinned == logged, "connect.json pins %s, the gateway logs %s" % (pinned, logged))
+    check(read_json(os.path.join(d, "share.json"))["gateway_fingerprint"] == logged,
+          "share.json pins another fingerprint")
+    check(fingerprint("--config", os.path.join(d, "gateway.json")) == logged,
+          "fingerprint --config gateway.json differs from the gateway's log line")
+
+    share = t.spawn("share", [CLI, "share", "--config", os.path.join(d, "share.json")])
+    share.wait_for_log(r"share agent online in session .demo.", START_TIMEOUT)
+    conn = t.spawn("connect", [CLI, "connect", "--config", os.path.join(d, "connect.json")])
+    conn.wait_for_log(r"mapping 127\.0\.0\.1:%d " % local_port, START_TIMEOUT)
+    conn.wait_for_log(r"share agent online$", START_TIMEOUT)
+
+    url = "http://127.0.0.1:%d/page.bin" % local_port
+    with urllib.request.urlopen(url, timeout=IO_TIMEOUT) as reply:
+        got = reply.read()
+    check(got == page, "fetched %d bytes through the mapping, expected the page's %d"
+          % (len(got), len(page)))
+
+
+def test_init_files(t):
+    d = init(t)
+    for name in ("share.password", "connect.password"):
+        st = os.lstat(os.path.join(d, name))
+        check(stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600,
+              "%s has mode %o, expected 0600" % (name, stat.S_IMODE(st.st_mode)))
+    passwords = []
+    for name in ("share.password", "connect.password"):
+        with open(os.path.join(d, name)) as f:
+            text = f.read()
+        check(re.fullmatch(r"[A-Za-z0-9_-]{22}\n", text),
+              "%s holds %r, expected 128 random bits in base64url and a newline" % (name, text))
+        passwords.append(text)
+    check(passwords[0] != passwords[1], "the share and connect passwords are the same")
+    # The defaults: a loopback demo, 127.0.0.1:8080 → localhost:8000.
+    gateway = read_json(os.path.join(d, "gateway.json"))
+    check(gateway["listen"] == ["127.0.0.1:8443"], "listens on %s" % gateway["listen"])
+    check([s["id"] for s in gateway["sessions"]] == ["demo"], "sessions %s" % gateway["sessions"])
+    check(read_json(os.path.join(d, "share.json"))["allow"] == ["localhost:8000"], "allow")
+    check(read_json(os.path.join(d, "connect.json"))["mappings"]
+          == [{"listen": "127.0.0.1:8080", "target": "localhost:8000"}], "mappings")
+    check(os.path.exists(os.path.join(d, "gateway-state", "gateway.pem")), "no gateway key")
+
+
+def test_init_refuses_to_overwrite(t):
+    d = init(t)
+    before = {n: open(os.path.join(d, n), "rb").read() for n in os.listdir(d)
+              if os.path.isfile(os.path.join(d, n))}
+    status, out, err = run_cli(["init", "--dir", d], timeout=60)
+    check(status == 2 and out == "", "init over its own files: exit %d, stdout %r" % (status, out))
+    check(os.path.join(d, "gateway.json") in err and "exists already" in err,
+          "the refusal does not name the file: %r" % err)
+    after = {n: open(os.path.join(d, n), "rb").read() for n in before}
+    check(before == after, "init changed files it refused to overwrite")
+    # One file left from before is enough to refuse, and nothing else is written then.
+    other = t.path("other")
+    os.makedirs(other)
+    with open(os.path.join(other, "connect.password"), "w") as f:
+        f.write("old\n")
+    status, out, err = run_cli(["init", "--dir", other], timeout=60)
+    check(status == 2 and os.path.join(other, "connect.password") in err,
+          "init over a connect.password: exit %d, stderr %r" % (status, err))
+    check(os.listdir(other) == ["connect.password"], "init wrote %s" % os.listdir(other))
+
+
+def test_init_bad_options(t):
+    for args, said in ((["-L", "8080"], "-L"), (["--allow", "no such host:1"], "allow[0]"),
+                       (["--session", "a b"], "sessions[0].id"), (["--gateway", "x"], "--gateway"),
+                       (["extra"], "takes no arguments")):
+        d = t.path("bad")
+        status, out, err = run_cli(["init", "--dir", d] + args, timeout=60)
+        check(status == 2 and said in err, "init %s: exit %d, stderr %r" % (args, status, err))
+        check(not os.path.exists(d), "init %s made %s" % (args, d))
 
 
 # ---- fingerprint ------------------------------------------------------------------------
@@ -76,6 +219,12 @@ def test_fingerprint_usage(t):
 
 if __name__ == "__main__":
     run_tests([
+        case("quick start: init, gateway, share, connect, a page fetched through the mapping",
+             test_quick_start),
+        case("init: 0600 password files of 128 random bits, loopback defaults, the gateway key",
+             test_init_files),
+        case("init refuses to overwrite, and says which file", test_init_refuses_to_overwrite),
+        case("init: a bad option exits 2 and writes nothing", test_init_bad_options),
         case("fingerprint of a gateway: the value it logs at start", test_fingerprint_of_gateway),
         case("fingerprint of a share and a connect agent: the keys they log",
              test_fingerprint_of_agents),
