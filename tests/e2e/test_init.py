@@ -20,6 +20,8 @@ from harness import (CLI, IO_TIMEOUT, START_TIMEOUT, Session, case, check,  # no
                      free_port, run_cli, run_tests)
 
 FINGERPRINT = re.compile(r"^sha256:[0-9a-f]{64}\n$")
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data",
+                        "examples")
 
 
 def fingerprint(*args):
@@ -67,28 +69,52 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 # ---- init ------------------------------------------------------------------------------
 
 
-def test_quick_start(t):
-    # The README's sequence (init, gateway, share, connect, then a page fetched through the
-    # mapping), on free ports instead of its 8443, 8000 and 8080: the machine is shared.
+def serve_page(t):
+    """A web server with one page of random bytes: (server, page)."""
     site = t.path("site")
     os.makedirs(site)
     page = random.Random(10).randbytes(300 * 1024)
     with open(os.path.join(site, "page.bin"), "wb") as f:
         f.write(page)
-    web = t.add(PageServer(site))
+    return t.add(PageServer(site)), page
+
+
+def run_roles(t, d, gw_port, local_port, env_share=None, env_connect=None):
+    """Start the gateway, share and connect agent from d/*.json; the gateway's fingerprint."""
+    gw = t.spawn("gateway", [CLI, "gateway", "--config", os.path.join(d, "gateway.json")])
+    _, m, _ = gw.wait_for_log(r"gateway key fingerprint: (sha256:[0-9a-f]+)", START_TIMEOUT)
+    gw.wait_for_log(r"listening on 127\.0\.0\.1 port %d" % gw_port, START_TIMEOUT)
+    share = t.spawn("share", [CLI, "share", "--config", os.path.join(d, "share.json")],
+                    env=env_share)
+    share.wait_for_log(r"share agent online in session .demo.", START_TIMEOUT)
+    conn = t.spawn("connect", [CLI, "connect", "--config", os.path.join(d, "connect.json")],
+                   env=env_connect)
+    conn.wait_for_log(r"mapping 127\.0\.0\.1:%d " % local_port, START_TIMEOUT)
+    conn.wait_for_log(r"share agent online$", START_TIMEOUT)
+    return gw, m.group(1)
+
+
+def fetch_page(local_port, page):
+    url = "http://127.0.0.1:%d/page.bin" % local_port
+    with urllib.request.urlopen(url, timeout=IO_TIMEOUT) as reply:
+        got = reply.read()
+    check(got == page, "fetched %d bytes through the mapping, expected the page's %d"
+          % (len(got), len(page)))
+
+
+def test_quick_start(t):
+    # The README's sequence (init, gateway, share, connect, then a page fetched through the
+    # mapping), on free ports instead of its 8443, 8000 and 8080: the machine is shared.
+    web, page = serve_page(t)
     gw_port, local_port = free_port(), free_port()
     d = init(t, "--gateway", "127.0.0.1:%d" % gw_port, "--allow", "localhost:%d" % web.port,
              "-L", "%d:localhost:%d" % (local_port, web.port))
-
     for name in ("gateway.json", "share.json", "connect.json"):
         status, out, err = run_cli(["check-config", os.path.join(d, name)], timeout=10)
-        check(status == 0 and out.endswith(": OK (%s)\n" % out.split("(", 1)[1][:-2]),
-              "check-config %s: exit %d, %r %r" % (name, status, out, err))
+        check(status == 0 and ": OK (" in out, "check-config %s: exit %d, %r %r"
+              % (name, status, out, err))
 
-    gw = t.spawn("gateway", [CLI, "gateway", "--config", os.path.join(d, "gateway.json")])
-    _, m, _ = gw.wait_for_log(r"gateway key fingerprint: (sha256:[0-9a-f]+)", START_TIMEOUT)
-    logged = m.group(1)
-    gw.wait_for_log(r"listening on 127\.0\.0\.1 port %d" % gw_port, START_TIMEOUT)
+    gw, logged = run_roles(t, d, gw_port, local_port)
     check(gw.count(r"made a self-signed certificate") == 0,
           "the gateway made a new key: init did not make it")
     pinned = read_json(os.path.join(d, "connect.json"))["gateway_fingerprint"]
@@ -97,18 +123,62 @@ def test_quick_start(t):
           "share.json pins another fingerprint")
     check(fingerprint("--config", os.path.join(d, "gateway.json")) == logged,
           "fingerprint --config gateway.json differs from the gateway's log line")
+    fetch_page(local_port, page)
 
-    share = t.spawn("share", [CLI, "share", "--config", os.path.join(d, "share.json")])
-    share.wait_for_log(r"share agent online in session .demo.", START_TIMEOUT)
-    conn = t.spawn("connect", [CLI, "connect", "--config", os.path.join(d, "connect.json")])
-    conn.wait_for_log(r"mapping 127\.0\.0\.1:%d " % local_port, START_TIMEOUT)
-    conn.wait_for_log(r"share agent online$", START_TIMEOUT)
 
-    url = "http://127.0.0.1:%d/page.bin" % local_port
-    with urllib.request.urlopen(url, timeout=IO_TIMEOUT) as reply:
-        got = reply.read()
-    check(got == page, "fetched %d bytes through the mapping, expected the page's %d"
-          % (len(got), len(page)))
+# ---- the examples -----------------------------------------------------------------------
+
+
+def example_files():
+    found = []
+    for root, _, names in os.walk(EXAMPLES):
+        found += [os.path.join(root, n) for n in sorted(names) if n.endswith(".json")]
+    return sorted(found)
+
+
+def test_examples_check(t):
+    files = example_files()
+    check(len(files) == 6, "expected 3 loopback and 3 production examples, found %s" % files)
+    for path in files:
+        status, out, err = run_cli(["check-config", path], timeout=10)
+        check(status == 0 and out.startswith(path + ": OK ("),
+              "check-config %s: exit %d, stdout %r, stderr %r" % (path, status, out, err))
+        with open(path) as f:
+            text = f.read()
+        check(text.startswith("//"), "%s does not start with a comment saying what it is" % path)
+
+
+def test_examples_run(t):
+    # The loopback templates as they are, but for the one line their comments say to fill
+    # in (the gateway's fingerprint) and free ports instead of 8443, 8000 and 8080.
+    web, page = serve_page(t)
+    gw_port, local_port = free_port(), free_port()
+    d = t.path("examples")
+    os.makedirs(d)
+    for name in ("gateway.json", "share.json", "connect.json"):
+        with open(os.path.join(EXAMPLES, name)) as f:
+            text = f.read()
+        for old, new in (("127.0.0.1:8443", "127.0.0.1:%d" % gw_port),
+                         ("localhost:8000", "localhost:%d" % web.port),
+                         ("127.0.0.1:8080", "127.0.0.1:%d" % local_port)):
+            text = text.replace(old, new)
+        with open(os.path.join(d, name), "w") as f:
+            f.write(text)
+    gw = t.spawn("first-start", [CLI, "gateway", "--config", os.path.join(d, "gateway.json")])
+    gw.wait_for_log(r"listening on", START_TIMEOUT)
+    gw.stop()
+    fp = fingerprint("--config", os.path.join(d, "gateway.json"))
+    for name in ("share.json", "connect.json"):
+        path = os.path.join(d, name)
+        with open(path) as f:
+            text = f.read()
+        pin = '// "gateway_fingerprint": "sha256:…",'
+        check(pin in text, "%s has no line %r to fill in" % (name, pin))
+        with open(path, "w") as f:
+            f.write(text.replace(pin, '"gateway_fingerprint": "%s",' % fp))
+    run_roles(t, d, gw_port, local_port, env_share={"CULVERT_PASSWORD": "demo-share-password"},
+              env_connect={"CULVERT_PASSWORD": "demo-connect-password"})
+    fetch_page(local_port, page)
 
 
 def test_init_files(t):
@@ -221,6 +291,9 @@ if __name__ == "__main__":
     run_tests([
         case("quick start: init, gateway, share, connect, a page fetched through the mapping",
              test_quick_start),
+        case("every example passes check-config and says what it is", test_examples_check),
+        case("the loopback examples run as they are, once the fingerprint is filled in",
+             test_examples_run),
         case("init: 0600 password files of 128 random bits, loopback defaults, the gateway key",
              test_init_files),
         case("init refuses to overwrite, and says which file", test_init_refuses_to_overwrite),
