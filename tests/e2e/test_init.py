@@ -9,17 +9,20 @@ import json
 import os
 import random
 import re
+import shlex
 import stat
+import subprocess
 import sys
 import threading
 import urllib.request
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CLI, IO_TIMEOUT, START_TIMEOUT, Session, case, check,  # noqa: E402
-                     free_port, run_cli, run_tests)
+from harness import (CLI, IO_TIMEOUT, START_TIMEOUT, Proc, Session, case,  # noqa: E402
+                     check, free_port, run_cli, run_tests)
 
 FINGERPRINT = re.compile(r"^sha256:[0-9a-f]{64}\n$")
+README = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "README.md")
 EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data",
                         "examples")
 
@@ -79,19 +82,33 @@ def serve_page(t):
     return t.add(PageServer(site)), page
 
 
-def run_roles(t, d, gw_port, local_port, env_share=None, env_connect=None):
-    """Start the gateway, share and connect agent from d/*.json; the gateway's fingerprint."""
-    gw = t.spawn("gateway", [CLI, "gateway", "--config", os.path.join(d, "gateway.json")])
+def run_roles(t, d, gw_port, local_port, env_share=None, env_connect=None, commands=None):
+    """Start the gateway, share and connect agent from d/*.json (or @commands, argv lists
+    run in @d); the gateway's process and its fingerprint."""
+    if commands is None:
+        commands = [[CLI, role, "--config", os.path.join(d, role + ".json")]
+                    for role in ("gateway", "share", "connect")]
+    gw = Proc("gateway", commands[0], cwd=d)
+    t.procs.append(gw)
     _, m, _ = gw.wait_for_log(r"gateway key fingerprint: (sha256:[0-9a-f]+)", START_TIMEOUT)
     gw.wait_for_log(r"listening on 127\.0\.0\.1 port %d" % gw_port, START_TIMEOUT)
-    share = t.spawn("share", [CLI, "share", "--config", os.path.join(d, "share.json")],
-                    env=env_share)
+    share = Proc("share", commands[1], env=env_share, cwd=d)
+    t.procs.append(share)
     share.wait_for_log(r"share agent online in session .demo.", START_TIMEOUT)
-    conn = t.spawn("connect", [CLI, "connect", "--config", os.path.join(d, "connect.json")],
-                   env=env_connect)
+    conn = Proc("connect", commands[2], env=env_connect, cwd=d)
+    t.procs.append(conn)
     conn.wait_for_log(r"mapping 127\.0\.0\.1:%d " % local_port, START_TIMEOUT)
     conn.wait_for_log(r"share agent online$", START_TIMEOUT)
     return gw, m.group(1)
+
+
+def readme_quick_start():
+    """The commands of the README's quick start block, without their comments."""
+    with open(README, encoding="utf-8") as f:
+        text = f.read()
+    m = re.search(r"^## Quick start.*?^```sh\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+    check(m is not None, "the README has no quick start block")
+    return [shlex.split(line, comments=True) for line in m.group(1).splitlines() if line.strip()]
 
 
 def fetch_page(local_port, page):
@@ -103,18 +120,36 @@ def fetch_page(local_port, page):
 
 
 def test_quick_start(t):
-    # The README's sequence (init, gateway, share, connect, then a page fetched through the
-    # mapping), on free ports instead of its 8443, 8000 and 8080: the machine is shared.
+    # The README's commands as they are written, run in a fresh directory, but on free
+    # ports instead of 8443, 8000 and 8080 (the machine is shared): init is given them,
+    # and the page is fetched with urllib where the README says curl.
+    commands = readme_quick_start()
+    check(len(commands) <= 5, "the quick start takes %d commands, more than 5" % len(commands))
+    check([c[:2] for c in commands] == [["culvert-cli", "init"], ["culvert-cli", "gateway"],
+                                        ["culvert-cli", "share"], ["culvert-cli", "connect"],
+                                        ["curl", "http://127.0.0.1:8080/"]],
+          "the README's quick start is %s" % commands)
     web, page = serve_page(t)
     gw_port, local_port = free_port(), free_port()
-    d = init(t, "--gateway", "127.0.0.1:%d" % gw_port, "--allow", "localhost:%d" % web.port,
-             "-L", "%d:localhost:%d" % (local_port, web.port))
+    init_argv = [CLI] + commands[0][1:] + [
+        "--gateway", "127.0.0.1:%d" % gw_port, "--allow", "localhost:%d" % web.port,
+        "-L", "%d:localhost:%d" % (local_port, web.port)]
+    r = subprocess.run(init_argv, cwd=t.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=60)
+    check(r.returncode == 0 and r.stderr == b"", "init: exit %d, stderr %r"
+          % (r.returncode, r.stderr))
+    d = t.path("culvert")
     for name in ("gateway.json", "share.json", "connect.json"):
         status, out, err = run_cli(["check-config", os.path.join(d, name)], timeout=10)
         check(status == 0 and ": OK (" in out, "check-config %s: exit %d, %r %r"
               % (name, status, out, err))
+        check(name in r.stdout.decode(), "init does not say it wrote %s" % name)
+    for c in commands[1:4]:
+        check(("culvert-cli " + " ".join(c[1:])) in r.stdout.decode(),
+              "init does not print the README's next command %s" % c)
 
-    gw, logged = run_roles(t, d, gw_port, local_port)
+    gw, logged = run_roles(t, t.dir, gw_port, local_port,
+                           commands=[[CLI] + c[1:] for c in commands[1:4]])
     check(gw.count(r"made a self-signed certificate") == 0,
           "the gateway made a new key: init did not make it")
     pinned = read_json(os.path.join(d, "connect.json"))["gateway_fingerprint"]
