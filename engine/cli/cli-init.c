@@ -358,6 +358,16 @@ parse_gateway (Init *init, const char *text, GError **error)
   return TRUE;
 }
 
+static gboolean
+is_loopback (const char *host)
+{
+  g_autoptr (GInetAddress) address = g_inet_address_new_from_string (host);
+
+  if (address == NULL)
+    return g_ascii_strcasecmp (host, "localhost") == 0;
+  return g_inet_address_get_is_loopback (address);
+}
+
 static void
 print_summary (Init *init,
                const char *session,
@@ -380,7 +390,7 @@ print_summary (Init *init,
   g_print ("  culvert-cli gateway --config %s\n", init->paths[GATEWAY_JSON]);
   g_print ("  culvert-cli share --config %s\n", init->paths[SHARE_JSON]);
   g_print ("  culvert-cli connect --config %s\n", init->paths[CONNECT_JSON]);
-  if (!g_str_has_prefix (init->listen, "127.") && !g_str_equal (init->listen, "[::1]"))
+  if (!is_loopback (init->gateway_host))
     g_print ("The share agent runs next to the services, the connect agent on the other "
              "side: copy each its .json and .password, and keep the passwords private.\n");
 }
