@@ -283,6 +283,29 @@ def test_fingerprint_of_gateway(t):
     check(fingerprint("--state-dir", gw.state_dir, "--role", "gateway") == fp, "with --state-dir")
 
 
+def test_fingerprint_of_cert_file(t):
+    # A CA-issued certificate (certbot's fullchain.pem and privkey.pem): its key, as the
+    # test files' own record of it says, and the gateway's state_dir is not looked at.
+    tls = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "files", "tls")
+    key = t.path("privkey.pem")
+    with open(os.path.join(tls, "server-key.pem"), "rb") as f:
+        data = f.read()
+    with open(os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+        f.write(data)
+    config = t.write_json("gateway.json", {
+        "listen": ["127.0.0.1:%d" % free_port()],
+        "certificate": {"cert_file": os.path.join(tls, "server-fullchain.pem"), "key_file": key},
+        "state_dir": t.path("nowhere")})
+    with open(os.path.join(tls, "server-key-id.txt")) as f:
+        expected = f.read().strip()
+    check(fingerprint("--config", config) == expected, "not the certificate's key %s" % expected)
+    check(not os.path.exists(t.path("nowhere")), "fingerprint made the state_dir")
+    os.remove(key)
+    status, out, err = run_cli(["fingerprint", "--config", config], timeout=10)
+    check(status == 1 and out == "" and key in err and "holds no key yet" not in err,
+          "a missing key_file: exit %d, stdout %r, stderr %r" % (status, out, err))
+
+
 def test_fingerprint_of_agents(t):
     session = Session("s1")
     gw = t.gateway([session])
@@ -334,6 +357,7 @@ if __name__ == "__main__":
         case("init refuses to overwrite, and says which file", test_init_refuses_to_overwrite),
         case("init: a bad option exits 2 and writes nothing", test_init_bad_options),
         case("fingerprint of a gateway: the value it logs at start", test_fingerprint_of_gateway),
+        case("fingerprint of a gateway with a certificate from files", test_fingerprint_of_cert_file),
         case("fingerprint of a share and a connect agent: the keys they log",
              test_fingerprint_of_agents),
         case("fingerprint of a gateway without a key: says so, exit 1, makes none",
