@@ -1,6 +1,7 @@
 /* test-config.c: the gateway, share and connect configs — the examples load, every bad
  * file is refused with the right code and a message naming the file and the key, the
  * password sources work, and `culvert-cli check-config` says the same. */
+#include "auth/cv-password.h"
 #include "config/cv-agent-config.h"
 #include "config/cv-gateway-config.h"
 
@@ -193,7 +194,7 @@ assert_names_file_and_key (const char *message, const char *path, const BadCase 
 static void
 test_example_gateway (void)
 {
-  g_autofree char *path = example_path ("gateway.json");
+  g_autofree char *path = example_path ("production/gateway.json");
   g_autoptr (GError) error = NULL;
   g_autoptr (CvGatewayConfig) config = cv_gateway_config_load (path, &error);
   const CvGatewayListener *listener;
@@ -231,7 +232,7 @@ test_example_gateway (void)
 static void
 test_example_share (void)
 {
-  g_autofree char *path = example_path ("share.json");
+  g_autofree char *path = example_path ("production/share.json");
   g_autoptr (GError) error = NULL;
   g_autoptr (CvShareConfig) config = cv_share_config_load (path, &error);
   const CvAllowedTarget *target;
@@ -265,7 +266,7 @@ test_example_share (void)
 static void
 test_example_connect (void)
 {
-  g_autofree char *path = example_path ("connect.json");
+  g_autofree char *path = example_path ("production/connect.json");
   g_autoptr (GError) error = NULL;
   g_autoptr (CvConnectConfig) config = cv_connect_config_load (path, &error);
   const CvMappingConfig *mapping;
@@ -293,6 +294,60 @@ test_example_connect (void)
   mapping = g_ptr_array_index (config->mappings, 2);
   g_assert_cmpstr (mapping->listen_host, ==, "::1");
   g_assert_cmpuint (mapping->listen_port, ==, 3390);
+}
+
+/* The loopback templates run as they are: the gateway's hashes are of the passwords their
+ * comments name, and the connect agent's mapping is one the share agent allows. */
+static void
+test_example_loopback (void)
+{
+  g_autofree char *gateway_path = example_path ("gateway.json");
+  g_autofree char *share_path = example_path ("share.json");
+  g_autofree char *connect_path = example_path ("connect.json");
+  g_autofree char *examples = g_path_get_dirname (gateway_path);
+  g_autofree char *dir = g_canonicalize_filename (examples, NULL);
+  g_autofree char *gateway_state = g_build_filename (dir, "gateway-state", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvGatewayConfig) gateway = cv_gateway_config_load (gateway_path, &error);
+  g_autoptr (CvShareConfig) share = cv_share_config_load (share_path, &error);
+  g_autoptr (CvConnectConfig) connect = cv_connect_config_load (connect_path, &error);
+  const CvGatewayListener *listener;
+  const CvGatewaySession *session;
+  const CvAllowedTarget *allowed;
+  const CvMappingConfig *mapping;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (gateway->listeners->len, ==, 1);
+  listener = g_ptr_array_index (gateway->listeners, 0);
+  g_assert_cmpstr (listener->host, ==, "127.0.0.1");
+  g_assert_null (gateway->cert_file);
+  g_assert_cmpstr (gateway->state_dir, ==, gateway_state);
+  g_assert_cmpuint (gateway->sessions->len, ==, 1);
+  session = g_ptr_array_index (gateway->sessions, 0);
+  g_assert_cmpstr (session->id, ==, "demo");
+  g_assert_true (cv_password_verify (session->share_password_hash, "demo-share-password"));
+  g_assert_true (cv_password_verify (session->connect_password_hash, "demo-connect-password"));
+  g_assert_false (cv_password_verify (session->share_password_hash, "demo-connect-password"));
+
+  for (guint i = 0; i < 2; i++)
+    {
+      const CvAgentConfig *agent = i == 0 ? &share->agent : &connect->agent;
+
+      g_assert_cmpstr (agent->gateway_host, ==, listener->host);
+      g_assert_cmpuint (agent->gateway_port, ==, listener->port);
+      g_assert_cmpstr (agent->session, ==, session->id);
+      g_assert_cmpint (agent->password_source, ==, CV_PASSWORD_SOURCE_ENV);
+      g_assert_true (g_str_has_prefix (agent->state_dir, dir));
+    }
+  g_assert_cmpstr (share->agent.state_dir, !=, connect->agent.state_dir);
+  g_assert_cmpuint (share->allow->len, ==, 1);
+  g_assert_cmpuint (connect->mappings->len, ==, 1);
+  allowed = g_ptr_array_index (share->allow, 0);
+  mapping = g_ptr_array_index (connect->mappings, 0);
+  g_assert_cmpstr (mapping->listen_host, ==, "127.0.0.1");
+  g_assert_cmpstr (mapping->target_host, ==, allowed->host);
+  g_assert_cmpuint (mapping->target_port, >=, allowed->port_lo);
+  g_assert_cmpuint (mapping->target_port, <=, allowed->port_hi);
 }
 
 static void
@@ -509,6 +564,50 @@ test_load_data (void)
           g_assert_cmpstr (data_error->message, ==, file_error->message);
         }
     }
+}
+
+/* "//" comments, as the examples have them: blanked outside strings, so that a parse
+ * error's line and column are still the file's. */
+static void
+test_load_comments (void)
+{
+  static const char text[] = "// a gateway\n"
+                             "{\n"
+                             "  \"listen\": [\"127.0.0.1:1\"], // loopback\n"
+                             "  \"state_dir\": \"/x//y\", \"name\": \"a\\\"//b\\\\\" //\n"
+                             "} // the end, without a newline";
+  static const char missing_comma[] = "// one\n{\n  \"a\": 1 // c \" d\n  \"b\": 2\n}\n";
+  static const char blanked[] = "      \n{\n  \"a\": 1         \n  \"b\": 2\n}\n";
+  /* json-glib's own block comments; a "//" inside one does not eat its end. */
+  static const char block[] = "{ /* \" // */ \"a\": 1 /* */ }";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) root = cv_config_load_data (text, strlen (text), "/etc/g.json", &error);
+  g_autoptr (JsonObject) bad = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (root, "state_dir"), ==, "/x//y");
+  g_assert_cmpstr (json_object_get_string_member (root, "name"), ==, "a\"//b\\");
+  g_assert_cmpuint (json_object_get_size (root), ==, 3);
+
+  /* The same error, at the same line and column, as with the comments made spaces. */
+  bad = cv_config_load_data (missing_comma, strlen (missing_comma), "/etc/g.json", &error);
+  g_assert_null (bad);
+  g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE);
+  {
+    g_autoptr (GError) expected = NULL;
+    g_autoptr (JsonObject) also_bad = cv_config_load_data (blanked, strlen (blanked), "/etc/g.json",
+                                                           &expected);
+
+    g_assert_null (also_bad);
+    g_assert_nonnull (expected);
+    g_assert_cmpstr (error->message, ==, expected->message);
+  }
+  g_clear_error (&error);
+
+  g_clear_pointer (&root, json_object_unref);
+  root = cv_config_load_data (block, strlen (block), "/etc/g.json", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (json_object_get_int_member (root, "a"), ==, 1);
 }
 
 /* json-glib reads "\374" as the byte 0xfc; a string of it reached g_utf8_strlen(),
@@ -1071,9 +1170,12 @@ test_cli_examples (void)
     const char *file;
     const char *summary;
   } cases[] = {
-    { "gateway.json", "gateway: 2 sessions, 2 listeners" },
-    { "share.json", "share: session acme-office, 4 allowed targets" },
-    { "connect.json", "connect: session acme-office, 3 mappings" },
+    { "gateway.json", "gateway: 1 session, 1 listener" },
+    { "share.json", "share: session demo, 1 allowed target" },
+    { "connect.json", "connect: session demo, 1 mapping" },
+    { "production/gateway.json", "gateway: 2 sessions, 2 listeners" },
+    { "production/share.json", "share: session acme-office, 4 allowed targets" },
+    { "production/connect.json", "connect: session acme-office, 3 mappings" },
   };
 
   if (!have_cli ())
@@ -1176,9 +1278,10 @@ main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/config/example/gateway", test_example_gateway);
-  g_test_add_func ("/config/example/share", test_example_share);
-  g_test_add_func ("/config/example/connect", test_example_connect);
+  g_test_add_func ("/config/example/loopback", test_example_loopback);
+  g_test_add_func ("/config/example/production-gateway", test_example_gateway);
+  g_test_add_func ("/config/example/production-share", test_example_share);
+  g_test_add_func ("/config/example/production-connect", test_example_connect);
   g_test_add_func ("/config/guess-kind", test_guess_kind);
   g_test_add_func ("/config/gateway-defaults", test_gateway_defaults);
   g_test_add_func ("/config/relative-paths", test_relative_paths);
@@ -1187,6 +1290,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/gateway-relative-paths", test_gateway_relative_paths);
   g_test_add_func ("/config/bad", test_bad_configs);
   g_test_add_func ("/config/load-data", test_load_data);
+  g_test_add_func ("/config/load-comments", test_load_comments);
   g_test_add_func ("/config/unit-fits-defaults", test_unit_fits_defaults);
   g_test_add_func ("/config/load-octal-escape", test_load_octal_escape);
   g_test_add_func ("/config/load-parse-error-is-one-line", test_load_parse_error_is_one_line);

@@ -1,6 +1,8 @@
 /* culvert-cli: the headless binary (gateway, share and connect agents). */
 #include "cv-version.h"
 
+#include "cli/cli-fingerprint.h"
+#include "cli/cli-init.h"
 #include "cli/cli-roles.h"
 #include "transport/cv-tls.h"
 
@@ -40,6 +42,8 @@ static const Command commands[] = {
   { "hash-password", "Read a password on stdin, print its hash for the gateway config",
     run_hash_password },
   { "check-config", "Check a gateway, share or connect config file", run_check_config },
+  { "init", "Write a gateway, share and connect config that work together", cv_cli_init },
+  { "fingerprint", "Print a gateway's or an agent's key fingerprint", cv_cli_fingerprint },
   { "gateway", "Run the gateway", cv_cli_gateway },
   { "share", "Run a share agent: offer this machine's services", cv_cli_share },
   { "connect", "Run a connect agent: reach a share agent's services", cv_cli_connect },

@@ -283,11 +283,54 @@ set_load_error (GError **error, const GError *load_error, const char *source, co
                message != NULL ? "" : ": ", escaped);
 }
 
+/* Our configs may hold "//" line comments, as the examples do; json-glib 1.6 takes
+ * only C's block comments.  Each comment's bytes become spaces (its newline stays), so the line and
+ * column of a parse error are the file's own.  A "//" inside a string is text; a
+ * string ends at its line's end, as JSON strings cannot span lines, so that one
+ * unclosed quote does not hide the comments after it.  Control messages never come
+ * here: comments are a config file's only. */
+static char *
+blank_comments (const char *data, gsize len)
+{
+  char *text = g_malloc (len + 1);
+  gboolean in_string = FALSE;
+
+  memcpy (text, data, len);
+  text[len] = '\0';
+  for (gsize i = 0; i < len; i++)
+    {
+      if (text[i] == '\n')
+        in_string = FALSE;
+      else if (in_string)
+        {
+          if (text[i] == '\\' && i + 1 < len && text[i + 1] != '\n')
+            i++; /* an escaped quote or backslash */
+          else if (text[i] == '"')
+            in_string = FALSE;
+        }
+      else if (text[i] == '"')
+        in_string = TRUE;
+      else if (text[i] == '/' && i + 1 < len && text[i + 1] == '/')
+        for (; i < len && text[i] != '\n'; i++)
+          text[i] = ' ';
+      else if (text[i] == '/' && i + 1 < len && text[i + 1] == '*')
+        {
+          /* json-glib's scanner skips these itself; a "//" or a quote inside one is
+           * part of it. */
+          const char *end = g_strstr_len (text + i + 2, (gssize) (len - i - 2), "*/");
+
+          i = end != NULL ? (gsize) (end - text) + 1 : len;
+        }
+    }
+  return text;
+}
+
 /**
  * cv_config_load_file:
  * @file: the config file
  *
- * Reads @file as exactly one JSON object with no key given twice.
+ * Reads @file as exactly one JSON object with no key given twice; "//" starts a
+ * comment that runs to the end of its line.
  *
  * Returns: (transfer full): the top-level object, or %NULL with @error set to a
  *   message that starts with @file (and the line and column, for a parse error)
@@ -295,18 +338,16 @@ set_load_error (GError **error, const GError *load_error, const char *source, co
 JsonObject *
 cv_config_load_file (const char *file, GError **error)
 {
-  g_auto (CvJsonWatch) watch = { 0 };
-  g_autoptr (JsonParser) parser = NULL;
+  g_autofree char *contents = NULL;
   g_autoptr (GError) local_error = NULL;
+  gsize len;
 
-  cv_json_watch_init (&watch);
-  parser = cv_json_watch_parser_new (&watch, FALSE);
-  if (!json_parser_load_from_file (parser, file, &local_error))
+  if (!g_file_get_contents (file, &contents, &len, &local_error))
     {
       set_load_error (error, local_error, file, file);
       return NULL;
     }
-  return check_loaded (parser, &watch, file, error);
+  return cv_config_load_data (contents, len, file, error);
 }
 
 /**
@@ -323,15 +364,17 @@ cv_config_load_data (const char *data, gsize len, const char *name, GError **err
   g_auto (CvJsonWatch) watch = { 0 };
   g_autoptr (JsonParser) parser = NULL;
   g_autoptr (GError) local_error = NULL;
+  g_autofree char *text = NULL;
 
-  cv_json_watch_init (&watch);
-  parser = cv_json_watch_parser_new (&watch, FALSE);
   if (len > G_MAXSSIZE)
     {
       g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE, "%s: too large", name);
       return NULL;
     }
-  if (!json_parser_load_from_data (parser, data, (gssize) len, &local_error))
+  cv_json_watch_init (&watch);
+  parser = cv_json_watch_parser_new (&watch, FALSE);
+  text = blank_comments (data, len);
+  if (!json_parser_load_from_data (parser, text, (gssize) len, &local_error))
     {
       set_load_error (error, local_error, JSON_DATA_NAME, name);
       return NULL;

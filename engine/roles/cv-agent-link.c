@@ -320,7 +320,8 @@ cv_agent_link_new_from_config (const CvAgentConfig *config,
   if (!cv_agent_config_check (config, error)
       || (password = cv_agent_config_read_password (config, error)) == NULL)
     return NULL;
-  identity = cv_identity_load_or_create (config->state_dir, "agent", config->name, &created, error);
+  identity = cv_identity_load_or_create (config->state_dir, CV_AGENT_IDENTITY_NAME, config->name,
+                                         &created, error);
   if (identity == NULL)
     {
       sodium_memzero (password, strlen (password));

@@ -45,6 +45,9 @@ CvAgentLink *cv_agent_link_new (const CvGatewayAddress *gateway,
                                 const char *password,
                                 const char *name,
                                 GMainContext *context);
+/* An agent's key is state_dir/agent.pem, made on its first start. */
+#define CV_AGENT_IDENTITY_NAME "agent"
+
 CvAgentLink *cv_agent_link_new_from_config (const CvAgentConfig *config,
                                             CvAgentRole role,
                                             GMainContext *context,

@@ -297,11 +297,27 @@ cv_gateway_load_identity (const CvGatewayConfig *config, GError **error)
 
   if (config->cert_file != NULL)
     return cv_identity_new_from_files (config->cert_file, config->key_file, error);
-  identity = cv_identity_load_or_create (config->state_dir, "gateway", "culvert-gateway", &created,
-                                         error);
+  identity = cv_identity_load_or_create (config->state_dir, CV_GATEWAY_IDENTITY_NAME,
+                                         "culvert-gateway", &created, error);
   if (identity != NULL && created)
     g_message ("made a self-signed certificate in %s", config->state_dir);
   return identity;
+}
+
+/**
+ * cv_gateway_find_identity:
+ *
+ * As cv_gateway_load_identity(), but never makes one.
+ *
+ * Returns: (transfer full) (nullable): the identity, or %NULL with @error set;
+ *   G_FILE_ERROR_NOENT when the state_dir holds none yet
+ */
+CvIdentity *
+cv_gateway_find_identity (const CvGatewayConfig *config, GError **error)
+{
+  if (config->cert_file != NULL)
+    return cv_identity_new_from_files (config->cert_file, config->key_file, error);
+  return cv_identity_load (config->state_dir, CV_GATEWAY_IDENTITY_NAME, error);
 }
 
 /**

@@ -22,7 +22,11 @@ CvGateway *cv_gateway_new_with_context (CvGatewayConfig *config,
 CvGateway *cv_gateway_new_from_file (const char *config_file,
                                      GMainContext *context,
                                      GError **error);
+/* The gateway's self-signed key is state_dir/gateway.pem. */
+#define CV_GATEWAY_IDENTITY_NAME "gateway"
+
 CvIdentity *cv_gateway_load_identity (const CvGatewayConfig *config, GError **error);
+CvIdentity *cv_gateway_find_identity (const CvGatewayConfig *config, GError **error);
 
 gboolean cv_gateway_start (CvGateway *self, GError **error);
 GArray *cv_gateway_get_listen_ports (CvGateway *self);

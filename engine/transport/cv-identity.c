@@ -529,6 +529,40 @@ generate_pem (const char *common_name, GError **error)
   return g_byte_array_free_to_bytes (pem);
 }
 
+static char *
+identity_path (const char *dir, const char *basename)
+{
+  g_autofree char *filename = g_strconcat (basename, ".pem", NULL);
+
+  return g_build_filename (dir, filename, NULL);
+}
+
+/**
+ * cv_identity_load:
+ * @dir: the state directory
+ * @basename: the file's name without ".pem", e.g. "gateway" or "agent"
+ *
+ * Loads dir/basename.pem as cv_identity_load_or_create() does, but never makes one:
+ * to show a key (culvert-cli fingerprint) without changing anything.
+ *
+ * Returns: (transfer full) (nullable): the identity, or %NULL with @error set;
+ *   G_FILE_ERROR_NOENT when there is none yet
+ */
+CvIdentity *
+cv_identity_load (const char *dir, const char *basename, GError **error)
+{
+  g_autofree char *path = NULL;
+  g_autoptr (GBytes) pem = NULL;
+
+  g_return_val_if_fail (dir != NULL && basename != NULL, NULL);
+
+  path = identity_path (dir, basename);
+  pem = read_key_file (path, S_IRWXG | S_IRWXO, error);
+  if (pem == NULL)
+    return NULL;
+  return identity_new_from_pem (pem, pem, path, path, error);
+}
+
 /**
  * cv_identity_load_or_create:
  * @dir: the state directory; made, mode 0700, if missing
@@ -547,7 +581,6 @@ cv_identity_load_or_create (const char *dir,
                             gboolean *created,
                             GError **error)
 {
-  g_autofree char *filename = NULL;
   g_autofree char *path = NULL;
   g_autoptr (GError) local_error = NULL;
   g_autoptr (GBytes) pem = NULL;
@@ -557,17 +590,15 @@ cv_identity_load_or_create (const char *dir,
 
   if (created != NULL)
     *created = FALSE;
-  filename = g_strconcat (basename, ".pem", NULL);
-  path = g_build_filename (dir, filename, NULL);
-
-  pem = read_key_file (path, S_IRWXG | S_IRWXO, &local_error);
-  if (pem != NULL)
-    return identity_new_from_pem (pem, pem, path, path, error);
+  self = cv_identity_load (dir, basename, &local_error);
+  if (self != NULL)
+    return self;
   if (!g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
     {
       g_propagate_error (error, g_steal_pointer (&local_error));
       return NULL;
     }
+  path = identity_path (dir, basename);
 
   pem = generate_pem (common_name, error);
   if (pem == NULL)

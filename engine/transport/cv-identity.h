@@ -22,6 +22,7 @@ typedef enum {
 #define CV_TYPE_IDENTITY (cv_identity_get_type ())
 G_DECLARE_FINAL_TYPE (CvIdentity, cv_identity, CV, IDENTITY, GObject)
 
+CvIdentity *cv_identity_load (const char *dir, const char *basename, GError **error);
 CvIdentity *cv_identity_load_or_create (const char *dir,
                                         const char *basename,
                                         const char *common_name,

@@ -7,7 +7,8 @@ Each file is what that target's LLVMFuzzerTestOneInput reads:
                   format, independently of the C encoder;
   control         one control message's JSON, as a frame 0x20-0x3f carries it;
   ticket          the first bytes of a tunnel half (the preface);
-  config-KIND     a config file of that kind: the examples in data/examples/, the test
+  config-KIND     a config file of that kind: the examples in data/examples/ (and its
+                  production/), the test
                   configs in tests/files/config/ whose names start with KIND, and a few
                   written here.
 Run it again after changing it; it replaces the files it owns and leaves any others
@@ -178,10 +179,12 @@ def config_seeds(kind):
     here = os.path.dirname(os.path.abspath(__file__))
     top = os.path.dirname(os.path.dirname(here))
     seeds = {}
-    example = os.path.join(top, "data", "examples", kind + ".json")
-    if os.path.exists(example):
-        with open(example, "rb") as f:
-            seeds["example"] = f.read()
+    for seed, example in (("example", os.path.join(top, "data", "examples", kind + ".json")),
+                          ("example-production",
+                           os.path.join(top, "data", "examples", "production", kind + ".json"))):
+        if os.path.exists(example):
+            with open(example, "rb") as f:
+                seeds[seed] = f.read()
     files = os.path.join(top, "tests", "files", "config")
     for name in sorted(os.listdir(files)):
         if name.startswith(kind + "-") or name in ("empty.json", "ambiguous.json"):
@@ -209,6 +212,11 @@ CONFIG_EXTRA = {
                                  "allow": ["127.0.0.1:1-65535", "[::1]:22", "db.internal:5432"]}),
         "bad-allow-zero-address": message({"gateway": "r:1", "session": "s",
                                            "password_stdin": True, "allow": ["0.0.0.0:22"]}),
+        # "//" comments run to the line's end, outside strings only; /* */ is json-glib's.
+        "comments": b'// a share agent\n{ "gateway": "r:1", // the gateway\n'
+                    b'  "session": "s", "name": "a // b \\" // c", /* " // */\n'
+                    b'  "password_stdin": true, "allow": ["localhost:1"] } // end',
+        "bad-comment-unclosed-string": b'{ "gateway": "r:1 // c\n, "session": "s" }',
     },
     "connect": {
         "mappings-bare-port": message({"gateway": "[2001:db8::1]:8443", "session": "s",
