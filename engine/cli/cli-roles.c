@@ -6,6 +6,7 @@
  */
 #include "cli/cli-roles.h"
 
+#include "cli/cli-admin.h"
 #include "cli/cli-log.h"
 #include "config/cv-agent-config.h"
 #include "roles/cv-connect-agent.h"
@@ -149,6 +150,7 @@ cv_cli_gateway (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (CvIdentity) identity = NULL;
   g_autoptr (CvGateway) gateway = NULL;
+  g_autoptr (CvAdminSocket) admin = NULL; /* freed first: the socket file goes before the rest */
   CvGatewayConfig *config;
   Run run = { 0 };
   g_autoptr (GMainLoop) loop = NULL;
@@ -187,10 +189,12 @@ cv_cli_gateway (int argc, char **argv)
       g_printerr ("culvert-cli: %s\n", error->message);
       return 1;
     }
+  admin = cv_cli_admin_start_gateway (gateway, config);
 
   run.gateway = gateway;
   run.config_file = config_file;
   g_main_loop_run (run.loop);
+  cv_cli_admin_stop (admin);
   g_message ("stopped");
   return run.exit_code;
 }
@@ -307,6 +311,7 @@ cv_cli_share (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (CvShareConfig) config = NULL;
   g_autoptr (CvShareAgent) agent = NULL;
+  g_autoptr (CvAdminSocket) admin = NULL;
   Run run = { 0 };
   g_autoptr (GMainLoop) loop = NULL;
   int exit_code;
@@ -328,7 +333,9 @@ cv_cli_share (int argc, char **argv)
     return agent_failed (error);
   watch_link (&run, cv_share_agent_get_link (agent));
   cv_share_agent_start (agent);
+  admin = cv_cli_admin_start_share (agent, config);
   exit_code = run_agent (&run);
+  cv_cli_admin_stop (admin);
   cv_share_agent_stop (agent);
   return exit_code;
 }
@@ -343,6 +350,7 @@ cv_cli_connect (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (CvConnectConfig) config = NULL;
   g_autoptr (CvConnectAgent) agent = NULL;
+  g_autoptr (CvAdminSocket) admin = NULL;
   Run run = { 0 };
   g_autoptr (GMainLoop) loop = NULL;
   int exit_code;
@@ -367,7 +375,9 @@ cv_cli_connect (int argc, char **argv)
   g_signal_connect (agent, "channel-opened", G_CALLBACK (on_connect_channel_opened), &run);
   g_signal_connect (agent, "channel-closed", G_CALLBACK (on_connect_channel_closed), &run);
   cv_connect_agent_start (agent);
+  admin = cv_cli_admin_start_connect (agent, config);
   exit_code = run_agent (&run);
+  cv_cli_admin_stop (admin);
   cv_connect_agent_stop (agent);
   return exit_code;
 }

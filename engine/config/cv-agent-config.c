@@ -31,6 +31,7 @@ G_STATIC_ASSERT (G_STRUCT_OFFSET (CvConnectConfig, agent) == 0);
       .why = cleartext_password_refusal },                                                         \
     { "name", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, name),                      \
       .max = MAX_NAME_CHARS },                                                                     \
+    { "admin_socket", CV_CONFIG_STRING, FALSE, CV_CONFIG_BY_CALLER },                              \
   {                                                                                                \
     "state_dir", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, state_dir)               \
   }
@@ -67,6 +68,7 @@ agent_config_clear (CvAgentConfig *agent)
   g_clear_pointer (&agent->password, g_free);
   g_clear_pointer (&agent->name, g_free);
   g_clear_pointer (&agent->state_dir, g_free);
+  g_clear_pointer (&agent->admin_socket, g_free);
 }
 
 static void
@@ -217,7 +219,9 @@ read_agent (CvAgentConfig *agent,
           && !parse_fingerprint (fingerprint, "gateway_fingerprint", &agent->gateway_fingerprint,
                                  error))
       || !cv_config_check_session_id (agent->session, "session", error)
-      || !read_password_source (agent, root, file, error))
+      || !read_password_source (agent, root, file, error)
+      || !cv_config_get_admin_socket (root, file, &agent->admin_socket, &agent->admin_socket_off,
+                                      error))
     return FALSE;
 
   if (agent->name == NULL)

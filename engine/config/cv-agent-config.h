@@ -28,6 +28,8 @@ typedef struct {
   char *password;      /* set for CV_PASSWORD_SOURCE_GIVEN only; wiped when freed */
   char *name;          /* the host name when the config gives none */
   char *state_dir;
+  char *admin_socket;        /* absolute; NULL: STATE_DIR/share.sock or connect.sock, */
+  gboolean admin_socket_off; /* unless "admin_socket": false */
 } CvAgentConfig;
 
 /* A target the share agent will dial: a host and an inclusive port range. */
