@@ -2,6 +2,7 @@
 #include "cv-version.h"
 
 #include "cli/cli-roles.h"
+#include "cli/cli-status.h"
 #include "transport/cv-tls.h"
 
 #include <errno.h>
@@ -44,6 +45,7 @@ static const Command commands[] = {
   { "share", "Run a share agent: offer this machine's services (--config FILE)", cv_cli_share },
   { "connect", "Run a connect agent: reach a share agent's services (--config FILE)",
     cv_cli_connect },
+  { "status", "Show what a running gateway or agent is doing (its admin socket)", cv_cli_status },
 };
 
 static char *
