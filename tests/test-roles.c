@@ -9,7 +9,9 @@
  * sequences are compared whole.
  */
 #include "auth/cv-password.h"
+#include "roles/cv-agent-status.h"
 #include "roles/cv-connect-agent.h"
+#include "roles/cv-gateway-status.h"
 #include "roles/cv-gateway.h"
 #include "roles/cv-refusal.h"
 #include "roles/cv-share-agent.h"
@@ -529,6 +531,22 @@ make_share_agent (Fixture *fixture, const char *password, guint16 gateway_port, 
   return make_share_agent_named (fixture, "test-share", password, gateway_port, target_port);
 }
 
+/* A connect agent with one mapping, from any free local port to @target_port. */
+static CvConnectAgent *
+make_connect_agent (Fixture *fixture, guint16 target_port)
+{
+  g_autoptr (CvConnectConfig) config = cv_connect_config_new ();
+  g_autoptr (GError) error = NULL;
+  CvConnectAgent *agent;
+
+  fill_agent_config (fixture, &config->agent, "test-connect", CONNECT_PASSWORD,
+                     fixture->gateway.port);
+  cv_connect_config_add_mapping (config, "127.0.0.1", 0, "127.0.0.1", target_port);
+  agent = cv_connect_agent_new_from_config (config, fixture->context, &error);
+  g_assert_no_error (error);
+  return agent;
+}
+
 /* The client's thread ends with the whole payload echoed, and both agents' channels close. */
 static void
 client_finish (Fixture *fixture,
@@ -553,11 +571,9 @@ test_tunnel (Fixture *fixture, gconstpointer data)
 {
   guint16 target_port = 0;
   g_autoptr (GSocketService) echo = echo_start (fixture->context, &target_port);
-  g_autoptr (CvConnectConfig) connect_config = cv_connect_config_new ();
-  g_autoptr (GError) error = NULL;
   CvShareAgent *share = make_share_agent (fixture, SHARE_PASSWORD, fixture->gateway.port,
                                           target_port);
-  CvConnectAgent *connect;
+  CvConnectAgent *connect = make_connect_agent (fixture, target_port);
   CvAgentLink *share_link = g_object_ref (cv_share_agent_get_link (share));
   CvAgentLink *connect_link;
   CvMapping *mapping;
@@ -568,11 +584,6 @@ test_tunnel (Fixture *fixture, gconstpointer data)
   Client client = { 0 };
   GThread *client_thread;
 
-  fill_agent_config (fixture, &connect_config->agent, "test-connect", CONNECT_PASSWORD,
-                     fixture->gateway.port);
-  cv_connect_config_add_mapping (connect_config, "127.0.0.1", 0, "127.0.0.1", target_port);
-  connect = cv_connect_agent_new_from_config (connect_config, fixture->context, &error);
-  g_assert_no_error (error);
   connect_link = g_object_ref (cv_connect_agent_get_link (connect));
   g_assert_cmpuint (g_list_model_get_n_items (cv_connect_agent_get_mappings (connect)), ==, 1);
   mapping = g_list_model_get_item (cv_connect_agent_get_mappings (connect), 0);
@@ -880,6 +891,141 @@ test_config_checked (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "password"));
 }
 
+/* ---- status ------------------------------------------------------------- */
+
+static JsonObject *
+member_object (JsonObject *object, const char *name)
+{
+  g_assert_true (json_object_has_member (object, name));
+  return json_object_get_object_member (object, name);
+}
+
+static JsonObject *
+element_object (JsonObject *object, const char *array, guint index)
+{
+  JsonArray *elements = json_object_get_array_member (object, array);
+
+  g_assert_cmpuint (json_array_get_length (elements), >, index);
+  return json_array_get_object_element (elements, index);
+}
+
+/* The status reports of the gateway and both agents while a channel is open, with the
+ * bytes it carried so far (the gateway's and the agents' counts are live). */
+static void
+test_status (Fixture *fixture, gconstpointer data)
+{
+  guint16 target_port = 0;
+  g_autoptr (GSocketService) echo = echo_start (fixture->context, &target_port);
+  CvShareAgent *share = make_share_agent (fixture, SHARE_PASSWORD, fixture->gateway.port,
+                                          target_port);
+  CvConnectAgent *connect = make_connect_agent (fixture, target_port);
+  g_autofree char *target = g_strdup_printf ("127.0.0.1:%u", target_port);
+  g_autoptr (CvMapping) mapping = NULL;
+  g_autoptr (JsonNode) gateway_node = NULL;
+  g_autoptr (JsonNode) share_node = NULL;
+  g_autoptr (JsonNode) connect_node = NULL;
+  JsonObject *status, *session, *agent, *tunnel;
+  Client client = { 0 };
+  GThread *client_thread;
+
+  mapping = g_list_model_get_item (cv_connect_agent_get_mappings (connect), 0);
+
+  /* Not started yet: the link is stopped, nothing is known of the share agent. */
+  connect_node = cv_connect_agent_build_status (connect);
+  status = json_node_get_object (connect_node);
+  g_assert_cmpstr (json_object_get_string_member (member_object (status, "link"), "state"), ==,
+                   "stopped");
+  g_assert_false (json_object_get_boolean_member (member_object (status, "share"), "online"));
+  g_assert_true (json_object_get_null_member (status, "started"));
+  g_clear_pointer (&connect_node, json_node_unref);
+
+  cv_share_agent_start (share);
+  wait_for (fixture, share, "state", CV_AGENT_LINK_STATE_ONLINE);
+  cv_connect_agent_start (connect);
+  wait_for (fixture, connect, "share-online", TRUE);
+  client.port = cv_mapping_get_bound_port (mapping);
+  client.sent = g_malloc (PAYLOAD_SIZE);
+  cv_test_fill_random (client.sent, PAYLOAD_SIZE, 7);
+  client.received = g_byte_array_new ();
+  client.hold = TRUE;
+  client_thread = g_thread_new ("held client", client_run, &client);
+  g_assert_true (wait_until (fixture, client_echoed, &client));
+  wait_for (fixture, mapping, "bytes-in", PAYLOAD_SIZE);
+  wait_for (fixture, share, "bytes-out", PAYLOAD_SIZE);
+
+  /* The gateway: the session, both agents with names and keys, the tunnel's bytes. */
+  gateway_node = cv_gateway_build_status (fixture->gateway.gateway);
+  status = json_node_get_object (gateway_node);
+  g_assert_cmpstr (json_object_get_string_member (status, "role"), ==, "gateway");
+  g_assert_cmpstr (json_object_get_string_member (status, "fingerprint"), ==,
+                   cv_identity_get_fingerprint (fixture->gateway.identity));
+  g_assert_cmpint (json_object_get_int_member (element_object (status, "listeners", 0), "port"), ==,
+                   fixture->gateway.port);
+  session = element_object (status, "sessions", 0);
+  g_assert_cmpstr (json_object_get_string_member (session, "id"), ==, "s1");
+  g_assert_cmpstr (json_object_get_string_member (session, "name"), ==, "Session one");
+  agent = member_object (session, "share");
+  g_assert_cmpstr (json_object_get_string_member (agent, "name"), ==, "test-share");
+  g_assert_cmpstr (json_object_get_string_member (agent, "address"), ==, "127.0.0.1");
+  g_assert_cmpstr (json_object_get_string_member (agent, "fingerprint"), ==, share_key (share));
+  g_assert_nonnull (json_object_get_string_member (agent, "since"));
+  agent = element_object (session, "connects", 0);
+  g_assert_cmpstr (json_object_get_string_member (agent, "role"), ==, "connect");
+  g_assert_cmpstr (json_object_get_string_member (agent, "name"), ==, "test-connect");
+  g_assert_cmpstr (json_object_get_string_member (agent, "fingerprint"), ==,
+                   cv_identity_get_fingerprint (
+                     cv_agent_link_get_identity (cv_connect_agent_get_link (connect))));
+  tunnel = element_object (status, "tunnels", 0);
+  g_assert_cmpstr (json_object_get_string_member (tunnel, "session"), ==, "s1");
+  /* TLS records and the mux's frames around the payload: a little more. */
+  g_assert_cmpint (json_object_get_int_member (tunnel, "bytes_connect_to_share"), >, PAYLOAD_SIZE);
+  g_assert_cmpint (json_object_get_int_member (tunnel, "bytes_share_to_connect"), >, PAYLOAD_SIZE);
+  g_assert_cmpint (json_object_get_int_member (member_object (status, "totals"), "tunnels"), ==, 1);
+
+  /* The share agent: online, its allow list, the tunnel from the connect agent. */
+  share_node = cv_share_agent_build_status (share);
+  status = json_node_get_object (share_node);
+  g_assert_cmpstr (json_object_get_string_member (status, "role"), ==, "share");
+  g_assert_cmpstr (json_object_get_string_member (member_object (status, "link"), "state"), ==,
+                   "online");
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (status, "allow"),
+                                                  0),
+                   ==, target);
+  g_assert_cmpstr (json_object_get_string_member (element_object (status, "tunnels", 0),
+                                                  "peer_name"),
+                   ==, "test-connect");
+  g_assert_cmpint (json_object_get_int_member (status, "channels"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (status, "bytes_out"), >=, PAYLOAD_SIZE);
+
+  /* The connect agent: the share agent by name and key, the mapping's live bytes. */
+  connect_node = cv_connect_agent_build_status (connect);
+  status = json_node_get_object (connect_node);
+  g_assert_cmpstr (json_object_get_string_member (member_object (status, "share"), "fingerprint"),
+                   ==, share_key (share));
+  g_assert_true (json_object_get_boolean_member (member_object (status, "tunnel"), "open"));
+  agent = element_object (status, "mappings", 0);
+  g_assert_cmpstr (json_object_get_string_member (agent, "target"), ==, target);
+  g_assert_cmpint (json_object_get_int_member (agent, "bound_port"), ==, client.port);
+  g_assert_cmpint (json_object_get_int_member (agent, "channels"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (agent, "bytes_in"), >=, PAYLOAD_SIZE);
+  g_assert_cmpint (json_object_get_int_member (agent, "bytes_out"), >=, PAYLOAD_SIZE);
+
+  g_atomic_int_set (&client.released, 1);
+  client_finish (fixture, client_thread, &client, connect, share);
+  cv_connect_agent_stop (connect);
+  wait_for (fixture, share, "n-tunnels", 0);
+  cv_share_agent_stop (share);
+  wait_for (fixture, fixture->gateway.gateway, "n-links", 0);
+  drain (fixture);
+  g_socket_service_stop (echo);
+  g_socket_listener_close (G_SOCKET_LISTENER (echo));
+  g_clear_object (&mapping);
+  g_assert_finalize_object (connect);
+  g_assert_finalize_object (share);
+  g_free (client.sent);
+  g_byte_array_unref (client.received);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -893,6 +1039,7 @@ main (int argc, char **argv)
   g_assert_no_error (error);
 
   g_test_add ("/roles/tunnel", Fixture, NULL, fixture_set_up, test_tunnel, fixture_tear_down);
+  g_test_add ("/roles/status", Fixture, NULL, fixture_set_up, test_status, fixture_tear_down);
   g_test_add ("/roles/refused", Fixture, NULL, fixture_set_up, test_refused, fixture_tear_down);
   g_test_add ("/roles/share-replaced", Fixture, NULL, fixture_set_up, test_share_replaced,
               fixture_tear_down);

@@ -34,6 +34,7 @@ typedef struct {
   Host host;
   guint16 port_lo;
   guint16 port_hi;
+  char *text; /* "host:port" or "host:lo-hi", as a status report shows it */
 } Rule;
 
 struct _CvAllowList {
@@ -58,6 +59,7 @@ rule_free (gpointer data)
   Rule *rule = data;
 
   host_clear (&rule->host);
+  g_free (rule->text);
   g_free (rule);
 }
 
@@ -273,6 +275,12 @@ cv_allow_list_add (CvAllowList *list,
     }
   rule->port_lo = port_lo;
   rule->port_hi = port_hi;
+  rule->text = g_strdup_printf (strchr (host, ':') != NULL ? "[%s]:%u" : "%s:%u", host, port_lo);
+  if (port_hi != port_lo)
+    {
+      g_autofree char *single = g_steal_pointer (&rule->text);
+      rule->text = g_strdup_printf ("%s-%u", single, port_hi);
+    }
   g_ptr_array_add (list->rules, g_steal_pointer (&rule));
   return TRUE;
 }
@@ -281,6 +289,14 @@ guint
 cv_allow_list_get_length (const CvAllowList *list)
 {
   return list->rules->len;
+}
+
+/* Entry @index as it was added: "host:port" or "host:low-high", IPv6 in brackets. */
+const char *
+cv_allow_list_get_entry (const CvAllowList *list, guint index)
+{
+  g_return_val_if_fail (index < list->rules->len, NULL);
+  return ((Rule *) list->rules->pdata[index])->text;
 }
 
 /**

@@ -17,6 +17,7 @@ gboolean cv_allow_list_add (CvAllowList *list,
                             GError **error);
 gboolean cv_allow_list_permits (const CvAllowList *list, const char *host, guint16 port);
 guint cv_allow_list_get_length (const CvAllowList *list);
+const char *cv_allow_list_get_entry (const CvAllowList *list, guint index);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CvAllowList, cv_allow_list_free)
 

@@ -6,6 +6,7 @@
  */
 #include "cli/cli-roles.h"
 
+#include "cli/cli-admin.h"
 #include "cli/cli-log.h"
 #include "cli/cli-options.h"
 #include "config/cv-agent-config.h"
@@ -136,6 +137,7 @@ cv_cli_gateway (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (CvIdentity) identity = NULL;
   g_autoptr (CvGateway) gateway = NULL;
+  g_autoptr (CvAdminSocket) admin = NULL; /* freed first: the socket file goes before the rest */
   CvGatewayConfig *config;
   Run run = { 0 };
   g_autoptr (GMainLoop) loop = NULL;
@@ -177,10 +179,12 @@ cv_cli_gateway (int argc, char **argv)
   /* Only now that they work: the agents' commands for the sessions given as flags.  The
    * gateway owns @config, which no reload has replaced yet. */
   cv_cli_options_print_sessions (options, config, cv_identity_get_fingerprint (identity));
+  admin = cv_cli_admin_start_gateway (gateway, config);
 
   run.gateway = gateway;
   run.options = options;
   g_main_loop_run (run.loop);
+  cv_cli_admin_stop (admin);
   g_message ("stopped");
   return run.exit_code;
 }
@@ -294,6 +298,7 @@ cv_cli_share (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (CvShareConfig) config = NULL;
   g_autoptr (CvShareAgent) agent = NULL;
+  g_autoptr (CvAdminSocket) admin = NULL;
   Run run = { 0 };
   g_autoptr (GMainLoop) loop = NULL;
   int exit_code;
@@ -315,7 +320,9 @@ cv_cli_share (int argc, char **argv)
     return agent_failed (error);
   watch_link (&run, cv_share_agent_get_link (agent));
   cv_share_agent_start (agent);
+  admin = cv_cli_admin_start_share (agent, config);
   exit_code = run_agent (&run);
+  cv_cli_admin_stop (admin);
   cv_share_agent_stop (agent);
   return exit_code;
 }
@@ -327,6 +334,7 @@ cv_cli_connect (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (CvConnectConfig) config = NULL;
   g_autoptr (CvConnectAgent) agent = NULL;
+  g_autoptr (CvAdminSocket) admin = NULL;
   Run run = { 0 };
   g_autoptr (GMainLoop) loop = NULL;
   int exit_code;
@@ -351,7 +359,9 @@ cv_cli_connect (int argc, char **argv)
   g_signal_connect (agent, "channel-opened", G_CALLBACK (on_connect_channel_opened), &run);
   g_signal_connect (agent, "channel-closed", G_CALLBACK (on_connect_channel_closed), &run);
   cv_connect_agent_start (agent);
+  admin = cv_cli_admin_start_connect (agent, config);
   exit_code = run_agent (&run);
+  cv_cli_admin_stop (admin);
   cv_connect_agent_stop (agent);
   return exit_code;
 }

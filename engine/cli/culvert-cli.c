@@ -4,6 +4,7 @@
 #include "cli/cli-fingerprint.h"
 #include "cli/cli-init.h"
 #include "cli/cli-roles.h"
+#include "cli/cli-status.h"
 #include "transport/cv-tls.h"
 
 #include <errno.h>
@@ -47,6 +48,7 @@ static const Command commands[] = {
   { "gateway", "Run the gateway", cv_cli_gateway },
   { "share", "Run a share agent: offer this machine's services", cv_cli_share },
   { "connect", "Run a connect agent: reach a share agent's services", cv_cli_connect },
+  { "status", "Show what a running gateway or agent is doing (its admin socket)", cv_cli_status },
 };
 
 static char *

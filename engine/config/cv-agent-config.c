@@ -32,6 +32,7 @@ G_STATIC_ASSERT (G_STRUCT_OFFSET (CvConnectConfig, agent) == 0);
     { "name", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, name),                      \
       .max = MAX_NAME_CHARS },                                                                     \
     { "state_dir", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, state_dir) },          \
+    { "admin_socket", CV_CONFIG_STRING, FALSE, CV_CONFIG_BY_CALLER },                              \
   {                                                                                                \
     "log_level", CV_CONFIG_CHOICE, FALSE, G_STRUCT_OFFSET (CvAgentConfig, log_level),              \
       .choices = cv_config_log_level_choices                                                       \
@@ -69,6 +70,7 @@ agent_config_clear (CvAgentConfig *agent)
   g_clear_pointer (&agent->password, g_free);
   g_clear_pointer (&agent->name, g_free);
   g_clear_pointer (&agent->state_dir, g_free);
+  g_clear_pointer (&agent->admin_socket, g_free);
 }
 
 static void
@@ -224,7 +226,9 @@ read_agent (CvAgentConfig *agent,
           && !cv_agent_config_parse_fingerprint (fingerprint, "gateway_fingerprint",
                                                  &agent->gateway_fingerprint, error))
       || !cv_config_check_session_id (agent->session, "session", error)
-      || !read_password_source (agent, root, file, error))
+      || !read_password_source (agent, root, file, error)
+      || !cv_config_get_admin_socket (root, file, &agent->admin_socket, &agent->admin_socket_off,
+                                      error))
     return FALSE;
 
   if (agent->name == NULL)

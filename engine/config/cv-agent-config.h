@@ -29,6 +29,8 @@ typedef struct {
   char *name;          /* the host name when the config gives none */
   char *state_dir;
   CvLogLevel log_level; /* what culvert-cli logs; the engine does not read it */
+  char *admin_socket;        /* absolute; NULL: STATE_DIR/share.sock or connect.sock, */
+  gboolean admin_socket_off; /* unless "admin_socket": false */
 } CvAgentConfig;
 
 /* A target the share agent will dial: a host and an inclusive port range. */

@@ -574,6 +574,43 @@ cv_config_get_boolean (JsonObject *object,
   return TRUE;
 }
 
+/**
+ * cv_config_get_admin_socket:
+ * @file: (nullable): the config's file, the base of a relative path
+ * @path: (out): the path given, made absolute; untouched when the key is absent
+ * @off: (out): TRUE for "admin_socket": false
+ *
+ * The "admin_socket" key of a top-level object: a path, or false for none.
+ */
+gboolean
+cv_config_get_admin_socket (JsonObject *object,
+                            const char *file,
+                            char **path,
+                            gboolean *off,
+                            GError **error)
+{
+  const char *expected = "a socket path or false";
+  g_autofree char *where = NULL;
+  JsonNode *node = lookup (object, "admin_socket", "", FALSE, expected, &where, error);
+  const char *value = NULL;
+
+  if (node == NULL)
+    return TRUE;
+  if (json_node_get_value_type (node) == G_TYPE_BOOLEAN && !json_node_get_boolean (node))
+    {
+      *off = TRUE;
+      return TRUE;
+    }
+  if (json_node_get_value_type (node) != G_TYPE_STRING)
+    return wrong_type (error, where, expected, node);
+  if (!node_get_string (node, where, 0, &value, error))
+    return FALSE;
+  g_free (*path);
+  *path = g_strdup (value);
+  cv_config_resolve_path (path, file);
+  return TRUE;
+}
+
 gboolean
 cv_config_get_array (JsonObject *object,
                      const char *key,

@@ -99,6 +99,11 @@ gboolean cv_config_get_boolean (JsonObject *object,
                                 gboolean required,
                                 gboolean *value,
                                 GError **error);
+gboolean cv_config_get_admin_socket (JsonObject *object,
+                                     const char *file,
+                                     char **path,
+                                     gboolean *off,
+                                     GError **error);
 gboolean cv_config_get_array (JsonObject *object,
                               const char *key,
                               const char *path,

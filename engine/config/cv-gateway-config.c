@@ -17,6 +17,7 @@ static const CvConfigKey top_keys[] = {
   { "listen", CV_CONFIG_ARRAY, FALSE, CV_CONFIG_BY_CALLER },
   { "certificate", CV_CONFIG_OBJECT, FALSE, CV_CONFIG_BY_CALLER },
   { "state_dir", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvGatewayConfig, state_dir) },
+  { "admin_socket", CV_CONFIG_STRING, FALSE, CV_CONFIG_BY_CALLER },
   { "sessions", CV_CONFIG_ARRAY, FALSE, CV_CONFIG_BY_CALLER },
   { "sessions_file", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvGatewayConfig, sessions_file) },
   { "limits", CV_CONFIG_OBJECT, FALSE, CV_CONFIG_BY_CALLER },
@@ -171,6 +172,7 @@ cv_gateway_config_free (CvGatewayConfig *config)
   g_free (config->cert_file);
   g_free (config->key_file);
   g_free (config->state_dir);
+  g_free (config->admin_socket);
   g_free (config->sessions_file);
   g_free (config);
 }
@@ -464,6 +466,8 @@ read_config (CvGatewayConfig *config, JsonObject *root, const char *file, GError
 {
   if (!cv_config_read_object (root, "", top_keys, G_N_ELEMENTS (top_keys), config, error)
       || !read_listen (config, root, error) || !read_certificate (config, root, file, error)
+      || !cv_config_get_admin_socket (root, file, &config->admin_socket, &config->admin_socket_off,
+                                      error)
       || !read_sessions (config, root, error))
     return FALSE;
   cv_config_resolve_path (&config->sessions_file, file);

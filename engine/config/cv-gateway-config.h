@@ -60,8 +60,10 @@ typedef struct {
   char *cert_file;      /* NULL: a self-signed certificate kept in state_dir */
   char *key_file;       /* set exactly when cert_file is */
   char *state_dir;
-  GPtrArray *sessions; /* of CvGatewaySession; may be empty (session codes only) */
-  char *sessions_file; /* absolute; where the sessions came from, if not the config */
+  char *admin_socket;        /* absolute; NULL: STATE_DIR/gateway.sock, unless turned off */
+  gboolean admin_socket_off; /* "admin_socket": false */
+  GPtrArray *sessions;       /* of CvGatewaySession; may be empty (session codes only) */
+  char *sessions_file;       /* absolute; where the sessions came from, if not the config */
   CvGatewayLimits limits;
   CvGatewayJoin join;
   CvLogLevel log_level;

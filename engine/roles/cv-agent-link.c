@@ -60,6 +60,8 @@ struct _CvAgentLink {
   gboolean running;
   gboolean ready;
   gint64 ready_since_us;
+  gint64 online_time;  /* g_get_real_time () µs of the last WELCOME, for status reports */
+  gint64 started_time; /* ... of cv_agent_link_start() */
   guint next_delay_ms; /* set by a REFUSED with retry_after_ms, or an auth failure */
 
   CvAgentLinkState state;
@@ -349,6 +351,35 @@ cv_agent_link_set_backoff (CvAgentLink *self,
   cv_backoff_init (&self->auth_backoff, auth_initial_ms, auth_max_ms);
 }
 
+/* The name the agent gives in its HELLO. */
+const char *
+cv_agent_link_get_name (CvAgentLink *self)
+{
+  return self->name;
+}
+
+/* When the link was started, and when it last came online (g_get_real_time () µs; 0
+ * before). */
+gint64
+cv_agent_link_get_started_time (CvAgentLink *self)
+{
+  return self->started_time;
+}
+
+gint64
+cv_agent_link_get_online_time (CvAgentLink *self)
+{
+  return self->ready ? self->online_time : 0;
+}
+
+/* The control link's last measured PING round trip, or -1 while it is down or before
+ * the first. */
+gint64
+cv_agent_link_get_round_trip_us (CvAgentLink *self)
+{
+  return self->ready && self->mux != NULL ? cv_mux_get_rtt_us (self->mux) : -1;
+}
+
 const CvGatewayAddress *
 cv_agent_link_get_gateway (CvAgentLink *self)
 {
@@ -534,6 +565,7 @@ on_control_message (CvMux *mux, guint type, GBytes *json, CvAgentLink *self)
       cv_source_clear (&self->welcome_source);
       self->ready = TRUE;
       self->ready_since_us = g_get_monotonic_time ();
+      self->online_time = g_get_real_time ();
       cv_backoff_reset (&self->auth_backoff);
       g_debug ("gateway %s:%u: %s agent online in session “%s”", self->gateway.host,
                self->gateway.port, cv_agent_role_to_string (self->role), self->session);
@@ -669,6 +701,7 @@ cv_agent_link_start (CvAgentLink *self)
   g_return_if_fail (!self->running);
 
   self->running = TRUE;
+  self->started_time = g_get_real_time ();
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
   set_state (self, self->state, 0, CV_REFUSAL_NONE, NULL, TRUE);

@@ -65,6 +65,10 @@ CvAgentLinkState cv_agent_link_get_state (CvAgentLink *self);
 gint64 cv_agent_link_get_next_retry_time (CvAgentLink *self);
 CvRefusal cv_agent_link_get_refusal (CvAgentLink *self);
 const GError *cv_agent_link_get_last_error (CvAgentLink *self);
+const char *cv_agent_link_get_name (CvAgentLink *self);
+gint64 cv_agent_link_get_started_time (CvAgentLink *self);
+gint64 cv_agent_link_get_online_time (CvAgentLink *self);
+gint64 cv_agent_link_get_round_trip_us (CvAgentLink *self);
 void cv_agent_link_set_backoff (CvAgentLink *self,
                                 guint initial_ms,
                                 guint max_ms,

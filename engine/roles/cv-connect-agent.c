@@ -834,6 +834,20 @@ cv_connect_agent_get_n_channels (CvConnectAgent *self)
   return self->n_channels;
 }
 
+/* The online share agent's key fingerprint, or NULL while none is online. */
+const char *
+cv_connect_agent_get_share_fingerprint (CvConnectAgent *self)
+{
+  return self->share_online ? self->last_share_fingerprint : NULL;
+}
+
+/* Whether the tunnel to the share agent is up. */
+gboolean
+cv_connect_agent_has_tunnel (CvConnectAgent *self)
+{
+  return self->tunnel != NULL && !cv_mux_is_closed (self->tunnel);
+}
+
 gint64
 cv_connect_agent_get_round_trip_us (CvConnectAgent *self)
 {

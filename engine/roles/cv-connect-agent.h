@@ -30,6 +30,8 @@ GListModel *cv_connect_agent_get_mappings (CvConnectAgent *self);
 CvAgentLinkState cv_connect_agent_get_state (CvConnectAgent *self);
 gboolean cv_connect_agent_get_share_online (CvConnectAgent *self);
 const char *cv_connect_agent_get_share_name (CvConnectAgent *self);
+const char *cv_connect_agent_get_share_fingerprint (CvConnectAgent *self);
+gboolean cv_connect_agent_has_tunnel (CvConnectAgent *self);
 guint cv_connect_agent_get_n_channels (CvConnectAgent *self);
 gint64 cv_connect_agent_get_round_trip_us (CvConnectAgent *self);
 

@@ -22,7 +22,8 @@ struct _CvGatewayLink {
   GSource *hello_timer;
   gboolean have_hello;
   gboolean welcomed;
-  gboolean leaving; /* REFUSED or GOAWAY sent, or closed */
+  gint64 welcomed_time; /* g_get_real_time () µs */
+  gboolean leaving;     /* REFUSED or GOAWAY sent, or closed */
   gboolean closed;
   CvHello hello;
   gpointer session;         /* owned by the gateway */
@@ -234,6 +235,20 @@ cv_gateway_link_is_welcomed (CvGatewayLink *self)
   return self->welcomed;
 }
 
+/* When WELCOME was sent (g_get_real_time () µs), or 0 before. */
+gint64
+cv_gateway_link_get_welcomed_time (CvGatewayLink *self)
+{
+  return self->welcomed_time;
+}
+
+/* The control link's last measured PING round trip, or -1 before the first. */
+gint64
+cv_gateway_link_get_round_trip_us (CvGatewayLink *self)
+{
+  return cv_mux_get_rtt_us (self->mux);
+}
+
 /**
  * cv_gateway_link_take_request:
  * @per_second: the rate allowed; twice as many may come in a burst
@@ -298,6 +313,7 @@ cv_gateway_link_welcome (CvGatewayLink *self, JsonObject *extra)
     return;
   body = extra != NULL ? json_object_ref (extra) : json_object_new ();
   self->welcomed = TRUE;
+  self->welcomed_time = g_get_real_time ();
   cv_mux_set_max_output (self->mux, self->max_output_after_welcome);
   json_object_set_string_member (body, "session", self->hello.session);
   json_object_set_string_member (body, "role", cv_agent_role_to_string (self->hello.role));

@@ -24,6 +24,8 @@ const char *cv_gateway_link_get_remote_string (CvGatewayLink *self);
 const char *cv_gateway_link_get_fingerprint (CvGatewayLink *self);
 const CvHello *cv_gateway_link_get_hello (CvGatewayLink *self);
 gboolean cv_gateway_link_is_welcomed (CvGatewayLink *self);
+gint64 cv_gateway_link_get_welcomed_time (CvGatewayLink *self);
+gint64 cv_gateway_link_get_round_trip_us (CvGatewayLink *self);
 guint cv_gateway_link_get_hello_timeout_ms (CvGatewayLink *self);
 gboolean cv_gateway_link_take_request (CvGatewayLink *self, guint per_second, gint64 now_us);
 gboolean cv_gateway_link_is_leaving (CvGatewayLink *self);

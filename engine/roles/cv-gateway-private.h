@@ -73,6 +73,7 @@ struct _CvGateway {
   char *record_path;
   gboolean shutting_down;
   gboolean running;
+  gint64 started_time; /* g_get_real_time () µs at cv_gateway_start(); 0 before */
 
   /* The counts last notified, so that a notify means a change. */
   guint notified_links;
@@ -120,6 +121,19 @@ void cv_gateway_forget_rendezvous (CvGateway *self);
 /* Reload: tunnels and offers whose session is gone, or whose agents logged in with a
  * hash it no longer has, end now.  Returns: how many */
 guint cv_gateway_revoke_tunnels (CvGateway *self);
+
+/* A joined tunnel as the status report shows it; the strings are the tunnel's own,
+ * valid until the gateway's context runs again. */
+typedef struct {
+  const char *session_id;
+  const char *connect_key; /* the connect agent's fingerprint */
+  gint64 joined_time;      /* g_get_real_time () µs */
+  guint64 bytes_share_to_connect;
+  guint64 bytes_connect_to_share;
+} CvGatewayTunnelInfo;
+
+/* Returns: (transfer full) (element-type CvGatewayTunnelInfo): the joined tunnels */
+GArray *cv_gateway_list_tunnels (CvGateway *self);
 
 /* cv-gateway-intake.c: new connections, told apart by their first bytes. */
 void cv_gateway_pending_free (gpointer data);

@@ -134,6 +134,8 @@ typedef struct {
   gulong gateway_cancelled;  /* ... and the gateway's shutdown and stop end it too */
   const char *revoked;       /* why a reload ended it, or NULL */
   gint64 started_us;
+  gint64 joined_time; /* g_get_real_time () µs, for the status report */
+  CvJoinStats live;   /* the joiner keeps the byte counts up to date */
 } Join;
 
 static void
@@ -184,6 +186,7 @@ join_halves (CvGateway *self, Rendezvous *rendezvous)
   join->gateway = g_object_ref (self);
   tunnel_owner_copy (&join->owner, &rendezvous->owner);
   join->started_us = g_get_monotonic_time ();
+  join->joined_time = g_get_real_time ();
   join->cancellable = g_cancellable_new ();
   join->gateway_cancelled = g_cancellable_connect (self->cancellable, G_CALLBACK (cancel_join),
                                                    join->cancellable, NULL);
@@ -191,6 +194,7 @@ join_halves (CvGateway *self, Rendezvous *rendezvous)
   options.record_path = self->record_path;
   options.buffer_size = self->config->limits.tunnel_buffer_bytes;
   options.idle_timeout_ms = self->config->limits.tunnel_idle_timeout_ms;
+  options.live_stats = &join->live;
   self->n_tunnels++;
   g_message ("session %s: tunnel joined", rendezvous->owner.session_id);
   cv_gateway_counts_changed (self);
@@ -438,4 +442,26 @@ cv_gateway_revoke_tunnels (CvGateway *self)
       revoked++;
     }
   return revoked;
+}
+
+GArray *
+cv_gateway_list_tunnels (CvGateway *self)
+{
+  GArray *tunnels = g_array_new (FALSE, TRUE, sizeof (CvGatewayTunnelInfo));
+
+  for (guint i = 0; self->joins != NULL && i < self->joins->len; i++)
+    {
+      Join *join = self->joins->pdata[i];
+      /* The share agent's half is A, the connect agent's B (join_halves). */
+      CvGatewayTunnelInfo info = {
+        .session_id = join->owner.session_id,
+        .connect_key = join->owner.connect_key,
+        .joined_time = join->joined_time,
+        .bytes_share_to_connect = join->live.bytes_a_to_b,
+        .bytes_connect_to_share = join->live.bytes_b_to_a,
+      };
+
+      g_array_append_val (tunnels, info);
+    }
+  return tunnels;
 }

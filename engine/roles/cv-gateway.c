@@ -370,6 +370,7 @@ cv_gateway_start (CvGateway *self, GError **error)
     }
   g_signal_connect (self->service, "incoming", G_CALLBACK (cv_gateway_on_incoming), self);
   cv_acceptor_start (self->service);
+  self->started_time = g_get_real_time ();
   set_running (self, TRUE);
   return TRUE;
 }

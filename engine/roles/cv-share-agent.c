@@ -609,3 +609,34 @@ cv_share_agent_get_bytes_out (CvShareAgent *self)
 {
   return cv_traffic_meter_get_bytes_out (self->traffic);
 }
+
+CvAllowList *
+cv_share_agent_get_allow_list (CvShareAgent *self)
+{
+  return self->allow;
+}
+
+/**
+ * cv_share_agent_get_tunnel:
+ * @index: below cv_share_agent_get_n_tunnels()
+ * @peer_name: (out) (optional): the connect agent's name, as the gateway announced it
+ * @peer_address: (out) (optional): its address, as the gateway saw it
+ *
+ * Returns: the channels open in tunnel @index
+ */
+guint
+cv_share_agent_get_tunnel (CvShareAgent *self,
+                           guint index,
+                           const char **peer_name,
+                           const char **peer_address)
+{
+  Tunnel *tunnel;
+
+  g_return_val_if_fail (index < self->tunnels->len, 0);
+  tunnel = self->tunnels->pdata[index];
+  if (peer_name != NULL)
+    *peer_name = tunnel->peer_name;
+  if (peer_address != NULL)
+    *peer_address = tunnel->peer_address;
+  return tunnel->mux != NULL ? cv_mux_get_n_channels (tunnel->mux) : 0;
+}

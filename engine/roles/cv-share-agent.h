@@ -24,5 +24,10 @@ guint cv_share_agent_get_n_tunnels (CvShareAgent *self);
 guint cv_share_agent_get_n_channels (CvShareAgent *self);
 guint64 cv_share_agent_get_bytes_in (CvShareAgent *self);
 guint64 cv_share_agent_get_bytes_out (CvShareAgent *self);
+CvAllowList *cv_share_agent_get_allow_list (CvShareAgent *self);
+guint cv_share_agent_get_tunnel (CvShareAgent *self,
+                                 guint index,
+                                 const char **peer_name,
+                                 const char **peer_address);
 
 G_END_DECLS

@@ -93,6 +93,7 @@ typedef struct {
   gboolean own_record_fd;
   gboolean finished;
   CvJoinStats stats;
+  CvJoinStats *live_stats; /* the caller's, or NULL */
 } Join;
 
 static void pump (GTask *task);
@@ -106,6 +107,16 @@ cv_join_options_init (CvJoinOptions *options)
   options->record_fd = -1;
   options->buffer_size = 0;
   options->idle_timeout_ms = 0;
+  options->live_stats = NULL;
+}
+
+static void
+update_live_stats (Join *join)
+{
+  if (join->live_stats == NULL)
+    return;
+  join->live_stats->bytes_a_to_b = join->direction[SIDE_A].bytes;
+  join->live_stats->bytes_b_to_a = join->direction[SIDE_B].bytes;
 }
 
 static void
@@ -466,6 +477,7 @@ pump_direction (GTask *task, guint i)
             }
           d->buffered -= n;
           d->bytes += n;
+          update_live_stats (join);
           continue;
         }
       if (d->eof)
@@ -705,6 +717,7 @@ cv_socket_join_async (GSocketConnection *a,
   join->buffer_size = options->buffer_size > 0 ? options->buffer_size : CV_JOIN_DEFAULT_BUFFER_SIZE;
   join->record_fd = -1;
   join->idle_timeout_ms = options->idle_timeout_ms;
+  join->live_stats = options->live_stats;
   join->stats.mode = CV_JOIN_MODE_COPY;
   for (guint s = 0; s < 2; s++)
     {

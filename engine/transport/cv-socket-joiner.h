@@ -29,11 +29,14 @@ typedef struct {
    * either way for this long; 0 for never.  Checked a few times per period, so the end
    * comes between 1 and 1.25 periods after the last byte. */
   guint idle_timeout_ms;
+  /* (nullable) Kept up to date with the bytes forwarded each way while the join runs,
+   * for a status report; it must outlive the join.  The other members are left alone. */
+  struct _CvJoinStats *live_stats;
 } CvJoinOptions;
 
 #define CV_JOIN_DEFAULT_BUFFER_SIZE (64 * 1024)
 
-typedef struct {
+typedef struct _CvJoinStats {
   guint64 bytes_a_to_b; /* read from A and written to B */
   guint64 bytes_b_to_a;
   CvJoinMode mode;        /* what ran: COPY where SPLICE was asked for but could not be used */

@@ -149,6 +149,16 @@ def digest_to_eof(conn):
         n += len(b)
 
 
+def echo_through(t, port, payload, timeout=10):
+    """Send @payload to an echo target through the mapping at @port, end the stream, and
+    check that all of it comes back."""
+    sock = t.connect(port)
+    sock.sendall(payload)
+    sock.shutdown(socket.SHUT_WR)
+    got = recv_all(sock, time.monotonic() + timeout)
+    check(got == payload, "echo: got %d bytes back, sent %d" % (len(got), len(payload)))
+
+
 def closed_within(sock, seconds):
     """True when the peer closes (EOF or reset) within @seconds; False if it is still open."""
     deadline = time.monotonic() + seconds

@@ -17,7 +17,7 @@ MAN_PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", 
 # What the tool must offer; the help's own list is compared with it, so that a command
 # added or dropped without its help and man page fails here.
 COMMANDS = ["version", "hash-password", "check-config", "init", "fingerprint", "gateway",
-            "share", "connect"]
+            "share", "connect", "status"]
 
 # Words that only a help text that fell behind the code would say.
 STALE = re.compile(r"not (built|implemented|done) yet|not yet (built|implemented)|\bTODO\b|"

@@ -136,7 +136,8 @@ def test_share_agent_replaced(t):
 
     # The same machine's agent again (same key), e.g. started twice by mistake.
     state = t.path("share-second-state")
-    shutil.copytree(first.state_dir, state)
+    # Its key and pins; not the running agent's admin socket, which cannot be copied.
+    shutil.copytree(first.state_dir, state, ignore=shutil.ignore_patterns("*.sock"))
     marks = {p.name: p.mark() for p in (a, b)}
     second = t.share(gw, s1, allow, name="share-second", state_dir=state)
     _, m, _ = first.wait_for_log(r"replaced", 5)
