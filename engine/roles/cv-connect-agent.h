@@ -32,5 +32,6 @@ gboolean cv_connect_agent_get_share_online (CvConnectAgent *self);
 const char *cv_connect_agent_get_share_name (CvConnectAgent *self);
 guint cv_connect_agent_get_n_channels (CvConnectAgent *self);
 gint64 cv_connect_agent_get_round_trip_us (CvConnectAgent *self);
+void cv_connect_agent_set_offline_hold_ms (CvConnectAgent *self, guint hold_ms);
 
 G_END_DECLS
