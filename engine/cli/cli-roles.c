@@ -7,6 +7,7 @@
 #include "cli/cli-roles.h"
 
 #include "cli/cli-admin.h"
+#include "cli/cli-link-log.h"
 #include "cli/cli-log.h"
 #include "cli/cli-options.h"
 #include "config/cv-agent-config.h"
@@ -194,41 +195,6 @@ cv_cli_gateway (int argc, char **argv)
 /* The agents are built from their config by the engine's constructors, as the app builds
  * them; what is logged here comes from their properties and signals. */
 
-/* One line each time the control link changes state. */
-static void
-on_link_state (CvAgentLink *link, GParamSpec *pspec, Run *run)
-{
-  const CvGatewayAddress *gateway = cv_agent_link_get_gateway (link);
-  const GError *error = cv_agent_link_get_last_error (link);
-  double delay_s = MAX (cv_agent_link_get_next_retry_time (link) - g_get_real_time (), 0) / 1e6;
-
-  switch (cv_agent_link_get_state (link))
-    {
-    case CV_AGENT_LINK_STATE_ONLINE:
-      g_message ("gateway %s:%u: %s agent online in session “%s”", gateway->host, gateway->port,
-                 cv_agent_role_to_string (cv_agent_link_get_role (link)),
-                 cv_agent_link_get_session (link));
-      break;
-    case CV_AGENT_LINK_STATE_REFUSED:
-      {
-        CvRefusal refusal = cv_agent_link_get_refusal (link);
-        g_autofree char *sentence = cv_refusal_describe (refusal, cv_agent_link_get_session (link));
-
-        g_message ("gateway %s:%u: refused: %s (%s); retrying in %.1f s", gateway->host,
-                   gateway->port, sentence, cv_refusal_to_string (refusal), delay_s);
-      }
-      break;
-    case CV_AGENT_LINK_STATE_BACKING_OFF:
-      g_message ("gateway %s:%u: %s; retrying in %.1f s", gateway->host, gateway->port,
-                 error != NULL ? error->message : "link down", delay_s);
-      break;
-    case CV_AGENT_LINK_STATE_STOPPED:
-    case CV_AGENT_LINK_STATE_CONNECTING:
-    default:
-      break;
-    }
-}
-
 /* The link gave up for good: a share agent replaced by another. */
 static void
 on_link_stopped (CvAgentLink *link, const GError *error, Run *run)
@@ -250,29 +216,9 @@ on_share_online (CvConnectAgent *agent, GParamSpec *pspec, Run *run)
 }
 
 static void
-on_connect_channel_opened (CvConnectAgent *agent, CvMapping *mapping, const char *target, Run *run)
-{
-  g_info ("channel from %s:%u to %s open", cv_mapping_get_listen_host (mapping),
-          cv_mapping_get_bound_port (mapping), target);
-}
-
-static void
-on_connect_channel_closed (CvConnectAgent *agent,
-                           CvMapping *mapping,
-                           const char *target,
-                           const GError *error,
-                           Run *run)
-{
-  g_info ("channel from %s:%u to %s closed%s%s", cv_mapping_get_listen_host (mapping),
-          cv_mapping_get_bound_port (mapping), target, error != NULL ? ": " : "",
-          error != NULL ? error->message : "");
-}
-
-static void
 watch_link (Run *run, CvAgentLink *link)
 {
   g_signal_connect (link, "stopped", G_CALLBACK (on_link_stopped), run);
-  g_signal_connect (link, "notify::state", G_CALLBACK (on_link_state), run);
 }
 
 /* A config error (the password's file or variable, say) is the user's to fix: 2; a key
@@ -299,6 +245,7 @@ cv_cli_share (int argc, char **argv)
   g_autoptr (CvShareConfig) config = NULL;
   g_autoptr (CvShareAgent) agent = NULL;
   g_autoptr (CvAdminSocket) admin = NULL;
+  g_autoptr (CvCliLinkLog) link_log = NULL;
   Run run = { 0 };
   g_autoptr (GMainLoop) loop = NULL;
   int exit_code;
@@ -319,6 +266,7 @@ cv_cli_share (int argc, char **argv)
   if (agent == NULL)
     return agent_failed (error);
   watch_link (&run, cv_share_agent_get_link (agent));
+  link_log = cv_cli_link_log_new (cv_share_agent_get_link (agent), &config->agent);
   cv_share_agent_start (agent);
   admin = cv_cli_admin_start_share (agent, config);
   exit_code = run_agent (&run);
@@ -335,6 +283,7 @@ cv_cli_connect (int argc, char **argv)
   g_autoptr (CvConnectConfig) config = NULL;
   g_autoptr (CvConnectAgent) agent = NULL;
   g_autoptr (CvAdminSocket) admin = NULL;
+  g_autoptr (CvCliLinkLog) link_log = NULL;
   Run run = { 0 };
   g_autoptr (GMainLoop) loop = NULL;
   int exit_code;
@@ -355,9 +304,8 @@ cv_cli_connect (int argc, char **argv)
   if (agent == NULL)
     return agent_failed (error);
   watch_link (&run, cv_connect_agent_get_link (agent));
+  link_log = cv_cli_link_log_new (cv_connect_agent_get_link (agent), &config->agent);
   g_signal_connect (agent, "notify::share-online", G_CALLBACK (on_share_online), &run);
-  g_signal_connect (agent, "channel-opened", G_CALLBACK (on_connect_channel_opened), &run);
-  g_signal_connect (agent, "channel-closed", G_CALLBACK (on_connect_channel_closed), &run);
   cv_connect_agent_start (agent);
   admin = cv_cli_admin_start_connect (agent, config);
   exit_code = run_agent (&run);

@@ -50,6 +50,8 @@ static const CvConfigKey share_keys[] = {
 static const CvConfigKey connect_keys[] = {
   AGENT_KEYS,
   { "mappings", CV_CONFIG_ARRAY, TRUE, CV_CONFIG_BY_CALLER },
+  { "offline_hold_ms", CV_CONFIG_UINT, FALSE, G_STRUCT_OFFSET (CvConnectConfig, offline_hold_ms),
+    .min = 0, .max = CV_CONNECT_MAX_OFFLINE_HOLD_MS },
 };
 
 static const CvConfigKey mapping_keys[] = {
@@ -400,6 +402,7 @@ cv_connect_config_new_from_json (JsonObject *root, const char *file, GError **er
 {
   g_autoptr (CvConnectConfig) config = g_new0 (CvConnectConfig, 1);
 
+  config->offline_hold_ms = CV_CONNECT_DEFAULT_OFFLINE_HOLD_MS;
   config->mappings = g_ptr_array_new_with_free_func (mapping_free);
   if (!read_agent (&config->agent, root, file, connect_keys, G_N_ELEMENTS (connect_keys), error)
       || !read_mappings (config, root, error))
@@ -447,6 +450,7 @@ cv_connect_config_new (void)
   CvConnectConfig *config = g_new0 (CvConnectConfig, 1);
 
   agent_config_init_defaults (&config->agent);
+  config->offline_hold_ms = CV_CONNECT_DEFAULT_OFFLINE_HOLD_MS;
   config->mappings = g_ptr_array_new_with_free_func (mapping_free);
   return config;
 }

@@ -52,9 +52,14 @@ typedef struct {
   GPtrArray *allow; /* of CvAllowedTarget; never empty in a loaded config */
 } CvShareConfig;
 
+/* How long a local client is held while the share agent or the gateway is away. */
+#define CV_CONNECT_DEFAULT_OFFLINE_HOLD_MS 5000
+#define CV_CONNECT_MAX_OFFLINE_HOLD_MS 60000
+
 typedef struct {
   CvAgentConfig agent;
-  GPtrArray *mappings; /* of CvMappingConfig; never empty in a loaded config */
+  GPtrArray *mappings;   /* of CvMappingConfig; never empty in a loaded config */
+  guint offline_hold_ms; /* 0: refused at once */
 } CvConnectConfig;
 
 /* Built in code: the defaults of a file (name: the host name; state_dir: the default

@@ -2,10 +2,13 @@
  *
  * Connect, TLS (the gateway pinned or CA-checked; our key as client certificate),
  * HELLO, then WELCOME or REFUSED.  Whatever goes wrong, the link comes back: after
- * 250 ms doubling to 30 s with jitter, or 30 s doubling to 10 min after the gateway
+ * 250 ms doubling to 3 s with jitter, or 30 s doubling to 10 min after the gateway
  * refused our credentials (retrying a wrong password quickly only feeds its rate
- * limiter).  The one exception is a share agent replaced by another: it stops, so
- * two share agents never take the session from each other in turn.
+ * limiter).  The network cap is short because a gateway that restarts is back in
+ * seconds and its users wait for every second of the delay; a gateway that is down for
+ * long sees one cheap connection attempt per agent every 1.5 to 3 s.  The one exception is a share
+ * agent replaced by another: it stops, so two share agents never take the session from each other
+ * in turn.
  *
  * Its state is properties ("state", "next-retry-time", "refusal", "last-error") that
  * change on its main context; the details are set before "state" is notified, so a
@@ -25,6 +28,8 @@
 #include <string.h>
 
 #define WELCOME_TIMEOUT_MS 20000
+#define NETWORK_BACKOFF_INITIAL_MS 250
+#define NETWORK_BACKOFF_MAX_MS 3000
 /* A link that stayed up this long starts the next reconnect from the shortest delay. */
 #define STABLE_LINK_US (10 * G_USEC_PER_SEC)
 
@@ -273,7 +278,7 @@ cv_agent_link_class_init (CvAgentLinkClass *klass)
 static void
 cv_agent_link_init (CvAgentLink *self)
 {
-  cv_backoff_init (&self->backoff, 250, 30000);
+  cv_backoff_init (&self->backoff, NETWORK_BACKOFF_INITIAL_MS, NETWORK_BACKOFF_MAX_MS);
   cv_backoff_init (&self->auth_backoff, 30000, 600000);
 }
 

@@ -2,9 +2,11 @@
  * one tunnel to the share agent.
  *
  * The tunnel opens on first use, stays while the link lives, and reopens when it
- * breaks.  Listeners stay up whatever the gateway does; a client arriving while the
- * share agent is offline, or while its key does not match the pinned one, is closed
- * at once with the reason in the log, never left hanging.
+ * breaks.  Listeners stay up whatever the gateway does.  A client arriving while the
+ * share agent or the gateway is away is held a few seconds ("offline-hold-ms") in case
+ * they come back, then refused by a reset with the reason in the log (roles/
+ * cv-client-queue.c); one arriving while the share agent's key does not match the pinned
+ * one is refused at once.  Never an empty reply, never left hanging.
  *
  * Its state is properties on its main context (the link's): the link's "state", whether
  * the share agent is online and its name, the open channels, the tunnel's round trip,
@@ -17,16 +19,12 @@
 #include "mux/cv-channel-pump.h"
 #include "roles/cv-agent-context.h"
 #include "roles/cv-agent-tunnel.h"
+#include "roles/cv-client-queue.h"
 #include "roles/cv-refusal.h"
 #include "transport/cv-known-peers.h"
 
 #define MAX_WAITING 512
 #define TUNNEL_TIMEOUT_MS 20000
-
-typedef struct {
-  GSocketConnection *connection;
-  CvMapping *mapping;
-} Waiting;
 
 struct _CvConnectAgent {
   GObject parent_instance;
@@ -34,8 +32,9 @@ struct _CvConnectAgent {
   GMainContext *context;
   CvAgentLink *link;
   char *known_peers_path;
-  GListStore *mappings; /* of CvMapping */
-  GQueue waiting;       /* of Waiting: clients that arrived before the tunnel */
+  GListStore *mappings;   /* of CvMapping */
+  CvClientQueue *waiting; /* clients that arrived before the tunnel */
+  guint offline_hold_ms;
   CvMux *tunnel;
   gboolean tunnel_requested;
   GSource *tunnel_timer;
@@ -78,14 +77,6 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (CvConnectAgent, cv_connect_agent, G_TYPE_OBJECT)
 
 static void
-waiting_free (Waiting *waiting)
-{
-  g_object_unref (waiting->connection);
-  g_object_unref (waiting->mapping);
-  g_free (waiting);
-}
-
-static void
 set_round_trip (CvConnectAgent *self, gint64 round_trip_us)
 {
   if (round_trip_us == self->round_trip_us)
@@ -110,23 +101,42 @@ set_share (CvConnectAgent *self, gboolean online, const char *name)
     }
 }
 
-/* Close every waiting client: the tunnel will not come (soon). */
+/* Refuse every waiting client: the tunnel will not come. */
 static void
 fail_waiting (CvConnectAgent *self, const char *why)
 {
-  Waiting *waiting;
-  guint n = 0;
+  g_autoptr (GError) error = g_error_new_literal (CV_AGENT_ERROR, CV_AGENT_ERROR_LOST, why);
 
   cv_source_clear (&self->tunnel_timer);
   self->tunnel_requested = FALSE;
-  while ((waiting = g_queue_pop_head (&self->waiting)) != NULL)
-    {
-      g_io_stream_close (G_IO_STREAM (waiting->connection), NULL, NULL);
-      waiting_free (waiting);
-      n++;
-    }
-  if (n > 0)
-    g_message ("closed %u local connection%s: %s", n, n == 1 ? "" : "s", why);
+  if (self->waiting != NULL)
+    cv_client_queue_refuse_all (self->waiting, error);
+}
+
+/* Why a client cannot have a tunnel now; for a held client whose time is up. */
+static GError *
+why_no_tunnel (gpointer user_data)
+{
+  CvConnectAgent *self = user_data;
+
+  if (!cv_agent_link_is_ready (self->link))
+    return g_error_new (CV_AGENT_ERROR, CV_AGENT_ERROR_UNREACHABLE, "the gateway is not reachable");
+  if (!self->share_online)
+    return g_error_new (CV_REFUSAL_ERROR, CV_REFUSAL_SHARE_OFFLINE,
+                        "the share agent of session “%s” is offline",
+                        cv_agent_link_get_session (self->link));
+  return g_error_new (CV_AGENT_ERROR, CV_AGENT_ERROR_LOST, "no tunnel to the share agent yet");
+}
+
+/* The share agent or the gateway is away: the tunnel will not come soon, but they may be
+ * back in a moment (a restart, a blink of the network).  Waiting clients are held. */
+static void
+hold_waiting (CvConnectAgent *self)
+{
+  cv_source_clear (&self->tunnel_timer);
+  self->tunnel_requested = FALSE;
+  if (self->waiting != NULL)
+    cv_client_queue_hold (self->waiting, self->offline_hold_ms);
 }
 
 static void
@@ -168,6 +178,7 @@ cv_connect_agent_finalize (GObject *object)
   g_free (self->last_share_name);
   g_free (self->last_share_fingerprint);
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->waiting, cv_client_queue_free);
   g_clear_pointer (&self->context, g_main_context_unref);
 
   G_OBJECT_CLASS (cv_connect_agent_parent_class)->finalize (object);
@@ -266,7 +277,7 @@ cv_connect_agent_init (CvConnectAgent *self)
   self->mappings = g_list_store_new (CV_TYPE_MAPPING);
   self->cancellable = g_cancellable_new ();
   self->round_trip_us = -1;
-  g_queue_init (&self->waiting);
+  self->offline_hold_ms = CV_CONNECT_DEFAULT_OFFLINE_HOLD_MS;
 }
 
 /* ---- forwarding --------------------------------------------------------- */
@@ -276,7 +287,26 @@ typedef struct {
   CvMapping *mapping;
   CvChannel *channel;
   char *target;
+  char *client; /* the local client's address, for the log */
+  gint64 started_us;
 } Forward;
+
+/* "127.0.0.1:40312", or "?" for a socket that no longer knows its peer. */
+static char *
+describe_client (GSocketConnection *connection)
+{
+  g_autoptr (GSocketAddress) address = g_socket_connection_get_remote_address (connection, NULL);
+  GInetAddress *inet;
+  g_autofree char *host = NULL;
+
+  if (!G_IS_INET_SOCKET_ADDRESS (address))
+    return g_strdup ("?");
+  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
+  host = g_inet_address_to_string (inet);
+  return g_strdup_printf (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6 ? "[%s]:%u"
+                                                                                   : "%s:%u",
+                          host, g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
+}
 
 static void
 set_n_channels (CvConnectAgent *self, guint n_channels)
@@ -293,12 +323,14 @@ on_pump_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   CvPumpStats stats = { 0 };
 
-  if (!cv_channel_pump_finish (result, &stats, &error))
-    g_message ("connection to %s closed: %s", forward->target, error->message);
-  else
-    g_debug ("connection to %s closed: %" G_GUINT64_FORMAT " bytes out, %" G_GUINT64_FORMAT
-             " bytes in",
-             forward->target, stats.bytes_to_channel, stats.bytes_from_channel);
+  gboolean ok = cv_channel_pump_finish (result, &stats, &error);
+
+  /* One line per channel at each end, in the same words as the share agent's. */
+  g_message ("channel %u from %s to %s closed after %.1f s: %" G_GUINT64_FORMAT
+             " bytes out, %" G_GUINT64_FORMAT " bytes in%s%s",
+             cv_channel_get_id (forward->channel), forward->client, forward->target,
+             (g_get_monotonic_time () - forward->started_us) / 1e6, stats.bytes_to_channel,
+             stats.bytes_from_channel, ok ? "" : ": ", ok ? "" : error->message);
   cv_mapping_channel_closed (forward->mapping, forward->channel, &stats, error);
   set_n_channels (self, self->n_channels - 1);
   g_signal_emit (self, signals[SIGNAL_CHANNEL_CLOSED], 0, forward->mapping, forward->target, error);
@@ -306,6 +338,7 @@ on_pump_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_object_unref (forward->mapping);
   g_object_unref (forward->channel);
   g_free (forward->target);
+  g_free (forward->client);
   g_free (forward);
 }
 
@@ -333,6 +366,10 @@ forward (CvConnectAgent *self, GSocketConnection *connection, CvMapping *mapping
   forward->mapping = g_object_ref (mapping);
   forward->channel = g_object_ref (channel);
   forward->target = cv_mapping_dup_target (mapping);
+  forward->client = describe_client (connection);
+  forward->started_us = g_get_monotonic_time ();
+  g_message ("channel %u from %s to %s open", cv_channel_get_id (channel), forward->client,
+             forward->target);
   cv_mapping_channel_opened (mapping, channel);
   set_n_channels (self, self->n_channels + 1);
   g_signal_emit (self, signals[SIGNAL_CHANNEL_OPENED], 0, mapping, forward->target);
@@ -340,17 +377,25 @@ forward (CvConnectAgent *self, GSocketConnection *connection, CvMapping *mapping
 }
 
 static void
+forward_waiting (GSocketConnection *connection, CvMapping *mapping, gpointer user_data)
+{
+  CvConnectAgent *self = user_data;
+
+  if (self->tunnel != NULL)
+    forward (self, connection, mapping);
+  else
+    {
+      g_autoptr (GError) error = why_no_tunnel (self);
+      cv_client_refuse (connection, mapping, error);
+    }
+}
+
+static void
 flush_waiting (CvConnectAgent *self)
 {
-  Waiting *waiting;
-
   cv_source_clear (&self->tunnel_timer);
   self->tunnel_requested = FALSE;
-  while (self->tunnel != NULL && (waiting = g_queue_pop_head (&self->waiting)) != NULL)
-    {
-      forward (self, waiting->connection, waiting->mapping);
-      waiting_free (waiting);
-    }
+  cv_client_queue_forward_all (self->waiting, forward_waiting, self);
 }
 
 static gboolean
@@ -372,58 +417,46 @@ request_tunnel (CvConnectAgent *self)
     return;
   if (!cv_agent_link_send (self->link, CV_CONTROL_TUNNEL_REQUEST, body))
     {
-      fail_waiting (self, "the gateway is not reachable");
+      hold_waiting (self);
       return;
     }
   self->tunnel_requested = TRUE;
+  /* The share agent is online: the tunnel's own timeout is the clients' deadline now. */
+  cv_client_queue_clear_deadlines (self->waiting);
   self->tunnel_timer = cv_agent_timeout_add (self->context, TUNNEL_TIMEOUT_MS, on_tunnel_timeout,
                                              self, "[culvert] connect agent tunnel timeout");
-}
-
-/* A local client turned away: the reason in the log and on the mapping. */
-static void
-turn_away (CvMapping *mapping, GError *error)
-{
-  g_message ("connection to %s:%u closed: %s", cv_mapping_get_target_host (mapping),
-             cv_mapping_get_target_port (mapping), error->message);
-  cv_mapping_set_error (mapping, error);
-  g_error_free (error);
 }
 
 static void
 on_local_connection (CvMapping *mapping, GSocketConnection *connection, CvConnectAgent *self)
 {
-  Waiting *waiting;
-
   if (self->tunnel != NULL)
     {
       forward (self, connection, mapping);
       return;
     }
-  if (!cv_agent_link_is_ready (self->link))
+  if (!cv_client_queue_push (self->waiting, connection, mapping))
     {
-      turn_away (mapping, g_error_new (CV_AGENT_ERROR, CV_AGENT_ERROR_UNREACHABLE,
-                                       "the gateway is not reachable yet"));
+      g_autoptr (GError) error = g_error_new (CV_REFUSAL_ERROR, CV_REFUSAL_LIMIT_REACHED,
+                                              "%u connections already wait for the tunnel",
+                                              MAX_WAITING);
+      cv_client_refuse (connection, mapping, error);
       return;
     }
-  if (!self->share_online)
+  if (cv_agent_link_is_ready (self->link) && self->share_online)
     {
-      turn_away (mapping, g_error_new (CV_REFUSAL_ERROR, CV_REFUSAL_SHARE_OFFLINE,
-                                       "the share agent of session “%s” is offline",
-                                       cv_agent_link_get_session (self->link)));
+      request_tunnel (self);
       return;
     }
-  if (g_queue_get_length (&self->waiting) >= MAX_WAITING)
+  if (self->offline_hold_ms > 0)
     {
-      turn_away (mapping, g_error_new (CV_REFUSAL_ERROR, CV_REFUSAL_LIMIT_REACHED,
-                                       "%u connections already wait for the tunnel", MAX_WAITING));
-      return;
+      g_autoptr (GError) why = why_no_tunnel (self);
+      g_autofree char *target = cv_mapping_dup_target (mapping);
+
+      g_info ("connection to %s held up to %.1f s: %s", target, self->offline_hold_ms / 1000.0,
+              why->message);
     }
-  waiting = g_new0 (Waiting, 1);
-  waiting->connection = g_object_ref (connection);
-  waiting->mapping = g_object_ref (mapping);
-  g_queue_push_tail (&self->waiting, waiting);
-  request_tunnel (self);
+  hold_waiting (self);
 }
 
 /* ---- the tunnel --------------------------------------------------------- */
@@ -646,7 +679,9 @@ update_presence (CvConnectAgent *self, JsonObject *body)
                                              FALSE, NULL));
   set_share (self, online, name);
   if (!online)
-    fail_waiting (self, "the share agent went offline");
+    hold_waiting (self);
+  else if (self->tunnel == NULL && cv_client_queue_get_length (self->waiting) > 0)
+    request_tunnel (self);
 }
 
 static void
@@ -668,7 +703,7 @@ static void
 on_link_lost (CvAgentLink *link, const GError *error, CvConnectAgent *self)
 {
   set_share (self, FALSE, self->share_name);
-  fail_waiting (self, "the link to the gateway went down");
+  hold_waiting (self);
 }
 
 static void
@@ -695,6 +730,7 @@ cv_connect_agent_new (CvAgentLink *link, const char *known_peers_path)
   self->link = link;
   self->state = cv_agent_link_get_state (link);
   self->known_peers_path = g_strdup (known_peers_path);
+  self->waiting = cv_client_queue_new (self->context, MAX_WAITING, why_no_tunnel, self);
   g_signal_connect (link, "ready", G_CALLBACK (on_link_ready), self);
   g_signal_connect (link, "message", G_CALLBACK (on_link_message), self);
   g_signal_connect (link, "lost", G_CALLBACK (on_link_lost), self);
@@ -726,6 +762,7 @@ cv_connect_agent_new_from_config (const CvConnectConfig *config,
     return NULL;
   known = g_build_filename (config->agent.state_dir, "known_shares", NULL);
   self = cv_connect_agent_new (link, known);
+  self->offline_hold_ms = config->offline_hold_ms;
   for (guint i = 0; i < config->mappings->len; i++)
     {
       const CvMappingConfig *mapping = config->mappings->pdata[i];
@@ -796,6 +833,17 @@ cv_connect_agent_stop (CvConnectAgent *self)
       g_signal_handlers_disconnect_by_data (mapping, self);
       cv_mapping_stop (mapping);
     }
+}
+
+/**
+ * cv_connect_agent_set_offline_hold_ms:
+ * @hold_ms: how long a local client that arrives while the share agent or the gateway is
+ *   away waits for them before it is refused; 0: refused at once
+ */
+void
+cv_connect_agent_set_offline_hold_ms (CvConnectAgent *self, guint hold_ms)
+{
+  self->offline_hold_ms = hold_ms;
 }
 
 CvAgentLink *

@@ -34,5 +34,6 @@ const char *cv_connect_agent_get_share_fingerprint (CvConnectAgent *self);
 gboolean cv_connect_agent_has_tunnel (CvConnectAgent *self);
 guint cv_connect_agent_get_n_channels (CvConnectAgent *self);
 gint64 cv_connect_agent_get_round_trip_us (CvConnectAgent *self);
+void cv_connect_agent_set_offline_hold_ms (CvConnectAgent *self, guint hold_ms);
 
 G_END_DECLS

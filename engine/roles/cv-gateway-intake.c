@@ -49,7 +49,14 @@ on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (!cv_tls_stream_handshake_finish (tls, result, &error))
     {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->links != NULL)
+      if (g_error_matches (error, CV_TLS_ERROR, CV_TLS_ERROR_HUNG_UP_ON_CERTIFICATE))
+        /* The operator's next step: compare the agent's pin with this key. */
+        cv_log_summary_note (self->junk, CV_GATEWAY_JUNK_TLS_FAILED,
+                             "%s: TLS handshake failed: the agent hung up on this gateway's "
+                             "certificate: most likely its gateway_fingerprint is not this "
+                             "gateway's key, %s (culvert-cli fingerprint prints it)",
+                             remote, cv_identity_get_fingerprint (self->identity));
+      else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->links != NULL)
         cv_log_summary_note (self->junk, CV_GATEWAY_JUNK_TLS_FAILED, "%s: TLS handshake failed: %s",
                              remote, error->message);
       g_io_stream_close (G_IO_STREAM (tls), NULL, NULL);

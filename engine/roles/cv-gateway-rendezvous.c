@@ -4,10 +4,13 @@
 #include "roles/cv-gateway-private.h"
 
 #include "base/cv-log-escape.h"
+#include "base/cv-socket-util.h"
 #include "base/cv-source.h"
 #include "transport/cv-socket-joiner.h"
 #include "wire/cv-control.h"
 #include "wire/cv-ticket.h"
+
+#include <string.h>
 
 /* The hashes the two agents of a tunnel logged in with: a reload that changes either
  * ends the tunnel, as it ends their links. */
@@ -144,6 +147,26 @@ cancel_join (GCancellable *gateway_cancellable, gpointer data)
   g_cancellable_cancel (data);
 }
 
+/* Why a joined tunnel ended, in the agents' words: the share agent's half is A, the
+ * connect agent's B.  A reset or a broken pipe on one half is that agent closing its
+ * side (it stopped, or dropped the tunnel), which the joiner sees as a failed write:
+ * "closed by the connect agent", not "connection B: Broken pipe". */
+static char *
+describe_join_error (const GError *error, const CvJoinStats *stats)
+{
+  const char *agent = stats->failed_side == CV_JOIN_SIDE_A ? "share agent" : "connect agent";
+  const char *message = error->message;
+
+  if (stats->failed_side == CV_JOIN_SIDE_NONE)
+    return g_strdup (message);
+  if (cv_socket_error_is_reset (error))
+    return g_strdup_printf ("closed by the %s", agent);
+  /* The joiner names the half "connection A: "/"B: "; here the agent names it. */
+  if (g_str_has_prefix (message, "connection ") && strstr (message, ": ") != NULL)
+    message = strstr (message, ": ") + 2;
+  return g_strdup_printf ("the %s's connection failed: %s", agent, message);
+}
+
 static void
 on_joined (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -162,7 +185,9 @@ on_joined (GObject *source, GAsyncResult *result, gpointer user_data)
   /* A tunnel the gateway cut is not news, unless a reload cut it. */
   if (join->revoked != NULL || !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      const char *why = join->revoked != NULL ? join->revoked : ok ? NULL : error->message;
+      g_autofree char *why = join->revoked != NULL ? g_strdup (join->revoked)
+                             : ok                  ? NULL
+                                                   : describe_join_error (error, &stats);
 
       g_message ("session %s: tunnel closed after %.1f s, %" G_GUINT64_FORMAT
                  " bytes share→connect, %" G_GUINT64_FORMAT " bytes connect→share%s%s",

@@ -6,6 +6,7 @@
  */
 #include "transport/cv-tls-stream-private.h"
 
+#include "base/cv-socket-util.h"
 #include "base/cv-source.h"
 #include "transport/cv-peer-check.h"
 
@@ -196,6 +197,21 @@ on_handshake_cancelled (GCancellable *cancellable, gpointer user_data)
   g_source_unref (idle);
 }
 
+/* A server whose client said hello, got our certificate in reply and hung up (a reset,
+ * or a close without an alert): what a client does that checks our key against a pin
+ * and finds another (GIO's TLS client sends no alert then).  Told apart from a client
+ * that never spoke TLS, which hangs up before any hello. */
+static gboolean
+hung_up_on_certificate (CvTlsStream *self, int ret)
+{
+  gboolean hung_up = (self->socket_error != NULL && cv_socket_error_is_reset (self->socket_error))
+                     || ret == GNUTLS_E_PREMATURE_TERMINATION
+                     || ret == GNUTLS_E_UNEXPECTED_PACKET_LENGTH;
+
+  return self->is_server && hung_up
+         && gnutls_handshake_get_last_in (self->session) == GNUTLS_HANDSHAKE_CLIENT_HELLO;
+}
+
 static void
 handshake_step (GTask *task)
 {
@@ -242,6 +258,15 @@ handshake_step (GTask *task)
   if (self->refusal != NULL)
     {
       handshake_return (task, g_steal_pointer (&self->refusal));
+      return;
+    }
+  if (hung_up_on_certificate (self, ret))
+    {
+      handshake_return (task,
+                        g_error_new (CV_TLS_ERROR, CV_TLS_ERROR_HUNG_UP_ON_CERTIFICATE,
+                                     "%s hung up once it had our certificate, without a word: "
+                                     "most likely it does not trust this key",
+                                     self->peer_name));
       return;
     }
   {

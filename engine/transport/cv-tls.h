@@ -11,11 +11,12 @@ G_BEGIN_DECLS
 GQuark cv_tls_error_quark (void);
 
 typedef enum {
-  CV_TLS_ERROR_UNTRUSTED,            /* the peer's certificate failed validation */
-  CV_TLS_ERROR_FINGERPRINT_MISMATCH, /* the peer's key is not the pinned one */
-  CV_TLS_ERROR_NO_CERTIFICATE,       /* the peer presented no certificate */
-  CV_TLS_ERROR_PROTOCOL_VERSION,     /* the handshake settled on a version before TLS 1.3 */
-  CV_TLS_ERROR_ALPN,                 /* the peer did not agree on our application protocol */
+  CV_TLS_ERROR_UNTRUSTED,              /* the peer's certificate failed validation */
+  CV_TLS_ERROR_FINGERPRINT_MISMATCH,   /* the peer's key is not the pinned one */
+  CV_TLS_ERROR_NO_CERTIFICATE,         /* the peer presented no certificate */
+  CV_TLS_ERROR_PROTOCOL_VERSION,       /* the handshake settled on a version before TLS 1.3 */
+  CV_TLS_ERROR_ALPN,                   /* the peer did not agree on our application protocol */
+  CV_TLS_ERROR_HUNG_UP_ON_CERTIFICATE, /* a client left once it had our certificate */
 } CvTlsError;
 
 /* The application protocol our control links and tunnels announce (ALPN). */

@@ -177,6 +177,28 @@ def closed_within(sock, seconds):
             return True
 
 
+def how_closed(sock, seconds):
+    """How the peer ends the connection within @seconds: "reset", "eof" (a FIN, after any
+    data, which is returned too) or "open"; returns (how, seconds it took, data)."""
+    started = time.monotonic()
+    deadline = started + seconds
+    data = b""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return "open", time.monotonic() - started, data
+        sock.settimeout(left)
+        try:
+            b = sock.recv(65536)
+        except socket.timeout:
+            return "open", time.monotonic() - started, data
+        except (ConnectionResetError, BrokenPipeError):
+            return "reset", time.monotonic() - started, data
+        if not b:
+            return "eof", time.monotonic() - started, data
+        data += b
+
+
 def duplex(sock, stream, deadline, shut_wr=True):
     """Send @stream while receiving everything the peer sends until EOF, at once.
 
@@ -789,14 +811,23 @@ class TestEnv:
             config["gateway_fingerprint"] = pin
         return config
 
+    def _agent_env(self, password, debug):
+        env = {"CULVERT_PASSWORD": password}
+        if debug:
+            # Every attempt of the link is a debug line; info lines summarise repeats.
+            env["G_MESSAGES_DEBUG"] = "culvert-engine"
+        return env
+
     def share(self, gw, session, allow, name="share", state_dir=None, pin=True,
-              password=None, gateway_address=None, wait_online=True):
+              password=None, gateway_address=None, wait_online=True, debug=False,
+              extra_config=None):
         """Start a share agent; wait until the gateway welcomed it unless told not to."""
         config = self._agent_config(gw, session, name, state_dir, pin, gateway_address)
         config["allow"] = list(allow)
+        config.update(extra_config or {})
         path = self.write_json(name + ".json", config)
         p = self.spawn(name, [CLI, "share", "--config", path],
-                       env={"CULVERT_PASSWORD": password or session.share_password})
+                       env=self._agent_env(password or session.share_password, debug))
         p.config_path = path
         p.state_dir = config["state_dir"]
         if wait_online:
@@ -805,7 +836,7 @@ class TestEnv:
 
     def connect_agent(self, gw, session, mappings, name="connect", state_dir=None, pin=True,
                       password=None, gateway_address=None, wait_online=True,
-                      wait_share=True):
+                      wait_share=True, debug=False, extra_config=None):
         """Start a connect agent; @mappings is a list of (target "host:port") — each gets a
         free local port — or of (local port, target).  Returns the process with
         .ports, the local ports in order."""
@@ -819,9 +850,10 @@ class TestEnv:
                 lport, target = free_port(), m
             ports.append(lport)
             config["mappings"].append({"listen": "127.0.0.1:%d" % lport, "target": target})
+        config.update(extra_config or {})
         path = self.write_json(name + ".json", config)
         p = self.spawn(name, [CLI, "connect", "--config", path],
-                       env={"CULVERT_PASSWORD": password or session.connect_password})
+                       env=self._agent_env(password or session.connect_password, debug))
         p.config_path = path
         p.state_dir = config["state_dir"]
         p.ports = ports

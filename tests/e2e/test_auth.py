@@ -16,8 +16,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Session, case, check, closed_within, run_tests, shared_env)  # noqa: E402
 
 RETRY = r"retrying in ([0-9.]+) s"
-# The first reconnect delay is 250 ms, doubling; each is drawn from [base/2, base].
+# Every attempt, at debug level (agents started with debug=True); at info a failure is
+# written once and its repeats are summarised.
+ATTEMPT = r" debug: gateway .*; retrying in ([0-9.]+) s"
+# The first reconnect delay is 250 ms, doubling up to 3 s; each is drawn from [base/2, base].
 FIRST_DELAY = 0.25
+NETWORK_CAP = 3.0
 # After a refused login: 30 s doubling, drawn from [base/2, base].
 AUTH_MIN_DELAY = 15.0
 
@@ -40,11 +44,13 @@ def start_slow():
                                   "max_password_checks_per_address": 10})
     t.gw = gw
     t.bad_share = t.share(gw, s1, ["127.0.0.1:1"], name="share-badpw", password="not-the-pw",
-                          wait_online=False)
+                          wait_online=False, debug=True)
     t.bad_connect = t.connect_agent(gw, s1, ["127.0.0.1:1"], name="connect-badpw",
-                                    password="not-the-pw", wait_online=False, wait_share=False)
+                                    password="not-the-pw", wait_online=False, wait_share=False,
+                                    debug=True)
     t.unknown = t.connect_agent(gw, Session("no-such-session"), ["127.0.0.1:1"],
-                                name="connect-unknown", wait_online=False, wait_share=False)
+                                name="connect-unknown", wait_online=False, wait_share=False,
+                                debug=True)
     slow = t
     return t
 
@@ -55,6 +61,12 @@ def first_refusal(proc, reason):
     when, m, _ = proc.wait_for_log(r": refused: .*" + RETRY, 10)
     line = m.string
     check(reason in line, "%s: the refusal does not name %s: %s" % (proc.name, reason, line))
+    # What to fix: the password's origin, named as the config names it.
+    role = "share" if proc.name.startswith("share") else "connect"
+    fix = ("that the variable CULVERT_PASSWORD (password_env) holds its %s password, then "
+           "restart this agent" % role)
+    check(fix in line, "%s: the refusal does not say what to fix (%s): %s"
+          % (proc.name, fix, line))
     check("\n" not in line, "not one line")
     delay = float(m.group(1))
     check(delay >= AUTH_MIN_DELAY,
@@ -85,33 +97,40 @@ def test_refusal_backoff(t):
     """No second login within 10 s of a refused one; the second comes 15-31 s after it."""
     s = t.use(start_slow())
     agents = (s.bad_share, s.bad_connect, s.unknown)
-    firsts = {p.name: p.matches(RETRY)[0][0] for p in agents}
+    firsts = {p.name: p.matches(ATTEMPT)[0][0] for p in agents}
     # Ten seconds after the last first refusal, count again: still one each.
     wait = max(firsts.values()) + 10 - time.monotonic()
     if wait > 0:
         time.sleep(wait)
     for p in agents:
-        n = sum(1 for when, _ in p.matches(RETRY) if when < firsts[p.name] + 10)
+        n = sum(1 for when, _ in p.matches(ATTEMPT) if when < firsts[p.name] + 10)
         check(n == 1, "%s: %d login attempts within 10 s of a refused one (tight loop)\n%s"
               % (p.name, n, p.tail(8)))
     for p in agents:
-        found = p.wait_for_count(RETRY, 2, max(1, firsts[p.name] + 32 - time.monotonic()))
+        found = p.wait_for_count(ATTEMPT, 2, max(1, firsts[p.name] + 32 - time.monotonic()))
         gap = found[1][0] - found[0][0]
         t.note("%s: second attempt %.1f s after the first" % (p.name, gap))
         check(AUTH_MIN_DELAY - 0.1 <= gap <= 31,
               "%s: second attempt %.1f s after a refused login, expected 15-30 s"
               % (p.name, gap))
+    for p in agents:
+        check(p.count(r" info: gateway .*: refused: ") == 1,
+              "%s: the same refusal is written in full more than once:\n%s" % (p.name, p.tail(8)))
 
 
 # ---- connection-level failures: fast backoff, but no tight loop ---------------------
 
 def check_backoff(t, proc, pattern, window=5.0):
     """From the agent's first failure, for @window seconds: at least 2 and at most 6
-    attempts, each failure one line matching @pattern and saying when it retries, and
-    the gaps at least the documented minimum and growing."""
-    first, _, _ = proc.wait_for_log(RETRY, 10)
+    attempts (debug lines, each matching @pattern and saying when it retries), the gaps at
+    least the documented minimum and growing, and at info the failure written once."""
+    first, _, _ = proc.wait_for_log(ATTEMPT, 10)
     time.sleep(max(0, first + window - time.monotonic()))
-    found = [(w, m) for w, m in proc.matches(RETRY) if w <= first + window]
+    found = [(w, m) for w, m in proc.matches(ATTEMPT) if w <= first + window]
+    written = [m.string for _, m in proc.matches(r" info: gateway .*" + RETRY)]
+    check(len(written) == 1 and re.search(pattern, written[0]),
+          "%s: %d attempts, and at info the failure /%s/ is written %d times, expected once:\n%s"
+          % (proc.name, len(found), pattern, len(written), "\n".join(written)))
     lines = [m.string for _, m in found]
     for line in lines:
         check(re.search(pattern, line),
@@ -125,7 +144,7 @@ def check_backoff(t, proc, pattern, window=5.0):
            % (proc.name, len(found), window, ", ".join("%.2f" % g for g in gaps),
               ", ".join("%.1f" % d for d in delays), lines[0]))
     for i, g in enumerate(gaps):
-        minimum = FIRST_DELAY * (2 ** i) / 2
+        minimum = min(FIRST_DELAY * (2 ** i), NETWORK_CAP) / 2
         check(g >= minimum - 0.02,
               "%s: attempt %d came %.3f s after the one before, expected at least %.3f s"
               % (proc.name, i + 2, g, minimum))
@@ -133,13 +152,16 @@ def check_backoff(t, proc, pattern, window=5.0):
               "%s: attempt %d came %.3f s after the one before, which announced %.1f s"
               % (proc.name, i + 2, g, delays[i]))
     for i, d in enumerate(delays):
-        base = FIRST_DELAY * (2 ** i)
+        base = min(FIRST_DELAY * (2 ** i), NETWORK_CAP)
         check(base / 2 - 0.06 <= d <= base + 0.06,
-              "%s: retry %d announced %.1f s; 250 ms doubling with jitter gives %.3f-%.3f s"
+              "%s: retry %d announced %.1f s; 250 ms doubling to 3 s with jitter gives %.3f-%.3f s"
               % (proc.name, i + 1, d, base / 2, base))
     # Each delay is drawn from [base/2, base] and the base doubles: never shorter than the
     # one before (the log rounds them, which keeps that order).
-    check(delays == sorted(delays), "%s: the announced delays shrink: %s" % (proc.name, delays))
+    # Below the cap the ranges do not overlap; at the cap two draws may come in any order.
+    below_cap = delays[:4]
+    check(below_cap == sorted(below_cap), "%s: the announced delays shrink: %s"
+          % (proc.name, delays))
     if len(gaps) >= 2:
         check(gaps[-1] > gaps[0], "%s: the gaps between attempts do not grow: %s"
               % (proc.name, gaps))
@@ -149,7 +171,7 @@ def test_untrusted_gateway(t):
     """No gateway_fingerprint, and the gateway's certificate is self-signed."""
     s1 = Session("s1")
     gw = t.gateway([s1])
-    share = t.share(gw, s1, ["127.0.0.1:1"], pin=None, wait_online=False)
+    share = t.share(gw, s1, ["127.0.0.1:1"], pin=None, wait_online=False, debug=True)
     check_backoff(t, share, r"certificate is not trusted \(self-signed\); its fingerprint is "
                   + re.escape(gw.fingerprint))
     check(share.count(r"agent online") == 0, "the agent went online with an untrusted gateway")
@@ -161,9 +183,14 @@ def test_wrong_pin(t):
     gw = t.gateway([s1])
     wrong = "sha256:" + "ab" * 32
     conn = t.connect_agent(gw, s1, ["127.0.0.1:1"], pin=wrong, wait_online=False,
-                           wait_share=False)
+                           wait_share=False, debug=True)
     check_backoff(t, conn, r"key has changed: .*pinned fingerprint is sha256:(ab)+")
     check(conn.count(r"agent online") == 0, "the agent went online with a wrong pin")
+    # The gateway only sees a client hang up: it names the likely cause and its own key.
+    _, m, _ = gw.proc.wait_for_log(r"the agent hung up on this gateway's certificate: most "
+                                   r"likely its gateway_fingerprint is not this gateway's key, "
+                                   + re.escape(gw.fingerprint), 5)
+    t.note(m.string)
 
 
 def test_gateway_down(t):
@@ -171,7 +198,7 @@ def test_gateway_down(t):
     s1 = Session("s1")
     gw = t.gateway([s1], start=False)
     gw.fingerprint = "sha256:" + "00" * 32
-    share = t.share(gw, s1, ["127.0.0.1:1"], wait_online=False)
+    share = t.share(gw, s1, ["127.0.0.1:1"], wait_online=False, debug=True)
     check_backoff(t, share, r"gateway 127\.0\.0\.1:%d: .*[Cc]onnection refused" % gw.port)
 
 

@@ -70,8 +70,67 @@ def test_gateway_sigkill_restart(t):
     check(share.running() and conn.running(), "an agent exited")
 
 
+DOWN_FOR = 20.0
+BACK_AFTER_DOWNTIME = 5.0
+
+
+def test_gateway_down_20s(t):
+    """The gateway is down for 20 s: the agents' backoff is capped at 3 s, so they are back
+    within 5 s of its return; meanwhile each wrote the failure once, and on return how
+    often it repeated."""
+    target = t.echo_server()
+    gw, share, conn = t.pair(allow=["127.0.0.1:%d" % target.port],
+                             mappings=["127.0.0.1:%d" % target.port])
+    echo_once(t, conn.ports[0], os.urandom(100000))
+    marks = {p.name: p.mark() for p in (share, conn)}
+    gw.proc.stop()
+    time.sleep(DOWN_FOR)
+
+    gw = Gateway(t, "gateway-back", gw.config_path, gw.port, gw.state_dir)
+    gw.start()
+    restarted, _, _ = gw.proc.wait_for_log(r"listening on", 1)
+    for p in (share, conn):
+        when, _, _ = p.wait_for_log(r"agent online in session “s1”", BACK_AFTER_DOWNTIME + 5,
+                                    since=marks[p.name])
+        t.note("%s: online %.2f s after the gateway came back" % (p.name, when - restarted))
+        check(when - restarted <= BACK_AFTER_DOWNTIME,
+              "%s back online %.2f s after the gateway came back, expected within %.0f s"
+              % (p.name, when - restarted, BACK_AFTER_DOWNTIME))
+        refused = p.count(r"[Cc]onnection refused; retrying in", marks[p.name])
+        check(refused == 1, "%s: “connection refused” written %d times in %.0f s, expected once "
+              "and then summarised:\n%s" % (p.name, refused, DOWN_FOR, p.tail(12)))
+        _, m, _ = p.wait_for_log(r"the same failure (\d+) more times in \d+ s before this "
+                                 r"success", 1, since=marks[p.name])
+        check(int(m.group(1)) >= 5, "%s: only %s repeats in %.0f s with a 3 s cap"
+              % (p.name, m.group(1), DOWN_FOR))
+    conn.wait_for_log(r"share agent online$", 5, since=marks[conn.name])
+    echo_once(t, conn.ports[0], os.urandom(100000))
+
+
+def test_agent_stop_named(t):
+    """A connect agent stopped with a tunnel open: the gateway says who closed it, not
+    "connection B: Broken pipe"."""
+    target = t.echo_server()
+    gw, share, conn = t.pair(allow=["127.0.0.1:%d" % target.port],
+                             mappings=["127.0.0.1:%d" % target.port])
+    echo_once(t, conn.ports[0], os.urandom(100000))
+    gw.proc.wait_for_log(r"tunnel joined", 5)
+    mark = gw.proc.mark()
+    conn.stop()
+    _, m, _ = gw.proc.wait_for_log(r"session s1: tunnel closed after", 5, since=mark)
+    t.note(m.string)
+    check("connection B" not in m.string and "connection A" not in m.string,
+          "the gateway names a connection letter: " + m.string)
+    check(m.string.endswith("bytes connect→share") or "by the connect agent" in m.string,
+          "the gateway blames someone else than the connect agent: " + m.string)
+
+
 if __name__ == "__main__":
     run_tests([
         case("gateway SIGKILL + restart: agents online within 3 s, the mapping works again",
              test_gateway_sigkill_restart),
+        case("gateway down 20 s: agents back within 5 s of its return, the failure written "
+             "once and its repeats summarised", test_gateway_down_20s),
+        case("connect agent stopped: the gateway says the connect agent closed the tunnel",
+             test_agent_stop_named),
     ])
