@@ -16,6 +16,7 @@
 #include "roles/cv-agent-context.h"
 #include "roles/cv-gateway.h"
 #include "transport/cv-identity.h"
+#include "wire/cv-host-port.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -105,28 +106,13 @@ new_password (void)
   return text;
 }
 
-/* -L as ssh writes it: [BIND:]PORT:HOST:HOSTPORT, HOST in brackets if IPv6.  The parts
- * are checked as the config checks them, later. */
+/* ssh's -L: split as `connect -L` does; a bare local port is spelt out as the loopback
+ * address it means in the config, so that the summary says it. */
 static gboolean
-split_mapping (const char *text, char **listen, char **target)
+split_mapping (const char *text, char **listen, char **target, GError **error)
 {
-  const char *last = strrchr (text, ':');
-  const char *split;
-
-  if (last == NULL || last == text)
+  if (!cv_host_port_split_forward (text, listen, target, error))
     return FALSE;
-  if (last[-1] == ']')
-    {
-      const char *open = g_strrstr_len (text, last - text, "[");
-
-      split = open != NULL && open > text ? open - 1 : NULL;
-    }
-  else
-    split = g_strrstr_len (text, last - text, ":");
-  if (split == NULL || *split != ':' || split == text)
-    return FALSE;
-  *listen = g_strndup (text, split - text);
-  /* Spelt out, as a bare port means loopback in the config: the summary then says it. */
   if (strchr (*listen, ':') == NULL)
     {
       char *port = *listen;
@@ -134,7 +120,6 @@ split_mapping (const char *text, char **listen, char **target)
       *listen = g_strconcat ("127.0.0.1:", port, NULL);
       g_free (port);
     }
-  *target = g_strdup (split + 1);
   return TRUE;
 }
 
@@ -465,12 +450,13 @@ cv_cli_init (int argc, char **argv)
     {
       char *listen = NULL;
       char *target = NULL;
+      g_autoptr (GError) split_error = NULL;
 
-      if (!split_mapping (mappings[i], &listen, &target))
+      if (!split_mapping (mappings[i], &listen, &target, &split_error))
         {
-          g_printerr ("culvert-cli init: -L: expected [BIND:]PORT:HOST:HOSTPORT, as ssh -L, "
-                      "got “%s”\n",
-                      mappings[i]);
+          g_printerr ("culvert-cli init: -L “%s”: %s; expected [BIND:]PORT:HOST:HOSTPORT, as "
+                      "ssh -L\n",
+                      mappings[i], split_error->message);
           return EXIT_USAGE;
         }
       g_ptr_array_add (listens, listen);

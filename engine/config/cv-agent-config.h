@@ -28,7 +28,7 @@ typedef struct {
   char *password;      /* set for CV_PASSWORD_SOURCE_GIVEN only; wiped when freed */
   char *name;          /* the host name when the config gives none */
   char *state_dir;
-  CvLogLevel log_level; /* what culvert-cli logs; the engine does not read it */
+  CvLogLevel log_level;      /* what culvert-cli logs; the engine does not read it */
   char *admin_socket;        /* absolute; NULL: STATE_DIR/share.sock or connect.sock, */
   gboolean admin_socket_off; /* unless "admin_socket": false */
 } CvAgentConfig;

@@ -823,9 +823,10 @@ cv_connect_agent_stop (CvConnectAgent *self)
   self->stopped = TRUE;
   g_cancellable_cancel (self->cancellable);
   fail_waiting (self, "the agent is stopping");
-  drop_tunnel (self);
+  /* The link first: its GOAWAY tells the gateway who ends the tunnel that follows. */
   if (self->link != NULL)
     cv_agent_link_stop (self->link);
+  drop_tunnel (self);
   for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->mappings)); i++)
     {
       g_autoptr (CvMapping) mapping = g_list_model_get_item (G_LIST_MODEL (self->mappings), i);

@@ -280,6 +280,13 @@ cv_gateway_link_is_leaving (CvGatewayLink *self)
   return self->leaving;
 }
 
+/* The agent said GOAWAY: it is stopping, or leaving for another reason of its own. */
+gboolean
+cv_gateway_link_agent_said_goodbye (CvGatewayLink *self)
+{
+  return self->mux != NULL && cv_mux_get_peer_goaway (self->mux, NULL) >= 0;
+}
+
 gpointer
 cv_gateway_link_get_session (CvGatewayLink *self)
 {

@@ -29,6 +29,7 @@ gint64 cv_gateway_link_get_round_trip_us (CvGatewayLink *self);
 guint cv_gateway_link_get_hello_timeout_ms (CvGatewayLink *self);
 gboolean cv_gateway_link_take_request (CvGatewayLink *self, guint per_second, gint64 now_us);
 gboolean cv_gateway_link_is_leaving (CvGatewayLink *self);
+gboolean cv_gateway_link_agent_said_goodbye (CvGatewayLink *self);
 gpointer cv_gateway_link_get_session (CvGatewayLink *self);
 void cv_gateway_link_set_session (CvGatewayLink *self, gpointer session);
 

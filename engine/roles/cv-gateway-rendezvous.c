@@ -147,24 +147,79 @@ cancel_join (GCancellable *gateway_cancellable, gpointer data)
   g_cancellable_cancel (data);
 }
 
-/* Why a joined tunnel ended, in the agents' words: the share agent's half is A, the
- * connect agent's B.  A reset or a broken pipe on one half is that agent closing its
- * side (it stopped, or dropped the tunnel), which the joiner sees as a failed write:
- * "closed by the connect agent", not "connection B: Broken pipe". */
-static char *
-describe_join_error (const GError *error, const CvJoinStats *stats)
+static const char *
+agent_of_side (CvJoinSide side)
 {
-  const char *agent = stats->failed_side == CV_JOIN_SIDE_A ? "share agent" : "connect agent";
-  const char *message = error->message;
+  return side == CV_JOIN_SIDE_A ? "share agent" : "connect agent";
+}
 
+/* Still here: logged in and not saying goodbye. */
+static gboolean
+staying (CvGatewayLink *link)
+{
+  return link != NULL && !cv_gateway_link_agent_said_goodbye (link);
+}
+
+/* The agent of @owner's tunnel that has left (its control link is gone, or it said
+ * GOAWAY) while the other stays, or NULL.  An agent that stops says goodbye on its
+ * control link before it closes its tunnels, so that this knows who ended a tunnel
+ * the gateway cannot look into. */
+static const char *
+agent_that_left (CvGateway *self, const TunnelOwner *owner)
+{
+  CvGatewaySessionState *session = g_hash_table_lookup (self->sessions, owner->session_id);
+  gboolean connect_stays = FALSE;
+
+  if (session == NULL)
+    return NULL;
+  for (guint i = 0; i < session->connects->len; i++)
+    {
+      CvGatewayLink *link = session->connects->pdata[i];
+
+      connect_stays |= staying (link)
+                       && g_strcmp0 (cv_gateway_link_get_fingerprint (link), owner->connect_key)
+                            == 0;
+    }
+  if (connect_stays == staying (session->share))
+    return NULL;
+  return connect_stays ? "share agent" : "connect agent";
+}
+
+/* Why a joined tunnel ended, in the agents' words: the share agent's half is A, the
+ * connect agent's B.  When one agent ends the tunnel (it stops, or drops the tunnel),
+ * both close their half in turn, and the gateway's last writes to a half already gone
+ * fail (a broken pipe, a reset): that is a normal end, not "connection B: Broken
+ * pipe".  Who ended it is the agent that left, if one did; else the half whose stream
+ * ended first.  @error: NULL for a join that ended cleanly. */
+static char *
+describe_join_end (CvGateway *self,
+                   const TunnelOwner *owner,
+                   const GError *error,
+                   const CvJoinStats *stats)
+{
+  const char *left = agent_that_left (self, owner);
+  const char *message;
+
+  if (error == NULL || cv_socket_error_is_reset (error))
+    {
+      if (left != NULL)
+        return g_strdup_printf ("closed by the %s, which is going offline", left);
+      if (error == NULL)
+        return NULL;
+      if (stats->first_eof_side != CV_JOIN_SIDE_NONE)
+        return g_strdup_printf ("closed by the %s", agent_of_side (stats->first_eof_side));
+      if (stats->failed_side != CV_JOIN_SIDE_NONE)
+        return g_strdup_printf ("closed by the %s", agent_of_side (stats->failed_side));
+      return g_strdup (error->message);
+    }
   if (stats->failed_side == CV_JOIN_SIDE_NONE)
-    return g_strdup (message);
-  if (cv_socket_error_is_reset (error))
-    return g_strdup_printf ("closed by the %s", agent);
+    return g_strdup (error->message);
   /* The joiner names the half "connection A: "/"B: "; here the agent names it. */
+  message = error->message;
   if (g_str_has_prefix (message, "connection ") && strstr (message, ": ") != NULL)
     message = strstr (message, ": ") + 2;
-  return g_strdup_printf ("the %s's connection failed: %s", agent, message);
+  return g_strdup_printf ("the %s's connection failed: %s", agent_of_side (stats->failed_side),
+                          message);
 }
 
 static void
@@ -186,8 +241,8 @@ on_joined (GObject *source, GAsyncResult *result, gpointer user_data)
   if (join->revoked != NULL || !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       g_autofree char *why = join->revoked != NULL ? g_strdup (join->revoked)
-                             : ok                  ? NULL
-                                                   : describe_join_error (error, &stats);
+                                                   : describe_join_end (join->gateway, &join->owner,
+                                                                        ok ? NULL : error, &stats);
 
       g_message ("session %s: tunnel closed after %.1f s, %" G_GUINT64_FORMAT
                  " bytes share→connect, %" G_GUINT64_FORMAT " bytes connect→share%s%s",

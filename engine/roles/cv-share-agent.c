@@ -570,8 +570,9 @@ cv_share_agent_stop (CvShareAgent *self)
     return;
   self->stopped = TRUE;
   g_cancellable_cancel (self->cancellable);
-  close_tunnels (self);
+  /* The link first: its GOAWAY tells the gateway who ends the tunnels that follow. */
   cv_agent_link_stop (self->link);
+  close_tunnels (self);
 }
 
 CvAgentLink *

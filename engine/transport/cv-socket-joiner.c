@@ -519,7 +519,12 @@ pump_direction (GTask *task, guint i)
           return TRUE;
         }
       if (n == 0)
-        d->eof = TRUE;
+        {
+          d->eof = TRUE;
+          /* Who hung up first: the other side's reset that often follows is its answer. */
+          if (join->stats.first_eof_side == CV_JOIN_SIDE_NONE)
+            join->stats.first_eof_side = side_name (i);
+        }
       drained_socket = (gsize) n < d->capacity;
       d->buffered = n;
       fills++;

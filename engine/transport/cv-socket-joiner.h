@@ -39,8 +39,9 @@ typedef struct {
 typedef struct _CvJoinStats {
   guint64 bytes_a_to_b; /* read from A and written to B */
   guint64 bytes_b_to_a;
-  CvJoinMode mode;        /* what ran: COPY where SPLICE was asked for but could not be used */
-  CvJoinSide failed_side; /* whose connection failed (reset, error), or NONE */
+  CvJoinMode mode;           /* what ran: COPY where SPLICE was asked for but could not be used */
+  CvJoinSide failed_side;    /* whose connection failed (reset, error), or NONE */
+  CvJoinSide first_eof_side; /* whose stream ended first (a FIN), or NONE */
 } CvJoinStats;
 
 void cv_join_options_init (CvJoinOptions *options);

@@ -108,21 +108,22 @@ def test_gateway_down_20s(t):
 
 
 def test_agent_stop_named(t):
-    """A connect agent stopped with a tunnel open: the gateway says who closed it, not
+    """An agent stopped with a tunnel open: the gateway says which agent closed it, not
     "connection B: Broken pipe"."""
-    target = t.echo_server()
-    gw, share, conn = t.pair(allow=["127.0.0.1:%d" % target.port],
-                             mappings=["127.0.0.1:%d" % target.port])
-    echo_once(t, conn.ports[0], os.urandom(100000))
-    gw.proc.wait_for_log(r"tunnel joined", 5)
-    mark = gw.proc.mark()
-    conn.stop()
-    _, m, _ = gw.proc.wait_for_log(r"session s1: tunnel closed after", 5, since=mark)
-    t.note(m.string)
-    check("connection B" not in m.string and "connection A" not in m.string,
-          "the gateway names a connection letter: " + m.string)
-    check(m.string.endswith("bytes connect→share") or "by the connect agent" in m.string,
-          "the gateway blames someone else than the connect agent: " + m.string)
+    for who in ("connect", "share"):
+        target = t.echo_server()
+        gw, share, conn = t.pair(allow=["127.0.0.1:%d" % target.port],
+                                 mappings=["127.0.0.1:%d" % target.port])
+        echo_once(t, conn.ports[0], os.urandom(100000))
+        gw.proc.wait_for_log(r"tunnel joined", 5)
+        mark = gw.proc.mark()
+        (conn if who == "connect" else share).stop()
+        _, m, _ = gw.proc.wait_for_log(r"session s1: tunnel closed after", 5, since=mark)
+        t.note(m.string)
+        check(m.string.endswith(": closed by the %s agent, which is going offline" % who),
+              "%s agent stopped; the gateway does not say so: %s" % (who, m.string))
+        for p in (gw.proc, share, conn):
+            p.stop()
 
 
 if __name__ == "__main__":
@@ -131,6 +132,6 @@ if __name__ == "__main__":
              test_gateway_sigkill_restart),
         case("gateway down 20 s: agents back within 5 s of its return, the failure written "
              "once and its repeats summarised", test_gateway_down_20s),
-        case("connect agent stopped: the gateway says the connect agent closed the tunnel",
+        case("connect or share agent stopped: the gateway says that agent closed the tunnel",
              test_agent_stop_named),
     ])
