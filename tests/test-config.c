@@ -81,6 +81,21 @@ static const BadCase bad_cases[] = {
     ": sessions[0].connect_password_hash: ", "the password hash is too weak" },
   { "gateway-same-hash.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
     ": sessions[0].connect_password_hash: ", "got the same hash" },
+  { "gateway-hash-dollars-eaten.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": sessions[0].share_password_hash: ",
+    "looks like an Argon2id hash whose “$” signs the shell removed; quote it with single "
+    "quotes, or paste the output of “culvert-cli hash-password”" },
+  { "gateway-lisen-typo.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_UNKNOWN_KEY,
+    ": lisen: ", "unknown key, did you mean listen?" },
+  { "share-as-connect.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_WRONG_KIND, ": ",
+    "this is a share agent's config (it has allow), not a connect agent's; use culvert-cli "
+    "share" },
+  { "connect-as-gateway.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_WRONG_KIND, ": ",
+    "this is a connect agent's config (it has mappings), not a gateway's; use culvert-cli "
+    "connect" },
+  { "gateway-as-share.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_WRONG_KIND, ": ",
+    "this is a gateway's config (it has listen), not a share agent's; use culvert-cli "
+    "gateway" },
   { "gateway-bad-join.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
     ": join: ", "expected one of \"splice\", \"copy\", got \"zerocopy\"" },
   { "gateway-certificate-incomplete.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_MISSING_KEY,
@@ -114,6 +129,8 @@ static const BadCase bad_cases[] = {
     ": password_env: ", "expected an environment variable name" },
   { "share-unknown-key.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_UNKNOWN_KEY,
     ": alow: ", "did you mean allow?" },
+  { "share-alow-typo.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_UNKNOWN_KEY,
+    ": alow: ", "unknown key, did you mean allow?" },
 
   /* Connect agent */
   { "connect-listen-port-too-big.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_BAD_VALUE,
@@ -134,6 +151,8 @@ static const BadCase bad_cases[] = {
     ": password_stdin: ", "got both password_env and password_stdin" },
   { "connect-mappings-empty.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_BAD_VALUE,
     ": mappings: ", "expected at least one entry" },
+  { "connect-mapings-typo.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_UNKNOWN_KEY,
+    ": mapings: ", "unknown key, did you mean mappings?" },
 };
 
 static char *
@@ -308,6 +327,12 @@ test_guess_kind (void)
     { "connect.json", TRUE, CV_CONFIG_KIND_CONNECT },
     { "gateway-minimal.json", FALSE, CV_CONFIG_KIND_GATEWAY },
     { "ambiguous.json", FALSE, CV_CONFIG_KIND_UNKNOWN },
+    /* A typo in the key that decides the kind still decides it, so that the loader
+     * names the typo; a key of another table ("session") is no typo of "sessions". */
+    { "share-alow-typo.json", FALSE, CV_CONFIG_KIND_SHARE },
+    { "connect-mapings-typo.json", FALSE, CV_CONFIG_KIND_CONNECT },
+    { "gateway-lisen-typo.json", FALSE, CV_CONFIG_KIND_GATEWAY },
+    { "share-as-connect.json", FALSE, CV_CONFIG_KIND_SHARE },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

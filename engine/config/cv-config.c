@@ -46,23 +46,6 @@ cv_config_kind_from_string (const char *name)
   return CV_CONFIG_KIND_UNKNOWN;
 }
 
-/* Keys only one kind has at the top level; a gateway may have no sessions yet, so its
- * other keys count too. */
-CvConfigKind
-cv_config_guess_kind (JsonObject *root)
-{
-  static const char *const gateway_keys[] = { "sessions", "listen", "limits", "certificate" };
-  gboolean gateway = FALSE;
-  gboolean share = json_object_has_member (root, "allow");
-  gboolean connect = json_object_has_member (root, "mappings");
-
-  for (guint i = 0; i < G_N_ELEMENTS (gateway_keys); i++)
-    gateway |= json_object_has_member (root, gateway_keys[i]);
-  if (gateway + share + connect != 1)
-    return CV_CONFIG_KIND_UNKNOWN;
-  return gateway ? CV_CONFIG_KIND_GATEWAY : share ? CV_CONFIG_KIND_SHARE : CV_CONFIG_KIND_CONNECT;
-}
-
 /* Paths */
 
 static gboolean
@@ -589,6 +572,33 @@ edit_distance (const char *a, const char *b)
   return d[len_a * width + len_b];
 }
 
+/* How many edits @given is from @key if that is few enough to be a slip of the
+ * finger, else G_MAXUINT. */
+static guint
+typo_distance (const char *given, const char *key)
+{
+  guint distance;
+
+  if (strlen (given) > 64)
+    return G_MAXUINT;
+  distance = edit_distance (given, key);
+  /* Two edits catch most slips of the finger; short keys get one, since two would turn
+   * "id" into anything. */
+  return distance <= CLAMP (strlen (key) / 3, 1, 2) ? distance : G_MAXUINT;
+}
+
+/**
+ * cv_config_is_typo_of:
+ *
+ * Whether @given, not @key itself, is close enough to @key to be a typo of it: the
+ * rule by which an unknown key's message suggests one.
+ */
+gboolean
+cv_config_is_typo_of (const char *given, const char *key)
+{
+  return !g_str_equal (given, key) && typo_distance (given, key) != G_MAXUINT;
+}
+
 static gboolean
 unknown_key (const char *key,
              const char *where,
@@ -602,21 +612,16 @@ unknown_key (const char *key,
 
   for (gsize i = 0; i < n_keys; i++)
     {
+      guint distance;
+
       if (keys[i].type == CV_CONFIG_REFUSED)
         continue;
       g_string_append_printf (known, "%s%s", known->len > 0 ? ", " : "", keys[i].key);
-      if (strlen (key) <= 64)
+      distance = typo_distance (key, keys[i].key);
+      if (distance < closest_distance)
         {
-          guint distance = edit_distance (key, keys[i].key);
-          /* Two edits catch most slips of the finger; short keys get one, since two
-           * would turn "id" into anything. */
-          guint most = CLAMP (strlen (keys[i].key) / 3, 1, 2);
-
-          if (distance <= most && distance < closest_distance)
-            {
-              closest = keys[i].key;
-              closest_distance = distance;
-            }
+          closest = keys[i].key;
+          closest_distance = distance;
         }
     }
   if (closest != NULL)

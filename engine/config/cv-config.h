@@ -18,6 +18,7 @@ typedef enum {
   CV_CONFIG_ERROR_UNKNOWN_KEY,   /* most often a typo, so never ignored */
   CV_CONFIG_ERROR_BAD_VALUE,     /* the right type, but not a valid value */
   CV_CONFIG_ERROR_INSECURE_FILE, /* a password file that others may read */
+  CV_CONFIG_ERROR_WRONG_KIND,    /* another role's config, e.g. a share agent's to connect */
 } CvConfigError;
 
 typedef enum {
@@ -29,7 +30,9 @@ typedef enum {
 
 const char *cv_config_kind_to_string (CvConfigKind kind);
 CvConfigKind cv_config_kind_from_string (const char *name);
+/* In cv-config-kind.c: which role a config is for, by the keys only one role has. */
 CvConfigKind cv_config_guess_kind (JsonObject *root);
+gboolean cv_config_check_kind (JsonObject *root, CvConfigKind kind, GError **error);
 
 JsonObject *cv_config_load_file (const char *file, GError **error);
 JsonObject *cv_config_load_data (const char *data, gsize len, const char *name, GError **error);
@@ -118,6 +121,8 @@ gboolean cv_config_parse_host_port (const char *text,
                                     guint16 *port_hi,
                                     GError **error);
 gboolean cv_config_check_session_id (const char *id, const char *where, GError **error);
+
+gboolean cv_config_is_typo_of (const char *given, const char *key);
 
 char *cv_config_path_member (const char *path, const char *key);
 char *cv_config_path_element (const char *path, guint index);

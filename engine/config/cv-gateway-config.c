@@ -464,7 +464,8 @@ read_limits (CvGatewayConfig *config, JsonObject *root, GError **error)
 static gboolean
 read_config (CvGatewayConfig *config, JsonObject *root, const char *file, GError **error)
 {
-  if (!cv_config_read_object (root, "", top_keys, G_N_ELEMENTS (top_keys), config, error)
+  if (!cv_config_check_kind (root, CV_CONFIG_KIND_GATEWAY, error)
+      || !cv_config_read_object (root, "", top_keys, G_N_ELEMENTS (top_keys), config, error)
       || !read_listen (config, root, error) || !read_certificate (config, root, file, error)
       || !read_sessions (config, root, error))
     return FALSE;
@@ -483,6 +484,16 @@ read_config (CvGatewayConfig *config, JsonObject *root, const char *file, GError
   if (config->state_dir == NULL)
     config->state_dir = cv_config_default_state_dir ();
   return TRUE;
+}
+
+/* Whether the gateway's config may have @key at its top level. */
+gboolean
+cv_gateway_config_is_top_key (const char *key)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (top_keys); i++)
+    if (g_str_equal (key, top_keys[i].key))
+      return TRUE;
+  return FALSE;
 }
 
 /**

@@ -79,6 +79,7 @@ CvGatewayConfig *cv_gateway_config_new_from_json (JsonObject *root,
                                                   const char *file,
                                                   GError **error);
 void cv_gateway_config_free (CvGatewayConfig *config);
+gboolean cv_gateway_config_is_top_key (const char *key);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CvGatewayConfig, cv_gateway_config_free)
 

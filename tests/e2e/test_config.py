@@ -108,6 +108,69 @@ def make_bad_case(role, kind, mutate, key):
     return test
 
 
+def check_config(t, path, *extra, env=None):
+    status, out, err = run_cli(["check-config"] + list(extra) + [path], timeout=10, env=env)
+    t.note(err.strip())
+    return status, out, err
+
+
+def make_wrong_role_case(written, given):
+    """A config run by another role's command (or checked as another kind) says whose it
+    is and which command runs it, not "allow: unknown key"."""
+    deciding = {"share": "allow", "connect": "mappings", "gateway": "listen"}[written]
+    whose = {"share": "a share agent's", "connect": "a connect agent's",
+             "gateway": "a gateway's"}
+
+    def test(t):
+        path = write(t, written + ".json", valid(written))
+        expected = "%s: this is %s config (it has %s), not %s; use culvert-cli %s" % (
+            path, whose[written], deciding, whose[given], written)
+        status, out, err = run_cli([given, "--config", path], timeout=10,
+                                   env={"CULVERT_PASSWORD": "pw"})
+        t.note(err.strip())
+        check(status == EXIT_CONFIG, "culvert-cli %s exited %d: %s" % (given, status, err))
+        check(expected in err, "expected %r, got %r" % (expected, err))
+        status, out, err = check_config(t, path, "--kind", given)
+        check(status == EXIT_CONFIG and expected in err,
+              "check-config --kind %s: %d %r" % (given, status, err))
+    return test
+
+
+def make_typo_case(role, right, typo):
+    """A typo in the key that tells the kind: check-config still guesses the kind, and
+    names the typo with the key it meant."""
+    def test(t):
+        config = valid(role)
+        config[typo] = config.pop(right)
+        path = write(t, "%s-typo.json" % role, config)
+        status, out, err = check_config(t, path)
+        expected = "%s: %s: unknown key, did you mean %s?" % (path, typo, right)
+        check(status == EXIT_CONFIG, "exit %d: %s" % (status, err))
+        check(expected in err, "expected %r, got %r" % (expected, err))
+    return test
+
+
+def test_hash_dollars_eaten(t):
+    """What bash leaves of a hash pasted in double quotes is recognised."""
+    config = valid("gateway")
+    mangled = run_bash('echo "%s"' % config["sessions"][0]["share_password_hash"])
+    check("$" not in mangled, "bash left the $ signs: %r" % mangled)
+    config["sessions"][0]["share_password_hash"] = mangled
+    path = write(t, "gateway.json", config)
+    status, out, err = check_config(t, path)
+    check(status == EXIT_CONFIG, "exit %d: %s" % (status, err))
+    check("sessions[0].share_password_hash: " in err and "whose “$” signs the shell removed; "
+          "quote it with single quotes, or paste the output of “culvert-cli hash-password”" in err,
+          "the eaten $ signs are not named: %r" % err)
+
+
+def run_bash(command):
+    import subprocess
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("v", "m", "argon"))}
+    return subprocess.run(["bash", "-c", command], stdout=subprocess.PIPE, env=env,
+                          timeout=10, check=True).stdout.decode().strip()
+
+
 if __name__ == "__main__":
     cases = [case("a valid %s config passes check-config (control)" % role, make_valid_case(role))
              for role in BAD]
@@ -115,4 +178,14 @@ if __name__ == "__main__":
         for kind, mutate, key in bad:
             cases.append(case("%s config, %s: exit 2, names the file and %s" % (role, kind, key),
                               make_bad_case(role, kind, mutate, key)))
+    for written, given in (("share", "connect"), ("connect", "share"), ("gateway", "share"),
+                           ("share", "gateway")):
+        cases.append(case("a %s config given to %s says whose it is" % (written, given),
+                          make_wrong_role_case(written, given)))
+    for role, right, typo in (("share", "allow", "alow"), ("connect", "mappings", "mapings"),
+                              ("gateway", "sessions", "sesions"),
+                              ("gateway", "listen", "lisen")):
+        cases.append(case("check-config names the typo %s in a %s config" % (typo, role),
+                          make_typo_case(role, right, typo)))
+    cases.append(case("a hash whose $ the shell ate is recognised", test_hash_dollars_eaten))
     run_tests(cases)
