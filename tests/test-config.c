@@ -80,7 +80,7 @@ static const BadCase bad_cases[] = {
   { "gateway-weak-hash.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
     ": sessions[0].connect_password_hash: ", "the password hash is too weak" },
   { "gateway-same-hash.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
-    ": sessions[0].connect_password_hash: ", "got the same hash" },
+    ": sessions[0].connect_password_hash: ", "got the same hash: in session “alpha”, whoever" },
   { "gateway-hash-dollars-eaten.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
     ": sessions[0].share_password_hash: ",
     "looks like an Argon2id hash whose “$” signs the shell removed; quote it with single "

@@ -300,7 +300,10 @@ read_session (JsonNode *node, const char *where, CvGatewaySession *session, GErr
     {
       cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, connect_where,
                            "expected the hash of a different password than "
-                           "share_password_hash, got the same hash");
+                           "share_password_hash, got the same hash: in session “%s”, whoever "
+                           "shares could also connect; hash another password for one of them "
+                           "(culvert-cli hash-password)",
+                           session->id);
       return FALSE;
     }
   if (session->name == NULL)

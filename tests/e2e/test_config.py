@@ -164,6 +164,22 @@ def test_hash_dollars_eaten(t):
           "the eaten $ signs are not named: %r" % err)
 
 
+def test_same_hash(t):
+    """One hash pasted for both sides: check-config and the gateway's start refuse it and
+    name the session."""
+    config = valid("gateway")
+    session = config["sessions"][0]
+    session["connect_password_hash"] = session["share_password_hash"]
+    path = write(t, "gateway.json", config)
+    for args in (["check-config", path], ["gateway", "--config", path]):
+        status, out, err = run_cli(args, timeout=10)
+        t.note(err.strip())
+        check(status == EXIT_CONFIG, "%s: exit %d: %s" % (args[0], status, err))
+        check("%s: sessions[0].connect_password_hash: " % path in err
+              and "got the same hash: in session “s1”, whoever shares could also connect" in err,
+              "%s does not name the session: %r" % (args[0], err))
+
+
 def run_bash(command):
     import subprocess
     env = {k: v for k, v in os.environ.items() if not k.startswith(("v", "m", "argon"))}
@@ -188,4 +204,6 @@ if __name__ == "__main__":
         cases.append(case("check-config names the typo %s in a %s config" % (typo, role),
                           make_typo_case(role, right, typo)))
     cases.append(case("a hash whose $ the shell ate is recognised", test_hash_dollars_eaten))
+    cases.append(case("share and connect hashes the same string: refused, naming the session",
+                      test_same_hash))
     run_tests(cases)
