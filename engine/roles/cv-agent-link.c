@@ -295,6 +295,22 @@ cv_agent_link_new (const CvGatewayAddress *gateway,
   return self;
 }
 
+/* The agent's identity's file in state_dir, without ".pem". */
+#define AGENT_IDENTITY_BASENAME "agent"
+
+/**
+ * cv_agent_link_check_identity:
+ * @identity: (out) (optional): the agent's key as it is now, or %NULL if the agent
+ *   would make one in its state_dir
+ *
+ * What cv_agent_link_new_from_config() does with the agent's key, without making it.
+ */
+gboolean
+cv_agent_link_check_identity (const CvAgentConfig *config, CvIdentity **identity, GError **error)
+{
+  return cv_identity_check (config->state_dir, AGENT_IDENTITY_BASENAME, identity, error);
+}
+
 /**
  * cv_agent_link_new_from_config:
  * @context: (nullable): the link's main context; NULL: the thread-default one
@@ -320,7 +336,8 @@ cv_agent_link_new_from_config (const CvAgentConfig *config,
   if (!cv_agent_config_check (config, error)
       || (password = cv_agent_config_read_password (config, error)) == NULL)
     return NULL;
-  identity = cv_identity_load_or_create (config->state_dir, "agent", config->name, &created, error);
+  identity = cv_identity_load_or_create (config->state_dir, AGENT_IDENTITY_BASENAME, config->name,
+                                         &created, error);
   if (identity == NULL)
     {
       sodium_memzero (password, strlen (password));

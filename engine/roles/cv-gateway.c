@@ -281,6 +281,9 @@ cv_gateway_new (CvGatewayConfig *config, CvIdentity *identity)
   return cv_gateway_new_with_context (config, identity, NULL);
 }
 
+/* The self-signed identity's file in state_dir, without ".pem". */
+#define GATEWAY_IDENTITY_BASENAME "gateway"
+
 /**
  * cv_gateway_load_identity:
  *
@@ -297,11 +300,33 @@ cv_gateway_load_identity (const CvGatewayConfig *config, GError **error)
 
   if (config->cert_file != NULL)
     return cv_identity_new_from_files (config->cert_file, config->key_file, error);
-  identity = cv_identity_load_or_create (config->state_dir, "gateway", "culvert-gateway", &created,
-                                         error);
+  identity = cv_identity_load_or_create (config->state_dir, GATEWAY_IDENTITY_BASENAME,
+                                         "culvert-gateway", &created, error);
   if (identity != NULL && created)
     g_message ("made a self-signed certificate in %s", config->state_dir);
   return identity;
+}
+
+/**
+ * cv_gateway_check_identity:
+ * @identity: (out) (optional): the identity start-up would use, or %NULL if it would
+ *   make one in state_dir
+ *
+ * What cv_gateway_load_identity() would do, without making anything.
+ */
+gboolean
+cv_gateway_check_identity (const CvGatewayConfig *config, CvIdentity **identity, GError **error)
+{
+  g_autoptr (CvIdentity) loaded = NULL;
+
+  if (config->cert_file == NULL)
+    return cv_identity_check (config->state_dir, GATEWAY_IDENTITY_BASENAME, identity, error);
+  loaded = cv_identity_new_from_files (config->cert_file, config->key_file, error);
+  if (loaded == NULL)
+    return FALSE;
+  if (identity != NULL)
+    *identity = g_steal_pointer (&loaded);
+  return TRUE;
 }
 
 /**
