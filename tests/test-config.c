@@ -529,6 +529,63 @@ test_load_parse_error_is_one_line (void)
     g_assert_cmpint ((guchar) *p, >=, 0x20);
 }
 
+/* json-glib names the token it stopped at ("1:136: unexpected character ']'"); the
+ * error names the bracket or string left open, where it was opened. */
+static void
+test_load_unclosed (void)
+{
+  static const struct {
+    const char *json;
+    const char *message;
+  } cases[] = {
+    { "{\n  \"sessions\": [\n    { \"id\": \"a\"\n  ]\n}\n",
+      "g.json:3:5: Parse error: this { is not closed: a ] at 4:3 comes before its }" },
+    { "{\n  \"listen\": [\"127.0.0.1:1\",\n  \"state_dir\": \"x\"\n}",
+      "g.json:2:13: Parse error: this [ is not closed: a } at 4:1 comes before its ]" },
+    { "{\n  \"listen\": [\"127.0.0.1:1\"]\n", "g.json:1:1: Parse error: this { is not closed: "
+                                              "the file ends before its }" },
+    { "{\"listen\": [\"127.0.0.1:1\"]]}", "g.json:1:27: Parse error: this ] closes nothing "
+                                          "that is open (one too many, or its [ is missing)" },
+    { "{\"state_dir\": \"x}\n", "g.json:1:15: Parse error: this string is not closed (a \" is "
+                                "missing)" },
+    /* Brackets inside strings, escaped quotes and characters of two bytes count right. */
+    { "{\"name\": \"é]\\\"[\", \"x\": [{]}", "g.json:1:25: Parse error: this { is not closed: "
+                                             "a ] at 1:26 comes before its }" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (JsonObject) root = cv_config_load_data (cases[i].json, strlen (cases[i].json),
+                                                         "g.json", &error);
+      guint line = 0, column = 0;
+
+      g_assert_null (root);
+      g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE);
+      g_assert_cmpstr (error->message, ==, cases[i].message);
+      g_assert_true (cv_config_error_get_location (error, "g.json", &line, &column));
+      g_assert_null (cv_config_quote_line (cases[i].json, strlen (cases[i].json), 99, 1));
+    }
+}
+
+/* The line of an error, with a caret under its column: tabs kept so that it lines up,
+ * control characters not sent to the terminal, long lines cut around the column. */
+static void
+test_quote_line (void)
+{
+  static const char text[] = "{\n\t\"listen\": [\"é\"]]\n}\n";
+  g_autofree char *quoted = cv_config_quote_line (text, strlen (text), 2, 17);
+  g_autofree char *long_line = g_strnfill (500, 'x');
+  g_autofree char *long_quoted = cv_config_quote_line (long_line, 500, 1, 400);
+  g_autofree char *escape = cv_config_quote_line ("a\033[2Jb", 6, 1, 2);
+
+  g_assert_cmpstr (quoted, ==, "    \t\"listen\": [\"é\"]]\n    \t               ^\n");
+  g_assert_true (g_str_has_prefix (long_quoted, "    …x"));
+  g_assert_cmpuint (strlen (strchr (long_quoted, '\n') + 1), <, 140);
+  g_assert_true (g_str_has_suffix (long_quoted, "^\n"));
+  g_assert_cmpstr (escape, ==, "    a?[2Jb\n     ^\n");
+}
+
 /* The systemd unit's limits are sized for the default limits (the arithmetic is in its
  * comments): raising a default without the unit fails here. */
 static guint64
@@ -1189,6 +1246,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/load-data", test_load_data);
   g_test_add_func ("/config/unit-fits-defaults", test_unit_fits_defaults);
   g_test_add_func ("/config/load-octal-escape", test_load_octal_escape);
+  g_test_add_func ("/config/load-unclosed", test_load_unclosed);
+  g_test_add_func ("/config/quote-line", test_quote_line);
   g_test_add_func ("/config/load-parse-error-is-one-line", test_load_parse_error_is_one_line);
   g_test_add_func ("/config/from-json-without-file", test_from_json_without_file);
   g_test_add_func ("/config/unknown-key-suggestions", test_unknown_key_suggestions);

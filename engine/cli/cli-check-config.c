@@ -171,6 +171,22 @@ check_config (CvConfigKind kind, JsonObject *root, const char *file, GError **er
     }
 }
 
+/* Under a syntax error, the line it is on and a caret under the column, as compilers
+ * show them. */
+static void
+print_location (const GError *error, const char *file)
+{
+  g_autofree char *data = NULL;
+  g_autofree char *quoted = NULL;
+  guint line, column;
+  gsize len;
+
+  if (cv_config_error_get_location (error, file, &line, &column)
+      && g_file_get_contents (file, &data, &len, NULL)
+      && (quoted = cv_config_quote_line (data, len, line, column)) != NULL)
+    g_printerr ("%s", quoted);
+}
+
 int
 cv_cli_check_config (int argc, char **argv)
 {
@@ -226,6 +242,7 @@ cv_cli_check_config (int argc, char **argv)
   if (summary == NULL)
     {
       g_printerr ("%s\n", error->message);
+      print_location (error, argv[1]);
       return 2;
     }
   g_print ("%s: OK (%s)\n", argv[1], summary);

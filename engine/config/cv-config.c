@@ -239,14 +239,28 @@ check_loaded (JsonParser *parser, CvJsonWatch *watch, const char *name, GError *
  * repeat a string of the file, unescaped: "\374" as the byte 0xfc, "\033" as ESC.  That
  * part is escaped (g_strescape() keeps it ASCII and on one line) and @name put first. */
 static void
-set_load_error (GError **error, const GError *load_error, const char *source, const char *name)
+set_load_error (GError **error,
+                const GError *load_error,
+                const char *source,
+                const char *name,
+                const char *data,
+                gsize len)
 {
   const char *message = load_error->message;
   g_autofree char *escaped = NULL;
+  g_autofree char *unclosed = NULL;
+  guint line = 0, column = 0;
 
   if (load_error->domain != JSON_PARSER_ERROR)
     {
       g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ, "%s: %s", name, message);
+      return;
+    }
+  /* A bracket or string left open is the cause json-glib misplaces most. */
+  if (data != NULL && (unclosed = cv_config_find_unclosed (data, len, &line, &column)) != NULL)
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE, "%s:%u:%u: Parse error: %s", name,
+                   line, column, unclosed);
       return;
     }
   if (g_str_has_prefix (message, source) && message[strlen (source)] == ':')
@@ -256,6 +270,36 @@ set_load_error (GError **error, const GError *load_error, const char *source, co
   escaped = g_strescape (message != NULL ? message : load_error->message, "\"");
   g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE, "%s%s%s", name,
                message != NULL ? "" : ": ", escaped);
+}
+
+/**
+ * cv_config_error_get_location:
+ * @name: the file the error is about
+ *
+ * Returns: whether @error is a parse error of @name with a line and a column, as
+ *   "NAME:LINE:COLUMN: …", and then those
+ */
+gboolean
+cv_config_error_get_location (const GError *error, const char *name, guint *line, guint *column)
+{
+  const char *rest;
+  char *end;
+  guint64 l, c;
+
+  if (!g_error_matches (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE)
+      || !g_str_has_prefix (error->message, name) || error->message[strlen (name)] != ':')
+    return FALSE;
+  rest = error->message + strlen (name) + 1;
+  l = g_ascii_strtoull (rest, &end, 10);
+  if (end == rest || *end != ':')
+    return FALSE;
+  rest = end + 1;
+  c = g_ascii_strtoull (rest, &end, 10);
+  if (end == rest || *end != ':' || l == 0 || c == 0 || l > G_MAXUINT || c > G_MAXUINT)
+    return FALSE;
+  *line = (guint) l;
+  *column = (guint) c;
+  return TRUE;
 }
 
 /**
@@ -278,7 +322,13 @@ cv_config_load_file (const char *file, GError **error)
   parser = cv_json_watch_parser_new (&watch, FALSE);
   if (!json_parser_load_from_file (parser, file, &local_error))
     {
-      set_load_error (error, local_error, file, file);
+      g_autofree char *data = NULL;
+      gsize len = 0;
+
+      /* Read again only to find the cause; it was readable a moment ago. */
+      if (local_error->domain == JSON_PARSER_ERROR)
+        g_file_get_contents (file, &data, &len, NULL);
+      set_load_error (error, local_error, file, file, data, len);
       return NULL;
     }
   return check_loaded (parser, &watch, file, error);
@@ -308,7 +358,7 @@ cv_config_load_data (const char *data, gsize len, const char *name, GError **err
     }
   if (!json_parser_load_from_data (parser, data, (gssize) len, &local_error))
     {
-      set_load_error (error, local_error, JSON_DATA_NAME, name);
+      set_load_error (error, local_error, JSON_DATA_NAME, name, data, len);
       return NULL;
     }
   return check_loaded (parser, &watch, name, error);

@@ -36,6 +36,14 @@ gboolean cv_config_check_kind (JsonObject *root, CvConfigKind kind, GError **err
 
 JsonObject *cv_config_load_file (const char *file, GError **error);
 JsonObject *cv_config_load_data (const char *data, gsize len, const char *name, GError **error);
+gboolean cv_config_error_get_location (const GError *error,
+                                       const char *name,
+                                       guint *line,
+                                       guint *column);
+
+/* In cv-config-syntax.c: the cause of a JSON syntax error, and the line it is on. */
+char *cv_config_find_unclosed (const char *data, gsize len, guint *line, guint *column);
+char *cv_config_quote_line (const char *data, gsize len, guint line, guint column);
 
 /* A key table describes one JSON object: every key it may hold, and for the simple
  * ones where the value goes in the caller's struct.  Keys not in the table are errors. */

@@ -182,6 +182,34 @@ def test_same_hash(t):
               "%s does not name the session: %r" % (args[0], err))
 
 
+def test_missing_brace(t):
+    """A missing } names the { left open, where it was opened, and shows its line with a
+    caret, instead of json-glib's "unexpected character ']'" further on."""
+    import json
+    config = valid("gateway")
+    text = json.dumps(config, indent=2)
+    lines = text.splitlines()
+    # The line that closes the session object (the first lone "}"): drop it.
+    closing = next(i for i, line in enumerate(lines) if line.strip() == "}" and i < len(lines) - 1)
+    opened = max(i for i in range(closing) if lines[i].strip() == "{")
+    del lines[closing]
+    path = t.path("gateway.json")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    column = lines[opened].index("{") + 1
+    status, out, err = check_config(t, path)
+    check(status == EXIT_CONFIG, "exit %d: %s" % (status, err))
+    first, quoted, caret = (err.splitlines() + ["", "", ""])[:3]
+    expected = "%s:%d:%d: Parse error: this { is not closed: a ] at %d:" % (
+        path, opened + 1, column, closing + 1)
+    check(first.startswith(expected) and first.endswith("comes before its }"),
+          "expected %r…, got %r" % (expected, first))
+    check(quoted == "    " + lines[opened], "the line is not shown: %r" % quoted)
+    check(caret == "    " + " " * (column - 1) + "^", "the caret is not under the {: %r" % caret)
+    status, out, err = run_cli(["gateway", "--config", path], timeout=10)
+    check(status == EXIT_CONFIG and expected in err, "the gateway says otherwise: %r" % err)
+
+
 def run_bash(command):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("v", "m", "argon"))}
     return subprocess.run(["bash", "-c", command], stdout=subprocess.PIPE, env=env,
@@ -422,5 +450,7 @@ if __name__ == "__main__":
         case("a state_dir that cannot be made: exit 2; one that can is not made",
              test_state_dir),
         case("a sessions file others may read: exit 2", test_sessions_file_mode),
+        case("a missing }: names the { left open, shows its line and a caret",
+             test_missing_brace),
     ]
     run_tests(cases)
