@@ -81,7 +81,22 @@ static const BadCase bad_cases[] = {
   { "gateway-weak-hash.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
     ": sessions[0].connect_password_hash: ", "the password hash is too weak" },
   { "gateway-same-hash.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
-    ": sessions[0].connect_password_hash: ", "got the same hash" },
+    ": sessions[0].connect_password_hash: ", "got the same hash: in session “alpha”, whoever" },
+  { "gateway-hash-dollars-eaten.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": sessions[0].share_password_hash: ",
+    "looks like an Argon2id hash whose “$” signs the shell removed; quote it with single "
+    "quotes, or paste the output of “culvert-cli hash-password”" },
+  { "gateway-lisen-typo.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_UNKNOWN_KEY,
+    ": lisen: ", "unknown key, did you mean listen?" },
+  { "share-as-connect.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_WRONG_KIND, ": ",
+    "this is a share agent's config (it has allow), not a connect agent's; use culvert-cli "
+    "share" },
+  { "connect-as-gateway.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_WRONG_KIND, ": ",
+    "this is a connect agent's config (it has mappings), not a gateway's; use culvert-cli "
+    "connect" },
+  { "gateway-as-share.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_WRONG_KIND, ": ",
+    "this is a gateway's config (it has listen), not a share agent's; use culvert-cli "
+    "gateway" },
   { "gateway-bad-join.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
     ": join: ", "expected one of \"splice\", \"copy\", got \"zerocopy\"" },
   { "gateway-certificate-incomplete.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_MISSING_KEY,
@@ -115,6 +130,8 @@ static const BadCase bad_cases[] = {
     ": password_env: ", "expected an environment variable name" },
   { "share-unknown-key.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_UNKNOWN_KEY,
     ": alow: ", "did you mean allow?" },
+  { "share-alow-typo.json", CV_CONFIG_KIND_SHARE, CV_CONFIG_ERROR_UNKNOWN_KEY,
+    ": alow: ", "unknown key, did you mean allow?" },
 
   /* Connect agent */
   { "connect-listen-port-too-big.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_BAD_VALUE,
@@ -135,6 +152,8 @@ static const BadCase bad_cases[] = {
     ": password_stdin: ", "got both password_env and password_stdin" },
   { "connect-mappings-empty.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_BAD_VALUE,
     ": mappings: ", "expected at least one entry" },
+  { "connect-mapings-typo.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_UNKNOWN_KEY,
+    ": mapings: ", "unknown key, did you mean mappings?" },
 };
 
 static char *
@@ -363,6 +382,12 @@ test_guess_kind (void)
     { "connect.json", TRUE, CV_CONFIG_KIND_CONNECT },
     { "gateway-minimal.json", FALSE, CV_CONFIG_KIND_GATEWAY },
     { "ambiguous.json", FALSE, CV_CONFIG_KIND_UNKNOWN },
+    /* A typo in the key that decides the kind still decides it, so that the loader
+     * names the typo; a key of another table ("session") is no typo of "sessions". */
+    { "share-alow-typo.json", FALSE, CV_CONFIG_KIND_SHARE },
+    { "connect-mapings-typo.json", FALSE, CV_CONFIG_KIND_CONNECT },
+    { "gateway-lisen-typo.json", FALSE, CV_CONFIG_KIND_GATEWAY },
+    { "share-as-connect.json", FALSE, CV_CONFIG_KIND_SHARE },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -641,6 +666,63 @@ test_load_parse_error_is_one_line (void)
   g_assert_true (g_utf8_validate (error->message, -1, NULL));
   for (const char *p = error->message; *p != '\0'; p++)
     g_assert_cmpint ((guchar) *p, >=, 0x20);
+}
+
+/* json-glib names the token it stopped at ("1:136: unexpected character ']'"); the
+ * error names the bracket or string left open, where it was opened. */
+static void
+test_load_unclosed (void)
+{
+  static const struct {
+    const char *json;
+    const char *message;
+  } cases[] = {
+    { "{\n  \"sessions\": [\n    { \"id\": \"a\"\n  ]\n}\n",
+      "g.json:3:5: Parse error: this { is not closed: a ] at 4:3 comes before its }" },
+    { "{\n  \"listen\": [\"127.0.0.1:1\",\n  \"state_dir\": \"x\"\n}",
+      "g.json:2:13: Parse error: this [ is not closed: a } at 4:1 comes before its ]" },
+    { "{\n  \"listen\": [\"127.0.0.1:1\"]\n", "g.json:1:1: Parse error: this { is not closed: "
+                                              "the file ends before its }" },
+    { "{\"listen\": [\"127.0.0.1:1\"]]}", "g.json:1:27: Parse error: this ] closes nothing "
+                                          "that is open (one too many, or its [ is missing)" },
+    { "{\"state_dir\": \"x}\n", "g.json:1:15: Parse error: this string is not closed (a \" is "
+                                "missing)" },
+    /* Brackets inside strings, escaped quotes and characters of two bytes count right. */
+    { "{\"name\": \"é]\\\"[\", \"x\": [{]}", "g.json:1:25: Parse error: this { is not closed: "
+                                             "a ] at 1:26 comes before its }" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (JsonObject) root = cv_config_load_data (cases[i].json, strlen (cases[i].json),
+                                                         "g.json", &error);
+      guint line = 0, column = 0;
+
+      g_assert_null (root);
+      g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE);
+      g_assert_cmpstr (error->message, ==, cases[i].message);
+      g_assert_true (cv_config_error_get_location (error, "g.json", &line, &column));
+      g_assert_null (cv_config_quote_line (cases[i].json, strlen (cases[i].json), 99, 1));
+    }
+}
+
+/* The line of an error, with a caret under its column: tabs kept so that it lines up,
+ * control characters not sent to the terminal, long lines cut around the column. */
+static void
+test_quote_line (void)
+{
+  static const char text[] = "{\n\t\"listen\": [\"é\"]]\n}\n";
+  g_autofree char *quoted = cv_config_quote_line (text, strlen (text), 2, 17);
+  g_autofree char *long_line = g_strnfill (500, 'x');
+  g_autofree char *long_quoted = cv_config_quote_line (long_line, 500, 1, 400);
+  g_autofree char *escape = cv_config_quote_line ("a\033[2Jb", 6, 1, 2);
+
+  g_assert_cmpstr (quoted, ==, "    \t\"listen\": [\"é\"]]\n    \t               ^\n");
+  g_assert_true (g_str_has_prefix (long_quoted, "    …x"));
+  g_assert_cmpuint (strlen (strchr (long_quoted, '\n') + 1), <, 140);
+  g_assert_true (g_str_has_suffix (long_quoted, "^\n"));
+  g_assert_cmpstr (escape, ==, "    a?[2Jb\n     ^\n");
 }
 
 /* The systemd unit's limits are sized for the default limits (the arithmetic is in its
@@ -1163,33 +1245,55 @@ run_cli (CliResult *result, const char *first_arg, ...)
   result->status = g_subprocess_get_exit_status (process);
 }
 
+/* check-config reads the examples as the roles would, then opens what they name, as
+ * start-up would: the loopback templates pass (with the warnings a template earns: no
+ * password in the environment here, no pin until init or the user adds one); the
+ * production ones name paths that are not on this machine, and it says so. */
 static void
 test_cli_examples (void)
 {
   static const struct {
     const char *file;
-    const char *summary;
+    int status;
+    const char *out; /* the summary, for those that pass */
+    const char *err; /* a part of stderr */
   } cases[] = {
-    { "gateway.json", "gateway: 1 session, 1 listener" },
-    { "share.json", "share: session demo, 1 allowed target" },
-    { "connect.json", "connect: session demo, 1 mapping" },
-    { "production/gateway.json", "gateway: 2 sessions, 2 listeners" },
-    { "production/share.json", "share: session acme-office, 4 allowed targets" },
-    { "production/connect.json", "connect: session acme-office, 3 mappings" },
+    { "gateway.json", 0, "gateway: 1 session, 1 listener", "" },
+    { "share.json", 0, "share: session demo, 1 allowed target",
+      ": warning: password_env: the environment variable CULVERT_PASSWORD is not set here" },
+    { "connect.json", 0, "connect: session demo, 1 mapping",
+      ": warning: no gateway_fingerprint: " },
+    { "production/gateway.json", 2, NULL,
+      ": certificate: could not open \"/etc/letsencrypt/live/relay.example.com/privkey.pem\"" },
+    { "production/share.json", 2, NULL, ": password_file: /etc/culvert/share.password: " },
+    { "production/connect.json", 0, "connect: session acme-office, 3 mappings",
+      ": warning: password_env: the environment variable CULVERT_PASSWORD is not set here" },
   };
 
   if (!have_cli ())
     return;
+  g_unsetenv ("CULVERT_PASSWORD");
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *path = example_path (cases[i].file);
-      g_autofree char *expected = g_strdup_printf ("%s: OK (%s)\n", path, cases[i].summary);
+      g_autofree char *expected_err = g_strconcat (path, cases[i].err, NULL);
       g_auto (CliResult) result = { 0 };
 
       run_cli (&result, "check-config", path, NULL);
-      g_assert_cmpint (result.status, ==, 0);
-      g_assert_cmpstr (result.out, ==, expected);
-      g_assert_cmpstr (result.err, ==, "");
+      g_test_message ("%s", result.err);
+      g_assert_cmpint (result.status, ==, cases[i].status);
+      if (*cases[i].err == '\0')
+        g_assert_cmpstr (result.err, ==, "");
+      else
+        g_assert_nonnull (strstr (result.err, expected_err));
+      if (cases[i].out != NULL)
+        {
+          g_autofree char *expected = g_strdup_printf ("%s: OK (%s)\n", path, cases[i].out);
+
+          g_assert_cmpstr (result.out, ==, expected);
+        }
+      else
+        g_assert_cmpstr (result.out, ==, "");
     }
 }
 
@@ -1293,6 +1397,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/load-comments", test_load_comments);
   g_test_add_func ("/config/unit-fits-defaults", test_unit_fits_defaults);
   g_test_add_func ("/config/load-octal-escape", test_load_octal_escape);
+  g_test_add_func ("/config/load-unclosed", test_load_unclosed);
+  g_test_add_func ("/config/quote-line", test_quote_line);
   g_test_add_func ("/config/load-parse-error-is-one-line", test_load_parse_error_is_one_line);
   g_test_add_func ("/config/from-json-without-file", test_from_json_without_file);
   g_test_add_func ("/config/unknown-key-suggestions", test_unknown_key_suggestions);

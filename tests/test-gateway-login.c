@@ -1,6 +1,8 @@
 /* test-gateway-login.c: agents logging in to the gateway, welcomed or refused. */
 #include "gateway-fixture.h"
 
+#include "auth/cv-password.h"
+
 /* ---- logging in --------------------------------------------------------- */
 
 static void
@@ -86,6 +88,58 @@ test_unknown_session (Fixture *fixture, gconstpointer data)
 
   g_assert_cmpuint (count_log_lines ("127.0.0.1: unknown session “s3”"), ==, 1);
   g_assert_cmpuint (count_log_lines ("share agent for session s1: wrong password"), ==, 1);
+}
+
+/* A password that opens both sides of its session (two hashes of one password, which
+ * the config cannot tell apart) is refused, and the operator told; the second check runs
+ * only after the first matched, so a wrong password still costs one. */
+static void
+test_same_password (Fixture *fixture, gconstpointer data)
+{
+  CvGatewayConfig *config = make_config (fixture, NULL, TRUE);
+  CvGatewaySession *same = g_new0 (CvGatewaySession, 1);
+  g_autoptr (GError) error = NULL;
+  guint64 runs;
+  Agent *agent;
+
+  same->id = g_strdup ("same");
+  same->name = g_strdup ("same");
+  same->share_password_hash = cv_password_hash (SHARE_PASSWORD, &error);
+  g_assert_no_error (error);
+  same->connect_password_hash = cv_password_hash (SHARE_PASSWORD, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (same->share_password_hash, !=, same->connect_password_hash);
+  g_ptr_array_add (config->sessions, same);
+  g_assert_true (cv_gateway_reload (fixture->gateway, config, &error));
+  g_assert_no_error (error);
+
+  for (guint role = CV_AGENT_ROLE_SHARE; role <= CV_AGENT_ROLE_CONNECT; role++)
+    {
+      runs = n_checks_run (fixture);
+      agent = attempt (fixture,
+                       role == CV_AGENT_ROLE_SHARE ? fixture->share_identity
+                                                   : fixture->connect_identity,
+                       role, "same", SHARE_PASSWORD, "one password");
+      assert_refused (agent, CV_REASON_BAD_PASSWORD,
+                      "this session's share and connect passwords are the same, so the gateway "
+                      "refuses both until its operator makes them differ");
+      g_assert_cmpuint (n_checks_run (fixture), ==, runs + 2);
+    }
+  g_assert_cmpuint (count_log_lines ("session same: the share and connect passwords are the same; "
+                                     "make them differ"),
+                    ==, 2);
+
+  runs = n_checks_run (fixture);
+  agent = attempt (fixture, fixture->share_identity, CV_AGENT_ROLE_SHARE, "same", WRONG_PASSWORD,
+                   "wrong");
+  assert_refused (agent, CV_REASON_BAD_PASSWORD, WRONG_CREDENTIALS);
+  g_assert_cmpuint (n_checks_run (fixture), ==, runs + 1);
+
+  /* Two passwords: welcomed, after both checks. */
+  runs = n_checks_run (fixture);
+  agent = agent_login (fixture, fixture->share_identity, CV_AGENT_ROLE_SHARE, "s1", "right");
+  agent_next (agent, CV_CONTROL_WELCOME);
+  g_assert_cmpuint (n_checks_run (fixture), ==, runs + 2);
 }
 
 /* The key an agent names must be the key it proved it holds. */
@@ -195,6 +249,7 @@ main (int argc, char **argv)
   gateway_test_add ("/gateway/login", NULL, test_login);
   gateway_test_add ("/gateway/refused/bad-password", NULL, test_bad_password);
   gateway_test_add ("/gateway/refused/unknown-session", NULL, test_unknown_session);
+  gateway_test_add ("/gateway/refused/same-password", NULL, test_same_password);
   gateway_test_add ("/gateway/refused/fingerprint-mismatch", NULL, test_fingerprint_mismatch);
   gateway_test_add ("/gateway/refused/control-character-in-name", NULL,
                     test_control_character_in_name);

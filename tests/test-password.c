@@ -119,6 +119,14 @@ typedef struct {
 static const BadHash bad_hashes[] = {
   { "empty", NULL, NULL, "", CV_AUTH_ERROR_MALFORMED_HASH, "empty" },
   { "plain-password", NULL, NULL, PASSWORD, CV_AUTH_ERROR_MALFORMED_HASH, "password itself" },
+  /* What bash leaves of "$argon2id$v=19$m=65536,t=2,p=1$…" in double quotes, and with
+   * its first "$" escaped. */
+  { "shell-ate-dollars", NULL, NULL, "=19=65536,t=2,p=1", CV_AUTH_ERROR_MALFORMED_HASH,
+    "“$” signs the shell removed; quote it with single quotes" },
+  { "shell-ate-most-dollars", NULL, NULL, "$argon2id=19=65536,t=2,p=1",
+    CV_AUTH_ERROR_MALFORMED_HASH, "“$” signs the shell removed" },
+  { "shell-ate-dollars-no-prefix", NULL, NULL, "argon2id=19=65536,t=2,p=1c2FsdA",
+    CV_AUTH_ERROR_MALFORMED_HASH, "“$” signs the shell removed" },
   { "dollar", NULL, NULL, "$", CV_AUTH_ERROR_UNSUPPORTED_HASH, "$argon2id$" },
   { "dollars", NULL, NULL, "$$$$$", CV_AUTH_ERROR_UNSUPPORTED_HASH, "$argon2id$" },
   { "prefix-only", NULL, NULL, "$argon2id$", CV_AUTH_ERROR_MALFORMED_HASH, "six" },

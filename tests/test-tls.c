@@ -265,6 +265,49 @@ test_identity_invalid_file (Fixture *fixture, gconstpointer data)
   g_assert_cmpstr (after, ==, "not a key\n");
 }
 
+/* What check-config uses: the identity as start-up would find it, nothing made. */
+static void
+test_identity_check (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *nested = g_build_filename (fixture->dir, "new", "state", NULL);
+  g_autofree char *file = g_build_filename (fixture->dir, "a-file", NULL);
+  g_autofree char *under_file = g_build_filename (file, "state", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvIdentity) identity = NULL;
+  g_autoptr (GDateTime) expiry = NULL;
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (GDateTime) in_19_years = NULL;
+
+  /* There: loaded, with the self-signed certificate's expiry. */
+  g_assert_true (cv_identity_check (fixture->state_dir, "agent", &identity, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (cv_identity_get_fingerprint (identity), ==,
+                   cv_identity_get_fingerprint (fixture->agent));
+  expiry = cv_identity_get_expiry (identity);
+  g_assert_nonnull (expiry);
+  in_19_years = g_date_time_add_years (now, CV_IDENTITY_VALIDITY_YEARS - 1);
+  g_assert_cmpint (g_date_time_compare (expiry, in_19_years), >, 0);
+  g_clear_object (&identity);
+
+  /* Not there, but it could be made: TRUE with no identity, and nothing made. */
+  g_assert_true (cv_identity_check (nested, "agent", &identity, &error));
+  g_assert_no_error (error);
+  g_assert_null (identity);
+  g_assert_false (g_file_test (nested, G_FILE_TEST_EXISTS));
+
+  g_assert_null (cv_identity_load (nested, "agent", &error));
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+  g_clear_error (&error);
+
+  /* A file where a directory must be made. */
+  g_file_set_contents (file, "x", -1, &error);
+  g_assert_no_error (error);
+  g_assert_false (cv_identity_check_can_create (under_file, &error));
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOTDIR);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "is not a directory"));
+}
+
 static void
 test_identity_from_files (Fixture *fixture, gconstpointer data)
 {
@@ -1084,6 +1127,7 @@ main (int argc, char **argv)
   ADD ("/tls/identity/insecure-permissions", test_identity_insecure_permissions);
   ADD ("/tls/identity/invalid-file", test_identity_invalid_file);
   ADD ("/tls/identity/from-files", test_identity_from_files);
+  ADD ("/tls/identity/check", test_identity_check);
   g_test_add_func ("/tls/fingerprint/normalize", test_fingerprint_normalize);
   g_test_add_func ("/tls/fingerprint/equal", test_fingerprint_equal);
   ADD ("/tls/pinned/accepted", test_pinned_accepted);

@@ -247,6 +247,21 @@ typedef struct {
   guint lanes;
 } Argon2Parameters;
 
+/* "$argon2id$v=19$m=65536,t=2,p=1$salt$hash" pasted in double quotes (or an unquoted
+ * here-document): the shell expands $argon2id, $v, $m and the rest, most often to
+ * nothing, and leaves "=19=65536,t=2,p=1", or "argon2id=19…" when one "$" was escaped.
+ * A whole hash has five "$"; what is left of one still has its parameters. */
+static gboolean
+looks_like_dollars_eaten (const char *phc)
+{
+  guint n_dollars = 0;
+
+  for (const char *p = phc; *p != '\0'; p++)
+    n_dollars += *p == '$';
+  return n_dollars < 5 && strstr (phc, "=19") != NULL && strstr (phc, ",t=") != NULL
+         && strstr (phc, ",p=") != NULL;
+}
+
 static gboolean
 parse_hash (const char *phc, Argon2Parameters *parameters, GError **error)
 {
@@ -260,6 +275,14 @@ parse_hash (const char *phc, Argon2Parameters *parameters, GError **error)
     {
       g_set_error_literal (error, CV_AUTH_ERROR, CV_AUTH_ERROR_MALFORMED_HASH,
                            "the password hash is empty (" MAKE_ONE_HINT ")");
+      return FALSE;
+    }
+  if (looks_like_dollars_eaten (phc))
+    {
+      g_set_error_literal (error, CV_AUTH_ERROR, CV_AUTH_ERROR_MALFORMED_HASH,
+                           "it looks like an Argon2id hash whose “$” signs the shell removed; "
+                           "quote it with single quotes, or paste the output of "
+                           "“culvert-cli hash-password” as it is");
       return FALSE;
     }
   if (phc[0] != '$')

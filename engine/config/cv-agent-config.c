@@ -211,6 +211,7 @@ static gboolean
 read_agent (CvAgentConfig *agent,
             JsonObject *root,
             const char *file,
+            CvConfigKind kind,
             const CvConfigKey *keys,
             gsize n_keys,
             GError **error)
@@ -219,7 +220,8 @@ read_agent (CvAgentConfig *agent,
   const char *fingerprint = NULL;
 
   agent->log_level = CV_LOG_LEVEL_INFO;
-  if (!cv_config_read_object (root, "", keys, n_keys, agent, error)
+  if (!cv_config_check_kind (root, kind, error)
+      || !cv_config_read_object (root, "", keys, n_keys, agent, error)
       || !cv_config_get_string (root, "gateway", "", TRUE, &gateway, error)
       || !cv_config_parse_host_port (gateway, "gateway", NULL, &agent->gateway_host,
                                      &agent->gateway_port, NULL, error)
@@ -356,6 +358,23 @@ read_mappings (CvConnectConfig *config, JsonObject *root, GError **error)
   return TRUE;
 }
 
+/* Whether the config of an agent of @kind (share or connect) may have @key at its top
+ * level. */
+gboolean
+cv_agent_config_is_top_key (CvConfigKind kind, const char *key)
+{
+  const CvConfigKey *keys = kind == CV_CONFIG_KIND_SHARE ? share_keys : connect_keys;
+  gsize n_keys = kind == CV_CONFIG_KIND_SHARE ? G_N_ELEMENTS (share_keys)
+                                              : G_N_ELEMENTS (connect_keys);
+
+  g_return_val_if_fail (kind == CV_CONFIG_KIND_SHARE || kind == CV_CONFIG_KIND_CONNECT, FALSE);
+
+  for (gsize i = 0; i < n_keys; i++)
+    if (g_str_equal (key, keys[i].key))
+      return TRUE;
+  return FALSE;
+}
+
 /**
  * cv_share_config_new_from_json:
  * @root: the config's top-level object
@@ -370,7 +389,8 @@ cv_share_config_new_from_json (JsonObject *root, const char *file, GError **erro
   g_autoptr (CvShareConfig) config = g_new0 (CvShareConfig, 1);
 
   config->allow = g_ptr_array_new_with_free_func (allowed_target_free);
-  if (!read_agent (&config->agent, root, file, share_keys, G_N_ELEMENTS (share_keys), error)
+  if (!read_agent (&config->agent, root, file, CV_CONFIG_KIND_SHARE, share_keys,
+                   G_N_ELEMENTS (share_keys), error)
       || !read_allow (config, root, error))
     {
       cv_config_prefix_error (error, file);
@@ -404,7 +424,8 @@ cv_connect_config_new_from_json (JsonObject *root, const char *file, GError **er
 
   config->offline_hold_ms = CV_CONNECT_DEFAULT_OFFLINE_HOLD_MS;
   config->mappings = g_ptr_array_new_with_free_func (mapping_free);
-  if (!read_agent (&config->agent, root, file, connect_keys, G_N_ELEMENTS (connect_keys), error)
+  if (!read_agent (&config->agent, root, file, CV_CONFIG_KIND_CONNECT, connect_keys,
+                   G_N_ELEMENTS (connect_keys), error)
       || !read_mappings (config, root, error))
     {
       cv_config_prefix_error (error, file);

@@ -99,6 +99,8 @@ CvConnectConfig *cv_connect_config_new_from_json (JsonObject *root,
                                                   GError **error);
 void cv_connect_config_free (CvConnectConfig *config);
 
+gboolean cv_agent_config_is_top_key (CvConfigKind kind, const char *key);
+
 char *cv_agent_config_read_password (const CvAgentConfig *config, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CvShareConfig, cv_share_config_free)

@@ -54,23 +54,6 @@ cv_config_kind_from_string (const char *name)
   return CV_CONFIG_KIND_UNKNOWN;
 }
 
-/* Keys only one kind has at the top level; a gateway may have no sessions yet, so its
- * other keys count too. */
-CvConfigKind
-cv_config_guess_kind (JsonObject *root)
-{
-  static const char *const gateway_keys[] = { "sessions", "listen", "limits", "certificate" };
-  gboolean gateway = FALSE;
-  gboolean share = json_object_has_member (root, "allow");
-  gboolean connect = json_object_has_member (root, "mappings");
-
-  for (guint i = 0; i < G_N_ELEMENTS (gateway_keys); i++)
-    gateway |= json_object_has_member (root, gateway_keys[i]);
-  if (gateway + share + connect != 1)
-    return CV_CONFIG_KIND_UNKNOWN;
-  return gateway ? CV_CONFIG_KIND_GATEWAY : share ? CV_CONFIG_KIND_SHARE : CV_CONFIG_KIND_CONNECT;
-}
-
 /* Paths */
 
 static gboolean
@@ -264,14 +247,28 @@ check_loaded (JsonParser *parser, CvJsonWatch *watch, const char *name, GError *
  * repeat a string of the file, unescaped: "\374" as the byte 0xfc, "\033" as ESC.  That
  * part is escaped (g_strescape() keeps it ASCII and on one line) and @name put first. */
 static void
-set_load_error (GError **error, const GError *load_error, const char *source, const char *name)
+set_load_error (GError **error,
+                const GError *load_error,
+                const char *source,
+                const char *name,
+                const char *data,
+                gsize len)
 {
   const char *message = load_error->message;
   g_autofree char *escaped = NULL;
+  g_autofree char *unclosed = NULL;
+  guint line = 0, column = 0;
 
   if (load_error->domain != JSON_PARSER_ERROR)
     {
       g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_READ, "%s: %s", name, message);
+      return;
+    }
+  /* A bracket or string left open is the cause json-glib misplaces most. */
+  if (data != NULL && (unclosed = cv_config_find_unclosed (data, len, &line, &column)) != NULL)
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE, "%s:%u:%u: Parse error: %s", name,
+                   line, column, unclosed);
       return;
     }
   if (g_str_has_prefix (message, source) && message[strlen (source)] == ':')
@@ -284,8 +281,8 @@ set_load_error (GError **error, const GError *load_error, const char *source, co
 }
 
 /* Our configs may hold "//" line comments, as the examples do; json-glib 1.6 takes
- * only C's block comments.  Each comment's bytes become spaces (its newline stays), so the line and
- * column of a parse error are the file's own.  A "//" inside a string is text; a
+ * only C's block comments.  Each comment's bytes become spaces (newlines stay), so the
+ * line and column of a parse error are the file's own.  A "//" inside a string is text; a
  * string ends at its line's end, as JSON strings cannot span lines, so that one
  * unclosed quote does not hide the comments after it.  Control messages never come
  * here: comments are a config file's only. */
@@ -315,14 +312,50 @@ blank_comments (const char *data, gsize len)
           text[i] = ' ';
       else if (text[i] == '/' && i + 1 < len && text[i + 1] == '*')
         {
-          /* json-glib's scanner skips these itself; a "//" or a quote inside one is
-           * part of it. */
+          /* json-glib would skip these itself; blanked too, so that the syntax scanner
+           * (cv-config-syntax.c) sees no bracket or quote inside one either.  An
+           * unclosed one is left for json-glib to refuse. */
           const char *end = g_strstr_len (text + i + 2, (gssize) (len - i - 2), "*/");
 
-          i = end != NULL ? (gsize) (end - text) + 1 : len;
+          if (end == NULL)
+            break;
+          for (; i < (gsize) (end - text) + 2; i++)
+            if (text[i] != '\n')
+              text[i] = ' ';
+          i--;
         }
     }
   return text;
+}
+
+/**
+ * cv_config_error_get_location:
+ * @name: the file the error is about
+ *
+ * Returns: whether @error is a parse error of @name with a line and a column, as
+ *   "NAME:LINE:COLUMN: …", and then those
+ */
+gboolean
+cv_config_error_get_location (const GError *error, const char *name, guint *line, guint *column)
+{
+  const char *rest;
+  char *end;
+  guint64 l, c;
+
+  if (!g_error_matches (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_PARSE)
+      || !g_str_has_prefix (error->message, name) || error->message[strlen (name)] != ':')
+    return FALSE;
+  rest = error->message + strlen (name) + 1;
+  l = g_ascii_strtoull (rest, &end, 10);
+  if (end == rest || *end != ':')
+    return FALSE;
+  rest = end + 1;
+  c = g_ascii_strtoull (rest, &end, 10);
+  if (end == rest || *end != ':' || l == 0 || c == 0 || l > G_MAXUINT || c > G_MAXUINT)
+    return FALSE;
+  *line = (guint) l;
+  *column = (guint) c;
+  return TRUE;
 }
 
 /**
@@ -344,7 +377,7 @@ cv_config_load_file (const char *file, GError **error)
 
   if (!g_file_get_contents (file, &contents, &len, &local_error))
     {
-      set_load_error (error, local_error, file, file);
+      set_load_error (error, local_error, file, file, NULL, 0);
       return NULL;
     }
   return cv_config_load_data (contents, len, file, error);
@@ -376,7 +409,7 @@ cv_config_load_data (const char *data, gsize len, const char *name, GError **err
   text = blank_comments (data, len);
   if (!json_parser_load_from_data (parser, text, (gssize) len, &local_error))
     {
-      set_load_error (error, local_error, JSON_DATA_NAME, name);
+      set_load_error (error, local_error, JSON_DATA_NAME, name, text, len);
       return NULL;
     }
   return check_loaded (parser, &watch, name, error);
@@ -677,6 +710,33 @@ edit_distance (const char *a, const char *b)
   return d[len_a * width + len_b];
 }
 
+/* How many edits @given is from @key if that is few enough to be a slip of the
+ * finger, else G_MAXUINT. */
+static guint
+typo_distance (const char *given, const char *key)
+{
+  guint distance;
+
+  if (strlen (given) > 64)
+    return G_MAXUINT;
+  distance = edit_distance (given, key);
+  /* Two edits catch most slips of the finger; short keys get one, since two would turn
+   * "id" into anything. */
+  return distance <= CLAMP (strlen (key) / 3, 1, 2) ? distance : G_MAXUINT;
+}
+
+/**
+ * cv_config_is_typo_of:
+ *
+ * Whether @given, not @key itself, is close enough to @key to be a typo of it: the
+ * rule by which an unknown key's message suggests one.
+ */
+gboolean
+cv_config_is_typo_of (const char *given, const char *key)
+{
+  return !g_str_equal (given, key) && typo_distance (given, key) != G_MAXUINT;
+}
+
 static gboolean
 unknown_key (const char *key,
              const char *where,
@@ -690,21 +750,16 @@ unknown_key (const char *key,
 
   for (gsize i = 0; i < n_keys; i++)
     {
+      guint distance;
+
       if (keys[i].type == CV_CONFIG_REFUSED)
         continue;
       g_string_append_printf (known, "%s%s", known->len > 0 ? ", " : "", keys[i].key);
-      if (strlen (key) <= 64)
+      distance = typo_distance (key, keys[i].key);
+      if (distance < closest_distance)
         {
-          guint distance = edit_distance (key, keys[i].key);
-          /* Two edits catch most slips of the finger; short keys get one, since two
-           * would turn "id" into anything. */
-          guint most = CLAMP (strlen (keys[i].key) / 3, 1, 2);
-
-          if (distance <= most && distance < closest_distance)
-            {
-              closest = keys[i].key;
-              closest_distance = distance;
-            }
+          closest = keys[i].key;
+          closest_distance = distance;
         }
     }
   if (closest != NULL)

@@ -18,6 +18,7 @@ typedef enum {
   CV_CONFIG_ERROR_UNKNOWN_KEY,   /* most often a typo, so never ignored */
   CV_CONFIG_ERROR_BAD_VALUE,     /* the right type, but not a valid value */
   CV_CONFIG_ERROR_INSECURE_FILE, /* a password file that others may read */
+  CV_CONFIG_ERROR_WRONG_KIND,    /* another role's config, e.g. a share agent's to connect */
 } CvConfigError;
 
 typedef enum {
@@ -40,10 +41,20 @@ extern const char *const cv_config_log_level_choices[];
 
 const char *cv_config_kind_to_string (CvConfigKind kind);
 CvConfigKind cv_config_kind_from_string (const char *name);
+/* In cv-config-kind.c: which role a config is for, by the keys only one role has. */
 CvConfigKind cv_config_guess_kind (JsonObject *root);
+gboolean cv_config_check_kind (JsonObject *root, CvConfigKind kind, GError **error);
 
 JsonObject *cv_config_load_file (const char *file, GError **error);
 JsonObject *cv_config_load_data (const char *data, gsize len, const char *name, GError **error);
+gboolean cv_config_error_get_location (const GError *error,
+                                       const char *name,
+                                       guint *line,
+                                       guint *column);
+
+/* In cv-config-syntax.c: the cause of a JSON syntax error, and the line it is on. */
+char *cv_config_find_unclosed (const char *data, gsize len, guint *line, guint *column);
+char *cv_config_quote_line (const char *data, gsize len, guint line, guint column);
 
 /* A key table describes one JSON object: every key it may hold, and for the simple
  * ones where the value goes in the caller's struct.  Keys not in the table are errors. */
@@ -134,6 +145,8 @@ gboolean cv_config_parse_host_port (const char *text,
                                     guint16 *port_hi,
                                     GError **error);
 gboolean cv_config_check_session_id (const char *id, const char *where, GError **error);
+
+gboolean cv_config_is_typo_of (const char *given, const char *key);
 
 char *cv_config_path_member (const char *path, const char *key);
 char *cv_config_path_element (const char *path, guint index);

@@ -300,7 +300,10 @@ read_session (JsonNode *node, const char *where, CvGatewaySession *session, GErr
     {
       cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, connect_where,
                            "expected the hash of a different password than "
-                           "share_password_hash, got the same hash");
+                           "share_password_hash, got the same hash: in session “%s”, whoever "
+                           "shares could also connect; hash another password for one of them "
+                           "(culvert-cli hash-password)",
+                           session->id);
       return FALSE;
     }
   if (session->name == NULL)
@@ -464,7 +467,8 @@ read_limits (CvGatewayConfig *config, JsonObject *root, GError **error)
 static gboolean
 read_config (CvGatewayConfig *config, JsonObject *root, const char *file, GError **error)
 {
-  if (!cv_config_read_object (root, "", top_keys, G_N_ELEMENTS (top_keys), config, error)
+  if (!cv_config_check_kind (root, CV_CONFIG_KIND_GATEWAY, error)
+      || !cv_config_read_object (root, "", top_keys, G_N_ELEMENTS (top_keys), config, error)
       || !read_listen (config, root, error) || !read_certificate (config, root, file, error)
       || !cv_config_get_admin_socket (root, file, &config->admin_socket, &config->admin_socket_off,
                                       error)
@@ -485,6 +489,16 @@ read_config (CvGatewayConfig *config, JsonObject *root, const char *file, GError
   if (config->state_dir == NULL)
     config->state_dir = cv_config_default_state_dir ();
   return TRUE;
+}
+
+/* Whether the gateway's config may have @key at its top level. */
+gboolean
+cv_gateway_config_is_top_key (const char *key)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (top_keys); i++)
+    if (g_str_equal (key, top_keys[i].key))
+      return TRUE;
+  return FALSE;
 }
 
 /**

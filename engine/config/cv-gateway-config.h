@@ -80,6 +80,7 @@ gboolean cv_gateway_config_add_session (CvGatewayConfig *config,
                                         const char *connect_password_hash,
                                         const char *where,
                                         GError **error);
+gboolean cv_gateway_config_is_top_key (const char *key);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CvGatewayConfig, cv_gateway_config_free)
 

@@ -303,6 +303,19 @@ cv_agent_link_new (const CvGatewayAddress *gateway,
 }
 
 /**
+ * cv_agent_link_check_identity:
+ * @identity: (out) (optional): the agent's key as it is now, or %NULL if the agent
+ *   would make one in its state_dir
+ *
+ * What cv_agent_link_new_from_config() does with the agent's key, without making it.
+ */
+gboolean
+cv_agent_link_check_identity (const CvAgentConfig *config, CvIdentity **identity, GError **error)
+{
+  return cv_identity_check (config->state_dir, CV_AGENT_IDENTITY_NAME, identity, error);
+}
+
+/**
  * cv_agent_link_new_from_config:
  * @context: (nullable): the link's main context; NULL: the thread-default one
  *

@@ -52,6 +52,9 @@ CvAgentLink *cv_agent_link_new_from_config (const CvAgentConfig *config,
                                             CvAgentRole role,
                                             GMainContext *context,
                                             GError **error);
+gboolean cv_agent_link_check_identity (const CvAgentConfig *config,
+                                       CvIdentity **identity,
+                                       GError **error);
 void cv_agent_link_start (CvAgentLink *self);
 void cv_agent_link_stop (CvAgentLink *self);
 gboolean cv_agent_link_is_ready (CvAgentLink *self);

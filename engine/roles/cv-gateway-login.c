@@ -7,6 +7,12 @@
  * withdrawn from the queue and costs nothing.  An unknown session is checked against
  * a dummy hash of the default cost, and refused with the same reason and message as a
  * wrong password, after the same time: a client cannot tell which it was; the log can.
+ *
+ * A password that is right is then checked against the session's other hash too: one
+ * that opens both sides (the share and connect passwords are the same, as the config
+ * cannot see when the hashes have different salts) is refused, since whoever shares
+ * could then connect, and the operator is told.  That second check runs only after the
+ * first succeeded, so a failed login costs no more than one.
  */
 #include "roles/cv-gateway-private.h"
 
@@ -31,7 +37,9 @@
 typedef struct {
   CvGateway *gateway;
   CvGatewayLink *link;
-  char *hash; /* what it is checked against: the session's hash for the role, or the dummy */
+  char *hash;       /* what it is checked against: the session's hash for the role, or the dummy */
+  char *other_hash; /* while checking_other: the session's hash for the other role */
+  gboolean checking_other;
   char *password;
   gboolean unknown_session;
   GCancellable *cancellable; /* cancelled when the link closes, or the gateway stops */
@@ -49,6 +57,7 @@ login_free (Login *login)
   g_clear_object (&login->link);
   g_clear_object (&login->gateway);
   g_free (login->hash);
+  g_free (login->other_hash);
   if (login->password != NULL)
     {
       sodium_memzero (login->password, strlen (login->password));
@@ -69,15 +78,30 @@ on_gateway_cancelled (GCancellable *cancellable, Login *login)
   g_cancellable_cancel (login->cancellable);
 }
 
-/* The hash the session has now for the HELLO's role; NULL if the session is gone. */
+/* The hash the session has now for @role; NULL if the session is gone. */
 static const char *
-current_hash (CvGateway *self, const CvHello *hello)
+hash_for_role (CvGateway *self, const CvHello *hello, CvAgentRole role)
 {
   CvGatewaySessionState *session = g_hash_table_lookup (self->sessions, hello->session);
 
   if (session == NULL || session->removed)
     return NULL;
-  return hello->role == CV_AGENT_ROLE_SHARE ? session->share_hash : session->connect_hash;
+  return role == CV_AGENT_ROLE_SHARE ? session->share_hash : session->connect_hash;
+}
+
+/* The hash the session has now for the HELLO's role. */
+static const char *
+current_hash (CvGateway *self, const CvHello *hello)
+{
+  return hash_for_role (self, hello, hello->role);
+}
+
+static const char *
+other_hash (CvGateway *self, const CvHello *hello)
+{
+  return hash_for_role (self, hello,
+                        hello->role == CV_AGENT_ROLE_SHARE ? CV_AGENT_ROLE_CONNECT
+                                                           : CV_AGENT_ROLE_SHARE);
 }
 
 static gboolean
@@ -97,8 +121,8 @@ start_check (Login *login)
   CvGateway *self = login->gateway;
 
   cv_password_checker_check_async (self->checker, cv_gateway_link_get_remote (login->link),
-                                   login->hash, login->password, login->cancellable, on_checked,
-                                   login);
+                                   login->checking_other ? login->other_hash : login->hash,
+                                   login->password, login->cancellable, on_checked, login);
 }
 
 /* The check did not run: withdrawn (the link closed, or the gateway stops), or there
@@ -137,6 +161,7 @@ on_checked (GObject *source, GAsyncResult *result, gpointer user_data)
   const char *remote = cv_gateway_link_get_remote_string (link);
   const char *hash = current_hash (self, hello);
   gboolean open = link_is_open (self, login);
+  gboolean same_password = FALSE;
 
   if (error != NULL)
     {
@@ -144,9 +169,18 @@ on_checked (GObject *source, GAsyncResult *result, gpointer user_data)
       login_free (login);
       return;
     }
+  if (login->checking_other)
+    {
+      /* The role's own hash matched before this check ran. */
+      same_password = matched;
+      matched = TRUE;
+    }
   /* A reload changed the hash while this was queued or running: the verdict of the
    * old one is not the session's.  Checked again, if anyone is still waiting. */
-  if (hash != NULL && !g_str_equal (hash, login->hash) && open && !self->shutting_down)
+  if (hash != NULL && open && !self->shutting_down
+      && (!g_str_equal (hash, login->hash)
+          || (login->checking_other
+              && g_strcmp0 (other_hash (self, hello), login->other_hash) != 0)))
     {
       g_message ("%s: %s agent for session %s: the password changed while it was being checked; "
                  "checking it again",
@@ -154,9 +188,24 @@ on_checked (GObject *source, GAsyncResult *result, gpointer user_data)
       g_free (login->hash);
       login->hash = g_strdup (hash);
       login->unknown_session = FALSE;
+      login->checking_other = FALSE;
       start_check (login);
       return;
     }
+  if (matched && hash != NULL && !login->checking_other && open && !self->shutting_down
+      && other_hash (self, hello) != NULL)
+    {
+      g_free (login->other_hash);
+      login->other_hash = g_strdup (other_hash (self, hello));
+      login->checking_other = TRUE;
+      start_check (login);
+      return;
+    }
+  if (same_password)
+    g_message ("%s: %s agent for session %s: refused: session %s: the share and connect "
+               "passwords are the same; make them differ (culvert-cli hash-password, then "
+               "share_password_hash or connect_password_hash)",
+               remote, cv_agent_role_to_string (hello->role), hello->session, hello->session);
   if (!matched || hash == NULL)
     {
       /* It ran, so it counts, whether or not anyone is still there to hear it. */
@@ -178,6 +227,13 @@ on_checked (GObject *source, GAsyncResult *result, gpointer user_data)
     cv_gateway_link_refuse (link, CV_REASON_SHUTTING_DOWN, "the gateway is shutting down", 0);
   else if (!matched || hash == NULL)
     cv_gateway_link_refuse (link, CV_REASON_BAD_PASSWORD, WRONG_CREDENTIALS, 0);
+  else if (same_password)
+    /* Who knows one password knows the other: telling them says nothing new, and it
+     * tells the agent's user what the operator must fix. */
+    cv_gateway_link_refuse (link, CV_REASON_BAD_PASSWORD,
+                            "this session's share and connect passwords are the same, so the "
+                            "gateway refuses both until its operator makes them differ",
+                            0);
   else
     /* A success does not wipe the address's failures: one valid password must not buy
      * unlimited guesses at another session's.  Failures fade with the limiter's window. */

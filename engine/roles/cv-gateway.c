@@ -321,6 +321,28 @@ cv_gateway_find_identity (const CvGatewayConfig *config, GError **error)
 }
 
 /**
+ * cv_gateway_check_identity:
+ * @identity: (out) (optional): the identity start-up would use, or %NULL if it would
+ *   make one in state_dir
+ *
+ * What cv_gateway_load_identity() would do, without making anything.
+ */
+gboolean
+cv_gateway_check_identity (const CvGatewayConfig *config, CvIdentity **identity, GError **error)
+{
+  g_autoptr (CvIdentity) loaded = NULL;
+
+  if (config->cert_file == NULL)
+    return cv_identity_check (config->state_dir, CV_GATEWAY_IDENTITY_NAME, identity, error);
+  loaded = cv_identity_new_from_files (config->cert_file, config->key_file, error);
+  if (loaded == NULL)
+    return FALSE;
+  if (identity != NULL)
+    *identity = g_steal_pointer (&loaded);
+  return TRUE;
+}
+
+/**
  * cv_gateway_new_from_file:
  * @config_file: the gateway's JSON config
  * @context: (nullable): the main context it runs on; %NULL for the thread-default one

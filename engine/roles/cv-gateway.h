@@ -27,6 +27,9 @@ CvGateway *cv_gateway_new_from_file (const char *config_file,
 
 CvIdentity *cv_gateway_load_identity (const CvGatewayConfig *config, GError **error);
 CvIdentity *cv_gateway_find_identity (const CvGatewayConfig *config, GError **error);
+gboolean cv_gateway_check_identity (const CvGatewayConfig *config,
+                                    CvIdentity **identity,
+                                    GError **error);
 
 gboolean cv_gateway_start (CvGateway *self, GError **error);
 GArray *cv_gateway_get_listen_ports (CvGateway *self);

@@ -14,6 +14,13 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#ifdef G_OS_UNIX
+#include <unistd.h>
+#else
+#define W_OK 2
+#define X_OK 0 /* Windows' access() knows no such mode */
+#endif
+
 #include <glib/gstdio.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -564,6 +571,74 @@ cv_identity_load (const char *dir, const char *basename, GError **error)
 }
 
 /**
+ * cv_identity_check_can_create:
+ * @dir: a state directory that may not exist yet
+ *
+ * Whether cv_identity_load_or_create() could make its file in @dir: @dir is a
+ * directory this process may write, or the nearest of its parents that exists is
+ * (the directories between are made, as g_mkdir_with_parents() would).  Nothing is
+ * made: it is for checking a config before the role runs.
+ */
+gboolean
+cv_identity_check_can_create (const char *dir, GError **error)
+{
+  g_autofree char *existing = g_canonicalize_filename (dir, NULL);
+
+  while (!g_file_test (existing, G_FILE_TEST_EXISTS))
+    {
+      char *parent = g_path_get_dirname (existing);
+
+      g_free (existing);
+      existing = parent;
+    }
+  if (!g_file_test (existing, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOTDIR,
+                   "cannot make the directory \"%s\": \"%s\" is not a directory", dir, existing);
+      return FALSE;
+    }
+  if (g_access (existing, W_OK | X_OK) != 0)
+    {
+      int saved_errno = errno;
+
+      if (g_str_equal (existing, dir))
+        g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                     "cannot write in the directory \"%s\": %s", dir, g_strerror (saved_errno));
+      else
+        g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                     "cannot make the directory \"%s\": cannot write in \"%s\": %s", dir, existing,
+                     g_strerror (saved_errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * cv_identity_check:
+ * @identity: (out) (optional): the identity there is now, or %NULL if one would be made
+ *
+ * What cv_identity_load_or_create() would do, without making anything: load
+ * dir/basename.pem if there is one, else check that it could be made.
+ */
+gboolean
+cv_identity_check (const char *dir, const char *basename, CvIdentity **identity, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (CvIdentity) found = cv_identity_load (dir, basename, &local_error);
+
+  if (found == NULL && !g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (found == NULL && !cv_identity_check_can_create (dir, error))
+    return FALSE;
+  if (identity != NULL)
+    *identity = g_steal_pointer (&found);
+  return TRUE;
+}
+
+/**
  * cv_identity_load_or_create:
  * @dir: the state directory; made, mode 0700, if missing
  * @basename: the file's name without ".pem", e.g. "gateway" or "agent"
@@ -621,6 +696,32 @@ cv_identity_load_or_create (const char *dir,
   if (self != NULL && created != NULL)
     *created = TRUE;
   return self;
+}
+
+/**
+ * cv_identity_get_expiry:
+ *
+ * Returns: when the first certificate of the identity's chain (its own, or an issuer
+ *   the file holds) stops being valid, or %NULL if none says
+ */
+GDateTime *
+cv_identity_get_expiry (CvIdentity *self)
+{
+  GDateTime *first = NULL;
+
+  g_return_val_if_fail (CV_IS_IDENTITY (self), NULL);
+
+  for (GTlsCertificate *c = self->certificate; c != NULL; c = g_tls_certificate_get_issuer (c))
+    {
+      g_autoptr (GDateTime) after = g_tls_certificate_get_not_valid_after (c);
+
+      if (after != NULL && (first == NULL || g_date_time_compare (after, first) < 0))
+        {
+          g_clear_pointer (&first, g_date_time_unref);
+          first = g_steal_pointer (&after);
+        }
+    }
+  return first;
 }
 
 GTlsCertificate *

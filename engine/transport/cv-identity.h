@@ -31,6 +31,12 @@ CvIdentity *cv_identity_load_or_create (const char *dir,
 CvIdentity *cv_identity_new_from_files (const char *cert_file,
                                         const char *key_file,
                                         GError **error);
+gboolean cv_identity_check_can_create (const char *dir, GError **error);
+gboolean cv_identity_check (const char *dir,
+                            const char *basename,
+                            CvIdentity **identity,
+                            GError **error);
+GDateTime *cv_identity_get_expiry (CvIdentity *self);
 
 GTlsCertificate *cv_identity_get_certificate (CvIdentity *self);
 const char *cv_identity_get_fingerprint (CvIdentity *self);

@@ -13,7 +13,8 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Session, case, check, closed_within, run_tests, shared_env)  # noqa: E402
+from harness import (CLI, Session, case, check, closed_within, hash_password, run_tests,  # noqa: E402
+                     shared_env)
 
 RETRY = r"retrying in ([0-9.]+) s"
 # Every attempt, at debug level (agents started with debug=True); at info a failure is
@@ -279,6 +280,44 @@ def test_pin_after_handshake(t):
           "%s does not pin the share agent's key" % known)
 
 
+class SamePasswordSession(Session):
+    """A session whose share and connect passwords are one, hashed twice (two salts): the
+    config cannot tell, the gateway must."""
+
+    def __init__(self, id, password):
+        super().__init__(id, password, password)
+
+    def config(self):
+        import subprocess
+        again = subprocess.run([CLI, "hash-password"], input=(self.share_password + "\n").encode(),
+                               stdout=subprocess.PIPE, timeout=30, check=True).stdout.decode()
+        first = hash_password(self.share_password)
+        check(again.strip() != first, "two hashes of one password are the same string")
+        return {"id": self.id, "share_password_hash": first,
+                "connect_password_hash": again.strip()}
+
+
+def test_same_password_refused(t):
+    """A share password that is also the connect password: the gateway refuses the login
+    (bad-password) and tells its operator to make them differ; a session beside it with
+    two passwords is not affected."""
+    same = SamePasswordSession("same", "one-password-for-both")
+    good = Session("good")
+    gw = t.gateway([same, good])
+    share = t.share(gw, same, ["127.0.0.1:1"], name="share-same", wait_online=False)
+    first_refusal(share, "bad-password")
+    gw.proc.wait_for_log(r"share agent for session same: refused: session same: the share and "
+                         r"connect passwords are the same; make them differ", 10)
+    conn = t.connect_agent(gw, same, ["127.0.0.1:1"], name="connect-same", wait_online=False,
+                           wait_share=False)
+    first_refusal(conn, "bad-password")
+    gw.proc.wait_for_log(r"connect agent for session same: refused: session same: the share "
+                         r"and connect passwords are the same", 10)
+    check(not share.matches(r"agent online") and not conn.matches(r"agent online"),
+          "an agent with the one password was admitted")
+    t.share(gw, good, ["127.0.0.1:1"], name="share-good")  # waits until it is online
+
+
 if __name__ == "__main__":
     run_tests([
         case("wrong password (share and connect): one line names bad-password, next try ≥ 15 s",
@@ -298,4 +337,6 @@ if __name__ == "__main__":
              test_refusal_backoff),
         case("first-use pin: written only after a tunnel's TLS handshake proved the key",
              test_pin_after_handshake),
+        case("share and connect passwords the same: the gateway refuses both and says to make "
+             "them differ", test_same_password_refused),
     ])

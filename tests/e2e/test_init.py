@@ -176,7 +176,11 @@ def test_examples_check(t):
     check(len(files) == 6, "expected 3 loopback and 3 production examples, found %s" % files)
     for path in files:
         status, out, err = run_cli(["check-config", path], timeout=10)
-        check(status == 0 and out.startswith(path + ": OK ("),
+        # A production example names files of a production machine (a Let's Encrypt key,
+        # /etc/culvert/…), which check-config opens as start-up would; only that may fail.
+        missing_here = ("production" in path and status == 2 and "/etc/" in err
+                        and "No such file or directory" in err)
+        check((status == 0 and out.startswith(path + ": OK (")) or missing_here,
               "check-config %s: exit %d, stdout %r, stderr %r" % (path, status, out, err))
         with open(path) as f:
             text = f.read()
