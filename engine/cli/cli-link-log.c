@@ -74,8 +74,15 @@ describe_failure (CvCliLinkLog *self)
                                                        cv_agent_link_get_session (self->link));
       g_autofree char *fix = describe_fix (self, refusal);
 
-      return g_strdup_printf ("refused: %s (%s)%s%s", sentence, cv_refusal_to_string (refusal),
-                              fix != NULL ? "; " : "", fix != NULL ? fix : "");
+      const char *said = cv_agent_link_get_refusal_message (self->link);
+
+      /* The gateway's words may say more than the reason (e.g. that the share and
+       * connect passwords are the same); they are escaped already. */
+      return g_strdup_printf ("refused: %s (%s%s%s%s)%s%s", sentence,
+                              cv_refusal_to_string (refusal),
+                              said != NULL ? "; the gateway says “" : "", said != NULL ? said : "",
+                              said != NULL ? "”" : "", fix != NULL ? "; " : "",
+                              fix != NULL ? fix : "");
     }
   return g_strdup (error != NULL ? error->message : "link down");
 }

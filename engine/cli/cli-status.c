@@ -589,6 +589,7 @@ cv_cli_status (int argc, char **argv)
   for (guint i = 0; all_roles[i] != NULL; i++)
     {
       g_autofree char *path = NULL;
+      int shown;
 
       if (role != NULL ? !g_str_equal (role, all_roles[i]) : FALSE)
         continue;
@@ -596,7 +597,9 @@ cv_cli_status (int argc, char **argv)
       /* Asking for every role: those with no socket are simply not running. */
       if (role == NULL && !g_file_test (path, G_FILE_TEST_EXISTS))
         continue;
-      status = MAX (status, show (path, all_roles[i], state_dir, as_json, asked == 0));
+      /* Not inside MAX (): it would ask (and print) twice. */
+      shown = show (path, all_roles[i], state_dir, as_json, asked == 0);
+      status = MAX (status, shown);
       asked++;
     }
   if (asked == 0)

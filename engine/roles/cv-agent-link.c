@@ -72,6 +72,7 @@ struct _CvAgentLink {
   CvAgentLinkState state;
   gint64 next_retry_time; /* g_get_real_time () µs; 0 when no retry is planned */
   CvRefusal refusal;
+  char *refusal_message; /* the gateway's own words with the last refusal, escaped; or NULL */
   GError *last_error;
 };
 
@@ -165,6 +166,7 @@ cv_agent_link_finalize (GObject *object)
   g_clear_object (&self->identity);
   g_clear_object (&self->cancellable);
   g_clear_error (&self->last_error);
+  g_free (self->refusal_message);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->session);
   if (self->password != NULL)
@@ -452,6 +454,14 @@ cv_agent_link_get_refusal (CvAgentLink *self)
   return self->refusal;
 }
 
+/* What the gateway said with its last refusal, besides the reason (escaped for a log),
+ * or NULL. */
+const char *
+cv_agent_link_get_refusal_message (CvAgentLink *self)
+{
+  return self->refusal_message;
+}
+
 const GError *
 cv_agent_link_get_last_error (CvAgentLink *self)
 {
@@ -545,6 +555,9 @@ on_refused (CvAgentLink *self, JsonObject *body)
 
   g_debug ("gateway %s:%u: session “%s” refused: %s%s%s", self->gateway.host, self->gateway.port,
            self->session, said, why != NULL ? ": " : "", why != NULL ? why : "");
+  /* Read with "refusal" (set before "state" is notified): it may say what to fix. */
+  g_free (self->refusal_message);
+  self->refusal_message = g_steal_pointer (&why);
   if (refusal == CV_REFUSAL_RATE_LIMITED && retry != NULL && JSON_NODE_HOLDS_VALUE (retry)
       && json_node_get_value_type (retry) == G_TYPE_INT64)
     self->next_delay_ms = (guint) CLAMP (json_node_get_int (retry), 1000, 3600 * 1000);

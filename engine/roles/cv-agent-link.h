@@ -67,6 +67,7 @@ GMainContext *cv_agent_link_get_main_context (CvAgentLink *self);
 CvAgentLinkState cv_agent_link_get_state (CvAgentLink *self);
 gint64 cv_agent_link_get_next_retry_time (CvAgentLink *self);
 CvRefusal cv_agent_link_get_refusal (CvAgentLink *self);
+const char *cv_agent_link_get_refusal_message (CvAgentLink *self);
 const GError *cv_agent_link_get_last_error (CvAgentLink *self);
 const char *cv_agent_link_get_name (CvAgentLink *self);
 gint64 cv_agent_link_get_started_time (CvAgentLink *self);

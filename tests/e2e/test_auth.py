@@ -306,6 +306,9 @@ def test_same_password_refused(t):
     gw = t.gateway([same, good])
     share = t.share(gw, same, ["127.0.0.1:1"], name="share-same", wait_online=False)
     first_refusal(share, "bad-password")
+    # The agent's user reads the gateway's words too: this is the operator's to fix.
+    share.wait_for_log(r"refused: .*the gateway says “this session's share and connect "
+                       r"passwords are the same", 1)
     gw.proc.wait_for_log(r"share agent for session same: refused: session same: the share and "
                          r"connect passwords are the same; make them differ", 10)
     conn = t.connect_agent(gw, same, ["127.0.0.1:1"], name="connect-same", wait_online=False,

@@ -132,6 +132,8 @@ def test_status_of_each_role(t):
     for needle in ("share agent “share” in session s1", "link: online",
                    "allows: 127.0.0.1:%d" % target.port, "KiB"):
         check(needle in out, "the share agent's table lacks %r:\n%s" % (needle, out))
+    check(out.count("share agent “share” in session s1") == 1,
+          "status --state-dir printed the share agent more than once:\n%s" % out)
 
     code, out, err = run_cli(["status", "--socket", os.path.join(conn.state_dir, "connect.sock")])
     check(code == 0, "status (connect): exit %d: %s" % (code, err))
@@ -248,7 +250,8 @@ def test_nothing_running(t):
           in err, "status with nothing running: %d %r %r" % (code, out, err))
     code, out, err = run_cli(["status", "--state-dir", empty, "--role", "gateway"])
     check(code == 1 and "no gateway is running with state dir %s (no socket at %s)"
-          % (empty, os.path.join(empty, "gateway.sock")) in err,
+          % (empty, os.path.join(empty, "gateway.sock")) in err
+          and err.count("no gateway is running") == 1,
           "status --role gateway with nothing running: %d %r" % (code, err))
     code, out, err = run_cli(["status", "--socket", os.path.join(empty, "x.sock")])
     check(code == 1 and "nothing is running at" in err, "status --socket: %d %r" % (code, err))
