@@ -11,6 +11,7 @@
 #include "roles/cv-client-queue.h"
 
 #include "base/cv-socket-util.h"
+#include "base/cv-source.h"
 #include "roles/cv-agent-context.h"
 
 typedef struct {
@@ -58,11 +59,7 @@ cv_client_queue_free (CvClientQueue *self)
 {
   if (self == NULL)
     return;
-  if (self->timer != NULL)
-    {
-      g_source_destroy (self->timer);
-      g_source_unref (self->timer);
-    }
+  cv_source_clear (&self->timer);
   g_queue_clear_full (&self->clients, (GDestroyNotify) client_free);
   g_main_context_unref (self->context);
   g_free (self);
@@ -111,7 +108,9 @@ on_deadline (gpointer user_data)
   g_autoptr (GError) why = NULL;
   GList *next;
 
-  g_clear_pointer (&self->timer, g_source_unref);
+  /* Destroyed, not only unreferenced: hold (0) calls this directly, with the timer
+   * still attached. */
+  cv_source_clear (&self->timer);
   for (GList *l = self->clients.head; l != NULL; l = next)
     {
       Client *client = l->data;
@@ -141,15 +140,12 @@ arm_timer (CvClientQueue *self)
       if (client->deadline_us != 0 && (earliest == 0 || client->deadline_us < earliest))
         earliest = client->deadline_us;
     }
-  if (self->timer != NULL)
-    {
-      g_source_destroy (self->timer);
-      g_clear_pointer (&self->timer, g_source_unref);
-    }
+  cv_source_clear (&self->timer);
   if (earliest == 0)
     return;
   /* Rounded up: a timer that fires a little early would find nothing due. */
-  delay_ms = MAX (earliest - g_get_monotonic_time () + 999, 0) / 1000;
+  delay_ms = (earliest - g_get_monotonic_time () + 999) / 1000;
+  delay_ms = MAX (delay_ms, 0);
   self->timer = cv_agent_timeout_add (self->context, (guint) delay_ms, on_deadline, self,
                                       "[culvert] held local clients");
 }
