@@ -496,6 +496,33 @@ test_dummy_hash (void)
   g_assert_false (cv_password_verify (dummy, "password"));
 }
 
+/* The generated passwords: 8 groups of 4 base32 characters (160 bits), each new, and
+ * each a valid password (it hashes and verifies). */
+static void
+test_generate (void)
+{
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                                       (GDestroyNotify) cv_secret_free, NULL);
+  g_autoptr (GRegex) form = g_regex_new ("^[a-z2-7]{4}(-[a-z2-7]{4}){7}$", 0, 0, NULL);
+
+  for (guint i = 0; i < 200; i++)
+    {
+      CvSecret *password = cv_password_generate ();
+
+      g_assert_true (g_regex_match (form, password, 0, NULL));
+      g_assert_false (g_hash_table_contains (seen, password));
+      g_hash_table_add (seen, password);
+    }
+  {
+    g_autoptr (CvSecret) password = cv_password_generate ();
+    g_autoptr (GError) error = NULL;
+    g_autofree char *phc = cv_password_hash (password, &error);
+
+    g_assert_no_error (error);
+    g_assert_true (cv_password_verify (phc, password));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -518,6 +545,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/cli/hash-password/stdin", test_cli_hash_password);
   g_test_add_func ("/cli/hash-password/refuses", test_cli_refuses);
+  g_test_add_func ("/password/generate", test_generate);
   g_test_add_func ("/cli/help-lists-commands", test_cli_help_lists_commands);
 #ifdef G_OS_UNIX
   g_test_add_func ("/cli/hash-password/terminal", test_cli_terminal);

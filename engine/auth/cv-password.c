@@ -353,3 +353,58 @@ cv_password_hash_needs_rehash (const char *phc)
   return parameters.memory_kib != HASH_MEMLIMIT / 1024 || parameters.passes != HASH_OPSLIMIT
          || parameters.lanes != 1;
 }
+
+#define GENERATED_RANDOM_BYTES 20 /* 160 bits: 32 base32 characters */
+#define GENERATED_GROUP 4
+
+/**
+ * cv_password_generate:
+ *
+ * Base32 (RFC 4648's alphabet, lower case) in groups of four: no look-alike letters to
+ * mistype, nothing a shell quote or a URL would mangle.
+ *
+ * Returns: (transfer full): a new password; free it with cv_secret_free()
+ */
+char *
+cv_password_generate (void)
+{
+  static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+  const guint n_chars = GENERATED_RANDOM_BYTES * 8 / 5;
+  /* One allocation of the final size, so that no partial copy is left unwiped. */
+  char *text = g_malloc (n_chars + n_chars / GENERATED_GROUP);
+  guint8 random[GENERATED_RANDOM_BYTES];
+  guint32 buffer = 0;
+  guint bits = 0, written = 0, out = 0;
+
+  randombytes_buf (random, sizeof random);
+  for (guint i = 0; i < sizeof random; i++)
+    {
+      buffer = (buffer << 8) | random[i];
+      bits += 8;
+      while (bits >= 5)
+        {
+          if (written > 0 && written % GENERATED_GROUP == 0)
+            text[out++] = '-';
+          text[out++] = alphabet[(buffer >> (bits - 5)) & 31];
+          bits -= 5;
+          written++;
+        }
+    }
+  text[out] = '\0';
+  sodium_memzero (random, sizeof random);
+  sodium_memzero (&buffer, sizeof buffer);
+  return text;
+}
+
+/**
+ * cv_secret_free:
+ * @secret: (nullable): a NUL-terminated string that held a secret
+ */
+void
+cv_secret_free (CvSecret *secret)
+{
+  if (secret == NULL)
+    return;
+  sodium_memzero (secret, strlen (secret));
+  g_free (secret);
+}

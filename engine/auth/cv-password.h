@@ -47,4 +47,13 @@ gboolean cv_password_hash_is_valid (const char *phc, GError **error);
  * (or is not valid): the gateway may offer to replace it. */
 gboolean cv_password_hash_needs_rehash (const char *phc);
 
+/* A fresh session password: 160 random bits in base32 (a-z, 2-7), in groups of four
+ * ("pcfd-iotk-47pm-…"): easy to read out, and safe inside a shell's single quotes. */
+char *cv_password_generate (void);
+
+/* A string that held a secret: wiped before it is freed. */
+typedef char CvSecret;
+void cv_secret_free (CvSecret *secret);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CvSecret, cv_secret_free)
+
 G_END_DECLS

@@ -12,7 +12,6 @@
 #include <string.h>
 
 /* 160 random bits: far beyond guessing, even against a stolen hash. */
-#define PASSWORD_RANDOM_BYTES 20
 
 #define SHARE_PASSWORD_ENV "CULVERT_SHARE_PASSWORD"
 #define CONNECT_PASSWORD_ENV "CULVERT_CONNECT_PASSWORD"
@@ -30,14 +29,6 @@ struct _CvCliFlagSessions {
 };
 
 static void
-wipe_string (char **text)
-{
-  if (*text != NULL)
-    sodium_memzero (*text, strlen (*text));
-  g_clear_pointer (text, g_free);
-}
-
-static void
 flag_session_free (gpointer data)
 {
   FlagSession *session = data;
@@ -45,8 +36,8 @@ flag_session_free (gpointer data)
   g_free (session->id);
   g_free (session->share_hash);
   g_free (session->connect_hash);
-  wipe_string (&session->share_password);
-  wipe_string (&session->connect_password);
+  g_clear_pointer (&session->share_password, cv_secret_free);
+  g_clear_pointer (&session->connect_password, cv_secret_free);
   g_free (session);
 }
 
@@ -55,38 +46,6 @@ cv_cli_flag_sessions_free (CvCliFlagSessions *sessions)
 {
   g_ptr_array_unref (sessions->sessions);
   g_free (sessions);
-}
-
-/* Base32 (RFC 4648's alphabet, lower case) in groups of four: no look-alike letters to
- * mistype, nothing a shell quote or a URL would mangle.  GLib and libsodium have
- * base64 and hex only; base64's "+/" and mixed case are worse to read out. */
-static char *
-make_password (void)
-{
-  static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
-  guint8 random[PASSWORD_RANDOM_BYTES];
-  GString *text = g_string_sized_new (PASSWORD_RANDOM_BYTES * 2);
-  guint bits = 0;
-  guint32 buffer = 0;
-  guint n_chars = 0;
-
-  randombytes_buf (random, sizeof random);
-  for (guint i = 0; i < sizeof random; i++)
-    {
-      buffer = (buffer << 8) | random[i];
-      bits += 8;
-      while (bits >= 5)
-        {
-          if (n_chars > 0 && n_chars % 4 == 0)
-            g_string_append_c (text, '-');
-          g_string_append_c (text, alphabet[(buffer >> (bits - 5)) & 31]);
-          bits -= 5;
-          n_chars++;
-        }
-    }
-  sodium_memzero (random, sizeof random);
-  sodium_memzero (&buffer, sizeof buffer);
-  return g_string_free (text, FALSE);
 }
 
 /* Read as an agent reads its own password, with the same checks. */
@@ -126,8 +85,8 @@ get_passwords (FlagSession *session, CvCliPasswords passwords, GError **error)
   switch (passwords)
     {
     case CV_CLI_PASSWORDS_GENERATE:
-      session->share_password = make_password ();
-      session->connect_password = make_password ();
+      session->share_password = cv_password_generate ();
+      session->connect_password = cv_password_generate ();
       return hash_passwords (session, session->share_password, session->connect_password, error);
     case CV_CLI_PASSWORDS_ENV:
       share = read_password (CV_PASSWORD_SOURCE_ENV, SHARE_PASSWORD_ENV, error);
@@ -142,8 +101,8 @@ get_passwords (FlagSession *session, CvCliPasswords passwords, GError **error)
       break;
     }
   ok = share != NULL && connect != NULL && hash_passwords (session, share, connect, error);
-  wipe_string (&share);
-  wipe_string (&connect);
+  g_clear_pointer (&share, cv_secret_free);
+  g_clear_pointer (&connect, cv_secret_free);
   return ok;
 }
 
@@ -233,20 +192,26 @@ cv_cli_flag_sessions_print (CvCliFlagSessions *sessions,
     {
       FlagSession *session = g_ptr_array_index (sessions->sessions, i);
       g_autofree char *common = NULL;
+      char *text;
 
       if (session->share_password == NULL)
         continue;
       common = g_strdup_printf ("--gateway %s --fingerprint %s --session %s", gateway, fingerprint,
                                 session->id);
-      g_print ("Session “%s”: its passwords were made for this run and are not stored (a "
-               "restart makes new ones).\n"
-               "Share agent (put the service it may reach in place of HOST:PORT):\n"
-               "  CULVERT_PASSWORD='%s' culvert-cli share %s --allow HOST:PORT\n"
-               "Connect agent (put a free local port in place of LOCAL_PORT):\n"
-               "  CULVERT_PASSWORD='%s' culvert-cli connect %s -L LOCAL_PORT:HOST:PORT\n",
-               session->id, session->share_password, common, session->connect_password, common);
-      wipe_string (&session->share_password);
-      wipe_string (&session->connect_password);
+      /* Written from a buffer that is wiped afterwards: g_print's own copy would not be. */
+      text = g_strdup_printf ("Session “%s”: its passwords were made for this run and are not "
+                              "stored (a restart makes new ones).\n"
+                              "Share agent (put the service it may reach in place of HOST:PORT):\n"
+                              "  CULVERT_PASSWORD='%s' culvert-cli share %s --allow HOST:PORT\n"
+                              "Connect agent (put a free local port in place of LOCAL_PORT):\n"
+                              "  CULVERT_PASSWORD='%s' culvert-cli connect %s -L "
+                              "LOCAL_PORT:HOST:PORT\n",
+                              session->id, session->share_password, common,
+                              session->connect_password, common);
+      fputs (text, stdout);
+      g_clear_pointer (&text, cv_secret_free);
+      g_clear_pointer (&session->share_password, cv_secret_free);
+      g_clear_pointer (&session->connect_password, cv_secret_free);
     }
   fflush (stdout);
 }

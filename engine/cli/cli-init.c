@@ -37,9 +37,6 @@
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
 
-/* 128 random bits, base64url without padding: 22 characters a person can copy. */
-#define PASSWORD_BYTES 16
-
 #define DEFAULT_DIR "culvert"
 #define DEFAULT_GATEWAY "127.0.0.1:8443"
 #define DEFAULT_SESSION "demo"
@@ -92,19 +89,6 @@ init_clear (Init *init)
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Init, init_clear)
-
-static char *
-new_password (void)
-{
-  guint8 bytes[PASSWORD_BYTES];
-  gsize size = sodium_base64_ENCODED_LEN (PASSWORD_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  char *text = g_malloc (size);
-
-  randombytes_buf (bytes, sizeof bytes);
-  sodium_bin2base64 (text, size, bytes, sizeof bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  sodium_memzero (bytes, sizeof bytes);
-  return text;
-}
 
 /* ssh's -L: split as `connect -L` does; a bare local port is spelt out as the loopback
  * address it means in the config, so that the summary says it. */
@@ -413,8 +397,8 @@ cv_cli_init (int argc, char **argv)
   g_auto (Init) init = { 0 };
   g_autoptr (GPtrArray) listens = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) targets = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *share_password = NULL;
-  g_autofree char *connect_password = NULL;
+  g_autoptr (CvSecret) share_password = NULL;
+  g_autoptr (CvSecret) connect_password = NULL;
   g_autofree char *share_hash = NULL;
   g_autofree char *connect_hash = NULL;
 
@@ -472,8 +456,8 @@ cv_cli_init (int argc, char **argv)
 
   /* The agents' configs are checked with a placeholder fingerprint first, so that a bad
    * --allow or -L is refused before any key or file is made. */
-  share_password = new_password ();
-  connect_password = new_password ();
+  share_password = cv_password_generate ();
+  connect_password = cv_password_generate ();
   if ((share_hash = cv_password_hash (share_password, &error)) == NULL
       || (connect_hash = cv_password_hash (connect_password, &error)) == NULL)
     {
@@ -516,8 +500,6 @@ cv_cli_init (int argc, char **argv)
   init.texts[CONNECT_JSON] = connect_json (&init, session, listens, targets);
   init.texts[SHARE_PASSWORD] = g_strconcat (share_password, "\n", NULL);
   init.texts[CONNECT_PASSWORD] = g_strconcat (connect_password, "\n", NULL);
-  sodium_memzero (share_password, strlen (share_password));
-  sodium_memzero (connect_password, strlen (connect_password));
 
   for (guint i = 0; i < N_FILES; i++)
     if (!write_new_file (init.paths[i], init.texts[i], &error))

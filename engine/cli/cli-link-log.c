@@ -106,8 +106,8 @@ on_failure (CvCliLinkLog *self)
 {
   const CvGatewayAddress *gateway = cv_agent_link_get_gateway (self->link);
   g_autofree char *failure = describe_failure (self);
-  double delay_s = MAX (cv_agent_link_get_next_retry_time (self->link) - g_get_real_time (), 0)
-                   / 1e6;
+  gint64 delay_us = cv_agent_link_get_next_retry_time (self->link) - g_get_real_time ();
+  double delay_s = MAX (delay_us, 0) / 1e6;
 
   if (g_strcmp0 (failure, self->last_failure) == 0)
     {

@@ -302,8 +302,9 @@ check_gateway_flags (CvCliOptions *options, GError **error)
   if (options->session_passwords != NULL && !g_str_equal (options->session_passwords, "generate")
       && !g_str_equal (options->session_passwords, "env")
       && !g_str_equal (options->session_passwords, "stdin"))
-    return flag_error (error, "--session-passwords: expected generate, env or stdin, got “%s”",
-                       options->session_passwords);
+    /* Not repeated: given this flag's name, what was typed may be a password. */
+    return flag_error (error, "--session-passwords: expected generate, env or stdin (the "
+                              "passwords themselves are never given on the command line)");
   if (options->config_file == NULL && options->sessions == NULL)
     return flag_error (error, "--session ID is required (or --config FILE)");
   return TRUE;

@@ -35,26 +35,31 @@ read_socket (const char *path, GError **error)
   g_autoptr (GSocketClient) client = g_socket_client_new ();
   g_autoptr (GSocketAddress) address = g_unix_socket_address_new (path);
   g_autoptr (GSocketConnection) connection = NULL;
-  g_autoptr (GOutputStream) memory = g_memory_output_stream_new_resizable ();
-  g_autoptr (GInputStream) bounded = NULL;
+  g_autoptr (GByteArray) document = g_byte_array_new ();
+  GInputStream *input;
+  guint8 buffer[16 * 1024];
   gssize n;
 
   g_socket_client_set_timeout (client, READ_TIMEOUT_S);
   connection = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (address), NULL, error);
   if (connection == NULL)
     return NULL;
-  n = g_output_stream_splice (memory, g_io_stream_get_input_stream (G_IO_STREAM (connection)),
-                              G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, error);
+  input = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  /* Stopped as soon as it is too long: whatever listens there cannot make us hold more. */
+  while ((n = g_input_stream_read (input, buffer, sizeof buffer, NULL, error)) > 0)
+    {
+      if (document->len + (gsize) n > MAX_DOCUMENT_BYTES)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                       "it sent more than %d bytes; is it a Culvert admin socket?",
+                       MAX_DOCUMENT_BYTES);
+          return NULL;
+        }
+      g_byte_array_append (document, buffer, (guint) n);
+    }
   if (n < 0)
     return NULL;
-  if (n > MAX_DOCUMENT_BYTES)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
-                   "%s sent more than %d bytes; is it a Culvert admin socket?", path,
-                   MAX_DOCUMENT_BYTES);
-      return NULL;
-    }
-  return g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (memory));
+  return g_byte_array_free_to_bytes (g_steal_pointer (&document));
 #else
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                "status needs Unix sockets, which this system does not have");
@@ -151,10 +156,12 @@ format_age (JsonObject *object, const char *name)
   const char *value = member_string (object, name);
   g_autoptr (GDateTime) then = value != NULL ? g_date_time_new_from_iso8601 (value, NULL) : NULL;
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  GTimeSpan since;
 
   if (then == NULL)
     return g_strdup ("-");
-  return format_duration (MAX (g_date_time_difference (now, then), 0) / G_TIME_SPAN_SECOND);
+  since = g_date_time_difference (now, then);
+  return format_duration (MAX (since, 0) / G_TIME_SPAN_SECOND);
 }
 
 static char *
@@ -300,8 +307,11 @@ print_agent_link (JsonObject *root, const char *what)
       if (member_string (link, "last_error") != NULL)
         g_print (", last error: %s", error);
       if (then != NULL)
-        g_print (", next try in %.0f s",
-                 MAX (g_date_time_difference (then, now), 0) / (double) G_TIME_SPAN_SECOND);
+        {
+          GTimeSpan until = g_date_time_difference (then, now);
+
+          g_print (", next try in %.0f s", MAX (until, 0) / (double) G_TIME_SPAN_SECOND);
+        }
       g_print ("\n");
     }
 }
@@ -458,7 +468,11 @@ show (const char *path, const char *role, const char *state_dir, gboolean as_jso
 
 /* The socket a config file names, and the role it is for; FALSE after saying why not. */
 static gboolean
-socket_of_config (const char *file, char **path, char **role, char **state_dir)
+socket_of_config (const char *file,
+                  char **path,
+                  char **role,
+                  char **state_dir,
+                  gboolean *status_off)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) root = cv_config_load_file (file, &error);
@@ -508,10 +522,27 @@ socket_of_config (const char *file, char **path, char **role, char **state_dir)
     }
   if (*path == NULL)
     {
+      /* A valid config: nothing runs there to ask, which is 1, not a bad config's 2. */
       g_printerr ("culvert-cli status: %s turns status off (\"admin_socket\": false)\n", file);
+      *status_off = TRUE;
       return FALSE;
     }
   return TRUE;
+}
+
+/* How many roles have a socket in @state_dir. */
+static guint
+count_sockets (const char *state_dir)
+{
+  guint n = 0;
+
+  for (guint i = 0; all_roles[i] != NULL; i++)
+    {
+      g_autofree char *path = cv_cli_admin_socket_path (state_dir, NULL, FALSE, all_roles[i]);
+
+      n += g_file_test (path, G_FILE_TEST_EXISTS);
+    }
+  return n;
 }
 
 static gboolean
@@ -571,6 +602,12 @@ cv_cli_status (int argc, char **argv)
       return 2;
     }
 
+  if (role != NULL && state_dir == NULL && (socket_path != NULL || config_file != NULL))
+    {
+      g_printerr ("culvert-cli status: --role goes with --state-dir (a socket or a config names "
+                  "its role already)\n");
+      return 2;
+    }
   if (socket_path != NULL)
     return show (socket_path, role, NULL, as_json, TRUE);
   if (config_file != NULL)
@@ -578,14 +615,23 @@ cv_cli_status (int argc, char **argv)
       g_autofree char *path = NULL;
       g_autofree char *config_role = NULL;
       g_autofree char *config_state_dir = NULL;
+      gboolean status_off = FALSE;
 
-      if (!socket_of_config (config_file, &path, &config_role, &config_state_dir))
-        return 2;
+      if (!socket_of_config (config_file, &path, &config_role, &config_state_dir, &status_off))
+        return status_off ? 1 : 2;
       return show (path, config_role, config_state_dir, as_json, TRUE);
     }
 
   if (state_dir == NULL)
     state_dir = cv_config_default_state_dir ();
+  if (as_json && role == NULL && count_sockets (state_dir) > 1)
+    {
+      /* One document is what --json promises: two in a row would be no JSON at all. */
+      g_printerr ("culvert-cli status: several roles run with state dir %s; give --role with "
+                  "--json\n",
+                  state_dir);
+      return 2;
+    }
   for (guint i = 0; all_roles[i] != NULL; i++)
     {
       g_autofree char *path = NULL;

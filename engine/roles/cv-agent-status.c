@@ -59,13 +59,6 @@ begin_agent (JsonBuilder *builder, CvAgentLink *link)
   json_builder_end_object (builder);
 }
 
-static void
-add_count (JsonBuilder *builder, const char *member, guint64 count)
-{
-  json_builder_set_member_name (builder, member);
-  json_builder_add_int_value (builder, count);
-}
-
 /**
  * cv_share_agent_build_status:
  *
@@ -78,9 +71,10 @@ JsonNode *
 cv_share_agent_build_status (CvShareAgent *agent)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
-  CvAllowList *allow = cv_share_agent_get_allow_list (agent);
+  CvAllowList *allow;
 
   g_return_val_if_fail (CV_IS_SHARE_AGENT (agent), NULL);
+  allow = cv_share_agent_get_allow_list (agent);
 
   begin_agent (builder, cv_share_agent_get_link (agent));
   json_builder_set_member_name (builder, "allow");
@@ -99,13 +93,13 @@ cv_share_agent_build_status (CvShareAgent *agent)
       json_builder_begin_object (builder);
       cv_status_add_string_or_null (builder, "peer_name", peer_name);
       cv_status_add_string_or_null (builder, "peer_address", peer_address);
-      add_count (builder, "channels", n_channels);
+      cv_status_add_count (builder, "channels", n_channels);
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
-  add_count (builder, "channels", cv_share_agent_get_n_channels (agent));
-  add_count (builder, "bytes_in", cv_share_agent_get_bytes_in (agent));
-  add_count (builder, "bytes_out", cv_share_agent_get_bytes_out (agent));
+  cv_status_add_count (builder, "channels", cv_share_agent_get_n_channels (agent));
+  cv_status_add_count (builder, "bytes_in", cv_share_agent_get_bytes_in (agent));
+  cv_status_add_count (builder, "bytes_out", cv_share_agent_get_bytes_out (agent));
   json_builder_end_object (builder);
   return json_builder_get_root (builder);
 }
@@ -121,15 +115,15 @@ add_mapping (JsonBuilder *builder, CvMapping *mapping)
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "listen");
   json_builder_add_string_value (builder, listen);
-  add_count (builder, "bound_port", cv_mapping_get_bound_port (mapping));
+  cv_status_add_count (builder, "bound_port", cv_mapping_get_bound_port (mapping));
   json_builder_set_member_name (builder, "target");
   json_builder_add_string_value (builder, target);
   json_builder_set_member_name (builder, "listening");
   json_builder_add_boolean_value (builder, cv_mapping_get_listening (mapping));
   cv_status_add_string_or_null (builder, "error", error != NULL ? error->message : NULL);
-  add_count (builder, "channels", cv_mapping_get_n_channels (mapping));
-  add_count (builder, "bytes_in", cv_mapping_get_bytes_in (mapping));
-  add_count (builder, "bytes_out", cv_mapping_get_bytes_out (mapping));
+  cv_status_add_count (builder, "channels", cv_mapping_get_n_channels (mapping));
+  cv_status_add_count (builder, "bytes_in", cv_mapping_get_bytes_in (mapping));
+  cv_status_add_count (builder, "bytes_out", cv_mapping_get_bytes_out (mapping));
   json_builder_end_object (builder);
 }
 
@@ -166,7 +160,7 @@ cv_connect_agent_build_status (CvConnectAgent *agent)
   cv_status_add_int_or_null (builder, "round_trip_us", cv_connect_agent_get_round_trip_us (agent));
   json_builder_end_object (builder);
 
-  add_count (builder, "channels", cv_connect_agent_get_n_channels (agent));
+  cv_status_add_count (builder, "channels", cv_connect_agent_get_n_channels (agent));
   json_builder_set_member_name (builder, "mappings");
   json_builder_begin_array (builder);
   for (guint i = 0; i < g_list_model_get_n_items (mappings); i++)

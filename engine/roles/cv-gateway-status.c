@@ -123,13 +123,6 @@ add_listeners (JsonBuilder *builder, CvGateway *self)
   json_builder_end_array (builder);
 }
 
-static void
-add_count (JsonBuilder *builder, const char *member, guint64 count)
-{
-  json_builder_set_member_name (builder, member);
-  json_builder_add_int_value (builder, count);
-}
-
 /**
  * cv_gateway_build_status:
  *
@@ -157,13 +150,13 @@ cv_gateway_build_status (CvGateway *self)
 
   json_builder_set_member_name (builder, "totals");
   json_builder_begin_object (builder);
-  add_count (builder, "sessions", cv_gateway_get_n_sessions (self));
-  add_count (builder, "sessions_online", cv_gateway_get_n_sessions_online (self));
-  add_count (builder, "links", cv_gateway_get_n_links (self));
-  add_count (builder, "unauthenticated", cv_gateway_get_n_unauthenticated (self));
-  add_count (builder, "tunnels", self->n_tunnels);
-  add_count (builder, "offers", self->n_rendezvous);
-  add_count (builder, "tunnel_bytes", tunnel_bytes);
+  cv_status_add_count (builder, "sessions", cv_gateway_get_n_sessions (self));
+  cv_status_add_count (builder, "sessions_online", cv_gateway_get_n_sessions_online (self));
+  cv_status_add_count (builder, "links", cv_gateway_get_n_links (self));
+  cv_status_add_count (builder, "unauthenticated", cv_gateway_get_n_unauthenticated (self));
+  cv_status_add_count (builder, "tunnels", self->n_tunnels);
+  cv_status_add_count (builder, "offers", self->n_rendezvous);
+  cv_status_add_count (builder, "tunnel_bytes", tunnel_bytes);
   json_builder_end_object (builder);
 
   json_builder_end_object (builder);

@@ -21,6 +21,13 @@ cv_status_begin (JsonBuilder *builder, const char *role, gint64 started_time)
 }
 
 void
+cv_status_add_count (JsonBuilder *builder, const char *member, guint64 count)
+{
+  json_builder_set_member_name (builder, member);
+  json_builder_add_int_value (builder, (gint64) MIN (count, (guint64) G_MAXINT64));
+}
+
+void
 cv_status_add_time (JsonBuilder *builder, const char *member, gint64 real_time_us)
 {
   g_autoptr (GDateTime) time = NULL;

@@ -13,6 +13,7 @@ G_BEGIN_DECLS
 /* Opens the top-level object: format, role, version, started, uptime_s. */
 void cv_status_begin (JsonBuilder *builder, const char *role, gint64 started_time);
 /* @member: an ISO 8601 UTC time from g_get_real_time () µs, or null for 0. */
+void cv_status_add_count (JsonBuilder *builder, const char *member, guint64 count);
 void cv_status_add_time (JsonBuilder *builder, const char *member, gint64 real_time_us);
 /* @member: an integer, or null for a negative value (not known). */
 void cv_status_add_int_or_null (JsonBuilder *builder, const char *member, gint64 value);

@@ -582,7 +582,8 @@ cv_identity_load (const char *dir, const char *basename, GError **error)
 gboolean
 cv_identity_check_can_create (const char *dir, GError **error)
 {
-  g_autofree char *existing = g_canonicalize_filename (dir, NULL);
+  g_autofree char *canonical = g_canonicalize_filename (dir, NULL);
+  g_autofree char *existing = g_strdup (canonical);
 
   while (!g_file_test (existing, G_FILE_TEST_EXISTS))
     {
@@ -601,7 +602,7 @@ cv_identity_check_can_create (const char *dir, GError **error)
     {
       int saved_errno = errno;
 
-      if (g_str_equal (existing, dir))
+      if (g_str_equal (existing, canonical))
         g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
                      "cannot write in the directory \"%s\": %s", dir, g_strerror (saved_errno));
       else

@@ -217,6 +217,11 @@ def test_bad_flags(t):
         check(status == 2, "%s: exit %d, expected 2" % (args, status))
         check("never taken from the command line" in err, "%s: unclear error %r" % (args, err))
         check("s3cret" not in out + err, "%s: the password is repeated: %r" % (args, err))
+    # A password typed where the source of the passwords goes: not repeated either.
+    status, out, err = run_cli(["gateway", "--session", "a", "--session-passwords", "s3cret-pw"],
+                               timeout=10)
+    check(status == 2 and "expected generate, env or stdin" in err and "s3cret" not in out + err,
+          "--session-passwords with a password: exit %d, %r" % (status, err))
     # The same password for both sides would let whoever shares also connect.
     status, out, err = run_cli(["gateway", "--session", "a", "--session-passwords", "env"],
                                env={"CULVERT_SHARE_PASSWORD": "same-pw",

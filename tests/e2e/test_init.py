@@ -230,8 +230,9 @@ def test_init_files(t):
     for name in ("share.password", "connect.password"):
         with open(os.path.join(d, name)) as f:
             text = f.read()
-        check(re.fullmatch(r"[A-Za-z0-9_-]{22}\n", text),
-              "%s holds %r, expected 128 random bits in base64url and a newline" % (name, text))
+        check(re.fullmatch(r"[a-z2-7]{4}(-[a-z2-7]{4}){7}\n", text),
+              "%s holds %r, expected 160 random bits in base32, in groups of four, and a newline"
+              % (name, text))
         passwords.append(text)
     check(passwords[0] != passwords[1], "the share and connect passwords are the same")
     # The defaults: a loopback demo, 127.0.0.1:8080 → localhost:8000.
@@ -356,7 +357,7 @@ if __name__ == "__main__":
         case("every example passes check-config and says what it is", test_examples_check),
         case("the loopback examples run as they are, once the fingerprint is filled in",
              test_examples_run),
-        case("init: 0600 password files of 128 random bits, loopback defaults, the gateway key",
+        case("init: 0600 password files of 160 random bits, loopback defaults, the gateway key",
              test_init_files),
         case("init refuses to overwrite, and says which file", test_init_refuses_to_overwrite),
         case("init: a bad option exits 2 and writes nothing", test_init_bad_options),

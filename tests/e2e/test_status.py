@@ -232,7 +232,7 @@ def test_admin_socket_key(t):
     code, _, err = run_cli(["check-config", share_cfg])
     check(code == 0, "admin_socket false is refused: %s" % err)
     code, _, err = run_cli(["status", "--config", share_cfg])
-    check(code == 2 and "turns status off" in err, "status on admin_socket false: %d %s"
+    check(code == 1 and "turns status off" in err, "status on admin_socket false: %d %s"
           % (code, err))
     config["admin_socket"] = True
     with open(share_cfg, "w") as f:
@@ -240,6 +240,31 @@ def test_admin_socket_key(t):
     code, _, err = run_cli(["check-config", share_cfg])
     check(code == 2 and "admin_socket: expected a socket path or false, got true" in err,
           "admin_socket true: %d %s" % (code, err))
+
+
+def test_usage_errors(t):
+    """--role only with --state-dir; --json needs one role when several run there."""
+    s1 = Session("s1")
+    gw = t.gateway([s1])
+    shared = t.path("shared-state")
+    code, _, err = run_cli(["status", "--socket", os.path.join(gw.state_dir, "gateway.sock"),
+                            "--role", "share"])
+    check(code == 2 and "--role goes with --state-dir" in err, "--socket --role: %d %r"
+          % (code, err))
+    # A share and a connect agent may share a state dir: both answer, one table each.
+    s2 = t.share(gw, s1, ["127.0.0.1:1"], name="share-shared", state_dir=shared)
+    c2 = t.connect_agent(gw, s1, ["127.0.0.1:1"], name="connect-shared", state_dir=shared)
+    code, out, err = run_cli(["status", "--state-dir", shared])
+    check(code == 0 and out.count(" in session s1, culvert ") == 2,
+          "status of a shared state dir: %d %r %r" % (code, out, err))
+    code, out, err = run_cli(["status", "--state-dir", shared, "--json"])
+    check(code == 2 and "give --role with --json" in err and out == "",
+          "status --json of two roles: %d %r" % (code, err))
+    code, out, err = run_cli(["status", "--state-dir", shared, "--json", "--role", "connect"])
+    check(code == 0 and json.loads(out)["role"] == "connect", "status --json --role: %d %r"
+          % (code, err))
+    for p in (s2, c2):
+        p.stop()
 
 
 def test_nothing_running(t):
@@ -261,6 +286,7 @@ run_tests([
     case("status of a gateway, a share and a connect agent with a tunnel",
          test_status_of_each_role),
     case("status of a refused agent", test_agent_refused),
+    case("status: --role only with --state-dir, --json of one role", test_usage_errors),
     case("a stale socket is replaced", test_stale_socket_replaced),
     case("a live process's socket is not stolen", test_live_socket_not_stolen),
     case("admin_socket: a path, or false", test_admin_socket_key),
