@@ -504,7 +504,10 @@ cv_cli_init (int argc, char **argv)
   for (guint i = 0; i < N_FILES; i++)
     if (!write_new_file (init.paths[i], init.texts[i], &error))
       {
-        g_printerr ("culvert-cli init: %s\n", error->message);
+        /* What is written stays (init never removes files); a new run refuses them. */
+        g_printerr ("culvert-cli init: %s; nothing in %s is complete: remove it and run init "
+                    "again\n",
+                    error->message, init.dir);
         return EXIT_FAILED;
       }
   print_summary (&init, session, allow, listens, targets);
