@@ -420,6 +420,8 @@ test_invalid_messages (void)
                   CV_CPACE_ERROR_BAD_MESSAGE);
   assert_refused ("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", 32,
                   CV_CPACE_ERROR_BAD_MESSAGE);
+  assert_refused ("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", 32,
+                  CV_CPACE_ERROR_BAD_MESSAGE); /* p + 1, even */
   assert_refused ("0100000000000000000000000000000000000000000000000000000000000000", 32,
                   CV_CPACE_ERROR_BAD_MESSAGE);
   /* A valid point with a byte missing or one too many. */
@@ -483,6 +485,7 @@ test_confirmation_and_verification_formulas (void)
   verification_a = cv_cpace_get_verification_string (a);
   verification_b = cv_cpace_get_verification_string (b);
   g_assert_cmpstr (verification_a, ==, expected_verification);
+  g_assert_cmpstr (verification_a, ==, "718 819"); /* PROTOCOL.md's worked example */
   g_assert_cmpstr (verification_b, ==, expected_verification);
   g_assert_true (g_regex_match_simple ("^[0-9]{3} [0-9]{3}$", verification_a, 0, 0));
 }

@@ -69,7 +69,7 @@ gboolean cv_cpace_receive (CvCpace *self,
 /* The ISK, once cv_cpace_receive() succeeded and while no confirmation failed; else NULL. */
 const guint8 *cv_cpace_get_isk (CvCpace *self);
 
-/* Explicit key confirmation as the draft's section 9.4 suggests:
+/* Explicit key confirmation as the draft's section "Key confirmation" suggests:
  * mac_key = SHA-512(b"CPaceMac" || sid || ISK); our tag is
  * HMAC-SHA-512(mac_key, lv_cat(our message, our AD)), and the peer's is checked over its
  * message the same way, in constant time.  A wrong tag burns the run (ISK wiped). */
