@@ -483,6 +483,73 @@ test_connect_stdin (void)
                    "sha256:3f9a1c7e5b2d8046e1a9c3b7d5f20864ac1e9b3d7f5a2c8e0b4d6f1a3c5e7b90");
 }
 
+/* Offered services: kinds given or guessed from the name, targets parsed, names unique,
+ * and never beside allow (the services' targets are the allow list). */
+static void
+test_share_services (void)
+{
+  const char *base = "{\"gateway\": \"gw.example:8443\", \"session\": \"s1\", "
+                     "\"password_env\": \"PW\", ";
+  const struct {
+    const char *rest;
+    const char *error; /* NULL: accepted */
+  } cases[] = {
+    { "\"services\": [{\"name\": \"vnc\", \"target\": \"localhost:5900\"}, "
+      "{\"name\": \"files\", \"kind\": \"http\", \"target\": \"[::1]:8080\"}], "
+      "\"consent_timeout_ms\": 30000}",
+      NULL },
+    { "\"services\": [{\"name\": \"vnc\", \"target\": \"localhost:5900\"}], "
+      "\"allow\": [\"localhost:22\"]}",
+      "share.json: services: expected either allow or services, got both" },
+    { "\"services\": [{\"name\": \"vnc\", \"kind\": \"telnet\", \"target\": \"h:1\"}]}",
+      "share.json: services[0].kind: expected rdp, vnc, ssh, http or custom, got \"telnet\"" },
+    { "\"services\": [{\"name\": \"a\", \"target\": \"h:1\"}, "
+      "{\"name\": \"a\", \"target\": \"h:2\"}]}",
+      "share.json: services[1]: expected a name no other service has, got “a” twice" },
+    { "\"services\": [{\"name\": \"Big Name\", \"target\": \"h:1\"}]}",
+      "share.json: services[0]: expected a service name of 1 to 32" },
+    { "\"services\": [{\"name\": \"a\", \"target\": \"h:1-9\"}]}", "share.json: services[0]: " },
+    { "\"services\": [{\"name\": \"a\", \"target\": \"h:1\", \"port\": 2}]}",
+      "share.json: services[0].port: " },
+    { "\"services\": []}", "share.json: services: expected at least one entry" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = g_strconcat (base, cases[i].rest, NULL);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (JsonObject) root = cv_config_load_data (text, strlen (text), "share.json", &error);
+      g_autoptr (CvShareConfig) config = NULL;
+
+      g_test_message ("%s", text);
+      g_assert_no_error (error);
+      config = cv_share_config_new_from_json (root, "share.json", &error);
+      if (cases[i].error != NULL)
+        {
+          g_assert_nonnull (error);
+          if (!g_str_has_prefix (error->message, cases[i].error))
+            g_error ("“%s” does not start with “%s”", error->message, cases[i].error);
+          g_assert_null (config);
+          continue;
+        }
+      g_assert_no_error (error);
+      g_assert_cmpuint (config->allow->len, ==, 0);
+      g_assert_cmpuint (config->services->len, ==, 2);
+      g_assert_cmpuint (config->consent_timeout_ms, ==, 30000);
+      {
+        const CvServiceInfo *vnc = config->services->pdata[0];
+        const CvServiceInfo *files = config->services->pdata[1];
+
+        g_assert_cmpstr (vnc->name, ==, "vnc");
+        g_assert_cmpint (vnc->kind, ==, CV_SERVICE_KIND_VNC);
+        g_assert_cmpstr (vnc->host, ==, "localhost");
+        g_assert_cmpuint (vnc->port, ==, 5900);
+        g_assert_cmpint (files->kind, ==, CV_SERVICE_KIND_HTTP);
+        g_assert_cmpstr (files->host, ==, "::1");
+      }
+    }
+}
+
 /* Agents have log_level too, with the gateway's values and default. */
 static void
 test_agent_log_level (void)
@@ -1391,6 +1458,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/relative-paths", test_relative_paths);
   g_test_add_func ("/config/connect-stdin", test_connect_stdin);
   g_test_add_func ("/config/agent-log-level", test_agent_log_level);
+  g_test_add_func ("/config/share-services", test_share_services);
   g_test_add_func ("/config/gateway-relative-paths", test_gateway_relative_paths);
   g_test_add_func ("/config/bad", test_bad_configs);
   g_test_add_func ("/config/load-data", test_load_data);

@@ -14,6 +14,7 @@
 #include "roles/cv-gateway-status.h"
 #include "roles/cv-gateway.h"
 #include "roles/cv-refusal.h"
+#include "roles/cv-service.h"
 #include "roles/cv-share-agent.h"
 #include "cv-test-util.h"
 
@@ -697,6 +698,282 @@ test_tunnel (Fixture *fixture, gconstpointer data)
   g_byte_array_unref (client.received);
 }
 
+/* ---- offered services and consent --------------------------------------- */
+
+typedef struct {
+  guint n_requests;
+  char *name;
+  char *fingerprint;
+  char *services;
+  gboolean answer; /* what to answer, at once */
+  gboolean silent; /* answer nothing: the consent timeout decides */
+} Prompt;
+
+static void
+on_consent_requested (CvShareAgent *share,
+                      const char *name,
+                      const char *address,
+                      const char *fingerprint,
+                      const char *const *services,
+                      const char *verification,
+                      Prompt *prompt)
+{
+  prompt->n_requests++;
+  g_free (prompt->name);
+  prompt->name = g_strdup (name);
+  g_free (prompt->fingerprint);
+  prompt->fingerprint = g_strdup (fingerprint);
+  g_free (prompt->services);
+  prompt->services = g_strjoinv (",", (char **) services);
+  g_assert_null (verification); /* a password session has no PAKE */
+  g_assert_true (cv_share_agent_get_consent_pending (share));
+  if (prompt->silent)
+    return;
+  if (prompt->answer)
+    g_assert_true (cv_share_agent_accept (share));
+  else
+    g_assert_true (cv_share_agent_deny (share));
+  g_assert_false (cv_share_agent_get_consent_pending (share));
+  g_assert_false (cv_share_agent_accept (share)); /* nothing left to answer */
+}
+
+/* A share agent offering "echo" (the echo target) and "web" (a port nothing listens on). */
+static CvShareAgent *
+make_offering_share_agent (Fixture *fixture, guint16 target_port, Prompt *prompt)
+{
+  g_autoptr (CvShareConfig) config = cv_share_config_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *echo = g_strdup_printf ("127.0.0.1:%u", target_port);
+  CvShareAgent *agent;
+
+  fill_agent_config (fixture, &config->agent, "test-share", SHARE_PASSWORD, fixture->gateway.port);
+  g_assert_true (
+    cv_share_config_add_service (config, "echo", CV_SERVICE_KIND_CUSTOM, echo, &error));
+  g_assert_true (
+    cv_share_config_add_service (config, "web", CV_SERVICE_KIND_HTTP, "127.0.0.1:1", &error));
+  g_assert_no_error (error);
+  /* Names are unique. */
+  g_assert_false (
+    cv_share_config_add_service (config, "echo", CV_SERVICE_KIND_CUSTOM, echo, &error));
+  g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_BAD_VALUE);
+  g_clear_error (&error);
+  agent = cv_share_agent_new_from_config (config, fixture->context, &error);
+  g_assert_no_error (error);
+  g_signal_connect (agent, "consent-requested", G_CALLBACK (on_consent_requested), prompt);
+  return agent;
+}
+
+static CvConnectAgent *
+make_service_connect_agent (Fixture *fixture, const char *service)
+{
+  g_autoptr (CvConnectConfig) config = cv_connect_config_new ();
+  g_autoptr (GError) error = NULL;
+  CvConnectAgent *agent;
+
+  fill_agent_config (fixture, &config->agent, "test-connect", CONNECT_PASSWORD,
+                     fixture->gateway.port);
+  /* A config needs a mapping; this one's target is not offered. */
+  cv_connect_config_add_mapping (config, "127.0.0.1", 0, "127.0.0.1", 1);
+  agent = cv_connect_agent_new_from_config (config, fixture->context, &error);
+  g_assert_no_error (error);
+  g_assert_true (cv_connect_agent_map_service (agent, service, 0, &error));
+  g_assert_no_error (error);
+  return agent;
+}
+
+static void
+start_both (Fixture *fixture, CvShareAgent *share, CvConnectAgent *connect)
+{
+  cv_share_agent_start (share);
+  wait_for (fixture, share, "state", CV_AGENT_LINK_STATE_ONLINE);
+  cv_connect_agent_start (connect);
+  wait_for (fixture, connect, "share-online", TRUE);
+}
+
+/* A client on its thread, sending a random payload (from @seed) to @port. */
+static GThread *
+client_begin (Client *client, guint16 port, guint32 seed)
+{
+  client->port = port;
+  client->sent = g_malloc (PAYLOAD_SIZE);
+  cv_test_fill_random (client->sent, PAYLOAD_SIZE, seed);
+  client->received = g_byte_array_new ();
+  return g_thread_new ("client", client_run, client);
+}
+
+/* Both agents stop, and everything of the case is freed and finalized. */
+static void
+consent_case_end (Fixture *fixture,
+                  GSocketService *echo,
+                  CvShareAgent *share,
+                  CvConnectAgent *connect,
+                  CvMapping **mapping,
+                  Client *client,
+                  Prompt *prompt)
+{
+  cv_connect_agent_stop (connect);
+  cv_share_agent_stop (share);
+  wait_for (fixture, fixture->gateway.gateway, "n-links", 0);
+  drain (fixture);
+  g_socket_service_stop (echo);
+  g_socket_listener_close (G_SOCKET_LISTENER (echo));
+  g_clear_object (mapping);
+  g_assert_finalize_object (connect);
+  g_assert_finalize_object (share);
+  g_clear_error (&client->error);
+  g_free (client->sent);
+  g_byte_array_unref (client->received);
+  g_free (prompt->name);
+  g_free (prompt->fingerprint);
+  g_free (prompt->services);
+}
+
+static gboolean
+service_listed (gpointer data)
+{
+  return g_list_model_get_n_items (cv_connect_agent_get_services (data)) == 2;
+}
+
+static gboolean
+declined (gpointer data)
+{
+  return cv_connect_agent_get_declined_reason (data) != NULL;
+}
+
+/* The connect agent learns the offered services, maps one by name on a free port, asks,
+ * and once the sharer accepts, the echo service's bytes come back whole; the sharer saw
+ * the connect agent's name, its key as the tunnel proved it, and what it asked for. */
+static void
+test_consent_accepted (Fixture *fixture, gconstpointer data)
+{
+  guint16 target_port = 0;
+  g_autoptr (GSocketService) echo = echo_start (fixture->context, &target_port);
+  Prompt prompt = { .answer = TRUE };
+  CvShareAgent *share = make_offering_share_agent (fixture, target_port, &prompt);
+  CvConnectAgent *connect = make_service_connect_agent (fixture, "echo");
+  g_autoptr (CvMapping) mapping = g_list_model_get_item (cv_connect_agent_get_mappings (connect),
+                                                         1);
+  g_autoptr (CvService) service = NULL;
+  Client client = { 0 };
+  GThread *client_thread;
+
+  g_assert_cmpstr (cv_mapping_get_service_name (mapping), ==, "echo");
+  g_assert_null (cv_mapping_get_target_host (mapping));
+  start_both (fixture, share, connect);
+
+  client_thread = client_begin (&client, cv_mapping_get_bound_port (mapping), 7);
+  client_finish (fixture, client_thread, &client, connect, share);
+
+  g_assert_cmpuint (prompt.n_requests, ==, 1);
+  g_assert_cmpstr (prompt.name, ==, "test-connect");
+  g_assert_cmpstr (prompt.services, ==, "echo");
+  g_assert_cmpstr (prompt.fingerprint, ==,
+                   cv_identity_get_fingerprint (
+                     cv_agent_link_get_identity (cv_connect_agent_get_link (connect))));
+  g_assert_true (cv_connect_agent_get_consented (connect));
+  g_assert_null (cv_connect_agent_get_declined_reason (connect));
+  g_assert_true (service_listed (connect));
+  service = g_list_model_get_item (cv_connect_agent_get_services (connect), 1);
+  g_assert_cmpstr (cv_service_get_name (service), ==, "web");
+  g_assert_cmpint (cv_service_get_kind (service), ==, CV_SERVICE_KIND_HTTP);
+  g_assert_cmpuint (cv_mapping_get_target_port (mapping), ==, target_port);
+
+  g_clear_object (&service);
+  consent_case_end (fixture, echo, share, connect, &mapping, &client, &prompt);
+}
+
+/* Denied: the connect agent says "declined", its waiting client is refused, nothing
+ * reaches the target, and a later client is refused at once.  Its address mapping to an
+ * offered target is refused too, though it names an allowed host: without consent the
+ * share agent opens nothing. */
+static void
+test_consent_denied (Fixture *fixture, gconstpointer data)
+{
+  guint16 target_port = 0;
+  g_autoptr (GSocketService) echo = echo_start (fixture->context, &target_port);
+  Prompt prompt = { .answer = FALSE };
+  CvShareAgent *share = make_offering_share_agent (fixture, target_port, &prompt);
+  CvConnectAgent *connect = make_service_connect_agent (fixture, "echo");
+  g_autoptr (CvMapping) mapping = g_list_model_get_item (cv_connect_agent_get_mappings (connect),
+                                                         1);
+  Client client = { 0 };
+  GThread *client_thread;
+
+  start_both (fixture, share, connect);
+
+  client_thread = client_begin (&client, cv_mapping_get_bound_port (mapping), 8);
+  g_assert_true (wait_until (fixture, declined, connect));
+  g_assert_true (wait_until (fixture, client_done, &client));
+  g_thread_join (client_thread);
+  g_assert_cmpuint (client.received->len, ==, 0);
+  g_assert_cmpstr (cv_connect_agent_get_declined_reason (connect), ==, "declined");
+  g_assert_false (cv_connect_agent_get_consented (connect));
+  g_assert_cmpuint (prompt.n_requests, ==, 1);
+  g_assert_cmpuint (cv_share_agent_get_bytes_in (share), ==, 0);
+  g_assert_cmpuint (cv_connect_agent_get_n_channels (connect), ==, 0);
+
+  consent_case_end (fixture, echo, share, connect, &mapping, &client, &prompt);
+}
+
+/* No answer within the consent timeout is a refusal, "timeout"; and a connect agent that
+ * skips the services and opens a channel to an offered target straight away is refused
+ * by the share agent (not-allowed): nothing reaches the target. */
+static void
+test_consent_timeout (Fixture *fixture, gconstpointer data)
+{
+  guint16 target_port = 0;
+  g_autoptr (GSocketService) echo = echo_start (fixture->context, &target_port);
+  Prompt prompt = { .silent = TRUE };
+  CvShareAgent *share = make_offering_share_agent (fixture, target_port, &prompt);
+  CvConnectAgent *connect = make_service_connect_agent (fixture, "echo");
+  CvConnectAgent *direct = make_connect_agent (fixture, target_port);
+  g_autoptr (CvMapping) mapping = g_list_model_get_item (cv_connect_agent_get_mappings (connect),
+                                                         1);
+  g_autoptr (CvMapping) direct_mapping =
+    g_list_model_get_item (cv_connect_agent_get_mappings (direct), 0);
+  Client client = { 0 };
+  GThread *client_thread;
+
+  cv_share_agent_set_consent_timeout_ms (share, 200);
+  cv_share_agent_start (share);
+  wait_for (fixture, share, "state", CV_AGENT_LINK_STATE_ONLINE);
+
+  /* Straight to the target, without asking. */
+  cv_connect_agent_start (direct);
+  wait_for (fixture, direct, "share-online", TRUE);
+  client_thread = client_begin (&client, cv_mapping_get_bound_port (direct_mapping), 9);
+  g_assert_true (wait_until (fixture, client_done, &client));
+  g_thread_join (client_thread);
+  g_assert_cmpuint (client.received->len, ==, 0);
+  g_assert_cmpuint (prompt.n_requests, ==, 0);
+  g_assert_cmpuint (cv_share_agent_get_n_channels (share), ==, 0);
+  g_assert_cmpuint (cv_share_agent_get_bytes_in (share), ==, 0);
+  cv_connect_agent_stop (direct);
+  wait_for (fixture, share, "n-tunnels", 0);
+
+  /* Asking, and nobody answers. */
+  cv_connect_agent_start (connect);
+  wait_for (fixture, connect, "share-online", TRUE);
+  g_clear_error (&client.error);
+  g_clear_pointer (&client.sent, g_free);
+  g_clear_pointer (&client.received, g_byte_array_unref);
+  client.done = 0;
+  client_thread = client_begin (&client, cv_mapping_get_bound_port (mapping), 10);
+  g_assert_true (wait_until (fixture, declined, connect));
+  g_assert_true (wait_until (fixture, client_done, &client));
+  g_thread_join (client_thread);
+  g_assert_cmpstr (cv_connect_agent_get_declined_reason (connect), ==, "timeout");
+  g_assert_cmpuint (prompt.n_requests, ==, 1);
+  g_assert_false (cv_share_agent_get_consent_pending (share));
+  g_assert_false (cv_share_agent_accept (share)); /* too late */
+  g_assert_cmpuint (client.received->len, ==, 0);
+  g_assert_cmpuint (cv_share_agent_get_bytes_in (share), ==, 0);
+
+  g_clear_object (&direct_mapping);
+  g_assert_finalize_object (direct);
+  consent_case_end (fixture, echo, share, connect, &mapping, &client, &prompt);
+}
+
 /* The engine's messages, for the cases that count what they log. */
 static GPtrArray *engine_messages;
 
@@ -939,10 +1216,7 @@ test_status (Fixture *fixture, gconstpointer data)
   g_assert_true (json_object_get_null_member (status, "started"));
   g_clear_pointer (&connect_node, json_node_unref);
 
-  cv_share_agent_start (share);
-  wait_for (fixture, share, "state", CV_AGENT_LINK_STATE_ONLINE);
-  cv_connect_agent_start (connect);
-  wait_for (fixture, connect, "share-online", TRUE);
+  start_both (fixture, share, connect);
   client.port = cv_mapping_get_bound_port (mapping);
   client.sent = g_malloc (PAYLOAD_SIZE);
   cv_test_fill_random (client.sent, PAYLOAD_SIZE, 7);
@@ -1044,6 +1318,12 @@ main (int argc, char **argv)
   g_test_add ("/roles/share-replaced", Fixture, NULL, fixture_set_up, test_share_replaced,
               fixture_tear_down);
   g_test_add ("/roles/backing-off", Fixture, NULL, fixture_set_up, test_backing_off,
+              fixture_tear_down);
+  g_test_add ("/roles/consent-accepted", Fixture, NULL, fixture_set_up, test_consent_accepted,
+              fixture_tear_down);
+  g_test_add ("/roles/consent-denied", Fixture, NULL, fixture_set_up, test_consent_denied,
+              fixture_tear_down);
+  g_test_add ("/roles/consent-timeout", Fixture, NULL, fixture_set_up, test_consent_timeout,
               fixture_tear_down);
   g_test_add ("/roles/config-checked", Fixture, NULL, fixture_set_up, test_config_checked,
               fixture_tear_down);

@@ -44,7 +44,17 @@ static const char cleartext_password_refusal[] =
 
 static const CvConfigKey share_keys[] = {
   AGENT_KEYS,
-  { "allow", CV_CONFIG_ARRAY, TRUE, CV_CONFIG_BY_CALLER },
+  { "allow", CV_CONFIG_ARRAY, FALSE, CV_CONFIG_BY_CALLER },
+  { "services", CV_CONFIG_ARRAY, FALSE, CV_CONFIG_BY_CALLER },
+  { "consent_timeout_ms", CV_CONFIG_UINT, FALSE,
+    G_STRUCT_OFFSET (CvShareConfig, consent_timeout_ms), .min = 1000,
+    .max = CV_SHARE_MAX_CONSENT_TIMEOUT_MS },
+};
+
+static const CvConfigKey service_keys[] = {
+  { "name", CV_CONFIG_STRING, TRUE, CV_CONFIG_BY_CALLER },
+  { "kind", CV_CONFIG_STRING, FALSE, CV_CONFIG_BY_CALLER },
+  { "target", CV_CONFIG_STRING, TRUE, CV_CONFIG_BY_CALLER },
 };
 
 static const CvConfigKey connect_keys[] = {
@@ -99,6 +109,7 @@ cv_share_config_free (CvShareConfig *config)
 {
   agent_config_clear (&config->agent);
   g_clear_pointer (&config->allow, g_ptr_array_unref);
+  g_clear_pointer (&config->services, g_ptr_array_unref);
   g_free (config);
 }
 
@@ -301,6 +312,120 @@ read_allow (CvShareConfig *config, JsonObject *root, GError **error)
   return TRUE;
 }
 
+/* A service's target is one exact host and port, as the allow list will hold it. */
+static gboolean
+parse_service_target (const char *text,
+                      const char *where,
+                      char **host,
+                      guint16 *port,
+                      GError **error)
+{
+  g_autoptr (GError) host_error = NULL;
+  g_autofree char *got = NULL;
+
+  if (!cv_config_parse_host_port (text, where, NULL, host, port, NULL, error))
+    return FALSE;
+  if (cv_allow_list_check_host (*host, &host_error))
+    return TRUE;
+  got = cv_config_describe_string (text);
+  cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
+                       "expected a target to offer, got %s (%s)", got, host_error->message);
+  return FALSE;
+}
+
+/* Adds what a config or the command line offers; names are unique and valid. */
+gboolean
+cv_share_config_add_service (CvShareConfig *config,
+                             const char *name,
+                             CvServiceKind kind,
+                             const char *target,
+                             GError **error)
+{
+  g_autofree char *host = NULL;
+  guint16 port = 0;
+  g_autofree char *where = cv_config_path_element ("services", config->services->len);
+
+  if (!cv_service_name_is_valid (name))
+    {
+      g_autofree char *got = cv_config_describe_string (name);
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
+                           "expected a service name of 1 to %d lower-case letters, digits, "
+                           "“-” and “_”, got %s",
+                           CV_SERVICE_MAX_NAME_LEN, got);
+      return FALSE;
+    }
+  for (guint i = 0; i < config->services->len; i++)
+    if (g_str_equal (((CvServiceInfo *) config->services->pdata[i])->name, name))
+      {
+        cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
+                             "expected a name no other service has, got “%s” twice", name);
+        return FALSE;
+      }
+  if (!parse_service_target (target, where, &host, &port, error))
+    return FALSE;
+  g_ptr_array_add (config->services, cv_service_info_new (name, kind, host, port));
+  return TRUE;
+}
+
+static gboolean
+read_services (CvShareConfig *config, JsonObject *root, GError **error)
+{
+  JsonArray *services = NULL;
+
+  if (json_object_get_member (root, "services") == NULL)
+    return TRUE;
+  if ((services = get_elements (root, "services", error)) == NULL)
+    return FALSE;
+  for (guint i = 0; i < json_array_get_length (services); i++)
+    {
+      g_autofree char *where = cv_config_path_element ("services", i);
+      JsonObject *object = NULL;
+      const char *name = NULL, *kind_text = NULL, *target = NULL;
+      CvServiceKind kind;
+
+      if (!cv_config_node_get_object (json_array_get_element (services, i), where, &object, error)
+          || !cv_config_read_object (object, where, service_keys, G_N_ELEMENTS (service_keys), NULL,
+                                     error)
+          || !cv_config_get_string (object, "name", where, TRUE, &name, error)
+          || !cv_config_get_string (object, "kind", where, FALSE, &kind_text, error)
+          || !cv_config_get_string (object, "target", where, TRUE, &target, error))
+        return FALSE;
+      if (kind_text == NULL)
+        kind = cv_service_kind_guess (name);
+      else if (!cv_service_kind_from_string (kind_text, &kind))
+        {
+          g_autofree char *kind_where = cv_config_path_member (where, "kind");
+          g_autofree char *got = cv_config_describe_string (kind_text);
+          cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, kind_where,
+                               "expected rdp, vnc, ssh, http or custom, got %s", got);
+          return FALSE;
+        }
+      if (!cv_share_config_add_service (config, name, kind, target, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Services name the allow list themselves: a second list beside them would be a second
+ * meaning of "what may be reached". */
+static gboolean
+read_allow_or_services (CvShareConfig *config, JsonObject *root, GError **error)
+{
+  gboolean has_allow = json_object_get_member (root, "allow") != NULL;
+  gboolean has_services = json_object_get_member (root, "services") != NULL;
+
+  if (has_allow && has_services)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, "services",
+                           "expected either allow or services, got both (the services' "
+                           "targets are the allow list)");
+      return FALSE;
+    }
+  if (has_services)
+    return read_services (config, root, error);
+  return read_allow (config, root, error);
+}
+
 static gboolean
 read_mapping (JsonNode *node, const char *where, CvMappingConfig *mapping, GError **error)
 {
@@ -389,9 +514,11 @@ cv_share_config_new_from_json (JsonObject *root, const char *file, GError **erro
   g_autoptr (CvShareConfig) config = g_new0 (CvShareConfig, 1);
 
   config->allow = g_ptr_array_new_with_free_func (allowed_target_free);
+  config->services = g_ptr_array_new_with_free_func ((GDestroyNotify) cv_service_info_free);
+  config->consent_timeout_ms = CV_SHARE_DEFAULT_CONSENT_TIMEOUT_MS;
   if (!read_agent (&config->agent, root, file, CV_CONFIG_KIND_SHARE, share_keys,
                    G_N_ELEMENTS (share_keys), error)
-      || !read_allow (config, root, error))
+      || !read_allow_or_services (config, root, error))
     {
       cv_config_prefix_error (error, file);
       return NULL;
@@ -462,6 +589,8 @@ cv_share_config_new (void)
 
   agent_config_init_defaults (&config->agent);
   config->allow = g_ptr_array_new_with_free_func (allowed_target_free);
+  config->services = g_ptr_array_new_with_free_func ((GDestroyNotify) cv_service_info_free);
+  config->consent_timeout_ms = CV_SHARE_DEFAULT_CONSENT_TIMEOUT_MS;
   return config;
 }
 

@@ -5,6 +5,7 @@
 #include <json-glib/json-glib.h>
 
 #include "config/cv-config.h" /* the errors are CV_CONFIG_ERROR */
+#include "wire/cv-services.h"
 
 G_BEGIN_DECLS
 
@@ -47,9 +48,17 @@ typedef struct {
   guint16 target_port;
 } CvMappingConfig;
 
+/* How long a consent request waits for the sharer before it counts as denied. */
+#define CV_SHARE_DEFAULT_CONSENT_TIMEOUT_MS 60000
+#define CV_SHARE_MAX_CONSENT_TIMEOUT_MS 600000
+
 typedef struct {
   CvAgentConfig agent;
-  GPtrArray *allow; /* of CvAllowedTarget; never empty in a loaded config */
+  GPtrArray *allow; /* of CvAllowedTarget; a loaded config has it or services, not both */
+  /* Of CvServiceInfo: offered by name, with consent asked for every tunnel; then the
+   * allow list is exactly their targets (engine/SESSION-CODES.md §6). */
+  GPtrArray *services;
+  guint consent_timeout_ms;
 } CvShareConfig;
 
 /* How long a local client is held while the share agent or the gateway is away. */
@@ -78,6 +87,11 @@ void cv_share_config_add_allowed (CvShareConfig *config,
                                   const char *host,
                                   guint16 port_lo,
                                   guint16 port_hi);
+gboolean cv_share_config_add_service (CvShareConfig *config,
+                                      const char *name,
+                                      CvServiceKind kind,
+                                      const char *target,
+                                      GError **error);
 void cv_connect_config_add_mapping (CvConnectConfig *config,
                                     const char *listen_host,
                                     guint16 listen_port,

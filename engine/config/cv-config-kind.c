@@ -13,7 +13,8 @@ static const struct {
 } kind_keys[] = {
   { CV_CONFIG_KIND_GATEWAY, "sessions" }, { CV_CONFIG_KIND_GATEWAY, "listen" },
   { CV_CONFIG_KIND_GATEWAY, "limits" },   { CV_CONFIG_KIND_GATEWAY, "certificate" },
-  { CV_CONFIG_KIND_SHARE, "allow" },      { CV_CONFIG_KIND_CONNECT, "mappings" },
+  { CV_CONFIG_KIND_SHARE, "allow" },      { CV_CONFIG_KIND_SHARE, "services" },
+  { CV_CONFIG_KIND_CONNECT, "mappings" },
 };
 
 /* Whether some role has @key at its top level: such a key is never a typo of another

@@ -21,7 +21,9 @@
 #include "roles/cv-agent-tunnel.h"
 #include "roles/cv-client-queue.h"
 #include "roles/cv-refusal.h"
+#include "roles/cv-service.h"
 #include "transport/cv-known-peers.h"
+#include "wire/cv-services.h"
 
 #define MAX_WAITING 512
 #define TUNNEL_TIMEOUT_MS 20000
@@ -50,6 +52,15 @@ struct _CvConnectAgent {
   char *last_share_fingerprint;
   guint n_channels;
   gint64 round_trip_us;
+
+  /* Mapped by service name (cv_connect_agent_map_service()): then every tunnel first
+   * learns the offered services, asks for the mapped ones, and carries nothing until the
+   * sharer consents. */
+  gboolean by_service;
+  GListStore *services;       /* of CvService, from the last SERVICES */
+  gboolean service_requested; /* on this tunnel */
+  gboolean consented;         /* on this tunnel */
+  char *declined_reason;      /* the sharer refused: final for this agent */
 };
 
 enum {
@@ -61,6 +72,9 @@ enum {
   PROP_N_CHANNELS,
   PROP_ROUND_TRIP_US,
   PROP_MAPPINGS,
+  PROP_SERVICES,
+  PROP_CONSENTED,
+  PROP_DECLINED_REASON,
   N_PROPS
 };
 
@@ -125,7 +139,16 @@ why_no_tunnel (gpointer user_data)
     return g_error_new (CV_REFUSAL_ERROR, CV_REFUSAL_SHARE_OFFLINE,
                         "the share agent of session “%s” is offline",
                         cv_agent_link_get_session (self->link));
+  if (self->tunnel != NULL && self->by_service)
+    return g_error_new (CV_AGENT_ERROR, CV_AGENT_ERROR_LOST, "the sharer has not answered yet");
   return g_error_new (CV_AGENT_ERROR, CV_AGENT_ERROR_LOST, "no tunnel to the share agent yet");
+}
+
+static GError *
+declined_error (CvConnectAgent *self)
+{
+  return g_error_new (CV_AGENT_ERROR, CV_AGENT_ERROR_LOST, "the sharer declined (%s)",
+                      self->declined_reason);
 }
 
 /* The share agent or the gateway is away: the tunnel will not come soon, but they may be
@@ -149,6 +172,12 @@ drop_tunnel (CvConnectAgent *self)
         cv_mux_close (self->tunnel);
       g_clear_object (&self->tunnel);
     }
+  self->service_requested = FALSE;
+  if (self->consented)
+    {
+      self->consented = FALSE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONSENTED]);
+    }
   set_round_trip (self, -1);
 }
 
@@ -164,6 +193,7 @@ cv_connect_agent_dispose (GObject *object)
       g_clear_object (&self->link);
     }
   g_clear_object (&self->mappings);
+  g_clear_object (&self->services);
 
   G_OBJECT_CLASS (cv_connect_agent_parent_class)->dispose (object);
 }
@@ -177,6 +207,7 @@ cv_connect_agent_finalize (GObject *object)
   g_free (self->share_name);
   g_free (self->last_share_name);
   g_free (self->last_share_fingerprint);
+  g_free (self->declined_reason);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->waiting, cv_client_queue_free);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -212,6 +243,15 @@ cv_connect_agent_get_property (GObject *object, guint prop_id, GValue *value, GP
     case PROP_MAPPINGS:
       g_value_set_object (value, self->mappings);
       break;
+    case PROP_SERVICES:
+      g_value_set_object (value, self->services);
+      break;
+    case PROP_CONSENTED:
+      g_value_set_boolean (value, self->consented);
+      break;
+    case PROP_DECLINED_REASON:
+      g_value_set_string (value, self->declined_reason);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -246,6 +286,14 @@ cv_connect_agent_class_init (CvConnectAgentClass *klass)
   /* A GListModel of CvMapping, in the order they were added. */
   properties[PROP_MAPPINGS] = g_param_spec_object ("mappings", NULL, NULL, G_TYPE_LIST_MODEL,
                                                    READ_FLAGS);
+  /* A GListModel of CvService: what the share agent offers, as its last SERVICES said. */
+  properties[PROP_SERVICES] = g_param_spec_object ("services", NULL, NULL, G_TYPE_LIST_MODEL,
+                                                   READ_FLAGS);
+  /* The sharer allowed this tunnel the mapped services (service mappings only). */
+  properties[PROP_CONSENTED] = g_param_spec_boolean ("consented", NULL, NULL, FALSE, READ_FLAGS);
+  /* "declined", "timeout" or "not-offered" once the sharer refused; NULL before. */
+  properties[PROP_DECLINED_REASON] = g_param_spec_string ("declined-reason", NULL, NULL, NULL,
+                                                          READ_FLAGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -275,6 +323,7 @@ static void
 cv_connect_agent_init (CvConnectAgent *self)
 {
   self->mappings = g_list_store_new (CV_TYPE_MAPPING);
+  self->services = g_list_store_new (CV_TYPE_SERVICE);
   self->cancellable = g_cancellable_new ();
   self->round_trip_us = -1;
   self->offline_hold_ms = CV_CONNECT_DEFAULT_OFFLINE_HOLD_MS;
@@ -342,17 +391,31 @@ on_pump_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_free (forward);
 }
 
+/* A tunnel that may carry channels: open, and consented to when mapped by service. */
+static gboolean
+tunnel_usable (CvConnectAgent *self)
+{
+  return self->tunnel != NULL && (!self->by_service || self->consented);
+}
+
 static void
 forward (CvConnectAgent *self, GSocketConnection *connection, CvMapping *mapping)
 {
   g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
   g_autoptr (GError) error = NULL;
-  g_autoptr (CvChannel) channel = cv_mux_open_channel (self->tunnel,
-                                                       cv_mapping_get_target_host (mapping),
-                                                       cv_mapping_get_target_port (mapping),
-                                                       &error);
+  g_autoptr (CvChannel) channel = NULL;
   Forward *forward;
 
+  if (cv_mapping_get_target_host (mapping) == NULL)
+    {
+      g_autoptr (GError) why = g_error_new (CV_AGENT_ERROR, CV_AGENT_ERROR_LOST,
+                                            "the share agent does not offer “%s”",
+                                            cv_mapping_get_service_name (mapping));
+      cv_client_refuse (connection, mapping, why);
+      return;
+    }
+  channel = cv_mux_open_channel (self->tunnel, cv_mapping_get_target_host (mapping),
+                                 cv_mapping_get_target_port (mapping), &error);
   if (channel == NULL)
     {
       g_message ("cannot forward to %s:%u: %s", cv_mapping_get_target_host (mapping),
@@ -381,7 +444,7 @@ forward_waiting (GSocketConnection *connection, CvMapping *mapping, gpointer use
 {
   CvConnectAgent *self = user_data;
 
-  if (self->tunnel != NULL)
+  if (tunnel_usable (self))
     forward (self, connection, mapping);
   else
     {
@@ -430,7 +493,13 @@ request_tunnel (CvConnectAgent *self)
 static void
 on_local_connection (CvMapping *mapping, GSocketConnection *connection, CvConnectAgent *self)
 {
-  if (self->tunnel != NULL)
+  if (self->declined_reason != NULL)
+    {
+      g_autoptr (GError) error = declined_error (self);
+      cv_client_refuse (connection, mapping, error);
+      return;
+    }
+  if (tunnel_usable (self))
     {
       forward (self, connection, mapping);
       return;
@@ -443,6 +512,9 @@ on_local_connection (CvMapping *mapping, GSocketConnection *connection, CvConnec
       cv_client_refuse (connection, mapping, error);
       return;
     }
+  /* Open, waiting for the sharer's answer: the client waits with it. */
+  if (self->tunnel != NULL)
+    return;
   if (cv_agent_link_is_ready (self->link) && self->share_online)
     {
       request_tunnel (self);
@@ -460,6 +532,145 @@ on_local_connection (CvMapping *mapping, GSocketConnection *connection, CvConnec
 }
 
 /* ---- the tunnel --------------------------------------------------------- */
+
+/* ---- offered services and consent --------------------------------------- */
+
+static CvService *
+find_service (CvConnectAgent *self, const char *name)
+{
+  GListModel *model = G_LIST_MODEL (self->services);
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr (CvService) service = g_list_model_get_item (model, i);
+
+      if (g_str_equal (cv_service_get_name (service), name))
+        return service; /* the store holds it */
+    }
+  return NULL;
+}
+
+static void
+set_declined (CvConnectAgent *self, const char *reason)
+{
+  g_autofree char *why = NULL;
+
+  g_free (self->declined_reason);
+  self->declined_reason = g_strdup (reason);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DECLINED_REASON]);
+  why = g_strdup_printf ("the sharer declined (%s)", reason);
+  g_message ("%s", why);
+  fail_waiting (self, why);
+  drop_tunnel (self);
+}
+
+/* SERVICES: learn what is offered, point each service mapping at its target, and ask
+ * for the mapped ones. */
+static void
+on_services (CvConnectAgent *self, GBytes *json)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) infos = cv_services_parse (json, &error);
+  g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GStrvBuilder) names = g_strv_builder_new ();
+  g_auto (GStrv) request = NULL;
+  g_autofree char *body = NULL;
+  GListModel *mappings = G_LIST_MODEL (self->mappings);
+  guint n_asked = 0;
+
+  if (infos == NULL)
+    {
+      g_message ("the share agent's service list is malformed: %s", error->message);
+      fail_waiting (self, "the share agent's service list is malformed");
+      drop_tunnel (self);
+      return;
+    }
+  if (self->service_requested)
+    return;
+  for (guint i = 0; i < infos->len; i++)
+    g_ptr_array_add (items, cv_service_new (infos->pdata[i]));
+  g_list_store_splice (self->services, 0, g_list_model_get_n_items (G_LIST_MODEL (self->services)),
+                       items->pdata, items->len);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERVICES]);
+  for (guint i = 0; i < g_list_model_get_n_items (mappings); i++)
+    {
+      g_autoptr (CvMapping) mapping = g_list_model_get_item (mappings, i);
+      const char *name = cv_mapping_get_service_name (mapping);
+      CvService *service = name != NULL ? find_service (self, name) : NULL;
+
+      if (name == NULL)
+        continue;
+      if (service == NULL)
+        {
+          g_autoptr (GError) missing = g_error_new (CV_AGENT_ERROR, CV_AGENT_ERROR_LOST,
+                                                    "the share agent does not offer “%s”", name);
+          g_message ("%s", missing->message);
+          cv_mapping_set_error (mapping, missing);
+          continue;
+        }
+      cv_mapping_set_target (mapping, cv_service_get_host (service), cv_service_get_port (service));
+      g_strv_builder_add (names, name);
+      n_asked++;
+    }
+  if (n_asked == 0)
+    {
+      set_declined (self, CV_CONSENT_REASON_NOT_OFFERED);
+      return;
+    }
+  request = g_strv_builder_end (names);
+  body = cv_service_request_build ((const char *const *) request);
+  if (!cv_mux_send_control (self->tunnel, CV_TUNNEL_CONTROL_SERVICE_REQUEST, body, &error))
+    {
+      g_message ("the service request could not be sent: %s", error->message);
+      return;
+    }
+  self->service_requested = TRUE;
+  g_message ("asked the sharer for %u service%s; waiting for their answer", n_asked,
+             n_asked == 1 ? "" : "s");
+}
+
+static void
+on_consent (CvConnectAgent *self, GBytes *json)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *reason = NULL;
+  gboolean accepted = FALSE;
+
+  if (!self->service_requested || self->consented)
+    return;
+  if (!cv_consent_parse (json, &accepted, &reason, &error))
+    {
+      g_message ("the sharer's answer is malformed: %s", error->message);
+      fail_waiting (self, "the sharer's answer is malformed");
+      drop_tunnel (self);
+      return;
+    }
+  if (!accepted)
+    {
+      set_declined (self, reason);
+      return;
+    }
+  self->consented = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONSENTED]);
+  g_message ("the sharer allowed the requested services");
+  flush_waiting (self);
+}
+
+/* An agent that maps by address ignores SERVICES: its channels go straight to OPEN, and
+ * a share agent that offers services refuses them (not-allowed) until consent, which
+ * only a service request asks for. */
+static void
+on_tunnel_control (CvMux *mux, guint type, GBytes *json, CvConnectAgent *self)
+{
+  if (!self->by_service)
+    g_debug ("tunnel control message 0x%02x ignored: no mapping by service name", type);
+  else if (type == CV_TUNNEL_CONTROL_SERVICES)
+    on_services (self, json);
+  else if (type == CV_TUNNEL_CONTROL_CONSENT)
+    on_consent (self, json);
+  else
+    g_debug ("tunnel control message 0x%02x ignored", type);
+}
 
 static void
 on_tunnel_closed (CvMux *mux, const GError *error, CvConnectAgent *self)
@@ -573,9 +784,18 @@ on_tunnel_open (GObject *source, GAsyncResult *result, gpointer user_data)
   }
   g_signal_connect (self->tunnel, "closed", G_CALLBACK (on_tunnel_closed), self);
   g_signal_connect (self->tunnel, "notify::round-trip-us", G_CALLBACK (on_tunnel_round_trip), self);
+  g_signal_connect (self->tunnel, "control-message", G_CALLBACK (on_tunnel_control), self);
   cv_mux_start (self->tunnel);
   g_message ("tunnel to share agent “%s” open, end-to-end TLS verified",
              self->share_name != NULL ? self->share_name : "?");
+  if (self->by_service)
+    {
+      /* The clients wait for the sharer, who is a person: the tunnel's 20 s are over,
+       * and the share agent's consent timeout bounds the wait. */
+      cv_source_clear (&self->tunnel_timer);
+      self->tunnel_requested = FALSE;
+      return;
+    }
   flush_waiting (self);
 }
 
@@ -799,6 +1019,52 @@ cv_connect_agent_add_mapping (CvConnectAgent *self,
   listening = cv_mapping_listen (mapping, error);
   g_list_store_append (self->mappings, mapping);
   return listening;
+}
+
+/**
+ * cv_connect_agent_map_service:
+ * @name: the name of a service the share agent offers
+ * @listen_port: on 127.0.0.1; 0 for any free port ("bound-port" of the mapping says which)
+ *
+ * Like cv_connect_agent_add_mapping(), for a service by name: its target comes from the
+ * share agent's SERVICES, and no channel goes through before the sharer consents.
+ */
+gboolean
+cv_connect_agent_map_service (CvConnectAgent *self,
+                              const char *name,
+                              guint16 listen_port,
+                              GError **error)
+{
+  g_autoptr (CvMapping) mapping = cv_mapping_new_for_service ("127.0.0.1", listen_port, name,
+                                                              self->context);
+  gboolean listening;
+
+  g_return_val_if_fail (!self->stopped, FALSE);
+  g_return_val_if_fail (cv_service_name_is_valid (name), FALSE);
+
+  self->by_service = TRUE;
+  g_signal_connect (mapping, "incoming", G_CALLBACK (on_local_connection), self);
+  listening = cv_mapping_listen (mapping, error);
+  g_list_store_append (self->mappings, mapping);
+  return listening;
+}
+
+GListModel *
+cv_connect_agent_get_services (CvConnectAgent *self)
+{
+  return G_LIST_MODEL (self->services);
+}
+
+gboolean
+cv_connect_agent_get_consented (CvConnectAgent *self)
+{
+  return self->consented;
+}
+
+const char *
+cv_connect_agent_get_declined_reason (CvConnectAgent *self)
+{
+  return self->declined_reason;
 }
 
 void

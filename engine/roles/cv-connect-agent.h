@@ -23,6 +23,13 @@ gboolean cv_connect_agent_add_mapping (CvConnectAgent *self,
                                        const char *target_host,
                                        guint16 target_port,
                                        GError **error);
+gboolean cv_connect_agent_map_service (CvConnectAgent *self,
+                                       const char *name,
+                                       guint16 listen_port,
+                                       GError **error);
+GListModel *cv_connect_agent_get_services (CvConnectAgent *self);
+gboolean cv_connect_agent_get_consented (CvConnectAgent *self);
+const char *cv_connect_agent_get_declined_reason (CvConnectAgent *self);
 void cv_connect_agent_start (CvConnectAgent *self);
 void cv_connect_agent_stop (CvConnectAgent *self);
 CvAgentLink *cv_connect_agent_get_link (CvConnectAgent *self);

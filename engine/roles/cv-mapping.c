@@ -20,8 +20,9 @@ struct _CvMapping {
   GMainContext *context;
   char *listen_host;
   guint16 listen_port;
-  char *target_host;
+  char *target_host; /* NULL: a service's, not known yet */
   guint16 target_port;
+  char *service_name; /* mapped by the name of an offered service, or NULL */
   CvAcceptor *service;
 
   guint16 bound_port;
@@ -73,6 +74,7 @@ cv_mapping_finalize (GObject *object)
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->listen_host);
   g_free (self->target_host);
+  g_free (self->service_name);
   g_clear_error (&self->error);
   G_OBJECT_CLASS (cv_mapping_parent_class)->finalize (object);
 }
@@ -178,6 +180,55 @@ cv_mapping_init (CvMapping *self)
  *
  * Returns: (transfer full): a mapping not listening yet
  */
+/* The target for a log line: "host:port", or the service it will be. */
+static char *
+describe_target (CvMapping *self)
+{
+  if (self->target_host == NULL)
+    return g_strdup_printf ("service “%s”", self->service_name);
+  return cv_agent_format_target (self->target_host, self->target_port);
+}
+
+/**
+ * cv_mapping_new_for_service:
+ * @service_name: an offered service's name; its target comes with the share agent's
+ *   SERVICES (cv_mapping_set_target())
+ */
+CvMapping *
+cv_mapping_new_for_service (const char *listen_host,
+                            guint16 listen_port,
+                            const char *service_name,
+                            GMainContext *context)
+{
+  CvMapping *self = cv_mapping_new (listen_host, listen_port, NULL, 0, context);
+
+  self->service_name = g_strdup (service_name);
+  return self;
+}
+
+const char *
+cv_mapping_get_service_name (CvMapping *self)
+{
+  return self->service_name;
+}
+
+/* The target of a service mapping, as the share agent's SERVICES names it. */
+void
+cv_mapping_set_target (CvMapping *self, const char *host, guint16 port)
+{
+  if (g_strcmp0 (host, self->target_host) != 0)
+    {
+      g_free (self->target_host);
+      self->target_host = g_strdup (host);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TARGET_HOST]);
+    }
+  if (port != self->target_port)
+    {
+      self->target_port = port;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TARGET_PORT]);
+    }
+}
+
 CvMapping *
 cv_mapping_new (const char *listen_host,
                 guint16 listen_port,
@@ -224,8 +275,10 @@ cv_mapping_listen (CvMapping *self, GError **error)
   if (!cv_listen_add (G_SOCKET_LISTENER (self->service), self->listen_host, self->listen_port,
                       LISTEN_BACKLOG, &bound_port, &local_error))
     {
-      g_prefix_error (&local_error, "mapping %s:%u → %s:%u: ", self->listen_host, self->listen_port,
-                      self->target_host, self->target_port);
+      g_autofree char *target = describe_target (self);
+
+      g_prefix_error (&local_error, "mapping %s:%u → %s: ", self->listen_host, self->listen_port,
+                      target);
       cv_mapping_stop (self);
       cv_mapping_set_error (self, local_error);
       g_propagate_error (error, g_steal_pointer (&local_error));
@@ -237,8 +290,11 @@ cv_mapping_listen (CvMapping *self, GError **error)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BOUND_PORT]);
   self->listening = TRUE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTENING]);
-  g_message ("mapping %s:%u → %s:%u (as the share agent sees it)", self->listen_host,
-             self->bound_port, self->target_host, self->target_port);
+  {
+    g_autofree char *target = describe_target (self);
+    g_message ("mapping %s:%u → %s (as the share agent sees it)", self->listen_host,
+               self->bound_port, target);
+  }
   return TRUE;
 }
 
@@ -327,7 +383,7 @@ cv_mapping_get_target_port (CvMapping *self)
 char *
 cv_mapping_dup_target (CvMapping *self)
 {
-  return cv_agent_format_target (self->target_host, self->target_port);
+  return describe_target (self);
 }
 
 gboolean

@@ -29,6 +29,12 @@ CvMapping *cv_mapping_new (const char *listen_host,
                            const char *target_host,
                            guint16 target_port,
                            GMainContext *context);
+CvMapping *cv_mapping_new_for_service (const char *listen_host,
+                                       guint16 listen_port,
+                                       const char *service_name,
+                                       GMainContext *context);
+const char *cv_mapping_get_service_name (CvMapping *self);
+void cv_mapping_set_target (CvMapping *self, const char *host, guint16 port);
 gboolean cv_mapping_listen (CvMapping *self, GError **error);
 void cv_mapping_stop (CvMapping *self);
 void cv_mapping_set_error (CvMapping *self, const GError *error);

@@ -11,11 +11,14 @@
 #include "roles/cv-share-agent.h"
 
 #include "base/cv-log-escape.h"
+#include "base/cv-source.h"
 
 #include "roles/cv-agent-context.h"
 #include "roles/cv-agent-tunnel.h"
 #include "roles/cv-traffic-meter.h"
 #include "mux/cv-channel-pump.h"
+
+#include "wire/cv-services.h"
 
 #include <gio/gnetworking.h>
 
@@ -35,6 +38,13 @@ struct _CvShareAgent {
   CvAgentLinkState state;
   guint n_channels;
   CvTrafficMeter *traffic; /* made with the context */
+
+  /* Offered services (of CvServiceInfo), or NULL: then no consent is asked and the allow
+   * list alone decides.  With services, every tunnel asks for consent and may reach only
+   * the targets of the services its connect agent asked for and the sharer accepted. */
+  GPtrArray *services;
+  guint consent_timeout_ms;
+  GQueue consent_queue; /* of Tunnel, asked and not answered yet; the head is the prompt */
 };
 
 enum {
@@ -45,6 +55,7 @@ enum {
   PROP_N_CHANNELS,
   PROP_BYTES_IN,
   PROP_BYTES_OUT,
+  PROP_CONSENT_PENDING,
   N_PROPS
 };
 
@@ -53,16 +64,29 @@ static GParamSpec *properties[N_PROPS];
 enum {
   SIGNAL_CHANNEL_OPENED,
   SIGNAL_CHANNEL_CLOSED,
+  SIGNAL_CONSENT_REQUESTED,
   N_SIGNALS
 };
 
 static guint signals[N_SIGNALS];
+
+typedef enum {
+  CONSENT_NOT_ASKED, /* no SERVICE_REQUEST yet */
+  CONSENT_ASKED,     /* in the queue: the sharer has not answered */
+  CONSENT_ACCEPTED,  /* allowed: the requested services' targets */
+  CONSENT_REFUSED,   /* declined, timed out, or asked for what is not offered */
+} ConsentState;
 
 typedef struct {
   CvShareAgent *agent; /* not owned */
   CvMux *mux;
   char *peer_name;
   char *peer_address;
+  char *peer_fingerprint; /* the key the tunnel's TLS proved */
+  ConsentState consent;
+  GStrv requested;    /* the service names asked for */
+  CvAllowList *allow; /* once accepted: the requested services' targets */
+  GSource *consent_timer;
 } Tunnel;
 
 G_DEFINE_FINAL_TYPE (CvShareAgent, cv_share_agent, G_TYPE_OBJECT)
@@ -78,8 +102,12 @@ tunnel_free (gpointer data)
       cv_mux_close (tunnel->mux);
       g_object_unref (tunnel->mux);
     }
+  cv_source_clear (&tunnel->consent_timer);
   g_free (tunnel->peer_name);
   g_free (tunnel->peer_address);
+  g_free (tunnel->peer_fingerprint);
+  g_strfreev (tunnel->requested);
+  g_clear_pointer (&tunnel->allow, cv_allow_list_free);
   g_free (tunnel);
 }
 
@@ -96,6 +124,7 @@ close_tunnels (CvShareAgent *self)
   if (self->tunnels->len == 0)
     return;
   g_message ("closing %u tunnel%s", self->tunnels->len, self->tunnels->len == 1 ? "" : "s");
+  g_queue_clear (&self->consent_queue);
   g_ptr_array_set_size (self->tunnels, 0);
   notify_n_tunnels (self);
 }
@@ -123,6 +152,7 @@ cv_share_agent_finalize (GObject *object)
   CvShareAgent *self = CV_SHARE_AGENT (object);
 
   g_clear_pointer (&self->allow, cv_allow_list_free);
+  g_clear_pointer (&self->services, g_ptr_array_unref);
   g_clear_pointer (&self->traffic, cv_traffic_meter_free);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -154,6 +184,9 @@ cv_share_agent_get_property (GObject *object, guint prop_id, GValue *value, GPar
       break;
     case PROP_BYTES_OUT:
       g_value_set_uint64 (value, cv_traffic_meter_get_bytes_out (self->traffic));
+      break;
+    case PROP_CONSENT_PENDING:
+      g_value_set_boolean (value, cv_share_agent_get_consent_pending (self));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -188,6 +221,9 @@ cv_share_agent_class_init (CvShareAgentClass *klass)
   /* From targets to connect agents, over every channel, counted once a second while it is open. */
   properties[PROP_BYTES_OUT] = g_param_spec_uint64 ("bytes-out", NULL, NULL, 0, G_MAXUINT64, 0,
                                                     READ_FLAGS);
+  /* A consent request waits for cv_share_agent_accept() or _deny(). */
+  properties[PROP_CONSENT_PENDING] = g_param_spec_boolean ("consent-pending", NULL, NULL, FALSE,
+                                                           READ_FLAGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -207,6 +243,22 @@ cv_share_agent_class_init (CvShareAgentClass *klass)
   signals[SIGNAL_CHANNEL_CLOSED] = g_signal_new ("channel-closed", G_TYPE_FROM_CLASS (klass),
                                                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                                  G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_ERROR);
+  /**
+   * CvShareAgent::consent-requested:
+   * @name: the connect agent's name, as the gateway attests it
+   * @address: its address, as the gateway sees it
+   * @fingerprint: its key, as the tunnel's TLS proved it
+   * @services: (array zero-terminated=1): the names of the services it asks for
+   * @verification: (nullable): the string both people compare (session codes only)
+   *
+   * Answer with cv_share_agent_accept() or cv_share_agent_deny(); without an answer
+   * within the consent timeout the request is denied.  One request is asked at a time;
+   * the next is emitted once this one is answered.
+   */
+  signals[SIGNAL_CONSENT_REQUESTED] = g_signal_new ("consent-requested", G_TYPE_FROM_CLASS (klass),
+                                                    G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                    G_TYPE_NONE, 5, G_TYPE_STRING, G_TYPE_STRING,
+                                                    G_TYPE_STRING, G_TYPE_STRV, G_TYPE_STRING);
 }
 
 static void
@@ -214,6 +266,8 @@ cv_share_agent_init (CvShareAgent *self)
 {
   self->tunnels = g_ptr_array_new_with_free_func (tunnel_free);
   self->cancellable = g_cancellable_new ();
+  self->consent_timeout_ms = CV_SHARE_DEFAULT_CONSENT_TIMEOUT_MS;
+  g_queue_init (&self->consent_queue);
 }
 
 /* ---- channels ----------------------------------------------------------- */
@@ -331,7 +385,15 @@ on_incoming_channel (CvMux *mux, CvChannel *channel, Tunnel *tunnel)
   g_autoptr (GSocketClient) client = NULL;
   ChannelLog *log;
 
-  if (!cv_allow_list_permits (self->allow, host, port))
+  if (self->services != NULL && tunnel->consent != CONSENT_ACCEPTED)
+    {
+      g_message ("channel %u from “%s” to %s:%u: not-allowed (the sharer has not consented)",
+                 cv_channel_get_id (channel), tunnel->peer_name, host, port);
+      cv_channel_refuse (channel, CV_CHANNEL_REASON_NOT_ALLOWED,
+                         "the sharer has not consented to this connection");
+      return;
+    }
+  if (!cv_allow_list_permits (tunnel->allow != NULL ? tunnel->allow : self->allow, host, port))
     {
       g_message ("channel %u from “%s” to %s:%u: not-allowed (not in this agent's allow list)",
                  cv_channel_get_id (channel), tunnel->peer_name, host, port);
@@ -356,6 +418,171 @@ on_incoming_channel (CvMux *mux, CvChannel *channel, Tunnel *tunnel)
   }
 }
 
+/* ---- consent ------------------------------------------------------------ */
+
+static const CvServiceInfo *
+find_service (CvShareAgent *self, const char *name)
+{
+  for (guint i = 0; i < self->services->len; i++)
+    {
+      const CvServiceInfo *info = self->services->pdata[i];
+
+      if (g_str_equal (info->name, name))
+        return info;
+    }
+  return NULL;
+}
+
+static void
+send_consent (Tunnel *tunnel, gboolean accepted, const char *reason)
+{
+  g_autofree char *json = cv_consent_build (accepted, reason);
+  g_autoptr (GError) error = NULL;
+
+  if (!cv_mux_send_control (tunnel->mux, CV_TUNNEL_CONTROL_CONSENT, json, &error))
+    g_message ("tunnel from “%s”: the answer could not be sent: %s", tunnel->peer_name,
+               error->message);
+}
+
+static void
+notify_consent_pending (CvShareAgent *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONSENT_PENDING]);
+}
+
+static gboolean on_consent_timeout (gpointer user_data);
+
+/* The head of the queue is the request the sharer sees now. */
+static void
+ask_next (CvShareAgent *self)
+{
+  Tunnel *tunnel = g_queue_peek_head (&self->consent_queue);
+
+  if (tunnel == NULL || tunnel->consent_timer != NULL)
+    return;
+  tunnel->consent_timer = cv_agent_timeout_add (self->context, self->consent_timeout_ms,
+                                                on_consent_timeout, tunnel,
+                                                "[culvert] share agent consent timeout");
+  notify_consent_pending (self);
+  g_signal_emit (self, signals[SIGNAL_CONSENT_REQUESTED], 0, tunnel->peer_name,
+                 tunnel->peer_address, tunnel->peer_fingerprint, tunnel->requested, NULL);
+}
+
+static void
+forget_consent (CvShareAgent *self, Tunnel *tunnel)
+{
+  gboolean was_head = g_queue_peek_head (&self->consent_queue) == tunnel;
+
+  if (!g_queue_remove (&self->consent_queue, tunnel))
+    return;
+  cv_source_clear (&tunnel->consent_timer);
+  if (was_head)
+    {
+      notify_consent_pending (self);
+      ask_next (self);
+    }
+}
+
+/* The sharer's answer to the request at the head of the queue. */
+static gboolean
+answer (CvShareAgent *self, gboolean accepted, const char *reason)
+{
+  Tunnel *tunnel = g_queue_pop_head (&self->consent_queue);
+  g_autofree char *names = NULL;
+
+  if (tunnel == NULL)
+    return FALSE;
+  cv_source_clear (&tunnel->consent_timer);
+  names = g_strjoinv (", ", tunnel->requested);
+  if (accepted)
+    {
+      tunnel->allow = cv_allow_list_new ();
+      for (guint i = 0; tunnel->requested[i] != NULL; i++)
+        {
+          const CvServiceInfo *info = find_service (self, tunnel->requested[i]);
+
+          /* Checked when asked; the list was made from valid targets. */
+          cv_allow_list_add (tunnel->allow, info->host, info->port, info->port, NULL);
+        }
+      tunnel->consent = CONSENT_ACCEPTED;
+      g_message ("the sharer allowed “%s” (%s, key %s): %s", tunnel->peer_name,
+                 tunnel->peer_address, tunnel->peer_fingerprint, names);
+    }
+  else
+    {
+      tunnel->consent = CONSENT_REFUSED;
+      g_message ("“%s” (%s) was refused %s: %s", tunnel->peer_name, tunnel->peer_address, names,
+                 reason);
+    }
+  send_consent (tunnel, accepted, reason);
+  notify_consent_pending (self);
+  ask_next (self);
+  return TRUE;
+}
+
+static gboolean
+on_consent_timeout (gpointer user_data)
+{
+  Tunnel *tunnel = user_data;
+  CvShareAgent *self = tunnel->agent;
+
+  g_clear_pointer (&tunnel->consent_timer, g_source_unref);
+  g_message ("no answer from the sharer within %.0f s: denied", self->consent_timeout_ms / 1e3);
+  /* The timed-out request is the head: only the head has a timer. */
+  answer (self, FALSE, CV_CONSENT_REASON_TIMEOUT);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_service_request (Tunnel *tunnel, GBytes *json)
+{
+  CvShareAgent *self = tunnel->agent;
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) names = cv_service_request_parse (json, &error);
+
+  if (names == NULL || tunnel->consent != CONSENT_NOT_ASKED)
+    {
+      /* One request a tunnel, well formed: anything else is not a connect agent of ours. */
+      g_message ("tunnel from “%s”: %s; closing it", tunnel->peer_name,
+                 names == NULL ? error->message : "a second service request");
+      cv_mux_goaway (tunnel->mux, CV_GOAWAY_REASON_PROTOCOL_ERROR, "bad service request");
+      return;
+    }
+  for (guint i = 0; names[i] != NULL; i++)
+    if (find_service (self, names[i]) == NULL)
+      {
+        g_message ("tunnel from “%s” asks for a service not offered here; refused",
+                   tunnel->peer_name);
+        tunnel->consent = CONSENT_REFUSED;
+        send_consent (tunnel, FALSE, CV_CONSENT_REASON_NOT_OFFERED);
+        return;
+      }
+  tunnel->requested = g_steal_pointer (&names);
+  tunnel->consent = CONSENT_ASKED;
+  g_queue_push_tail (&self->consent_queue, tunnel);
+  ask_next (self);
+}
+
+static void
+on_tunnel_control (CvMux *mux, guint type, GBytes *json, Tunnel *tunnel)
+{
+  if (type == CV_TUNNEL_CONTROL_SERVICE_REQUEST && tunnel->agent->services != NULL)
+    on_service_request (tunnel, json);
+  else
+    g_debug ("tunnel from “%s”: control message 0x%02x ignored", tunnel->peer_name, type);
+}
+
+static void
+send_services (CvShareAgent *self, Tunnel *tunnel)
+{
+  g_autofree char *json = cv_services_build (self->services);
+  g_autoptr (GError) error = NULL;
+
+  if (!cv_mux_send_control (tunnel->mux, CV_TUNNEL_CONTROL_SERVICES, json, &error))
+    g_message ("tunnel from “%s”: the offered services could not be sent: %s", tunnel->peer_name,
+               error->message);
+}
+
 /* ---- tunnels ------------------------------------------------------------ */
 
 static void
@@ -365,6 +592,7 @@ on_tunnel_closed (CvMux *mux, const GError *error, Tunnel *tunnel)
 
   g_message ("tunnel from “%s” (%s) closed%s%s", tunnel->peer_name, tunnel->peer_address,
              error != NULL ? ": " : "", error != NULL ? error->message : "");
+  forget_consent (self, tunnel);
   g_ptr_array_remove (self->tunnels, tunnel);
   notify_n_tunnels (self);
 }
@@ -373,6 +601,7 @@ typedef struct {
   CvShareAgent *agent;
   char *peer_name;
   char *peer_address;
+  char *peer_fingerprint;
 } Offer;
 
 static void
@@ -397,6 +626,7 @@ on_tunnel_open (GObject *source, GAsyncResult *result, gpointer user_data)
       tunnel->agent = self;
       tunnel->peer_name = g_steal_pointer (&offer->peer_name);
       tunnel->peer_address = g_steal_pointer (&offer->peer_address);
+      tunnel->peer_fingerprint = g_steal_pointer (&offer->peer_fingerprint);
       cv_mux_config_init_defaults (&config);
       if (self->max_channels_per_tunnel > 0)
         config.max_channels = self->max_channels_per_tunnel;
@@ -406,15 +636,19 @@ on_tunnel_open (GObject *source, GAsyncResult *result, gpointer user_data)
       }
       g_signal_connect (tunnel->mux, "incoming-channel", G_CALLBACK (on_incoming_channel), tunnel);
       g_signal_connect (tunnel->mux, "closed", G_CALLBACK (on_tunnel_closed), tunnel);
+      g_signal_connect (tunnel->mux, "control-message", G_CALLBACK (on_tunnel_control), tunnel);
       g_ptr_array_add (self->tunnels, tunnel);
       g_message ("tunnel from connect agent “%s” (%s) open, end-to-end TLS verified",
                  tunnel->peer_name, tunnel->peer_address);
       cv_mux_start (tunnel->mux);
+      if (self->services != NULL)
+        send_services (self, tunnel);
       notify_n_tunnels (self);
     }
   g_object_unref (offer->agent);
   g_free (offer->peer_name);
   g_free (offer->peer_address);
+  g_free (offer->peer_fingerprint);
   g_free (offer);
 }
 
@@ -443,6 +677,7 @@ on_link_message (CvAgentLink *link, guint type, JsonObject *body, CvShareAgent *
     }
   offer = g_new0 (Offer, 1);
   offer->agent = g_object_ref (self);
+  offer->peer_fingerprint = g_strdup (fingerprint);
   /* Both only go into log lines. */
   offer->peer_name = log_text (cv_control_get_string (body, "peer_name", CV_CONTROL_MAX_NAME_BYTES,
                                                       FALSE, NULL),
@@ -521,10 +756,19 @@ cv_share_agent_new_from_config (const CvShareConfig *config, GMainContext *conte
   CvAllowList *allow;
   CvAgentLink *link;
 
-  if (config->allow->len == 0)
+  CvShareAgent *self;
+
+  if (config->allow->len == 0 && config->services->len == 0)
     {
       g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_MISSING_KEY,
                    "allow: expected at least one target to share, got none");
+      return NULL;
+    }
+  if (config->allow->len > 0 && config->services->len > 0)
+    {
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_BAD_VALUE,
+                   "services: expected either allow or services, got both (the services' "
+                   "targets are the allow list)");
       return NULL;
     }
   allow = cv_allow_list_new ();
@@ -540,13 +784,31 @@ cv_share_agent_new_from_config (const CvShareConfig *config, GMainContext *conte
           return NULL;
         }
     }
+  for (guint i = 0; i < config->services->len; i++)
+    {
+      const CvServiceInfo *info = config->services->pdata[i];
+
+      if (!cv_allow_list_add (allow, info->host, info->port, info->port, error))
+        {
+          g_prefix_error (error, "services[%u]: ", i);
+          cv_allow_list_free (allow);
+          return NULL;
+        }
+    }
   link = cv_agent_link_new_from_config (&config->agent, CV_AGENT_ROLE_SHARE, context, error);
   if (link == NULL)
     {
       cv_allow_list_free (allow);
       return NULL;
     }
-  return cv_share_agent_new (link, allow);
+  self = cv_share_agent_new (link, allow);
+  for (guint i = 0; i < config->services->len; i++)
+    {
+      const CvServiceInfo *info = config->services->pdata[i];
+      cv_share_agent_add_service (self, info->name, info->kind, info->host, info->port);
+    }
+  cv_share_agent_set_consent_timeout_ms (self, config->consent_timeout_ms);
+  return self;
 }
 
 void
@@ -640,4 +902,60 @@ cv_share_agent_get_tunnel (CvShareAgent *self,
   if (peer_address != NULL)
     *peer_address = tunnel->peer_address;
   return tunnel->mux != NULL ? cv_mux_get_n_channels (tunnel->mux) : 0;
+}
+
+/**
+ * cv_share_agent_add_service:
+ *
+ * Offers a service, before the agent starts.  Once one is offered, every tunnel is sent
+ * the list, must ask by name, and waits for the sharer's consent; the targets of the
+ * services it was allowed are then all it may reach (the agent's allow list must hold
+ * them too: cv_share_agent_new_from_config() makes it from the services).
+ */
+void
+cv_share_agent_add_service (CvShareAgent *self,
+                            const char *name,
+                            CvServiceKind kind,
+                            const char *host,
+                            guint16 port)
+{
+  g_return_if_fail (cv_service_name_is_valid (name));
+
+  if (self->services == NULL)
+    self->services = g_ptr_array_new_with_free_func ((GDestroyNotify) cv_service_info_free);
+  g_ptr_array_add (self->services, cv_service_info_new (name, kind, host, port));
+}
+
+/* How long a request waits for an answer before it is denied ("timeout"). */
+void
+cv_share_agent_set_consent_timeout_ms (CvShareAgent *self, guint timeout_ms)
+{
+  self->consent_timeout_ms = MAX (timeout_ms, 1);
+}
+
+gboolean
+cv_share_agent_get_consent_pending (CvShareAgent *self)
+{
+  return !g_queue_is_empty (&self->consent_queue);
+}
+
+/**
+ * cv_share_agent_accept:
+ *
+ * The sharer allows the request that "consent-requested" showed last: its tunnel may
+ * now reach the services it asked for.
+ *
+ * Returns: FALSE when no request waits
+ */
+gboolean
+cv_share_agent_accept (CvShareAgent *self)
+{
+  return answer (self, TRUE, NULL);
+}
+
+/* The sharer refuses it ("declined"); its tunnel can reach nothing. */
+gboolean
+cv_share_agent_deny (CvShareAgent *self)
+{
+  return answer (self, FALSE, CV_CONSENT_REASON_DECLINED);
 }

@@ -30,4 +30,14 @@ guint cv_share_agent_get_tunnel (CvShareAgent *self,
                                  const char **peer_name,
                                  const char **peer_address);
 
+void cv_share_agent_add_service (CvShareAgent *self,
+                                 const char *name,
+                                 CvServiceKind kind,
+                                 const char *host,
+                                 guint16 port);
+void cv_share_agent_set_consent_timeout_ms (CvShareAgent *self, guint timeout_ms);
+gboolean cv_share_agent_get_consent_pending (CvShareAgent *self);
+gboolean cv_share_agent_accept (CvShareAgent *self);
+gboolean cv_share_agent_deny (CvShareAgent *self);
+
 G_END_DECLS
