@@ -8,6 +8,7 @@
 
 #include "cli/cli-flag-sessions.h"
 #include "wire/cv-host-port.h"
+#include "wire/cv-services.h"
 
 #include <string.h>
 
@@ -27,6 +28,7 @@ struct _CvCliOptions {
   char *password_env;
   gboolean password_stdin;
   char **targets; /* --allow or -L */
+  char **offers;  /* --offer NAME=HOST:PORT (share) or --map [HOST:]PORT:NAME (connect) */
   /* the gateway's */
   char **listen;
   char **sessions;
@@ -58,6 +60,7 @@ cv_cli_options_free (CvCliOptions *options)
   g_free (options->password_file);
   g_free (options->password_env);
   g_strfreev (options->targets);
+  g_strfreev (options->offers);
   g_strfreev (options->listen);
   g_strfreev (options->sessions);
   g_free (options->cert_file);
@@ -102,12 +105,20 @@ make_entries (CvCliOptions *options, const GOptionEntry *extra)
   const GOptionEntry share[] = {
     ENTRY ("allow", 'a', G_OPTION_ARG_STRING_ARRAY, targets,
            "A target this agent may dial; repeat for more (allow)", "HOST:PORT[-PORT]"),
+    ENTRY ("offer", 'o', G_OPTION_ARG_STRING_ARRAY, offers,
+           "Offer a service by name, with consent asked for each tunnel; the kind is the name "
+           "when it is rdp, vnc, ssh or http, else custom; repeat for more (services)",
+           "NAME=HOST:PORT"),
   };
   const GOptionEntry connect[] = {
     ENTRY ("local", 'L', G_OPTION_ARG_STRING_ARRAY, targets,
            "Listen on [HOST:]PORT, reach TARGET_HOST:PORT as the share agent sees it; repeat "
            "for more (mappings)",
            "[HOST:]PORT:TARGET_HOST:PORT"),
+    ENTRY ("map", 'm', G_OPTION_ARG_STRING_ARRAY, offers,
+           "Listen on [HOST:]PORT (0: any free port) for the service the share agent offers "
+           "as NAME; repeat for more (mappings[].service)",
+           "[HOST:]PORT:NAME"),
   };
   const GOptionEntry gateway[] = {
     ENTRY ("listen", 'l', G_OPTION_ARG_STRING_ARRAY, listen,
@@ -242,6 +253,50 @@ check_forward (const char *text, char **listen, char **target, GError **error)
          && check_host_port (*target, "-L", NULL, FALSE, error);
 }
 
+/* "vnc=localhost:5900": a service name, then its target. */
+static gboolean
+split_offer (const char *text, char **name, char **target, GError **error)
+{
+  const char *equals = strchr (text, '=');
+  g_autofree char *shown = cv_config_describe_string (text);
+
+  if (equals == NULL || equals == text)
+    return flag_error (error, "--offer: expected NAME=HOST:PORT, got %s", shown);
+  *name = g_strndup (text, equals - text);
+  *target = g_strdup (equals + 1);
+  if (!cv_service_name_is_valid (*name))
+    return flag_error (error,
+                       "--offer: expected a service name of 1 to %d lower-case letters, "
+                       "digits, “-” and “_” before “=”, got %s",
+                       CV_SERVICE_MAX_NAME_LEN, shown);
+  return check_host_port (*target, "--offer", NULL, FALSE, error);
+}
+
+/* "5920:vnc", "0:ssh", "[::1]:5920:vnc": where to listen, then the service's name (the
+ * last ':' separates them: a name has none). */
+static gboolean
+split_map (const char *text, char **listen, char **name, GError **error)
+{
+  const char *colon = strrchr (text, ':');
+  g_autofree char *shown = cv_config_describe_string (text);
+  g_autofree char *host = NULL;
+  guint16 port = 0;
+
+  if (colon == NULL || colon == text)
+    return flag_error (error, "--map: expected [HOST:]PORT:NAME, got %s", shown);
+  *listen = g_strndup (text, colon - text);
+  *name = g_strdup (colon + 1);
+  if (!cv_service_name_is_valid (*name))
+    return flag_error (error,
+                       "--map: expected a service name after the last “:”, got %s "
+                       "(names are lower-case letters, digits, “-” and “_”)",
+                       shown);
+  /* Port 0 (any free one) is what --map adds to [HOST:]PORT. */
+  if (g_str_equal (*listen, "0") || g_str_has_suffix (*listen, ":0"))
+    return TRUE;
+  return cv_config_parse_host_port (*listen, "--map", "127.0.0.1", &host, &port, NULL, error);
+}
+
 static gboolean
 check_agent_flags (CvCliOptions *options, GError **error)
 {
@@ -274,16 +329,30 @@ check_agent_flags (CvCliOptions *options, GError **error)
             : !check_forward (options->targets[i], &listen, &target, error))
         return FALSE;
     }
+  for (guint i = 0; options->offers != NULL && options->offers[i] != NULL; i++)
+    {
+      g_autofree char *first = NULL;
+      g_autofree char *second = NULL;
+
+      if (options->kind == CV_CONFIG_KIND_SHARE
+            ? !split_offer (options->offers[i], &first, &second, error)
+            : !split_map (options->offers[i], &first, &second, error))
+        return FALSE;
+    }
+  if (options->kind == CV_CONFIG_KIND_SHARE && options->targets != NULL && options->offers != NULL)
+    return flag_error (error, "expected --allow or --offer, got both (the offered services' "
+                              "targets are the allow list)");
   if (options->config_file != NULL)
     return TRUE;
   if (options->gateway == NULL)
     return flag_error (error, "--gateway HOST:PORT is required (or --config FILE)");
   if (options->session == NULL)
     return flag_error (error, "--session ID is required (or --config FILE)");
-  if (options->targets == NULL)
+  if (options->targets == NULL && options->offers == NULL)
     return flag_error (error, "%s is required (or --config FILE)",
-                       options->kind == CV_CONFIG_KIND_SHARE ? "--allow HOST:PORT"
-                                                             : "-L [HOST:]PORT:TARGET_HOST:PORT");
+                       options->kind == CV_CONFIG_KIND_SHARE
+                         ? "--allow HOST:PORT or --offer NAME=HOST:PORT"
+                         : "-L [HOST:]PORT:TARGET_HOST:PORT or --map [HOST:]PORT:NAME");
   return TRUE;
 }
 
@@ -389,14 +458,51 @@ set_string_list (JsonObject *object, const char *key, char **values)
 }
 
 static void
-set_mappings (JsonObject *root, char **forwards)
+set_services (JsonObject *root, char **offers)
+{
+  JsonArray *services;
+
+  if (offers == NULL)
+    return;
+  services = json_array_new ();
+  for (guint i = 0; offers[i] != NULL; i++)
+    {
+      JsonObject *service = json_object_new ();
+      g_autofree char *name = NULL;
+      g_autofree char *target = NULL;
+
+      if (!split_offer (offers[i], &name, &target, NULL))
+        g_assert_not_reached (); /* checked in cv_cli_options_parse() */
+      json_object_set_string_member (service, "name", name);
+      json_object_set_string_member (service, "target", target);
+      json_array_add_object_element (services, service);
+    }
+  /* The offered services replace the file's, and its allow list: they are one. */
+  json_object_remove_member (root, "allow");
+  json_object_set_array_member (root, "services", services);
+}
+
+static void
+set_mappings (JsonObject *root, char **forwards, char **maps)
 {
   JsonArray *mappings;
 
-  if (forwards == NULL)
+  if (forwards == NULL && maps == NULL)
     return;
   mappings = json_array_new ();
-  for (guint i = 0; forwards[i] != NULL; i++)
+  for (guint i = 0; maps != NULL && maps[i] != NULL; i++)
+    {
+      JsonObject *mapping = json_object_new ();
+      g_autofree char *listen = NULL;
+      g_autofree char *name = NULL;
+
+      if (!split_map (maps[i], &listen, &name, NULL))
+        g_assert_not_reached (); /* checked in cv_cli_options_parse() */
+      json_object_set_string_member (mapping, "listen", listen);
+      json_object_set_string_member (mapping, "service", name);
+      json_array_add_object_element (mappings, mapping);
+    }
+  for (guint i = 0; forwards != NULL && forwards[i] != NULL; i++)
     {
       JsonObject *mapping = json_object_new ();
       char *listen = NULL;
@@ -463,9 +569,14 @@ make_root (CvCliOptions *options, GError **error)
   set_string (root, "name", options->name);
   set_password_source (options, root);
   if (options->kind == CV_CONFIG_KIND_SHARE)
-    set_string_list (root, "allow", options->targets);
+    {
+      set_string_list (root, "allow", options->targets);
+      if (options->targets != NULL)
+        json_object_remove_member (root, "services");
+      set_services (root, options->offers);
+    }
   else
-    set_mappings (root, options->targets);
+    set_mappings (root, options->targets, options->offers);
   return root;
 }
 

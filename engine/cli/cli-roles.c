@@ -17,6 +17,7 @@
 #include "transport/cv-identity.h"
 #include "roles/cv-refusal.h"
 #include "roles/cv-share-agent.h"
+#include "cli/cli-consent.h"
 
 #include <glib-unix.h>
 #include <string.h>
@@ -246,14 +247,21 @@ cv_cli_share (int argc, char **argv)
   g_autoptr (CvShareAgent) agent = NULL;
   g_autoptr (CvAdminSocket) admin = NULL;
   g_autoptr (CvCliLinkLog) link_log = NULL;
+  g_autoptr (CvCliConsent) consent = NULL;
   Run run = { 0 };
   g_autoptr (GMainLoop) loop = NULL;
+  gboolean accept_all = FALSE;
+  GOptionEntry extra[] = { { "accept", 0, 0, G_OPTION_ARG_NONE, &accept_all,
+                             "Allow every consent request without asking (for use without a "
+                             "terminal; with --offer)",
+                             NULL },
+                           { NULL } };
   int exit_code;
 
   cv_cli_log_init ("share", G_LOG_LEVEL_INFO);
   run_init (&run, on_quit_signal, NULL);
   loop = run.loop; /* unref'd on every return */
-  if (!parse_options (options, &argc, &argv, NULL))
+  if (!parse_options (options, &argc, &argv, extra))
     return 2;
   config = cv_cli_options_load_share (options, &error);
   if (config == NULL)
@@ -267,10 +275,12 @@ cv_cli_share (int argc, char **argv)
     return agent_failed (error);
   watch_link (&run, cv_share_agent_get_link (agent));
   link_log = cv_cli_link_log_new (cv_share_agent_get_link (agent), &config->agent);
+  consent = cv_cli_consent_new (agent, accept_all);
   cv_share_agent_start (agent);
   admin = cv_cli_admin_start_share (agent, config);
   exit_code = run_agent (&run);
   cv_cli_admin_stop (admin);
+  g_clear_pointer (&consent, cv_cli_consent_free);
   cv_share_agent_stop (agent);
   return exit_code;
 }

@@ -66,7 +66,8 @@ static const CvConfigKey connect_keys[] = {
 
 static const CvConfigKey mapping_keys[] = {
   { "listen", CV_CONFIG_STRING, TRUE, CV_CONFIG_BY_CALLER },
-  { "target", CV_CONFIG_STRING, TRUE, CV_CONFIG_BY_CALLER },
+  { "target", CV_CONFIG_STRING, FALSE, CV_CONFIG_BY_CALLER },
+  { "service", CV_CONFIG_STRING, FALSE, CV_CONFIG_BY_CALLER },
 };
 
 static void
@@ -101,6 +102,7 @@ mapping_free (gpointer data)
 
   g_free (mapping->listen_host);
   g_free (mapping->target_host);
+  g_free (mapping->service);
   g_free (mapping);
 }
 
@@ -426,24 +428,69 @@ read_allow_or_services (CvShareConfig *config, JsonObject *root, GError **error)
   return read_allow (config, root, error);
 }
 
+/* A service mapping may listen on port 0, any free one: its port is told by the agent
+ * (the mapping's bound port), not agreed with anyone beforehand. */
+static gboolean
+parse_service_listen (const char *text, const char *where, CvMappingConfig *mapping, GError **error)
+{
+  gsize len = strlen (text);
+
+  if (g_str_equal (text, "0") || (len > 2 && g_str_has_suffix (text, ":0")))
+    {
+      g_autofree char *with_port = g_strconcat (text, "1", NULL); /* "…:01": parses as 1 */
+      gboolean ok = cv_config_parse_host_port (with_port, where, "127.0.0.1", &mapping->listen_host,
+                                               &mapping->listen_port, NULL, error);
+      mapping->listen_port = 0;
+      return ok;
+    }
+  return cv_config_parse_host_port (text, where, "127.0.0.1", &mapping->listen_host,
+                                    &mapping->listen_port, NULL, error);
+}
+
 static gboolean
 read_mapping (JsonNode *node, const char *where, CvMappingConfig *mapping, GError **error)
 {
   g_autofree char *listen_where = cv_config_path_member (where, "listen");
   g_autofree char *target_where = cv_config_path_member (where, "target");
+  g_autofree char *service_where = cv_config_path_member (where, "service");
   JsonObject *object = NULL;
   const char *listen = NULL;
   const char *target = NULL;
+  const char *service = NULL;
 
   /* A bare port listens on loopback: a mapping open to the whole network must be
    * asked for by writing its address. */
-  return cv_config_node_get_object (node, where, &object, error)
-         && cv_config_read_object (object, where, mapping_keys, G_N_ELEMENTS (mapping_keys), NULL,
-                                   error)
-         && cv_config_get_string (object, "listen", where, TRUE, &listen, error)
-         && cv_config_parse_host_port (listen, listen_where, "127.0.0.1", &mapping->listen_host,
-                                       &mapping->listen_port, NULL, error)
-         && cv_config_get_string (object, "target", where, TRUE, &target, error)
+  if (!cv_config_node_get_object (node, where, &object, error)
+      || !cv_config_read_object (object, where, mapping_keys, G_N_ELEMENTS (mapping_keys), NULL,
+                                 error)
+      || !cv_config_get_string (object, "listen", where, TRUE, &listen, error)
+      || !cv_config_get_string (object, "target", where, FALSE, &target, error)
+      || !cv_config_get_string (object, "service", where, FALSE, &service, error))
+    return FALSE;
+  if ((target == NULL) == (service == NULL))
+    {
+      cv_config_set_error (error,
+                           target == NULL ? CV_CONFIG_ERROR_MISSING_KEY : CV_CONFIG_ERROR_BAD_VALUE,
+                           target_where, "expected a target or a service, got %s",
+                           target == NULL ? "neither" : "both");
+      return FALSE;
+    }
+  if (service != NULL)
+    {
+      if (!cv_service_name_is_valid (service))
+        {
+          g_autofree char *got = cv_config_describe_string (service);
+          cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, service_where,
+                               "expected a service name (lower-case letters, digits, “-” and "
+                               "“_”), got %s",
+                               got);
+          return FALSE;
+        }
+      mapping->service = g_strdup (service);
+      return parse_service_listen (listen, listen_where, mapping, error);
+    }
+  return cv_config_parse_host_port (listen, listen_where, "127.0.0.1", &mapping->listen_host,
+                                    &mapping->listen_port, NULL, error)
          && cv_config_parse_host_port (target, target_where, NULL, &mapping->target_host,
                                        &mapping->target_port, NULL, error);
 }
@@ -467,7 +514,7 @@ read_mappings (CvConnectConfig *config, JsonObject *root, GError **error)
         {
           const CvMappingConfig *earlier = g_ptr_array_index (config->mappings, j);
 
-          if (earlier->listen_port == mapping->listen_port
+          if (mapping->listen_port != 0 && earlier->listen_port == mapping->listen_port
               && g_str_equal (earlier->listen_host, mapping->listen_host))
             {
               g_autofree char *listen_where = cv_config_path_member (where, "listen");

@@ -43,9 +43,10 @@ typedef struct {
 
 typedef struct {
   char *listen_host;
-  guint16 listen_port; /* 0: any free port (from code only; a file must name one) */
-  char *target_host;
+  guint16 listen_port; /* 0: any free port (from code, or a service mapping's "HOST:0") */
+  char *target_host;   /* NULL for a service mapping */
   guint16 target_port;
+  char *service; /* the name of an offered service, instead of a target; or NULL */
 } CvMappingConfig;
 
 /* How long a consent request waits for the sharer before it counts as denied. */

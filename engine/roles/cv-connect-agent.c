@@ -90,6 +90,12 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (CvConnectAgent, cv_connect_agent, G_TYPE_OBJECT)
 
+static gboolean map_service (CvConnectAgent *self,
+                             const char *listen_host,
+                             guint16 listen_port,
+                             const char *name,
+                             GError **error);
+
 static void
 set_round_trip (CvConnectAgent *self, gint64 round_trip_us)
 {
@@ -987,8 +993,11 @@ cv_connect_agent_new_from_config (const CvConnectConfig *config,
     {
       const CvMappingConfig *mapping = config->mappings->pdata[i];
 
-      if (!cv_connect_agent_add_mapping (self, mapping->listen_host, mapping->listen_port,
-                                         mapping->target_host, mapping->target_port, error))
+      if (mapping->service != NULL
+            ? !map_service (self, mapping->listen_host, mapping->listen_port, mapping->service,
+                            error)
+            : !cv_connect_agent_add_mapping (self, mapping->listen_host, mapping->listen_port,
+                                             mapping->target_host, mapping->target_port, error))
         return NULL;
     }
   return g_steal_pointer (&self);
@@ -1021,6 +1030,27 @@ cv_connect_agent_add_mapping (CvConnectAgent *self,
   return listening;
 }
 
+static gboolean
+map_service (CvConnectAgent *self,
+             const char *listen_host,
+             guint16 listen_port,
+             const char *name,
+             GError **error)
+{
+  g_autoptr (CvMapping) mapping = cv_mapping_new_for_service (listen_host, listen_port, name,
+                                                              self->context);
+  gboolean listening;
+
+  g_return_val_if_fail (!self->stopped, FALSE);
+  g_return_val_if_fail (cv_service_name_is_valid (name), FALSE);
+
+  self->by_service = TRUE;
+  g_signal_connect (mapping, "incoming", G_CALLBACK (on_local_connection), self);
+  listening = cv_mapping_listen (mapping, error);
+  g_list_store_append (self->mappings, mapping);
+  return listening;
+}
+
 /**
  * cv_connect_agent_map_service:
  * @name: the name of a service the share agent offers
@@ -1035,18 +1065,7 @@ cv_connect_agent_map_service (CvConnectAgent *self,
                               guint16 listen_port,
                               GError **error)
 {
-  g_autoptr (CvMapping) mapping = cv_mapping_new_for_service ("127.0.0.1", listen_port, name,
-                                                              self->context);
-  gboolean listening;
-
-  g_return_val_if_fail (!self->stopped, FALSE);
-  g_return_val_if_fail (cv_service_name_is_valid (name), FALSE);
-
-  self->by_service = TRUE;
-  g_signal_connect (mapping, "incoming", G_CALLBACK (on_local_connection), self);
-  listening = cv_mapping_listen (mapping, error);
-  g_list_store_append (self->mappings, mapping);
-  return listening;
+  return map_service (self, "127.0.0.1", listen_port, name, error);
 }
 
 GListModel *
