@@ -490,6 +490,43 @@ test_confirmation_and_verification_formulas (void)
   g_assert_true (g_regex_match_simple ("^[0-9]{3} [0-9]{3}$", verification_a, 0, 0));
 }
 
+/* Session codes send the tag's first 32 bytes: those pass, and a tag of any other
+ * length, or a half with one bit changed, is a mismatch that burns the run. */
+static void
+test_short_confirmation (void)
+{
+  const gsize lengths[] = { 31, 33, 63, 0 };
+  guint8 tag[CV_CPACE_CONFIRMATION_SIZE];
+
+  for (gsize i = 0; i <= G_N_ELEMENTS (lengths); i++)
+    {
+      g_autoptr (CvCpace) a = new_vector_party (CV_CPACE_INITIATOR, TV_YA_SCALAR, TV_ADA);
+      g_autoptr (CvCpace) b = new_vector_party (CV_CPACE_RESPONDER, TV_YB_SCALAR, TV_ADB);
+      g_autoptr (GError) error = NULL;
+
+      exchange_vector_ads (a, b);
+      g_assert_true (cv_cpace_get_confirmation (a, tag));
+      if (i == G_N_ELEMENTS (lengths))
+        {
+          g_assert_true (
+            cv_cpace_check_confirmation (b, tag, CV_CPACE_SHORT_CONFIRMATION_SIZE, &error));
+          g_assert_no_error (error);
+          /* The peer's half with its last bit flipped. */
+          tag[CV_CPACE_SHORT_CONFIRMATION_SIZE - 1] ^= 1;
+          g_assert_true (cv_cpace_get_confirmation (b, tag));
+          tag[CV_CPACE_SHORT_CONFIRMATION_SIZE - 1] ^= 1;
+          g_assert_false (
+            cv_cpace_check_confirmation (a, tag, CV_CPACE_SHORT_CONFIRMATION_SIZE, &error));
+          g_assert_error (error, CV_CPACE_ERROR, CV_CPACE_ERROR_CONFIRMATION_FAILED);
+          assert_burnt (a);
+          continue;
+        }
+      g_assert_false (cv_cpace_check_confirmation (b, tag, lengths[i], &error));
+      g_assert_error (error, CV_CPACE_ERROR, CV_CPACE_ERROR_CONFIRMATION_FAILED);
+      assert_burnt (b);
+    }
+}
+
 static void
 test_reflected_confirmation_refused (void)
 {
@@ -752,6 +789,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/cpace/confirmation-and-verification",
                    test_confirmation_and_verification_formulas);
   g_test_add_func ("/cpace/reflected-confirmation", test_reflected_confirmation_refused);
+  g_test_add_func ("/cpace/short-confirmation", test_short_confirmation);
   g_test_add_func ("/cpace/random-runs", test_random_runs);
   g_test_add_func ("/cpace/build-ci", test_build_ci);
   g_test_add_func ("/cpace/bad-inputs", test_bad_inputs);

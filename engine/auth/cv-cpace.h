@@ -33,6 +33,9 @@ typedef enum {
 #define CV_CPACE_MESSAGE_SIZE 32      /* Ya or Yb: an encoded ristretto255 element */
 #define CV_CPACE_ISK_SIZE 64          /* SHA-512 output */
 #define CV_CPACE_CONFIRMATION_SIZE 64 /* HMAC-SHA-512 tag */
+/* The tag as session codes send it: its first half (a truncated HMAC, RFC 2104 §5, at
+ * 256 bits), because CODE_CONFIRM carries 32 bytes. */
+#define CV_CPACE_SHORT_CONFIRMATION_SIZE 32
 #define CV_CPACE_SID_OUTPUT_SIZE 64
 
 /* Each of PRS, CI, sid and the ADs is at most this long: ours are tens of bytes, and a
@@ -78,6 +81,9 @@ gboolean cv_cpace_check_confirmation (CvCpace *self,
                                       const guint8 *tag,
                                       gsize tag_len,
                                       GError **error);
+
+/* cv_cpace_check_confirmation() takes the whole tag or its first
+ * CV_CPACE_SHORT_CONFIRMATION_SIZE bytes; any other length is a mismatch. */
 
 /* Six digits as "123 456", the same at both ends exactly when the ISKs are equal, for two
  * people to compare on the phone.  NULL without an ISK. */
