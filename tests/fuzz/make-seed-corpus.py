@@ -7,6 +7,8 @@ Each file is what that target's LLVMFuzzerTestOneInput reads:
                   format, independently of the C encoder;
   control         one control message's JSON, as a frame 0x20-0x3f carries it;
   ticket          the first bytes of a tunnel half (the preface);
+  cpace           one byte choosing the role, one byte the message's length, a CPace
+                  message (points from the draft's ristretto255 vectors), the peer's AD;
   config-KIND     a config file of that kind: the examples in data/examples/ (and its
                   production/), the test
                   configs in tests/files/config/ whose names start with KIND, and a few
@@ -174,6 +176,30 @@ TICKET_SEEDS = {
 }
 
 
+# From draft-irtf-cfrg-cpace-21's ristretto255 vectors: a valid point (Yb), the invalid
+# Y_i1 (odd, non-canonical) and the identity.
+CPACE_YB = bytes.fromhex("3ea7e0b19560d7c0b0f5734f63b955286dfa8232b5ebe63324e2d9e7433f7258")
+CPACE_Y_I1 = bytes.fromhex("2b3c6b8c4f3800e7aef6864025b4ed79bd599117e427c41bd47d93d654b4a51c")
+
+
+def cpace(role, point, ad=b"ADb", length=None):
+    return bytes([role, len(point) if length is None else length]) + point + ad
+
+
+CPACE_SEEDS = {
+    "initiator-valid": cpace(0, CPACE_YB),
+    "responder-valid": cpace(1, CPACE_YB),
+    "symmetric-valid": cpace(2, CPACE_YB),
+    "initiator-valid-tag": cpace(0, CPACE_YB, bytes(32)),
+    "bad-invalid-point": cpace(0, CPACE_Y_I1),
+    "bad-identity": cpace(0, bytes(32)),
+    "bad-top-bit": cpace(0, CPACE_YB[:31] + bytes([CPACE_YB[31] | 0x80])),
+    "bad-short": cpace(0, CPACE_YB[:31]),
+    "bad-long": cpace(0, CPACE_YB + b"\x00", length=33),
+    "bad-empty": cpace(1, b"", b""),
+}
+
+
 def config_seeds(kind):
     """The examples and the test suite's configs of @kind, and a few more."""
     here = os.path.dirname(os.path.abspath(__file__))
@@ -241,6 +267,7 @@ def main():
     write(os.path.join(corpus, "frame"), FRAME_SEEDS)
     write(os.path.join(corpus, "control"), CONTROL_SEEDS)
     write(os.path.join(corpus, "ticket"), TICKET_SEEDS)
+    write(os.path.join(corpus, "cpace"), CPACE_SEEDS)
     for kind in ("gateway", "share", "connect"):
         write(os.path.join(corpus, "config-" + kind), {**config_seeds(kind), **CONFIG_EXTRA[kind]})
 
