@@ -290,7 +290,13 @@ fixture_tear_down (Fixture *fixture, gconstpointer data)
   g_clear_object (&fixture->share_identity);
   g_clear_object (&fixture->share2_identity);
   g_clear_object (&fixture->connect_identity);
-  /* The gateway writes nothing to state_dir itself: only the keys are there. */
+  /* The gateway writes one file to state_dir itself, its nameplates, once it gave out a
+   * session code; else only the keys are there. */
+  {
+    g_autofree char *nameplates = g_build_filename (fixture->dir, "nameplates.json", NULL);
+
+    g_unlink (nameplates);
+  }
   for (guint i = 0; i < G_N_ELEMENTS (identity_names); i++)
     {
       g_autofree char *name = g_strconcat (identity_names[i], ".pem", NULL);

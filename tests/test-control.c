@@ -148,6 +148,231 @@ test_parse_one_object (void)
     }
 }
 
+static JsonObject *
+parse_text (const char *text)
+{
+  g_autoptr (GBytes) json = g_bytes_new (text, strlen (text));
+  g_autoptr (GError) error = NULL;
+  JsonObject *object = cv_control_parse (json, &error);
+
+  g_assert_no_error (error);
+  return object;
+}
+
+static gboolean
+hello_parses (const char *text, CvHello *hello, GError **error)
+{
+  g_autoptr (GBytes) json = g_bytes_new (text, strlen (text));
+
+  return cv_control_parse_hello (json, hello, error);
+}
+
+#define FP "\"fingerprint\":\"sha256:" FINGERPRINT_HEX "\""
+
+/* Code mode (SESSION-CODES.md §4): no credential, a nameplate for connect agents only;
+ * password mode stays as strict as before. */
+static void
+test_hello_code_mode (void)
+{
+  static const struct {
+    const char *json;
+    const char *error; /* NULL: accepted */
+  } cases[] = {
+    { "{\"version\":1,\"role\":\"share\",\"mode\":\"code\",\"name\":\"a\"," FP "}", NULL },
+    { "{\"version\":1,\"role\":\"connect\",\"mode\":\"code\",\"nameplate\":\"482\"," FP "}", NULL },
+    { "{\"version\":1,\"role\":\"connect\",\"mode\":\"code\",\"nameplate\":\"123456789\"," FP "}",
+      NULL },
+    { "{\"version\":1,\"role\":\"connect\",\"mode\":\"code\"," FP "}", "nameplate" },
+    { "{\"version\":1,\"role\":\"connect\",\"mode\":\"code\",\"nameplate\":\"48\"," FP "}",
+      "nameplate" },
+    { "{\"version\":1,\"role\":\"connect\",\"mode\":\"code\",\"nameplate\":\"1234567890\"," FP "}",
+      "nameplate" },
+    { "{\"version\":1,\"role\":\"connect\",\"mode\":\"code\",\"nameplate\":\"48a\"," FP "}",
+      "nameplate" },
+    { "{\"version\":1,\"role\":\"connect\",\"mode\":\"code\",\"nameplate\":\"082\"," FP "}",
+      "nameplate" },
+    { "{\"version\":1,\"role\":\"connect\",\"mode\":\"code\",\"nameplate\":482," FP "}",
+      "nameplate" },
+    { "{\"version\":1,\"role\":\"share\",\"mode\":\"code\",\"nameplate\":\"482\"," FP "}",
+      "nameplate" },
+    { "{\"version\":1,\"role\":\"share\",\"mode\":\"code\",\"session\":\"s\"," FP "}", "session" },
+    { "{\"version\":1,\"role\":\"share\",\"mode\":\"code\",\"password\":\"p\"," FP "}",
+      "password" },
+    { "{\"version\":1,\"role\":\"share\",\"mode\":\"wormhole\"," FP "}", "mode" },
+    { "{\"version\":1,\"role\":\"share\",\"mode\":\"password\",\"session\":\"s\",\"password\":"
+      "\"p\"," FP "}",
+      NULL },
+    { "{\"version\":1,\"role\":\"share\",\"session\":\"s\",\"password\":\"p\",\"nameplate\":"
+      "\"482\"," FP "}",
+      "nameplate" },
+    { "{\"version\":1,\"role\":\"share\",\"password\":\"p\"," FP "}", "session" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_auto (CvHello) hello = { 0 };
+      g_autoptr (GError) error = NULL;
+      gboolean ok = hello_parses (cases[i].json, &hello, &error);
+
+      if (cases[i].error == NULL)
+        {
+          g_assert_no_error (error);
+          g_assert_true (ok);
+          continue;
+        }
+      g_assert_false (ok);
+      g_assert_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED);
+      g_assert_nonnull (strstr (error->message, cases[i].error));
+    }
+}
+
+/* What an agent builds, the gateway parses to the same fields. */
+static void
+test_hello_code_round_trip (void)
+{
+  CvHello hello = { .version = 1,
+                    .role = CV_AGENT_ROLE_CONNECT,
+                    .name = (char *) "Ana",
+                    .fingerprint = (char *) "sha256:" FINGERPRINT_HEX,
+                    .mode = CV_HELLO_MODE_CODE,
+                    .nameplate = (char *) "4821" };
+  g_autofree char *json = cv_control_build_hello (&hello);
+  g_auto (CvHello) back = { 0 };
+  g_autoptr (GError) error = NULL;
+
+  g_assert_null (strstr (json, "session"));
+  g_assert_null (strstr (json, "password"));
+  g_assert_true (hello_parses (json, &back, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (back.mode, ==, CV_HELLO_MODE_CODE);
+  g_assert_cmpint (back.role, ==, CV_AGENT_ROLE_CONNECT);
+  g_assert_cmpstr (back.nameplate, ==, "4821");
+  g_assert_null (back.session);
+  g_assert_null (back.password);
+  g_assert_cmpstr (back.name, ==, "Ana");
+}
+
+static void
+test_code_bytes (void)
+{
+  guint8 msg[CV_CONTROL_CODE_BYTES], back[CV_CONTROL_CODE_BYTES];
+  g_autoptr (JsonObject) body = NULL;
+  const char *text;
+
+  for (guint i = 0; i < sizeof msg; i++)
+    msg[i] = 0xf0 + i; /* bytes whose base64 uses '-' and '_' */
+  body = cv_control_build_code_bytes (CV_CONTROL_CODE_PAKE, msg);
+  text = json_object_get_string_member (body, "msg");
+  g_assert_cmpuint (strlen (text), ==, 43);
+  g_assert_true (strchr (text, '-') != NULL || strchr (text, '_') != NULL);
+  g_assert_true (cv_control_parse_code_bytes (CV_CONTROL_CODE_PAKE, body, back, NULL));
+  g_assert_cmpmem (msg, sizeof msg, back, sizeof back);
+  g_assert_true (cv_control_check_code_message (CV_CONTROL_CODE_PAKE, body, NULL));
+  /* The same bytes under CONFIRM's member name are not a CONFIRM. */
+  g_assert_false (cv_control_check_code_message (CV_CONTROL_CODE_CONFIRM, body, NULL));
+
+  {
+    static const char *const bad[] = {
+      "{}",
+      "{\"msg\":1}",
+      "{\"msg\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",   /* 42 */
+      "{\"msg\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}", /* 44 */
+      "{\"msg\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}",  /* padded */
+      "{\"msg\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+\"}",  /* not url-safe */
+      "{\"msg\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB\"}",  /* unused bits set */
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+      {
+        g_autoptr (JsonObject) object = parse_text (bad[i]);
+        g_autoptr (GError) error = NULL;
+
+        g_assert_false (cv_control_check_code_message (CV_CONTROL_CODE_PAKE, object, &error));
+        g_assert_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED);
+      }
+  }
+  {
+    g_autoptr (JsonObject) ok = parse_text (
+      "{\"mac\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}");
+
+    g_assert_true (cv_control_check_code_message (CV_CONTROL_CODE_CONFIRM, ok, NULL));
+  }
+}
+
+static void
+test_code_peer (void)
+{
+  g_autofree char *claim_id = cv_control_new_claim_id ();
+  CvCodePeer peer = { .peer_fingerprint = (char *) "sha256:" FINGERPRINT_HEX,
+                      .peer_name = (char *) "Ana",
+                      .peer_address = (char *) "203.0.113.7",
+                      .claim_id = claim_id };
+  g_autoptr (JsonObject) body = cv_control_build_code_peer (&peer);
+  g_auto (CvCodePeer) back = { 0 };
+  guint8 sid[CV_CONTROL_CLAIM_ID_BYTES];
+  g_autoptr (GError) error = NULL;
+
+  g_assert_cmpuint (strlen (claim_id), ==, CV_CONTROL_CLAIM_ID_CHARS);
+  g_assert_true (cv_control_decode_claim_id (claim_id, sid, NULL));
+  g_assert_true (cv_control_parse_code_peer (body, TRUE, &back, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (back.peer_fingerprint, ==, peer.peer_fingerprint);
+  g_assert_cmpstr (back.peer_name, ==, "Ana");
+  g_assert_cmpstr (back.peer_address, ==, "203.0.113.7");
+  g_assert_cmpstr (back.claim_id, ==, claim_id);
+  g_assert_true (cv_control_check_code_message (CV_CONTROL_CODE_CLAIMED, body, NULL));
+
+  json_object_set_string_member (body, "claim_id", "short");
+  g_assert_false (cv_control_check_code_message (CV_CONTROL_CODE_CLAIMED, body, &error));
+  g_assert_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED);
+  g_clear_error (&error);
+  json_object_set_string_member (body, "claim_id", claim_id);
+  json_object_set_string_member (body, "peer_name", "A\nna");
+  g_assert_false (cv_control_check_code_message (CV_CONTROL_CODE_CLAIMED, body, &error));
+  g_clear_error (&error);
+  json_object_set_string_member (body, "peer_name", "Ana");
+  json_object_remove_member (body, "peer_address");
+  g_assert_false (cv_control_check_code_message (CV_CONTROL_CODE_CLAIMED, body, &error));
+  g_clear_error (&error);
+  /* A connect agent's WELCOME has no address. */
+  g_assert_true (cv_control_parse_code_peer (body, FALSE, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_code_nameplate_and_failed (void)
+{
+  g_autoptr (JsonObject) body = cv_control_build_code_nameplate ("482", 1700000000000);
+  g_autofree char *nameplate = NULL;
+  gint64 expires = 0;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (cv_control_parse_code_nameplate (body, &nameplate, &expires, &error));
+  g_assert_cmpstr (nameplate, ==, "482");
+  g_assert_cmpint (expires, ==, 1700000000000);
+  json_object_set_string_member (body, "nameplate", "48");
+  g_assert_false (cv_control_check_code_message (CV_CONTROL_CODE_NAMEPLATE, body, &error));
+  g_clear_error (&error);
+  json_object_set_string_member (body, "nameplate", "482");
+  json_object_set_string_member (body, "expires_at_ms", "soon");
+  g_assert_false (cv_control_check_code_message (CV_CONTROL_CODE_NAMEPLATE, body, &error));
+  g_clear_error (&error);
+
+  {
+    g_autoptr (JsonObject) failed = cv_control_build_code_failed (CV_REASON_BAD_CODE);
+    g_autoptr (JsonObject) other = parse_text ("{\"reason\":\"tired\"}");
+    g_autoptr (JsonObject) empty = parse_text ("{}");
+
+    g_assert_cmpstr (cv_control_parse_code_failed (failed, NULL), ==, CV_REASON_BAD_CODE);
+    g_assert_false (cv_control_check_code_message (CV_CONTROL_CODE_FAILED, other, NULL));
+    g_assert_true (cv_control_check_code_message (CV_CONTROL_CODE_DONE, empty, NULL));
+    g_assert_true (cv_control_check_code_message (CV_CONTROL_CODE_RENEW, empty, NULL));
+    g_assert_false (cv_control_check_code_message (CV_CONTROL_TUNNEL_REQUEST, empty, NULL));
+  }
+  g_assert_cmpint (cv_refusal_from_string ("bad-code"), ==, CV_REFUSAL_BAD_CODE);
+  g_assert_cmpint (cv_refusal_from_string ("code-expired"), ==, CV_REFUSAL_CODE_EXPIRED);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -158,5 +383,10 @@ main (int argc, char *argv[])
   g_test_add_func ("/control/parse/error-is-one-line", test_parse_error_is_one_line);
   g_test_add_func ("/control/parse/one-object", test_parse_one_object);
   g_test_add_func ("/control/hello/role-escaped", test_hello_role_escaped);
+  g_test_add_func ("/control/hello/code-mode", test_hello_code_mode);
+  g_test_add_func ("/control/hello/code-round-trip", test_hello_code_round_trip);
+  g_test_add_func ("/control/code/bytes", test_code_bytes);
+  g_test_add_func ("/control/code/peer", test_code_peer);
+  g_test_add_func ("/control/code/nameplate-and-failed", test_code_nameplate_and_failed);
   return g_test_run ();
 }

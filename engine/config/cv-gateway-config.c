@@ -95,6 +95,17 @@ static const CvConfigKey limit_keys[] = {
   /* At least a second: a summary a second is as much as anyone reads. */
   { "junk_log_interval_ms", CV_CONFIG_UINT, FALSE,
     G_STRUCT_OFFSET (CvGatewayLimits, junk_log_interval_ms), 1000, 86400000 },
+  /* Session codes: a code lives at most a day, a code session at most a week. */
+  LIMIT (code_ttl_ms, 86400000),
+  LIMIT (code_pake_timeout_ms, 600000),
+  LIMIT (code_session_max_ms, 604800000),
+  LIMIT (code_cooldown_ms, 86400000),
+  LIMIT (code_allocations_per_minute_per_address, 100000),
+  LIMIT (code_claims_per_minute_per_address, 100000),
+  LIMIT (code_allocations_per_minute, 1000000),
+  LIMIT (code_claims_per_minute, 1000000),
+  /* Half of the 9-digit nameplates is the most there can be. */
+  LIMIT (max_codes, 1000000),
 };
 
 #undef LIMIT
@@ -133,6 +144,17 @@ cv_gateway_limits_init_defaults (CvGatewayLimits *limits)
   limits->max_tunnels_per_session = 64;
   limits->max_tunnels_per_key = 8;
   limits->tunnel_requests_per_second = 5;
+  /* Session codes (SESSION-CODES.md §5): ten minutes to read a code out and type it,
+   * and as long again before its nameplate is reused; half a minute for the PAKE. */
+  limits->code_ttl_ms = 600000;
+  limits->code_pake_timeout_ms = 30000;
+  limits->code_session_max_ms = 28800000;
+  limits->code_cooldown_ms = 600000;
+  limits->code_allocations_per_minute_per_address = 10;
+  limits->code_claims_per_minute_per_address = 10;
+  limits->code_allocations_per_minute = 600;
+  limits->code_claims_per_minute = 600;
+  limits->max_codes = 10000;
   /* Two checks at once are 128 MiB of Argon2 memory with hashes of the default cost,
    * and keep a login's wait at one check (~75 ms) on a 2-core VPS; the queue holds
    * what 2 workers get through in about a second. */

@@ -39,6 +39,16 @@ typedef struct {
   guint max_queued_password_checks;      /* checks that may wait for a worker */
   guint max_password_checks_per_address; /* waiting or running, per source */
   guint junk_log_interval_ms;            /* one summary line of junk connections this often */
+  /* Session codes (SESSION-CODES.md §5): */
+  guint code_ttl_ms;                             /* an unclaimed nameplate expires */
+  guint code_pake_timeout_ms;                    /* from a claim to both CODE_DONE */
+  guint code_session_max_ms;                     /* a confirmed code session, then GOAWAY */
+  guint code_cooldown_ms;                        /* a nameplate let go is not reused */
+  guint code_allocations_per_minute_per_address; /* share logins in code mode */
+  guint code_claims_per_minute_per_address;      /* connect logins in code mode */
+  guint code_allocations_per_minute;             /* ... from all addresses */
+  guint code_claims_per_minute;
+  guint max_codes; /* nameplates open at once */
 } CvGatewayLimits;
 
 void cv_gateway_limits_init_defaults (CvGatewayLimits *limits);

@@ -322,7 +322,8 @@ cv_gateway_link_welcome (CvGatewayLink *self, JsonObject *extra)
   self->welcomed = TRUE;
   self->welcomed_time = g_get_real_time ();
   cv_mux_set_max_output (self->mux, self->max_output_after_welcome);
-  json_object_set_string_member (body, "session", self->hello.session);
+  if (self->hello.session != NULL) /* none in code mode */
+    json_object_set_string_member (body, "session", self->hello.session);
   json_object_set_string_member (body, "role", cv_agent_role_to_string (self->hello.role));
   cv_gateway_link_send (self, CV_CONTROL_WELCOME, body);
 }

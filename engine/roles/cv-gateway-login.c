@@ -283,6 +283,13 @@ cv_gateway_on_link_hello (CvGatewayLink *link, CvGateway *self)
       return;
     }
 
+  if (hello->mode == CV_HELLO_MODE_CODE)
+    {
+      /* No password to check: the code's secret is the agents' business. */
+      cv_gateway_code_hello (self, link);
+      return;
+    }
+
   /* From here a known and an unknown session take the same path. */
   hash = current_hash (self, hello);
   login = g_new0 (Login, 1);

@@ -11,6 +11,7 @@
 #include "auth/cv-password-checker.h"
 #include "mux/cv-mux.h"
 #include "roles/cv-gateway-link.h"
+#include "roles/cv-nameplates.h"
 
 G_BEGIN_DECLS
 
@@ -42,6 +43,7 @@ typedef struct {
   CvGatewayLink *share; /* not owned: links own themselves through the gateway */
   GPtrArray *connects;  /* of CvGatewayLink, not owned */
   gboolean removed;
+  gpointer code; /* a session code's (cv-gateway-codes.c), or NULL for a configured session */
 } CvGatewaySessionState;
 
 struct _CvGateway {
@@ -56,8 +58,15 @@ struct _CvGateway {
   CvMuxConfig mux_config;
 
   GHashTable *sessions; /* id → CvGatewaySessionState */
-  GHashTable *tickets;  /* ticket → rendezvous (two entries per rendezvous) */
-  GPtrArray *joins;     /* the joined tunnels, not owned: each frees itself when it ends */
+  CvNameplates *nameplates;
+  GHashTable *codes;          /* share link → its code (cv-gateway-codes.c), owned */
+  GHashTable *codes_by_plate; /* nameplate → the code that holds it, not owned */
+  GHashTable *code_rates;     /* CvSourceKey → the address's allocations and claims */
+  gint64 code_window_us;      /* the global counts' minute */
+  guint code_allocations;
+  guint code_claims;
+  GHashTable *tickets; /* ticket → rendezvous (two entries per rendezvous) */
+  GPtrArray *joins;    /* the joined tunnels, not owned: each frees itself when it ends */
   GHashTable *tunnels_per_session; /* session id → offered and joined tunnels */
   GHashTable *tunnels_per_key;     /* connect agent's fingerprint → the same */
   GPtrArray *links;                /* of CvGatewayLink, owned */
@@ -105,6 +114,18 @@ const char *cv_gateway_link_admitted_hash (CvGatewayLink *link);
 guint cv_gateway_revoke_links (CvGateway *self);
 void cv_gateway_drop_links (CvGateway *self);
 guint cv_gateway_count_sessions_online (CvGateway *self);
+
+/* A configured session by id, or a session code's ("code NNN"); NULL if none. */
+CvGatewaySessionState *cv_gateway_find_session (CvGateway *self, const char *id);
+
+/* cv-gateway-codes.c: session codes (SESSION-CODES.md §5). */
+void cv_gateway_codes_init (CvGateway *self);
+void cv_gateway_codes_clear (CvGateway *self);
+void cv_gateway_code_hello (CvGateway *self, CvGatewayLink *link);
+void cv_gateway_code_message (CvGateway *self, CvGatewayLink *link, guint type, JsonObject *body);
+void cv_gateway_code_forget_link (CvGateway *self, CvGatewayLink *link);
+/* The open codes as the status document lists them. */
+void cv_gateway_codes_add_status (CvGateway *self, JsonBuilder *builder);
 
 /* cv-gateway-login.c: HELLO checks and the password check. */
 void cv_gateway_on_link_hello (CvGatewayLink *link, CvGateway *self);

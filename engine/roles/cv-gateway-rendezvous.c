@@ -69,7 +69,7 @@ tunnel_counted (CvGateway *self, const TunnelOwner *owner, int delta)
 static const char *
 tunnel_owner_revoked (CvGateway *self, const TunnelOwner *owner)
 {
-  CvGatewaySessionState *session = g_hash_table_lookup (self->sessions, owner->session_id);
+  CvGatewaySessionState *session = cv_gateway_find_session (self, owner->session_id);
 
   if (session == NULL || session->removed)
     return "the session was removed from the gateway";
@@ -167,7 +167,7 @@ staying (CvGatewayLink *link)
 static const char *
 agent_that_left (CvGateway *self, const TunnelOwner *owner)
 {
-  CvGatewaySessionState *session = g_hash_table_lookup (self->sessions, owner->session_id);
+  CvGatewaySessionState *session = cv_gateway_find_session (self, owner->session_id);
   gboolean connect_stays = FALSE;
 
   if (session == NULL)

@@ -43,6 +43,19 @@ cv_gateway_load_sessions (CvGateway *self, CvGatewayConfig *config)
     }
 }
 
+CvGatewaySessionState *
+cv_gateway_find_session (CvGateway *self, const char *id)
+{
+  CvGatewaySessionState *session = g_hash_table_lookup (self->sessions, id);
+  CvGatewaySessionState *code;
+
+  if (session != NULL || !g_str_has_prefix (id, "code ") || self->codes_by_plate == NULL)
+    return session;
+  /* A code's session is its first member (cv-gateway-codes.c). */
+  code = g_hash_table_lookup (self->codes_by_plate, id + 5);
+  return code != NULL && g_str_equal (code->id, id) ? code : NULL;
+}
+
 JsonObject *
 cv_gateway_presence_body (CvGatewaySessionState *session)
 {
@@ -74,7 +87,9 @@ forget_link (CvGateway *self, CvGatewayLink *link)
 {
   CvGatewaySessionState *session = cv_gateway_link_get_session (link);
 
-  if (session != NULL)
+  if (session != NULL && session->code != NULL)
+    cv_gateway_code_forget_link (self, link);
+  else if (session != NULL)
     {
       if (session->share == link)
         {
@@ -226,6 +241,11 @@ on_link_message (CvGatewayLink *link, guint type, JsonObject *body, CvGateway *s
 
   if (session == NULL)
     return; /* replaced, or its session was removed: it is on its way out */
+  if (session->code != NULL)
+    {
+      cv_gateway_code_message (self, link, type, body);
+      return;
+    }
   if (type == CV_CONTROL_TUNNEL_REQUEST && hello->role == CV_AGENT_ROLE_CONNECT)
     {
       cv_gateway_offer_tunnel (self, session, link);

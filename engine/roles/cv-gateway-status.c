@@ -146,6 +146,7 @@ cv_gateway_build_status (CvGateway *self)
   json_builder_add_boolean_value (builder, self->running);
   add_listeners (builder, self);
   add_sessions (builder, self);
+  cv_gateway_codes_add_status (self, builder);
   add_tunnels (builder, self, &tunnel_bytes);
 
   json_builder_set_member_name (builder, "totals");

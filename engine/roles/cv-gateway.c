@@ -86,6 +86,7 @@ cv_gateway_dispose (GObject *object)
         }
       g_clear_pointer (&self->links, g_ptr_array_unref);
     }
+  cv_gateway_codes_clear (self);
   g_clear_pointer (&self->sessions, g_hash_table_unref);
 
   G_OBJECT_CLASS (cv_gateway_parent_class)->dispose (object);
@@ -265,6 +266,7 @@ cv_gateway_new_with_context (CvGatewayConfig *config, CvIdentity *identity, GMai
   self->mux_config.initial_window = 64 * 1024;
   self->mux_config.max_window = 64 * 1024;
   cv_gateway_load_sessions (self, config);
+  cv_gateway_codes_init (self);
   return self;
 }
 

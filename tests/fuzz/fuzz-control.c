@@ -4,7 +4,9 @@
  * a HELLO, and through cv_control_parse() and the typed getters for every field the
  * agents and the gateway read from the other messages.  Beyond "no memory error": a HELLO
  * that is accepted builds into one that parses back to the same fields, accepted values
- * keep their documented sizes and alphabets, and a refusal always says why. */
+ * keep their documented sizes and alphabets, and a refusal always says why.  The
+ * session-code messages (0x26–0x2d, HELLO in code mode) go through their own parsers and
+ * the gateway's form check. */
 #include "wire/cv-control.h"
 
 #include "fuzz-check.h"
@@ -83,11 +85,26 @@ check_accepted_hello (const CvHello *hello)
 {
   check (hello->version >= 1 && hello->version <= G_MAXUINT16);
   check (hello->role == CV_AGENT_ROLE_SHARE || hello->role == CV_AGENT_ROLE_CONNECT);
-  check (hello->session != NULL && hello->session[0] != '\0' && strlen (hello->session) <= 64);
-  for (const char *p = hello->session; *p != '\0'; p++)
-    check (g_ascii_isalnum (*p) || *p == '.' || *p == '_' || *p == '-');
-  check (hello->password != NULL && hello->password[0] != '\0');
-  check (strlen (hello->password) <= 1024);
+  if (hello->mode == CV_HELLO_MODE_CODE)
+    {
+      /* No credential in code mode; a nameplate exactly for connect agents. */
+      check (hello->session == NULL && hello->password == NULL);
+      if (hello->role == CV_AGENT_ROLE_CONNECT)
+        check (cv_control_is_nameplate (hello->nameplate)
+               && strspn (hello->nameplate, "0123456789") == strlen (hello->nameplate)
+               && strlen (hello->nameplate) >= 3 && strlen (hello->nameplate) <= 9);
+      else
+        check (hello->nameplate == NULL);
+    }
+  else
+    {
+      check (hello->mode == CV_HELLO_MODE_PASSWORD && hello->nameplate == NULL);
+      check (hello->session != NULL && hello->session[0] != '\0' && strlen (hello->session) <= 64);
+      for (const char *p = hello->session; *p != '\0'; p++)
+        check (g_ascii_isalnum (*p) || *p == '.' || *p == '_' || *p == '-');
+      check (hello->password != NULL && hello->password[0] != '\0');
+      check (strlen (hello->password) <= 1024);
+    }
   check (hello->name != NULL && strlen (hello->name) <= 512);
   check (g_utf8_validate (hello->name, -1, NULL));
   for (const char *p = hello->name; *p != '\0'; p = g_utf8_next_char (p))
@@ -121,10 +138,76 @@ check_hello (GBytes *json)
       abort ();
     }
   check (again.version == hello.version && again.role == hello.role);
-  check (g_str_equal (again.session, hello.session));
-  check (g_str_equal (again.password, hello.password));
+  check (again.mode == hello.mode);
+  check (g_strcmp0 (again.session, hello.session) == 0);
+  check (g_strcmp0 (again.password, hello.password) == 0);
+  check (g_strcmp0 (again.nameplate, hello.nameplate) == 0);
   check (g_str_equal (again.name, hello.name));
   check (g_str_equal (again.fingerprint, hello.fingerprint));
+}
+
+/* The session-code messages (0x26–0x2d) as the gateway checks them before relaying, and
+ * as the agents read them: what is accepted builds back into the same message. */
+static void
+check_code_messages (JsonObject *object)
+{
+  for (guint type = CV_CONTROL_CODE_CLAIMED; type <= CV_CONTROL_CODE_NAMEPLATE; type++)
+    {
+      g_autoptr (GError) error = NULL;
+
+      if (!cv_control_check_code_message (type, object, &error))
+        {
+          check_error (error);
+          continue;
+        }
+      check (error == NULL);
+      if (type == CV_CONTROL_CODE_PAKE || type == CV_CONTROL_CODE_CONFIRM)
+        {
+          guint8 bytes[CV_CONTROL_CODE_BYTES], again[CV_CONTROL_CODE_BYTES];
+          g_autoptr (JsonObject) rebuilt = NULL;
+          const char *key = type == CV_CONTROL_CODE_PAKE ? "msg" : "mac";
+
+          check (cv_control_parse_code_bytes (type, object, bytes, NULL));
+          rebuilt = cv_control_build_code_bytes (type, bytes);
+          /* One spelling per value: the text is the one the builder writes. */
+          check (g_str_equal (json_object_get_string_member (rebuilt, key),
+                              json_object_get_string_member (object, key)));
+          check (cv_control_parse_code_bytes (type, rebuilt, again, NULL));
+          check (memcmp (bytes, again, sizeof bytes) == 0);
+        }
+      else if (type == CV_CONTROL_CODE_CLAIMED)
+        {
+          g_auto (CvCodePeer) peer = { 0 };
+          g_auto (CvCodePeer) again = { 0 };
+          g_autoptr (JsonObject) rebuilt = NULL;
+          guint8 sid[CV_CONTROL_CLAIM_ID_BYTES];
+
+          check (cv_control_parse_code_peer (object, TRUE, &peer, NULL));
+          check (cv_control_decode_claim_id (peer.claim_id, sid, NULL));
+          check (strlen (peer.claim_id) == CV_CONTROL_CLAIM_ID_CHARS);
+          check (g_utf8_validate (peer.peer_name, -1, NULL));
+          rebuilt = cv_control_build_code_peer (&peer);
+          check (cv_control_parse_code_peer (rebuilt, TRUE, &again, NULL));
+          check (g_str_equal (again.claim_id, peer.claim_id));
+          check (g_str_equal (again.peer_name, peer.peer_name));
+          check (g_str_equal (again.peer_address, peer.peer_address));
+        }
+      else if (type == CV_CONTROL_CODE_NAMEPLATE)
+        {
+          g_autofree char *nameplate = NULL;
+          gint64 expires = -1;
+
+          check (cv_control_parse_code_nameplate (object, &nameplate, &expires, NULL));
+          check (cv_control_is_nameplate (nameplate) && expires >= 0);
+        }
+      else if (type == CV_CONTROL_CODE_FAILED)
+        {
+          const char *reason = cv_control_parse_code_failed (object, NULL);
+
+          check (g_strcmp0 (reason, CV_REASON_BAD_CODE) == 0
+                 || g_strcmp0 (reason, CV_REASON_TIMEOUT) == 0);
+        }
+    }
 }
 
 static void
@@ -148,6 +231,7 @@ check_message (GBytes *json)
   for (gsize i = 0; i < G_N_ELEMENTS (fields); i++)
     check_field (object, &fields[i]);
   check_reason (object);
+  check_code_messages (object);
   if (!cv_control_get_bool (object, "share_online", &online, &error))
     check_error (error);
   else

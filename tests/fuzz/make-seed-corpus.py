@@ -117,6 +117,17 @@ def hello(**changes):
     return message({k: v for k, v in fields.items() if v is not None})
 
 
+CLAIM_ID = base64.urlsafe_b64encode(bytes(range(16))).decode().rstrip("=")
+CODE_BYTES = base64.urlsafe_b64encode(bytes(range(0xE0, 0x100))).decode().rstrip("=")
+
+
+def code_hello(**changes):
+    fields = {"version": 1, "role": "share", "mode": "code", "name": "front desk",
+              "fingerprint": FINGERPRINT}
+    fields.update(changes)
+    return message({k: v for k, v in fields.items() if v is not None})
+
+
 CONTROL_SEEDS = {
     "hello-share": hello(),
     "hello-connect-unicode-name": hello(role="connect", name="Zoë’s laptop ✓"),
@@ -149,6 +160,34 @@ CONTROL_SEEDS = {
     "tunnel-offer-connect": message({"ticket": TICKET, "peer_fingerprint": FINGERPRINT,
                                      "tls_role": "client"}),
     "tunnel-offer-error": message({"error": "limit-reached"}),
+    # Session codes (SESSION-CODES.md §4): HELLO in code mode and the messages 0x26-0x2d.
+    "hello-code-share": code_hello(),
+    "hello-code-connect": code_hello(role="connect", nameplate="482"),
+    "hello-code-connect-9-digits": code_hello(role="connect", nameplate="123456789"),
+    "bad-hello-code-nameplate-short": code_hello(role="connect", nameplate="48"),
+    "bad-hello-code-nameplate-leading-0": code_hello(role="connect", nameplate="082"),
+    "bad-hello-code-nameplate-number": code_hello(role="connect", nameplate=482),
+    "bad-hello-code-share-nameplate": code_hello(nameplate="482"),
+    "bad-hello-code-password": code_hello(password="correct horse"),
+    "bad-hello-mode-unknown": code_hello(mode="wormhole"),
+    "welcome-code-share": message({"nameplate": "482", "expires_at_ms": 1700000600000}),
+    "welcome-code-connect": message({"peer_fingerprint": FINGERPRINT, "peer_name": "desk",
+                                     "claim_id": CLAIM_ID}),
+    "code-claimed": message({"peer_fingerprint": FINGERPRINT, "peer_name": "Ana",
+                             "peer_address": "203.0.113.7", "claim_id": CLAIM_ID}),
+    "bad-code-claimed-claim-id-padded": message({"peer_fingerprint": FINGERPRINT,
+                                                 "peer_address": "203.0.113.7",
+                                                 "claim_id": CLAIM_ID + "=="}),
+    "code-pake": message({"msg": CODE_BYTES}),
+    "code-confirm": message({"mac": CODE_BYTES}),
+    "bad-code-pake-42": message({"msg": CODE_BYTES[:-1]}),
+    "bad-code-pake-padded": message({"msg": CODE_BYTES + "="}),
+    "bad-code-pake-unused-bits": message({"msg": "A" * 42 + "B"}),
+    "code-failed": message({"reason": "bad-code"}),
+    "code-failed-timeout": message({"reason": "timeout"}),
+    "bad-code-failed-reason": message({"reason": "tired"}),
+    "code-nameplate": message({"nameplate": "4821", "expires_at_ms": 1700000600000}),
+    "bad-code-nameplate-expiry-negative": message({"nameplate": "482", "expires_at_ms": -1}),
     "bad-not-object": b"[1,2,3]",
     "bad-not-json": b"{\"version\":",
     "bad-empty": b"",
