@@ -42,6 +42,8 @@ struct _CvTlsStream {
   char *peer_fingerprint; /* the key of the peer's certificate, once it arrived */
   char *peer_name;
   char *pin_key;
+  char **authorized; /* NULL: the pin alone */
+  char *authorized_key;
   char *alpn;
   GError *refusal;
 };

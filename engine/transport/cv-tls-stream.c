@@ -225,6 +225,14 @@ cv_tls_stream_set_tls_error (CvTlsStream *self, int code, GError **error)
                  "%s refused our certificate (is the key the gateway announced for us the one "
                  "we have?)",
                  self->peer_name);
+  else if (code == GNUTLS_E_FATAL_ALERT_RECEIVED
+           && gnutls_alert_get (self->session) == GNUTLS_A_ACCESS_DENIED)
+    /* What a share agent sends when our key is the one announced but not one it lists
+     * (cv-tls-stream-handshake.c). */
+    g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_REFUSED_BY_PEER,
+                 "%s refused our key: it is not one of the keys it authorizes "
+                 "(its authorized_connect_keys)",
+                 self->peer_name);
   else if (code == GNUTLS_E_FATAL_ALERT_RECEIVED)
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the peer ended TLS with an alert: %s",
                  gnutls_alert_get_name (gnutls_alert_get (self->session)));
@@ -562,6 +570,8 @@ cv_tls_stream_finalize (GObject *object)
   g_free (self->peer_fingerprint);
   g_free (self->peer_name);
   g_free (self->pin_key);
+  g_strfreev (self->authorized);
+  g_free (self->authorized_key);
   g_free (self->alpn);
 
   G_OBJECT_CLASS (cv_tls_stream_parent_class)->finalize (object);
