@@ -18,7 +18,7 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (DataStream, Session, case, check, duplex, how_closed, run_cli,  # noqa: E402
+from harness import (CLI, DataStream, Session, case, check, duplex, how_closed, run_cli,  # noqa: E402
                      run_tests, START_TIMEOUT)
 
 # Another agent's key: well formed, held by no process here.
@@ -127,6 +127,22 @@ def test_absent(t):
           % share_status(share).get("authorized_connect_keys"))
 
 
+def test_flag(t):
+    """--authorized-connect-key replaces the file's list, as --allow replaces allow: the
+    file lists another key only, the flag the connect agent's."""
+    target, share, conn, conn_key = start(t, lambda conn_key: [OTHER_KEY])
+    mark = conn.mark()
+    share.stop()
+    share = t.spawn("share-flag", [CLI, "share", "--config", share.config_path,
+                                   "--authorized-connect-key", conn_key],
+                    env={"CULVERT_PASSWORD": Session("s1").share_password})
+    share.wait_for_log(r"share agent online in session", START_TIMEOUT)
+    conn.wait_for_log(r"share agent online$", START_TIMEOUT, since=mark)
+    sock = t.connect(conn.ports[0])
+    check_transfer(sock, target, MIB)
+    check(share.count(r"not in authorized_connect_keys") == 0, "the flag's key was refused")
+
+
 def test_check_config(t):
     """check-config names the count, and refuses a malformed or repeated key by its index."""
     base = {"gateway": "127.0.0.1:1", "session": "s1", "password_env": "CULVERT_PASSWORD",
@@ -149,5 +165,6 @@ if __name__ == "__main__":
         case("unlisted connect key (or a gateway posing as one): refused in the handshake, "
              "the target sees nothing, both logs say why", test_unlisted),
         case("no authorized_connect_keys: as before", test_absent),
+        case("--authorized-connect-key replaces the file's list", test_flag),
         case("check-config: the count; a bad or repeated key named by index", test_check_config),
     ])
