@@ -84,6 +84,9 @@ def test_listed(t):
           "status authorized_connect_keys: %r" % status.get("authorized_connect_keys"))
     check([tn.get("peer_fingerprint") for tn in status.get("tunnels", [])] == [conn_key],
           "status tunnels: %r" % status.get("tunnels"))
+    code, out, err = run_cli(["status", "--config", share.config_path])
+    check(code == 0 and "tunnels only from the 2 connect agent keys in authorized_connect_keys"
+          in out, "status: exit %d, %r, %r" % (code, out, err))
 
 
 def test_unlisted(t):
