@@ -47,9 +47,16 @@ typedef struct {
   guint16 target_port;
 } CvMappingConfig;
 
+/* The most connect agents' keys a share config may list: far above any team of
+ * technicians, and a bound on the work of each tunnel's check. */
+#define CV_SHARE_MAX_AUTHORIZED_CONNECT_KEYS 1024
+
 typedef struct {
   CvAgentConfig agent;
   GPtrArray *allow; /* of CvAllowedTarget; never empty in a loaded config */
+  /* "sha256:" and 64 lower-case hex digits each, no two alike (in a loaded config);
+   * NULL: tunnels from any connect agent whose key the gateway announces */
+  char **authorized_connect_keys;
 } CvShareConfig;
 
 /* How long a local client is held while the share agent or the gateway is away. */
@@ -78,6 +85,7 @@ void cv_share_config_add_allowed (CvShareConfig *config,
                                   const char *host,
                                   guint16 port_lo,
                                   guint16 port_hi);
+void cv_share_config_add_authorized_connect_key (CvShareConfig *config, const char *fingerprint);
 void cv_connect_config_add_mapping (CvConnectConfig *config,
                                     const char *listen_host,
                                     guint16 listen_port,
