@@ -113,7 +113,9 @@ make_config (Fixture *fixture, const char *limits, gboolean with_s1)
                         "{\"id\": \"slow\", \"share_password_hash\": \"%s\", "
                         "\"connect_password_hash\": \"%s\"}",
                         share_hash, connect_hash, share_hash, slow_hash);
+  /* Session codes on: the tests of codes need them, and the others never send a code. */
   json = g_strdup_printf ("{\"listen\": [\"127.0.0.1:1\"], \"state_dir\": \"%s\", "
+                          "\"codes\": {\"enabled\": true}, "
                           "\"sessions\": [%s%s], \"limits\": {%s}}",
                           fixture->dir, with_s1 ? s1 : "", s2, limits != NULL ? limits : "");
   json_parser_load_from_data (parser, json, -1, &error);

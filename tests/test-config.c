@@ -550,6 +550,17 @@ test_share_services (void)
     }
 }
 
+/* A small share config in "share.json": @base, then @extra, then the closing brace. */
+static CvShareConfig *
+share_config_from_text (const char *base, const char *extra, GError **error)
+{
+  g_autofree char *text = g_strconcat (base, extra, "}", NULL);
+  g_autoptr (JsonObject) root = cv_config_load_data (text, strlen (text), "share.json", error);
+
+  g_assert_no_error (*error);
+  return cv_share_config_new_from_json (root, "share.json", error);
+}
+
 /* Agents have log_level too, with the gateway's values and default. */
 static void
 test_agent_log_level (void)
@@ -569,13 +580,9 @@ test_agent_log_level (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autofree char *text = g_strconcat (base, cases[i].extra, "}", NULL);
       g_autoptr (GError) error = NULL;
-      g_autoptr (JsonObject) root = cv_config_load_data (text, strlen (text), "share.json", &error);
-      g_autoptr (CvShareConfig) config = NULL;
+      g_autoptr (CvShareConfig) config = share_config_from_text (base, cases[i].extra, &error);
 
-      g_assert_no_error (error);
-      config = cv_share_config_new_from_json (root, "share.json", &error);
       if (cases[i].level < 0)
         {
           g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_BAD_VALUE);
@@ -588,6 +595,88 @@ test_agent_log_level (void)
           g_assert_cmpint (config->agent.log_level, ==, cases[i].level);
         }
     }
+}
+
+/* authorized_connect_keys: each a fingerprint (stored normalized, as pins are), no key
+ * twice in any spelling, at most CV_SHARE_MAX_AUTHORIZED_CONNECT_KEYS; absent or empty:
+ * NULL, any announced key. */
+static void
+test_authorized_connect_keys (void)
+{
+#define KEY_A "sha256:3f9a1c7e5b2d8046e1a9c3b7d5f20864ac1e9b3d7f5a2c8e0b4d6f1a3c5e7b90"
+#define KEY_A_PAIRS                                                                                \
+  "SHA256:3F:9A:1C:7E:5B:2D:80:46:E1:A9:C3:B7:D5:F2:08:64:AC:1E:9B:3D:7F:5A:2C:8E:0B:4D:6F:1A:3C:" \
+  "5E:7B:90"
+#define KEY_B "sha256:0000000000000000000000000000000000000000000000000000000000000001"
+  const char *base = "{\"gateway\": \"gw.example:8443\", \"session\": \"s1\", "
+                     "\"password_env\": \"PW\", \"allow\": [\"localhost:22\"]";
+  const struct {
+    const char *extra;
+    const char *first; /* the first key stored; NULL: none */
+    guint n;
+    gboolean refused;
+    const char *error; /* the message, when it matters */
+  } cases[] = {
+    { "", NULL, 0, FALSE, NULL },
+    { ", \"authorized_connect_keys\": []", NULL, 0, FALSE, NULL },
+    { ", \"authorized_connect_keys\": [\"" KEY_A "\"]", KEY_A, 1, FALSE, NULL },
+    { ", \"authorized_connect_keys\": [\"" KEY_A_PAIRS "\", \"" KEY_B "\"]", KEY_A, 2, FALSE,
+      NULL },
+    { ", \"authorized_connect_keys\": [\"" KEY_B "\", \"sha256:abc\"]", NULL, 0, TRUE,
+      "share.json: authorized_connect_keys[1]: expected \"sha256:\" and 64 hex digits (pairs may "
+      "be separated by colons), got \"sha256:abc\"" },
+    { ", \"authorized_connect_keys\": [\"" KEY_A "\", \"" KEY_B "\", \"" KEY_A_PAIRS "\"]", NULL, 0,
+      TRUE,
+      "share.json: authorized_connect_keys[2]: expected a key not listed before, got the one of "
+      "authorized_connect_keys[0]" },
+    { ", \"authorized_connect_keys\": [42]", NULL, 0, TRUE, NULL },
+    { ", \"authorized_connect_keys\": \"" KEY_A "\"", NULL, 0, TRUE, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (CvShareConfig) config = share_config_from_text (base, cases[i].extra, &error);
+
+      if (cases[i].refused)
+        {
+          g_test_message ("%s", error != NULL ? error->message : "(accepted)");
+          g_assert_nonnull (error);
+          g_assert_true (error->domain == CV_CONFIG_ERROR);
+          g_assert_true (g_str_has_prefix (error->message, "share.json: authorized_connect_keys"));
+          if (cases[i].error != NULL)
+            g_assert_cmpstr (error->message, ==, cases[i].error);
+          g_assert_null (config);
+          continue;
+        }
+      g_assert_no_error (error);
+      if (cases[i].n == 0)
+        g_assert_null (config->authorized_connect_keys);
+      else
+        {
+          g_assert_cmpuint (g_strv_length (config->authorized_connect_keys), ==, cases[i].n);
+          g_assert_cmpstr (config->authorized_connect_keys[0], ==, cases[i].first);
+        }
+    }
+
+  /* One more than the most. */
+  {
+    g_autoptr (GString) text = g_string_new (", \"authorized_connect_keys\": [");
+    g_autoptr (GError) error = NULL;
+    g_autoptr (CvShareConfig) config = NULL;
+
+    for (guint i = 0; i <= CV_SHARE_MAX_AUTHORIZED_CONNECT_KEYS; i++)
+      g_string_append_printf (text, "%s\"sha256:%064x\"", i > 0 ? ", " : "", i);
+    g_string_append (text, "]");
+    config = share_config_from_text (base, text->str, &error);
+    g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_BAD_VALUE);
+    g_assert_cmpstr (error->message, ==,
+                     "share.json: authorized_connect_keys: expected at most 1024 keys, got 1025");
+    g_assert_null (config);
+  }
+#undef KEY_A
+#undef KEY_A_PAIRS
+#undef KEY_B
 }
 
 static void
@@ -1326,7 +1415,8 @@ test_cli_examples (void)
     const char *err; /* a part of stderr */
   } cases[] = {
     { "gateway.json", 0, "gateway: 1 session, 1 listener", "" },
-    { "share.json", 0, "share: session demo, 1 allowed target",
+    { "share.json", 0,
+      "share: session demo, 1 allowed target, any connect agent the gateway announces",
       ": warning: password_env: the environment variable CULVERT_PASSWORD is not set here" },
     { "connect.json", 0, "connect: session demo, 1 mapping",
       ": warning: no gateway_fingerprint: " },
@@ -1459,6 +1549,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/connect-stdin", test_connect_stdin);
   g_test_add_func ("/config/agent-log-level", test_agent_log_level);
   g_test_add_func ("/config/share-services", test_share_services);
+  g_test_add_func ("/config/authorized-connect-keys", test_authorized_connect_keys);
   g_test_add_func ("/config/gateway-relative-paths", test_gateway_relative_paths);
   g_test_add_func ("/config/bad", test_bad_configs);
   g_test_add_func ("/config/load-data", test_load_data);

@@ -227,6 +227,33 @@ test_restart (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (strstr (text, nameplate));
 }
 
+/* A gateway whose config does not turn codes on refuses a code login, saying so; the
+ * fixture's turns them on, so this one reloads without "codes". */
+static void
+test_disabled (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *json = g_strdup_printf ("{\"listen\": [\"127.0.0.1:1\"], "
+                                           "\"state_dir\": \"%s\"}",
+                                           fixture->dir);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  CvGatewayConfig *config;
+  Agent *share;
+  JsonObject *refusal;
+
+  g_assert_true (json_parser_load_from_data (parser, json, -1, &error));
+  config = cv_gateway_config_new_from_json (json_node_get_object (json_parser_get_root (parser)),
+                                            NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (config->codes_enabled);
+  cv_gateway_reload (fixture->gateway, config, NULL);
+  share = agent_new (fixture, fixture->share_identity);
+  code_hello (share, CV_AGENT_ROLE_SHARE, NULL, "desk");
+  refusal = agent_next (share, CV_CONTROL_REFUSED);
+  g_assert_cmpstr (member (refusal, "reason"), ==, "bad-request");
+  g_assert_nonnull (strstr (member (refusal, "message"), "does not take session codes"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -241,5 +268,6 @@ main (int argc, char **argv)
   gateway_test_add ("/gateway/codes/allocation-rate",
                     "\"code_allocations_per_minute_per_address\": 2", test_allocation_rate);
   gateway_test_add ("/gateway/codes/state-file", NULL, test_restart);
+  gateway_test_add ("/gateway/codes/disabled", NULL, test_disabled);
   return gateway_test_run ();
 }

@@ -375,8 +375,8 @@ test_tunnel_half (Fixture *fixture, gconstpointer data)
 
       cv_agent_tunnel_open_async (
         &address, "0123456789abcdef0123456789abcdef", i % 2 == 0, fixture->identity,
-        "sha256:abababababababababababababababababababababababababababababababab", cancellable,
-        on_tunnel, &hs);
+        "sha256:abababababababababababababababababababababababababababababababab", NULL,
+        cancellable, on_tunnel, &hs);
       /* Every third try is cancelled while under way, the way a stopping agent does. */
       if (i % 3 == 2)
         {

@@ -1149,6 +1149,145 @@ test_backing_off (Fixture *fixture, gconstpointer data)
   stop_retrying_share (fixture, share, link, r_link);
 }
 
+/* ---- authorized connect keys -------------------------------------------- */
+
+typedef struct {
+  guint n;
+  char *fingerprint;
+} Refused;
+
+static void
+on_connect_key_refused (CvShareAgent *share,
+                        const char *fingerprint,
+                        const char *peer_name,
+                        const char *peer_address,
+                        Refused *refused)
+{
+  refused->n++;
+  g_free (refused->fingerprint);
+  refused->fingerprint = g_strdup (fingerprint);
+  g_assert_cmpstr (peer_name, ==, "test-connect");
+  g_assert_cmpstr (peer_address, ==, "127.0.0.1");
+}
+
+static void
+count_notify (guint *n)
+{
+  (*n)++;
+}
+
+static gboolean
+key_refused (gpointer data)
+{
+  return ((Refused *) data)->n > 0;
+}
+
+/* A client of the connect agent's mapping, run to its end; TRUE if its payload came
+ * back whole. */
+static gboolean
+client_echo (Fixture *fixture, Client *client, guint16 port)
+{
+  GThread *thread;
+
+  g_clear_error (&client->error);
+  g_byte_array_set_size (client->received, 0);
+  client->done = 0;
+  client->port = port;
+  thread = g_thread_new ("client", client_run, client);
+  g_assert_true (wait_until (fixture, client_done, client));
+  g_thread_join (thread);
+  return client->error == NULL && client->received->len == PAYLOAD_SIZE
+         && memcmp (client->received->data, client->sent, PAYLOAD_SIZE) == 0;
+}
+
+/* The share agent lists the connect agents it takes: the gateway announces this one
+ * (it logged in with the session's password), but while its key is not listed it is
+ * refused in the tunnel's handshake, with connect-key-refused and no tunnel; once it is
+ * listed, its channels flow.  A bad key changes nothing. */
+static void
+test_connect_key_refused (Fixture *fixture, gconstpointer data)
+{
+  guint16 target_port = 0;
+  g_autoptr (GSocketService) echo = echo_start (fixture->context, &target_port);
+  CvShareAgent *share = make_share_agent (fixture, SHARE_PASSWORD, fixture->gateway.port,
+                                          target_port);
+  CvConnectAgent *connect = make_connect_agent (fixture, target_port);
+  const char *connect_key = cv_identity_get_fingerprint (
+    cv_agent_link_get_identity (cv_connect_agent_get_link (connect)));
+  const char *others[] = { "sha256:" /* 64 digits */
+                           "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a",
+                           NULL };
+  const char *bad[] = { "sha256:5a", NULL };
+  g_autoptr (CvMapping) mapping = g_list_model_get_item (cv_connect_agent_get_mappings (connect),
+                                                         0);
+  g_auto (GStrv) listed = NULL;
+  g_autoptr (GError) error = NULL;
+  Refused refused = { 0 };
+  Client client = { 0 };
+  guint n_notified = 0;
+
+  g_assert_null (cv_share_agent_get_authorized_connect_keys (share));
+  g_signal_connect_swapped (share, "notify::authorized-connect-keys", G_CALLBACK (count_notify),
+                            &n_notified);
+  g_signal_connect (share, "connect-key-refused", G_CALLBACK (on_connect_key_refused), &refused);
+  g_assert_true (cv_share_agent_set_authorized_connect_keys (share, others, &error));
+  g_assert_no_error (error);
+  g_object_get (share, "authorized-connect-keys", &listed, NULL);
+  g_assert_cmpstrv (listed, others);
+  g_assert_cmpuint (n_notified, ==, 1);
+
+  client.sent = g_malloc (PAYLOAD_SIZE);
+  cv_test_fill_random (client.sent, PAYLOAD_SIZE, 7);
+  client.received = g_byte_array_new ();
+  cv_connect_agent_start (connect);
+  share_online (fixture, share, connect);
+  g_assert_false (client_echo (fixture, &client, cv_mapping_get_bound_port (mapping)));
+  g_assert_true (wait_until (fixture, key_refused, &refused));
+  g_assert_cmpuint (refused.n, ==, 1);
+  g_assert_cmpstr (refused.fingerprint, ==, connect_key);
+  g_assert_cmpuint (cv_share_agent_get_n_tunnels (share), ==, 0);
+  g_assert_cmpuint (cv_share_agent_get_n_channels (share), ==, 0);
+  g_assert_cmpuint (cv_share_agent_get_bytes_in (share), ==, 0);
+
+  /* A malformed key: refused, the list unchanged. */
+  g_assert_false (cv_share_agent_set_authorized_connect_keys (share, bad, &error));
+  g_assert_error (error, CV_IDENTITY_ERROR, CV_IDENTITY_ERROR_BAD_FINGERPRINT);
+  g_clear_error (&error);
+  g_assert_cmpstrv (cv_share_agent_get_authorized_connect_keys (share), others);
+  g_assert_cmpuint (n_notified, ==, 1);
+
+  /* Listed (in capitals): the next tunnel opens and the payload comes back. */
+  {
+    g_autofree char *upper = g_ascii_strup (connect_key, -1);
+    const char *both[] = { others[0], upper, NULL };
+
+    g_assert_true (cv_share_agent_set_authorized_connect_keys (share, both, &error));
+    g_assert_cmpstr (cv_share_agent_get_authorized_connect_keys (share)[1], ==, connect_key);
+  }
+  wait_for (fixture, connect, "n-channels", 0);
+  g_assert_true (client_echo (fixture, &client, cv_mapping_get_bound_port (mapping)));
+  g_assert_cmpuint (refused.n, ==, 1);
+  g_assert_cmpuint (cv_share_agent_get_n_tunnels (share), ==, 1);
+
+  /* None: any announced key again. */
+  g_assert_true (cv_share_agent_set_authorized_connect_keys (share, NULL, &error));
+  g_assert_null (cv_share_agent_get_authorized_connect_keys (share));
+
+  cv_connect_agent_stop (connect);
+  wait_for (fixture, share, "n-tunnels", 0);
+  cv_share_agent_stop (share);
+  drain (fixture);
+  g_socket_service_stop (echo);
+  g_socket_listener_close (G_SOCKET_LISTENER (echo));
+  g_clear_object (&mapping);
+  g_assert_finalize_object (connect);
+  g_assert_finalize_object (share);
+  g_free (refused.fingerprint);
+  g_free (client.sent);
+  g_byte_array_unref (client.received);
+  g_clear_error (&client.error);
+}
+
 /* A config built in code names what it lacks. */
 static void
 test_config_checked (Fixture *fixture, gconstpointer data)
@@ -1324,6 +1463,8 @@ main (int argc, char **argv)
   g_test_add ("/roles/consent-denied", Fixture, NULL, fixture_set_up, test_consent_denied,
               fixture_tear_down);
   g_test_add ("/roles/consent-timeout", Fixture, NULL, fixture_set_up, test_consent_timeout,
+              fixture_tear_down);
+  g_test_add ("/roles/connect-key-refused", Fixture, NULL, fixture_set_up, test_connect_key_refused,
               fixture_tear_down);
   g_test_add ("/roles/config-checked", Fixture, NULL, fixture_set_up, test_config_checked,
               fixture_tear_down);

@@ -496,6 +496,69 @@ test_server_pin_mismatch (Fixture *fixture, gconstpointer data)
                    "for us the one we have?)");
 }
 
+/* The share agent lists the connect agents it authorizes: a key that passes the pin (the
+ * gateway announced it truly) but is not listed is refused in the handshake with
+ * access_denied, which the client tells from a wrong announcement.  The client writes
+ * first and its writes fail once the server hung up (a reset: the server never read
+ * them); the alert that came before the reset still names the cause. */
+static void
+test_server_not_authorized (Fixture *fixture, gconstpointer data)
+{
+  const char *listed[] = { cv_identity_get_fingerprint (fixture->share), NULL };
+  CvTlsPeerCheck check = {
+    .mode = CV_TLS_PEER_CHECK_PINNED,
+    .fingerprint = cv_identity_get_fingerprint (fixture->connect),
+    .peer_name = "the connect agent",
+    .authorized = listed,
+    .authorized_key = "authorized_connect_keys",
+  };
+  g_autofree char *expected = NULL;
+  GOutputStream *output;
+
+  connect_tcp (fixture);
+  fixture->server = new_stream (fixture->server_base, TRUE, fixture->share);
+  cv_tls_stream_handshake_async (fixture->server, &check, CV_TLS_ALPN, 0, NULL, on_server_handshake,
+                                 fixture);
+  start_client (fixture, cv_identity_get_fingerprint (fixture->share));
+  g_assert_true (cv_test_wait_until (both_are_done, fixture, WAIT_MS));
+  g_assert_error (fixture->server_error, CV_TLS_ERROR, CV_TLS_ERROR_NOT_AUTHORIZED);
+  expected = g_strdup_printf ("the connect agent's key %s is not in authorized_connect_keys",
+                              cv_identity_get_fingerprint (fixture->connect));
+  g_assert_cmpstr (fixture->server_error->message, ==, expected);
+  if (fixture->client_error == NULL)
+    {
+      Transfer transfer = { .closed = TRUE };
+
+      output = g_io_stream_get_output_stream (G_IO_STREAM (fixture->client));
+      g_assert_cmpint (g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (
+                                                                     output),
+                                                                   "early", 5, NULL, NULL),
+                       ==, 5);
+      /* The server hangs up with the client's bytes unread: a reset. */
+      g_clear_object (&fixture->server);
+      g_io_stream_close (G_IO_STREAM (fixture->server_base), NULL, NULL);
+      for (guint i = 0; i < 100; i++)
+        {
+          g_autoptr (GError) error = NULL;
+
+          if (g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (output), "more",
+                                                          4, NULL, &error)
+                < 0
+              && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            break;
+          cv_test_iterate_for (NULL, 10);
+        }
+      read_to_end (&transfer, fixture->client);
+      g_assert_cmpuint (transfer.received, ==, 0);
+      fixture->client_error = g_steal_pointer (&transfer.error);
+      transfer_clear (&transfer);
+    }
+  g_assert_error (fixture->client_error, CV_TLS_ERROR, CV_TLS_ERROR_REFUSED_BY_PEER);
+  g_assert_cmpstr (fixture->client_error->message, ==,
+                   "the share agent refused our key: it is not one of the keys it authorizes "
+                   "(its authorized_connect_keys)");
+}
+
 static void
 test_bad_pin_text (Fixture *fixture, gconstpointer data)
 {
@@ -777,6 +840,7 @@ main (int argc, char **argv)
   ADD ("/tls-stream/io-before-handshake", test_io_before_handshake);
   ADD ("/tls-stream/client-pin-mismatch", test_client_pin_mismatch);
   ADD ("/tls-stream/server-pin-mismatch", test_server_pin_mismatch);
+  ADD ("/tls-stream/server-not-authorized", test_server_not_authorized);
   ADD ("/tls-stream/bad-pin-text", test_bad_pin_text);
   ADD ("/tls-stream/deadline", test_deadline);
   ADD ("/tls-stream/cancelled", test_cancelled);

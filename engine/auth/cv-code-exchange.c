@@ -85,17 +85,11 @@ cv_code_exchange_receive_message (CvCodeExchange *self,
   return cv_cpace_receive (self->cpace, message, CV_CODE_EXCHANGE_MESSAGE_SIZE, NULL, 0, error);
 }
 
-/* Our CODE_CONFIRM mac: the first half of CPace's confirmation tag.  FALSE without a key. */
+/* Our CODE_CONFIRM mac (CPace's confirmation tag).  FALSE without a key. */
 gboolean
 cv_code_exchange_get_mac (CvCodeExchange *self, guint8 out[CV_CODE_EXCHANGE_MAC_SIZE])
 {
-  guint8 tag[CV_CPACE_CONFIRMATION_SIZE];
-
-  if (!cv_cpace_get_confirmation (self->cpace, tag))
-    return FALSE;
-  memcpy (out, tag, CV_CODE_EXCHANGE_MAC_SIZE);
-  sodium_memzero (tag, sizeof tag);
-  return TRUE;
+  return cv_cpace_get_confirmation (self->cpace, out);
 }
 
 /* The peer's CODE_CONFIRM mac, in constant time; a mismatch burns the run: one guess. */

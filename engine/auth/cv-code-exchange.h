@@ -18,7 +18,7 @@ typedef enum {
 } CvCodeExchangeSide;
 
 #define CV_CODE_EXCHANGE_MESSAGE_SIZE CV_CPACE_MESSAGE_SIZE
-#define CV_CODE_EXCHANGE_MAC_SIZE CV_CPACE_SHORT_CONFIRMATION_SIZE
+#define CV_CODE_EXCHANGE_MAC_SIZE CV_CPACE_CONFIRMATION_SIZE
 
 CvCodeExchange *cv_code_exchange_new (CvCodeExchangeSide side,
                                       const char *secret,

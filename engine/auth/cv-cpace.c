@@ -14,7 +14,8 @@ G_DEFINE_QUARK (cv-cpace-error-quark, cv_cpace_error)
 #define HASH_BLOCK_SIZE 128
 
 /* Our labels, distinct from each other and from the draft's. */
-#define CI_LABEL "culvert-code-v1"
+#define CONFIRM_LABEL_INITIATOR "culvert code confirm connect"
+#define CONFIRM_LABEL_RESPONDER "culvert code confirm share"
 #define VERIFICATION_LABEL "culvert-verification-v1"
 #define VERIFICATION_MODULUS 1000000 /* six digits */
 
@@ -24,7 +25,7 @@ G_DEFINE_QUARK (cv-cpace-error-quark, cv_cpace_error)
 G_STATIC_ASSERT (POINT_SIZE == CV_CPACE_MESSAGE_SIZE);
 G_STATIC_ASSERT (crypto_hash_sha512_BYTES == CV_CPACE_ISK_SIZE);
 G_STATIC_ASSERT (crypto_core_ristretto255_HASHBYTES == crypto_hash_sha512_BYTES);
-G_STATIC_ASSERT (crypto_auth_hmacsha512_BYTES == CV_CPACE_CONFIRMATION_SIZE);
+G_STATIC_ASSERT (crypto_generichash_KEYBYTES_MAX >= CV_CPACE_ISK_SIZE);
 
 typedef enum {
   STATE_WAITING, /* our message is made; the peer's is awaited */
@@ -490,37 +491,23 @@ cv_cpace_get_isk (CvCpace *self)
   return self->state == STATE_KEYED ? self->isk : NULL;
 }
 
-/* HMAC-SHA-512(SHA-512(b"CPaceMac" || sid || ISK), lv_cat(Y, AD)) */
+/* BLAKE2b-256 keyed with the ISK over a label naming the tagging side, then the
+ * transcript: the initiator (the connect agent) tags with "culvert code confirm connect",
+ * the responder (the share agent) with "... share", so a tag sent back is refused. */
 static void
-confirmation_tag (CvCpace *self,
-                  const guint8 y[POINT_SIZE],
-                  GBytes *ad,
-                  guint8 out[CV_CPACE_CONFIRMATION_SIZE])
+confirmation_tag (CvCpace *self, gboolean initiator_tags, guint8 out[CV_CPACE_CONFIRMATION_SIZE])
 {
-  static const char mac_label[] = "CPaceMac";
-  crypto_hash_sha512_state key_state;
-  crypto_auth_hmacsha512_state mac_state;
-  guint8 mac_key[crypto_hash_sha512_BYTES];
-  g_autoptr (GByteArray) message = g_byte_array_new ();
-  gsize sid_len;
-  const guint8 *sid = g_bytes_get_data (self->sid, &sid_len);
+  crypto_generichash_state state;
+  g_autoptr (GByteArray) transcript = g_byte_array_new ();
+  Sink sink = { transcript, NULL };
+  const char *label = initiator_tags ? CONFIRM_LABEL_INITIATOR : CONFIRM_LABEL_RESPONDER;
 
-  crypto_hash_sha512_init (&key_state);
-  crypto_hash_sha512_update (&key_state, (const guint8 *) mac_label, strlen (mac_label));
-  if (sid_len > 0)
-    crypto_hash_sha512_update (&key_state, sid, sid_len);
-  crypto_hash_sha512_update (&key_state, self->isk, sizeof self->isk);
-  crypto_hash_sha512_final (&key_state, mac_key);
-
-  cv_cpace_prepend_len (message, y, POINT_SIZE);
-  cv_cpace_prepend_len (message, g_bytes_get_data (ad, NULL), g_bytes_get_size (ad));
-  crypto_auth_hmacsha512_init (&mac_state, mac_key, sizeof mac_key);
-  crypto_auth_hmacsha512_update (&mac_state, message->data, message->len);
-  crypto_auth_hmacsha512_final (&mac_state, out);
-
-  sodium_memzero (&key_state, sizeof key_state);
-  sodium_memzero (&mac_state, sizeof mac_state);
-  sodium_memzero (mac_key, sizeof mac_key);
+  sink_our_transcript (self, &sink);
+  crypto_generichash_init (&state, self->isk, sizeof self->isk, CV_CPACE_CONFIRMATION_SIZE);
+  crypto_generichash_update (&state, (const guint8 *) label, strlen (label));
+  crypto_generichash_update (&state, transcript->data, transcript->len);
+  crypto_generichash_final (&state, out, CV_CPACE_CONFIRMATION_SIZE);
+  sodium_memzero (&state, sizeof state);
 }
 
 gboolean
@@ -528,9 +515,9 @@ cv_cpace_get_confirmation (CvCpace *self, guint8 out[CV_CPACE_CONFIRMATION_SIZE]
 {
   g_return_val_if_fail (self != NULL, FALSE);
 
-  if (self->state != STATE_KEYED)
+  if (self->state != STATE_KEYED || self->role == CV_CPACE_SYMMETRIC)
     return FALSE;
-  confirmation_tag (self, self->message, self->ad, out);
+  confirmation_tag (self, self->role == CV_CPACE_INITIATOR, out);
   return TRUE;
 }
 
@@ -543,15 +530,14 @@ cv_cpace_check_confirmation (CvCpace *self, const guint8 *tag, gsize tag_len, GE
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (tag != NULL || tag_len == 0, FALSE);
 
-  if (self->state != STATE_KEYED)
+  if (self->state != STATE_KEYED || self->role == CV_CPACE_SYMMETRIC)
     return fail (self, error, CV_CPACE_ERROR_STATE,
                  self->state == STATE_WAITING
                    ? "no key to confirm yet: the peer's message is awaited"
-                   : "this exchange has already failed");
-  confirmation_tag (self, self->peer_message, self->peer_ad, expected);
-  /* The whole tag, or its first half as session codes send it. */
-  equal = (tag_len == sizeof expected || tag_len == CV_CPACE_SHORT_CONFIRMATION_SIZE)
-          && sodium_memcmp (expected, tag, tag_len) == 0;
+                 : self->state == STATE_FAILED ? "this exchange has already failed"
+                                               : "a symmetric run has no confirmation");
+  confirmation_tag (self, self->role != CV_CPACE_INITIATOR, expected);
+  equal = tag_len == sizeof expected && sodium_memcmp (expected, tag, sizeof expected) == 0;
   sodium_memzero (expected, sizeof expected);
   if (!equal)
     return fail (self, error, CV_CPACE_ERROR_CONFIRMATION_FAILED,
@@ -633,19 +619,19 @@ is_nameplate (const char *text)
 /**
  * cv_cpace_build_ci:
  * @nameplate: the code's public part, decimal digits without separators
- * @initiator_fingerprint: the initiator's TLS key, canonical `sha256:…`
- * @responder_fingerprint: the responder's TLS key, likewise
+ * @share_fingerprint: the share agent's TLS key, canonical `sha256:…`
+ * @connect_fingerprint: the connect agent's TLS key, likewise
  *
  * Both keys go into CI, so the two ends derive the same ISK (and the confirmation
  * passes) only if each saw the same two keys: a relay that swaps one in is caught.
  *
- * Returns: (transfer full) (nullable): lv_cat(b"culvert-code-v1", nameplate,
- *   initiator_fingerprint, responder_fingerprint), or %NULL if a part is malformed
+ * Returns: (transfer full) (nullable): lv_cat(nameplate, share_fingerprint,
+ *   connect_fingerprint), or %NULL if a part is malformed
  */
 GBytes *
 cv_cpace_build_ci (const char *nameplate,
-                   const char *initiator_fingerprint,
-                   const char *responder_fingerprint,
+                   const char *share_fingerprint,
+                   const char *connect_fingerprint,
                    GError **error)
 {
   GByteArray *ci;
@@ -656,8 +642,8 @@ cv_cpace_build_ci (const char *nameplate,
                            "a nameplate is 1 to 32 decimal digits");
       return NULL;
     }
-  if (!is_canonical_fingerprint (initiator_fingerprint)
-      || !is_canonical_fingerprint (responder_fingerprint))
+  if (!is_canonical_fingerprint (share_fingerprint)
+      || !is_canonical_fingerprint (connect_fingerprint))
     {
       g_set_error_literal (error, CV_CPACE_ERROR, CV_CPACE_ERROR_INVALID_INPUT,
                            "a fingerprint in a channel identifier is \"sha256:\" and 64 "
@@ -666,9 +652,8 @@ cv_cpace_build_ci (const char *nameplate,
     }
 
   ci = g_byte_array_new ();
-  cv_cpace_prepend_len (ci, (const guint8 *) CI_LABEL, strlen (CI_LABEL));
   cv_cpace_prepend_len (ci, (const guint8 *) nameplate, strlen (nameplate));
-  cv_cpace_prepend_len (ci, (const guint8 *) initiator_fingerprint, strlen (initiator_fingerprint));
-  cv_cpace_prepend_len (ci, (const guint8 *) responder_fingerprint, strlen (responder_fingerprint));
+  cv_cpace_prepend_len (ci, (const guint8 *) share_fingerprint, strlen (share_fingerprint));
+  cv_cpace_prepend_len (ci, (const guint8 *) connect_fingerprint, strlen (connect_fingerprint));
   return g_byte_array_free_to_bytes (ci);
 }

@@ -32,10 +32,7 @@ typedef enum {
 
 #define CV_CPACE_MESSAGE_SIZE 32      /* Ya or Yb: an encoded ristretto255 element */
 #define CV_CPACE_ISK_SIZE 64          /* SHA-512 output */
-#define CV_CPACE_CONFIRMATION_SIZE 64 /* HMAC-SHA-512 tag */
-/* The tag as session codes send it: its first half (a truncated HMAC, RFC 2104 §5, at
- * 256 bits), because CODE_CONFIRM carries 32 bytes. */
-#define CV_CPACE_SHORT_CONFIRMATION_SIZE 32
+#define CV_CPACE_CONFIRMATION_SIZE 32 /* BLAKE2b-256 tag */
 #define CV_CPACE_SID_OUTPUT_SIZE 64
 
 /* Each of PRS, CI, sid and the ADs is at most this long: ours are tens of bytes, and a
@@ -72,18 +69,16 @@ gboolean cv_cpace_receive (CvCpace *self,
 /* The ISK, once cv_cpace_receive() succeeded and while no confirmation failed; else NULL. */
 const guint8 *cv_cpace_get_isk (CvCpace *self);
 
-/* Explicit key confirmation as the draft's section "Key confirmation" suggests:
- * mac_key = SHA-512(b"CPaceMac" || sid || ISK); our tag is
- * HMAC-SHA-512(mac_key, lv_cat(our message, our AD)), and the peer's is checked over its
- * message the same way, in constant time.  A wrong tag burns the run (ISK wiped). */
+/* Explicit key confirmation, as engine/SESSION-CODES.md specifies it: a tag is
+ * BLAKE2b-256 keyed with the ISK over "culvert code confirm connect" (the initiator's, i.e.
+ * the connect agent's) or "culvert code confirm share" (the responder's), then
+ * transcript_ir; the peer's is checked in constant time.  A wrong tag burns the run (ISK
+ * wiped).  Initiator-responder runs only: a symmetric run has no confirmation. */
 gboolean cv_cpace_get_confirmation (CvCpace *self, guint8 out[CV_CPACE_CONFIRMATION_SIZE]);
 gboolean cv_cpace_check_confirmation (CvCpace *self,
                                       const guint8 *tag,
                                       gsize tag_len,
                                       GError **error);
-
-/* cv_cpace_check_confirmation() takes the whole tag or its first
- * CV_CPACE_SHORT_CONFIRMATION_SIZE bytes; any other length is a mismatch. */
 
 /* Six digits as "123 456", the same at both ends exactly when the ISKs are equal, for two
  * people to compare on the phone.  NULL without an ISK. */
@@ -92,13 +87,13 @@ char *cv_cpace_get_verification_string (CvCpace *self);
 /* The draft's optional public session id: SHA-512(b"CPaceSidOutput" || transcript). */
 gboolean cv_cpace_get_sid_output (CvCpace *self, guint8 out[CV_CPACE_SID_OUTPUT_SIZE]);
 
-/* The channel identifier of a session code's run: lv_cat(b"culvert-code-v1", nameplate,
- * initiator_fingerprint, responder_fingerprint).  The nameplate is its decimal digits;
+/* The channel identifier of a session code's run: lv_cat(nameplate, share_fingerprint,
+ * connect_fingerprint).  The nameplate is its decimal digits;
  * the fingerprints are in canonical form ("sha256:" and 64 lowercase hex digits, as
  * cv_fingerprint_normalize() gives).  NULL and an INVALID_INPUT error otherwise. */
 GBytes *cv_cpace_build_ci (const char *nameplate,
-                           const char *initiator_fingerprint,
-                           const char *responder_fingerprint,
+                           const char *share_fingerprint,
+                           const char *connect_fingerprint,
                            GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CvCpace, cv_cpace_free)

@@ -150,11 +150,22 @@ check_config (CvConfigKind kind, JsonObject *root, const char *file, GError **er
     case CV_CONFIG_KIND_SHARE:
       {
         g_autoptr (CvShareConfig) config = cv_share_config_new_from_json (root, file, error);
+        guint n_keys;
 
         if (config == NULL || !check_agent (&config->agent, file, error))
           return NULL;
-        return g_strdup_printf ("share: session %s, %u allowed target%s", config->agent.session,
-                                config->allow->len, plural (config->allow->len));
+        n_keys = config->authorized_connect_keys != NULL
+                   ? g_strv_length (config->authorized_connect_keys)
+                   : 0;
+        if (n_keys == 0)
+          return g_strdup_printf ("share: session %s, %u allowed target%s, any connect agent "
+                                  "the gateway announces",
+                                  config->agent.session, config->allow->len,
+                                  plural (config->allow->len));
+        return g_strdup_printf ("share: session %s, %u allowed target%s, %u authorized connect "
+                                "key%s",
+                                config->agent.session, config->allow->len,
+                                plural (config->allow->len), n_keys, plural (n_keys));
       }
     case CV_CONFIG_KIND_CONNECT:
       {

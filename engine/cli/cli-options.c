@@ -1,9 +1,9 @@
 /* cli-options.c: the flags of gateway, share and connect.  Each flag sets one config key,
  * so that the flags are turned into the file's JSON (its keys replaced) and read by the
  * same code that reads a file: one meaning, one validation, for both.  Lists given as
- * flags (--listen, --allow, -L) replace the file's list; --session adds to the file's
- * sessions (or replaces one of the same id).  Each flag's value is also checked as it is
- * parsed, so that an error names the flag rather than the file. */
+ * flags (--listen, --allow, --authorized-connect-key, -L) replace the file's list; --session adds
+ * to the file's sessions (or replaces one of the same id).  Each flag's value is also checked as it
+ * is parsed, so that an error names the flag rather than the file. */
 #include "cli/cli-options.h"
 
 #include "cli/cli-flag-sessions.h"
@@ -29,6 +29,7 @@ struct _CvCliOptions {
   gboolean password_stdin;
   char **targets; /* --allow or -L */
   char **offers;  /* --offer NAME=HOST:PORT (share) or --map [HOST:]PORT:NAME (connect) */
+  char **authorized_connect_keys;
   /* the gateway's */
   char **listen;
   char **sessions;
@@ -61,6 +62,7 @@ cv_cli_options_free (CvCliOptions *options)
   g_free (options->password_env);
   g_strfreev (options->targets);
   g_strfreev (options->offers);
+  g_strfreev (options->authorized_connect_keys);
   g_strfreev (options->listen);
   g_strfreev (options->sessions);
   g_free (options->cert_file);
@@ -109,6 +111,10 @@ make_entries (CvCliOptions *options, const GOptionEntry *extra)
            "Offer a service by name, with consent asked for each tunnel; the kind is the name "
            "when it is rdp, vnc, ssh or http, else custom; repeat for more (services)",
            "NAME=HOST:PORT"),
+    ENTRY ("authorized-connect-key", 0, G_OPTION_ARG_STRING_ARRAY, authorized_connect_keys,
+           "Only this connect agent's key may open tunnels; repeat for more "
+           "(authorized_connect_keys)",
+           "sha256:…"),
   };
   const GOptionEntry connect[] = {
     ENTRY ("local", 'L', G_OPTION_ARG_STRING_ARRAY, targets,
@@ -342,6 +348,15 @@ check_agent_flags (CvCliOptions *options, GError **error)
   if (options->kind == CV_CONFIG_KIND_SHARE && options->targets != NULL && options->offers != NULL)
     return flag_error (error, "expected --allow or --offer, got both (the offered services' "
                               "targets are the allow list)");
+  for (guint i = 0;
+       options->authorized_connect_keys != NULL && options->authorized_connect_keys[i] != NULL; i++)
+    {
+      g_autofree char *key = NULL;
+
+      if (!cv_agent_config_parse_fingerprint (options->authorized_connect_keys[i],
+                                              "--authorized-connect-key", &key, error))
+        return FALSE;
+    }
   if (options->config_file != NULL)
     return TRUE;
   if (options->gateway == NULL)
@@ -574,6 +589,7 @@ make_root (CvCliOptions *options, GError **error)
       if (options->targets != NULL)
         json_object_remove_member (root, "services");
       set_services (root, options->offers);
+      set_string_list (root, "authorized_connect_keys", options->authorized_connect_keys);
     }
   else
     set_mappings (root, options->targets, options->offers);

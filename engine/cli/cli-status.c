@@ -321,6 +321,7 @@ print_share (JsonObject *root)
 {
   JsonArray *allow = member_array (root, "allow");
   JsonArray *tunnels = member_array (root, "tunnels");
+  JsonArray *authorized = member_array (root, "authorized_connect_keys");
   g_autofree char *in = format_bytes (member_int (root, "bytes_in", -1));
   g_autofree char *out = format_bytes (member_int (root, "bytes_out", -1));
 
@@ -336,6 +337,10 @@ print_share (JsonObject *root)
 
       g_print ("%s %s", i > 0 ? "," : "", entry);
     }
+  if (authorized != NULL)
+    g_print ("\ntunnels only from the %u connect agent key%s in authorized_connect_keys",
+             json_array_get_length (authorized),
+             json_array_get_length (authorized) == 1 ? "" : "s");
   g_print ("\n%" G_GINT64_FORMAT " channels open; bytes from the targets %s, to them %s\n",
            member_int (root, "channels", 0), out, in);
 

@@ -49,6 +49,7 @@ static const CvConfigKey share_keys[] = {
   { "consent_timeout_ms", CV_CONFIG_UINT, FALSE,
     G_STRUCT_OFFSET (CvShareConfig, consent_timeout_ms), .min = 1000,
     .max = CV_SHARE_MAX_CONSENT_TIMEOUT_MS },
+  { "authorized_connect_keys", CV_CONFIG_ARRAY, FALSE, CV_CONFIG_BY_CALLER },
 };
 
 static const CvConfigKey service_keys[] = {
@@ -112,6 +113,7 @@ cv_share_config_free (CvShareConfig *config)
   agent_config_clear (&config->agent);
   g_clear_pointer (&config->allow, g_ptr_array_unref);
   g_clear_pointer (&config->services, g_ptr_array_unref);
+  g_clear_pointer (&config->authorized_connect_keys, g_strfreev);
   g_free (config);
 }
 
@@ -447,6 +449,55 @@ parse_service_listen (const char *text, const char *where, CvMappingConfig *mapp
                                     &mapping->listen_port, NULL, error);
 }
 
+/* Like SSH's authorized_keys: when present, a connect agent's key must be listed,
+ * whatever the gateway announces.  An empty array is the same as none. */
+static gboolean
+read_authorized_connect_keys (CvShareConfig *config, JsonObject *root, GError **error)
+{
+  JsonArray *keys = NULL;
+  g_autoptr (GPtrArray) fingerprints = NULL;
+  guint n;
+
+  if (!cv_config_get_array (root, "authorized_connect_keys", "", FALSE, &keys, error))
+    return FALSE;
+  if (keys == NULL || (n = json_array_get_length (keys)) == 0)
+    return TRUE;
+  if (n > CV_SHARE_MAX_AUTHORIZED_CONNECT_KEYS)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, "authorized_connect_keys",
+                           "expected at most %u keys, got %u", CV_SHARE_MAX_AUTHORIZED_CONNECT_KEYS,
+                           n);
+      return FALSE;
+    }
+  fingerprints = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *where = cv_config_path_element ("authorized_connect_keys", i);
+      const char *text = NULL;
+      char *fingerprint = NULL;
+
+      if (!cv_config_node_get_string (json_array_get_element (keys, i), where, &text, error)
+          || !cv_agent_config_parse_fingerprint (text, where, &fingerprint, error))
+        return FALSE;
+      for (guint j = 0; j < fingerprints->len; j++)
+        if (g_str_equal (fingerprints->pdata[j], fingerprint))
+          {
+            cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
+                                 "expected a key not listed before, got the one of "
+                                 "authorized_connect_keys[%u]",
+                                 j);
+            g_free (fingerprint);
+            return FALSE;
+          }
+      g_ptr_array_add (fingerprints, fingerprint);
+    }
+  g_ptr_array_add (fingerprints, NULL);
+  g_ptr_array_set_free_func (fingerprints, NULL);
+  config->authorized_connect_keys = (char **) g_ptr_array_free (g_steal_pointer (&fingerprints),
+                                                                FALSE);
+  return TRUE;
+}
+
 static gboolean
 read_mapping (JsonNode *node, const char *where, CvMappingConfig *mapping, GError **error)
 {
@@ -565,7 +616,8 @@ cv_share_config_new_from_json (JsonObject *root, const char *file, GError **erro
   config->consent_timeout_ms = CV_SHARE_DEFAULT_CONSENT_TIMEOUT_MS;
   if (!read_agent (&config->agent, root, file, CV_CONFIG_KIND_SHARE, share_keys,
                    G_N_ELEMENTS (share_keys), error)
-      || !read_allow_or_services (config, root, error))
+      || !read_allow_or_services (config, root, error)
+      || !read_authorized_connect_keys (config, root, error))
     {
       cv_config_prefix_error (error, file);
       return NULL;
@@ -713,6 +765,19 @@ cv_share_config_add_allowed (CvShareConfig *config,
   target->port_lo = port_lo;
   target->port_hi = port_hi;
   g_ptr_array_add (config->allow, target);
+}
+
+/* @fingerprint: "sha256:…"; checked when the agent is made of the config */
+void
+cv_share_config_add_authorized_connect_key (CvShareConfig *config, const char *fingerprint)
+{
+  guint n = config->authorized_connect_keys != NULL
+              ? g_strv_length (config->authorized_connect_keys)
+              : 0;
+
+  config->authorized_connect_keys = g_renew (char *, config->authorized_connect_keys, n + 2);
+  config->authorized_connect_keys[n] = g_strdup (fingerprint);
+  config->authorized_connect_keys[n + 1] = NULL;
 }
 
 void

@@ -53,6 +53,10 @@ typedef struct {
 #define CV_SHARE_DEFAULT_CONSENT_TIMEOUT_MS 60000
 #define CV_SHARE_MAX_CONSENT_TIMEOUT_MS 600000
 
+/* The most connect agents' keys a share config may list: far above any team of
+ * technicians, and a bound on the work of each tunnel's check. */
+#define CV_SHARE_MAX_AUTHORIZED_CONNECT_KEYS 1024
+
 typedef struct {
   CvAgentConfig agent;
   GPtrArray *allow; /* of CvAllowedTarget; a loaded config has it or services, not both */
@@ -60,6 +64,9 @@ typedef struct {
    * allow list is exactly their targets (engine/SESSION-CODES.md §6). */
   GPtrArray *services;
   guint consent_timeout_ms;
+  /* "sha256:" and 64 lower-case hex digits each, no two alike (in a loaded config);
+   * NULL: tunnels from any connect agent whose key the gateway announces */
+  char **authorized_connect_keys;
 } CvShareConfig;
 
 /* How long a local client is held while the share agent or the gateway is away. */
@@ -93,6 +100,7 @@ gboolean cv_share_config_add_service (CvShareConfig *config,
                                       CvServiceKind kind,
                                       const char *target,
                                       GError **error);
+void cv_share_config_add_authorized_connect_key (CvShareConfig *config, const char *fingerprint);
 void cv_connect_config_add_mapping (CvConnectConfig *config,
                                     const char *listen_host,
                                     guint16 listen_port,

@@ -21,6 +21,7 @@ static const CvConfigKey top_keys[] = {
   { "sessions", CV_CONFIG_ARRAY, FALSE, CV_CONFIG_BY_CALLER },
   { "sessions_file", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvGatewayConfig, sessions_file) },
   { "limits", CV_CONFIG_OBJECT, FALSE, CV_CONFIG_BY_CALLER },
+  { "codes", CV_CONFIG_OBJECT, FALSE, CV_CONFIG_BY_CALLER },
   { "join", CV_CONFIG_CHOICE, FALSE, G_STRUCT_OFFSET (CvGatewayConfig, join),
     .choices = join_choices },
   { "log_level", CV_CONFIG_CHOICE, FALSE, G_STRUCT_OFFSET (CvGatewayConfig, log_level),
@@ -35,6 +36,12 @@ static const CvConfigKey sessions_file_keys[] = {
 /* Far above any list of max_sessions (1,000,000) sessions; it bounds what a wrong path
  * (a log, a disk image) makes the gateway read. */
 #define MAX_SESSIONS_FILE_BYTES (256 * 1024 * 1024)
+
+/* Session codes (engine/SESSION-CODES.md): off unless the operator turns them on, since
+ * a code login needs no password.  Who may allocate and claim comes here next. */
+static const CvConfigKey codes_keys[] = {
+  { "enabled", CV_CONFIG_BOOLEAN, FALSE, G_STRUCT_OFFSET (CvGatewayConfig, codes_enabled) },
+};
 
 static const CvConfigKey certificate_keys[] = {
   { "cert_file", CV_CONFIG_STRING, TRUE, G_STRUCT_OFFSET (CvGatewayConfig, cert_file) },
@@ -301,6 +308,18 @@ read_certificate (CvGatewayConfig *config, JsonObject *root, const char *file, G
 }
 
 static gboolean
+read_codes (CvGatewayConfig *config, JsonObject *root, GError **error)
+{
+  JsonObject *codes = NULL;
+
+  if (!cv_config_get_object (root, "codes", "", FALSE, &codes, error))
+    return FALSE;
+  return codes == NULL
+         || cv_config_read_object (codes, "codes", codes_keys, G_N_ELEMENTS (codes_keys), config,
+                                   error);
+}
+
+static gboolean
 read_session (JsonNode *node, const char *where, CvGatewaySession *session, GError **error)
 {
   JsonObject *object = NULL;
@@ -492,6 +511,7 @@ read_config (CvGatewayConfig *config, JsonObject *root, const char *file, GError
   if (!cv_config_check_kind (root, CV_CONFIG_KIND_GATEWAY, error)
       || !cv_config_read_object (root, "", top_keys, G_N_ELEMENTS (top_keys), config, error)
       || !read_listen (config, root, error) || !read_certificate (config, root, file, error)
+      || !read_codes (config, root, error)
       || !cv_config_get_admin_socket (root, file, &config->admin_socket, &config->admin_socket_off,
                                       error)
       || !read_sessions (config, root, error))

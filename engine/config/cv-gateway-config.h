@@ -77,6 +77,7 @@ typedef struct {
   CvGatewayLimits limits;
   CvGatewayJoin join;
   CvLogLevel log_level;
+  gboolean codes_enabled; /* "codes": {"enabled": true}; FALSE by default */
 } CvGatewayConfig;
 
 CvGatewayConfig *cv_gateway_config_load (const char *file, GError **error);

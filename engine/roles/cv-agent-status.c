@@ -64,7 +64,8 @@ begin_agent (JsonBuilder *builder, CvAgentLink *link)
  *
  * Call on the agent's main context.
  *
- * Returns: (transfer full): the agent's state now: its link, allowed targets, tunnels
+ * Returns: (transfer full): the agent's state now: its link, allowed targets, the
+ *   connect agents' keys it authorizes, tunnels
  *   with their connect agents, channels and bytes
  */
 JsonNode *
@@ -72,9 +73,11 @@ cv_share_agent_build_status (CvShareAgent *agent)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
   CvAllowList *allow;
+  const char *const *authorized;
 
   g_return_val_if_fail (CV_IS_SHARE_AGENT (agent), NULL);
   allow = cv_share_agent_get_allow_list (agent);
+  authorized = cv_share_agent_get_authorized_connect_keys (agent);
 
   begin_agent (builder, cv_share_agent_get_link (agent));
   json_builder_set_member_name (builder, "allow");
@@ -82,17 +85,30 @@ cv_share_agent_build_status (CvShareAgent *agent)
   for (guint i = 0; i < cv_allow_list_get_length (allow); i++)
     json_builder_add_string_value (builder, cv_allow_list_get_entry (allow, i));
   json_builder_end_array (builder);
+  /* null: any connect agent the gateway announces may open a tunnel */
+  json_builder_set_member_name (builder, "authorized_connect_keys");
+  if (authorized == NULL)
+    json_builder_add_null_value (builder);
+  else
+    {
+      json_builder_begin_array (builder);
+      for (gsize i = 0; authorized[i] != NULL; i++)
+        json_builder_add_string_value (builder, authorized[i]);
+      json_builder_end_array (builder);
+    }
 
   json_builder_set_member_name (builder, "tunnels");
   json_builder_begin_array (builder);
   for (guint i = 0; i < cv_share_agent_get_n_tunnels (agent); i++)
     {
-      const char *peer_name = NULL, *peer_address = NULL;
-      guint n_channels = cv_share_agent_get_tunnel (agent, i, &peer_name, &peer_address);
+      const char *peer_name = NULL, *peer_address = NULL, *peer_fingerprint = NULL;
+      guint n_channels = cv_share_agent_get_tunnel (agent, i, &peer_name, &peer_address,
+                                                    &peer_fingerprint);
 
       json_builder_begin_object (builder);
       cv_status_add_string_or_null (builder, "peer_name", peer_name);
       cv_status_add_string_or_null (builder, "peer_address", peer_address);
+      cv_status_add_string_or_null (builder, "peer_fingerprint", peer_fingerprint);
       cv_status_add_count (builder, "channels", n_channels);
       json_builder_end_object (builder);
     }

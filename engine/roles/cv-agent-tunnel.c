@@ -3,7 +3,9 @@
  * The gateway joins this connection to the other agent's once both presented their
  * tickets; from then on it relays bytes it cannot read.  The share agent is the TLS
  * server, the connect agent the client, and each pins the other's key as the gateway
- * announced it: a gateway that lies about a key cannot complete the handshake. */
+ * announced it: a gateway that lies about a key cannot complete the handshake.  A
+ * share agent may also list the connect agents it authorizes: then a key the gateway
+ * announces truthfully, its own say, is refused unless it is listed. */
 #include "roles/cv-agent-tunnel.h"
 
 #include "wire/cv-ticket.h"
@@ -17,6 +19,7 @@ typedef struct {
   gboolean tls_server;
   CvIdentity *identity;
   char *peer_fingerprint;
+  char **authorized_keys; /* NULL: the announced key alone */
   GSocketConnection *connection;
   char *preface;
 } Open;
@@ -28,6 +31,7 @@ open_free (Open *open)
   g_free (open->ticket);
   g_clear_object (&open->identity);
   g_free (open->peer_fingerprint);
+  g_strfreev (open->authorized_keys);
   g_clear_object (&open->connection);
   g_free (open->preface);
   g_free (open);
@@ -76,6 +80,10 @@ on_preface_written (GObject *source, GAsyncResult *result, gpointer user_data)
   check.mode = CV_TLS_PEER_CHECK_PINNED;
   check.fingerprint = open->peer_fingerprint;
   check.peer_name = open->tls_server ? "the connect agent" : "the share agent";
+  /* Checked in the handshake, on the key the peer proves, so that a refused connect
+   * agent never reaches the mux, and is told why by the alert (access_denied). */
+  check.authorized = (const char *const *) open->authorized_keys;
+  check.authorized_key = "authorized_connect_keys";
   cv_tls_stream_handshake_async (tls, &check, CV_TLS_ALPN, 0, g_task_get_cancellable (task),
                                  on_tls_done, g_object_ref (task));
 }
@@ -106,6 +114,9 @@ on_dialled (GObject *source, GAsyncResult *result, gpointer user_data)
  * cv_agent_tunnel_open_async:
  * @tls_server: TRUE on the share side
  * @peer_fingerprint: the other agent's key, as the gateway announced it
+ * @authorized_keys: (nullable): on the share side, normalized fingerprints of the
+ *   connect agents its config authorizes: the announced key must also be one of them,
+ *   or the handshake fails with %CV_TLS_ERROR_NOT_AUTHORIZED; %NULL: any announced key
  *
  * Completes with the TLS stream the tunnel's multiplexer runs on.
  */
@@ -115,6 +126,7 @@ cv_agent_tunnel_open_async (const CvGatewayAddress *gateway,
                             gboolean tls_server,
                             CvIdentity *identity,
                             const char *peer_fingerprint,
+                            const char *const *authorized_keys,
                             GCancellable *cancellable,
                             GAsyncReadyCallback callback,
                             gpointer user_data)
@@ -128,6 +140,7 @@ cv_agent_tunnel_open_async (const CvGatewayAddress *gateway,
   open->tls_server = tls_server;
   open->identity = g_object_ref (identity);
   open->peer_fingerprint = g_strdup (peer_fingerprint);
+  open->authorized_keys = g_strdupv ((char **) authorized_keys);
   g_task_set_task_data (task, open, (GDestroyNotify) open_free);
   cv_gateway_dial_async (&open->gateway, cancellable, on_dialled, task);
 }

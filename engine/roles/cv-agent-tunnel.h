@@ -12,6 +12,7 @@ void cv_agent_tunnel_open_async (const CvGatewayAddress *gateway,
                                  gboolean tls_server,
                                  CvIdentity *identity,
                                  const char *peer_fingerprint,
+                                 const char *const *authorized_keys,
                                  GCancellable *cancellable,
                                  GAsyncReadyCallback callback,
                                  gpointer user_data);

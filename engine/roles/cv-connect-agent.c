@@ -846,7 +846,7 @@ on_tunnel_offer (CvConnectAgent *self, JsonObject *body)
   {
     g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
     cv_agent_tunnel_open_async (cv_agent_link_get_gateway (self->link), ticket, FALSE,
-                                cv_agent_link_get_identity (self->link), fingerprint,
+                                cv_agent_link_get_identity (self->link), fingerprint, NULL,
                                 self->cancellable, on_tunnel_open, open);
   }
 }

@@ -283,6 +283,14 @@ cv_gateway_on_link_hello (CvGatewayLink *link, CvGateway *self)
       return;
     }
 
+  if (hello->mode == CV_HELLO_MODE_CODE && !self->config->codes_enabled)
+    {
+      cv_gateway_link_refuse (link, CV_REASON_BAD_REQUEST,
+                              "this gateway does not take session codes (its operator has not "
+                              "set \"codes\": {\"enabled\": true})",
+                              0);
+      return;
+    }
   if (hello->mode == CV_HELLO_MODE_CODE)
     {
       /* No password to check: the code's secret is the agents' business. */

@@ -1,8 +1,9 @@
 /* cv-share-agent.c: the agent next to the services — it dials only the targets it allows.
  *
- * It trusts no one: not the gateway (which only relays ciphertext and announces keys)
- * and not the connect agents (each OPEN is checked against the allow list before
- * anything is dialled).  The gateway cannot log channels, by design, so this agent
+ * It trusts no one: not the gateway (which only relays ciphertext and announces keys;
+ * with authorized_connect_keys, an announced key must also be listed) and not the
+ * connect agents (each OPEN is checked against the allow list before anything is
+ * dialled).  The gateway cannot log channels, by design, so this agent
  * logs every one: who, which target, bytes, duration.
  *
  * Its state is properties on its main context (the link's): the link's "state", the open
@@ -12,6 +13,7 @@
 
 #include "base/cv-log-escape.h"
 #include "base/cv-source.h"
+#include "transport/cv-tls.h"
 
 #include "roles/cv-agent-context.h"
 #include "roles/cv-agent-tunnel.h"
@@ -30,8 +32,9 @@ struct _CvShareAgent {
   GMainContext *context;
   CvAgentLink *link;
   CvAllowList *allow;
-  GPtrArray *tunnels;            /* of Tunnel */
-  guint max_channels_per_tunnel; /* from the gateway's WELCOME; 0: the mux default */
+  char **authorized_connect_keys; /* normalized; NULL: any key the gateway announces */
+  GPtrArray *tunnels;             /* of Tunnel */
+  guint max_channels_per_tunnel;  /* from the gateway's WELCOME; 0: the mux default */
   GCancellable *cancellable;
   gboolean stopped;
 
@@ -56,6 +59,7 @@ enum {
   PROP_BYTES_IN,
   PROP_BYTES_OUT,
   PROP_CONSENT_PENDING,
+  PROP_AUTHORIZED_CONNECT_KEYS,
   N_PROPS
 };
 
@@ -65,6 +69,7 @@ enum {
   SIGNAL_CHANNEL_OPENED,
   SIGNAL_CHANNEL_CLOSED,
   SIGNAL_CONSENT_REQUESTED,
+  SIGNAL_CONNECT_KEY_REFUSED,
   N_SIGNALS
 };
 
@@ -153,6 +158,7 @@ cv_share_agent_finalize (GObject *object)
 
   g_clear_pointer (&self->allow, cv_allow_list_free);
   g_clear_pointer (&self->services, g_ptr_array_unref);
+  g_clear_pointer (&self->authorized_connect_keys, g_strfreev);
   g_clear_pointer (&self->traffic, cv_traffic_meter_free);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -187,6 +193,9 @@ cv_share_agent_get_property (GObject *object, guint prop_id, GValue *value, GPar
       break;
     case PROP_CONSENT_PENDING:
       g_value_set_boolean (value, cv_share_agent_get_consent_pending (self));
+      break;
+    case PROP_AUTHORIZED_CONNECT_KEYS:
+      g_value_set_boxed (value, self->authorized_connect_keys);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -224,6 +233,10 @@ cv_share_agent_class_init (CvShareAgentClass *klass)
   /* A consent request waits for cv_share_agent_accept() or _deny(). */
   properties[PROP_CONSENT_PENDING] = g_param_spec_boolean ("consent-pending", NULL, NULL, FALSE,
                                                            READ_FLAGS);
+  /* The connect agents' keys this agent accepts tunnels from, normalized; NULL: any key
+   * the gateway announces. */
+  properties[PROP_AUTHORIZED_CONNECT_KEYS] = g_param_spec_boxed ("authorized-connect-keys", NULL,
+                                                                 NULL, G_TYPE_STRV, READ_FLAGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -259,6 +272,19 @@ cv_share_agent_class_init (CvShareAgentClass *klass)
                                                     G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                                     G_TYPE_NONE, 5, G_TYPE_STRING, G_TYPE_STRING,
                                                     G_TYPE_STRING, G_TYPE_STRV, G_TYPE_STRING);
+  /**
+   * CvShareAgent::connect-key-refused:
+   * @fingerprint: the connect agent's key, proved in the tunnel's handshake
+   * @peer_name: its name, as the gateway announced it
+   * @peer_address: its address, as the gateway saw it
+   *
+   * A tunnel was refused before any channel: the key is not in
+   * #CvShareAgent:authorized-connect-keys.
+   */
+  signals[SIGNAL_CONNECT_KEY_REFUSED] = g_signal_new ("connect-key-refused",
+                                                      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                                      0, NULL, NULL, NULL, G_TYPE_NONE, 3,
+                                                      G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
 }
 
 static void
@@ -601,7 +627,7 @@ typedef struct {
   CvShareAgent *agent;
   char *peer_name;
   char *peer_address;
-  char *peer_fingerprint;
+  char *fingerprint; /* announced; the pin, so the key proved if the handshake gets far */
 } Offer;
 
 static void
@@ -612,7 +638,17 @@ on_tunnel_open (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   g_autoptr (GIOStream) stream = cv_agent_tunnel_open_finish (result, &error);
 
-  if (stream == NULL || self->stopped)
+  if (g_error_matches (error, CV_TLS_ERROR, CV_TLS_ERROR_NOT_AUTHORIZED) && !self->stopped)
+    {
+      /* The key passed the pin, so it is the announced one: the connect agent that
+       * logged in with the session's password, or whoever the gateway let pose as one. */
+      g_message ("tunnel from “%s” (%s) refused: its key %s is not in authorized_connect_keys; "
+                 "add \"%s\" to authorized_connect_keys if this technician is trusted",
+                 offer->peer_name, offer->peer_address, offer->fingerprint, offer->fingerprint);
+      g_signal_emit (self, signals[SIGNAL_CONNECT_KEY_REFUSED], 0, offer->fingerprint,
+                     offer->peer_name, offer->peer_address);
+    }
+  else if (stream == NULL || self->stopped)
     {
       if (stream == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_message ("tunnel from “%s” (%s) failed: %s", offer->peer_name, offer->peer_address,
@@ -626,7 +662,7 @@ on_tunnel_open (GObject *source, GAsyncResult *result, gpointer user_data)
       tunnel->agent = self;
       tunnel->peer_name = g_steal_pointer (&offer->peer_name);
       tunnel->peer_address = g_steal_pointer (&offer->peer_address);
-      tunnel->peer_fingerprint = g_steal_pointer (&offer->peer_fingerprint);
+      tunnel->peer_fingerprint = g_steal_pointer (&offer->fingerprint);
       cv_mux_config_init_defaults (&config);
       if (self->max_channels_per_tunnel > 0)
         config.max_channels = self->max_channels_per_tunnel;
@@ -648,7 +684,7 @@ on_tunnel_open (GObject *source, GAsyncResult *result, gpointer user_data)
   g_object_unref (offer->agent);
   g_free (offer->peer_name);
   g_free (offer->peer_address);
-  g_free (offer->peer_fingerprint);
+  g_free (offer->fingerprint);
   g_free (offer);
 }
 
@@ -663,6 +699,7 @@ static void
 on_link_message (CvAgentLink *link, guint type, JsonObject *body, CvShareAgent *self)
 {
   const char *ticket, *fingerprint, *role;
+  g_autofree char *normalized = NULL;
   Offer *offer;
 
   if (type != CV_CONTROL_TUNNEL_OFFER)
@@ -675,9 +712,15 @@ on_link_message (CvAgentLink *link, guint type, JsonObject *body, CvShareAgent *
       g_message ("the gateway sent a malformed tunnel offer; ignored");
       return;
     }
+  normalized = cv_fingerprint_normalize (fingerprint, NULL);
+  if (normalized == NULL)
+    {
+      g_message ("the gateway sent a tunnel offer with a malformed key; ignored");
+      return;
+    }
   offer = g_new0 (Offer, 1);
   offer->agent = g_object_ref (self);
-  offer->peer_fingerprint = g_strdup (fingerprint);
+  offer->fingerprint = g_steal_pointer (&normalized);
   /* Both only go into log lines. */
   offer->peer_name = log_text (cv_control_get_string (body, "peer_name", CV_CONTROL_MAX_NAME_BYTES,
                                                       FALSE, NULL),
@@ -687,8 +730,9 @@ on_link_message (CvAgentLink *link, guint type, JsonObject *body, CvShareAgent *
   {
     g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
     cv_agent_tunnel_open_async (cv_agent_link_get_gateway (link), ticket, TRUE,
-                                cv_agent_link_get_identity (link), fingerprint, self->cancellable,
-                                on_tunnel_open, offer);
+                                cv_agent_link_get_identity (link), offer->fingerprint,
+                                (const char *const *) self->authorized_connect_keys,
+                                self->cancellable, on_tunnel_open, offer);
   }
 }
 
@@ -755,7 +799,6 @@ cv_share_agent_new_from_config (const CvShareConfig *config, GMainContext *conte
 {
   CvAllowList *allow;
   CvAgentLink *link;
-
   CvShareAgent *self;
 
   if (config->allow->len == 0 && config->services->len == 0)
@@ -808,6 +851,16 @@ cv_share_agent_new_from_config (const CvShareConfig *config, GMainContext *conte
       cv_share_agent_add_service (self, info->name, info->kind, info->host, info->port);
     }
   cv_share_agent_set_consent_timeout_ms (self, config->consent_timeout_ms);
+  /* A config built in code was not checked by the loader. */
+  if (!cv_share_agent_set_authorized_connect_keys (self,
+                                                   (const char *const *)
+                                                     config->authorized_connect_keys,
+                                                   error))
+    {
+      g_prefix_error (error, "authorized_connect_keys: ");
+      g_object_unref (self);
+      return NULL;
+    }
   return self;
 }
 
@@ -880,10 +933,62 @@ cv_share_agent_get_allow_list (CvShareAgent *self)
 }
 
 /**
+ * cv_share_agent_set_authorized_connect_keys:
+ * @keys: (nullable) (array zero-terminated=1): fingerprints ("sha256:…"), in any form
+ *   cv_fingerprint_normalize() takes; %NULL or empty: any key the gateway announces
+ *
+ * Only connect agents whose key is one of @keys may open a tunnel from now on: the key
+ * as proved in the tunnel's TLS handshake, whatever the gateway announces.  Tunnels
+ * open now stay.
+ *
+ * Returns: %FALSE, changing nothing, if a fingerprint is malformed
+ */
+gboolean
+cv_share_agent_set_authorized_connect_keys (CvShareAgent *self,
+                                            const char *const *keys,
+                                            GError **error)
+{
+  g_autoptr (GPtrArray) normalized = g_ptr_array_new_with_free_func (g_free);
+
+  g_return_val_if_fail (CV_IS_SHARE_AGENT (self), FALSE);
+
+  for (gsize i = 0; keys != NULL && keys[i] != NULL; i++)
+    {
+      char *key = cv_fingerprint_normalize (keys[i], error);
+
+      if (key == NULL)
+        return FALSE;
+      g_ptr_array_add (normalized, key);
+    }
+  g_clear_pointer (&self->authorized_connect_keys, g_strfreev);
+  if (normalized->len > 0)
+    {
+      g_ptr_array_add (normalized, NULL);
+      g_ptr_array_set_free_func (normalized, NULL);
+      self->authorized_connect_keys = (char **) g_ptr_array_free (g_steal_pointer (&normalized),
+                                                                  FALSE);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AUTHORIZED_CONNECT_KEYS]);
+  return TRUE;
+}
+
+/**
+ * cv_share_agent_get_authorized_connect_keys:
+ *
+ * Returns: (nullable) (transfer none): the normalized fingerprints; %NULL: any key
+ */
+const char *const *
+cv_share_agent_get_authorized_connect_keys (CvShareAgent *self)
+{
+  return (const char *const *) self->authorized_connect_keys;
+}
+
+/**
  * cv_share_agent_get_tunnel:
  * @index: below cv_share_agent_get_n_tunnels()
  * @peer_name: (out) (optional): the connect agent's name, as the gateway announced it
  * @peer_address: (out) (optional): its address, as the gateway saw it
+ * @peer_fingerprint: (out) (optional): its key, as the tunnel's handshake proved it
  *
  * Returns: the channels open in tunnel @index
  */
@@ -891,7 +996,8 @@ guint
 cv_share_agent_get_tunnel (CvShareAgent *self,
                            guint index,
                            const char **peer_name,
-                           const char **peer_address)
+                           const char **peer_address,
+                           const char **peer_fingerprint)
 {
   Tunnel *tunnel;
 
@@ -901,6 +1007,8 @@ cv_share_agent_get_tunnel (CvShareAgent *self,
     *peer_name = tunnel->peer_name;
   if (peer_address != NULL)
     *peer_address = tunnel->peer_address;
+  if (peer_fingerprint != NULL)
+    *peer_fingerprint = tunnel->peer_fingerprint;
   return tunnel->mux != NULL ? cv_mux_get_n_channels (tunnel->mux) : 0;
 }
 

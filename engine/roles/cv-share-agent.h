@@ -25,10 +25,15 @@ guint cv_share_agent_get_n_channels (CvShareAgent *self);
 guint64 cv_share_agent_get_bytes_in (CvShareAgent *self);
 guint64 cv_share_agent_get_bytes_out (CvShareAgent *self);
 CvAllowList *cv_share_agent_get_allow_list (CvShareAgent *self);
+gboolean cv_share_agent_set_authorized_connect_keys (CvShareAgent *self,
+                                                     const char *const *keys,
+                                                     GError **error);
+const char *const *cv_share_agent_get_authorized_connect_keys (CvShareAgent *self);
 guint cv_share_agent_get_tunnel (CvShareAgent *self,
                                  guint index,
                                  const char **peer_name,
-                                 const char **peer_address);
+                                 const char **peer_address,
+                                 const char **peer_fingerprint);
 
 void cv_share_agent_add_service (CvShareAgent *self,
                                  const char *name,

@@ -91,6 +91,32 @@ cv_peer_check_key (const char *peer_name,
 }
 
 /**
+ * cv_peer_check_authorized:
+ * @authorized: (nullable): normalized fingerprints; %NULL takes any key
+ * @authorized_key: (nullable): the setting that lists them, for the message
+ * @fingerprint: the key the peer presented (and proved, once the handshake is done)
+ *
+ * Returns: whether @fingerprint is one of @authorized
+ */
+gboolean
+cv_peer_check_authorized (const char *peer_name,
+                          const char *const *authorized,
+                          const char *authorized_key,
+                          const char *fingerprint,
+                          GError **error)
+{
+  if (authorized == NULL)
+    return TRUE;
+  for (gsize i = 0; authorized[i] != NULL; i++)
+    if (cv_fingerprint_equal (fingerprint, authorized[i]))
+      return TRUE;
+  g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_NOT_AUTHORIZED, "%s's key %s is not in %s",
+               peer_name, fingerprint,
+               authorized_key != NULL ? authorized_key : "the authorized keys");
+  return FALSE;
+}
+
+/**
  * cv_handshake_deadline_new:
  *
  * Returns: (transfer full): a timeout source for a handshake's deadline, attached to

@@ -15,6 +15,11 @@ gboolean cv_peer_check_key (const char *peer_name,
                             const char *fingerprint,
                             const char *certificate_problem,
                             GError **error);
+gboolean cv_peer_check_authorized (const char *peer_name,
+                                   const char *const *authorized,
+                                   const char *authorized_key,
+                                   const char *fingerprint,
+                                   GError **error);
 char *cv_peer_check_pin_hint (const char *pin_key, const char *fingerprint);
 
 GSource *cv_handshake_deadline_new (guint timeout_ms,

@@ -64,7 +64,9 @@ peer_matches_pin (CvTlsStream *self, GError **error)
   if (self->pinned != NULL)
     problem = validity_problem (&certs[0]);
   return cv_peer_check_key (self->peer_name, self->pin_key, self->pinned, fingerprint, problem,
-                            error);
+                            error)
+         && cv_peer_check_authorized (self->peer_name, (const char *const *) self->authorized,
+                                      self->authorized_key, fingerprint, error);
 }
 
 static int
@@ -252,7 +254,13 @@ handshake_step (GTask *task)
    * hanging up: its own error then names the cause. */
   if (ret != GNUTLS_E_FATAL_ALERT_RECEIVED && self->socket_error == NULL)
     {
-      gnutls_alert_send_appropriate (self->session, ret);
+      /* A key that is the pinned one but not authorized: RFC 8446's access_denied ("a
+       * valid certificate was received, but when access control was applied, the
+       * sender decided not to proceed"), so the peer can tell it from a wrong key. */
+      if (g_error_matches (self->refusal, CV_TLS_ERROR, CV_TLS_ERROR_NOT_AUTHORIZED))
+        gnutls_alert_send (self->session, GNUTLS_AL_FATAL, GNUTLS_A_ACCESS_DENIED);
+      else
+        gnutls_alert_send_appropriate (self->session, ret);
       cv_tls_stream_send_pending (self);
     }
   if (self->refusal != NULL)
@@ -315,6 +323,10 @@ cv_tls_stream_handshake_async (CvTlsStream *self,
                                                                         : "the peer");
   g_free (self->pin_key);
   self->pin_key = g_strdup (check != NULL ? check->pin_key : NULL);
+  g_strfreev (self->authorized);
+  self->authorized = check != NULL ? g_strdupv ((char **) check->authorized) : NULL;
+  g_free (self->authorized_key);
+  self->authorized_key = g_strdup (check != NULL ? check->authorized_key : NULL);
   g_free (self->alpn);
   self->alpn = g_strdup (alpn);
   g_free (self->pinned);

@@ -32,8 +32,10 @@ struct _CvTlsStream {
   gsize out_start;
   GSource *flush_source;
 
-  GError *socket_error; /* the first send or receive that failed */
-  GError *read_error;   /* a TLS error met after some bytes were returned */
+  GError *socket_error;         /* the first send or receive that failed */
+  gboolean receive_after_error; /* socket_error is a send's: the peer's last words (an
+                                 * alert before it closed) may still wait to be read */
+  GError *read_error;           /* a TLS error met after some bytes were returned */
   gboolean handshake_done;
   gboolean tls_eof; /* close_notify received */
 
@@ -42,6 +44,8 @@ struct _CvTlsStream {
   char *peer_fingerprint; /* the key of the peer's certificate, once it arrived */
   char *peer_name;
   char *pin_key;
+  char **authorized; /* NULL: the pin alone */
+  char *authorized_key;
   char *alpn;
   GError *refusal;
 };

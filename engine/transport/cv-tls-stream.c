@@ -58,12 +58,12 @@ pull (gnutls_transport_ptr_t ptr, void *data, size_t size)
 
       if (self->socket_eof)
         return 0;
-      if (self->socket_error != NULL)
+      if (self->socket_error != NULL && !self->receive_after_error)
         {
           gnutls_transport_set_errno (self->session, EIO);
           return -1;
         }
-      if (self->socket_drained)
+      if (self->socket_drained && self->socket_error == NULL)
         {
           /* A short read emptied the socket a moment ago: asking again would
            * almost always cost a system call for EAGAIN. */
@@ -84,7 +84,11 @@ pull (gnutls_transport_ptr_t ptr, void *data, size_t size)
             }
           else
             {
-              self->socket_error = error;
+              if (self->socket_error == NULL)
+                self->socket_error = error;
+              else
+                g_error_free (error);
+              self->receive_after_error = FALSE;
               gnutls_transport_set_errno (self->session, EIO);
             }
           return -1;
@@ -154,7 +158,9 @@ cv_tls_stream_send_pending (CvTlsStream *self)
         {
           if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
             {
+              /* A peer that refused us may have said why before it hung up. */
               self->socket_error = error;
+              self->receive_after_error = TRUE;
               stop_flushing (self);
               return FALSE;
             }
@@ -212,7 +218,8 @@ set_socket_error (CvTlsStream *self, GError **error)
 void
 cv_tls_stream_set_tls_error (CvTlsStream *self, int code, GError **error)
 {
-  if (self->socket_error != NULL)
+  /* An alert says why the peer hung up, which a failed send after it does not. */
+  if (self->socket_error != NULL && code != GNUTLS_E_FATAL_ALERT_RECEIVED)
     set_socket_error (self, error);
   else if (code == GNUTLS_E_PREMATURE_TERMINATION || code == GNUTLS_E_UNEXPECTED_PACKET_LENGTH)
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
@@ -224,6 +231,14 @@ cv_tls_stream_set_tls_error (CvTlsStream *self, int code, GError **error)
     g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_UNTRUSTED,
                  "%s refused our certificate (is the key the gateway announced for us the one "
                  "we have?)",
+                 self->peer_name);
+  else if (code == GNUTLS_E_FATAL_ALERT_RECEIVED
+           && gnutls_alert_get (self->session) == GNUTLS_A_ACCESS_DENIED)
+    /* What a share agent sends when our key is the one announced but not one it lists
+     * (cv-tls-stream-handshake.c). */
+    g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_REFUSED_BY_PEER,
+                 "%s refused our key: it is not one of the keys it authorizes "
+                 "(its authorized_connect_keys)",
                  self->peer_name);
   else if (code == GNUTLS_E_FATAL_ALERT_RECEIVED)
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the peer ended TLS with an alert: %s",
@@ -562,6 +577,8 @@ cv_tls_stream_finalize (GObject *object)
   g_free (self->peer_fingerprint);
   g_free (self->peer_name);
   g_free (self->pin_key);
+  g_strfreev (self->authorized);
+  g_free (self->authorized_key);
   g_free (self->alpn);
 
   G_OBJECT_CLASS (cv_tls_stream_parent_class)->finalize (object);

@@ -330,6 +330,8 @@ start_handshake (GTask *task,
   hs->connection = G_TLS_CONNECTION (connection);
   if (check == NULL)
     check = &default_check;
+  /* Only tunnels list authorized keys, and they use cv-tls-stream. */
+  g_return_if_fail (check->authorized == NULL);
   hs->mode = check->mode;
   hs->peer_name = g_strdup (check->peer_name != NULL ? check->peer_name : "the peer");
   hs->pin_key = g_strdup (check->pin_key);

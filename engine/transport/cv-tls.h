@@ -17,6 +17,9 @@ typedef enum {
   CV_TLS_ERROR_PROTOCOL_VERSION,       /* the handshake settled on a version before TLS 1.3 */
   CV_TLS_ERROR_ALPN,                   /* the peer did not agree on our application protocol */
   CV_TLS_ERROR_HUNG_UP_ON_CERTIFICATE, /* a client left once it had our certificate */
+  CV_TLS_ERROR_NOT_AUTHORIZED,         /* the peer's key is pinned, but not among the
+                                        * authorized ones (the alert: access_denied) */
+  CV_TLS_ERROR_REFUSED_BY_PEER,        /* the peer said our key is not one it authorizes */
 } CvTlsError;
 
 /* The application protocol our control links and tunnels announce (ALPN). */
@@ -43,6 +46,12 @@ typedef struct {
   const char *peer_name;   /* the peer in messages, e.g. "the gateway"; NULL: "the peer" */
   const char *pin_key;     /* the setting that pins it, for the hint in messages,
                             * e.g. "gateway_fingerprint"; NULL: no setting is named */
+  /* PINNED, tunnels only (cv-tls-stream): the pinned key must also be one of these
+   * normalized fingerprints, which someone other than whoever chose the pin decided
+   * on (a share agent's authorized_connect_keys, while the gateway announces the pin).
+   * NULL: the pin alone. */
+  const char *const *authorized;
+  const char *authorized_key; /* the setting that lists them, for messages */
 } CvTlsPeerCheck;
 
 gboolean cv_tls_restrict_process_to_tls13 (void);

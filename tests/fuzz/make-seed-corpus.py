@@ -228,7 +228,8 @@ def cpace(role, point, ad=b"ADb", length=None):
 CPACE_SEEDS = {
     "initiator-valid": cpace(0, CPACE_YB),
     "responder-valid": cpace(1, CPACE_YB),
-    "symmetric-valid-tag": cpace(2, CPACE_YB, bytes(64)),
+    "symmetric-valid": cpace(2, CPACE_YB),
+    "initiator-valid-tag": cpace(0, CPACE_YB, bytes(32)),
     "bad-invalid-point": cpace(0, CPACE_Y_I1),
     "bad-identity": cpace(0, bytes(32)),
     "bad-top-bit": cpace(0, CPACE_YB[:31] + bytes([CPACE_YB[31] | 0x80])),
