@@ -49,6 +49,7 @@ make_gateway_config (const char *dir)
   json = g_strdup_printf ("{\"listen\": [\"127.0.0.1:1\"], \"state_dir\": \"%s\", "
                           "\"sessions\": [{\"id\": \"s1\", \"name\": \"Session one\", "
                           "\"share_password_hash\": \"%s\", \"connect_password_hash\": \"%s\"}], "
+                          "\"codes\": {\"enabled\": true}, "
                           "\"limits\": {\"auth_failures_before_backoff\": 1000}}",
                           dir, share_hash, connect_hash);
   json_parser_load_from_data (parser, json, -1, &error);
@@ -707,6 +708,7 @@ typedef struct {
   char *services;
   gboolean answer; /* what to answer, at once */
   gboolean silent; /* answer nothing: the consent timeout decides */
+  char *verification;
 } Prompt;
 
 static void
@@ -725,7 +727,8 @@ on_consent_requested (CvShareAgent *share,
   prompt->fingerprint = g_strdup (fingerprint);
   g_free (prompt->services);
   prompt->services = g_strjoinv (",", (char **) services);
-  g_assert_null (verification); /* a password session has no PAKE */
+  g_free (prompt->verification);
+  prompt->verification = g_strdup (verification);
   g_assert_true (cv_share_agent_get_consent_pending (share));
   if (prompt->silent)
     return;
@@ -826,6 +829,7 @@ consent_case_end (Fixture *fixture,
   g_free (prompt->name);
   g_free (prompt->fingerprint);
   g_free (prompt->services);
+  g_free (prompt->verification);
 }
 
 static gboolean
@@ -972,6 +976,138 @@ test_consent_timeout (Fixture *fixture, gconstpointer data)
   g_clear_object (&direct_mapping);
   g_assert_finalize_object (direct);
   consent_case_end (fixture, echo, share, connect, &mapping, &client, &prompt);
+}
+
+/* ---- session codes ------------------------------------------------------ */
+
+static gboolean
+share_has_code (gpointer data)
+{
+  return cv_share_agent_get_code (data) != NULL;
+}
+
+/* A share agent in code mode, online with a code to read out. */
+static CvShareAgent *
+start_code_share (Fixture *fixture, guint16 target_port, Prompt *prompt)
+{
+  CvShareAgent *share = make_offering_share_agent (fixture, target_port, prompt);
+
+  cv_agent_link_set_code_mode (cv_share_agent_get_link (share), NULL);
+  cv_share_agent_start (share);
+  g_assert_true (wait_until (fixture, share_has_code, share));
+  g_assert_cmpint (cv_share_agent_get_code_state (share), ==, CV_CODE_STATE_WAITING);
+  g_assert_cmpint (cv_share_agent_get_code_expires (share), >, g_get_real_time ());
+  return share;
+}
+
+static CvConnectAgent *
+make_code_connect_agent (Fixture *fixture, const char *code)
+{
+  CvConnectAgent *connect = make_service_connect_agent (fixture, "echo");
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (cv_connect_agent_set_code (connect, code, &error));
+  g_assert_no_error (error);
+  return connect;
+}
+
+/* The right code: the PAKE confirms both keys, the verification strings are equal, the
+ * sharer is asked with it and accepts, and the echo service's bytes come back whole
+ * through a tunnel pinned to the keys the PAKE bound. */
+static void
+test_code_accepted (Fixture *fixture, gconstpointer data)
+{
+  guint16 target_port = 0;
+  g_autoptr (GSocketService) echo = echo_start (fixture->context, &target_port);
+  Prompt prompt = { .answer = TRUE };
+  CvShareAgent *share = start_code_share (fixture, target_port, &prompt);
+  g_autofree char *code = g_strdup (cv_share_agent_get_code (share));
+  CvConnectAgent *connect = make_code_connect_agent (fixture, code);
+  g_autoptr (CvMapping) mapping = g_list_model_get_item (cv_connect_agent_get_mappings (connect),
+                                                         1);
+  Client client = { 0 };
+  GThread *client_thread;
+
+  g_assert_true (g_regex_match_simple ("^[0-9]{3}-[0-9]{3}-[0-9]{3}$", code, 0, 0));
+  cv_connect_agent_start (connect);
+  wait_for (fixture, connect, "code-state", CV_CODE_STATE_CONFIRMED);
+  client_thread = client_begin (&client, cv_mapping_get_bound_port (mapping), 11);
+  client_finish (fixture, client_thread, &client, connect, share);
+
+  g_assert_cmpint (cv_share_agent_get_code_state (share), ==, CV_CODE_STATE_CONSENTED);
+  g_assert_cmpint (cv_connect_agent_get_code_state (connect), ==, CV_CODE_STATE_CONSENTED);
+  g_assert_nonnull (cv_share_agent_get_verification (share));
+  g_assert_cmpstr (cv_share_agent_get_verification (share), ==,
+                   cv_connect_agent_get_verification (connect));
+  g_assert_cmpstr (prompt.verification, ==, cv_share_agent_get_verification (share));
+  g_assert_cmpuint (prompt.n_requests, ==, 1);
+  g_assert_cmpstr (prompt.services, ==, "echo");
+  /* Nothing was pinned on first use: the code's PAKE decided the key. */
+  {
+    g_autofree char *known = g_build_filename (fixture->dir, "test-connect", "known_shares", NULL);
+    g_assert_false (g_file_test (known, G_FILE_TEST_EXISTS));
+  }
+  consent_case_end (fixture, echo, share, connect, &mapping, &client, &prompt);
+}
+
+static gboolean
+share_burned (gpointer data)
+{
+  return cv_share_agent_get_code_state (data) == CV_CODE_STATE_BURNED;
+}
+
+static gboolean
+connect_burned (gpointer data)
+{
+  return cv_connect_agent_get_code_state (data) == CV_CODE_STATE_BURNED;
+}
+
+/* A wrong secret burns the code at both agents (and the gateway): the sharer is told,
+ * nothing is asked, and the right code then fails too; a renewed code is another. */
+static void
+test_code_wrong (Fixture *fixture, gconstpointer data)
+{
+  guint16 target_port = 0;
+  g_autoptr (GSocketService) echo = echo_start (fixture->context, &target_port);
+  Prompt prompt = { .answer = TRUE };
+  CvShareAgent *share = start_code_share (fixture, target_port, &prompt);
+  g_autofree char *code = g_strdup (cv_share_agent_get_code (share));
+  g_autofree char *wrong = g_strdup (code);
+  CvConnectAgent *guesser, *late;
+  g_autoptr (CvMapping) mapping = NULL;
+  Client client = { 0 };
+
+  /* The last digit off by one. */
+  wrong[strlen (wrong) - 1] = wrong[strlen (wrong) - 1] == '9' ? '0'
+                                                               : wrong[strlen (wrong) - 1] + 1;
+  guesser = make_code_connect_agent (fixture, wrong);
+  cv_connect_agent_start (guesser);
+  g_assert_true (wait_until (fixture, share_burned, share));
+  g_assert_true (wait_until (fixture, connect_burned, guesser));
+  g_assert_null (cv_share_agent_get_code (share));
+  g_assert_null (cv_share_agent_get_verification (share));
+  g_assert_null (cv_connect_agent_get_verification (guesser));
+  cv_connect_agent_stop (guesser);
+  g_assert_finalize_object (guesser);
+
+  /* The right code, too late: the gateway says bad-code. */
+  late = make_code_connect_agent (fixture, code);
+  cv_connect_agent_start (late);
+  g_assert_true (wait_until (fixture, connect_burned, late));
+  g_assert_error (cv_agent_link_get_last_error (cv_connect_agent_get_link (late)), CV_REFUSAL_ERROR,
+                  CV_REFUSAL_BAD_CODE);
+  g_assert_cmpuint (prompt.n_requests, ==, 0);
+
+  /* One action for a new code. */
+  g_assert_true (cv_share_agent_renew_code (share));
+  g_assert_true (wait_until (fixture, share_has_code, share));
+  g_assert_cmpstr (cv_share_agent_get_code (share), !=, code);
+  g_assert_cmpint (cv_share_agent_get_code_state (share), ==, CV_CODE_STATE_WAITING);
+
+  mapping = g_list_model_get_item (cv_connect_agent_get_mappings (late), 1);
+  client.sent = g_malloc (1);
+  client.received = g_byte_array_new ();
+  consent_case_end (fixture, echo, share, late, &mapping, &client, &prompt);
 }
 
 /* The engine's messages, for the cases that count what they log. */
@@ -1463,6 +1599,10 @@ main (int argc, char **argv)
   g_test_add ("/roles/consent-denied", Fixture, NULL, fixture_set_up, test_consent_denied,
               fixture_tear_down);
   g_test_add ("/roles/consent-timeout", Fixture, NULL, fixture_set_up, test_consent_timeout,
+              fixture_tear_down);
+  g_test_add ("/roles/code-accepted", Fixture, NULL, fixture_set_up, test_code_accepted,
+              fixture_tear_down);
+  g_test_add ("/roles/code-wrong", Fixture, NULL, fixture_set_up, test_code_wrong,
               fixture_tear_down);
   g_test_add ("/roles/connect-key-refused", Fixture, NULL, fixture_set_up, test_connect_key_refused,
               fixture_tear_down);

@@ -55,6 +55,8 @@ struct _CvAgentLink {
   char *session;
   char *password;
   char *name;
+  gboolean code_mode; /* HELLO mode "code": no session, no password */
+  char *nameplate;    /* a connect agent's, in code mode */
 
   CvBackoff backoff;
   CvBackoff auth_backoff;
@@ -169,6 +171,7 @@ cv_agent_link_finalize (GObject *object)
   g_free (self->refusal_message);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->session);
+  g_free (self->nameplate);
   if (self->password != NULL)
     sodium_memzero (self->password, strlen (self->password));
   g_free (self->password);
@@ -565,6 +568,13 @@ on_refused (CvAgentLink *self, JsonObject *body)
            || refusal == CV_REFUSAL_VERSION_MISMATCH)
     self->next_delay_ms = cv_backoff_next_delay_ms (&self->auth_backoff);
 
+  /* A connect agent's code is claimed once: refused, it never works again. */
+  if (self->code_mode && self->role == CV_AGENT_ROLE_CONNECT
+      && (refusal == CV_REFUSAL_BAD_CODE || refusal == CV_REFUSAL_CODE_EXPIRED))
+    {
+      stop_for_good (self, cv_refusal_error_new (refusal, self->session));
+      return;
+    }
   lose (self, cv_refusal_error_new (refusal, self->session));
 }
 
@@ -675,8 +685,10 @@ on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
 
   hello.version = CV_PROTOCOL_VERSION;
   hello.role = self->role;
-  hello.session = self->session;
-  hello.password = self->password;
+  hello.mode = self->code_mode ? CV_HELLO_MODE_CODE : CV_HELLO_MODE_PASSWORD;
+  hello.session = self->code_mode ? NULL : self->session;
+  hello.password = self->code_mode ? NULL : self->password;
+  hello.nameplate = self->nameplate;
   hello.name = fitted_name = self->name != NULL ? cv_control_fit_name (self->name) : NULL;
   hello.fingerprint = (char *) cv_identity_get_fingerprint (self->identity);
   json = cv_control_build_hello (&hello);
@@ -749,4 +761,30 @@ cv_agent_link_stop (CvAgentLink *self)
     g_cancellable_cancel (self->cancellable);
   drop_mux (self);
   set_state (self, CV_AGENT_LINK_STATE_STOPPED, 0, self->refusal, NULL, FALSE);
+}
+
+/**
+ * cv_agent_link_set_code_mode:
+ * @nameplate: (nullable): a connect agent's nameplate; NULL for a share agent
+ *
+ * Before the link starts: log in with a session code (HELLO mode "code"), not a session
+ * and its password.  A share agent is given a nameplate in WELCOME; a connect agent
+ * claims @nameplate, and a refusal of it ("bad-code", "code-expired") stops the link
+ * for good, since a code is claimed once.
+ */
+void
+cv_agent_link_set_code_mode (CvAgentLink *self, const char *nameplate)
+{
+  g_return_if_fail (!self->running);
+  g_return_if_fail ((self->role == CV_AGENT_ROLE_CONNECT) == (nameplate != NULL));
+
+  self->code_mode = TRUE;
+  g_free (self->nameplate);
+  self->nameplate = g_strdup (nameplate);
+}
+
+gboolean
+cv_agent_link_get_code_mode (CvAgentLink *self)
+{
+  return self->code_mode;
 }

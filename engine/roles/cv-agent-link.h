@@ -79,4 +79,7 @@ void cv_agent_link_set_backoff (CvAgentLink *self,
                                 guint auth_initial_ms,
                                 guint auth_max_ms);
 
+void cv_agent_link_set_code_mode (CvAgentLink *self, const char *nameplate);
+gboolean cv_agent_link_get_code_mode (CvAgentLink *self);
+
 G_END_DECLS

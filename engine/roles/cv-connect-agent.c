@@ -23,7 +23,13 @@
 #include "roles/cv-refusal.h"
 #include "roles/cv-service.h"
 #include "transport/cv-known-peers.h"
+#include "auth/cv-code-exchange.h"
+#include "roles/cv-code-state.h"
+#include "wire/cv-code.h"
 #include "wire/cv-services.h"
+
+#include <sodium.h>
+#include <string.h>
 
 #define MAX_WAITING 512
 #define TUNNEL_TIMEOUT_MS 20000
@@ -61,6 +67,16 @@ struct _CvConnectAgent {
   gboolean service_requested; /* on this tunnel */
   gboolean consented;         /* on this tunnel */
   char *declined_reason;      /* the sharer refused: final for this agent */
+
+  /* Session codes (cv_connect_agent_set_code()): the secret typed, the PAKE with the
+   * share agent the gateway names, and the share key it bound, which is the only one a
+   * tunnel may present (instead of known_shares' pins). */
+  char *nameplate;
+  char *secret; /* wiped when dropped */
+  CvCodeExchange *exchange;
+  CvCodeState code_state;
+  char *verification;
+  char *bound_share_key;
 };
 
 enum {
@@ -75,6 +91,8 @@ enum {
   PROP_SERVICES,
   PROP_CONSENTED,
   PROP_DECLINED_REASON,
+  PROP_CODE_STATE,
+  PROP_VERIFICATION,
   N_PROPS
 };
 
@@ -119,6 +137,15 @@ set_share (CvConnectAgent *self, gboolean online, const char *name)
       self->share_online = online;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHARE_ONLINE]);
     }
+}
+
+static void
+set_code_state (CvConnectAgent *self, CvCodeState state)
+{
+  if (self->code_state == state)
+    return;
+  self->code_state = state;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CODE_STATE]);
 }
 
 /* Refuse every waiting client: the tunnel will not come. */
@@ -214,6 +241,13 @@ cv_connect_agent_finalize (GObject *object)
   g_free (self->last_share_name);
   g_free (self->last_share_fingerprint);
   g_free (self->declined_reason);
+  if (self->secret != NULL)
+    sodium_memzero (self->secret, strlen (self->secret));
+  g_free (self->secret);
+  g_free (self->nameplate);
+  g_clear_pointer (&self->exchange, cv_code_exchange_free);
+  g_free (self->verification);
+  g_free (self->bound_share_key);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->waiting, cv_client_queue_free);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -258,6 +292,12 @@ cv_connect_agent_get_property (GObject *object, guint prop_id, GValue *value, GP
     case PROP_DECLINED_REASON:
       g_value_set_string (value, self->declined_reason);
       break;
+    case PROP_CODE_STATE:
+      g_value_set_enum (value, self->code_state);
+      break;
+    case PROP_VERIFICATION:
+      g_value_set_string (value, self->verification);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -300,6 +340,11 @@ cv_connect_agent_class_init (CvConnectAgentClass *klass)
   /* "declined", "timeout" or "not-offered" once the sharer refused; NULL before. */
   properties[PROP_DECLINED_REASON] = g_param_spec_string ("declined-reason", NULL, NULL, NULL,
                                                           READ_FLAGS);
+  properties[PROP_CODE_STATE] = g_param_spec_enum ("code-state", NULL, NULL, CV_TYPE_CODE_STATE,
+                                                   CV_CODE_STATE_NONE, READ_FLAGS);
+  /* Once both keys are confirmed: the string both people compare ("123 456"). */
+  properties[PROP_VERIFICATION] = g_param_spec_string ("verification", NULL, NULL, NULL,
+                                                       READ_FLAGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -564,6 +609,8 @@ set_declined (CvConnectAgent *self, const char *reason)
   g_free (self->declined_reason);
   self->declined_reason = g_strdup (reason);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DECLINED_REASON]);
+  if (self->code_state != CV_CODE_STATE_NONE)
+    set_code_state (self, CV_CODE_STATE_DECLINED);
   why = g_strdup_printf ("the sharer declined (%s)", reason);
   g_message ("%s", why);
   fail_waiting (self, why);
@@ -658,6 +705,8 @@ on_consent (CvConnectAgent *self, GBytes *json)
     }
   self->consented = TRUE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONSENTED]);
+  if (self->code_state == CV_CODE_STATE_CONFIRMED)
+    set_code_state (self, CV_CODE_STATE_CONSENTED);
   g_message ("the sharer allowed the requested services");
   flush_waiting (self);
 }
@@ -703,10 +752,24 @@ check_share_key (CvConnectAgent *self, const char *fingerprint, gboolean pin, gb
   g_autoptr (GError) error = NULL;
   g_autofree char *pinned = NULL;
   const char *session = cv_agent_link_get_session (self->link);
-  CvKnownPeerResult result = pin ? cv_known_peers_check (self->known_peers_path, session,
-                                                         fingerprint, &pinned, &error)
-                                 : cv_known_peers_lookup (self->known_peers_path, session,
-                                                          fingerprint, &pinned, &error);
+  CvKnownPeerResult result;
+
+  /* With a code, the key is the one the PAKE confirmed, or none: nothing is pinned. */
+  if (cv_agent_link_get_code_mode (self->link))
+    {
+      if (first_use != NULL)
+        *first_use = FALSE;
+      if (self->bound_share_key != NULL && g_str_equal (fingerprint, self->bound_share_key))
+        return TRUE;
+      g_message ("WARNING: the gateway offered a tunnel to key %s, not the one the code "
+                 "confirmed (%s); refused",
+                 fingerprint, self->bound_share_key != NULL ? self->bound_share_key : "none");
+      return FALSE;
+    }
+  result = pin
+             ? cv_known_peers_check (self->known_peers_path, session, fingerprint, &pinned, &error)
+             : cv_known_peers_lookup (self->known_peers_path, session, fingerprint, &pinned,
+                                      &error);
 
   if (first_use != NULL)
     *first_use = result == CV_KNOWN_PEER_NEW;
@@ -910,15 +973,169 @@ update_presence (CvConnectAgent *self, JsonObject *body)
     request_tunnel (self);
 }
 
+/* ---- session codes ------------------------------------------------------ */
+
+static void
+burn (CvConnectAgent *self, const char *why)
+{
+  g_autofree char *sentence = g_strdup_printf ("%s; this code is burned: ask for a new one", why);
+
+  g_message ("%s", sentence);
+  g_clear_pointer (&self->exchange, cv_code_exchange_free);
+  if (self->secret != NULL)
+    sodium_memzero (self->secret, strlen (self->secret));
+  g_clear_pointer (&self->secret, g_free);
+  set_code_state (self, CV_CODE_STATE_BURNED);
+  fail_waiting (self, sentence);
+  drop_tunnel (self);
+  cv_agent_link_stop (self->link);
+}
+
+static void
+send_code_failed (CvConnectAgent *self)
+{
+  g_autoptr (JsonObject) failed = cv_control_build_code_failed (CV_REASON_BAD_CODE);
+
+  cv_agent_link_send (self->link, CV_CONTROL_CODE_FAILED, failed);
+}
+
+/* WELCOME names the share agent that holds the nameplate: the PAKE starts, we speak
+ * first. */
+static void
+on_code_welcome (CvConnectAgent *self, JsonObject *welcome)
+{
+  g_auto (CvCodePeer) peer = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) pake = NULL;
+  guint8 ya[CV_CODE_EXCHANGE_MESSAGE_SIZE];
+  g_autofree char *name = NULL;
+
+  if (self->secret == NULL)
+    return; /* a second login with a code already used: the gateway refuses it anyway */
+  if (!cv_control_parse_code_peer (welcome, FALSE, &peer, &error)
+      || (self->exchange = cv_code_exchange_new (CV_CODE_EXCHANGE_CONNECT, self->secret,
+                                                 self->nameplate,
+                                                 cv_identity_get_fingerprint (
+                                                   cv_agent_link_get_identity (self->link)),
+                                                 peer.peer_fingerprint, peer.claim_id, &error))
+           == NULL)
+    {
+      burn (self, error->message);
+      return;
+    }
+  /* One run per code: the secret is not needed again. */
+  sodium_memzero (self->secret, strlen (self->secret));
+  g_clear_pointer (&self->secret, g_free);
+  name = cv_log_escape (peer.peer_name != NULL ? peer.peer_name : "", -1);
+  set_share (self, FALSE, name);
+  g_message ("code %s: share agent “%s” (key %s); checking the code with it", self->nameplate, name,
+             peer.peer_fingerprint);
+  cv_code_exchange_get_message (self->exchange, ya);
+  pake = cv_control_build_code_bytes (CV_CONTROL_CODE_PAKE, ya);
+  cv_agent_link_send (self->link, CV_CONTROL_CODE_PAKE, pake);
+  set_code_state (self, CV_CODE_STATE_CLAIMED);
+}
+
+static void
+on_code_pake (CvConnectAgent *self, JsonObject *body)
+{
+  guint8 yb[CV_CODE_EXCHANGE_MESSAGE_SIZE], mac[CV_CODE_EXCHANGE_MAC_SIZE];
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) confirm = NULL;
+
+  if (self->code_state != CV_CODE_STATE_CLAIMED)
+    return;
+  if (!cv_control_parse_code_bytes (CV_CONTROL_CODE_PAKE, body, yb, &error)
+      || !cv_code_exchange_receive_message (self->exchange, yb, &error)
+      || !cv_code_exchange_get_mac (self->exchange, mac))
+    {
+      send_code_failed (self);
+      burn (self, error != NULL ? error->message : "the PAKE failed");
+      return;
+    }
+  confirm = cv_control_build_code_bytes (CV_CONTROL_CODE_CONFIRM, mac);
+  cv_agent_link_send (self->link, CV_CONTROL_CODE_CONFIRM, confirm);
+}
+
+static void
+on_code_confirm (CvConnectAgent *self, JsonObject *body)
+{
+  guint8 mac[CV_CODE_EXCHANGE_MAC_SIZE];
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) done = json_object_new ();
+
+  if (self->code_state != CV_CODE_STATE_CLAIMED)
+    return;
+  if (!cv_control_parse_code_bytes (CV_CONTROL_CODE_CONFIRM, body, mac, &error)
+      || !cv_code_exchange_check_mac (self->exchange, mac, &error))
+    {
+      send_code_failed (self);
+      burn (self, "the code was wrong or someone interfered");
+      return;
+    }
+  cv_agent_link_send (self->link, CV_CONTROL_CODE_DONE, done);
+  self->bound_share_key = g_strdup (cv_code_exchange_get_peer_fingerprint (self->exchange));
+  self->verification = cv_code_exchange_get_verification (self->exchange);
+  g_message ("code %s: the share agent's key %s is confirmed; verification %s", self->nameplate,
+             self->bound_share_key, self->verification);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VERIFICATION]);
+  set_code_state (self, CV_CODE_STATE_CONFIRMED);
+  /* The share agent is there for us now: waiting clients may have their tunnel. */
+  set_share (self, TRUE, self->share_name);
+  if (cv_client_queue_get_length (self->waiting) > 0)
+    request_tunnel (self);
+}
+
+static gboolean
+on_code_message (CvConnectAgent *self, guint type, JsonObject *body)
+{
+  switch (type)
+    {
+    case CV_CONTROL_CODE_PAKE:
+      on_code_pake (self, body);
+      return TRUE;
+    case CV_CONTROL_CODE_CONFIRM:
+      on_code_confirm (self, body);
+      return TRUE;
+    case CV_CONTROL_CODE_FAILED:
+      {
+        const char *reason = cv_control_parse_code_failed (body, NULL);
+        g_autofree char *why = g_strdup_printf ("the gateway ended the code's exchange (%s)",
+                                                reason != NULL ? reason : "?");
+        burn (self, why);
+      }
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+/* A refused claim (bad-code, code-expired) stops the link for good. */
+static void
+on_link_stopped (CvAgentLink *link, const GError *error, CvConnectAgent *self)
+{
+  if (!cv_agent_link_get_code_mode (link) || self->code_state == CV_CODE_STATE_BURNED)
+    return;
+  set_code_state (self, g_error_matches (error, CV_REFUSAL_ERROR, CV_REFUSAL_CODE_EXPIRED)
+                          ? CV_CODE_STATE_EXPIRED
+                          : CV_CODE_STATE_BURNED);
+  fail_waiting (self, error->message);
+}
+
 static void
 on_link_ready (CvAgentLink *link, JsonObject *welcome, CvConnectAgent *self)
 {
-  update_presence (self, welcome);
+  if (cv_agent_link_get_code_mode (link))
+    on_code_welcome (self, welcome);
+  else
+    update_presence (self, welcome);
 }
 
 static void
 on_link_message (CvAgentLink *link, guint type, JsonObject *body, CvConnectAgent *self)
 {
+  if (cv_agent_link_get_code_mode (link) && on_code_message (self, type, body))
+    return;
   if (type == CV_CONTROL_PRESENCE)
     update_presence (self, body);
   else if (type == CV_CONTROL_TUNNEL_OFFER)
@@ -960,6 +1177,7 @@ cv_connect_agent_new (CvAgentLink *link, const char *known_peers_path)
   g_signal_connect (link, "ready", G_CALLBACK (on_link_ready), self);
   g_signal_connect (link, "message", G_CALLBACK (on_link_message), self);
   g_signal_connect (link, "lost", G_CALLBACK (on_link_lost), self);
+  g_signal_connect (link, "stopped", G_CALLBACK (on_link_stopped), self);
   g_signal_connect (link, "notify::state", G_CALLBACK (on_link_state), self);
   return self;
 }
@@ -1186,4 +1404,46 @@ gint64
 cv_connect_agent_get_round_trip_us (CvConnectAgent *self)
 {
   return self->round_trip_us;
+}
+
+/**
+ * cv_connect_agent_set_code:
+ * @code: a session code as typed ("482-913-557"; spaces or dashes)
+ *
+ * Before the agent starts: reach the share agent by a code instead of a session and its
+ * password.  Map its services with cv_connect_agent_map_service().
+ *
+ * Returns: FALSE with an error when @code is not a code
+ */
+gboolean
+cv_connect_agent_set_code (CvConnectAgent *self, const char *code, GError **error)
+{
+  g_autofree char *nameplate = NULL;
+  char *secret = NULL;
+
+  g_return_val_if_fail (!self->stopped, FALSE);
+
+  if (!cv_code_parse (code, &nameplate, &secret, error))
+    return FALSE;
+  cv_agent_link_set_code_mode (self->link, nameplate);
+  g_free (self->nameplate);
+  self->nameplate = g_steal_pointer (&nameplate);
+  if (self->secret != NULL)
+    sodium_memzero (self->secret, strlen (self->secret));
+  g_free (self->secret);
+  self->secret = secret;
+  set_code_state (self, CV_CODE_STATE_WAITING);
+  return TRUE;
+}
+
+CvCodeState
+cv_connect_agent_get_code_state (CvConnectAgent *self)
+{
+  return self->code_state;
+}
+
+const char *
+cv_connect_agent_get_verification (CvConnectAgent *self)
+{
+  return self->verification;
 }

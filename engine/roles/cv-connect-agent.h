@@ -6,6 +6,7 @@
 
 #include "config/cv-agent-config.h"
 #include "roles/cv-agent-link.h"
+#include "roles/cv-code-state.h"
 #include "roles/cv-mapping.h"
 
 G_BEGIN_DECLS
@@ -30,6 +31,9 @@ gboolean cv_connect_agent_map_service (CvConnectAgent *self,
 GListModel *cv_connect_agent_get_services (CvConnectAgent *self);
 gboolean cv_connect_agent_get_consented (CvConnectAgent *self);
 const char *cv_connect_agent_get_declined_reason (CvConnectAgent *self);
+gboolean cv_connect_agent_set_code (CvConnectAgent *self, const char *code, GError **error);
+CvCodeState cv_connect_agent_get_code_state (CvConnectAgent *self);
+const char *cv_connect_agent_get_verification (CvConnectAgent *self);
 void cv_connect_agent_start (CvConnectAgent *self);
 void cv_connect_agent_stop (CvConnectAgent *self);
 CvAgentLink *cv_connect_agent_get_link (CvConnectAgent *self);

@@ -44,6 +44,12 @@ cv_refusal_describe (CvRefusal refusal, const char *session)
       return g_strdup_printf (_ ("Another computer now shares session “%s”"), session);
     case CV_REFUSAL_SHARE_OFFLINE:
       return g_strdup_printf (_ ("The computer shared in session “%s” is not online"), session);
+    case CV_REFUSAL_BAD_CODE:
+      /* One answer for every reason, so that nameplates cannot be probed. */
+      return g_strdup (_ ("The gateway knows no such code, or it was used, or it is burned: "
+                          "ask for a new one"));
+    case CV_REFUSAL_CODE_EXPIRED:
+      return g_strdup (_ ("The code expired: ask for a new one"));
     case CV_REFUSAL_UNKNOWN:
     default:
       return g_strdup_printf (_ ("The gateway turned session “%s” away for a reason this version "

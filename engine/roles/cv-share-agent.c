@@ -20,7 +20,12 @@
 #include "roles/cv-traffic-meter.h"
 #include "mux/cv-channel-pump.h"
 
+#include "auth/cv-code-exchange.h"
+#include "roles/cv-code-state.h"
+#include "wire/cv-code.h"
 #include "wire/cv-services.h"
+
+#include <sodium.h>
 
 #include <gio/gnetworking.h>
 
@@ -48,6 +53,19 @@ struct _CvShareAgent {
   GPtrArray *services;
   guint consent_timeout_ms;
   GQueue consent_queue; /* of Tunnel, asked and not answered yet; the head is the prompt */
+
+  /* Session codes (the link in code mode): the nameplate from the gateway, the secret
+   * drawn here and never sent, and the PAKE with the one connect agent that claimed it.
+   * Its key, bound in the PAKE, is the only one a tunnel may come from. */
+  char *nameplate;
+  char *secret; /* wiped when dropped */
+  char *code;   /* "nameplate-secret" as people read it, or NULL */
+  gint64 code_expires_us;
+  CvCodeState code_state;
+  char *verification;
+  CvCodeExchange *exchange;
+  char *claim_name, *claim_address;
+  char *bound_connect_key; /* confirmed: the connect agent's key the PAKE bound */
 };
 
 enum {
@@ -60,6 +78,10 @@ enum {
   PROP_BYTES_OUT,
   PROP_CONSENT_PENDING,
   PROP_AUTHORIZED_CONNECT_KEYS,
+  PROP_CODE,
+  PROP_CODE_EXPIRES,
+  PROP_CODE_STATE,
+  PROP_VERIFICATION,
   N_PROPS
 };
 
@@ -95,6 +117,8 @@ typedef struct {
 } Tunnel;
 
 G_DEFINE_FINAL_TYPE (CvShareAgent, cv_share_agent, G_TYPE_OBJECT)
+
+static void wipe_code (CvShareAgent *self);
 
 static void
 tunnel_free (gpointer data)
@@ -160,6 +184,9 @@ cv_share_agent_finalize (GObject *object)
   g_clear_pointer (&self->services, g_ptr_array_unref);
   g_clear_pointer (&self->authorized_connect_keys, g_strfreev);
   g_clear_pointer (&self->traffic, cv_traffic_meter_free);
+  wipe_code (self);
+  g_free (self->claim_name);
+  g_free (self->claim_address);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->context, g_main_context_unref);
 
@@ -196,6 +223,18 @@ cv_share_agent_get_property (GObject *object, guint prop_id, GValue *value, GPar
       break;
     case PROP_AUTHORIZED_CONNECT_KEYS:
       g_value_set_boxed (value, self->authorized_connect_keys);
+      break;
+    case PROP_CODE:
+      g_value_set_string (value, self->code);
+      break;
+    case PROP_CODE_EXPIRES:
+      g_value_set_int64 (value, self->code_expires_us);
+      break;
+    case PROP_CODE_STATE:
+      g_value_set_enum (value, self->code_state);
+      break;
+    case PROP_VERIFICATION:
+      g_value_set_string (value, self->verification);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -237,6 +276,16 @@ cv_share_agent_class_init (CvShareAgentClass *klass)
    * the gateway announces. */
   properties[PROP_AUTHORIZED_CONNECT_KEYS] = g_param_spec_boxed ("authorized-connect-keys", NULL,
                                                                  NULL, G_TYPE_STRV, READ_FLAGS);
+  /* Code mode: the code to read out ("482-913-557"), while one is valid; else NULL. */
+  properties[PROP_CODE] = g_param_spec_string ("code", NULL, NULL, NULL, READ_FLAGS);
+  /* When an unclaimed code expires, real time in µs; 0 without a code. */
+  properties[PROP_CODE_EXPIRES] = g_param_spec_int64 ("code-expires", NULL, NULL, 0, G_MAXINT64, 0,
+                                                      READ_FLAGS);
+  properties[PROP_CODE_STATE] = g_param_spec_enum ("code-state", NULL, NULL, CV_TYPE_CODE_STATE,
+                                                   CV_CODE_STATE_NONE, READ_FLAGS);
+  /* Once both keys are confirmed: the string both people compare ("123 456"). */
+  properties[PROP_VERIFICATION] = g_param_spec_string ("verification", NULL, NULL, NULL,
+                                                       READ_FLAGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -491,7 +540,8 @@ ask_next (CvShareAgent *self)
                                                 "[culvert] share agent consent timeout");
   notify_consent_pending (self);
   g_signal_emit (self, signals[SIGNAL_CONSENT_REQUESTED], 0, tunnel->peer_name,
-                 tunnel->peer_address, tunnel->peer_fingerprint, tunnel->requested, NULL);
+                 tunnel->peer_address, tunnel->peer_fingerprint, tunnel->requested,
+                 self->verification);
 }
 
 static void
@@ -531,6 +581,11 @@ answer (CvShareAgent *self, gboolean accepted, const char *reason)
           cv_allow_list_add (tunnel->allow, info->host, info->port, info->port, NULL);
         }
       tunnel->consent = CONSENT_ACCEPTED;
+      if (self->code_state == CV_CODE_STATE_CONFIRMED)
+        {
+          self->code_state = CV_CODE_STATE_CONSENTED;
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CODE_STATE]);
+        }
       g_message ("the sharer allowed “%s” (%s, key %s): %s", tunnel->peer_name,
                  tunnel->peer_address, tunnel->peer_fingerprint, names);
     }
@@ -695,6 +750,225 @@ log_text (const char *text, const char *fallback)
   return text != NULL ? cv_log_escape (text, -1) : g_strdup (fallback);
 }
 
+/* ---- session codes ------------------------------------------------------ */
+
+static void
+notify (CvShareAgent *self, guint prop)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
+}
+
+static void
+set_code_state (CvShareAgent *self, CvCodeState state)
+{
+  if (self->code_state == state)
+    return;
+  self->code_state = state;
+  notify (self, PROP_CODE_STATE);
+}
+
+/* The secret and everything made from it, wiped. */
+static void
+wipe_code (CvShareAgent *self)
+{
+  if (self->secret != NULL)
+    sodium_memzero (self->secret, strlen (self->secret));
+  g_clear_pointer (&self->secret, g_free);
+  if (self->code != NULL)
+    sodium_memzero (self->code, strlen (self->code));
+  g_clear_pointer (&self->code, g_free);
+  g_clear_pointer (&self->nameplate, g_free);
+  g_clear_pointer (&self->exchange, cv_code_exchange_free);
+  g_clear_pointer (&self->bound_connect_key, g_free);
+  g_clear_pointer (&self->verification, g_free);
+  self->code_expires_us = 0;
+}
+
+/* The code, its secret and its PAKE are gone (expired, burned, renewed, link lost). */
+static void
+drop_code (CvShareAgent *self)
+{
+  gboolean had_code = self->code != NULL;
+  gboolean had_expiry = self->code_expires_us != 0;
+  gboolean had_verification = self->verification != NULL;
+
+  wipe_code (self);
+  if (had_code)
+    notify (self, PROP_CODE);
+  if (had_expiry)
+    notify (self, PROP_CODE_EXPIRES);
+  if (had_verification)
+    notify (self, PROP_VERIFICATION);
+}
+
+/* A nameplate from the gateway (WELCOME, CODE_NAMEPLATE): the secret is drawn here, six
+ * uniform digits, and never leaves this agent except through the person reading it. */
+static void
+new_code (CvShareAgent *self, JsonObject *body)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *nameplate = NULL;
+  gint64 expires_at_ms = 0;
+
+  drop_code (self);
+  if (!cv_control_parse_code_nameplate (body, &nameplate, &expires_at_ms, &error))
+    {
+      g_message ("the gateway sent no usable code: %s", error->message);
+      set_code_state (self, CV_CODE_STATE_NONE);
+      return;
+    }
+  self->nameplate = g_steal_pointer (&nameplate);
+  self->secret = g_strdup_printf ("%06u", randombytes_uniform (1000000));
+  self->code = cv_code_format (self->nameplate, self->secret);
+  self->code_expires_us = expires_at_ms * 1000;
+  /* The nameplate only: the secret never goes into a log. */
+  g_message ("code with nameplate %s, valid for %.0f s", self->nameplate,
+             MAX (0, self->code_expires_us - g_get_real_time ()) / 1e6);
+  notify (self, PROP_CODE);
+  notify (self, PROP_CODE_EXPIRES);
+  set_code_state (self, CV_CODE_STATE_WAITING);
+}
+
+/* The PAKE failed here or at the gateway: nothing of this code works again. */
+static void
+burn (CvShareAgent *self, const char *why)
+{
+  g_message ("%s; this code is burned: ask for a new one", why);
+  drop_code (self);
+  set_code_state (self, CV_CODE_STATE_BURNED);
+  close_tunnels (self);
+}
+
+static void
+send_code_failed (CvShareAgent *self, const char *reason)
+{
+  g_autoptr (JsonObject) failed = cv_control_build_code_failed (reason);
+
+  cv_agent_link_send (self->link, CV_CONTROL_CODE_FAILED, failed);
+}
+
+static void
+on_code_claimed (CvShareAgent *self, JsonObject *body)
+{
+  g_auto (CvCodePeer) peer = { 0 };
+  g_autoptr (GError) error = NULL;
+  CvIdentity *identity = cv_agent_link_get_identity (self->link);
+
+  if (self->code_state != CV_CODE_STATE_WAITING
+      || !cv_control_parse_code_peer (body, TRUE, &peer, &error))
+    {
+      g_message ("ignoring a claim: %s", error != NULL ? error->message : "no open code");
+      return;
+    }
+  self->exchange = cv_code_exchange_new (CV_CODE_EXCHANGE_SHARE, self->secret, self->nameplate,
+                                         cv_identity_get_fingerprint (identity),
+                                         peer.peer_fingerprint, peer.claim_id, &error);
+  if (self->exchange == NULL)
+    {
+      send_code_failed (self, CV_REASON_BAD_CODE);
+      burn (self, error->message);
+      return;
+    }
+  g_free (self->claim_name);
+  self->claim_name = cv_log_escape (peer.peer_name != NULL ? peer.peer_name : "", -1);
+  g_free (self->claim_address);
+  self->claim_address = cv_log_escape (peer.peer_address != NULL ? peer.peer_address : "", -1);
+  g_message ("code %s claimed by “%s” (%s, key %s)", self->nameplate, self->claim_name,
+             self->claim_address, peer.peer_fingerprint);
+  set_code_state (self, CV_CODE_STATE_CLAIMED);
+}
+
+static void
+on_code_pake (CvShareAgent *self, JsonObject *body)
+{
+  guint8 ya[CV_CODE_EXCHANGE_MESSAGE_SIZE], yb[CV_CODE_EXCHANGE_MESSAGE_SIZE];
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) answer = NULL;
+
+  if (self->code_state != CV_CODE_STATE_CLAIMED
+      || !cv_control_parse_code_bytes (CV_CONTROL_CODE_PAKE, body, ya, &error)
+      || !cv_code_exchange_receive_message (self->exchange, ya, &error))
+    {
+      if (self->code_state != CV_CODE_STATE_CLAIMED)
+        return;
+      send_code_failed (self, CV_REASON_BAD_CODE);
+      burn (self, error->message);
+      return;
+    }
+  cv_code_exchange_get_message (self->exchange, yb);
+  answer = cv_control_build_code_bytes (CV_CONTROL_CODE_PAKE, yb);
+  cv_agent_link_send (self->link, CV_CONTROL_CODE_PAKE, answer);
+}
+
+/* The connect agent's mac: checked here first, since this is the side the code guards. */
+static void
+on_code_confirm (CvShareAgent *self, JsonObject *body)
+{
+  guint8 mac[CV_CODE_EXCHANGE_MAC_SIZE];
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) ours = NULL;
+  g_autoptr (JsonObject) done = json_object_new ();
+
+  if (self->code_state != CV_CODE_STATE_CLAIMED)
+    return;
+  if (!cv_control_parse_code_bytes (CV_CONTROL_CODE_CONFIRM, body, mac, &error)
+      || !cv_code_exchange_check_mac (self->exchange, mac, &error))
+    {
+      send_code_failed (self, CV_REASON_BAD_CODE);
+      burn (self, "the code was wrong or someone interfered");
+      return;
+    }
+  cv_code_exchange_get_mac (self->exchange, mac);
+  ours = cv_control_build_code_bytes (CV_CONTROL_CODE_CONFIRM, mac);
+  cv_agent_link_send (self->link, CV_CONTROL_CODE_CONFIRM, ours);
+  cv_agent_link_send (self->link, CV_CONTROL_CODE_DONE, done);
+  self->bound_connect_key = g_strdup (cv_code_exchange_get_peer_fingerprint (self->exchange));
+  self->verification = cv_code_exchange_get_verification (self->exchange);
+  g_message ("code %s: the connect agent's key %s is confirmed; verification %s", self->nameplate,
+             self->bound_connect_key, self->verification);
+  notify (self, PROP_VERIFICATION);
+  set_code_state (self, CV_CODE_STATE_CONFIRMED);
+}
+
+static gboolean
+on_code_message (CvShareAgent *self, guint type, JsonObject *body)
+{
+  switch (type)
+    {
+    case CV_CONTROL_CODE_CLAIMED:
+      on_code_claimed (self, body);
+      return TRUE;
+    case CV_CONTROL_CODE_PAKE:
+      on_code_pake (self, body);
+      return TRUE;
+    case CV_CONTROL_CODE_CONFIRM:
+      on_code_confirm (self, body);
+      return TRUE;
+    case CV_CONTROL_CODE_FAILED:
+      {
+        const char *reason = cv_control_parse_code_failed (body, NULL);
+        g_autofree char *why = g_strdup_printf ("the gateway ended the code's exchange (%s)",
+                                                reason != NULL ? reason : "?");
+        burn (self, why);
+      }
+      return TRUE;
+    case CV_CONTROL_CODE_EXPIRED:
+      g_message ("code %s expired unclaimed", self->nameplate != NULL ? self->nameplate : "?");
+      drop_code (self);
+      set_code_state (self, CV_CODE_STATE_EXPIRED);
+      return TRUE;
+    case CV_CONTROL_CODE_NAMEPLATE:
+      if (json_object_has_member (body, "error"))
+        g_message ("the gateway gives no new code now (%s); ask again later",
+                   cv_control_get_string (body, "error", 64, FALSE, NULL));
+      else
+        new_code (self, body);
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
 static void
 on_link_message (CvAgentLink *link, guint type, JsonObject *body, CvShareAgent *self)
 {
@@ -702,6 +976,8 @@ on_link_message (CvAgentLink *link, guint type, JsonObject *body, CvShareAgent *
   g_autofree char *normalized = NULL;
   Offer *offer;
 
+  if (cv_agent_link_get_code_mode (link) && on_code_message (self, type, body))
+    return;
   if (type != CV_CONTROL_TUNNEL_OFFER)
     return;
   ticket = cv_control_get_string (body, "ticket", 64, TRUE, NULL);
@@ -716,6 +992,16 @@ on_link_message (CvAgentLink *link, guint type, JsonObject *body, CvShareAgent *
   if (normalized == NULL)
     {
       g_message ("the gateway sent a tunnel offer with a malformed key; ignored");
+      return;
+    }
+  /* With a code, the tunnel pins the key the PAKE bound, and only once it is confirmed:
+   * the gateway cannot bring anyone else. */
+  if (cv_agent_link_get_code_mode (link)
+      && (self->bound_connect_key == NULL || !g_str_equal (normalized, self->bound_connect_key)))
+    {
+      g_message ("the gateway offered a tunnel from key %s, not the one the code confirmed "
+                 "(%s); refused",
+                 normalized, self->bound_connect_key != NULL ? self->bound_connect_key : "none");
       return;
     }
   offer = g_new0 (Offer, 1);
@@ -741,6 +1027,8 @@ on_link_ready (CvAgentLink *link, JsonObject *welcome, CvShareAgent *self)
 {
   JsonNode *node = json_object_get_member (welcome, "max_channels_per_tunnel");
 
+  if (cv_agent_link_get_code_mode (link))
+    new_code (self, welcome);
   if (node != NULL && JSON_NODE_HOLDS_VALUE (node)
       && json_node_get_value_type (node) == G_TYPE_INT64 && json_node_get_int (node) > 0)
     self->max_channels_per_tunnel = (guint) MIN (json_node_get_int (node), G_MAXUINT32);
@@ -757,6 +1045,13 @@ on_link_stopped (CvAgentLink *link, const GError *error, CvShareAgent *self)
 static void
 on_link_state (CvAgentLink *link, GParamSpec *pspec, CvShareAgent *self)
 {
+  /* The gateway forgets a code whose share link is gone; so do we (a burned or
+   * expired one stays so, for the user to see). */
+  if (cv_agent_link_get_state (link) != CV_AGENT_LINK_STATE_ONLINE && self->code != NULL)
+    {
+      drop_code (self);
+      set_code_state (self, CV_CODE_STATE_NONE);
+    }
   self->state = cv_agent_link_get_state (link);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }
@@ -1066,4 +1361,46 @@ gboolean
 cv_share_agent_deny (CvShareAgent *self)
 {
   return answer (self, FALSE, CV_CONSENT_REASON_DECLINED);
+}
+
+/**
+ * cv_share_agent_renew_code:
+ *
+ * After an expiry or a burn: asks the gateway for a new nameplate; "code" changes when
+ * it comes.  Returns FALSE when not in code mode, not online, or while a code is in use.
+ */
+gboolean
+cv_share_agent_renew_code (CvShareAgent *self)
+{
+  g_autoptr (JsonObject) body = json_object_new ();
+
+  if (!cv_agent_link_get_code_mode (self->link) || self->code_state == CV_CODE_STATE_CLAIMED
+      || self->code_state == CV_CODE_STATE_CONFIRMED || self->code_state == CV_CODE_STATE_CONSENTED)
+    return FALSE;
+  drop_code (self);
+  return cv_agent_link_send (self->link, CV_CONTROL_CODE_RENEW, body);
+}
+
+const char *
+cv_share_agent_get_code (CvShareAgent *self)
+{
+  return self->code;
+}
+
+gint64
+cv_share_agent_get_code_expires (CvShareAgent *self)
+{
+  return self->code_expires_us;
+}
+
+CvCodeState
+cv_share_agent_get_code_state (CvShareAgent *self)
+{
+  return self->code_state;
+}
+
+const char *
+cv_share_agent_get_verification (CvShareAgent *self)
+{
+  return self->verification;
 }

@@ -6,6 +6,7 @@
 #include "config/cv-agent-config.h"
 #include "roles/cv-agent-link.h"
 #include "auth/cv-allow-list.h"
+#include "roles/cv-code-state.h"
 
 G_BEGIN_DECLS
 
@@ -44,5 +45,11 @@ void cv_share_agent_set_consent_timeout_ms (CvShareAgent *self, guint timeout_ms
 gboolean cv_share_agent_get_consent_pending (CvShareAgent *self);
 gboolean cv_share_agent_accept (CvShareAgent *self);
 gboolean cv_share_agent_deny (CvShareAgent *self);
+
+gboolean cv_share_agent_renew_code (CvShareAgent *self);
+const char *cv_share_agent_get_code (CvShareAgent *self);
+gint64 cv_share_agent_get_code_expires (CvShareAgent *self);
+CvCodeState cv_share_agent_get_code_state (CvShareAgent *self);
+const char *cv_share_agent_get_verification (CvShareAgent *self);
 
 G_END_DECLS
