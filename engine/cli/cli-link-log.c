@@ -137,9 +137,13 @@ on_state (CvAgentLink *link, GParamSpec *pspec, CvCliLinkLog *self)
     case CV_AGENT_LINK_STATE_ONLINE:
       write_repeats (self, " before this success");
       g_clear_pointer (&self->last_failure, g_free);
-      g_message ("gateway %s:%u: %s agent online in session “%s”", gateway->host, gateway->port,
-                 cv_agent_role_to_string (cv_agent_link_get_role (link)),
-                 cv_agent_link_get_session (link));
+      if (cv_agent_link_get_code_mode (link))
+        g_message ("gateway %s:%u: %s agent online with a session code", gateway->host,
+                   gateway->port, cv_agent_role_to_string (cv_agent_link_get_role (link)));
+      else
+        g_message ("gateway %s:%u: %s agent online in session “%s”", gateway->host, gateway->port,
+                   cv_agent_role_to_string (cv_agent_link_get_role (link)),
+                   cv_agent_link_get_session (link));
       break;
     case CV_AGENT_LINK_STATE_REFUSED:
     case CV_AGENT_LINK_STATE_BACKING_OFF:

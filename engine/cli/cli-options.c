@@ -7,6 +7,7 @@
 #include "cli/cli-options.h"
 
 #include "cli/cli-flag-sessions.h"
+#include "wire/cv-code.h"
 #include "wire/cv-host-port.h"
 #include "wire/cv-services.h"
 
@@ -27,8 +28,10 @@ struct _CvCliOptions {
   char *password_file;
   char *password_env;
   gboolean password_stdin;
-  char **targets; /* --allow or -L */
-  char **offers;  /* --offer NAME=HOST:PORT (share) or --map [HOST:]PORT:NAME (connect) */
+  char **targets;         /* --allow or -L */
+  char **offers;          /* --offer NAME=HOST:PORT (share) or --map [HOST:]PORT:NAME (connect) */
+  gboolean share_by_code; /* share --code */
+  char *code;             /* connect --code CODE */
   char **authorized_connect_keys;
   /* the gateway's */
   char **listen;
@@ -62,6 +65,7 @@ cv_cli_options_free (CvCliOptions *options)
   g_free (options->password_env);
   g_strfreev (options->targets);
   g_strfreev (options->offers);
+  g_free (options->code);
   g_strfreev (options->authorized_connect_keys);
   g_strfreev (options->listen);
   g_strfreev (options->sessions);
@@ -107,6 +111,10 @@ make_entries (CvCliOptions *options, const GOptionEntry *extra)
   const GOptionEntry share[] = {
     ENTRY ("allow", 'a', G_OPTION_ARG_STRING_ARRAY, targets,
            "A target this agent may dial; repeat for more (allow)", "HOST:PORT[-PORT]"),
+    ENTRY ("code", 0, G_OPTION_ARG_NONE, share_by_code,
+           "Share by a session code to read out, instead of a session and its password; "
+           "with --offer (code)",
+           NULL),
     ENTRY ("offer", 'o', G_OPTION_ARG_STRING_ARRAY, offers,
            "Offer a service by name, with consent asked for each tunnel; the kind is the name "
            "when it is rdp, vnc, ssh or http, else custom; repeat for more (services)",
@@ -121,6 +129,10 @@ make_entries (CvCliOptions *options, const GOptionEntry *extra)
            "Listen on [HOST:]PORT, reach TARGET_HOST:PORT as the share agent sees it; repeat "
            "for more (mappings)",
            "[HOST:]PORT:TARGET_HOST:PORT"),
+    ENTRY ("code", 0, G_OPTION_ARG_STRING, code,
+           "Reach the share agent by the session code its user read out, instead of a "
+           "session and its password; with --map (code)",
+           "CODE"),
     ENTRY ("map", 'm', G_OPTION_ARG_STRING_ARRAY, offers,
            "Listen on [HOST:]PORT (0: any free port) for the service the share agent offers "
            "as NAME; repeat for more (mappings[].service)",
@@ -357,10 +369,30 @@ check_agent_flags (CvCliOptions *options, GError **error)
                                               "--authorized-connect-key", &key, error))
         return FALSE;
     }
+  if (options->code != NULL)
+    {
+      g_autoptr (GError) code_error = NULL;
+
+      /* The error says where it fails, never the digits themselves. */
+      if (!cv_code_parse (options->code, NULL, NULL, &code_error))
+        return flag_error (error, "--code: %s", code_error->message);
+    }
+  if ((options->share_by_code || options->code != NULL)
+      && (options->session != NULL || n_sources > 0))
+    return flag_error (error, "--code replaces --session and the password: expected one of "
+                              "them, got both");
   if (options->config_file != NULL)
     return TRUE;
   if (options->gateway == NULL)
     return flag_error (error, "--gateway HOST:PORT is required (or --config FILE)");
+  if (options->share_by_code && options->offers == NULL)
+    return flag_error (error, "--code needs at least one --offer NAME=HOST:PORT: the "
+                              "technician asks for services by name");
+  if (options->code != NULL && options->offers == NULL)
+    return flag_error (error, "--code needs at least one --map [HOST:]PORT:NAME: the share "
+                              "agent's services are reached by name");
+  if (options->share_by_code || options->code != NULL)
+    return TRUE;
   if (options->session == NULL)
     return flag_error (error, "--session ID is required (or --config FILE)");
   if (options->targets == NULL && options->offers == NULL)
@@ -537,6 +569,19 @@ set_mappings (JsonObject *root, char **forwards, char **maps)
 static void
 set_password_source (CvCliOptions *options, JsonObject *root)
 {
+  if (options->share_by_code || options->code != NULL)
+    {
+      /* The code is the credential: the file's session and password do not apply. */
+      json_object_remove_member (root, "session");
+      json_object_remove_member (root, "password_file");
+      json_object_remove_member (root, "password_env");
+      json_object_remove_member (root, "password_stdin");
+      if (options->share_by_code)
+        json_object_set_boolean_member (root, "code", TRUE);
+      else
+        json_object_set_string_member (root, "code", options->code);
+      return;
+    }
   if (options->password_file == NULL && options->password_env == NULL && !options->password_stdin)
     {
       if (options->config_file == NULL)

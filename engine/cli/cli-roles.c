@@ -17,6 +17,7 @@
 #include "transport/cv-identity.h"
 #include "roles/cv-refusal.h"
 #include "roles/cv-share-agent.h"
+#include "cli/cli-code.h"
 #include "cli/cli-consent.h"
 
 #include <glib-unix.h>
@@ -248,6 +249,7 @@ cv_cli_share (int argc, char **argv)
   g_autoptr (CvAdminSocket) admin = NULL;
   g_autoptr (CvCliLinkLog) link_log = NULL;
   g_autoptr (CvCliConsent) consent = NULL;
+  g_autoptr (CvCliCode) code = NULL;
   Run run = { 0 };
   g_autoptr (GMainLoop) loop = NULL;
   gboolean accept_all = FALSE;
@@ -276,11 +278,14 @@ cv_cli_share (int argc, char **argv)
   watch_link (&run, cv_share_agent_get_link (agent));
   link_log = cv_cli_link_log_new (cv_share_agent_get_link (agent), &config->agent);
   consent = cv_cli_consent_new (agent, accept_all);
+  if (config->agent.code_mode)
+    code = cv_cli_code_new_share (agent);
   cv_share_agent_start (agent);
   admin = cv_cli_admin_start_share (agent, config);
   exit_code = run_agent (&run);
   cv_cli_admin_stop (admin);
   g_clear_pointer (&consent, cv_cli_consent_free);
+  g_clear_pointer (&code, cv_cli_code_free);
   cv_share_agent_stop (agent);
   return exit_code;
 }
@@ -294,6 +299,7 @@ cv_cli_connect (int argc, char **argv)
   g_autoptr (CvConnectAgent) agent = NULL;
   g_autoptr (CvAdminSocket) admin = NULL;
   g_autoptr (CvCliLinkLog) link_log = NULL;
+  g_autoptr (CvCliCode) code = NULL;
   Run run = { 0 };
   g_autoptr (GMainLoop) loop = NULL;
   int exit_code;
@@ -315,11 +321,15 @@ cv_cli_connect (int argc, char **argv)
     return agent_failed (error);
   watch_link (&run, cv_connect_agent_get_link (agent));
   link_log = cv_cli_link_log_new (cv_connect_agent_get_link (agent), &config->agent);
-  g_signal_connect (agent, "notify::share-online", G_CALLBACK (on_share_online), &run);
+  if (config->agent.code_mode)
+    code = cv_cli_code_new_connect (agent);
+  else
+    g_signal_connect (agent, "notify::share-online", G_CALLBACK (on_share_online), &run);
   cv_connect_agent_start (agent);
   admin = cv_cli_admin_start_connect (agent, config);
   exit_code = run_agent (&run);
   cv_cli_admin_stop (admin);
+  g_clear_pointer (&code, cv_cli_code_free);
   cv_connect_agent_stop (agent);
   return exit_code;
 }

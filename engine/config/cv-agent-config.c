@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "auth/cv-allow-list.h"
+#include "wire/cv-code.h"
 #include "config/cv-config.h"
 
 #define MAX_NAME_CHARS 128
@@ -23,7 +24,7 @@ G_STATIC_ASSERT (G_STRUCT_OFFSET (CvConnectConfig, agent) == 0);
 #define AGENT_KEYS                                                                                 \
   { "gateway", CV_CONFIG_STRING, TRUE, CV_CONFIG_BY_CALLER },                                      \
     { "gateway_fingerprint", CV_CONFIG_STRING, FALSE, CV_CONFIG_BY_CALLER },                       \
-    { "session", CV_CONFIG_STRING, TRUE, G_STRUCT_OFFSET (CvAgentConfig, session) },               \
+    { "session", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, session) },              \
     { "password_file", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, password_file) },  \
     { "password_env", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, password_env) },    \
     { "password_stdin", CV_CONFIG_BOOLEAN, FALSE, CV_CONFIG_BY_CALLER },                           \
@@ -44,6 +45,7 @@ static const char cleartext_password_refusal[] =
 
 static const CvConfigKey share_keys[] = {
   AGENT_KEYS,
+  { "code", CV_CONFIG_BOOLEAN, FALSE, CV_CONFIG_BY_CALLER },
   { "allow", CV_CONFIG_ARRAY, FALSE, CV_CONFIG_BY_CALLER },
   { "services", CV_CONFIG_ARRAY, FALSE, CV_CONFIG_BY_CALLER },
   { "consent_timeout_ms", CV_CONFIG_UINT, FALSE,
@@ -60,6 +62,7 @@ static const CvConfigKey service_keys[] = {
 
 static const CvConfigKey connect_keys[] = {
   AGENT_KEYS,
+  { "code", CV_CONFIG_STRING, FALSE, CV_CONFIG_BY_CALLER },
   { "mappings", CV_CONFIG_ARRAY, TRUE, CV_CONFIG_BY_CALLER },
   { "offline_hold_ms", CV_CONFIG_UINT, FALSE, G_STRUCT_OFFSET (CvConnectConfig, offline_hold_ms),
     .min = 0, .max = CV_CONNECT_MAX_OFFLINE_HOLD_MS },
@@ -85,6 +88,9 @@ agent_config_clear (CvAgentConfig *agent)
   g_clear_pointer (&agent->name, g_free);
   g_clear_pointer (&agent->state_dir, g_free);
   g_clear_pointer (&agent->admin_socket, g_free);
+  if (agent->code != NULL)
+    sodium_memzero (agent->code, strlen (agent->code));
+  g_clear_pointer (&agent->code, g_free);
 }
 
 static void
@@ -222,6 +228,67 @@ read_password_source (CvAgentConfig *agent, JsonObject *root, const char *file, 
   return TRUE;
 }
 
+/* "code" (true for a share agent, the code for a connect agent), or a session and its
+ * password: one way to log in, never both. */
+static gboolean
+read_login (CvAgentConfig *agent,
+            JsonObject *root,
+            const char *file,
+            CvConfigKind kind,
+            GError **error)
+{
+  JsonNode *code = json_object_get_member (root, "code");
+
+  if (code != NULL && kind == CV_CONFIG_KIND_SHARE)
+    {
+      if (!cv_config_get_boolean (root, "code", "", FALSE, &agent->code_mode, error))
+        return FALSE;
+    }
+  else if (code != NULL)
+    {
+      const char *text = NULL;
+      g_autoptr (GError) code_error = NULL;
+
+      if (!cv_config_get_string (root, "code", "", FALSE, &text, error))
+        return FALSE;
+      if (!cv_code_parse (text, NULL, NULL, &code_error))
+        {
+          cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, "code", "%s", code_error->message);
+          return FALSE;
+        }
+      agent->code_mode = TRUE;
+      agent->code = g_strdup (text);
+    }
+  if (!agent->code_mode)
+    {
+      if (agent->session == NULL)
+        {
+          cv_config_set_error (error, CV_CONFIG_ERROR_MISSING_KEY, "session",
+                               "required key missing%s",
+                               kind == CV_CONFIG_KIND_SHARE
+                                 ? " (or \"code\": true, to share by a session code)"
+                                 : " (or code, to connect by a session code)");
+          return FALSE;
+        }
+      return cv_config_check_session_id (agent->session, "session", error)
+             && read_password_source (agent, root, file, error);
+    }
+  /* A code is the credential: a session or a password beside it would be a second one. */
+  for (guint i = 0; i < 4; i++)
+    {
+      static const char *const others[] = { "session", "password_file", "password_env",
+                                            "password_stdin" };
+
+      if (json_object_has_member (root, others[i]))
+        {
+          cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, others[i],
+                               "expected no %s with a session code, got one", others[i]);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 static gboolean
 read_agent (CvAgentConfig *agent,
             JsonObject *root,
@@ -244,8 +311,7 @@ read_agent (CvAgentConfig *agent,
       || (fingerprint != NULL
           && !cv_agent_config_parse_fingerprint (fingerprint, "gateway_fingerprint",
                                                  &agent->gateway_fingerprint, error))
-      || !cv_config_check_session_id (agent->session, "session", error)
-      || !read_password_source (agent, root, file, error)
+      || !read_login (agent, root, file, kind, error)
       || !cv_config_get_admin_socket (root, file, &agent->admin_socket, &agent->admin_socket_off,
                                       error))
     return FALSE;
@@ -812,10 +878,11 @@ cv_agent_config_check (const CvAgentConfig *config, GError **error)
                            config->gateway_host == NULL ? "none" : "port 0");
       return FALSE;
     }
-  if (!cv_config_check_session_id (config->session != NULL ? config->session : "", "session",
-                                   error))
+  if (!config->code_mode
+      && !cv_config_check_session_id (config->session != NULL ? config->session : "", "session",
+                                      error))
     return FALSE;
-  if (config->password_source == CV_PASSWORD_SOURCE_GIVEN
+  if (!config->code_mode && config->password_source == CV_PASSWORD_SOURCE_GIVEN
       && (config->password == NULL || *config->password == '\0'))
     {
       cv_config_set_error (error, CV_CONFIG_ERROR_MISSING_KEY, "password",

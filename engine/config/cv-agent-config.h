@@ -32,6 +32,10 @@ typedef struct {
   CvLogLevel log_level;      /* what culvert-cli logs; the engine does not read it */
   char *admin_socket;        /* absolute; NULL: STATE_DIR/share.sock or connect.sock, */
   gboolean admin_socket_off; /* unless "admin_socket": false */
+  /* Session codes ("code"): no session and no password then.  A share agent is given a
+   * code to read out; a connect agent is given the code it was told. */
+  gboolean code_mode;
+  char *code; /* a connect agent's code, as typed; wiped when freed */
 } CvAgentConfig;
 
 /* A target the share agent will dial: a host and an inclusive port range. */

@@ -342,14 +342,17 @@ cv_agent_link_new_from_config (const CvAgentConfig *config,
   CvAgentLink *link;
   gboolean created = FALSE;
 
-  if (!cv_agent_config_check (config, error)
-      || (password = cv_agent_config_read_password (config, error)) == NULL)
+  if (!cv_agent_config_check (config, error))
+    return NULL;
+  /* A code replaces the session's password; a connect agent's code is its own to set. */
+  if (!config->code_mode && (password = cv_agent_config_read_password (config, error)) == NULL)
     return NULL;
   identity = cv_identity_load_or_create (config->state_dir, CV_AGENT_IDENTITY_NAME, config->name,
                                          &created, error);
   if (identity == NULL)
     {
-      sodium_memzero (password, strlen (password));
+      if (password != NULL)
+        sodium_memzero (password, strlen (password));
       return NULL;
     }
   g_message ("%s agent key %s%s", cv_agent_role_to_string (role),
@@ -359,7 +362,10 @@ cv_agent_link_new_from_config (const CvAgentConfig *config,
   gateway.fingerprint = config->gateway_fingerprint;
   link = cv_agent_link_new (&gateway, identity, role, config->session, password, config->name,
                             context);
-  sodium_memzero (password, strlen (password));
+  if (password != NULL)
+    sodium_memzero (password, strlen (password));
+  if (config->code_mode && role == CV_AGENT_ROLE_SHARE)
+    cv_agent_link_set_code_mode (link, NULL);
   return link;
 }
 

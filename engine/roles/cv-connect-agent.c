@@ -1207,6 +1207,8 @@ cv_connect_agent_new_from_config (const CvConnectConfig *config,
   known = g_build_filename (config->agent.state_dir, "known_shares", NULL);
   self = cv_connect_agent_new (link, known);
   self->offline_hold_ms = config->offline_hold_ms;
+  if (config->agent.code_mode && !cv_connect_agent_set_code (self, config->agent.code, error))
+    return NULL;
   for (guint i = 0; i < config->mappings->len; i++)
     {
       const CvMappingConfig *mapping = config->mappings->pdata[i];

@@ -1096,6 +1096,15 @@ cv_share_agent_new_from_config (const CvShareConfig *config, GMainContext *conte
   CvAgentLink *link;
   CvShareAgent *self;
 
+  if (config->agent.code_mode && config->services->len == 0)
+    {
+      /* Whoever has the code must still be allowed by the sharer, and only to something
+       * named: consent needs services. */
+      g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_MISSING_KEY,
+                   "services: expected at least one service to offer with a session code, "
+                   "got none");
+      return NULL;
+    }
   if (config->allow->len == 0 && config->services->len == 0)
     {
       g_set_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_MISSING_KEY,

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Session codes with the real binaries on loopback: `share --code --offer NAME=HOST:PORT`
+prints a code; `connect --code CODE --map 0:NAME` reaches the service once the PAKE
+confirmed both keys and the sharer consented.  The gateway logs at debug level and
+records every tunnel byte; neither holds the secret digits."""
+
+import json
+import os
+import re
+import sys
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (CLI, START_TIMEOUT, DataStream, case, check,  # noqa: E402
+                     duplex, how_closed, run_tests)
+
+
+def code_gateway(t):
+    gw = t.gateway([], start=False, record=t.path("tunnels.rec"))
+    with open(gw.config_path) as f:
+        config = json.load(f)
+    config["codes"] = {"enabled": True}
+    config["log_level"] = "debug"
+    with open(gw.config_path, "w") as f:
+        json.dump(config, f)
+    return gw.start()
+
+
+def common(gw, name, t):
+    return ["--gateway", gw.address, "--fingerprint", gw.fingerprint, "--name", name,
+            "--state-dir", t.path(name + "-state")]
+
+
+def start_share(t, gw, echo, extra):
+    share = t.spawn("share", [CLI, "share", "--code"] + common(gw, "share", t) + [
+        "--offer", "echo=127.0.0.1:%d" % echo.port] + extra)
+    _, m, _ = share.wait_for_log(r"^Session code: (\d{3,9}-\d{3}-\d{3})$", START_TIMEOUT)
+    return share, m.group(1)
+
+
+def start_connect(t, gw, code, name="connect"):
+    conn = t.spawn(name, [CLI, "connect"] + common(gw, name, t) + [
+        "--code", code, "--map", "0:echo"])
+    _, m, _ = conn.wait_for_log(r"mapping 127\.0\.0\.1:(\d+) . service .echo.", START_TIMEOUT)
+    return conn, int(m.group(1))
+
+
+def secret_of(code):
+    return code.replace("-", "")[-6:]
+
+
+def check_no_secret(gw, code):
+    secret = secret_of(code)
+    grouped = code.split("-", 1)[1]
+    check(gw.proc.count(re.escape(secret)) == 0 and gw.proc.count(re.escape(grouped)) == 0,
+          "the gateway's log holds the secret digits:\n" + gw.proc.tail())
+    recorded = b""
+    if os.path.exists(gw.record):  # written once a tunnel joins
+        with open(gw.record, "rb") as f:
+            recorded = f.read()
+    check(secret.encode() not in recorded and grouped.encode() not in recorded,
+          "the recorded tunnel bytes hold the secret digits")
+
+
+def test_right_code(t):
+    echo = t.echo_server()
+    gw = code_gateway(t)
+    share, code = start_share(t, gw, echo, ["--accept"])
+    conn, port = start_connect(t, gw, code)
+    _, m, _ = conn.wait_for_log(r"Verification: (\d{3} \d{3})", START_TIMEOUT)
+    _, m2, _ = share.wait_for_log(r"Verification: (\d{3} \d{3})", START_TIMEOUT)
+    check(m.group(1) == m2.group(1), "verification strings differ: %s / %s"
+          % (m.group(1), m2.group(1)))
+    s = t.connect(port)
+    total = 1024 * 1024
+    sent, got, n = duplex(s, DataStream(21, total), time.monotonic() + 30)
+    check(n == total and sent == got, "%d of %d bytes came back, digests %s / %s"
+          % (n, total, sent, got))
+    share.wait_for_log(r"asks for: echo;.*allowed \(--accept\)", START_TIMEOUT)
+    check(share.count(r"Verification \d{3} \d{3}\. allowed|%s" % re.escape(m.group(1))) >= 1,
+          "the prompt did not show the verification string:\n" + share.tail())
+    check_no_secret(gw, code)
+
+
+def test_denied(t):
+    echo = t.echo_server()
+    gw = code_gateway(t)
+    share, code = start_share(t, gw, echo, [])
+    conn, port = start_connect(t, gw, code)
+    s = t.connect(port)
+    s.sendall(b"y" * 1000)
+    conn.wait_for_log(r"The sharer declined \(declined\)", START_TIMEOUT)
+    share.wait_for_log(r"denied: there is no terminal to ask on", START_TIMEOUT)
+    how, _, data = how_closed(s, 10)
+    check(how == "reset" and data == b"", "the client was not refused: %s %r" % (how, data[:16]))
+    check(echo.accepted == 0, "the echo service was reached")
+    check_no_secret(gw, code)
+
+
+def test_wrong_code(t):
+    echo = t.echo_server()
+    gw = code_gateway(t)
+    share, code = start_share(t, gw, echo, ["--accept"])
+    wrong = code[:-1] + ("0" if code[-1] == "9" else chr(ord(code[-1]) + 1))
+    guesser, _ = start_connect(t, gw, wrong, "guesser")
+    guesser.wait_for_log(r"it is burned", START_TIMEOUT)
+    share.wait_for_log(r"The code was wrong or someone interfered; this code is burned",
+                       START_TIMEOUT)
+    late, _ = start_connect(t, gw, code, "late")
+    late.wait_for_log(r"it is burned", START_TIMEOUT)
+    # A code that can never work again ends the command, with an error.
+    status = late.wait(10)
+    check(status not in (0, None), "connect with a burned code exited %r" % status)
+    check(gw.proc.count(r"connect agent .late.: code \d+: no such code") == 1,
+          "the gateway did not refuse the right code after the burn:\n" + gw.proc.tail())
+    check(echo.accepted == 0, "the echo service was reached")
+    check_no_secret(gw, code)
+
+
+run_tests([
+    case("right code and consent: checksummed data, equal verification strings",
+         test_right_code),
+    case("denied without a terminal: the technician sees declined, nothing flows",
+         test_denied),
+    case("a wrong code burns it; the right one then fails; the sharer is told",
+         test_wrong_code),
+])
