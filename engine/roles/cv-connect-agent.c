@@ -168,6 +168,9 @@ why_no_tunnel (gpointer user_data)
 
   if (!cv_agent_link_is_ready (self->link))
     return g_error_new (CV_AGENT_ERROR, CV_AGENT_ERROR_UNREACHABLE, "the gateway is not reachable");
+  if (!self->share_online && cv_agent_link_get_code_mode (self->link))
+    return g_error_new (CV_AGENT_ERROR, CV_AGENT_ERROR_LOST,
+                        "the code is not confirmed with the share agent yet");
   if (!self->share_online)
     return g_error_new (CV_REFUSAL_ERROR, CV_REFUSAL_SHARE_OFFLINE,
                         "the share agent of session “%s” is offline",

@@ -6,8 +6,11 @@
  * that is accepted builds into one that parses back to the same fields, accepted values
  * keep their documented sizes and alphabets, and a refusal always says why.  The
  * session-code messages (0x26–0x2d, HELLO in code mode) go through their own parsers and
- * the gateway's form check. */
+ * the gateway's form check.  The tunnel's own SERVICES, SERVICE_REQUEST and CONSENT
+ * (wire/cv-services), which a share or connect agent reads from its peer, go through
+ * their parsers too: what they accept keeps its documented form and builds back. */
 #include "wire/cv-control.h"
+#include "wire/cv-services.h"
 
 #include "fuzz-check.h"
 #include "fuzz-json.h"
@@ -211,6 +214,50 @@ check_code_messages (JsonObject *object)
 }
 
 static void
+check_tunnel_messages (GBytes *json)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) services = cv_services_parse (json, &error);
+  g_auto (GStrv) names = NULL;
+  g_autofree char *reason = NULL;
+  gboolean accepted = FALSE;
+
+  if (services == NULL)
+    check_error (error);
+  else
+    {
+      g_autofree char *built = cv_services_build (services);
+      g_autoptr (GBytes) built_bytes = g_bytes_new (built, strlen (built));
+      g_autoptr (GPtrArray) again = cv_services_parse (built_bytes, NULL);
+
+      check (services->len <= CV_SERVICES_MAX);
+      for (guint i = 0; i < services->len; i++)
+        {
+          const CvServiceInfo *info = services->pdata[i];
+
+          check (cv_service_name_is_valid (info->name) && info->port > 0);
+          check (info->kind <= CV_SERVICE_KIND_CUSTOM);
+        }
+      check (again != NULL && again->len == services->len);
+    }
+  g_clear_error (&error);
+  names = cv_service_request_parse (json, &error);
+  if (names == NULL)
+    check_error (error);
+  else
+    {
+      check (names[0] != NULL && g_strv_length (names) <= CV_SERVICES_MAX);
+      for (guint i = 0; names[i] != NULL; i++)
+        check (cv_service_name_is_valid (names[i]));
+    }
+  g_clear_error (&error);
+  if (!cv_consent_parse (json, &accepted, &reason, &error))
+    check_error (error);
+  else
+    check (accepted ? reason == NULL : reason != NULL && g_utf8_validate (reason, -1, NULL));
+}
+
+static void
 check_message (GBytes *json)
 {
   g_autoptr (GError) error = NULL;
@@ -261,5 +308,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   check_hello (json);
   check_message (json);
+  check_tunnel_messages (json);
   return 0;
 }
