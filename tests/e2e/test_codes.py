@@ -16,8 +16,8 @@ from harness import (CLI, START_TIMEOUT, DataStream, case, check,  # noqa: E402
                      duplex, how_closed, run_tests)
 
 
-def code_gateway(t):
-    gw = t.gateway([], start=False, record=t.path("tunnels.rec"))
+def code_gateway(t, limits=None):
+    gw = t.gateway([], start=False, record=t.path("tunnels.rec"), limits=limits)
     with open(gw.config_path) as f:
         config = json.load(f)
     config["codes"] = {"enabled": True}
@@ -118,6 +118,39 @@ def test_wrong_code(t):
     check_no_secret(gw, code)
 
 
+def test_expiry(t):
+    # Unclaimed past code_ttl_ms: the sharer is told, and the code no longer works.
+    echo = t.echo_server()
+    gw = code_gateway(t, limits={"code_ttl_ms": 1500})
+    share, code = start_share(t, gw, echo, ["--accept"])
+    share.wait_for_log(r"The code expired unused", START_TIMEOUT)
+    late, _ = start_connect(t, gw, code, "late")
+    late.wait_for_log(r"it is burned|The code expired", START_TIMEOUT)
+    status = late.wait(10)
+    check(status not in (0, None), "connect with an expired code exited %r" % status)
+    check(echo.accepted == 0, "the echo service was reached")
+
+
+def test_second_claim(t):
+    # One connect agent per code: a second one with the same code is refused, and the
+    # first one's session goes on.
+    echo = t.echo_server()
+    gw = code_gateway(t)
+    share, code = start_share(t, gw, echo, ["--accept"])
+    first, port = start_connect(t, gw, code, "first")
+    first.wait_for_log(r"Verification: \d{3} \d{3}", START_TIMEOUT)
+    second, _ = start_connect(t, gw, code, "second")
+    second.wait_for_log(r"it is burned", START_TIMEOUT)
+    check(second.wait(10) not in (0, None), "the second claim did not end with an error")
+    s = t.connect(port)
+    total = 256 * 1024
+    sent, got, n = duplex(s, DataStream(22, total), time.monotonic() + 30)
+    check(n == total and sent == got, "after a second claim, %d of %d bytes came back"
+          % (n, total))
+    check(share.count(r"asks for: echo") == 1, "the sharer was asked more than once:\n"
+          + share.tail())
+
+
 run_tests([
     case("right code and consent: checksummed data, equal verification strings",
          test_right_code),
@@ -125,4 +158,6 @@ run_tests([
          test_denied),
     case("a wrong code burns it; the right one then fails; the sharer is told",
          test_wrong_code),
+    case("an unclaimed code expires: the sharer is told, the code fails", test_expiry),
+    case("a second claim of a code is refused; the first session goes on", test_second_claim),
 ])
