@@ -3,6 +3,8 @@
  * the agent's consent timeout all deny. */
 #include "cli/cli-consent.h"
 
+#include "base/cv-log-escape.h"
+
 #include <gio/gunixinputstream.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -29,11 +31,22 @@ on_consent_requested (CvShareAgent *agent,
   g_autofree char *check = verification != NULL
                              ? g_strdup_printf (" Verification %s.", verification)
                              : g_strdup ("");
+  /* The gateway's words (and the connect agent's, for services) reach a terminal here:
+   * escaped, so that none can move the cursor or rewrite the prompt. */
+  g_autofree char *shown_name = cv_log_escape (name != NULL ? name : "", -1);
+  g_autofree char *shown_address = cv_log_escape (address != NULL ? address : "", -1);
+  g_autofree char *shown_asked = cv_log_escape (asked, -1);
 
+  name = shown_name;
+  address = shown_address;
   if (self->accept_all)
     {
-      g_message ("“%s” (%s, key %s) asks for: %s;%s allowed (--accept)", name, address, fingerprint,
-                 asked, check);
+      g_autofree char *noted = verification != NULL
+                                 ? g_strdup_printf (" (verification %s)", verification)
+                                 : g_strdup ("");
+
+      g_message ("“%s” (%s, key %s) asks for: %s%s; allowed (--accept)", name, address, fingerprint,
+                 shown_asked, noted);
       cv_share_agent_accept (agent);
       return;
     }
@@ -41,7 +54,7 @@ on_consent_requested (CvShareAgent *agent,
     {
       g_message ("“%s” (%s, key %s) asks for: %s; denied: there is no terminal to ask on "
                  "(pass --accept to allow every request)",
-                 name, address, fingerprint, asked);
+                 name, address, fingerprint, shown_asked);
       cv_share_agent_deny (agent);
       return;
     }
@@ -50,8 +63,8 @@ on_consent_requested (CvShareAgent *agent,
       g_autoptr (GInputStream) stdin_stream = g_unix_input_stream_new (STDIN_FILENO, FALSE);
       self->input = g_data_input_stream_new (stdin_stream);
     }
-  g_print ("\n“%s” (%s, key %s) asks for: %s.%s Allow? [y/N] ", name, address, fingerprint, asked,
-           check);
+  g_print ("\n“%s” (%s, key %s) asks for: %s.%s Allow? [y/N] ", name, address, fingerprint,
+           shown_asked, check);
   fflush (stdout);
   self->reading = g_cancellable_new ();
   g_data_input_stream_read_line_async (self->input, G_PRIORITY_DEFAULT, self->reading, on_answer,

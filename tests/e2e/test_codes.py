@@ -77,8 +77,9 @@ def test_right_code(t):
     sent, got, n = duplex(s, DataStream(21, total), time.monotonic() + 30)
     check(n == total and sent == got, "%d of %d bytes came back, digests %s / %s"
           % (n, total, sent, got))
-    share.wait_for_log(r"asks for: echo;.*allowed \(--accept\)", START_TIMEOUT)
-    check(share.count(r"Verification \d{3} \d{3}\. allowed|%s" % re.escape(m.group(1))) >= 1,
+    share.wait_for_log(r"asks for: echo \(verification \d{3} \d{3}\); allowed \(--accept\)",
+                       START_TIMEOUT)
+    check(share.count(r"verification \d{3} \d{3}\); allowed|%s" % re.escape(m.group(1))) >= 1,
           "the prompt did not show the verification string:\n" + share.tail())
     check_no_secret(gw, code)
 
