@@ -2,12 +2,14 @@
  * digits), and each change of the code's state in words. */
 #include "cli/cli-code.h"
 
+#include <glib-unix.h>
 #include <stdio.h>
 #include <unistd.h>
 
 struct _CvCliCode {
   GObject *agent;
-  guint countdown; /* a GSource id on the default context, while a code waits */
+  guint countdown;   /* a GSource id on the default context, while a code waits */
+  guint renew_watch; /* stdin, while a burned or expired code waits for Enter */
   gboolean terminal;
 };
 
@@ -60,6 +62,41 @@ on_share_code (CvShareAgent *agent, GParamSpec *pspec, CvCliCode *self)
   fflush (stdout);
 }
 
+/* Enter asks for a new code.  Read a byte at a time, so that nothing after the line is
+ * taken from the consent prompt's reader. */
+static gboolean
+on_renew_input (int fd, GIOCondition condition, gpointer user_data)
+{
+  CvCliCode *self = user_data;
+  char byte = 0;
+  gssize n = read (fd, &byte, 1);
+
+  if (n == 1 && byte != '\n')
+    return G_SOURCE_CONTINUE;
+  self->renew_watch = 0;
+  if (n == 1)
+    {
+      g_print ("Asking the gateway for a new code...\n");
+      cv_share_agent_renew_code (CV_SHARE_AGENT (self->agent));
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* One action for a new code, as a person at a terminal expects; without a terminal the
+ * command is simply run again. */
+static void
+offer_renewal (CvCliCode *self, const char *what)
+{
+  if (!isatty (STDIN_FILENO))
+    {
+      g_print ("%s Run the command again for a new code.\n", what);
+      return;
+    }
+  g_print ("%s Press Enter for a new code, or Ctrl-C to stop.\n", what);
+  if (self->renew_watch == 0)
+    self->renew_watch = g_unix_fd_add (STDIN_FILENO, G_IO_IN | G_IO_HUP, on_renew_input, self);
+}
+
 static void
 on_share_state (CvShareAgent *agent, GParamSpec *pspec, CvCliCode *self)
 {
@@ -75,12 +112,11 @@ on_share_state (CvShareAgent *agent, GParamSpec *pspec, CvCliCode *self)
       break;
     case CV_CODE_STATE_BURNED:
       stop_countdown (self);
-      g_print ("The code was wrong or someone interfered; this code is burned. Run the command "
-               "again for a new code.\n");
+      offer_renewal (self, "The code was wrong or someone interfered; this code is burned.");
       break;
     case CV_CODE_STATE_EXPIRED:
       stop_countdown (self);
-      g_print ("The code expired unused. Run the command again for a new code.\n");
+      offer_renewal (self, "The code expired unused.");
       break;
     default:
       break;
@@ -143,6 +179,8 @@ cv_cli_code_free (CvCliCode *self)
 {
   if (self->countdown != 0)
     g_source_remove (self->countdown);
+  if (self->renew_watch != 0)
+    g_source_remove (self->renew_watch);
   g_signal_handlers_disconnect_by_data (self->agent, self);
   g_object_unref (self->agent);
   g_free (self);

@@ -770,8 +770,9 @@ class TestEnv:
     # -- culvert
 
     def gateway(self, sessions, port=None, name="gateway", record=None, limits=None,
-                join=None, start=True):
-        """Write a gateway config (self-signed key in its own state dir) and start it."""
+                join=None, start=True, codes=False):
+        """Write a gateway config (self-signed key in its own state dir) and start it;
+        @codes turns session codes on."""
         port = port or free_port()
         state_dir = self.path(name + "-state")
         config = {
@@ -784,6 +785,8 @@ class TestEnv:
             config["limits"] = limits
         if join:
             config["join"] = join
+        if codes:
+            config["codes"] = {"enabled": True}
         path = self.write_json(name + ".json", config)
         gw = Gateway(self, name, path, port, state_dir, record)
         if start:
