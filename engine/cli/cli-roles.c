@@ -21,6 +21,7 @@
 #include "cli/cli-consent.h"
 
 #include <glib-unix.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #define EXIT_REPLACED 3
@@ -129,12 +130,35 @@ on_gateway_hup (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* A fresh key for --debug-swap-code-keys, kept in memory only: its file is made in a
+ * directory of its own and removed at once. */
+static CvIdentity *
+new_impostor (GError **error)
+{
+  g_autofree char *dir = g_dir_make_tmp ("culvert-impostor-XXXXXX", error);
+  g_autofree char *file = NULL;
+  CvIdentity *impostor;
+
+  if (dir == NULL)
+    return NULL;
+  impostor = cv_identity_load_or_create (dir, "impostor", "culvert debug impostor", NULL, error);
+  file = g_build_filename (dir, "impostor.pem", NULL);
+  g_unlink (file);
+  g_rmdir (dir);
+  return impostor;
+}
+
 int
 cv_cli_gateway (int argc, char **argv)
 {
   g_autofree char *record = NULL; /* GOption's copy */
+  gboolean swap_code_keys = FALSE;
   GOptionEntry extra[] = { { "debug-record-tunnels", 0, 0, G_OPTION_ARG_FILENAME, &record,
                              "Debug: append every byte relayed in tunnels to FILE", "FILE" },
+                           { "debug-swap-code-keys", 0, 0, G_OPTION_ARG_NONE, &swap_code_keys,
+                             "Debug: act as a malicious gateway, announcing a key of its own "
+                             "to session code agents",
+                             NULL },
                            { NULL } };
   g_autoptr (CvCliOptions) options = cv_cli_options_new (CV_CONFIG_KIND_GATEWAY);
   g_autoptr (GError) error = NULL;
@@ -173,6 +197,21 @@ cv_cli_gateway (int argc, char **argv)
     {
       g_message ("DEBUG: recording every tunnelled byte to %s", record);
       cv_gateway_set_record_path (gateway, record);
+    }
+  if (swap_code_keys)
+    {
+      g_autoptr (CvIdentity) impostor = new_impostor (&error);
+
+      if (impostor == NULL)
+        {
+          g_printerr ("culvert-cli: %s\n", error->message);
+          return 1;
+        }
+      g_message ("DEBUG: --debug-swap-code-keys: this gateway ATTACKS session codes: it "
+                 "announces its own key %s to both agents (they must detect it); never use "
+                 "this outside tests",
+                 cv_identity_get_fingerprint (impostor));
+      cv_gateway_set_debug_swap_code_keys (gateway, impostor);
     }
   if (!cv_gateway_start (gateway, &error))
     {
@@ -215,6 +254,19 @@ on_share_online (CvConnectAgent *agent, GParamSpec *pspec, Run *run)
   g_message ("session “%s”: share agent %s",
              cv_agent_link_get_session (cv_connect_agent_get_link (agent)),
              cv_connect_agent_get_share_online (agent) ? "online" : "offline");
+}
+
+/* A code burned or expired during its exchange can never work again: the command ends
+ * with an error, as when the gateway refuses the claim (on_link_stopped). */
+static void
+on_connect_code_state (CvConnectAgent *agent, GParamSpec *pspec, Run *run)
+{
+  CvCodeState state = cv_connect_agent_get_code_state (agent);
+
+  if (state != CV_CODE_STATE_BURNED && state != CV_CODE_STATE_EXPIRED)
+    return;
+  run->exit_code = 1;
+  g_main_loop_quit (run->loop);
 }
 
 static void
@@ -322,7 +374,10 @@ cv_cli_connect (int argc, char **argv)
   watch_link (&run, cv_connect_agent_get_link (agent));
   link_log = cv_cli_link_log_new (cv_connect_agent_get_link (agent), &config->agent);
   if (config->agent.code_mode)
-    code = cv_cli_code_new_connect (agent);
+    {
+      code = cv_cli_code_new_connect (agent); /* first: it tells the user why */
+      g_signal_connect (agent, "notify::code-state", G_CALLBACK (on_connect_code_state), &run);
+    }
   else
     g_signal_connect (agent, "notify::share-online", G_CALLBACK (on_share_online), &run);
   cv_connect_agent_start (agent);

@@ -353,13 +353,22 @@ connect_hello (CvGateway *self, CvGatewayLink *link)
                                         on_pake_timeout, code);
 
   to_share.peer_fingerprint = (char *) cv_gateway_link_get_fingerprint (link);
+  to_connect.peer_fingerprint = (char *) cv_gateway_link_get_fingerprint (code->session.share);
+  if (self->impostor != NULL)
+    {
+      /* Debug (--debug-swap-code-keys): what a gateway in the middle would say. */
+      g_message ("DEBUG: code %s: announcing the impostor key %s to both agents in place of "
+                 "theirs",
+                 hello->nameplate, cv_identity_get_fingerprint (self->impostor));
+      to_share.peer_fingerprint = (char *) cv_identity_get_fingerprint (self->impostor);
+      to_connect.peer_fingerprint = to_share.peer_fingerprint;
+    }
   to_share.peer_name = hello->name;
   to_share.peer_address = (char *) remote;
   to_share.claim_id = code->claim_id;
   claimed = cv_control_build_code_peer (&to_share);
   cv_gateway_link_send (code->session.share, CV_CONTROL_CODE_CLAIMED, claimed);
 
-  to_connect.peer_fingerprint = (char *) cv_gateway_link_get_fingerprint (code->session.share);
   to_connect.peer_name = cv_gateway_link_get_hello (code->session.share)->name;
   to_connect.claim_id = code->claim_id;
   welcome = cv_control_build_code_peer (&to_connect);

@@ -80,6 +80,7 @@ struct _CvGateway {
   GCancellable *cancellable;      /* cancelled by shutdown and stop: accepts, joins, checks */
   GCancellable *stop_cancellable; /* cancelled by stop only: TLS handshakes under way */
   char *record_path;
+  CvIdentity *impostor; /* debug: announced in place of each code agent's key, or NULL */
   gboolean shutting_down;
   gboolean running;
   gint64 started_time; /* g_get_real_time () µs at cv_gateway_start(); 0 before */

@@ -112,6 +112,7 @@ cv_gateway_finalize (GObject *object)
   g_free (self->dummy_hash);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->record_path);
+  g_clear_object (&self->impostor);
 
   G_OBJECT_CLASS (cv_gateway_parent_class)->finalize (object);
 }
@@ -425,6 +426,12 @@ cv_gateway_set_record_path (CvGateway *self, const char *path)
 {
   g_free (self->record_path);
   self->record_path = g_strdup (path);
+}
+
+void
+cv_gateway_set_debug_swap_code_keys (CvGateway *self, CvIdentity *impostor)
+{
+  g_set_object (&self->impostor, impostor);
 }
 
 guint

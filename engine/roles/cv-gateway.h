@@ -45,6 +45,10 @@ gboolean cv_gateway_is_running (CvGateway *self);
 /* Debug: append every byte the gateway relays in tunnels to this file (to prove in
  * tests that what it relays is ciphertext). */
 void cv_gateway_set_record_path (CvGateway *self, const char *path);
+/* Debug: behave as a gateway that places itself in the middle of session codes would,
+ * announcing @impostor's key to each agent as the other's (to prove in tests that the
+ * agents' confirmation catches it).  NULL: the honest gateway again. */
+void cv_gateway_set_debug_swap_code_keys (CvGateway *self, CvIdentity *impostor);
 
 guint cv_gateway_get_n_links (CvGateway *self);
 guint cv_gateway_get_n_tunnels (CvGateway *self);

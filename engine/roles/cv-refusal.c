@@ -8,7 +8,8 @@
 
 /**
  * cv_refusal_describe:
- * @session: the session the agent asked for
+ * @session: (nullable): the session the agent asked for; NULL for a session code, which
+ *   names none
  *
  * Returns: (transfer full): one sentence, translated, without a final full stop so that
  *   a caller may go on ("…; retrying in 30 s")
@@ -31,6 +32,9 @@ cv_refusal_describe (CvRefusal refusal, const char *session)
       return g_strdup (_ ("This version of Culvert cannot talk to the gateway; one of the two "
                           "needs an update"));
     case CV_REFUSAL_RATE_LIMITED:
+      if (session == NULL)
+        return g_strdup (_ ("Too many attempts from this address: the gateway asks to wait "
+                            "before the next one"));
       return g_strdup_printf (_ ("Too many attempts for session “%s”: the gateway asks to wait "
                                  "before the next one"),
                               session);
@@ -52,6 +56,9 @@ cv_refusal_describe (CvRefusal refusal, const char *session)
       return g_strdup (_ ("The code expired: ask for a new one"));
     case CV_REFUSAL_UNKNOWN:
     default:
+      if (session == NULL)
+        return g_strdup (_ ("The gateway turned this agent away for a reason this version of "
+                            "Culvert does not know"));
       return g_strdup_printf (_ ("The gateway turned session “%s” away for a reason this version "
                                  "of Culvert does not know"),
                               session);

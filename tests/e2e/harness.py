@@ -661,6 +661,7 @@ class Gateway:
         self.port = port
         self.state_dir = state_dir
         self.record = record
+        self.extra_args = []  # more command-line options, e.g. a debug mode
         self.proc = None
         self.fingerprint = None
 
@@ -668,6 +669,7 @@ class Gateway:
         args = [CLI, "gateway", "--config", self.config_path]
         if self.record:
             args += ["--debug-record-tunnels", self.record]
+        args += self.extra_args
         self.proc = self.t.spawn(self.name, args)
         _, m, _ = self.proc.wait_for_log(r"gateway key fingerprint: (sha256:[0-9a-fA-F:]+)",
                                          START_TIMEOUT)
