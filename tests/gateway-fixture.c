@@ -98,6 +98,18 @@ static const char *const identity_names[] = { "gateway", "share", "share2", "con
 CvGatewayConfig *
 make_config (Fixture *fixture, const char *limits, gboolean with_s1)
 {
+  return make_config_with_codes (fixture, limits, with_s1, "\"enabled\": true");
+}
+
+const char *
+fixture_hash (gboolean share)
+{
+  return share ? share_hash : connect_hash;
+}
+
+CvGatewayConfig *
+make_config_with_codes (Fixture *fixture, const char *limits, gboolean with_s1, const char *codes)
+{
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) error = NULL;
   g_autofree char *s1 = NULL;
@@ -115,9 +127,9 @@ make_config (Fixture *fixture, const char *limits, gboolean with_s1)
                         share_hash, connect_hash, share_hash, slow_hash);
   /* Session codes on: the tests of codes need them, and the others never send a code. */
   json = g_strdup_printf ("{\"listen\": [\"127.0.0.1:1\"], \"state_dir\": \"%s\", "
-                          "\"codes\": {\"enabled\": true}, "
+                          "\"codes\": {%s}, "
                           "\"sessions\": [%s%s], \"limits\": {%s}}",
-                          fixture->dir, with_s1 ? s1 : "", s2, limits != NULL ? limits : "");
+                          fixture->dir, codes, with_s1 ? s1 : "", s2, limits != NULL ? limits : "");
   json_parser_load_from_data (parser, json, -1, &error);
   g_assert_no_error (error);
   config = cv_gateway_config_new_from_json (json_node_get_object (json_parser_get_root (parser)),

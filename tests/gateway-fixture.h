@@ -81,6 +81,13 @@ void wait_checks (Fixture *fixture, guint n_waiting, guint n_running);
 void hold_checks (Fixture *fixture, gboolean hold);
 
 CvGatewayConfig *make_config (Fixture *fixture, const char *limits, gboolean with_s1);
+/* The same with "codes": {@codes} (JSON members) instead of {"enabled": true}. */
+CvGatewayConfig *make_config_with_codes (Fixture *fixture,
+                                         const char *limits,
+                                         gboolean with_s1,
+                                         const char *codes);
+/* The hash of SHARE_PASSWORD (@share) or of CONNECT_PASSWORD the sessions have. */
+const char *fixture_hash (gboolean share);
 void dispose_gateway (Fixture *fixture);
 
 /* gateway-agents.c */

@@ -195,9 +195,40 @@ test_hello_code_mode (void)
       "nameplate" },
     { "{\"version\":1,\"role\":\"share\",\"mode\":\"code\",\"nameplate\":\"482\"," FP "}",
       "nameplate" },
-    { "{\"version\":1,\"role\":\"share\",\"mode\":\"code\",\"session\":\"s\"," FP "}", "session" },
-    { "{\"version\":1,\"role\":\"share\",\"mode\":\"code\",\"password\":\"p\"," FP "}",
+    /* The credential a gateway's policy may ask for (SESSION-CODES.md §4). */
+    { "{\"version\":1,\"role\":\"share\",\"mode\":\"code\",\"session\":\"s\"," FP "}", "password" },
+    { "{\"version\":1,\"role\":\"share\",\"mode\":\"code\",\"session\":\"s\",\"password\":"
+      "\"p\"," FP "}",
+      NULL },
+    { "{\"version\":1,\"role\":\"connect\",\"mode\":\"code\",\"nameplate\":\"482\","
+      "\"technician\":\"Ana Lima\",\"password\":\"p\"," FP "}",
+      NULL },
+    { "{\"version\":1,\"role\":\"connect\",\"mode\":\"code\",\"nameplate\":\"482\","
+      "\"session\":\"s\",\"password\":\"p\"," FP "}",
+      "“technician”, not a “session”" },
+    { "{\"version\":1,\"role\":\"share\",\"mode\":\"code\",\"technician\":\"Ana\","
+      "\"password\":\"p\"," FP "}",
+      "“session”, not a “technician”" },
+    { "{\"version\":1,\"role\":\"connect\",\"mode\":\"code\",\"nameplate\":\"482\","
+      "\"technician\":\"Ana\",\"session\":\"s\",\"password\":\"p\"," FP "}",
+      "one “session” or one “technician”" },
+    { "{\"version\":1,\"role\":\"connect\",\"mode\":\"code\",\"nameplate\":\"482\","
+      "\"technician\":\"Ana\"," FP "}",
       "password" },
+    { "{\"version\":1,\"role\":\"connect\",\"mode\":\"code\",\"nameplate\":\"482\","
+      "\"technician\":\"\",\"password\":\"p\"," FP "}",
+      "technician" },
+    { "{\"version\":1,\"role\":\"connect\",\"mode\":\"code\",\"nameplate\":\"482\","
+      "\"technician\":\"A\\u001b[2J\",\"password\":\"p\"," FP "}",
+      "control character" },
+    { "{\"version\":1,\"role\":\"connect\",\"mode\":\"code\",\"nameplate\":\"482\","
+      "\"technician\":7,\"password\":\"p\"," FP "}",
+      "technician" },
+    { "{\"version\":1,\"role\":\"connect\",\"session\":\"s\",\"password\":\"p\","
+      "\"technician\":\"Ana\"," FP "}",
+      "“technician” belongs to a code login" },
+    { "{\"version\":1,\"role\":\"share\",\"mode\":\"code\",\"password\":\"p\"," FP "}",
+      "one “session” or one “technician”" },
     { "{\"version\":1,\"role\":\"share\",\"mode\":\"wormhole\"," FP "}", "mode" },
     { "{\"version\":1,\"role\":\"share\",\"mode\":\"password\",\"session\":\"s\",\"password\":"
       "\"p\"," FP "}",
@@ -250,6 +281,43 @@ test_hello_code_round_trip (void)
   g_assert_null (back.session);
   g_assert_null (back.password);
   g_assert_cmpstr (back.name, ==, "Ana");
+  g_assert_null (back.technician);
+}
+
+/* A technician's claim: the account and its password round trip; a share agent's
+ * session and share password likewise. */
+static void
+test_hello_code_credentials_round_trip (void)
+{
+  CvHello connect = { .version = 1,
+                      .role = CV_AGENT_ROLE_CONNECT,
+                      .name = (char *) "laptop",
+                      .fingerprint = (char *) "sha256:" FINGERPRINT_HEX,
+                      .mode = CV_HELLO_MODE_CODE,
+                      .nameplate = (char *) "4821",
+                      .technician = (char *) "Ana Lima",
+                      .password = (char *) "pw" };
+  CvHello share = { .version = 1,
+                    .role = CV_AGENT_ROLE_SHARE,
+                    .name = (char *) "desk",
+                    .fingerprint = (char *) "sha256:" FINGERPRINT_HEX,
+                    .mode = CV_HELLO_MODE_CODE,
+                    .session = (char *) "s1",
+                    .password = (char *) "share pw" };
+  g_autofree char *connect_json = cv_control_build_hello (&connect);
+  g_autofree char *share_json = cv_control_build_hello (&share);
+  g_auto (CvHello) back = { 0 };
+  g_auto (CvHello) share_back = { 0 };
+
+  g_assert_true (hello_parses (connect_json, &back, NULL));
+  g_assert_cmpint (back.mode, ==, CV_HELLO_MODE_CODE);
+  g_assert_cmpstr (back.technician, ==, "Ana Lima");
+  g_assert_cmpstr (back.password, ==, "pw");
+  g_assert_null (back.session);
+  g_assert_true (hello_parses (share_json, &share_back, NULL));
+  g_assert_cmpstr (share_back.session, ==, "s1");
+  g_assert_cmpstr (share_back.password, ==, "share pw");
+  g_assert_null (share_back.technician);
 }
 
 static void
@@ -385,6 +453,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/control/hello/role-escaped", test_hello_role_escaped);
   g_test_add_func ("/control/hello/code-mode", test_hello_code_mode);
   g_test_add_func ("/control/hello/code-round-trip", test_hello_code_round_trip);
+  g_test_add_func ("/control/hello/code-round-trip-credentials",
+                   test_hello_code_credentials_round_trip);
   g_test_add_func ("/control/code/bytes", test_code_bytes);
   g_test_add_func ("/control/code/peer", test_code_peer);
   g_test_add_func ("/control/code/nameplate-and-failed", test_code_nameplate_and_failed);

@@ -8,8 +8,15 @@
 #define MSG_A "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
 #define MSG_B "4OHi4-Tl5ufo6err7O3u7_Dx8vP09fb3-Pn6-_z9_v8"
 
+/* A code HELLO with a credential: @session (share) or @technician (connect). */
 static void
-code_hello (Agent *agent, CvAgentRole role, const char *nameplate, const char *name)
+code_hello_with (Agent *agent,
+                 CvAgentRole role,
+                 const char *nameplate,
+                 const char *name,
+                 const char *session,
+                 const char *technician,
+                 const char *password)
 {
   CvHello hello = {
     .version = CV_PROTOCOL_VERSION,
@@ -18,10 +25,19 @@ code_hello (Agent *agent, CvAgentRole role, const char *nameplate, const char *n
     .fingerprint = (char *) cv_identity_get_fingerprint (agent->identity),
     .mode = CV_HELLO_MODE_CODE,
     .nameplate = (char *) nameplate,
+    .session = (char *) session,
+    .technician = (char *) technician,
+    .password = (char *) password,
   };
   g_autofree char *json = cv_control_build_hello (&hello);
 
   agent_send (agent, CV_CONTROL_HELLO, json);
+}
+
+static void
+code_hello (Agent *agent, CvAgentRole role, const char *nameplate, const char *name)
+{
+  code_hello_with (agent, role, nameplate, name, NULL, NULL, NULL);
 }
 
 /* A share agent with a code; its nameplate. */
@@ -254,6 +270,140 @@ test_disabled (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (strstr (member (refusal, "message"), "does not take session codes"));
 }
 
+/* ---- the gateway's code policy: who may allocate and claim ------------------ */
+
+/* The fixture's gateway with "codes" set to @policy (members after "enabled"); the
+ * technician "Ana Lima" has CONNECT_PASSWORD. */
+static void
+set_policy (Fixture *fixture, const char *limits, const char *policy)
+{
+  g_autofree char *codes = NULL;
+
+  if (strstr (policy, "technicians") != NULL)
+    codes = g_strdup_printf ("\"enabled\": true, %s, \"technicians\": [{\"name\": "
+                             "\"Ana Lima\", \"password_hash\": \"%s\"}]",
+                             policy, fixture_hash (FALSE));
+  else
+    codes = g_strdup_printf ("\"enabled\": true, %s", policy);
+  g_assert_true (cv_gateway_reload (fixture->gateway,
+                                    make_config_with_codes (fixture, limits, TRUE, codes), NULL));
+}
+
+static Agent *
+technician_claim (Fixture *fixture,
+                  const char *nameplate,
+                  const char *name,
+                  const char *technician,
+                  const char *password)
+{
+  Agent *connect = agent_new (fixture, fixture->connect_identity);
+
+  code_hello_with (connect, CV_AGENT_ROLE_CONNECT, nameplate, name, NULL, technician, password);
+  return connect;
+}
+
+static void
+test_allocate_share_password (Fixture *fixture, gconstpointer data)
+{
+  Agent *share;
+  JsonObject *welcome;
+
+  set_policy (fixture, data, "\"allocate\": \"share-password\"");
+
+  share = agent_new (fixture, fixture->share_identity);
+  code_hello (share, CV_AGENT_ROLE_SHARE, NULL, "desk");
+  assert_refused (share, CV_REASON_BAD_PASSWORD,
+                  "this gateway gives session codes only to holders of a share password: give "
+                  "the session and its share password");
+
+  share = agent_new (fixture, fixture->share_identity);
+  code_hello_with (share, CV_AGENT_ROLE_SHARE, NULL, "desk", "s1", NULL, WRONG_PASSWORD);
+  assert_refused (share, CV_REASON_BAD_PASSWORD, "wrong session or password");
+
+  /* The connect password opens no code, nor does an unknown session. */
+  share = agent_new (fixture, fixture->share_identity);
+  code_hello_with (share, CV_AGENT_ROLE_SHARE, NULL, "desk", "s1", NULL, CONNECT_PASSWORD);
+  assert_refused (share, CV_REASON_BAD_PASSWORD, "wrong session or password");
+  share = agent_new (fixture, fixture->share_identity);
+  code_hello_with (share, CV_AGENT_ROLE_SHARE, NULL, "desk", "nosuch", NULL, SHARE_PASSWORD);
+  assert_refused (share, CV_REASON_BAD_PASSWORD, "wrong session or password");
+
+  share = agent_new (fixture, fixture->share_identity);
+  code_hello_with (share, CV_AGENT_ROLE_SHARE, NULL, "desk", "s1", NULL, SHARE_PASSWORD);
+  welcome = agent_next (share, CV_CONTROL_WELCOME);
+  g_assert_true (cv_control_is_nameplate (member (welcome, "nameplate")));
+
+  /* Claims are still anyone's. */
+  {
+    Agent *connect = claim (fixture, member (welcome, "nameplate"));
+
+    agent_next (connect, CV_CONTROL_WELCOME);
+    g_assert_cmpstr (member (agent_next (share, CV_CONTROL_CODE_CLAIMED), "peer_name"), ==, "Ana");
+  }
+}
+
+/* Without a credential nothing is guessed, and nothing counted; a wrong password is a
+ * failed login like a session's (auth_failures_before_backoff is 1 here). */
+static void
+test_claim_technician_refused (Fixture *fixture, gconstpointer data)
+{
+  Agent *share, *connect;
+  g_autofree char *nameplate = NULL;
+
+  set_policy (fixture, data, "\"claim\": \"technicians\"");
+  nameplate = share_code (fixture, &share);
+
+  connect = claim (fixture, nameplate);
+  assert_refused (connect, CV_REASON_BAD_PASSWORD,
+                  "this gateway lets only its technicians claim session codes: give a "
+                  "technician name and its password");
+  connect = technician_claim (fixture, nameplate, "Ana", "Ana Lima", WRONG_PASSWORD);
+  assert_refused (connect, CV_REASON_BAD_PASSWORD, "wrong technician or password");
+  g_assert_cmpuint (count_log_lines ("code claim refused: wrong password for technician"), ==, 1);
+  g_assert_cmpuint (agent_count (share, CV_CONTROL_CODE_CLAIMED), ==, 0);
+
+  /* That failure blocks the address now, even with the right password. */
+  connect = technician_claim (fixture, nameplate, "Ana", "Ana Lima", CONNECT_PASSWORD);
+  assert_refused (connect, CV_REASON_RATE_LIMITED, "too many failed attempts from this address");
+  g_assert_cmpuint (agent_count (share, CV_CONTROL_CODE_CLAIMED), ==, 0);
+}
+
+/* An unknown technician gets the same answer as a wrong password. */
+static void
+test_claim_unknown_technician (Fixture *fixture, gconstpointer data)
+{
+  Agent *share, *connect;
+  g_autofree char *nameplate = NULL;
+
+  set_policy (fixture, data, "\"claim\": \"technicians\"");
+  nameplate = share_code (fixture, &share);
+  connect = agent_new (fixture, fixture->connect_identity);
+  code_hello_with (connect, CV_AGENT_ROLE_CONNECT, nameplate, "Ana", NULL, "Bob", CONNECT_PASSWORD);
+  assert_refused (connect, CV_REASON_BAD_PASSWORD, "wrong technician or password");
+  g_assert_cmpuint (count_log_lines ("code claim refused: unknown technician"), ==, 1);
+}
+
+/* The right password claims, and the sharer is shown the account's name, not the
+ * name the connect agent gave itself. */
+static void
+test_claim_technician_attested (Fixture *fixture, gconstpointer data)
+{
+  Agent *share, *connect;
+  g_autofree char *nameplate = NULL;
+  JsonObject *claimed;
+
+  set_policy (fixture, data, "\"claim\": \"technicians\"");
+  nameplate = share_code (fixture, &share);
+  connect = agent_new (fixture, fixture->connect_identity);
+  code_hello_with (connect, CV_AGENT_ROLE_CONNECT, nameplate, "Totally the Bank", NULL, "Ana Lima",
+                   CONNECT_PASSWORD);
+  agent_next (connect, CV_CONTROL_WELCOME);
+  claimed = agent_next (share, CV_CONTROL_CODE_CLAIMED);
+  g_assert_cmpstr (member (claimed, "peer_name"), ==, "Ana Lima");
+  g_assert_cmpstr (member (claimed, "peer_fingerprint"), ==,
+                   cv_identity_get_fingerprint (fixture->connect_identity));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -269,5 +419,11 @@ main (int argc, char **argv)
                     "\"code_allocations_per_minute_per_address\": 2", test_allocation_rate);
   gateway_test_add ("/gateway/codes/state-file", NULL, test_restart);
   gateway_test_add ("/gateway/codes/disabled", NULL, test_disabled);
+  gateway_test_add ("/gateway/codes/allocate-share-password", NULL, test_allocate_share_password);
+  gateway_test_add ("/gateway/codes/claim-technician-refused",
+                    "\"auth_failures_before_backoff\": 1", test_claim_technician_refused);
+  gateway_test_add ("/gateway/codes/claim-unknown-technician", NULL, test_claim_unknown_technician);
+  gateway_test_add ("/gateway/codes/claim-technician-attested", NULL,
+                    test_claim_technician_attested);
   return gateway_test_run ();
 }

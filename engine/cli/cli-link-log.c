@@ -45,6 +45,15 @@ describe_fix (CvCliLinkLog *self, CvRefusal refusal)
 {
   const char *role = cv_agent_role_to_string (cv_agent_link_get_role (self->link));
 
+  /* A code login refused its credential: the gateway's policy asked for one. */
+  if (refusal == CV_REFUSAL_BAD_PASSWORD && cv_agent_link_get_code_mode (self->link))
+    return g_strdup_printf ("this gateway asks code logins for %s and its password%s%s; "
+                            "then restart this agent",
+                            cv_agent_link_get_role (self->link) == CV_AGENT_ROLE_SHARE
+                              ? "a session (--session)"
+                              : "a technician account (--technician)",
+                            self->password_origin != NULL ? ": check " : "",
+                            self->password_origin != NULL ? self->password_origin : "");
   switch (refusal)
     {
     case CV_REFUSAL_BAD_PASSWORD:
@@ -70,8 +79,10 @@ describe_failure (CvCliLinkLog *self)
 
   if (cv_agent_link_get_state (self->link) == CV_AGENT_LINK_STATE_REFUSED)
     {
-      g_autofree char *sentence = cv_refusal_describe (refusal,
-                                                       cv_agent_link_get_session (self->link));
+      g_autofree char *sentence =
+        refusal == CV_REFUSAL_BAD_PASSWORD && cv_agent_link_get_code_mode (self->link)
+          ? g_strdup ("The gateway did not take this code login's credential")
+          : cv_refusal_describe (refusal, cv_agent_link_get_session (self->link));
       g_autofree char *fix = describe_fix (self, refusal);
 
       const char *said = cv_agent_link_get_refusal_message (self->link);

@@ -32,6 +32,7 @@ struct _CvCliOptions {
   char **offers;          /* --offer NAME=HOST:PORT (share) or --map [HOST:]PORT:NAME (connect) */
   gboolean share_by_code; /* share --code */
   char *code;             /* connect --code CODE */
+  char *technician;       /* connect --code CODE --technician NAME */
   char **authorized_connect_keys;
   /* the gateway's */
   char **listen;
@@ -66,6 +67,7 @@ cv_cli_options_free (CvCliOptions *options)
   g_strfreev (options->targets);
   g_strfreev (options->offers);
   g_free (options->code);
+  g_free (options->technician);
   g_strfreev (options->authorized_connect_keys);
   g_strfreev (options->listen);
   g_strfreev (options->sessions);
@@ -133,6 +135,10 @@ make_entries (CvCliOptions *options, const GOptionEntry *extra)
            "Reach the share agent by the session code its user read out, instead of a "
            "session and its password; with --map (code)",
            "CODE"),
+    ENTRY ("technician", 0, G_OPTION_ARG_STRING, technician,
+           "With --code: claim it as this technician account of the gateway, with its "
+           "password (technician)",
+           "NAME"),
     ENTRY ("map", 'm', G_OPTION_ARG_STRING_ARRAY, offers,
            "Listen on [HOST:]PORT (0: any free port) for the service the share agent offers "
            "as NAME; repeat for more (mappings[].service)",
@@ -377,10 +383,19 @@ check_agent_flags (CvCliOptions *options, GError **error)
       if (!cv_code_parse (options->code, NULL, NULL, &code_error))
         return flag_error (error, "--code: %s", code_error->message);
     }
-  if ((options->share_by_code || options->code != NULL)
-      && (options->session != NULL || n_sources > 0))
-    return flag_error (error, "--code replaces --session and the password: expected one of "
-                              "them, got both");
+  if (options->technician != NULL && options->code == NULL)
+    return flag_error (error, "--technician goes with --code (a technician claims a code)");
+  if (options->code != NULL && options->session != NULL)
+    return flag_error (error, "--code replaces --session: expected one of them, got both (a "
+                              "gateway that lets only technicians claim asks for --technician)");
+  /* A code's credential is the code, unless the gateway's policy asks for a share
+   * password (share --session) or a technician account (connect --technician). */
+  if ((options->share_by_code || options->code != NULL) && n_sources > 0 && options->session == NULL
+      && options->technician == NULL)
+    return flag_error (error,
+                       "--code replaces the password: expected one of them, got both "
+                       "(a password goes with --code only beside %s)",
+                       options->share_by_code ? "--session" : "--technician");
   if (options->config_file != NULL)
     return TRUE;
   if (options->gateway == NULL)
@@ -571,17 +586,26 @@ set_password_source (CvCliOptions *options, JsonObject *root)
 {
   if (options->share_by_code || options->code != NULL)
     {
-      /* The code is the credential: the file's session and password do not apply. */
-      json_object_remove_member (root, "session");
-      json_object_remove_member (root, "password_file");
-      json_object_remove_member (root, "password_env");
-      json_object_remove_member (root, "password_stdin");
+      gboolean credential = options->session != NULL || options->technician != NULL;
+
       if (options->share_by_code)
         json_object_set_boolean_member (root, "code", TRUE);
       else
         json_object_set_string_member (root, "code", options->code);
-      return;
+      /* The code is the credential, with the flags' session or technician if given:
+       * the file's own session, technician and password do not apply. */
+      if (!credential)
+        {
+          json_object_remove_member (root, "session");
+          json_object_remove_member (root, "technician");
+          json_object_remove_member (root, "password_file");
+          json_object_remove_member (root, "password_env");
+          json_object_remove_member (root, "password_stdin");
+          return;
+        }
+      set_string (root, "technician", options->technician);
     }
+
   if (options->password_file == NULL && options->password_env == NULL && !options->password_stdin)
     {
       if (options->config_file == NULL)

@@ -63,6 +63,8 @@ static const CvConfigKey service_keys[] = {
 static const CvConfigKey connect_keys[] = {
   AGENT_KEYS,
   { "code", CV_CONFIG_STRING, FALSE, CV_CONFIG_BY_CALLER },
+  { "technician", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, technician),
+    .max = MAX_NAME_CHARS },
   { "mappings", CV_CONFIG_ARRAY, TRUE, CV_CONFIG_BY_CALLER },
   { "offline_hold_ms", CV_CONFIG_UINT, FALSE, G_STRUCT_OFFSET (CvConnectConfig, offline_hold_ms),
     .min = 0, .max = CV_CONNECT_MAX_OFFLINE_HOLD_MS },
@@ -91,6 +93,7 @@ agent_config_clear (CvAgentConfig *agent)
   if (agent->code != NULL)
     sodium_memzero (agent->code, strlen (agent->code));
   g_clear_pointer (&agent->code, g_free);
+  g_clear_pointer (&agent->technician, g_free);
 }
 
 static void
@@ -259,6 +262,13 @@ read_login (CvAgentConfig *agent,
       agent->code_mode = TRUE;
       agent->code = g_strdup (text);
     }
+  if (!agent->code_mode && agent->technician != NULL)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, "technician",
+                           "expected technician only with a session code, got one with a "
+                           "session");
+      return FALSE;
+    }
   if (!agent->code_mode)
     {
       if (agent->session == NULL)
@@ -273,7 +283,20 @@ read_login (CvAgentConfig *agent,
       return cv_config_check_session_id (agent->session, "session", error)
              && read_password_source (agent, root, file, error);
     }
-  /* A code is the credential: a session or a password beside it would be a second one. */
+  if (kind == CV_CONFIG_KIND_SHARE && agent->session != NULL)
+    /* A gateway may give codes only to holders of a share password. */
+    return cv_config_check_session_id (agent->session, "session", error)
+           && read_password_source (agent, root, file, error);
+  if (agent->technician != NULL && agent->session != NULL)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, "session",
+                           "expected no session with a session code and a technician, got one");
+      return FALSE;
+    }
+  if (agent->technician != NULL)
+    /* A gateway may let only its technicians claim codes. */
+    return read_password_source (agent, root, file, error);
+  /* Else the code is the only credential: a password would be for nothing. */
   for (guint i = 0; i < 4; i++)
     {
       static const char *const others[] = { "session", "password_file", "password_env",
@@ -282,7 +305,12 @@ read_login (CvAgentConfig *agent,
       if (json_object_has_member (root, others[i]))
         {
           cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, others[i],
-                               "expected no %s with a session code, got one", others[i]);
+                               "expected no %s with a session code, got one%s", others[i],
+                               kind == CV_CONFIG_KIND_SHARE
+                                 ? " without a session (give session too, if the gateway asks "
+                                   "for a share password)"
+                                 : " without a technician (give technician too, if the gateway "
+                                   "asks for a technician account)");
           return FALSE;
         }
     }

@@ -36,6 +36,10 @@ typedef struct {
    * code to read out; a connect agent is given the code it was told. */
   gboolean code_mode;
   char *code; /* a connect agent's code, as typed; wiped when freed */
+  /* What a gateway's code policy may ask for (SESSION-CODES.md §4), with the password
+   * source above: a share agent's session (its share password), a connect agent's
+   * technician account.  NULL: no credential beside the code. */
+  char *technician;
 } CvAgentConfig;
 
 /* A target the share agent will dial: a host and an inclusive port range. */

@@ -37,10 +37,30 @@ static const CvConfigKey sessions_file_keys[] = {
  * (a log, a disk image) makes the gateway read. */
 #define MAX_SESSIONS_FILE_BYTES (256 * 1024 * 1024)
 
+G_STATIC_ASSERT (sizeof (CvCodeAllocate) == sizeof (guint));
+G_STATIC_ASSERT (sizeof (CvCodeClaim) == sizeof (guint));
+
+static const char *const allocate_choices[] = { "anyone", "share-password", NULL };
+static const char *const claim_choices[] = { "anyone", "technicians", NULL };
+
 /* Session codes (engine/SESSION-CODES.md): off unless the operator turns them on, since
- * a code login needs no password.  Who may allocate and claim comes here next. */
+ * a code login needs no password unless "allocate" and "claim" ask for one. */
 static const CvConfigKey codes_keys[] = {
   { "enabled", CV_CONFIG_BOOLEAN, FALSE, G_STRUCT_OFFSET (CvGatewayConfig, codes_enabled) },
+  { "allocate", CV_CONFIG_CHOICE, FALSE, G_STRUCT_OFFSET (CvGatewayConfig, code_allocate),
+    .choices = allocate_choices },
+  { "claim", CV_CONFIG_CHOICE, FALSE, G_STRUCT_OFFSET (CvGatewayConfig, code_claim),
+    .choices = claim_choices },
+  { "technicians", CV_CONFIG_ARRAY, FALSE, CV_CONFIG_BY_CALLER },
+};
+
+/* As long as the names agents show (wire/cv-control.h): it is shown as one. */
+#define MAX_TECHNICIAN_NAME_CHARS 128
+
+static const CvConfigKey technician_keys[] = {
+  { "name", CV_CONFIG_STRING, TRUE, G_STRUCT_OFFSET (CvGatewayTechnician, name),
+    .max = MAX_TECHNICIAN_NAME_CHARS },
+  { "password_hash", CV_CONFIG_STRING, TRUE, G_STRUCT_OFFSET (CvGatewayTechnician, password_hash) },
 };
 
 static const CvConfigKey certificate_keys[] = {
@@ -193,9 +213,20 @@ session_free (gpointer data)
   g_free (session);
 }
 
+static void
+technician_free (gpointer data)
+{
+  CvGatewayTechnician *technician = data;
+
+  g_free (technician->name);
+  g_free (technician->password_hash);
+  g_free (technician);
+}
+
 void
 cv_gateway_config_free (CvGatewayConfig *config)
 {
+  g_clear_pointer (&config->technicians, g_ptr_array_unref);
   g_clear_pointer (&config->listeners, g_ptr_array_unref);
   g_clear_pointer (&config->sessions, g_ptr_array_unref);
   g_free (config->cert_file);
@@ -308,6 +339,59 @@ read_certificate (CvGatewayConfig *config, JsonObject *root, const char *file, G
 }
 
 static gboolean
+read_technicians (CvGatewayConfig *config, JsonObject *codes, GError **error)
+{
+  JsonArray *technicians = NULL;
+
+  if (!cv_config_get_array (codes, "technicians", "codes", FALSE, &technicians, error))
+    return FALSE;
+  for (guint i = 0; technicians != NULL && i < json_array_get_length (technicians); i++)
+    {
+      g_autofree char *where = cv_config_path_element ("codes.technicians", i);
+      g_autofree char *hash_where = cv_config_path_member (where, "password_hash");
+      g_autofree char *name_where = cv_config_path_member (where, "name");
+      CvGatewayTechnician *technician = g_new0 (CvGatewayTechnician, 1);
+      JsonObject *object = NULL;
+
+      g_ptr_array_add (config->technicians, technician);
+      if (!cv_config_node_get_object (json_array_get_element (technicians, i), where, &object,
+                                      error)
+          || !cv_config_read_object (object, where, technician_keys, G_N_ELEMENTS (technician_keys),
+                                     technician, error)
+          || !validate_password_hash (technician->password_hash, hash_where, error))
+        return FALSE;
+      /* The name is who the sharer is told asks: two alike could not be told apart. */
+      for (guint j = 0; j < i; j++)
+        if (g_str_equal (((CvGatewayTechnician *) config->technicians->pdata[j])->name,
+                         technician->name))
+          {
+            cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, name_where,
+                                 "expected each technician's name once, got “%s” as "
+                                 "codes.technicians[%u] already",
+                                 technician->name, j);
+            return FALSE;
+          }
+    }
+  if (config->code_claim == CV_CODE_CLAIM_TECHNICIANS && config->technicians->len == 0)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_MISSING_KEY, "codes.technicians",
+                           "expected at least one technician ({\"name\", \"password_hash\"}) "
+                           "when \"claim\" is \"technicians\", got none: nobody could claim a "
+                           "code");
+      return FALSE;
+    }
+  if (config->code_claim != CV_CODE_CLAIM_TECHNICIANS && config->technicians->len > 0)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, "codes.technicians",
+                           "expected no technicians unless \"claim\" is \"technicians\", got "
+                           "%u: with \"claim\": \"anyone\" they would not be asked for",
+                           config->technicians->len);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
 read_codes (CvGatewayConfig *config, JsonObject *root, GError **error)
 {
   JsonObject *codes = NULL;
@@ -315,8 +399,22 @@ read_codes (CvGatewayConfig *config, JsonObject *root, GError **error)
   if (!cv_config_get_object (root, "codes", "", FALSE, &codes, error))
     return FALSE;
   return codes == NULL
-         || cv_config_read_object (codes, "codes", codes_keys, G_N_ELEMENTS (codes_keys), config,
-                                   error);
+         || (cv_config_read_object (codes, "codes", codes_keys, G_N_ELEMENTS (codes_keys), config,
+                                    error)
+             && read_technicians (config, codes, error));
+}
+
+const CvGatewayTechnician *
+cv_gateway_config_find_technician (const CvGatewayConfig *config, const char *name)
+{
+  for (guint i = 0; name != NULL && i < config->technicians->len; i++)
+    {
+      const CvGatewayTechnician *technician = config->technicians->pdata[i];
+
+      if (g_str_equal (technician->name, name))
+        return technician;
+    }
+  return NULL;
 }
 
 static gboolean
@@ -558,6 +656,7 @@ cv_gateway_config_new_from_json (JsonObject *root, const char *file, GError **er
 
   config->listeners = g_ptr_array_new_with_free_func (listener_free);
   config->sessions = g_ptr_array_new_with_free_func (session_free);
+  config->technicians = g_ptr_array_new_with_free_func (technician_free);
   cv_gateway_limits_init_defaults (&config->limits);
 #ifdef __linux__
   config->join = CV_GATEWAY_JOIN_SPLICE;

@@ -65,6 +65,24 @@ typedef struct {
   char *connect_password_hash;
 } CvGatewaySession;
 
+/* Who may allocate a session code (SESSION-CODES.md §4). */
+typedef enum {
+  CV_CODE_ALLOCATE_ANYONE,
+  CV_CODE_ALLOCATE_SHARE_PASSWORD, /* a configured session's share password */
+} CvCodeAllocate;
+
+/* Who may claim one. */
+typedef enum {
+  CV_CODE_CLAIM_ANYONE,
+  CV_CODE_CLAIM_TECHNICIANS, /* a technician account of the config */
+} CvCodeClaim;
+
+/* A technician account: who may claim codes when "claim" is "technicians". */
+typedef struct {
+  char *name; /* what the share agent's consent prompt shows, as the gateway attests it */
+  char *password_hash;
+} CvGatewayTechnician;
+
 typedef struct {
   GPtrArray *listeners; /* of CvGatewayListener; never empty */
   char *cert_file;      /* NULL: a self-signed certificate kept in state_dir */
@@ -78,7 +96,14 @@ typedef struct {
   CvGatewayJoin join;
   CvLogLevel log_level;
   gboolean codes_enabled; /* "codes": {"enabled": true}; FALSE by default */
+  CvCodeAllocate code_allocate;
+  CvCodeClaim code_claim;
+  GPtrArray *technicians; /* of CvGatewayTechnician; not empty when claim is "technicians" */
 } CvGatewayConfig;
+
+/* The technician of that name, or NULL. */
+const CvGatewayTechnician *cv_gateway_config_find_technician (const CvGatewayConfig *config,
+                                                              const char *name);
 
 CvGatewayConfig *cv_gateway_config_load (const char *file, GError **error);
 CvGatewayConfig *cv_gateway_config_new_from_json (JsonObject *root,

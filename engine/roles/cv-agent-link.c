@@ -57,6 +57,7 @@ struct _CvAgentLink {
   char *name;
   gboolean code_mode; /* HELLO mode "code": no session, no password */
   char *nameplate;    /* a connect agent's, in code mode */
+  char *technician;   /* a connect agent's account, in code mode, if its config has one */
 
   CvBackoff backoff;
   CvBackoff auth_backoff;
@@ -172,6 +173,7 @@ cv_agent_link_finalize (GObject *object)
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->session);
   g_free (self->nameplate);
+  g_free (self->technician);
   if (self->password != NULL)
     sodium_memzero (self->password, strlen (self->password));
   g_free (self->password);
@@ -345,7 +347,9 @@ cv_agent_link_new_from_config (const CvAgentConfig *config,
   if (!cv_agent_config_check (config, error))
     return NULL;
   /* A code replaces the session's password; a connect agent's code is its own to set. */
-  if (!config->code_mode && (password = cv_agent_config_read_password (config, error)) == NULL)
+  /* In code mode, a password only beside the credential a gateway's policy asks for. */
+  if ((!config->code_mode || config->session != NULL || config->technician != NULL)
+      && (password = cv_agent_config_read_password (config, error)) == NULL)
     return NULL;
   identity = cv_identity_load_or_create (config->state_dir, CV_AGENT_IDENTITY_NAME, config->name,
                                          &created, error);
@@ -366,6 +370,8 @@ cv_agent_link_new_from_config (const CvAgentConfig *config,
     sodium_memzero (password, strlen (password));
   if (config->code_mode && role == CV_AGENT_ROLE_SHARE)
     cv_agent_link_set_code_mode (link, NULL);
+  if (config->code_mode && role == CV_AGENT_ROLE_CONNECT)
+    link->technician = g_strdup (config->technician);
   return link;
 }
 
@@ -692,8 +698,15 @@ on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
   hello.version = CV_PROTOCOL_VERSION;
   hello.role = self->role;
   hello.mode = self->code_mode ? CV_HELLO_MODE_CODE : CV_HELLO_MODE_PASSWORD;
-  hello.session = self->code_mode ? NULL : self->session;
-  hello.password = self->code_mode ? NULL : self->password;
+  /* In code mode, the session (a share agent's) or technician (a connect agent's) and
+   * its password go only where the config has them: a gateway's policy may ask. */
+  if (!self->code_mode
+      || (self->role == CV_AGENT_ROLE_SHARE ? self->session : self->technician) != NULL)
+    {
+      hello.session = self->role == CV_AGENT_ROLE_SHARE || !self->code_mode ? self->session : NULL;
+      hello.technician = self->code_mode ? self->technician : NULL;
+      hello.password = self->password;
+    }
   hello.nameplate = self->nameplate;
   hello.name = fitted_name = self->name != NULL ? cv_control_fit_name (self->name) : NULL;
   hello.fingerprint = (char *) cv_identity_get_fingerprint (self->identity);

@@ -223,6 +223,17 @@ cv_gateway_link_get_hello (CvGatewayLink *self)
   return self->have_hello ? &self->hello : NULL;
 }
 
+/* The name the gateway vouches for instead of the one the agent gave: a technician
+ * account's (SESSION-CODES.md §4), which is what the other agent is then shown. */
+void
+cv_gateway_link_attest_name (CvGatewayLink *self, const char *name)
+{
+  g_return_if_fail (self->have_hello);
+
+  g_free (self->hello.name);
+  self->hello.name = g_strdup (name);
+}
+
 guint
 cv_gateway_link_get_hello_timeout_ms (CvGatewayLink *self)
 {

@@ -23,6 +23,7 @@ GInetAddress *cv_gateway_link_get_remote (CvGatewayLink *self);
 const char *cv_gateway_link_get_remote_string (CvGatewayLink *self);
 const char *cv_gateway_link_get_fingerprint (CvGatewayLink *self);
 const CvHello *cv_gateway_link_get_hello (CvGatewayLink *self);
+void cv_gateway_link_attest_name (CvGatewayLink *self, const char *name);
 gboolean cv_gateway_link_is_welcomed (CvGatewayLink *self);
 gint64 cv_gateway_link_get_welcomed_time (CvGatewayLink *self);
 gint64 cv_gateway_link_get_round_trip_us (CvGatewayLink *self);

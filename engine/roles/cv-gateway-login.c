@@ -18,6 +18,7 @@
 
 #include "auth/cv-password-checker.h"
 #include "auth/cv-password.h"
+#include "base/cv-log-escape.h"
 #include "wire/cv-control.h"
 
 #include <sodium.h>
@@ -26,6 +27,7 @@
 /* What a client is told when its session id or its password is wrong: one answer for
  * both, so that session ids cannot be listed. */
 #define WRONG_CREDENTIALS "wrong session or password"
+#define WRONG_TECHNICIAN "wrong technician or password"
 
 /* How long a client told that checks are busy should wait: about what the workers
  * take to get through a full queue. */
@@ -89,19 +91,82 @@ hash_for_role (CvGateway *self, const CvHello *hello, CvAgentRole role)
   return role == CV_AGENT_ROLE_SHARE ? session->share_hash : session->connect_hash;
 }
 
-/* The hash the session has now for the HELLO's role. */
+/* Whether the gateway's code policy asks this code login for a password. */
+static gboolean
+code_needs_password (CvGateway *self, const CvHello *hello)
+{
+  return hello->role == CV_AGENT_ROLE_SHARE
+           ? self->config->code_allocate == CV_CODE_ALLOCATE_SHARE_PASSWORD
+           : self->config->code_claim == CV_CODE_CLAIM_TECHNICIANS;
+}
+
+/* The hash the session has now for the HELLO's role; in code mode, the hash its
+ * credential is checked against: the session's share password to allocate, the
+ * technician's password to claim. */
 static const char *
 current_hash (CvGateway *self, const CvHello *hello)
 {
+  if (hello->mode == CV_HELLO_MODE_CODE && hello->role == CV_AGENT_ROLE_CONNECT)
+    {
+      const CvGatewayTechnician *technician = cv_gateway_config_find_technician (self->config,
+                                                                                 hello->technician);
+
+      return technician != NULL ? technician->password_hash : NULL;
+    }
+  if (hello->mode == CV_HELLO_MODE_CODE && hello->session == NULL)
+    return NULL;
   return hash_for_role (self, hello, hello->role);
 }
 
+/* A code login is not a session's: no second hash to compare with. */
 static const char *
 other_hash (CvGateway *self, const CvHello *hello)
 {
+  if (hello->mode == CV_HELLO_MODE_CODE)
+    return NULL;
   return hash_for_role (self, hello,
                         hello->role == CV_AGENT_ROLE_SHARE ? CV_AGENT_ROLE_CONNECT
                                                            : CV_AGENT_ROLE_SHARE);
+}
+
+static void
+log_code_refusal (const CvHello *hello, const char *remote, gboolean unknown, gboolean open)
+{
+  g_autofree char *technician = NULL;
+
+  if (hello->role == CV_AGENT_ROLE_CONNECT)
+    technician = cv_log_escape (hello->technician, -1);
+  if (hello->role == CV_AGENT_ROLE_SHARE)
+    g_message ("%s: code refused: %s for session “%s”%s", remote,
+               unknown ? "no share password" : "wrong share password", hello->session,
+               open ? "" : " (the link had closed)");
+  else
+    g_message ("%s: code claim refused: %s “%s”%s", remote,
+               unknown ? "unknown technician" : "wrong password for technician", technician,
+               open ? "" : " (the link had closed)");
+}
+
+/* A code login whose credential the policy asked for, and which was right. */
+static void
+code_login_checked (CvGateway *self, CvGatewayLink *link)
+{
+  const CvHello *hello = cv_gateway_link_get_hello (link);
+
+  if (!self->config->codes_enabled)
+    {
+      cv_gateway_link_refuse (link, CV_REASON_BAD_REQUEST,
+                              "this gateway no longer takes session codes", 0);
+      return;
+    }
+  /* The sharer is shown the account's name as the config spells it, not what the
+   * agent called itself. */
+  if (hello->role == CV_AGENT_ROLE_CONNECT)
+    {
+      g_autofree char *name = g_strdup (hello->technician);
+
+      cv_gateway_link_attest_name (link, name);
+    }
+  cv_gateway_code_hello (self, link);
 }
 
 static gboolean
@@ -211,7 +276,9 @@ on_checked (GObject *source, GAsyncResult *result, gpointer user_data)
       /* It ran, so it counts, whether or not anyone is still there to hear it. */
       cv_auth_limiter_record_failure (self->limiter, cv_gateway_link_get_remote (link),
                                       g_get_monotonic_time ());
-      if (login->unknown_session)
+      if (hello->mode == CV_HELLO_MODE_CODE)
+        log_code_refusal (hello, remote, login->unknown_session, open);
+      else if (login->unknown_session)
         g_message ("%s: unknown session “%s”%s", remote, hello->session,
                    open ? "" : " (the link had closed)");
       else
@@ -225,8 +292,15 @@ on_checked (GObject *source, GAsyncResult *result, gpointer user_data)
     ;
   else if (self->shutting_down)
     cv_gateway_link_refuse (link, CV_REASON_SHUTTING_DOWN, "the gateway is shutting down", 0);
+  else if ((!matched || hash == NULL) && hello->mode == CV_HELLO_MODE_CODE)
+    cv_gateway_link_refuse (link, CV_REASON_BAD_PASSWORD,
+                            hello->role == CV_AGENT_ROLE_SHARE ? WRONG_CREDENTIALS
+                                                               : WRONG_TECHNICIAN,
+                            0);
   else if (!matched || hash == NULL)
     cv_gateway_link_refuse (link, CV_REASON_BAD_PASSWORD, WRONG_CREDENTIALS, 0);
+  else if (hello->mode == CV_HELLO_MODE_CODE)
+    code_login_checked (self, link);
   else if (same_password)
     /* Who knows one password knows the other: telling them says nothing new, and it
      * tells the agent's user what the operator must fix. */
@@ -291,10 +365,22 @@ cv_gateway_on_link_hello (CvGatewayLink *link, CvGateway *self)
                               0);
       return;
     }
-  if (hello->mode == CV_HELLO_MODE_CODE)
+  if (hello->mode == CV_HELLO_MODE_CODE && !code_needs_password (self, hello))
     {
       /* No password to check: the code's secret is the agents' business. */
       cv_gateway_code_hello (self, link);
+      return;
+    }
+  if (hello->mode == CV_HELLO_MODE_CODE && hello->password == NULL)
+    {
+      /* Nothing was guessed, so nothing is counted. */
+      cv_gateway_link_refuse (link, CV_REASON_BAD_PASSWORD,
+                              hello->role == CV_AGENT_ROLE_SHARE
+                                ? "this gateway gives session codes only to holders of a share "
+                                  "password: give the session and its share password"
+                                : "this gateway lets only its technicians claim session codes: "
+                                  "give a technician name and its password",
+                              0);
       return;
     }
 

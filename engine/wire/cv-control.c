@@ -89,6 +89,7 @@ cv_hello_clear (CvHello *hello)
   g_clear_pointer (&hello->name, g_free);
   g_clear_pointer (&hello->fingerprint, g_free);
   g_clear_pointer (&hello->nameplate, g_free);
+  g_clear_pointer (&hello->technician, g_free);
   hello->mode = CV_HELLO_MODE_PASSWORD;
 }
 
@@ -272,6 +273,13 @@ cv_control_build_hello (const CvHello *hello)
       json_object_set_string_member (object, "mode", "code");
       if (hello->role == CV_AGENT_ROLE_CONNECT)
         json_object_set_string_member (object, "nameplate", hello->nameplate);
+      /* What the gateway's policy may ask for: a share password, a technician account. */
+      if (hello->role == CV_AGENT_ROLE_SHARE && hello->session != NULL)
+        json_object_set_string_member (object, "session", hello->session);
+      if (hello->role == CV_AGENT_ROLE_CONNECT && hello->technician != NULL)
+        json_object_set_string_member (object, "technician", hello->technician);
+      if (hello->password != NULL)
+        json_object_set_string_member (object, "password", hello->password);
     }
   else
     {
@@ -315,11 +323,63 @@ get_nameplate (JsonObject *object, const char *what, GError **error)
   return nameplate;
 }
 
+/* A code login's credential, which the gateway's policy may ask for (SESSION-CODES.md
+ * §4): none, or a password with exactly one of "session" (a share password) and
+ * "technician" (a technician account).  Which role may send which is the caller's. */
+static gboolean
+parse_code_credential (JsonObject *object,
+                       const char **session,
+                       const char **technician,
+                       const char **password,
+                       GError **error)
+{
+  gboolean has_session = json_object_has_member (object, "session");
+  gboolean has_technician = json_object_has_member (object, "technician");
+
+  *session = *technician = *password = NULL;
+  if (!has_session && !has_technician && !json_object_has_member (object, "password"))
+    return TRUE;
+  if (has_session == has_technician)
+    {
+      g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                   "HELLO: a code login's “password” goes with one “session” or one "
+                   "“technician”");
+      return FALSE;
+    }
+  if (has_session
+      && (*session = cv_control_get_string (object, "session", MAX_SESSION_LEN, TRUE, error))
+           == NULL)
+    return FALSE;
+  if (has_technician
+      && (*technician = cv_control_get_string (object, "technician", CV_CONTROL_MAX_NAME_BYTES,
+                                               TRUE, error))
+           == NULL)
+    return FALSE;
+  if (has_technician
+      && (!g_utf8_validate (*technician, -1, NULL)
+          || g_utf8_strlen (*technician, -1) > CV_CONTROL_MAX_NAME_CHARS))
+    {
+      g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                   "HELLO: “technician” must be at most %u characters", CV_CONTROL_MAX_NAME_CHARS);
+      return FALSE;
+    }
+  for (const char *p = *technician != NULL ? *technician : ""; *p != '\0'; p = g_utf8_next_char (p))
+    if (g_unichar_iscntrl (g_utf8_get_char (p)))
+      {
+        g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                     "HELLO: “technician” holds a control character");
+        return FALSE;
+      }
+  return (*password = cv_control_get_string (object, "password", MAX_PASSWORD_LEN, TRUE, error))
+         != NULL;
+}
+
 gboolean
 cv_control_parse_hello (GBytes *json, CvHello *hello, GError **error)
 {
   g_autoptr (JsonObject) object = cv_control_parse (json, error);
   const char *role, *session, *password, *name, *fingerprint, *mode, *nameplate = NULL;
+  const char *technician;
   gboolean code;
   JsonNode *version;
 
@@ -346,22 +406,23 @@ cv_control_parse_hello (GBytes *json, CvHello *hello, GError **error)
       return FALSE;
     }
   code = mode != NULL && g_str_equal (mode, "code");
+  technician = NULL;
   if (code)
     {
-      /* A code login carries no credential: the secret never reaches the gateway. */
-      if (json_object_has_member (object, "session") || json_object_has_member (object, "password"))
-        {
-          g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
-                       "HELLO: a code login has no “session” and no “password”");
-          return FALSE;
-        }
-      session = password = NULL;
+      if (!parse_code_credential (object, &session, &technician, &password, error))
+        return FALSE;
     }
   else if ((session = cv_control_get_string (object, "session", MAX_SESSION_LEN, TRUE, error))
              == NULL
            || (password = cv_control_get_string (object, "password", MAX_PASSWORD_LEN, TRUE, error))
                 == NULL)
     return FALSE;
+  if (!code && json_object_has_member (object, "technician"))
+    {
+      g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                   "HELLO: “technician” belongs to a code login");
+      return FALSE;
+    }
   if (!code && json_object_has_member (object, "nameplate"))
     {
       g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
@@ -423,6 +484,19 @@ cv_control_parse_hello (GBytes *json, CvHello *hello, GError **error)
     {
       if ((nameplate = get_nameplate (object, "HELLO", error)) == NULL)
         return FALSE;
+      if (session != NULL)
+        {
+          g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                       "HELLO: a connect agent's code login names a “technician”, not a "
+                       "“session”");
+          return FALSE;
+        }
+    }
+  else if (code && technician != NULL)
+    {
+      g_set_error (error, CV_CONTROL_ERROR, CV_CONTROL_ERROR_MALFORMED,
+                   "HELLO: a share agent's code login names a “session”, not a “technician”");
+      return FALSE;
     }
   else if (code && json_object_has_member (object, "nameplate"))
     {
@@ -439,6 +513,7 @@ cv_control_parse_hello (GBytes *json, CvHello *hello, GError **error)
   hello->fingerprint = g_strdup (fingerprint);
   hello->mode = code ? CV_HELLO_MODE_CODE : CV_HELLO_MODE_PASSWORD;
   hello->nameplate = g_strdup (nameplate);
+  hello->technician = g_strdup (technician);
   return TRUE;
 }
 

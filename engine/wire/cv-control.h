@@ -99,12 +99,16 @@ typedef enum {
 typedef struct {
   guint version;
   CvAgentRole role;
-  char *session;  /* password mode only; NULL in code mode */
-  char *password; /* password mode only; NULL in code mode */
+  /* Password mode: the session and its password.  Code mode, where the gateway's policy
+   * asks for them (SESSION-CODES.md §4): a share agent's session and its share
+   * password, or a connect agent's technician account and its password; else NULL. */
+  char *session;
+  char *password;
   char *name;
   char *fingerprint;
   CvHelloMode mode;
-  char *nameplate; /* code mode, connect agents only: 3–9 ASCII digits */
+  char *nameplate;  /* code mode, connect agents only: 3–9 ASCII digits */
+  char *technician; /* code mode, connect agents only, with password; or NULL */
 } CvHello;
 
 void cv_hello_clear (CvHello *hello);

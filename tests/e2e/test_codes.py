@@ -13,15 +13,15 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (CLI, START_TIMEOUT, DataStream, case, check,  # noqa: E402
-                     duplex, how_closed, run_tests)
+                     duplex, hash_password, how_closed, run_tests)
 
 
-def code_gateway(t, limits=None, extra_args=None):
+def code_gateway(t, limits=None, extra_args=None, codes=None):
     gw = t.gateway([], start=False, record=t.path("tunnels.rec"), limits=limits)
     gw.extra_args = extra_args or []
     with open(gw.config_path) as f:
         config = json.load(f)
-    config["codes"] = {"enabled": True}
+    config["codes"] = dict({"enabled": True}, **(codes or {}))
     config["log_level"] = "debug"
     with open(gw.config_path, "w") as f:
         json.dump(config, f)
@@ -40,9 +40,9 @@ def start_share(t, gw, echo, extra):
     return share, m.group(1)
 
 
-def start_connect(t, gw, code, name="connect"):
+def start_connect(t, gw, code, name="connect", extra=(), env=None):
     conn = t.spawn(name, [CLI, "connect"] + common(gw, name, t) + [
-        "--code", code, "--map", "0:echo"])
+        "--code", code, "--map", "0:echo"] + list(extra), env=env)
     _, m, _ = conn.wait_for_log(r"mapping 127\.0\.0\.1:(\d+) . service .echo.", START_TIMEOUT)
     return conn, int(m.group(1))
 
@@ -250,6 +250,38 @@ def test_allocation_rate_limit(t):
     check(second.count(r"^Session code:") == 0, "a second code was allocated:\n" + second.tail())
 
 
+TECHNICIAN_PASSWORD = "ana's technician password"
+
+
+def test_technician(t):
+    # A gateway that lets only its technicians claim: a wrong password is refused and
+    # burns nothing; the right one claims, and the sharer's prompt names the account as
+    # the gateway's config spells it, not the name the connect agent gave itself.
+    echo = t.echo_server()
+    gw = code_gateway(t, codes={"claim": "technicians", "technicians": [
+        {"name": "Ana Lima", "password_hash": hash_password(TECHNICIAN_PASSWORD)}]})
+    share, code = start_share(t, gw, echo, ["--accept"])
+    wrong = t.spawn("wrong", [CLI, "connect"] + common(gw, "wrong", t) + [
+        "--code", code, "--map", "0:echo", "--technician", "Ana Lima",
+        "--password-env", "TECH_PW"], env={"TECH_PW": "a wrong guess"})
+    wrong.wait_for_log(r"wrong technician or password", START_TIMEOUT)
+    wrong.stop()
+    conn, port = start_connect(t, gw, code, "laptop", ["--technician", "Ana Lima",
+                                                       "--password-env", "TECH_PW"],
+                               env={"TECH_PW": TECHNICIAN_PASSWORD})
+    s = t.connect(port)
+    total = 256 * 1024
+    sent, got, n = duplex(s, DataStream(23, total), time.monotonic() + 30)
+    check(n == total and sent == got, "%d of %d bytes came back" % (n, total))
+    share.wait_for_log(r"“Ana Lima” \(127\.0\.0\.1, key sha256:[0-9a-f]+\) asks for: echo[ ;]",
+                       START_TIMEOUT)
+    check(share.count(r"“laptop”") == 0, "the prompt showed the agent's own name:\n"
+          + share.tail())
+    check(gw.proc.count(r"code claim refused: wrong password for technician") == 1,
+          "the gateway did not log the wrong password:\n" + gw.proc.tail())
+    check_no_secret(gw, code)
+
+
 run_tests([
     case("right code and consent: checksummed data, equal verification strings",
          test_right_code),
@@ -265,4 +297,6 @@ run_tests([
          test_restart),
     case("repeated wrong claims from one address are rate-limited", test_claim_rate_limit),
     case("code allocations from one address are rate-limited", test_allocation_rate_limit),
+    case("claim by technicians: a wrong password is refused, the right one claims, the "
+         "prompt shows the attested name", test_technician),
 ])
