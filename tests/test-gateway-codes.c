@@ -404,6 +404,68 @@ test_claim_technician_attested (Fixture *fixture, gconstpointer data)
                    cv_identity_get_fingerprint (fixture->connect_identity));
 }
 
+/* Both agents through the exchange (contents relayed, not read) and CODE_DONE. */
+static void
+confirm_pair (Fixture *fixture, Agent **share, Agent **connect)
+{
+  g_autofree char *nameplate = NULL;
+
+  claimed_pair (fixture, share, connect, &nameplate);
+  agent_send (*connect, CV_CONTROL_CODE_PAKE, "{\"msg\":\"" MSG_A "\"}");
+  agent_next (*share, CV_CONTROL_CODE_PAKE);
+  agent_send (*share, CV_CONTROL_CODE_PAKE, "{\"msg\":\"" MSG_B "\"}");
+  agent_next (*connect, CV_CONTROL_CODE_PAKE);
+  agent_send (*connect, CV_CONTROL_CODE_CONFIRM, "{\"mac\":\"" MSG_B "\"}");
+  agent_next (*share, CV_CONTROL_CODE_CONFIRM);
+  agent_send (*share, CV_CONTROL_CODE_CONFIRM, "{\"mac\":\"" MSG_A "\"}");
+  agent_next (*connect, CV_CONTROL_CODE_CONFIRM);
+  agent_send (*connect, CV_CONTROL_CODE_DONE, "{}");
+  agent_send (*share, CV_CONTROL_CODE_DONE, "{}");
+  g_assert_true (gateway_wait_until (confirmed, NULL, WAIT_MS));
+}
+
+/* A confirmed code session ends at code_session_max_ms: both links are closed. */
+static void
+test_session_max (Fixture *fixture, gconstpointer data)
+{
+  Agent *share, *connect;
+
+  confirm_pair (fixture, &share, &connect);
+  agent_wait_closed (share);
+  agent_wait_closed (connect);
+}
+
+/* max_codes open at once: the next share agent is refused limit-reached, saying so. */
+static void
+test_max_codes (Fixture *fixture, gconstpointer data)
+{
+  Agent *share, *second;
+
+  g_free (share_code (fixture, &share));
+  second = agent_new (fixture, fixture->share2_identity);
+  code_hello (second, CV_AGENT_ROLE_SHARE, NULL, "desk 2");
+  assert_refused (second, CV_REASON_LIMIT_REACHED, "the gateway has no code to give");
+}
+
+/* The global claim limit holds when the per-address one would not: the second claim in
+ * the minute is refused rate-limited, and the code is not burned by it. */
+static void
+test_global_claim_rate (Fixture *fixture, gconstpointer data)
+{
+  Agent *share, *first, *second;
+  g_autofree char *nameplate = share_code (fixture, &share);
+  JsonObject *refusal;
+
+  first = claim (fixture, "999999998");
+  assert_refused (first, CV_REASON_BAD_CODE, "no such code, or it was used");
+  second = claim (fixture, nameplate);
+  refusal = agent_next (second, CV_CONTROL_REFUSED);
+  g_assert_cmpstr (member (refusal, "reason"), ==, CV_REASON_RATE_LIMITED);
+  g_assert_cmpint (json_object_get_int_member (refusal, "retry_after_ms"), >, 0);
+  g_assert_cmpuint (agent_count (share, CV_CONTROL_CODE_CLAIMED), ==, 0);
+  g_assert_cmpuint (agent_count (share, CV_CONTROL_CODE_FAILED), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -419,6 +481,11 @@ main (int argc, char **argv)
                     "\"code_allocations_per_minute_per_address\": 2", test_allocation_rate);
   gateway_test_add ("/gateway/codes/state-file", NULL, test_restart);
   gateway_test_add ("/gateway/codes/disabled", NULL, test_disabled);
+  gateway_test_add ("/gateway/codes/session-max", "\"code_session_max_ms\": 300", test_session_max);
+  gateway_test_add ("/gateway/codes/max-codes", "\"max_codes\": 1", test_max_codes);
+  gateway_test_add ("/gateway/codes/global-claim-rate",
+                    "\"code_claims_per_minute\": 1, \"code_claims_per_minute_per_address\": 100",
+                    test_global_claim_rate);
   gateway_test_add ("/gateway/codes/allocate-share-password", NULL, test_allocate_share_password);
   gateway_test_add ("/gateway/codes/claim-technician-refused",
                     "\"auth_failures_before_backoff\": 1", test_claim_technician_refused);
