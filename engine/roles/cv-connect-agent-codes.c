@@ -6,10 +6,8 @@
 #include "roles/cv-connect-agent-private.h"
 
 #include "base/cv-log-escape.h"
+#include "roles/cv-refusal.h"
 #include "wire/cv-control.h"
-
-#include <sodium.h>
-#include <string.h>
 
 /* ---- session codes ------------------------------------------------------ */
 
@@ -20,9 +18,7 @@ burn (CvConnectAgent *self, const char *why)
 
   g_message ("%s", sentence);
   g_clear_pointer (&self->exchange, cv_code_exchange_free);
-  if (self->secret != NULL)
-    sodium_memzero (self->secret, strlen (self->secret));
-  g_clear_pointer (&self->secret, g_free);
+  g_clear_pointer (&self->secret, cv_secret_free);
   cv_connect_agent_set_code_state (self, CV_CODE_STATE_BURNED);
   cv_connect_agent_fail_waiting (self, sentence);
   cv_connect_agent_drop_tunnel (self);
@@ -62,8 +58,7 @@ cv_connect_agent_on_code_welcome (CvConnectAgent *self, JsonObject *welcome)
       return;
     }
   /* One run per code: the secret is not needed again. */
-  sodium_memzero (self->secret, strlen (self->secret));
-  g_clear_pointer (&self->secret, g_free);
+  g_clear_pointer (&self->secret, cv_secret_free);
   name = cv_log_escape (peer.peer_name != NULL ? peer.peer_name : "", -1);
   cv_connect_agent_set_share (self, FALSE, name);
   g_message ("code %s: share agent “%s” (key %s); checking the code with it", self->nameplate, name,
@@ -137,9 +132,8 @@ cv_connect_agent_on_code_message (CvConnectAgent *self, guint type, JsonObject *
       return TRUE;
     case CV_CONTROL_CODE_FAILED:
       {
-        const char *reason = cv_control_parse_code_failed (body, NULL);
-        g_autofree char *why = g_strdup_printf ("the gateway ended the code's exchange (%s)",
-                                                reason != NULL ? reason : "?");
+        g_autofree char *why = cv_refusal_describe_code_failed (body);
+
         burn (self, why);
       }
       return TRUE;

@@ -7,6 +7,7 @@
 #include "roles/cv-connect-agent.h"
 
 #include "auth/cv-code-exchange.h"
+#include "auth/cv-password.h" /* cv_secret_free */
 #include "mux/cv-mux.h"
 #include "roles/cv-client-queue.h"
 #include "roles/cv-service.h"

@@ -23,9 +23,6 @@
 #include "roles/cv-refusal.h"
 #include "wire/cv-code.h"
 
-#include <sodium.h>
-#include <string.h>
-
 static GParamSpec *properties[N_PROPS];
 
 enum {
@@ -126,9 +123,7 @@ cv_connect_agent_finalize (GObject *object)
   g_free (self->last_share_name);
   g_free (self->last_share_fingerprint);
   g_free (self->declined_reason);
-  if (self->secret != NULL)
-    sodium_memzero (self->secret, strlen (self->secret));
-  g_free (self->secret);
+  cv_secret_free (self->secret);
   g_free (self->nameplate);
   g_clear_pointer (&self->exchange, cv_code_exchange_free);
   g_free (self->verification);
@@ -589,9 +584,7 @@ cv_connect_agent_set_code (CvConnectAgent *self, const char *code, GError **erro
   cv_agent_link_set_code_mode (self->link, nameplate);
   g_free (self->nameplate);
   self->nameplate = g_steal_pointer (&nameplate);
-  if (self->secret != NULL)
-    sodium_memzero (self->secret, strlen (self->secret));
-  g_free (self->secret);
+  cv_secret_free (self->secret);
   self->secret = secret;
   cv_connect_agent_set_code_state (self, CV_CODE_STATE_WAITING);
   return TRUE;

@@ -73,3 +73,19 @@ cv_refusal_error_new (CvRefusal refusal, const char *session)
 
   return g_error_new_literal (CV_REFUSAL_ERROR, refusal, sentence);
 }
+
+/**
+ * cv_refusal_describe_code_failed:
+ * @body: a CODE_FAILED from the gateway
+ *
+ * Returns: (transfer full): why an agent's code exchange ended, for its log; both
+ *   agents burn their code with it
+ */
+char *
+cv_refusal_describe_code_failed (JsonObject *body)
+{
+  const char *reason = cv_control_parse_code_failed (body, NULL);
+
+  return g_strdup_printf ("the gateway ended the code's exchange (%s)",
+                          reason != NULL ? reason : "?");
+}

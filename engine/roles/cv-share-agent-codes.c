@@ -9,6 +9,7 @@
 #include "roles/cv-share-agent-private.h"
 
 #include "base/cv-log-escape.h"
+#include "roles/cv-refusal.h"
 #include "wire/cv-code.h"
 #include "wire/cv-control.h"
 
@@ -27,12 +28,8 @@ cv_share_agent_set_code_state (CvShareAgent *self, CvCodeState state)
 void
 cv_share_agent_wipe_code (CvShareAgent *self)
 {
-  if (self->secret != NULL)
-    sodium_memzero (self->secret, strlen (self->secret));
-  g_clear_pointer (&self->secret, g_free);
-  if (self->code != NULL)
-    sodium_memzero (self->code, strlen (self->code));
-  g_clear_pointer (&self->code, g_free);
+  g_clear_pointer (&self->secret, cv_secret_free);
+  g_clear_pointer (&self->code, cv_secret_free);
   g_clear_pointer (&self->nameplate, g_free);
   g_clear_pointer (&self->exchange, cv_code_exchange_free);
   g_clear_pointer (&self->bound_connect_key, g_free);
@@ -141,12 +138,11 @@ on_code_pake (CvShareAgent *self, JsonObject *body)
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) answer = NULL;
 
-  if (self->code_state != CV_CODE_STATE_CLAIMED
-      || !cv_control_parse_code_bytes (CV_CONTROL_CODE_PAKE, body, ya, &error)
+  if (self->code_state != CV_CODE_STATE_CLAIMED)
+    return;
+  if (!cv_control_parse_code_bytes (CV_CONTROL_CODE_PAKE, body, ya, &error)
       || !cv_code_exchange_receive_message (self->exchange, ya, &error))
     {
-      if (self->code_state != CV_CODE_STATE_CLAIMED)
-        return;
       send_code_failed (self, CV_REASON_BAD_CODE);
       burn (self, error->message);
       return;
@@ -202,9 +198,8 @@ cv_share_agent_code_message (CvShareAgent *self, guint type, JsonObject *body)
       return TRUE;
     case CV_CONTROL_CODE_FAILED:
       {
-        const char *reason = cv_control_parse_code_failed (body, NULL);
-        g_autofree char *why = g_strdup_printf ("the gateway ended the code's exchange (%s)",
-                                                reason != NULL ? reason : "?");
+        g_autofree char *why = cv_refusal_describe_code_failed (body);
+
         burn (self, why);
       }
       return TRUE;

@@ -5,6 +5,7 @@
 #include "roles/cv-share-agent.h"
 
 #include "auth/cv-code-exchange.h"
+#include "auth/cv-password.h" /* cv_secret_free */
 #include "mux/cv-mux.h"
 #include "roles/cv-traffic-meter.h"
 
