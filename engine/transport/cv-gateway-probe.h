@@ -1,0 +1,22 @@
+/* cv-gateway-probe.h: what key a gateway presents, learned by a TLS handshake that trusts
+ * nothing and sends nothing after it — for a person to compare before trusting it. */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* Dials @host:@port (a CvGatewayAddress without pin), completes a TLS 1.3 handshake with
+ * the culvert ALPN whatever the certificate, reads the certificate's key fingerprint and
+ * closes.  No HELLO is sent: the gateway sees a connection that hung up after TLS.
+ * Errors: the dial's (G_IO_ERROR_*), CV_TLS_ERROR_* for a peer that is not a gateway. */
+void cv_gateway_probe_fingerprint_async (const char *host,
+                                         guint16 port,
+                                         guint timeout_ms,
+                                         GCancellable *cancellable,
+                                         GAsyncReadyCallback callback,
+                                         gpointer user_data);
+/* Returns: (transfer full): "sha256:" and 64 lower-case hex digits, or NULL */
+char *cv_gateway_probe_fingerprint_finish (GAsyncResult *result, GError **error);
+
+G_END_DECLS
