@@ -1,6 +1,7 @@
 /* cv-window.c: the main window; built from cv-window.ui, its size kept in GSettings. */
 #include "cv-version.h"
 
+#include "cv-settings.h"
 #include "cv-window.h"
 
 struct _CvWindow {
@@ -81,7 +82,7 @@ cv_window_init (CvWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->settings = g_settings_new (CV_APPLICATION_ID);
+  self->settings = cv_settings_new ();
   cv_window_restore_state (self);
 }
 
