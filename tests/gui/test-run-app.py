@@ -55,10 +55,15 @@ def window_ids(name):
             if ('"%s"' % name) in line]
 
 
+def window_info(window):
+    """xwininfo's fields for @window: {'Map State': 'IsViewable', 'Width': '720', ...}."""
+    out = subprocess.run(["xwininfo", "-id", window], capture_output=True, text=True,
+                         timeout=10).stdout
+    return dict(line.strip().split(": ", 1) for line in out.splitlines() if ": " in line)
+
+
 def is_viewable(window):
-    info = subprocess.run(["xwininfo", "-id", window], capture_output=True, text=True,
-                          timeout=10).stdout
-    return "Map State: IsViewable" in info
+    return window_info(window).get("Map State") == "IsViewable"
 
 
 def png_colours(path):
@@ -128,7 +133,7 @@ def run_app(desktop, argv, screenshot, env=None):
                 raise Failure("the app exited with %d before its window showed" %
                               app.returncode)
             return [w for w in window_ids("Culvert") if is_viewable(w)]
-        wait_until(mapped, "a mapped window named Culvert")
+        window = wait_until(mapped, "a mapped window named Culvert")[0]
 
         # Mapped is not yet painted: wait until the screen is more than one colour.
         shots = os.path.join(desktop.build, "meson-logs", "screenshots")
@@ -140,6 +145,14 @@ def run_app(desktop, argv, screenshot, env=None):
             return png_colours(path)[2] > 16
         wait_until(painted, "the window to be drawn (%s)" % path)
         print("# screenshot: %s" % path)
+        # The window alone too, for documentation.
+        info = window_info(window)
+        area = ",".join(info[k] for k in ("Absolute upper-left X", "Absolute upper-left Y",
+                                          "Width", "Height"))
+        window_path = path.replace(".png", "-window.png")
+        subprocess.run(["scrot", "--overwrite", "--autoselect", area, window_path],
+                       check=True, timeout=10)
+        print("# screenshot: %s" % window_path)
 
         app.send_signal(signal.SIGTERM)
         try:
