@@ -358,6 +358,16 @@ dup_network_address (void)
   return g_strdup (g_get_host_name ());
 }
 
+/* @word as the shell reads it: as it is when it holds nothing the shell would change. */
+static char *
+shell_word (const char *word)
+{
+  for (const char *c = word; *c != '\0'; c++)
+    if (!g_ascii_isalnum (*c) && strchr ("-_.:[]@/,=", *c) == NULL)
+      return g_shell_quote (word);
+  return g_strdup (word);
+}
+
 /**
  * cv_embedded_gateway_dup_share_command:
  * @allow: (nullable): the service the share agent may reach, "HOST:PORT"; NULL for
@@ -394,8 +404,8 @@ cv_embedded_gateway_dup_share_command (CvEmbeddedGateway *self,
     host = g_strdup (self->listen_host);
   port = self->bound_port != 0 ? self->bound_port : self->listen_port;
   gateway = g_strdup_printf ("%s:%u", host, port);
-  quoted_allow = g_shell_quote (allow != NULL ? allow : "127.0.0.1:5900");
-  quoted_session = g_shell_quote (cv_embedded_session_get_id (session));
+  quoted_allow = shell_word (allow != NULL ? allow : "127.0.0.1:5900");
+  quoted_session = shell_word (cv_embedded_session_get_id (session));
   password = cv_embedded_session_get_share_password (session);
 
   if (password == NULL)

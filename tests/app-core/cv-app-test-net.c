@@ -292,6 +292,8 @@ transfer_run (gpointer data)
   memcpy (payload, &seed_le, MIN (sizeof seed_le, transfer->size));
   digest = g_compute_checksum_for_data (G_CHECKSUM_SHA256, payload, transfer->size);
   g_socket_client_set_timeout (client, SOCKET_TIMEOUT_S);
+  /* No proxy resolver: it would read GSettings, which the tests' private home lacks. */
+  g_socket_client_set_enable_proxy (client, FALSE);
   connection = g_socket_client_connect_to_host (client, "127.0.0.1", transfer->port, NULL,
                                                 &transfer->error);
   if (connection != NULL)
@@ -355,6 +357,7 @@ cv_app_test_port_refuses (guint16 port)
   g_autoptr (GError) error = NULL;
 
   g_socket_client_set_timeout (client, 5);
+  g_socket_client_set_enable_proxy (client, FALSE);
   connection = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, &error);
   if (connection != NULL)
     {

@@ -65,7 +65,10 @@ fixture_tear_down (Fixture *fixture, gconstpointer data)
 /* ---- the agents ---------------------------------------------------------- */
 
 static CvShareAgent *
-make_share_agent (Fixture *fixture, CvEmbeddedSession *session, const char *password, guint16 target)
+make_share_agent (Fixture *fixture,
+                  CvEmbeddedSession *session,
+                  const char *password,
+                  guint16 target)
 {
   return cv_app_test_share_agent_new (fixture->dir,
                                       cv_embedded_gateway_get_fingerprint (fixture->gateway),
@@ -224,8 +227,9 @@ test_serve (Fixture *fixture, gconstpointer data)
   cv_connect_agent_start (connect);
   cv_app_test_net_wait (share_is_online, connect, CV_APP_TEST_NET_WAIT_MS,
                         "the connect agent to see the share agent online");
-  g_assert_true (cv_app_test_transfer_finish (
-    cv_app_test_transfer_start (mapped_port (connect), PAYLOAD_SIZE, 7), &error));
+  g_assert_true (cv_app_test_transfer_finish (cv_app_test_transfer_start (mapped_port (connect),
+                                                                          PAYLOAD_SIZE, 7),
+                                              &error));
   g_assert_no_error (error);
 
   /* The agents list: both, with their names and session; the session's presence. */
@@ -248,8 +252,8 @@ test_serve (Fixture *fixture, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpuint (g_list_model_get_n_items (cv_embedded_gateway_get_sessions (fixture->gateway)),
                     ==, 0);
-  cv_app_test_net_wait (agent_is_refused, cv_share_agent_get_link (share),
-                        CV_APP_TEST_NET_WAIT_MS, "the share agent to be refused");
+  cv_app_test_net_wait (agent_is_refused, cv_share_agent_get_link (share), CV_APP_TEST_NET_WAIT_MS,
+                        "the share agent to be refused");
   cv_app_test_net_wait (agent_is_refused, cv_connect_agent_get_link (connect),
                         CV_APP_TEST_NET_WAIT_MS, "the connect agent to be refused");
   wait_agents (fixture->gateway, 0);
@@ -357,7 +361,7 @@ test_bad_file (Fixture *fixture, gconstpointer data)
   g_autofree char *path = g_build_filename (fixture->dir, "sessions.json", NULL);
 
   g_assert_true (g_file_set_contents_full (path, "{\"sessions\": [{\"id\": \"x\"}]}", -1,
-                                           G_FILE_SET_CONTENTS_NONE, 0600, &error));
+                                           G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error));
   g_assert_false (cv_embedded_gateway_load (fixture->gateway, &error));
   g_assert_nonnull (error);
   g_test_message ("broken file: %s", error->message);
@@ -370,7 +374,7 @@ test_bad_file (Fixture *fixture, gconstpointer data)
   g_clear_error (&error);
 
   g_assert_true (g_file_set_contents_full (path, "{\"sessions\": []}", -1,
-                                           G_FILE_SET_CONTENTS_NONE, 0644, &error));
+                                           G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error));
   g_assert_false (cv_embedded_gateway_load (fixture->gateway, &error));
   g_test_message ("readable file: %s", error->message);
   g_assert_nonnull (strstr (error->message, "chmod 600"));
@@ -426,7 +430,7 @@ main (int argc, char *argv[])
               fixture_tear_down);
   g_test_add ("/embedded-gateway/bad-file", Fixture, NULL, fixture_set_up, test_bad_file,
               fixture_tear_down);
-  g_test_add ("/embedded-gateway/share-command", Fixture, NULL, fixture_set_up,
-              test_share_command, fixture_tear_down);
+  g_test_add ("/embedded-gateway/share-command", Fixture, NULL, fixture_set_up, test_share_command,
+              fixture_tear_down);
   return cv_app_test_finish (dir, g_test_run ());
 }
