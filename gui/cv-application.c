@@ -4,10 +4,16 @@
 #include <glib/gi18n.h>
 
 #include "cv-application.h"
+#include "cv-settings.h"
 #include "cv-window.h"
 
 struct _CvApplication {
   GtkApplication parent_instance;
+
+  CvMachineStore *store;
+  CvSecretStore *secrets;
+  CvEmbeddedGateway *gateway;
+  GSettings *settings;
 };
 
 G_DEFINE_FINAL_TYPE (CvApplication, cv_application, GTK_TYPE_APPLICATION)
@@ -82,9 +88,27 @@ cv_application_activate (GApplication *application)
 }
 
 static void
+cv_application_dispose (GObject *object)
+{
+  CvApplication *self = CV_APPLICATION (object);
+
+  if (self->gateway != NULL)
+    cv_embedded_gateway_stop (self->gateway);
+  g_clear_object (&self->gateway);
+  g_clear_object (&self->secrets);
+  g_clear_object (&self->store);
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (cv_application_parent_class)->dispose (object);
+}
+
+static void
 cv_application_class_init (CvApplicationClass *klass)
 {
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->dispose = cv_application_dispose;
 
   app_class->startup = cv_application_startup;
   app_class->activate = cv_application_activate;
@@ -104,4 +128,56 @@ cv_application_new (void)
                        "flags", G_APPLICATION_DEFAULT_FLAGS,
                        NULL);
   /* clang-format on */
+}
+
+CvMachineStore *
+cv_application_get_store (CvApplication *self)
+{
+  g_return_val_if_fail (CV_IS_APPLICATION (self), NULL);
+
+  if (self->store == NULL)
+    {
+      g_autoptr (GError) error = NULL;
+
+      self->store = cv_machine_store_new (NULL);
+      /* A broken file is left alone by the store and never overwritten; the list starts
+       * empty and the reason is in the log. */
+      if (!cv_machine_store_load (self->store, &error))
+        g_message ("%s", error->message);
+    }
+  return self->store;
+}
+
+CvSecretStore *
+cv_application_get_secrets (CvApplication *self)
+{
+  g_return_val_if_fail (CV_IS_APPLICATION (self), NULL);
+
+  if (self->secrets == NULL)
+    self->secrets = cv_secret_store_new ();
+  return self->secrets;
+}
+
+CvEmbeddedGateway *
+cv_application_get_gateway (CvApplication *self)
+{
+  g_return_val_if_fail (CV_IS_APPLICATION (self), NULL);
+
+  if (self->gateway == NULL)
+    {
+      g_autoptr (GError) error = NULL;
+
+      self->gateway = cv_embedded_gateway_new (NULL);
+      if (!cv_embedded_gateway_load (self->gateway, &error))
+        g_message ("%s", error->message);
+      if (self->settings == NULL)
+        self->settings = cv_settings_new ();
+      /* The settings are the one place the listen address lives; the gateway reads them
+       * at its next start. */
+      g_settings_bind (self->settings, "gateway-listen-address", self->gateway, "listen-host",
+                       G_SETTINGS_BIND_GET);
+      g_settings_bind (self->settings, "gateway-listen-port", self->gateway, "listen-port",
+                       G_SETTINGS_BIND_GET);
+    }
+  return self->gateway;
 }
