@@ -12,26 +12,8 @@
 #include "cv-gui-test-util.h"
 
 static char *test_dir;
+static char *system_path;
 static GPtrArray *children; /* GSubprocess */
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-
-        if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-          remove_tree (child);
-        else
-          g_unlink (child);
-      }
-  g_rmdir (path);
-}
 
 static void
 at_exit (void)
@@ -39,38 +21,46 @@ at_exit (void)
   GPid stray;
 
   cv_e2e_kill_all ();
-  /* What the app started (a viewer) is no child of the list: any child left goes too. */
+  /* What the app started (a viewer) is not in the list: any child left goes too. */
   while ((stray = cv_e2e_find_child (NULL, NULL)) != 0)
     {
       kill (stray, SIGKILL);
       waitpid (stray, NULL, 0);
     }
-  /* Kept when asked, to read the children's logs after a failure. */
-  if (test_dir != NULL && g_getenv ("CULVERT_E2E_KEEP") == NULL)
-    remove_tree (test_dir);
 }
 
 void
-cv_e2e_init (void)
+cv_e2e_init (const char *dir, const char *path)
 {
-  static const char *const dirs[][2] = {
-    { "HOME", "home" },          { "XDG_CONFIG_HOME", "config" },
-    { "XDG_DATA_HOME", "data" }, { "XDG_CACHE_HOME", "cache" },
-    { "XDG_STATE_HOME", "state" }, { "XDG_RUNTIME_DIR", "runtime" },
-  };
-  g_autoptr (GError) error = NULL;
-
-  test_dir = g_dir_make_tmp ("culvert-e2e-XXXXXX", &error);
-  g_assert_no_error (error);
-  for (gsize i = 0; i < G_N_ELEMENTS (dirs); i++)
-    {
-      g_autofree char *path = g_build_filename (test_dir, dirs[i][1], NULL);
-
-      g_assert_cmpint (g_mkdir_with_parents (path, 0700), ==, 0);
-      g_setenv (dirs[i][0], path, TRUE);
-    }
+  test_dir = g_strdup (dir);
+  system_path = g_strdup (path);
   children = g_ptr_array_new_with_free_func (g_object_unref);
   atexit (at_exit);
+}
+
+char *
+cv_e2e_find_program (const char *name)
+{
+  g_auto (GStrv) dirs = g_strsplit (system_path != NULL ? system_path : "", ":", -1);
+
+  for (gsize i = 0; dirs[i] != NULL; i++)
+    {
+      g_autofree char *path = g_build_filename (dirs[i], name, NULL);
+
+      if (dirs[i][0] != '\0' && g_file_test (path, G_FILE_TEST_IS_EXECUTABLE))
+        return g_steal_pointer (&path);
+    }
+  return NULL;
+}
+
+static char *
+need_program (const char *name)
+{
+  char *path = cv_e2e_find_program (name);
+
+  if (path == NULL)
+    g_error ("%s is not installed (not on %s)", name, system_path);
+  return path;
 }
 
 const char *
@@ -289,8 +279,8 @@ cv_e2e_start_gateway (const char *session)
   cv_e2e_wait_for_log ("gateway", "listening on 127.0.0.1");
   text = cv_e2e_read_log ("gateway");
   gateway->share_password = match_group ("CULVERT_PASSWORD='([^']+)' culvert-cli share", text, 1);
-  gateway->connect_password
-    = match_group ("CULVERT_PASSWORD='([^']+)' culvert-cli connect", text, 1);
+  gateway->connect_password = match_group ("CULVERT_PASSWORD='([^']+)' culvert-cli connect", text,
+                                           1);
   gateway->fingerprint = match_group ("--fingerprint (sha256:[0-9a-f]{64})", text, 1);
   if (gateway->share_password == NULL || gateway->connect_password == NULL
       || gateway->fingerprint == NULL)
@@ -333,8 +323,8 @@ cv_e2e_start_share (const char *gateway,
                     const char *const *allow)
 {
   g_autoptr (GPtrArray) args = g_ptr_array_new ();
-  const char *const head[] = { culvert_cli (), "share",   "--gateway", gateway, "--fingerprint",
-                               fingerprint,    "--session", session };
+  const char *const head[] = { culvert_cli (),  "share",     "--gateway", gateway,
+                               "--fingerprint", fingerprint, "--session", session };
 
   for (gsize i = 0; i < G_N_ELEMENTS (head); i++)
     g_ptr_array_add (args, (gpointer) head[i]);
@@ -373,6 +363,7 @@ cv_e2e_start_vnc_server (void)
   guint16 port = cv_e2e_free_port ();
   g_autofree char *port_text = g_strdup_printf ("%u", port);
   g_autofree char *display = NULL;
+  g_autofree char *xtigervnc = need_program ("Xtigervnc");
 
   /* A display number no X server holds (Xvfb of xvfb-run -a starts at 99). */
   for (int n = 40; n < 90 && display == NULL; n++)
@@ -385,7 +376,7 @@ cv_e2e_start_vnc_server (void)
     }
   g_assert_nonnull (display);
   cv_e2e_spawn ("xtigervnc", NULL,
-                (const char *const[]){ "Xtigervnc", display, "-rfbport", port_text, "-localhost",
+                (const char *const[]){ xtigervnc, display, "-rfbport", port_text, "-localhost",
                                        "-SecurityTypes", "None", "-desktop", "test", NULL });
   g_free (cv_e2e_wait_for_log ("xtigervnc", "Listening for VNC connections"));
   return port;

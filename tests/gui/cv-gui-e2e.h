@@ -7,12 +7,14 @@
 
 G_BEGIN_DECLS
 
-/* Makes the test's private directory and points HOME and the XDG directories into it, so
- * that the app's store, keys and settings start empty: call first in main (), before
- * anything reads them.  Children die with the test (PR_SET_PDEATHSIG) and are killed at
- * exit. */
-void cv_e2e_init (void);
+/* After cv_gui_test_app_init (): @dir is its private directory (the children's logs go
+ * there), @path the PATH from before it emptied PATH (where Xtigervnc and vncviewer are
+ * looked for).  Children die with the test (PR_SET_PDEATHSIG), and at exit every child
+ * left, the app's too, is killed. */
+void cv_e2e_init (const char *dir, const char *path);
 const char *cv_e2e_dir (void);
+/* @name's full path in the PATH given to cv_e2e_init (), or NULL. */
+char *cv_e2e_find_program (const char *name);
 /* A TCP port free on 127.0.0.1 now. */
 guint16 cv_e2e_free_port (void);
 
