@@ -32,6 +32,13 @@ at_exit (void)
 void
 cv_e2e_init (const char *dir, const char *path)
 {
+  g_autofree char *runtime = g_build_filename (dir, "runtime", NULL);
+
+  /* No session bus, as in CI: on a developer's desktop the app would otherwise reach the
+   * real keyring (and store a test password there) through $XDG_RUNTIME_DIR/bus. */
+  g_unsetenv ("DBUS_SESSION_BUS_ADDRESS");
+  g_assert_cmpint (g_mkdir_with_parents (runtime, 0700), ==, 0);
+  g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
   test_dir = g_strdup (dir);
   system_path = g_strdup (path);
   children = g_ptr_array_new_with_free_func (g_object_unref);

@@ -1,3 +1,7 @@
 /* stub */
 #include <glib.h>
-int main (void) { return 77; }
+int
+main (void)
+{
+  return 77;
+}
