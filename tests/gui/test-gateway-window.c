@@ -1,7 +1,3 @@
 /* stub */
 #include <glib.h>
-int
-main (void)
-{
-  return 77;
-}
+int main (void) { return 77; }
