@@ -25,5 +25,7 @@ gpointer cv_gui_test_child (gpointer widget, GType template_type, const char *na
 
 /* Waits for a mapped AdwMessageDialog and returns it. */
 GtkWindow *cv_gui_test_wait_dialog (const char *what);
+/* Answers @dialog with @response, as its button would, and waits until it is gone. */
+void cv_gui_test_respond (GtkWindow *dialog, const char *response);
 
 G_END_DECLS
