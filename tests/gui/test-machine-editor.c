@@ -125,21 +125,29 @@ wait_destroyed (GtkWindow *window, const char *what)
   cv_gui_wait_finalized (&alive, what);
 }
 
+/* Whether @widget's shortcuts (its class's among them) bind @trigger to @action. */
 static gboolean
-has_shortcut (GType type, const char *trigger, const char *action)
+has_shortcut (gpointer widget, const char *trigger, const char *action)
 {
-  GtkWidgetClass *klass = g_type_class_peek (type);
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (widget));
 
-  for (guint i = 0; i < gtk_widget_class_get_n_shortcuts (klass); i++)
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
     {
-      g_autoptr (GtkShortcut) shortcut = gtk_widget_class_get_shortcut (klass, i);
-      g_autofree char *text = gtk_shortcut_trigger_to_string (gtk_shortcut_get_trigger (shortcut));
-      GtkShortcutAction *shortcut_action = gtk_shortcut_get_action (shortcut);
+      g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
 
-      if (g_str_equal (text, trigger) && GTK_IS_NAMED_ACTION (shortcut_action)
-          && g_str_equal (gtk_named_action_get_action_name (GTK_NAMED_ACTION (shortcut_action)),
-                          action))
-        return TRUE;
+      if (!GTK_IS_SHORTCUT_CONTROLLER (controller))
+        continue;
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (controller)); j++)
+        {
+          g_autoptr (GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), j);
+          g_autofree char *text
+            = gtk_shortcut_trigger_to_string (gtk_shortcut_get_trigger (shortcut));
+          GtkShortcutAction *named = gtk_shortcut_get_action (shortcut);
+
+          if (g_str_equal (text, trigger) && GTK_IS_NAMED_ACTION (named)
+              && g_str_equal (gtk_named_action_get_action_name (GTK_NAMED_ACTION (named)), action))
+            return TRUE;
+        }
     }
   return FALSE;
 }
@@ -252,8 +260,8 @@ test_editor_new_machine (void)
   cv_gui_wait_for_draw (GTK_WIDGET (editor));
   g_assert_cmpstr (gtk_window_get_title (editor), ==, "Add Machine");
   g_assert_true (gtk_window_get_modal (editor));
-  g_assert_true (has_shortcut (CV_TYPE_MACHINE_EDITOR, "<Control>s", "editor.save"));
-  g_assert_true (has_shortcut (CV_TYPE_MACHINE_EDITOR, "Escape", "editor.cancel"));
+  g_assert_true (has_shortcut (editor, "<Control>s", "editor.save"));
+  g_assert_true (has_shortcut (editor, "Escape", "editor.cancel"));
 
   /* Empty: nothing to save, and no error shouted before anything was typed. */
   g_assert_false (save_enabled (editor));
@@ -551,7 +559,7 @@ test_editor_cancel_keeps_machine (void)
   gtk_window_present (editor);
   cv_gui_wait_for_draw (GTK_WIDGET (editor));
   type_text (editor_child (editor, "name_row"), "Something else");
-  g_signal_emit_by_name (editor_child (find_service_row (editor, "Custom"), "remove_button"),
+  g_signal_emit_by_name (row_child (find_service_row (editor, "Custom"), "remove_button"),
                          "clicked");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (editor), "editor.cancel", NULL));
   wait_destroyed (editor, "the editor to close on Cancel");
