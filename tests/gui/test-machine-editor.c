@@ -116,13 +116,36 @@ select_launcher (CvServiceRow *row, CvLauncherKind kind)
   g_assert_cmpint (cv_machine_service_get_launcher (cv_service_row_get_service (row)), ==, kind);
 }
 
+/* Scrolls the editor's page to its last row, for a screenshot of the services. */
 static void
-wait_destroyed (GtkWindow *window, const char *what)
+scroll_to_end (GtkWindow *editor)
 {
-  gpointer alive = window;
+  GtkWidget *scrolled = cv_gui_find_widget (GTK_WIDGET (editor), GTK_TYPE_SCROLLED_WINDOW, NULL);
+  GtkAdjustment *adjustment;
 
-  g_object_add_weak_pointer (G_OBJECT (window), &alive);
-  cv_gui_wait_finalized (&alive, what);
+  g_assert_nonnull (scrolled);
+  cv_gui_wait_for_draw (GTK_WIDGET (editor));
+  adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment)
+                                          - gtk_adjustment_get_page_size (adjustment));
+}
+
+/* A weak pointer to @object, set before anything may destroy it. */
+static gpointer *
+watch (gpointer object)
+{
+  gpointer *alive = g_new (gpointer, 1);
+
+  *alive = object;
+  g_object_add_weak_pointer (G_OBJECT (object), alive);
+  return alive;
+}
+
+static void
+wait_destroyed (gpointer *alive, const char *what)
+{
+  cv_gui_wait_finalized (alive, what);
+  g_free (alive);
 }
 
 /* Whether @widget's shortcuts (its class's among them) bind @trigger to @action. */
@@ -247,6 +270,7 @@ test_editor_new_machine (void)
   g_autoptr (CvApplication) app = cv_gui_test_application_new ();
   g_autofree char *shot = NULL;
   GtkWindow *editor;
+  gpointer *editor_alive;
   CvServiceRow *vnc;
   CvServiceRow *rdp;
   CvServiceRow *custom;
@@ -255,6 +279,8 @@ test_editor_new_machine (void)
   GListModel *services;
 
   editor = cv_machine_editor_new (NULL, app, NULL);
+
+  editor_alive = watch (editor);
   g_signal_connect (editor, "saved", G_CALLBACK (remember_saved), app);
   gtk_window_present (editor);
   cv_gui_wait_for_draw (GTK_WIDGET (editor));
@@ -282,6 +308,7 @@ test_editor_new_machine (void)
   g_assert_nonnull (note_text (editor_child (editor, "session_note")));
   g_assert_false (save_enabled (editor));
   shot = cv_gui_screenshot (GTK_WIDGET (editor), "editor-invalid");
+  g_clear_pointer (&shot, g_free);
 
   type_text (editor_child (editor, "gateway_row"), "relay.example.com:8443");
   g_assert_false (has_error_style (editor_child (editor, "gateway_row")));
@@ -367,10 +394,15 @@ test_editor_new_machine (void)
   g_assert_cmpstr (cv_machine_service_get_custom_command (cv_service_row_get_service (custom)), ==,
                    "mytool --host {host} --port {port}");
   g_assert_true (save_enabled (editor));
+  adw_expander_row_set_expanded (ADW_EXPANDER_ROW (vnc), FALSE);
+  adw_expander_row_set_expanded (ADW_EXPANDER_ROW (custom), TRUE);
+  scroll_to_end (editor);
+  shot = cv_gui_screenshot (GTK_WIDGET (editor), "editor-services");
+  g_clear_pointer (&shot, g_free);
 
   /* Save, with no password typed: nothing goes to the keyring. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (editor), "editor.save", NULL));
-  wait_destroyed (editor, "the editor to close after Save");
+  wait_destroyed (editor_alive, "the editor to close after Save");
 
   machine = only_machine (app);
   g_assert_cmpstr (cv_machine_get_name (machine), ==, "Front desk PC");
@@ -455,6 +487,7 @@ test_editor_edit_forget_no_keyring (void)
   CvMachine *machine;
   CvServiceRow *vnc;
   GtkWindow *editor;
+  gpointer *editor_alive;
   GtkWindow *dialog;
 
   if (g_getenv ("CULVERT_TEST_KEYRING") != NULL)
@@ -468,6 +501,8 @@ test_editor_edit_forget_no_keyring (void)
   cv_machine_set_fingerprint (machine, FINGERPRINT);
 
   editor = cv_machine_editor_new (NULL, app, machine);
+
+  editor_alive = watch (editor);
   gtk_window_present (editor);
   cv_gui_wait_for_draw (GTK_WIDGET (editor));
   g_assert_cmpstr (gtk_window_get_title (editor), ==, "Edit Machine");
@@ -528,7 +563,7 @@ test_editor_edit_forget_no_keyring (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (editor), "editor.save", NULL));
   dialog = cv_gui_test_wait_dialog ("the No Keyring question, again");
   cv_gui_test_respond (dialog, "run");
-  wait_destroyed (editor, "the editor to close after Remember for This Run Only");
+  wait_destroyed (editor_alive, "the editor to close after Remember for This Run Only");
 
   g_assert_cmpstr (cv_machine_get_name (machine), ==, "Front desk PC (new)");
   g_assert_null (cv_machine_get_fingerprint (machine));
@@ -554,15 +589,18 @@ test_editor_cancel_keeps_machine (void)
   CvMachine *machine = first_machine (app);
   g_autofree char *name = g_strdup (cv_machine_get_name (machine));
   GtkWindow *editor;
+  gpointer *editor_alive;
 
   editor = cv_machine_editor_new (NULL, app, machine);
+
+  editor_alive = watch (editor);
   gtk_window_present (editor);
   cv_gui_wait_for_draw (GTK_WIDGET (editor));
   type_text (editor_child (editor, "name_row"), "Something else");
   g_signal_emit_by_name (row_child (find_service_row (editor, "Custom"), "remove_button"),
                          "clicked");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (editor), "editor.cancel", NULL));
-  wait_destroyed (editor, "the editor to close on Cancel");
+  wait_destroyed (editor_alive, "the editor to close on Cancel");
   g_assert_cmpstr (cv_machine_get_name (machine), ==, name);
   g_assert_cmpuint (g_list_model_get_n_items (cv_machine_get_services (machine)), ==, 2);
 }
@@ -576,10 +614,13 @@ test_editor_store_error (void)
   g_autofree char *moved = g_strconcat (path, ".moved", NULL);
   GtkRevealer *revealer;
   GtkWindow *editor;
+  gpointer *editor_alive;
   CvMachine *machine;
   g_autofree char *shot = NULL;
 
   editor = cv_machine_editor_new (NULL, app, NULL);
+
+  editor_alive = watch (editor);
   gtk_window_present (editor);
   cv_gui_wait_for_draw (GTK_WIDGET (editor));
   type_text (editor_child (editor, "name_row"), "Build server");
@@ -606,7 +647,7 @@ test_editor_store_error (void)
   g_assert_cmpint (g_rmdir (path), ==, 0);
   g_assert_cmpint (g_rename (moved, path), ==, 0);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (editor), "editor.save", NULL));
-  wait_destroyed (editor, "the editor to close after a second Save");
+  wait_destroyed (editor_alive, "the editor to close after a second Save");
   {
     g_autoptr (CvMachineStore) again = cv_machine_store_new (path);
     g_autoptr (GError) error = NULL;
@@ -646,6 +687,7 @@ test_editor_keyring (void)
   g_autofree char *stored = NULL;
   CvMachine *machine;
   GtkWindow *editor;
+  gpointer *editor_alive;
 
   if (g_getenv ("CULVERT_TEST_KEYRING") == NULL)
     {
@@ -655,11 +697,12 @@ test_editor_keyring (void)
   app = cv_gui_test_application_new ();
   machine = first_machine (app);
   editor = cv_machine_editor_new (NULL, app, machine);
+  editor_alive = watch (editor);
   gtk_window_present (editor);
   cv_gui_wait_for_draw (GTK_WIDGET (editor));
   type_text (editor_child (editor, "password_row"), "kept-in-the-keyring");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (editor), "editor.save", NULL));
-  wait_destroyed (editor, "the editor to close after saving to the keyring");
+  wait_destroyed (editor_alive, "the editor to close after saving to the keyring");
 
   g_assert_false (cv_secret_store_has_run_password (cv_application_get_secrets (app),
                                                     cv_machine_get_id (machine)));
