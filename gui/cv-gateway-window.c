@@ -116,9 +116,7 @@ cv_gateway_window_copy_fingerprint (CvGatewayWindow *self)
   if (fingerprint == NULL)
     return;
   /* The full form: what a machine's Fingerprint and culvert-cli's --fingerprint take. */
-  cv_ui_copy_text (GTK_WIDGET (self), fingerprint);
-  adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
-                                    adw_toast_new (_ ("Fingerprint copied")));
+  cv_ui_copy_from_button (self->copy_fingerprint_button, fingerprint);
 }
 
 /* "Add to My Machines": a machine that reaches the session through this gateway from
