@@ -21,6 +21,7 @@ struct _CvApplication {
   GHashTable *connections;   /* machine id → CvMachineConnection */
   GHashTable *notifications; /* notification id → GNotification, shown now */
   CvEmbeddedGateway *gateway;
+  GSettings *settings;
   GCancellable *cancellable;
 };
 
@@ -28,9 +29,9 @@ G_DEFINE_FINAL_TYPE (CvApplication, cv_application, ADW_TYPE_APPLICATION)
 
 enum {
   PROP_0,
-  PROP_MACHINE_STORE,
+  PROP_STORE,
   PROP_LOAD_ERROR,
-  PROP_SECRET_STORE,
+  PROP_SECRETS,
   PROP_KEYRING_ERROR,
   N_PROPS
 };
@@ -110,8 +111,11 @@ on_dropped (CvMachineConnection *connection, const GError *why, CvApplication *s
   g_autofree char *id = dropped_notification_id (connection);
   g_autofree char *title = g_strdup_printf (_ ("%s was disconnected"),
                                             cv_machine_get_name (machine));
-  g_autoptr (GNotification) notification = g_notification_new (title);
+  g_autoptr (GNotification) notification = NULL;
 
+  if (!g_settings_get_boolean (self->settings, "notify-on-drop"))
+    return;
+  notification = g_notification_new (title);
   g_notification_set_body (notification, _ ("Culvert reconnects by itself."));
   g_notification_set_default_action_and_target (notification, "app.show-machine", "s",
                                                 cv_machine_get_id (machine));
@@ -257,22 +261,15 @@ cv_application_preferences (GSimpleAction *action, GVariant *parameter, gpointer
 {
   CvApplication *self = CV_APPLICATION (user_data);
 
-  gtk_window_present (GTK_WINDOW (cv_preferences_window_new (active_window (self))));
+  gtk_window_present (cv_preferences_window_new (active_window (self)));
 }
 
 static void
 cv_application_gateway (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   CvApplication *self = CV_APPLICATION (user_data);
-  g_autoptr (GError) error = NULL;
-  CvEmbeddedGateway *gateway = cv_application_get_embedded_gateway (self, &error);
 
-  if (gateway == NULL)
-    {
-      cv_application_toast (self, error->message);
-      return;
-    }
-  gtk_window_present (GTK_WINDOW (cv_gateway_window_new (active_window (self), gateway)));
+  gtk_window_present (cv_gateway_window_new (active_window (self), self));
 }
 
 static void
@@ -405,6 +402,7 @@ cv_application_startup (GApplication *application)
                                            accels[i].accels);
 
   self->cancellable = g_cancellable_new ();
+  self->settings = g_settings_new (CV_APPLICATION_ID);
   self->store = cv_machine_store_new (NULL);
   g_signal_connect_object (self->store, "save-failed", G_CALLBACK (on_save_failed), self, 0);
   self->secrets = cv_secret_store_new ();
@@ -450,13 +448,13 @@ cv_application_get_property (GObject *object, guint prop_id, GValue *value, GPar
 
   switch (prop_id)
     {
-    case PROP_MACHINE_STORE:
+    case PROP_STORE:
       g_value_set_object (value, self->store);
       break;
     case PROP_LOAD_ERROR:
       g_value_set_boxed (value, self->load_error);
       break;
-    case PROP_SECRET_STORE:
+    case PROP_SECRETS:
       g_value_set_object (value, self->secrets);
       break;
     case PROP_KEYRING_ERROR:
@@ -477,6 +475,7 @@ cv_application_dispose (GObject *object)
   g_clear_object (&self->gateway);
   g_clear_object (&self->store);
   g_clear_object (&self->secrets);
+  g_clear_object (&self->settings);
   g_clear_object (&self->cancellable);
 
   G_OBJECT_CLASS (cv_application_parent_class)->dispose (object);
@@ -507,14 +506,14 @@ cv_application_class_init (CvApplicationClass *klass)
   app_class->activate = cv_application_activate;
   app_class->open = cv_application_open;
 
-  properties[PROP_MACHINE_STORE]
-    = g_param_spec_object ("machine-store", NULL, NULL, CV_TYPE_MACHINE_STORE,
+  properties[PROP_STORE]
+    = g_param_spec_object ("store", NULL, NULL, CV_TYPE_MACHINE_STORE,
                            G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   properties[PROP_LOAD_ERROR]
     = g_param_spec_boxed ("load-error", NULL, NULL, G_TYPE_ERROR,
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_SECRET_STORE]
-    = g_param_spec_object ("secret-store", NULL, NULL, CV_TYPE_SECRET_STORE,
+  properties[PROP_SECRETS]
+    = g_param_spec_object ("secrets", NULL, NULL, CV_TYPE_SECRET_STORE,
                            G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   properties[PROP_KEYRING_ERROR]
     = g_param_spec_boxed ("keyring-error", NULL, NULL, G_TYPE_ERROR,
@@ -541,7 +540,7 @@ cv_application_new (void)
 }
 
 CvMachineStore *
-cv_application_get_machine_store (CvApplication *self)
+cv_application_get_store (CvApplication *self)
 {
   g_return_val_if_fail (CV_IS_APPLICATION (self), NULL);
 
@@ -571,7 +570,7 @@ cv_application_reload_machines (CvApplication *self)
 }
 
 CvSecretStore *
-cv_application_get_secret_store (CvApplication *self)
+cv_application_get_secrets (CvApplication *self)
 {
   g_return_val_if_fail (CV_IS_APPLICATION (self), NULL);
 
@@ -606,18 +605,26 @@ cv_application_get_connection (CvApplication *self, const char *machine_id)
 }
 
 CvEmbeddedGateway *
-cv_application_get_embedded_gateway (CvApplication *self, GError **error)
+cv_application_get_gateway (CvApplication *self)
 {
-  g_autoptr (CvEmbeddedGateway) gateway = NULL;
+  g_autoptr (GError) error = NULL;
 
   g_return_val_if_fail (CV_IS_APPLICATION (self), NULL);
 
   if (self->gateway != NULL)
     return self->gateway;
-  gateway = cv_embedded_gateway_new (NULL);
-  if (!cv_embedded_gateway_load (gateway, error))
-    return NULL;
-  self->gateway = g_steal_pointer (&gateway);
+  self->gateway = cv_embedded_gateway_new (NULL);
+  if (!cv_embedded_gateway_load (self->gateway, &error))
+    {
+      g_message ("%s", error->message);
+      cv_application_toast (self, error->message);
+    }
+  /* The settings are the one place the listen address lives; the gateway reads them at
+   * its next start. */
+  g_settings_bind (self->settings, "gateway-listen-address", self->gateway, "listen-host",
+                   G_SETTINGS_BIND_GET);
+  g_settings_bind (self->settings, "gateway-listen-port", self->gateway, "listen-port",
+                   G_SETTINGS_BIND_GET);
   return self->gateway;
 }
 

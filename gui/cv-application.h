@@ -12,10 +12,10 @@
 G_BEGIN_DECLS
 
 /* Properties (read-only, notified):
- *   "machine-store"  the CvMachineStore, loaded at startup
+ *   "store"          the CvMachineStore, loaded at startup
  *   "load-error"     GError (boxed): why the saved machines could not be read (the file
  *                    is left as it is and nothing is saved over it), or NULL
- *   "secret-store"   the CvSecretStore
+ *   "secrets"        the CvSecretStore
  *   "keyring-error"  GError (boxed): set when the startup check found no keyring, else NULL
  */
 #define CV_TYPE_APPLICATION (cv_application_get_type ())
@@ -24,17 +24,20 @@ G_DECLARE_FINAL_TYPE (CvApplication, cv_application, CV, APPLICATION, AdwApplica
 
 CvApplication *cv_application_new (void);
 
-CvMachineStore *cv_application_get_machine_store (CvApplication *self);
+CvMachineStore *cv_application_get_store (CvApplication *self);
 const GError *cv_application_get_load_error (CvApplication *self);
 /* After a load error: reads the file again (the person corrected or moved it). */
 gboolean cv_application_reload_machines (CvApplication *self);
-CvSecretStore *cv_application_get_secret_store (CvApplication *self);
+CvSecretStore *cv_application_get_secrets (CvApplication *self);
 const GError *cv_application_get_keyring_error (CvApplication *self);
 /* The connection of the saved machine @machine_id (made if the store holds the machine and
  * it has none yet), or NULL for a machine that is not in the store. */
 CvMachineConnection *cv_application_get_connection (CvApplication *self, const char *machine_id);
-/* Made and loaded at the first call; NULL with @error when its saved state cannot be read. */
-CvEmbeddedGateway *cv_application_get_embedded_gateway (CvApplication *self, GError **error);
+/* "Run a gateway on this computer", made and loaded at the first call (a load error is
+ * told in the window; the gateway then starts without the sessions it could not read).
+ * Its listen address and port follow the GSettings keys gateway-listen-address and
+ * gateway-listen-port. */
+CvEmbeddedGateway *cv_application_get_gateway (CvApplication *self);
 
 /* Reads a provisioning file and shows the machine editor filled from it, for the person to
  * add the password and save; an unreadable file is told in the window. */

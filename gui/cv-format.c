@@ -1,43 +1,9 @@
-/* cv-format.c: the window's wording of fingerprints, times and durations. */
+/* cv-format.c: the window's wording of times, durations and what a button does. */
 #include "cv-version.h"
 
 #include <glib/gi18n.h>
-#include <string.h>
 
 #include "cv-format.h"
-
-#define FINGERPRINT_PREFIX "sha256:"
-
-char *
-cv_format_fingerprint (const char *fingerprint, guint per_line)
-{
-  const char *hex;
-  GString *text;
-  gsize len;
-
-  g_return_val_if_fail (fingerprint != NULL, NULL);
-
-  hex = g_str_has_prefix (fingerprint, FINGERPRINT_PREFIX)
-          ? fingerprint + strlen (FINGERPRINT_PREFIX)
-          : fingerprint;
-  len = strlen (hex);
-  if (len == 0 || len % 4 != 0)
-    return g_strdup (fingerprint);
-  for (gsize i = 0; i < len; i++)
-    if (!g_ascii_isxdigit (hex[i]))
-      return g_strdup (fingerprint);
-
-  text = g_string_sized_new (len + len / 4);
-  for (gsize i = 0; i < len; i += 4)
-    {
-      guint group = i / 4;
-
-      if (group > 0)
-        g_string_append_c (text, per_line > 0 && group % per_line == 0 ? '\n' : ' ');
-      g_string_append_len (text, hex + i, 4);
-    }
-  return g_string_free (text, FALSE);
-}
 
 char *
 cv_format_last_used (gint64 unix_seconds, gint64 now_unix)

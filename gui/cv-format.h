@@ -1,5 +1,5 @@
-/* cv-format.h: how the window words and lays out what it shows — key fingerprints in
- * groups of four, "last used yesterday", "12 ms". */
+/* cv-format.h: how the window words what it shows — "last used yesterday", "12 ms",
+ * "Connect to Front desk PC". */
 #pragma once
 
 #include <glib.h>
@@ -8,9 +8,6 @@
 
 G_BEGIN_DECLS
 
-/* "sha256:1a2b3c…" → "1a2b 3c4d 5e6f 7a8b …", @per_line groups to a line (0: one line);
- * anything that is not such a fingerprint is returned as it is. */
-char *cv_format_fingerprint (const char *fingerprint, guint per_line);
 /* "last used today", "last used yesterday", "last used on 3 March" (this year), "last used
  * on 3 March 2025"; NULL for 0 (never). @now_unix: the time to count from. */
 char *cv_format_last_used (gint64 unix_seconds, gint64 now_unix);

@@ -7,6 +7,7 @@
 
 #include "cv-app-error.h"
 #include "cv-format.h"
+#include "cv-ui-util.h"
 #include "cv-machine-page.h"
 #include "cv-service-link-row.h"
 #include "wire/cv-control.h"
@@ -113,7 +114,7 @@ cv_machine_page_update_failure (CvMachinePage *self)
   gtk_widget_set_visible (GTK_WIDGET (self->failure_key), changed != NULL);
   if (changed != NULL)
     {
-      g_autofree char *grouped = cv_format_fingerprint (changed, 8);
+      g_autofree char *grouped = cv_ui_format_fingerprint (changed, 8);
       g_autofree char *text = g_strdup_printf (_ ("It now presents this key:\n%s"), grouped);
 
       gtk_label_set_label (self->failure_key, text);
@@ -186,7 +187,7 @@ cv_machine_page_update_machine (CvMachinePage *self)
   adw_action_row_set_subtitle (self->session_row, cv_machine_get_session (machine));
   if (fingerprint != NULL)
     {
-      g_autofree char *grouped = cv_format_fingerprint (fingerprint, 8);
+      g_autofree char *grouped = cv_ui_format_fingerprint (fingerprint, 8);
       g_autofree char *markup = g_markup_printf_escaped ("<tt>%s</tt>", grouped);
 
       adw_action_row_set_subtitle (self->key_row, markup);
@@ -242,7 +243,7 @@ on_copy_key (CvMachinePage *self)
     return;
   fingerprint = cv_machine_get_fingerprint (cv_machine_page_get_machine (self));
   if (fingerprint != NULL)
-    gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (self)), fingerprint);
+    cv_ui_copy_text (GTK_WIDGET (self), fingerprint);
 }
 
 static void

@@ -6,6 +6,7 @@
 
 #include "cv-app-error.h"
 #include "cv-format.h"
+#include "cv-ui-util.h"
 #include "cv-window-private.h"
 
 static void
@@ -109,7 +110,7 @@ cv_window_ask_trust (CvWindow *self, CvMachineConnection *connection, const char
 
   machine = cv_machine_connection_get_machine (connection);
   gateway = cv_machine_dup_gateway (machine);
-  grouped = cv_format_fingerprint (fingerprint, 4);
+  grouped = cv_ui_format_fingerprint (fingerprint, 4);
   /* Translators: the gateway's address; its key follows. */
   sentence = g_strdup_printf (_ ("The gateway at %s presents this key:"), gateway);
   body = g_markup_printf_escaped ("%s\n\n<tt>%s</tt>\n\n%s", sentence, grouped,
@@ -156,10 +157,10 @@ on_delete_response (AdwMessageDialog *dialog, const char *response, CvWindow *se
   if (connection == NULL)
     return;
   cv_machine_connection_disconnect (connection);
-  cv_secret_store_clear_async (cv_application_get_secret_store (self->application),
+  cv_secret_store_clear_async (cv_application_get_secrets (self->application),
                                cv_machine_get_id (machine), NULL, on_secret_cleared,
                                g_object_ref (self));
-  cv_machine_store_remove (cv_application_get_machine_store (self->application), machine);
+  cv_machine_store_remove (cv_application_get_store (self->application), machine);
   title = g_strdup_printf (_ ("%s was deleted"), cv_machine_get_name (machine));
   cv_window_toast (self, title);
 }

@@ -75,7 +75,7 @@ cv_window_update_list_page (CvWindow *self)
   if (self->application != NULL)
     {
       load_error = cv_application_get_load_error (self->application);
-      machines = cv_machine_store_get_machines (cv_application_get_machine_store (self->application));
+      machines = cv_machine_store_get_machines (cv_application_get_store (self->application));
     }
 
   if (load_error != NULL)
@@ -109,7 +109,7 @@ cv_window_check_shown_machine (CvWindow *self)
 
   if (shown == NULL || self->application == NULL)
     return;
-  store = cv_application_get_machine_store (self->application);
+  store = cv_application_get_store (self->application);
   if (cv_machine_store_find (store, cv_machine_get_id (cv_machine_connection_get_machine (shown)))
       != NULL)
     return;
@@ -378,7 +378,7 @@ cv_window_init (CvWindow *self)
 static void
 cv_window_bind_application (CvWindow *self, CvApplication *application)
 {
-  GListModel *machines = cv_machine_store_get_machines (cv_application_get_machine_store (application));
+  GListModel *machines = cv_machine_store_get_machines (cv_application_get_store (application));
 
   self->application = application;
   g_object_add_weak_pointer (G_OBJECT (application), (gpointer *) &self->application);

@@ -1,7 +1,7 @@
 /* cv-tls-private.h: the GTlsConnection driver's one entry for either end, for
- * transport/cv-tls.c and for the GIO TLS server that the tests check the client
- * against (tests/cv-test-tls-server.c: a white-box test peer, the one user outside
- * transport/). */
+ * transport/cv-tls.c, the gateway probe (transport/cv-gateway-probe.c: a client that takes
+ * any certificate) and the GIO TLS server that the tests check the client against
+ * (tests/cv-test-tls-server.c: a white-box test peer, the one user outside transport/). */
 #pragma once
 
 #include "transport/cv-tls.h"
@@ -25,6 +25,10 @@ void cv_tls_handshake_start (GIOStream *connection,
                              gpointer source_tag,
                              GAsyncReadyCallback callback,
                              gpointer user_data);
+GIOStream *cv_tls_client_connection_new (GIOStream *base,
+                                         const char *server_name,
+                                         const CvTlsPeerCheck *check,
+                                         GError **error);
 GIOStream *cv_tls_handshake_finish (GAsyncResult *result, gpointer source_tag, GError **error);
 
 G_END_DECLS

@@ -406,6 +406,23 @@ peer_still_connected (GIOStream *base, const CvTlsPeerCheck *check, GError **err
   return FALSE;
 }
 
+/* A GIO TLS client connection over @base for cv_tls_handshake_start(), with @server_name
+ * (nullable) as SNI and the name to check; NULL and why if the peer is already gone. */
+GIOStream *
+cv_tls_client_connection_new (GIOStream *base,
+                              const char *server_name,
+                              const CvTlsPeerCheck *check,
+                              GError **error)
+{
+  g_autoptr (GSocketConnectable) identity = NULL;
+
+  if (server_name != NULL)
+    identity = g_network_address_new (server_name, 0);
+  if (!peer_still_connected (base, check, error))
+    return NULL;
+  return g_tls_client_connection_new (base, identity, error);
+}
+
 /* The driver's one entry for both ends: the client below, and the GIO server that tests
  * check the client against (tests/cv-test-tls-server.c).  Takes over @connection (a new
  * GTlsConnection, or %NULL and @error saying why there is none). */
@@ -468,7 +485,6 @@ cv_tls_client_handshake_async (GIOStream *base,
                                GAsyncReadyCallback callback,
                                gpointer user_data)
 {
-  g_autoptr (GSocketConnectable) identity = NULL;
   GError *error = NULL;
   GIOStream *connection;
   CvTlsHandshakeSide side = { FALSE, TRUE, TRUE, server_name };
@@ -476,12 +492,7 @@ cv_tls_client_handshake_async (GIOStream *base,
   g_return_if_fail (G_IS_IO_STREAM (base));
   g_return_if_fail (client_identity == NULL || CV_IS_IDENTITY (client_identity));
 
-  if (server_name != NULL)
-    identity = g_network_address_new (server_name, 0);
-  if (!peer_still_connected (base, check, &error))
-    connection = NULL;
-  else
-    connection = g_tls_client_connection_new (base, identity, &error);
+  connection = cv_tls_client_connection_new (base, server_name, check, &error);
   if (connection != NULL && client_identity != NULL)
     g_tls_connection_set_certificate (G_TLS_CONNECTION (connection),
                                       cv_identity_get_certificate (client_identity));

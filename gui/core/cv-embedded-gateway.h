@@ -5,21 +5,10 @@
 
 #include <gio/gio.h>
 
+#include "cv-embedded-agent.h"
+#include "cv-embedded-session.h"
+
 G_BEGIN_DECLS
-
-/* One session it serves: share and connect passwords are generated when it is added and
- * only their Argon2id hashes are kept. */
-#define CV_TYPE_EMBEDDED_SESSION (cv_embedded_session_get_type ())
-G_DECLARE_FINAL_TYPE (CvEmbeddedSession, cv_embedded_session, CV, EMBEDDED_SESSION, GObject)
-
-const char *cv_embedded_session_get_id (CvEmbeddedSession *self);
-/* Only right after cv_embedded_gateway_add_session (); NULL once forgotten (shown once). */
-const char *cv_embedded_session_get_share_password (CvEmbeddedSession *self);
-const char *cv_embedded_session_get_connect_password (CvEmbeddedSession *self);
-void cv_embedded_session_forget_passwords (CvEmbeddedSession *self);
-/* "share-online" (gboolean), "n-connect-agents" (guint): live, notified. */
-gboolean cv_embedded_session_get_share_online (CvEmbeddedSession *self);
-guint cv_embedded_session_get_n_connect_agents (CvEmbeddedSession *self);
 
 /* Properties (notified on the main context it was made on):
  *   "running"       gboolean
@@ -32,15 +21,8 @@ guint cv_embedded_session_get_n_connect_agents (CvEmbeddedSession *self);
  *   "sessions"      GListModel of CvEmbeddedSession
  *   "n-links"       guint: agents connected now
  *   "agents"        a GListModel of CvEmbeddedAgent (role, name, address, session), the
- *                   connected agents, refreshed once a second while running */
-#define CV_TYPE_EMBEDDED_AGENT (cv_embedded_agent_get_type ())
-G_DECLARE_FINAL_TYPE (CvEmbeddedAgent, cv_embedded_agent, CV, EMBEDDED_AGENT, GObject)
-
-const char *cv_embedded_agent_get_role (CvEmbeddedAgent *self); /* "share", "connect" */
-const char *cv_embedded_agent_get_name (CvEmbeddedAgent *self);
-const char *cv_embedded_agent_get_address (CvEmbeddedAgent *self);
-const char *cv_embedded_agent_get_session (CvEmbeddedAgent *self);
-
+ *                   connected agents, refreshed once a second while running
+ */
 #define CV_TYPE_EMBEDDED_GATEWAY (cv_embedded_gateway_get_type ())
 G_DECLARE_FINAL_TYPE (CvEmbeddedGateway, cv_embedded_gateway, CV, EMBEDDED_GATEWAY, GObject)
 
@@ -64,7 +46,8 @@ GListModel *cv_embedded_gateway_get_agents (CvEmbeddedGateway *self);
 guint cv_embedded_gateway_get_n_links (CvEmbeddedGateway *self);
 
 /* A new session with fresh passwords (cv_password_generate ()), saved and, if running,
- * served at once (reload).  The id must be a valid session id and not taken. */
+ * served at once (reload).  The id must be a valid session id and not taken.  Returns:
+ * (transfer none) the session as "sessions" holds it. */
 CvEmbeddedSession *cv_embedded_gateway_add_session (CvEmbeddedGateway *self,
                                                     const char *id,
                                                     GError **error);
