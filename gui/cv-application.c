@@ -67,16 +67,11 @@ static void
 cv_application_toast (CvApplication *self, const char *title)
 {
   CvWindow *window = cv_application_find_window (self);
-  AdwToast *toast;
 
   if (window == NULL)
-    {
-      g_message ("%s", title);
-      return;
-    }
-  toast = adw_toast_new (title);
-  adw_toast_set_use_markup (toast, FALSE);
-  cv_window_add_toast (window, toast);
+    g_message ("%s", title);
+  else
+    cv_window_toast (window, title);
 }
 
 static char *

@@ -9,13 +9,21 @@
 #include "cv-ui-util.h"
 #include "cv-window-private.h"
 
-static void
-cv_window_toast (CvWindow *self, const char *title)
+static AdwToast *
+plain_toast_new (const char *text)
 {
-  AdwToast *toast = adw_toast_new (title);
+  g_autofree char *escaped = g_markup_escape_text (text, -1);
 
-  adw_toast_set_use_markup (toast, FALSE);
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+  return adw_toast_new (escaped);
+}
+
+void
+cv_window_toast (CvWindow *self, const char *text)
+{
+  g_return_if_fail (CV_IS_WINDOW (self));
+  g_return_if_fail (text != NULL);
+
+  adw_toast_overlay_add_toast (self->toast_overlay, plain_toast_new (text));
 }
 
 void
@@ -29,8 +37,7 @@ cv_window_launch_service (CvWindow *self, CvMachineConnection *connection, CvSer
   if (cv_service_link_launch (link, G_APP_LAUNCH_CONTEXT (context), &error))
     return;
 
-  toast = adw_toast_new (error->message);
-  adw_toast_set_use_markup (toast, FALSE);
+  toast = plain_toast_new (error->message);
   adw_toast_set_timeout (toast, 10);
   /* The viewer is missing: the editor is where another one is picked. */
   if (g_error_matches (error, CV_APP_ERROR, CV_APP_ERROR_NOT_INSTALLED))

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "cv-machine-page.h"
+#include "cv-service-link.h"
 #include "cv-window.h"
 
 G_BEGIN_DECLS

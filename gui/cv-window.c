@@ -173,7 +173,6 @@ cv_window_show_keyring_error (CvWindow *self)
     return;
   self->keyring_toast
     = adw_toast_new (_ ("No keyring is running. Passwords can only be kept for this run."));
-  adw_toast_set_use_markup (self->keyring_toast, FALSE);
   /* It stays until dismissed: it explains every password question that follows. */
   adw_toast_set_timeout (self->keyring_toast, 0);
   adw_toast_set_priority (self->keyring_toast, ADW_TOAST_PRIORITY_HIGH);

@@ -19,6 +19,8 @@ G_DECLARE_FINAL_TYPE (CvWindow, cv_window, CV, WINDOW, AdwApplicationWindow)
 CvWindow *cv_window_new (CvApplication *application);
 
 void cv_window_add_toast (CvWindow *self, AdwToast *toast);
+/* A toast of plain text (a toast's title is markup in libadwaita 1.2: this escapes it). */
+void cv_window_toast (CvWindow *self, const char *text);
 /* Opens the page of the saved machine @machine_id (ignored when there is none). */
 void cv_window_show_machine (CvWindow *self, const char *machine_id);
 /* "Trust This Gateway?" for @connection, answered with trust () or disconnect (). */

@@ -3,6 +3,7 @@
 
 #include <adwaita.h>
 #include <glib/gstdio.h>
+#include <locale.h>
 
 #include "cv-gui-test-util.h"
 
@@ -171,4 +172,18 @@ cv_gui_find_widget (GtkWidget *root, GType type, const char *text)
         return found;
     }
   return NULL;
+}
+
+void
+cv_gui_test_init (int *argc, char ***argv)
+{
+  g_test_init (argc, argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  /* As gtk_test_init (): the same locale whatever the machine's. */
+  gtk_disable_setlocale ();
+  setlocale (LC_ALL, "C.UTF-8");
+  gtk_init ();
+
+  /* Each case's own XDG_DATA_DIRS would hide /usr/share: both are read once and kept. */
+  gtk_icon_theme_get_for_display (gdk_display_get_default ());
+  g_settings_schema_source_get_default ();
 }
