@@ -4,6 +4,7 @@
 
 #include <glib/gi18n.h>
 
+#include "auth/cv-password.h"
 #include "cv-gateway-session-row.h"
 #include "cv-note-row.h"
 #include "cv-ui-util.h"
@@ -16,7 +17,7 @@ struct _CvGatewaySessionRow {
 
   CvEmbeddedGateway *gateway;
   CvEmbeddedSession *session;
-  char *command;
+  CvSecret *command;
 
   /* template children */
   GtkImage *state_icon;
@@ -84,8 +85,10 @@ cv_gateway_session_row_update_state (CvGatewaySessionRow *self)
 static void
 cv_gateway_session_row_update_command (CvGatewaySessionRow *self)
 {
-  g_clear_pointer (&self->command, g_free);
-  if (cv_embedded_session_get_share_password (self->session) == NULL)
+  g_clear_pointer (&self->command, cv_secret_free);
+  /* It holds the share password, and it names the gateway's key, made at its load. */
+  if (cv_embedded_session_get_share_password (self->session) == NULL
+      || cv_embedded_gateway_get_fingerprint (self->gateway) == NULL)
     return;
   self->command = cv_embedded_gateway_dup_share_command (self->gateway, self->session,
                                                          SHARE_COMMAND_ALLOW);
@@ -214,6 +217,12 @@ cv_gateway_session_row_constructed (GObject *object)
   g_signal_connect_object (self->gateway, "notify::fingerprint",
                            G_CALLBACK (cv_gateway_session_row_update_command), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->gateway, "notify::listen-host",
+                           G_CALLBACK (cv_gateway_session_row_update_command), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->gateway, "notify::listen-port",
+                           G_CALLBACK (cv_gateway_session_row_update_command), self,
+                           G_CONNECT_SWAPPED);
   cv_gateway_session_row_update_state (self);
   cv_gateway_session_row_update_passwords (self);
   /* A machine just added opens on what must be copied now. */
@@ -228,7 +237,7 @@ cv_gateway_session_row_dispose (GObject *object)
 
   g_clear_object (&self->gateway);
   g_clear_object (&self->session);
-  g_clear_pointer (&self->command, g_free);
+  g_clear_pointer (&self->command, cv_secret_free);
 
   G_OBJECT_CLASS (cv_gateway_session_row_parent_class)->dispose (object);
 }

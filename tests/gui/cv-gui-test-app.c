@@ -1,0 +1,107 @@
+/* cv-gui-test-app.c: a private home, fake programs, the app, template children, dialogs. */
+#include "cv-version.h"
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+
+#include "cv-gui-test-app.h"
+#include "cv-gui-test-util.h"
+#include "cv-test-util.h"
+
+char *
+cv_gui_test_app_init (int *argc, char ***argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *bin = NULL;
+  char *dir;
+  static const char *const xdg[][2] = {
+    { "XDG_CONFIG_HOME", "config" },
+    { "XDG_DATA_HOME", "data" },
+    { "XDG_CACHE_HOME", "cache" },
+    { "XDG_STATE_HOME", "state" },
+  };
+
+  dir = g_dir_make_tmp ("culvert-gui-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  /* Before GLib caches any of them (g_get_user_config_dir () does). */
+  g_setenv ("HOME", dir, TRUE);
+  for (gsize i = 0; i < G_N_ELEMENTS (xdg); i++)
+    {
+      g_autofree char *path = g_build_filename (dir, xdg[i][1], NULL);
+
+      g_assert_cmpint (g_mkdir_with_parents (path, 0700), ==, 0);
+      g_setenv (xdg[i][0], path, TRUE);
+    }
+  bin = g_build_filename (dir, "bin", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (bin, 0700), ==, 0);
+  g_setenv ("PATH", bin, TRUE);
+  g_unsetenv ("TERMINAL");
+
+  gtk_test_init (argc, argv, NULL);
+  adw_init ();
+  return dir;
+}
+
+int
+cv_gui_test_app_finish (char *dir, int status)
+{
+  cv_test_remove_tree (dir);
+  g_free (dir);
+  return status;
+}
+
+void
+cv_gui_test_add_program (const char *dir, const char *name, const char *body)
+{
+  g_autofree char *path = g_build_filename (dir, "bin", name, NULL);
+  g_autofree char *script = g_strconcat ("#!/bin/sh\n", body, "\n", NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_file_set_contents (path, script, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (path, 0700), ==, 0);
+}
+
+CvApplication *
+cv_gui_test_application_new (void)
+{
+  g_autoptr (GError) error = NULL;
+  CvApplication *app;
+
+  /* clang-format off */
+  app = g_object_new (CV_TYPE_APPLICATION,
+                      "application-id", CV_APPLICATION_ID,
+                      "flags", G_APPLICATION_NON_UNIQUE,
+                      NULL);
+  /* clang-format on */
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+  return app;
+}
+
+gpointer
+cv_gui_test_child (gpointer widget, GType template_type, const char *name)
+{
+  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (widget), template_type, name);
+
+  if (child == NULL)
+    g_error ("%s has no template child “%s”", G_OBJECT_TYPE_NAME (widget), name);
+  return child;
+}
+
+static gboolean
+dialog_shown (gpointer data)
+{
+  return cv_gui_find_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL;
+}
+
+GtkWindow *
+cv_gui_test_wait_dialog (const char *what)
+{
+  GtkWindow *dialog;
+
+  cv_gui_wait_until (dialog_shown, NULL, what);
+  dialog = cv_gui_find_toplevel (ADW_TYPE_MESSAGE_DIALOG);
+  cv_gui_wait_for_draw (GTK_WIDGET (dialog));
+  return dialog;
+}

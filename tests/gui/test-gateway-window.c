@@ -1,0 +1,3 @@
+/* stub */
+#include <glib.h>
+int main (void) { return 77; }
