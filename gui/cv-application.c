@@ -77,8 +77,8 @@ cv_application_toast (CvApplication *self, const char *title)
 static char *
 dropped_notification_id (CvMachineConnection *connection)
 {
-  return g_strconcat ("dropped-", cv_machine_get_id (cv_machine_connection_get_machine (connection)),
-                      NULL);
+  return g_strconcat ("dropped-",
+                      cv_machine_get_id (cv_machine_connection_get_machine (connection)), NULL);
 }
 
 static void
@@ -142,13 +142,11 @@ cv_application_add_connection (CvApplication *self, CvMachine *machine)
 {
   CvMachineConnection *connection = cv_machine_connection_new (machine, self->secrets, NULL);
 
-  g_signal_connect_object (connection, "trust-requested", G_CALLBACK (on_trust_requested), self,
-                           0);
+  g_signal_connect_object (connection, "trust-requested", G_CALLBACK (on_trust_requested), self, 0);
   g_signal_connect_object (connection, "connected", G_CALLBACK (on_connected), self, 0);
   g_signal_connect_object (connection, "dropped", G_CALLBACK (on_dropped), self, 0);
   g_signal_connect_object (connection, "restored", G_CALLBACK (on_restored), self, 0);
-  g_signal_connect_object (connection, "notify::state", G_CALLBACK (on_connection_state), self,
-                           0);
+  g_signal_connect_object (connection, "notify::state", G_CALLBACK (on_connection_state), self, 0);
   g_hash_table_insert (self->connections, g_strdup (cv_machine_get_id (machine)), connection);
   cv_machine_connection_watch_presence (connection, TRUE);
   return connection;
@@ -501,18 +499,18 @@ cv_application_class_init (CvApplicationClass *klass)
   app_class->activate = cv_application_activate;
   app_class->open = cv_application_open;
 
-  properties[PROP_STORE]
-    = g_param_spec_object ("store", NULL, NULL, CV_TYPE_MACHINE_STORE,
-                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_LOAD_ERROR]
-    = g_param_spec_boxed ("load-error", NULL, NULL, G_TYPE_ERROR,
-                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_SECRETS]
-    = g_param_spec_object ("secrets", NULL, NULL, CV_TYPE_SECRET_STORE,
-                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_KEYRING_ERROR]
-    = g_param_spec_boxed ("keyring-error", NULL, NULL, G_TYPE_ERROR,
-                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_STORE] = g_param_spec_object ("store", NULL, NULL, CV_TYPE_MACHINE_STORE,
+                                                G_PARAM_READABLE | G_PARAM_STATIC_STRINGS
+                                                  | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_LOAD_ERROR] = g_param_spec_boxed ("load-error", NULL, NULL, G_TYPE_ERROR,
+                                                    G_PARAM_READABLE | G_PARAM_STATIC_STRINGS
+                                                      | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_SECRETS] = g_param_spec_object ("secrets", NULL, NULL, CV_TYPE_SECRET_STORE,
+                                                  G_PARAM_READABLE | G_PARAM_STATIC_STRINGS
+                                                    | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_KEYRING_ERROR] = g_param_spec_boxed ("keyring-error", NULL, NULL, G_TYPE_ERROR,
+                                                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS
+                                                         | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -651,9 +649,7 @@ cv_application_import_file (CvApplication *self, GFile *file)
 }
 
 void
-cv_application_send_notification (CvApplication *self,
-                                  const char *id,
-                                  GNotification *notification)
+cv_application_send_notification (CvApplication *self, const char *id, GNotification *notification)
 {
   g_return_if_fail (CV_IS_APPLICATION (self));
   g_return_if_fail (id != NULL);

@@ -57,13 +57,20 @@ cv_machine_page_get_machine (CvMachinePage *self)
   return cv_machine_connection_get_machine (self->connection);
 }
 
+/* The target first: an action that takes the machine's id must never see none. */
+static void
+set_action (GtkWidget *button, const char *action, const char *machine_id)
+{
+  gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "s", machine_id);
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (button), action);
+}
+
 static void
 set_button (GtkButton *button, const char *label, const char *action, const char *machine_id)
 {
   gtk_button_set_label (button, label);
   gtk_button_set_use_underline (button, TRUE);
-  gtk_actionable_set_action_name (GTK_ACTIONABLE (button), action);
-  gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "s", machine_id);
+  set_action (GTK_WIDGET (button), action, machine_id);
 }
 
 /* Which failures are fixed in the editor rather than by trying again. */
@@ -197,9 +204,9 @@ cv_machine_page_update_machine (CvMachinePage *self)
                                                    "first connection."));
   gtk_widget_set_visible (self->copy_key_button, fingerprint != NULL);
 
-  gtk_actionable_set_action_target (GTK_ACTIONABLE (self->edit_button), "s", id);
-  gtk_actionable_set_action_target (GTK_ACTIONABLE (self->export_button), "s", id);
-  gtk_actionable_set_action_target (GTK_ACTIONABLE (self->delete_button), "s", id);
+  set_action (self->edit_button, "win.edit-machine", id);
+  set_action (self->export_button, "win.export-machine", id);
+  set_action (self->delete_button, "win.delete-machine", id);
 }
 
 static GtkWidget *
@@ -217,8 +224,9 @@ create_service_row (gpointer item, gpointer user_data)
         break;
       position++;
     }
-  return GTK_WIDGET (cv_service_link_row_new (item, cv_machine_get_id (cv_machine_page_get_machine (self)),
-                                         position));
+  return GTK_WIDGET (
+    cv_service_link_row_new (item, cv_machine_get_id (cv_machine_page_get_machine (self)),
+                             position));
 }
 
 static void
@@ -305,9 +313,10 @@ cv_machine_page_class_init (CvMachinePageClass *klass)
   object_class->set_property = cv_machine_page_set_property;
   object_class->dispose = cv_machine_page_dispose;
 
-  properties[PROP_CONNECTION]
-    = g_param_spec_object ("connection", NULL, NULL, CV_TYPE_MACHINE_CONNECTION,
-                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_CONNECTION] = g_param_spec_object ("connection", NULL, NULL,
+                                                     CV_TYPE_MACHINE_CONNECTION,
+                                                     G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+                                                       | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -335,11 +344,11 @@ cv_machine_page_class_init (CvMachinePageClass *klass)
 static void
 cv_machine_page_init (CvMachinePage *self)
 {
-  static const char *const connection_properties[]
-    = { "notify::state", "notify::status", "notify::error", "notify::round-trip-us" };
-  static const char *const machine_properties[]
-    = { "notify::name", "notify::gateway-host", "notify::gateway-port", "notify::session",
-        "notify::fingerprint" };
+  static const char *const connection_properties[] = { "notify::state", "notify::status",
+                                                       "notify::error", "notify::round-trip-us" };
+  static const char *const machine_properties[] = { "notify::name", "notify::gateway-host",
+                                                    "notify::gateway-port", "notify::session",
+                                                    "notify::fingerprint" };
 
   gtk_widget_init_template (GTK_WIDGET (self));
 

@@ -35,8 +35,7 @@ cv_machine_row_update_prefix (CvMachineRow *self)
   CvConnectionState state = cv_machine_connection_get_state (self->connection);
   const char *presence_class;
   const char *presence_words;
-  gboolean busy = state == CV_CONNECTION_STATE_PREPARING
-                  || state == CV_CONNECTION_STATE_CONNECTING
+  gboolean busy = state == CV_CONNECTION_STATE_PREPARING || state == CV_CONNECTION_STATE_CONNECTING
                   || state == CV_CONNECTION_STATE_RECONNECTING;
 
   switch (cv_machine_connection_get_presence (self->connection))
@@ -56,7 +55,7 @@ cv_machine_row_update_prefix (CvMachineRow *self)
       break;
     }
   gtk_widget_set_css_classes (self->presence_dot,
-                              (const char *[]) { "presence-dot", presence_class, NULL });
+                              (const char *[]){ "presence-dot", presence_class, NULL });
   gtk_widget_set_tooltip_text (self->presence_dot, presence_words);
 
   /* A spinner that is not shown must not spin: it would keep the frame clock busy. */
@@ -88,7 +87,8 @@ cv_machine_row_update_text (CvMachineRow *self)
     gateway = cv_machine_dup_gateway (machine);
 
   if (cv_machine_connection_get_state (self->connection) == CV_CONNECTION_STATE_IDLE)
-    last_used = cv_format_last_used (cv_machine_get_last_used (machine), g_get_real_time () / G_USEC_PER_SEC);
+    last_used = cv_format_last_used (cv_machine_get_last_used (machine),
+                                     g_get_real_time () / G_USEC_PER_SEC);
   if (last_used != NULL)
     {
       if (state_line->len > 0)
@@ -120,9 +120,10 @@ cv_machine_row_update_button (CvMachineRow *self)
   action = cv_format_state_action (cv_machine_connection_get_state (self->connection),
                                    cv_machine_get_name (machine), &label, &description);
   gtk_button_set_label (self->action_button, label);
-  gtk_actionable_set_action_name (GTK_ACTIONABLE (self->action_button), action);
+  /* The target first: the action takes the machine's id and must never see none. */
   gtk_actionable_set_action_target (GTK_ACTIONABLE (self->action_button), "s",
                                     cv_machine_get_id (machine));
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (self->action_button), action);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->action_button), description);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->action_button),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, description, -1);
@@ -155,11 +156,11 @@ cv_machine_row_constructed (GObject *object)
 {
   CvMachineRow *self = CV_MACHINE_ROW (object);
   CvMachine *machine = cv_machine_connection_get_machine (self->connection);
-  static const char *const connection_properties[]
-    = { "notify::state", "notify::presence", "notify::status" };
-  static const char *const machine_properties[]
-    = { "notify::name", "notify::gateway-host", "notify::gateway-port", "notify::session",
-        "notify::last-used" };
+  static const char *const connection_properties[] = { "notify::state", "notify::presence",
+                                                       "notify::status" };
+  static const char *const machine_properties[] = { "notify::name", "notify::gateway-host",
+                                                    "notify::gateway-port", "notify::session",
+                                                    "notify::last-used" };
 
   G_OBJECT_CLASS (cv_machine_row_parent_class)->constructed (object);
 
@@ -173,10 +174,7 @@ cv_machine_row_constructed (GObject *object)
 }
 
 static void
-cv_machine_row_set_property (GObject *object,
-                             guint prop_id,
-                             const GValue *value,
-                             GParamSpec *pspec)
+cv_machine_row_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   CvMachineRow *self = CV_MACHINE_ROW (object);
 
@@ -228,10 +226,11 @@ cv_machine_row_class_init (CvMachineRowClass *klass)
   object_class->get_property = cv_machine_row_get_property;
   object_class->dispose = cv_machine_row_dispose;
 
-  properties[PROP_CONNECTION]
-    = g_param_spec_object ("connection", NULL, NULL, CV_TYPE_MACHINE_CONNECTION,
-                           G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS
-                             | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_CONNECTION] = g_param_spec_object ("connection", NULL, NULL,
+                                                     CV_TYPE_MACHINE_CONNECTION,
+                                                     G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY
+                                                       | G_PARAM_STATIC_STRINGS
+                                                       | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_template_from_resource (widget_class,

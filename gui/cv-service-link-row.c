@@ -40,19 +40,34 @@ cv_service_link_row_update (CvServiceLinkRow *self)
     adw_action_row_set_subtitle (ADW_ACTION_ROW (self), status);
   else
     {
-      g_autofree char *description = cv_machine_service_describe (service);
+      g_autofree char *target = NULL;
 
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (self), description);
+      /* Not connected: what it reaches, as the shared machine sees it. */
+      /* Translators: the host and port a service reaches on the shared machine. */
+      target = g_strdup_printf (_ ("%s:%u on the machine"),
+                                cv_machine_service_get_target_host (service),
+                                cv_machine_service_get_target_port (service));
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (self), target);
     }
 
-  /* Only a listening service has a port to open it on. */
-  gtk_widget_set_sensitive (GTK_WIDGET (self->open_button),
-                            listening
-                              && cv_machine_service_get_launcher (service) != CV_LAUNCHER_NONE);
-  open_words = g_strdup_printf (_ ("Open %s"), cv_service_preset_get_label (preset));
+  /* "Do not open" has nothing to open; before connecting there is no port to open it on. */
+  gtk_widget_set_visible (GTK_WIDGET (self->open_button),
+                          cv_machine_service_get_launcher (service) != CV_LAUNCHER_NONE);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->open_button), listening);
+  open_words = g_strdup_printf (listening ? _ ("Open %s") : _ ("Connect to open %s"),
+                                cv_service_preset_get_label (preset));
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->open_button), open_words);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->open_button),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, open_words, -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->open_button), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  open_words, -1);
+}
+
+/* Not an actionable button: the action is the window's for every row, its sensitivity this
+ * row's own. */
+static void
+on_open_clicked (CvServiceLinkRow *self)
+{
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.open-service", "(su)", self->machine_id,
+                              self->position);
 }
 
 static void
@@ -62,27 +77,24 @@ cv_service_link_row_constructed (GObject *object)
   CvMachineService *service = cv_service_link_get_service (self->link);
   static const char *const link_properties[] = { "notify::status", "notify::listening" };
   static const char *const service_properties[] = { "notify::preset", "notify::launcher",
-                                                    "notify::target-host",
-                                                    "notify::target-port" };
+                                                    "notify::target-host", "notify::target-port" };
 
   G_OBJECT_CLASS (cv_service_link_row_parent_class)->constructed (object);
 
-  gtk_actionable_set_action_target (GTK_ACTIONABLE (self->open_button), "(su)", self->machine_id,
-                                    self->position);
   for (guint i = 0; i < G_N_ELEMENTS (link_properties); i++)
-    g_signal_connect_object (self->link, link_properties[i], G_CALLBACK (cv_service_link_row_update),
-                             self, G_CONNECT_SWAPPED);
+    g_signal_connect_object (self->link, link_properties[i],
+                             G_CALLBACK (cv_service_link_row_update), self, G_CONNECT_SWAPPED);
   for (guint i = 0; i < G_N_ELEMENTS (service_properties); i++)
-    g_signal_connect_object (service, service_properties[i], G_CALLBACK (cv_service_link_row_update),
-                             self, G_CONNECT_SWAPPED);
+    g_signal_connect_object (service, service_properties[i],
+                             G_CALLBACK (cv_service_link_row_update), self, G_CONNECT_SWAPPED);
   cv_service_link_row_update (self);
 }
 
 static void
 cv_service_link_row_set_property (GObject *object,
-                             guint prop_id,
-                             const GValue *value,
-                             GParamSpec *pspec)
+                                  guint prop_id,
+                                  const GValue *value,
+                                  GParamSpec *pspec)
 {
   CvServiceLinkRow *self = CV_SERVICE_LINK_ROW (object);
 
@@ -169,8 +181,8 @@ cv_service_link_row_init (CvServiceLinkRow *self)
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (self), FALSE);
   self->open_button = GTK_BUTTON (gtk_button_new_with_label (_ ("Open")));
   gtk_widget_set_valign (GTK_WIDGET (self->open_button), GTK_ALIGN_CENTER);
-  gtk_actionable_set_action_name (GTK_ACTIONABLE (self->open_button), "win.open-service");
   adw_action_row_add_suffix (ADW_ACTION_ROW (self), GTK_WIDGET (self->open_button));
+  g_signal_connect_swapped (self->open_button, "clicked", G_CALLBACK (on_open_clicked), self);
 }
 
 CvServiceLinkRow *

@@ -15,7 +15,9 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (CvServiceLinkRow, cv_service_link_row, CV, SERVICE_LINK_ROW, AdwActionRow)
 
-CvServiceLinkRow *cv_service_link_row_new (CvServiceLink *link, const char *machine_id, guint position);
+CvServiceLinkRow *cv_service_link_row_new (CvServiceLink *link,
+                                           const char *machine_id,
+                                           guint position);
 CvServiceLink *cv_service_link_row_get_link (CvServiceLinkRow *self);
 
 G_END_DECLS

@@ -45,8 +45,8 @@ cv_window_launch_service (CvWindow *self, CvMachineConnection *connection, CvSer
       CvMachine *machine = cv_machine_connection_get_machine (connection);
 
       adw_toast_set_button_label (toast, _ ("Choose _Another"));
-      adw_toast_set_action_name (toast, "win.edit-machine");
       adw_toast_set_action_target_value (toast, g_variant_new_string (cv_machine_get_id (machine)));
+      adw_toast_set_action_name (toast, "win.edit-machine");
     }
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
@@ -123,8 +123,8 @@ cv_window_ask_trust (CvWindow *self, CvMachineConnection *connection, const char
   body = g_markup_printf_escaped ("%s\n\n<tt>%s</tt>\n\n%s", sentence, grouped,
                                   _ ("Compare it with the one your administrator gave you."));
 
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self),
-                                                       _ ("Trust This Gateway?"), NULL));
+  dialog = ADW_MESSAGE_DIALOG (
+    adw_message_dialog_new (GTK_WINDOW (self), _ ("Trust This Gateway?"), NULL));
   adw_message_dialog_set_body_use_markup (dialog, TRUE);
   adw_message_dialog_set_body (dialog, body);
   adw_message_dialog_add_responses (dialog, "cancel", _ ("_Cancel"), "trust", _ ("_Trust"), NULL);
@@ -139,15 +139,19 @@ cv_window_ask_trust (CvWindow *self, CvMachineConnection *connection, const char
 
 /* Delete */
 
+/* The window may be closed before the keyring answers: it is not kept for that. */
 static void
 on_secret_cleared (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr (CvWindow) self = user_data;
+  GWeakRef *window_ref = user_data;
+  g_autoptr (CvWindow) self = g_weak_ref_get (window_ref);
   g_autoptr (GError) error = NULL;
 
+  g_weak_ref_clear (window_ref);
+  g_free (window_ref);
   /* Without a keyring there was only the password for this run, and that is gone. */
   if (!cv_secret_store_clear_finish (CV_SECRET_STORE (source), result, &error)
-      && !g_error_matches (error, CV_APP_ERROR, CV_APP_ERROR_NO_KEYRING))
+      && !g_error_matches (error, CV_APP_ERROR, CV_APP_ERROR_NO_KEYRING) && self != NULL)
     cv_window_toast (self, error->message);
 }
 
@@ -157,6 +161,7 @@ on_delete_response (AdwMessageDialog *dialog, const char *response, CvWindow *se
   CvMachine *machine = g_object_get_data (G_OBJECT (dialog), "machine");
   CvMachineConnection *connection;
   g_autofree char *title = NULL;
+  GWeakRef *window_ref;
 
   if (!g_str_equal (response, "delete") || self->application == NULL)
     return;
@@ -164,9 +169,10 @@ on_delete_response (AdwMessageDialog *dialog, const char *response, CvWindow *se
   if (connection == NULL)
     return;
   cv_machine_connection_disconnect (connection);
+  window_ref = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (window_ref, self);
   cv_secret_store_clear_async (cv_application_get_secrets (self->application),
-                               cv_machine_get_id (machine), NULL, on_secret_cleared,
-                               g_object_ref (self));
+                               cv_machine_get_id (machine), NULL, on_secret_cleared, window_ref);
   cv_machine_store_remove (cv_application_get_store (self->application), machine);
   title = g_strdup_printf (_ ("%s was deleted"), cv_machine_get_name (machine));
   cv_window_toast (self, title);
@@ -188,8 +194,7 @@ cv_window_delete_machine (GtkWidget *widget, const char *action_name, GVariant *
   adw_message_dialog_set_body (dialog,
                                _ ("Its services and its password are removed from this computer. "
                                   "Nothing changes on the machine itself or at its gateway."));
-  adw_message_dialog_add_responses (dialog, "cancel", _ ("_Cancel"), "delete", _ ("_Delete"),
-                                    NULL);
+  adw_message_dialog_add_responses (dialog, "cancel", _ ("_Cancel"), "delete", _ ("_Delete"), NULL);
   adw_message_dialog_set_response_appearance (dialog, "delete", ADW_RESPONSE_DESTRUCTIVE);
   adw_message_dialog_set_default_response (dialog, "cancel");
   adw_message_dialog_set_close_response (dialog, "cancel");

@@ -22,6 +22,8 @@ struct _CvWindow {
   AdwToastOverlay *toast_overlay;
   AdwLeaflet *leaflet;
   GtkMenuButton *primary_menu_button;
+  GtkWidget *add_button;
+  GtkWidget *search_button;
   GtkSearchBar *search_bar;
   GtkSearchEntry *search_entry;
   GtkStack *list_stack;

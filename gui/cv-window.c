@@ -80,12 +80,8 @@ cv_window_update_list_page (CvWindow *self)
 
   if (load_error != NULL)
     {
-      g_autofree char *description
-        = g_strdup_printf (_ ("%s\n\nThe file is left as it is. Correct it or move it away, "
-                              "then try again."),
-                           load_error->message);
-
-      adw_status_page_set_description (self->broken_page, description);
+      /* The store's sentence names the file, the cause and what to do. */
+      adw_status_page_set_description (self->broken_page, load_error->message);
       page = "broken-store";
     }
   else if (machines == NULL || g_list_model_get_n_items (machines) == 0)
@@ -95,6 +91,9 @@ cv_window_update_list_page (CvWindow *self)
   else
     page = "list";
   gtk_stack_set_visible_child_name (self->list_stack, page);
+  /* Nothing to search in an empty or unreadable list. */
+  gtk_widget_set_sensitive (self->search_button,
+                            machines != NULL && g_list_model_get_n_items (machines) > 0);
 
   /* Nothing may be saved over a file that could not be read. */
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.add-machine", load_error == NULL);
@@ -159,8 +158,8 @@ static GtkWidget *
 create_machine_row (gpointer item, gpointer user_data)
 {
   CvWindow *self = user_data;
-  CvMachineConnection *connection
-    = cv_application_get_connection (self->application, cv_machine_get_id (item));
+  CvMachineConnection *connection = cv_application_get_connection (self->application,
+                                                                   cv_machine_get_id (item));
 
   return GTK_WIDGET (cv_machine_row_new (connection));
 }
@@ -171,8 +170,8 @@ cv_window_show_keyring_error (CvWindow *self)
   if (self->application == NULL || cv_application_get_keyring_error (self->application) == NULL
       || self->keyring_toast != NULL)
     return;
-  self->keyring_toast
-    = adw_toast_new (_ ("No keyring is running. Passwords can only be kept for this run."));
+  self->keyring_toast = adw_toast_new (
+    _ ("No keyring is running. Passwords can only be kept for this run."));
   /* It stays until dismissed: it explains every password question that follows. */
   adw_toast_set_timeout (self->keyring_toast, 0);
   adw_toast_set_priority (self->keyring_toast, ADW_TOAST_PRIORITY_HIGH);
@@ -184,8 +183,8 @@ cv_window_add_machine (GtkWidget *widget, const char *action_name, GVariant *par
 {
   CvWindow *self = CV_WINDOW (widget);
 
-  gtk_window_present (GTK_WINDOW (cv_machine_editor_new (GTK_WINDOW (self), self->application,
-                                                         NULL)));
+  gtk_window_present (
+    GTK_WINDOW (cv_machine_editor_new (GTK_WINDOW (self), self->application, NULL)));
 }
 
 static void
@@ -193,6 +192,9 @@ cv_window_search (GtkWidget *widget, const char *action_name, GVariant *paramete
 {
   CvWindow *self = CV_WINDOW (widget);
   gboolean searching = gtk_search_bar_get_search_mode (self->search_bar);
+
+  if (!gtk_widget_get_sensitive (self->search_button))
+    return;
 
   /* Search lives on the list: go there first. */
   adw_leaflet_set_visible_child_name (self->leaflet, "machines");
@@ -241,8 +243,9 @@ cv_window_edit_machine (GtkWidget *widget, const char *action_name, GVariant *pa
 
   if (connection == NULL)
     return;
-  gtk_window_present (GTK_WINDOW (cv_machine_editor_new (
-    GTK_WINDOW (self), self->application, cv_machine_connection_get_machine (connection))));
+  gtk_window_present (
+    GTK_WINDOW (cv_machine_editor_new (GTK_WINDOW (self), self->application,
+                                       cv_machine_connection_get_machine (connection))));
 }
 
 static void
@@ -326,6 +329,8 @@ cv_window_class_init (CvWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CvWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, CvWindow, leaflet);
   gtk_widget_class_bind_template_child (widget_class, CvWindow, primary_menu_button);
+  gtk_widget_class_bind_template_child (widget_class, CvWindow, add_button);
+  gtk_widget_class_bind_template_child (widget_class, CvWindow, search_button);
   gtk_widget_class_bind_template_child (widget_class, CvWindow, search_bar);
   gtk_widget_class_bind_template_child (widget_class, CvWindow, search_entry);
   gtk_widget_class_bind_template_child (widget_class, CvWindow, list_stack);
@@ -355,8 +360,8 @@ cv_window_class_init (CvWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.open-service", "(su)",
                                    cv_window_open_service);
 
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK,
-                                       "win.add-machine", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK, "win.add-machine",
+                                       NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "win.search",
                                        NULL);
 }

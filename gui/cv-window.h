@@ -24,9 +24,7 @@ void cv_window_toast (CvWindow *self, const char *text);
 /* Opens the page of the saved machine @machine_id (ignored when there is none). */
 void cv_window_show_machine (CvWindow *self, const char *machine_id);
 /* "Trust This Gateway?" for @connection, answered with trust () or disconnect (). */
-void cv_window_ask_trust (CvWindow *self,
-                          CvMachineConnection *connection,
-                          const char *fingerprint);
+void cv_window_ask_trust (CvWindow *self, CvMachineConnection *connection, const char *fingerprint);
 /* The link came up: says so and opens the services (the "open-services-on-connect" key). */
 void cv_window_machine_connected (CvWindow *self, CvMachineConnection *connection);
 

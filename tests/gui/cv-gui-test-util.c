@@ -121,8 +121,7 @@ cv_gui_screenshot (GtkWidget *window, const char *name)
   g_assert_nonnull (node);
   renderer = gtk_native_get_renderer (GTK_NATIVE (window));
   g_assert_nonnull (renderer);
-  texture = gsk_renderer_render_texture (renderer, node,
-                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
+  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
   g_assert_true (gdk_texture_save_to_png (texture, path));
   g_test_message ("screenshot: %s", path);
   return g_steal_pointer (&path);
@@ -177,13 +176,20 @@ cv_gui_find_widget (GtkWidget *root, GType type, const char *text)
 void
 cv_gui_test_init (int *argc, char ***argv)
 {
+  /* The system's MIME database, fixed before the isolation hides it (as GIO's docs of this
+   * call advise): gdk-pixbuf asks it what an SVG icon is. */
+  g_content_type_set_mime_dirs (NULL);
   g_test_init (argc, argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   /* As gtk_test_init (): the same locale whatever the machine's. */
   gtk_disable_setlocale ();
   setlocale (LC_ALL, "C.UTF-8");
   gtk_init ();
 
-  /* Each case's own XDG_DATA_DIRS would hide /usr/share: both are read once and kept. */
+  /* Each case's own XDG_DATA_DIRS would hide /usr/share: the icon theme's search path and
+   * the schemas are read once, now, and kept. */
   gtk_icon_theme_get_for_display (gdk_display_get_default ());
   g_settings_schema_source_get_default ();
+
+  /* A screenshot shows where a page slides to, not half of it. */
+  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
 }

@@ -1,0 +1,7 @@
+/* test-connect-window.c: not written yet. */
+int main (void);
+int
+main (void)
+{
+  return 77;
+}
