@@ -24,8 +24,11 @@ struct _CvGatewaySessionRow {
   GtkButton *remove_button;
   CvNoteRow *passwords_note;
   AdwActionRow *share_password_row;
+  GtkButton *copy_share_password_button;
   AdwActionRow *connect_password_row;
+  GtkButton *copy_connect_password_button;
   AdwActionRow *command_row;
+  GtkButton *copy_command_button;
   AdwActionRow *add_to_machines_row;
   GtkButton *add_to_machines_button;
 };
@@ -316,6 +319,11 @@ cv_gateway_session_row_class_init (CvGatewaySessionRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CvGatewaySessionRow, share_password_row);
   gtk_widget_class_bind_template_child (widget_class, CvGatewaySessionRow, connect_password_row);
   gtk_widget_class_bind_template_child (widget_class, CvGatewaySessionRow, command_row);
+  gtk_widget_class_bind_template_child (widget_class, CvGatewaySessionRow,
+                                        copy_share_password_button);
+  gtk_widget_class_bind_template_child (widget_class, CvGatewaySessionRow,
+                                        copy_connect_password_button);
+  gtk_widget_class_bind_template_child (widget_class, CvGatewaySessionRow, copy_command_button);
   gtk_widget_class_bind_template_child (widget_class, CvGatewaySessionRow, add_to_machines_row);
   gtk_widget_class_bind_template_child (widget_class, CvGatewaySessionRow, add_to_machines_button);
   gtk_widget_class_bind_template_callback (widget_class, cv_gateway_session_row_remove_clicked);

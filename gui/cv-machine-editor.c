@@ -165,7 +165,7 @@ static void
 cv_machine_editor_update_fingerprint (CvMachineEditor *self)
 {
   const char *fingerprint = cv_machine_get_fingerprint (self->machine);
-  g_autofree char *grouped = cv_ui_format_fingerprint (fingerprint, 0);
+  g_autofree char *grouped = cv_ui_format_fingerprint (fingerprint, 8);
 
   if (grouped != NULL)
     {
@@ -250,6 +250,13 @@ cv_machine_editor_commit (CvMachineEditor *self)
   gtk_window_destroy (GTK_WINDOW (self));
 }
 
+static gboolean
+cv_machine_editor_commit_idle (gpointer user_data)
+{
+  cv_machine_editor_commit (CV_MACHINE_EDITOR (user_data));
+  return G_SOURCE_REMOVE;
+}
+
 static void
 cv_machine_editor_no_keyring_response (AdwMessageDialog *dialog,
                                        const char *response,
@@ -262,7 +269,10 @@ cv_machine_editor_no_keyring_response (AdwMessageDialog *dialog,
     {
       cv_secret_store_remember_for_run (cv_application_get_secrets (self->app),
                                         cv_machine_get_id (self->machine), password);
-      cv_machine_editor_commit (self);
+      /* Not from inside the dialog's response: closing the editor destroys the dialog,
+       * which is still finishing its own closing. */
+      g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, cv_machine_editor_commit_idle, g_object_ref (self),
+                       g_object_unref);
       return;
     }
   self->saving = FALSE;
@@ -279,8 +289,8 @@ cv_machine_editor_ask_no_keyring (CvMachineEditor *self, const GError *error, Cv
 
   dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), _ ("No Keyring"), NULL));
   adw_message_dialog_format_body (dialog, "%s\n\n%s", error->message,
-                                  _ ("Culvert can keep the password until it quits, and never "
-                                     "writes it anywhere else."));
+                                  _ ("Remembered for this run, the password stays in memory "
+                                     "until Culvert quits and is never written to a file."));
   adw_message_dialog_add_responses (dialog, "cancel", _ ("_Cancel"), "run",
                                     _ ("_Remember for This Run Only"), NULL);
   adw_message_dialog_set_response_appearance (dialog, "run", ADW_RESPONSE_SUGGESTED);

@@ -9,6 +9,9 @@ struct _CvPreferencesWindow {
   GSettings *settings;
 
   /* template children */
+  AdwActionRow *open_services_row;
+  AdwActionRow *notify_on_drop_row;
+  AdwActionRow *gateway_autostart_row;
   GtkSwitch *open_services_switch;
   GtkSwitch *notify_on_drop_switch;
   GtkSwitch *gateway_autostart_switch;
@@ -36,6 +39,9 @@ cv_preferences_window_class_init (CvPreferencesWindowClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/culvert/Culvert/cv-preferences-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, CvPreferencesWindow, open_services_row);
+  gtk_widget_class_bind_template_child (widget_class, CvPreferencesWindow, notify_on_drop_row);
+  gtk_widget_class_bind_template_child (widget_class, CvPreferencesWindow, gateway_autostart_row);
   gtk_widget_class_bind_template_child (widget_class, CvPreferencesWindow, open_services_switch);
   gtk_widget_class_bind_template_child (widget_class, CvPreferencesWindow, notify_on_drop_switch);
   gtk_widget_class_bind_template_child (widget_class, CvPreferencesWindow,

@@ -223,8 +223,9 @@ cv_service_row_fill_local_port (CvServiceRow *self)
 
   self->filling = TRUE;
   gtk_switch_set_active (self->automatic_switch, port == 0);
-  gtk_spin_button_set_value (self->local_port_spin, port != 0 ? port
-                                                              : suggested_local_port (self->service));
+  /* Automatic keeps the number last chosen, for when the switch is turned off again. */
+  if (port != 0)
+    gtk_spin_button_set_value (self->local_port_spin, port);
   gtk_widget_set_sensitive (GTK_WIDGET (self->local_port_spin), port != 0);
   adw_action_row_set_subtitle (self->local_port_row,
                                port == 0 ? _ ("Any free port on this computer")
@@ -342,6 +343,7 @@ cv_service_row_fill (CvServiceRow *self)
   adw_combo_row_set_model (self->preset_row, G_LIST_MODEL (presets));
   adw_combo_row_set_selected (self->preset_row, (guint) cv_machine_service_get_preset (self->service));
   gtk_editable_set_text (GTK_EDITABLE (self->command_row), command != NULL ? command : "");
+  gtk_spin_button_set_value (self->local_port_spin, suggested_local_port (self->service));
   self->filling = FALSE;
 
   cv_service_row_fill_local_port (self);

@@ -39,6 +39,9 @@ cv_gui_test_app_init (int *argc, char ***argv)
 
   gtk_test_init (argc, argv, NULL);
   adw_init ();
+  /* Switches flip, expanders open and titles float at once: what a test sets is what the
+   * next screenshot shows. */
+  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
   return dir;
 }
 
@@ -104,4 +107,29 @@ cv_gui_test_wait_dialog (const char *what)
   dialog = cv_gui_find_toplevel (ADW_TYPE_MESSAGE_DIALOG);
   cv_gui_wait_for_draw (GTK_WIDGET (dialog));
   return dialog;
+}
+
+static gboolean
+gone (gpointer data)
+{
+  GtkWidget *dialog = *(GtkWidget **) data;
+
+  return dialog == NULL || !gtk_widget_get_mapped (dialog);
+}
+
+void
+cv_gui_test_respond (GtkWindow *dialog, const char *response)
+{
+  gpointer alive = dialog;
+  const char *label = adw_message_dialog_get_response_label (ADW_MESSAGE_DIALOG (dialog), response);
+  GtkWidget *button = cv_gui_find_widget (GTK_WIDGET (dialog), GTK_TYPE_BUTTON, label);
+
+  g_assert_true (adw_message_dialog_get_response_enabled (ADW_MESSAGE_DIALOG (dialog), response));
+  g_assert_nonnull (button);
+  g_object_add_weak_pointer (G_OBJECT (dialog), &alive);
+  /* Its button, as a click: the response and then the dialog's own closing. */
+  g_signal_emit_by_name (button, "clicked");
+  cv_gui_wait_until (gone, &alive, "the dialog to close after its response");
+  if (alive != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (dialog), &alive);
 }

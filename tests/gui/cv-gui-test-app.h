@@ -8,7 +8,7 @@
 
 G_BEGIN_DECLS
 
-/* gtk_test_init () and adw_init (), after pointing HOME and the XDG config, data, cache
+/* gtk_test_init () and adw_init () (animations off), after pointing HOME and the XDG config, data, cache
  * and state dirs into a new temporary directory (returned), and PATH to its empty bin/, so
  * that no test touches the user's files or finds the system's viewers. */
 char *cv_gui_test_app_init (int *argc, char ***argv);
@@ -25,5 +25,7 @@ gpointer cv_gui_test_child (gpointer widget, GType template_type, const char *na
 
 /* Waits for a mapped AdwMessageDialog and returns it. */
 GtkWindow *cv_gui_test_wait_dialog (const char *what);
+/* Answers @dialog with @response, as its button would, and waits until it is gone. */
+void cv_gui_test_respond (GtkWindow *dialog, const char *response);
 
 G_END_DECLS

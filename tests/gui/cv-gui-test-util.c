@@ -114,10 +114,19 @@ cv_gui_screenshot (GtkWidget *window, const char *name)
   height = gtk_widget_get_height (window);
   g_assert_cmpint (width, >, 0);
   g_assert_cmpint (height, >, 0);
+  /* The window's last frame, as a GtkWidgetPaintable keeps it; anything that asked for a
+   * redraw since (a switch settling, a spinner) drops that frame, so then the window is
+   * drawn again here as its own snapshot () would for the next one. */
   paintable = gtk_widget_paintable_new (window);
   snapshot = gtk_snapshot_new ();
   gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), width, height);
   node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  if (node == NULL)
+    {
+      snapshot = gtk_snapshot_new ();
+      GTK_WIDGET_GET_CLASS (window)->snapshot (window, snapshot);
+      node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+    }
   g_assert_nonnull (node);
   renderer = gtk_native_get_renderer (GTK_NATIVE (window));
   g_assert_nonnull (renderer);

@@ -21,6 +21,30 @@ static const BoundRow bound_rows[] = {
   { "gateway_autostart_row", "gateway_autostart_switch", "gateway-autostart", FALSE },
 };
 
+typedef struct {
+  GSettings *settings;
+  const char *key;
+  gboolean value;
+} KeyValue;
+
+static gboolean
+key_has_value (gpointer data)
+{
+  KeyValue *kv = data;
+
+  return g_settings_get_boolean (kv->settings, kv->key) == kv->value;
+}
+
+/* Activates @row as a click or Enter does; the switch animates before it flips. */
+static void
+activate_and_wait (AdwActionRow *row, GSettings *settings, const char *key, gboolean value)
+{
+  KeyValue kv = { settings, key, value };
+
+  g_assert_true (gtk_widget_activate (GTK_WIDGET (row)));
+  cv_gui_wait_until (key_has_value, &kv, "the key to follow its switch");
+}
+
 static void
 test_preferences_rows_toggle_keys (void)
 {
@@ -47,11 +71,10 @@ test_preferences_rows_toggle_keys (void)
       g_assert_cmpint (gtk_switch_get_active (toggle), ==, b->default_value);
 
       /* Activating the row, as a click or Enter on it does, flips the key. */
-      adw_action_row_activate (row);
+      activate_and_wait (row, settings, b->key, !b->default_value);
       g_assert_cmpint (gtk_switch_get_active (toggle), ==, !b->default_value);
-      g_assert_cmpint (g_settings_get_boolean (settings, b->key), ==, !b->default_value);
-      adw_action_row_activate (row);
-      g_assert_cmpint (g_settings_get_boolean (settings, b->key), ==, b->default_value);
+      activate_and_wait (row, settings, b->key, b->default_value);
+      g_assert_cmpint (gtk_switch_get_active (toggle), ==, b->default_value);
 
       /* And the other way: a change of the key shows in the switch. */
       g_settings_set_boolean (settings, b->key, !b->default_value);
