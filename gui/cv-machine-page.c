@@ -99,29 +99,22 @@ cv_machine_page_update_failure (CvMachinePage *self)
   if (!failed)
     return;
 
+  /* The error's sentence says what happened and what to do (for a changed key: what it
+   * can mean, and that Edit Machine is where trust is reset on purpose). */
   if (error != NULL && g_error_matches (error, CV_APP_ERROR, CV_APP_ERROR_KEY_CHANGED))
-    {
-      g_autofree char *body = NULL;
-
-      gtk_label_set_label (self->failure_title, _ ("The Gateway's Identity Has Changed"));
-      body = g_strconcat (error->message, "\n\n",
-                          _ ("Someone may be pretending to be the gateway, or its administrator "
-                             "gave it a new key. Ask them. To trust the new key on purpose, choose "
-                             "Edit Machine, then Forget Trusted Key."),
-                          NULL);
-      gtk_label_set_label (self->failure_body, body);
-    }
+    gtk_label_set_label (self->failure_title, _ ("The Gateway's Identity Has Changed"));
   else
-    {
-      gtk_label_set_label (self->failure_title, _ ("Could Not Connect"));
-      gtk_label_set_label (self->failure_body,
-                           error != NULL ? error->message : _ ("The connection failed."));
-    }
+    gtk_label_set_label (self->failure_title, _ ("Could Not Connect"));
+  gtk_label_set_label (self->failure_body, error != NULL
+                                             ? error->message
+                                             : _ ("The connection failed. Try again, or check the "
+                                                  "machine's gateway and password."));
 
   gtk_widget_set_visible (GTK_WIDGET (self->failure_key), changed != NULL);
   if (changed != NULL)
     {
       g_autofree char *grouped = cv_ui_format_fingerprint (changed, 8);
+      /* The same key in groups of four, to read out and compare. */
       g_autofree char *text = g_strdup_printf (_ ("It now presents this key:\n%s"), grouped);
 
       gtk_label_set_label (self->failure_key, text);
@@ -146,6 +139,25 @@ cv_machine_page_update_failure (CvMachinePage *self)
     }
 }
 
+/* The row's sentence ("connected · 2 connections") as the page's heading: a capital first. */
+static void
+cv_machine_page_set_state_text (CvMachinePage *self, const char *status)
+{
+  g_autofree char *first = NULL;
+  g_autofree char *text = NULL;
+  const char *rest;
+
+  if (status == NULL || *status == '\0')
+    {
+      gtk_label_set_label (self->state_label, "");
+      return;
+    }
+  rest = g_utf8_next_char (status);
+  first = g_utf8_strup (status, rest - status);
+  text = g_strconcat (first, rest, NULL);
+  gtk_label_set_label (self->state_label, text);
+}
+
 static void
 cv_machine_page_update_state (CvMachinePage *self)
 {
@@ -156,7 +168,7 @@ cv_machine_page_update_state (CvMachinePage *self)
   const char *label;
   const char *action;
 
-  gtk_label_set_label (self->state_label, cv_machine_connection_get_status (self->connection));
+  cv_machine_page_set_state_text (self, cv_machine_connection_get_status (self->connection));
   action = cv_format_state_action (state, cv_machine_get_name (machine), &label, &description);
   set_button (self->connect_button, label, action, cv_machine_get_id (machine));
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->connect_button), description);

@@ -16,7 +16,6 @@ struct _CvWindow {
   GtkCustomFilter *filter; /* owned by filtered */
   GtkFilterListModel *filtered;
   char *search_text; /* case-folded, or NULL */
-  AdwToast *keyring_toast;
 
   /* template children */
   AdwToastOverlay *toast_overlay;
@@ -24,6 +23,8 @@ struct _CvWindow {
   GtkMenuButton *primary_menu_button;
   GtkWidget *add_button;
   GtkWidget *search_button;
+  GtkRevealer *keyring_revealer;
+  gboolean keyring_dismissed;
   GtkSearchBar *search_bar;
   GtkSearchEntry *search_entry;
   GtkStack *list_stack;

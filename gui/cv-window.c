@@ -164,18 +164,22 @@ create_machine_row (gpointer item, gpointer user_data)
   return GTK_WIDGET (cv_machine_row_new (connection));
 }
 
+/* A bar, not a toast: it stays until dismissed (it explains every password question that
+ * follows), and a toast that stays would hold back every toast after it. */
 static void
 cv_window_show_keyring_error (CvWindow *self)
 {
-  if (self->application == NULL || cv_application_get_keyring_error (self->application) == NULL
-      || self->keyring_toast != NULL)
-    return;
-  self->keyring_toast = adw_toast_new (
-    _ ("No keyring is running. Passwords can only be kept for this run."));
-  /* It stays until dismissed: it explains every password question that follows. */
-  adw_toast_set_timeout (self->keyring_toast, 0);
-  adw_toast_set_priority (self->keyring_toast, ADW_TOAST_PRIORITY_HIGH);
-  adw_toast_overlay_add_toast (self->toast_overlay, g_object_ref (self->keyring_toast));
+  gboolean missing = self->application != NULL
+                     && cv_application_get_keyring_error (self->application) != NULL;
+
+  gtk_revealer_set_reveal_child (self->keyring_revealer, missing && !self->keyring_dismissed);
+}
+
+static void
+on_keyring_dismissed (CvWindow *self)
+{
+  self->keyring_dismissed = TRUE;
+  cv_window_show_keyring_error (self);
 }
 
 static void
@@ -295,7 +299,6 @@ cv_window_dispose (GObject *object)
   if (self->application != NULL)
     g_object_remove_weak_pointer (G_OBJECT (self->application), (gpointer *) &self->application);
   self->application = NULL;
-  g_clear_object (&self->keyring_toast);
   g_clear_object (&self->filtered);
   g_clear_object (&self->settings);
   gtk_widget_dispose_template (GTK_WIDGET (self), CV_TYPE_WINDOW);
@@ -331,6 +334,7 @@ cv_window_class_init (CvWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CvWindow, primary_menu_button);
   gtk_widget_class_bind_template_child (widget_class, CvWindow, add_button);
   gtk_widget_class_bind_template_child (widget_class, CvWindow, search_button);
+  gtk_widget_class_bind_template_child (widget_class, CvWindow, keyring_revealer);
   gtk_widget_class_bind_template_child (widget_class, CvWindow, search_bar);
   gtk_widget_class_bind_template_child (widget_class, CvWindow, search_entry);
   gtk_widget_class_bind_template_child (widget_class, CvWindow, list_stack);
@@ -340,6 +344,7 @@ cv_window_class_init (CvWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_search_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_search_activate);
   gtk_widget_class_bind_template_callback (widget_class, on_row_activated);
+  gtk_widget_class_bind_template_callback (widget_class, on_keyring_dismissed);
 
   gtk_widget_class_install_action (widget_class, "win.add-machine", NULL, cv_window_add_machine);
   gtk_widget_class_install_action (widget_class, "win.search", NULL, cv_window_search);

@@ -16,6 +16,7 @@
 #include "cv-gui-test-util.h"
 #include "cv-machine-page.h"
 #include "cv-machine-row.h"
+#include "cv-service-link.h"
 #include "cv-window.h"
 #include "transport/cv-identity.h"
 #include "wire/cv-control.h"

@@ -139,9 +139,14 @@ test_empty (Fixture *fixture, gconstpointer data)
   /* Without a keyring (none runs under the test's display) the window says so, once. */
   cv_gui_wait_until (keyring_checked, fixture->app, "the keyring check at startup");
   if (cv_application_get_keyring_error (fixture->app) != NULL)
-    g_assert_nonnull (cv_gui_find_widget (GTK_WIDGET (fixture->window), GTK_TYPE_LABEL,
-                                          "No keyring is running. Passwords can only be kept "
-                                          "for this run."));
+    {
+      GtkRevealer *bar = cv_gui_test_child (fixture->window, CV_TYPE_WINDOW, "keyring_revealer");
+
+      g_assert_true (gtk_revealer_get_reveal_child (bar));
+      g_assert_nonnull (cv_gui_find_widget (GTK_WIDGET (bar), GTK_TYPE_LABEL,
+                                            "No keyring is running. Passwords can only be kept "
+                                            "for this run."));
+    }
   shot = cv_gui_screenshot (GTK_WIDGET (fixture->window), "empty");
 }
 
