@@ -136,6 +136,22 @@ cv_e2e_spawn (const char *name, const char *const *env_extra, const char *const 
   return process;
 }
 
+static gboolean
+tick (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+void
+cv_e2e_poll_until (CvGuiCondition condition, gpointer data, const char *what)
+{
+  /* Files, /proc and threads send no event to the main context: wake it to look again. */
+  guint ticker = g_timeout_add (20, tick, NULL);
+
+  cv_gui_wait_until (condition, data, what);
+  g_source_remove (ticker);
+}
+
 char *
 cv_e2e_read_log (const char *name)
 {
@@ -177,7 +193,7 @@ cv_e2e_wait_for_log (const char *name, const char *needle)
   LogWait wait = { name, needle, NULL };
   g_autofree char *what = g_strdup_printf ("“%s” in %s's log", needle, name);
 
-  cv_gui_wait_until (log_has, &wait, what);
+  cv_e2e_poll_until (log_has, &wait, what);
   return wait.line;
 }
 
@@ -282,7 +298,7 @@ cv_e2e_start_gateway (const char *session)
                                    (const char *const[]){ culvert_cli (), "gateway", "--listen",
                                                           gateway->address, "--session", session,
                                                           NULL });
-  cv_gui_wait_until (gateway_printed, (gpointer) "gateway", "the gateway to print its commands");
+  cv_e2e_poll_until (gateway_printed, (gpointer) "gateway", "the gateway to print its commands");
   cv_e2e_wait_for_log ("gateway", "listening on 127.0.0.1");
   text = cv_e2e_read_log ("gateway");
   gateway->share_password = match_group ("CULVERT_PASSWORD='([^']+)' culvert-cli share", text, 1);
@@ -484,7 +500,7 @@ cv_e2e_fetch_sha256 (guint16 port, guint64 *n_bytes)
   GThread *thread = g_thread_new ("fetch", fetch_thread, &fetch);
   char *sha256;
 
-  cv_gui_wait_until (fetch_done, &fetch, what);
+  cv_e2e_poll_until (fetch_done, &fetch, what);
   g_thread_join (thread);
   if (fetch.error != NULL)
     g_error ("reading from 127.0.0.1:%u failed after %" G_GUINT64_FORMAT " bytes: %s", port,

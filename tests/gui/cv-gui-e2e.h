@@ -5,6 +5,8 @@
 
 #include <gio/gio.h>
 
+#include "cv-gui-test-util.h"
+
 G_BEGIN_DECLS
 
 /* After cv_gui_test_app_init (): @dir is its private directory (the children's logs go
@@ -22,6 +24,9 @@ guint16 cv_e2e_free_port (void);
 /* Starts @argv with @env_extra ("NAME=value", NULL-terminated, may be NULL) added to the
  * test's environment, stdout and stderr into <dir>/@name.log; registered to be killed. */
 GSubprocess *cv_e2e_spawn (const char *name, const char *const *env_extra, const char *const *argv);
+/* cv_gui_wait_until () for a condition that no event of the main context announces (a
+ * file, /proc, another thread): it is looked at every 20 ms. */
+void cv_e2e_poll_until (CvGuiCondition condition, gpointer data, const char *what);
 /* What @name's log holds now. */
 char *cv_e2e_read_log (const char *name);
 /* Iterates the main context until @name's log contains @needle; the matching line. */

@@ -110,11 +110,11 @@ pointer_set (gpointer data)
 static char *
 clipboard_text (GtkWidget *widget)
 {
-  char *text = NULL;
+  g_autofree char **box = g_new0 (char *, 1);
 
-  gdk_clipboard_read_text_async (gtk_widget_get_clipboard (widget), NULL, clipboard_text_cb, &text);
-  cv_gui_wait_until (pointer_set, &text, "the clipboard's text");
-  return text;
+  gdk_clipboard_read_text_async (gtk_widget_get_clipboard (widget), NULL, clipboard_text_cb, box);
+  cv_gui_wait_until (pointer_set, box, "the clipboard's text");
+  return *box;
 }
 
 /* Replaces the value after "--allow " in @command by @allow: the customer names the

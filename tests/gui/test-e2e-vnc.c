@@ -36,8 +36,8 @@ screenshot_screen (const char *name)
     return;
   g_mkdir_with_parents (dir, 0755);
   path = g_build_filename (dir, file, NULL);
-  g_spawn_sync (NULL, (char *[]){ scrot, "--overwrite", path, NULL }, NULL, 0, NULL, NULL, NULL,
-                NULL, &status, &error);
+  g_spawn_sync (NULL, (char *[]){ scrot, (char *) "--overwrite", path, NULL }, NULL, 0, NULL, NULL,
+                NULL, NULL, &status, &error);
   g_assert_no_error (error);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   g_test_message ("screenshot: %s", path);
@@ -231,7 +231,7 @@ test_e2e_vnc (void)
   /* The launcher: vncviewer against the local port, and the VNC server sees it come. */
   vnc_port_text = g_strdup_printf ("%u", mapped_vnc);
   viewer.arg = vnc_port_text;
-  cv_gui_wait_until (child_started, &viewer, "the app to start vncviewer on the VNC port");
+  cv_e2e_poll_until (child_started, &viewer, "the app to start vncviewer on the VNC port");
   line = cv_e2e_wait_for_log ("xtigervnc", "Connections: accepted: 127.0.0.1");
   g_test_message ("Xtigervnc: %s", line);
   /* The viewer is drawn once the VNC session is up: give it a moment, then look. */
@@ -259,7 +259,7 @@ test_e2e_vnc (void)
   wait_state (connection, CV_CONNECTION_STATE_IDLE, "the machine to be disconnected");
   g_assert_true (cv_e2e_connect_refused (mapped_vnc));
   g_assert_true (cv_e2e_connect_refused (mapped_data));
-  cv_gui_wait_until (pid_gone, GINT_TO_POINTER (viewer.pid), "vncviewer to end");
+  cv_e2e_poll_until (pid_gone, GINT_TO_POINTER (viewer.pid), "vncviewer to end");
   g_free (cv_e2e_wait_for_log ("xtigervnc", "Connections: closed: 127.0.0.1"));
 
   gtk_window_close (window);
