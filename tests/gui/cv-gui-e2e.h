@@ -11,9 +11,9 @@ G_BEGIN_DECLS
 
 /* After cv_gui_test_app_init (): @dir is its private directory (the children's logs go
  * there), @path the PATH from before it emptied PATH (where Xtigervnc and vncviewer are
- * looked for).  It also leaves the test without a session bus, hence without a keyring,
- * as CI is.  Children die with the test (PR_SET_PDEATHSIG), and at exit every child left,
- * the app's too, is killed. */
+ * looked for).  Unless run-with-keyring.sh gave the test a bus and keyring of its own,
+ * it leaves the test without a session bus, hence without a keyring.  Children die with the test
+ * (PR_SET_PDEATHSIG), and at exit every child left, the app's too, is killed. */
 void cv_e2e_init (const char *dir, const char *path);
 const char *cv_e2e_dir (void);
 /* @name's full path in the PATH given to cv_e2e_init (), or NULL. */
