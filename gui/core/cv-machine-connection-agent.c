@@ -177,7 +177,7 @@ refused (CvMachineConnection *self, CvAgentLink *link)
   if (refusal == CV_REFUSAL_BAD_PASSWORD)
     what_to_do = _ ("Edit the machine and check its password.");
   else if (refusal == CV_REFUSAL_UNKNOWN_SESSION)
-    what_to_do = _ ("Edit the machine and check its session.");
+    what_to_do = _ ("Edit the machine and check its Session field.");
   else
     what_to_do = _ ("Update Culvert, or ask the gateway’s administrator.");
   cv_machine_connection_fail (self, g_error_new (CV_REFUSAL_ERROR, refusal, "%s. %s", sentence,
