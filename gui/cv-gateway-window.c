@@ -257,7 +257,8 @@ cv_gateway_window_add_response (AdwMessageDialog *dialog, const char *response, 
   /* The new row comes from the gateway's list, open on its passwords. */
   session = cv_embedded_gateway_add_session (self->gateway, id, &error);
   if (session == NULL)
-    adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self), adw_toast_new (error->message));
+    adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
+                                      adw_toast_new (error->message));
 }
 
 static void
@@ -268,11 +269,11 @@ cv_gateway_window_add_machine_clicked (CvGatewayWindow *self)
   GtkWidget *entry;
   GtkWidget *error_label;
 
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), _ ("Add a Machine"),
-                                                       NULL));
-  adw_message_dialog_set_body (
-    dialog, _ ("Name the computer that will share through this gateway, such as front-desk. "
-               "The gateway makes its passwords, shown once."));
+  dialog = ADW_MESSAGE_DIALOG (
+    adw_message_dialog_new (GTK_WINDOW (self), _ ("Add a Machine"), NULL));
+  adw_message_dialog_set_body (dialog, _ ("Name the computer that will share through this gateway, "
+                                          "such as front-desk. "
+                                          "The gateway makes its passwords, shown once."));
 
   box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   entry = gtk_entry_new ();
@@ -298,8 +299,8 @@ cv_gateway_window_add_machine_clicked (CvGatewayWindow *self)
   self->add_dialog = dialog;
   self->add_entry = GTK_ENTRY (entry);
   self->add_error_label = GTK_LABEL (error_label);
-  g_signal_connect_object (entry, "changed", G_CALLBACK (cv_gateway_window_add_entry_changed),
-                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (entry, "changed", G_CALLBACK (cv_gateway_window_add_entry_changed), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (dialog, "response", G_CALLBACK (cv_gateway_window_add_response), self,
                            0);
   cv_gateway_window_add_entry_changed (self);

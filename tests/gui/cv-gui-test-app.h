@@ -8,8 +8,8 @@
 
 G_BEGIN_DECLS
 
-/* gtk_test_init () and adw_init () (animations off), after pointing HOME and the XDG config, data, cache
- * and state dirs into a new temporary directory (returned), and PATH to its empty bin/, so
+/* gtk_test_init () and adw_init () (animations off), after pointing HOME and the XDG config, data,
+ * cache and state dirs into a new temporary directory (returned), and PATH to its empty bin/, so
  * that no test touches the user's files or finds the system's viewers. */
 char *cv_gui_test_app_init (int *argc, char ***argv);
 /* Removes the directory and returns @status. */

@@ -310,7 +310,8 @@ test_gateway_window_serves_a_machine (void)
   g_assert_cmpuint (port, >, 0);
   g_assert_false (gtk_widget_is_sensitive (window_child (window, "listen_row")));
   g_assert_false (gtk_widget_is_sensitive (window_child (window, "port_row")));
-  g_test_message ("running: %s", adw_action_row_get_subtitle (window_child (window, "running_row")));
+  g_test_message ("running: %s",
+                  adw_action_row_get_subtitle (window_child (window, "running_row")));
   {
     g_autofree char *port_text = g_strdup_printf ("%u", port);
     g_assert_nonnull (
@@ -356,8 +357,9 @@ test_gateway_window_serves_a_machine (void)
                    "Waiting for the shared computer");
   g_assert_nonnull (strstr (adw_action_row_get_subtitle (session_child (row, "share_password_row")),
                             cv_embedded_session_get_share_password (session)));
-  g_assert_nonnull (strstr (adw_action_row_get_subtitle (session_child (row, "connect_password_row")),
-                            cv_embedded_session_get_connect_password (session)));
+  g_assert_nonnull (
+    strstr (adw_action_row_get_subtitle (session_child (row, "connect_password_row")),
+            cv_embedded_session_get_connect_password (session)));
   g_assert_true (gtk_widget_get_visible (session_child (row, "command_row")));
   scroll_to_end (window);
   shot = cv_gui_screenshot (GTK_WIDGET (window), "gateway-session");
@@ -413,9 +415,11 @@ test_gateway_window_serves_a_machine (void)
   dialog = cv_gui_test_wait_dialog ("the No Keyring question");
   cv_gui_test_respond (dialog, "run");
   cv_gui_wait_until (editor_gone, NULL, "the editor to close");
-  g_assert_cmpuint (
-    g_list_model_get_n_items (cv_machine_store_get_machines (cv_application_get_store (app))), ==, 1);
-  machine = g_list_model_get_item (cv_machine_store_get_machines (cv_application_get_store (app)), 0);
+  g_assert_cmpuint (g_list_model_get_n_items (
+                      cv_machine_store_get_machines (cv_application_get_store (app))),
+                    ==, 1);
+  machine = g_list_model_get_item (cv_machine_store_get_machines (cv_application_get_store (app)),
+                                   0);
   g_object_unref (machine); /* the store keeps it */
   g_assert_cmpstr (cv_machine_get_fingerprint (machine), ==,
                    cv_embedded_gateway_get_fingerprint (gateway));

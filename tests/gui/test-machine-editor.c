@@ -80,7 +80,8 @@ count_service_rows (GtkWidget *widget)
 static void
 add_service (GtkWindow *editor, const char *preset)
 {
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (editor), "editor.add-service", "s", preset));
+  g_assert_true (
+    gtk_widget_activate_action (GTK_WIDGET (editor), "editor.add-service", "s", preset));
 }
 
 /* The "Open with" entry for @kind, and its position. */
@@ -90,8 +91,8 @@ launcher_label (CvServiceRow *row, CvLauncherKind kind, guint *position)
   CvMachineService *service = cv_service_row_get_service (row);
   AdwComboRow *combo = row_child (row, "launcher_row");
   guint n_kinds = 0;
-  const CvLauncherKind *kinds
-    = cv_launcher_kinds_for_preset (cv_machine_service_get_preset (service), &n_kinds);
+  const CvLauncherKind *kinds =
+    cv_launcher_kinds_for_preset (cv_machine_service_get_preset (service), &n_kinds);
   GListModel *model = adw_combo_row_get_model (combo);
 
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, n_kinds);
@@ -163,8 +164,8 @@ has_shortcut (gpointer widget, const char *trigger, const char *action)
       for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (controller)); j++)
         {
           g_autoptr (GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), j);
-          g_autofree char *text
-            = gtk_shortcut_trigger_to_string (gtk_shortcut_get_trigger (shortcut));
+          g_autofree char *text = gtk_shortcut_trigger_to_string (
+            gtk_shortcut_get_trigger (shortcut));
           GtkShortcutAction *named = gtk_shortcut_get_action (shortcut);
 
           if (g_str_equal (text, trigger) && GTK_IS_NAMED_ACTION (named)
@@ -418,8 +419,8 @@ test_editor_new_machine (void)
 
   /* A second store reads the same machine back from the file. */
   {
-    g_autoptr (CvMachineStore) again
-      = cv_machine_store_new (cv_machine_store_get_path (cv_application_get_store (app)));
+    g_autoptr (CvMachineStore) again = cv_machine_store_new (
+      cv_machine_store_get_path (cv_application_get_store (app)));
     g_autoptr (GError) error = NULL;
     CvMachine *read;
 
@@ -528,8 +529,8 @@ test_editor_edit_forget_no_keyring (void)
   dialog = cv_gui_test_wait_dialog ("the Forget Trusted Key question");
   g_assert_true (gtk_window_get_transient_for (dialog) == editor);
   cv_gui_test_respond (dialog, "cancel");
-  g_assert_nonnull (strstr (adw_action_row_get_subtitle (editor_child (editor, "fingerprint_row")),
-                            "0123"));
+  g_assert_nonnull (
+    strstr (adw_action_row_get_subtitle (editor_child (editor, "fingerprint_row")), "0123"));
   g_signal_emit_by_name (editor_child (editor, "forget_key_button"), "clicked");
   dialog = cv_gui_test_wait_dialog ("the Forget Trusted Key question, again");
   shot = cv_gui_screenshot (GTK_WIDGET (dialog), "editor-forget-key");
@@ -635,8 +636,7 @@ test_editor_store_error (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (editor), "editor.save", NULL));
   revealer = editor_child (editor, "save_error_revealer");
   g_assert_true (gtk_revealer_get_reveal_child (revealer));
-  g_test_message ("save error: %s",
-                  gtk_label_get_text (editor_child (editor, "save_error_label")));
+  g_test_message ("save error: %s", gtk_label_get_text (editor_child (editor, "save_error_label")));
   g_assert_cmpstr (gtk_label_get_text (editor_child (editor, "save_error_label")), !=, "");
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (editor)));
   g_assert_true (save_enabled (editor));
@@ -732,7 +732,8 @@ main (int argc, char *argv[])
 
   /* In order: each works on what the one before saved. */
   g_test_add_func ("/gui/machine-editor/new-machine", test_editor_new_machine);
-  g_test_add_func ("/gui/machine-editor/edit-forget-no-keyring", test_editor_edit_forget_no_keyring);
+  g_test_add_func ("/gui/machine-editor/edit-forget-no-keyring",
+                   test_editor_edit_forget_no_keyring);
   g_test_add_func ("/gui/machine-editor/cancel-keeps-machine", test_editor_cancel_keeps_machine);
   g_test_add_func ("/gui/machine-editor/store-error", test_editor_store_error);
   g_test_add_func ("/gui/machine-editor/keyring", test_editor_keyring);
