@@ -230,19 +230,6 @@ is_refused (guint16 port)
   return connection == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
 }
 
-static void
-scroll_to_end (GtkWindow *window)
-{
-  GtkWidget *scrolled = cv_gui_find_widget (GTK_WIDGET (window), GTK_TYPE_SCROLLED_WINDOW, NULL);
-  GtkAdjustment *adjustment;
-
-  g_assert_nonnull (scrolled);
-  cv_gui_wait_for_draw (GTK_WIDGET (window));
-  adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
-  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment)
-                                          - gtk_adjustment_get_page_size (adjustment));
-}
-
 static GtkWindow *
 find_editor (void)
 {
@@ -361,7 +348,7 @@ test_gateway_window_serves_a_machine (void)
     strstr (adw_action_row_get_subtitle (session_child (row, "connect_password_row")),
             cv_embedded_session_get_connect_password (session)));
   g_assert_true (gtk_widget_get_visible (session_child (row, "command_row")));
-  scroll_to_end (window);
+  cv_gui_test_scroll_to_end (window);
   shot = cv_gui_screenshot (GTK_WIDGET (window), "gateway-session");
   g_clear_pointer (&shot, g_free);
 
@@ -388,7 +375,7 @@ test_gateway_window_serves_a_machine (void)
                    "The shared computer is online");
   g_assert_cmpuint (cv_embedded_gateway_get_n_links (gateway), >=, 1);
   adw_expander_row_set_expanded (ADW_EXPANDER_ROW (row), FALSE);
-  scroll_to_end (window);
+  cv_gui_test_scroll_to_end (window);
   shot = cv_gui_screenshot (GTK_WIDGET (window), "gateway-agents");
   g_clear_pointer (&shot, g_free);
 
