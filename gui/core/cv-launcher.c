@@ -66,7 +66,7 @@ static const TerminalInfo terminals[] = {
   { "xfce4-terminal", "-x" },      { "xterm", "-e" },
 };
 
-/* Terminals $TERMINAL may name that do not take -e. */
+/* Other terminals $TERMINAL may name, each with its own way. */
 static const TerminalInfo other_terminals[] = {
   { "ptyxis", "--" },    { "tilix", "-e" },
   { "alacritty", "-e" }, { "foot", NULL }, /* foot and kitty take the command as it is */
@@ -161,12 +161,12 @@ cv_launcher_kinds_for_preset (CvServicePreset preset, guint *n_kinds)
 
 /* Terminals */
 
+/* The flag before the command for @program; NULL: the command follows as it is. */
 static const char *
-run_flag_of (const char *program, gboolean *known)
+run_flag_of (const char *program)
 {
   g_autofree char *base = g_path_get_basename (program);
 
-  *known = TRUE;
   for (gsize i = 0; i < G_N_ELEMENTS (terminals); i++)
     if (g_str_equal (base, terminals[i].program))
       return terminals[i].run_flag;
@@ -174,7 +174,6 @@ run_flag_of (const char *program, gboolean *known)
     if (g_str_equal (base, other_terminals[i].program))
       return other_terminals[i].run_flag;
   /* Most terminals follow xterm. */
-  *known = FALSE;
   return "-e";
 }
 
@@ -184,7 +183,6 @@ static char *
 find_terminal (const char **run_flag)
 {
   const char *from_env = g_getenv ("TERMINAL");
-  gboolean known;
 
   if (from_env != NULL && *from_env != '\0')
     {
@@ -192,7 +190,7 @@ find_terminal (const char **run_flag)
 
       if (path != NULL)
         {
-          *run_flag = run_flag_of (from_env, &known);
+          *run_flag = run_flag_of (from_env);
           return g_strdup (from_env);
         }
     }

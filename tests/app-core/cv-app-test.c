@@ -57,16 +57,26 @@ set_flag (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static gboolean
+keep_polling (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
 void
 cv_app_test_wait (gboolean (*condition) (gpointer), gpointer data, const char *what)
 {
   gboolean timed_out = FALSE;
   guint timeout_id = g_timeout_add_seconds (CV_APP_TEST_WAIT_SECONDS, set_flag, &timed_out);
+  /* Some conditions are outside the main loop (a file another process writes): look again
+   * every few milliseconds rather than only when a source fires. */
+  guint poll_id = g_timeout_add (10, keep_polling, NULL);
 
   while (!condition (data) && !timed_out)
     g_main_context_iteration (NULL, TRUE);
   if (timed_out)
     g_error ("gave up after %d s waiting for %s", CV_APP_TEST_WAIT_SECONDS, what);
+  g_source_remove (poll_id);
   g_source_remove (timeout_id);
 }
 
