@@ -404,6 +404,29 @@ cv_connect_agent_add_mapping (CvConnectAgent *self,
   return listening;
 }
 
+/**
+ * cv_connect_agent_remove_mapping:
+ *
+ * Closes @mapping's listener and drops it from "mappings": for one that could not listen
+ * (its port was taken) and is added again on another port.  Channels it opened, and its
+ * clients waiting for the tunnel, go on to their end.  Nothing happens if @mapping is not
+ * one of this agent's.
+ */
+void
+cv_connect_agent_remove_mapping (CvConnectAgent *self, CvMapping *mapping)
+{
+  guint position;
+
+  g_return_if_fail (CV_IS_CONNECT_AGENT (self));
+  g_return_if_fail (CV_IS_MAPPING (mapping));
+
+  if (!g_list_store_find (self->mappings, mapping, &position))
+    return;
+  g_signal_handlers_disconnect_by_data (mapping, self);
+  cv_mapping_stop (mapping);
+  g_list_store_remove (self->mappings, position);
+}
+
 static gboolean
 map_service (CvConnectAgent *self,
              const char *listen_host,

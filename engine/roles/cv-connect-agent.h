@@ -24,6 +24,7 @@ gboolean cv_connect_agent_add_mapping (CvConnectAgent *self,
                                        const char *target_host,
                                        guint16 target_port,
                                        GError **error);
+void cv_connect_agent_remove_mapping (CvConnectAgent *self, CvMapping *mapping);
 gboolean cv_connect_agent_map_service (CvConnectAgent *self,
                                        const char *name,
                                        guint16 listen_port,
