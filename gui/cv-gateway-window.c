@@ -8,6 +8,7 @@
 #include "cv-gateway-window.h"
 #include "cv-machine-editor.h"
 #include "cv-machine.h"
+#include "cv-note-row.h"
 #include "cv-ui-util.h"
 
 #define LOCAL_ONLY_ADDRESS "127.0.0.1"
@@ -29,6 +30,7 @@ struct _CvGatewayWindow {
   /* template children */
   AdwActionRow *running_row;
   GtkSwitch *running_switch;
+  CvNoteRow *running_note;
   AdwComboRow *listen_row;
   AdwActionRow *port_row;
   GtkSpinButton *port_spin;
@@ -61,15 +63,12 @@ cv_gateway_window_update_running (CvGatewayWindow *self)
       subtitle = local ? g_strdup_printf (_ ("Listening on port %u, for this computer only"), port)
                        : g_strdup_printf (_ ("Listening on port %u, on every network"), port);
     }
-  else if (error != NULL)
-    subtitle = g_strdup (error->message);
   else
     subtitle = g_strdup (_ ("Stopped"));
   adw_action_row_set_subtitle (self->running_row, subtitle);
-  if (!running && error != NULL)
-    gtk_widget_add_css_class (GTK_WIDGET (self->running_row), "error");
-  else
-    gtk_widget_remove_css_class (GTK_WIDGET (self->running_row), "error");
+  /* Why it could not start, right under the switch that tried. */
+  cv_note_row_set_text (self->running_note, !running && error != NULL ? error->message : NULL,
+                        "error");
 
   self->filling = TRUE;
   gtk_switch_set_active (self->running_switch, running);
@@ -356,10 +355,12 @@ cv_gateway_window_class_init (CvGatewayWindowClass *klass)
 
   object_class->dispose = cv_gateway_window_dispose;
 
+  g_type_ensure (CV_TYPE_NOTE_ROW);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/culvert/Culvert/cv-gateway-window.ui");
   gtk_widget_class_bind_template_child (widget_class, CvGatewayWindow, running_row);
   gtk_widget_class_bind_template_child (widget_class, CvGatewayWindow, running_switch);
+  gtk_widget_class_bind_template_child (widget_class, CvGatewayWindow, running_note);
   gtk_widget_class_bind_template_child (widget_class, CvGatewayWindow, listen_row);
   gtk_widget_class_bind_template_child (widget_class, CvGatewayWindow, port_row);
   gtk_widget_class_bind_template_child (widget_class, CvGatewayWindow, port_spin);

@@ -14,6 +14,7 @@
 #include "cv-gui-test-app.h"
 #include "cv-gui-test-util.h"
 #include "cv-machine-editor.h"
+#include "cv-note-row.h"
 #include "cv-ui-util.h"
 
 static char *home;
@@ -424,6 +425,7 @@ test_gateway_window_serves_a_machine (void)
   g_assert_true (is_refused (port));
   g_assert_cmpstr (adw_action_row_get_subtitle (window_child (window, "running_row")), ==,
                    "Stopped");
+  g_assert_null (cv_note_row_get_text (window_child (window, "running_note")));
   g_assert_true (gtk_widget_is_sensitive (window_child (window, "listen_row")));
   /* The agent is still there, retrying; it never got an error it could not retry. */
   g_assert_nonnull (g_subprocess_get_identifier (share));
@@ -478,11 +480,17 @@ test_gateway_window_start_error (void)
   gtk_switch_set_active (window_child (window, "running_switch"), TRUE);
   g_assert_false (cv_embedded_gateway_get_running (gateway));
   g_assert_false (gtk_switch_get_active (window_child (window, "running_switch")));
-  g_test_message ("start error: %s",
-                  adw_action_row_get_subtitle (window_child (window, "running_row")));
-  g_assert_cmpstr (adw_action_row_get_subtitle (window_child (window, "running_row")), !=,
+  g_assert_cmpstr (adw_action_row_get_subtitle (window_child (window, "running_row")), ==,
                    "Stopped");
-  g_assert_true (gtk_widget_has_css_class (window_child (window, "running_row"), "error"));
+  g_assert_nonnull (cv_embedded_gateway_get_error (gateway));
+  g_test_message ("start error: %s", cv_note_row_get_text (window_child (window, "running_note")));
+  g_assert_cmpstr (cv_note_row_get_text (window_child (window, "running_note")), ==,
+                   cv_embedded_gateway_get_error (gateway)->message);
+  {
+    g_autofree char *port_text = g_strdup_printf ("%u", port);
+    g_assert_nonnull (
+      strstr (cv_note_row_get_text (window_child (window, "running_note")), port_text));
+  }
   shot = cv_gui_screenshot (GTK_WIDGET (window), "gateway-start-error");
 
   gtk_window_destroy (window);
