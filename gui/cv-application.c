@@ -243,6 +243,17 @@ cv_application_load_machines (CvApplication *self)
   cv_application_sync_connections (self);
 }
 
+/* "Start the gateway when Culvert starts" (the preferences): before any window, so that a
+ * failure can only be logged; the gateway window shows it too ("error"). */
+static void
+cv_application_autostart_gateway (CvApplication *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!cv_embedded_gateway_start (cv_application_get_gateway (self), &error))
+    g_message ("%s", error->message);
+}
+
 static GtkWindow *
 active_window (CvApplication *self)
 {
@@ -400,6 +411,8 @@ cv_application_startup (GApplication *application)
   g_signal_connect_object (self->store, "save-failed", G_CALLBACK (on_save_failed), self, 0);
   self->secrets = cv_secret_store_new ();
   cv_application_load_machines (self);
+  if (g_settings_get_boolean (self->settings, "gateway-autostart"))
+    cv_application_autostart_gateway (self);
   cv_secret_store_check_async (self->secrets, self->cancellable, on_keyring_checked,
                                g_object_ref (self));
 }

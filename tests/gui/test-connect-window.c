@@ -14,6 +14,7 @@
 #include "cv-application.h"
 #include "cv-gui-test-app.h"
 #include "cv-gui-test-util.h"
+#include "cv-machine-editor.h"
 #include "cv-machine-page.h"
 #include "cv-machine-row.h"
 #include "cv-service-link.h"
@@ -405,6 +406,48 @@ test_wrong_password (Fixture *fixture, gconstpointer data)
   shot = cv_gui_screenshot (GTK_WIDGET (fixture->window), "wrong-password");
 }
 
+static gboolean
+editor_shown (gpointer data)
+{
+  return cv_gui_find_toplevel (CV_TYPE_MACHINE_EDITOR) != NULL;
+}
+
+static void
+test_launcher_missing (Fixture *fixture, gconstpointer data)
+{
+  static const char missing[] = "culvert-no-such-viewer {port}";
+  g_autoptr (CvMachineService) service = NULL;
+  g_autoptr (GError) expected = NULL;
+  g_auto (GStrv) argv = NULL;
+  g_autofree char *uri = NULL;
+  g_autofree char *shot = NULL;
+  GtkWidget *choose;
+  GtkWindow *editor;
+
+  add_machine (fixture, CONNECT_PASSWORD, cv_identity_get_fingerprint (fixture->gateway_identity));
+  service = g_list_model_get_item (cv_machine_get_services (fixture->machine), 0);
+  cv_machine_service_set_custom_command (service, missing);
+  /* The sentence the launcher gives for it. */
+  g_assert_false (cv_launcher_prepare (CV_LAUNCHER_CUSTOM, CV_SERVICE_PRESET_CUSTOM, missing,
+                                       "127.0.0.1", 5900, &argv, &uri, &expected));
+  g_assert_error (expected, CV_APP_ERROR, CV_APP_ERROR_NOT_INSTALLED);
+
+  /* Connected, but the service could not be opened: that is what the toast says, with the
+   * way to another launcher. */
+  activate (fixture, "win.connect-machine");
+  wait_state (fixture, CV_CONNECTION_STATE_CONNECTED);
+  wait_label (GTK_WIDGET (fixture->window), expected->message);
+  g_assert_null (cv_gui_find_widget (GTK_WIDGET (fixture->window), GTK_TYPE_LABEL,
+                                     "Connected to Front desk PC"));
+  choose = cv_gui_find_widget (GTK_WIDGET (fixture->window), GTK_TYPE_BUTTON, "Choose _Another");
+  g_assert_nonnull (choose);
+  shot = cv_gui_screenshot (GTK_WIDGET (fixture->window), "launcher-missing");
+  g_signal_emit_by_name (choose, "clicked");
+  cv_gui_wait_until (editor_shown, NULL, "the machine's editor");
+  editor = cv_gui_find_toplevel (CV_TYPE_MACHINE_EDITOR);
+  gtk_window_destroy (editor);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -414,6 +457,8 @@ main (int argc, char *argv[])
               fixture_tear_down);
   g_test_add ("/gui/connect-window/key-changed", Fixture, NULL, fixture_set_up, test_key_changed,
               fixture_tear_down);
+  g_test_add ("/gui/connect-window/launcher-missing", Fixture, NULL, fixture_set_up,
+              test_launcher_missing, fixture_tear_down);
   g_test_add ("/gui/connect-window/wrong-password", Fixture, NULL, fixture_set_up,
               test_wrong_password, fixture_tear_down);
 

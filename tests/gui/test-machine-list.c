@@ -10,6 +10,7 @@
 #include "cv-application.h"
 #include "cv-gui-test-app.h"
 #include "cv-gui-test-util.h"
+#include "cv-machine-editor.h"
 #include "cv-machine-page.h"
 #include "cv-machine-row.h"
 #include "cv-window.h"
@@ -24,7 +25,18 @@ typedef struct {
 static void
 fixture_set_up (Fixture *fixture, gconstpointer data)
 {
-  fixture->app = cv_gui_test_application_new ();
+  g_autoptr (GError) error = NULL;
+
+  /* As the desktop starts it: files opened with it are imported (HANDLES_OPEN); non-unique,
+   * so that a running Culvert does not take the test's place. */
+  /* clang-format off */
+  fixture->app = g_object_new (CV_TYPE_APPLICATION,
+                               "application-id", CV_APPLICATION_ID,
+                               "flags", G_APPLICATION_NON_UNIQUE | G_APPLICATION_HANDLES_OPEN,
+                               NULL);
+  /* clang-format on */
+  g_application_register (G_APPLICATION (fixture->app), NULL, &error);
+  g_assert_no_error (error);
   g_application_activate (G_APPLICATION (fixture->app));
   fixture->window = CV_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (fixture->app)));
   g_assert_nonnull (fixture->window);
@@ -406,15 +418,9 @@ test_delete (Fixture *fixture, gconstpointer data)
 }
 
 static gboolean
-shortcuts_shown (gpointer data)
+editor_shown (gpointer data)
 {
-  return cv_gui_find_toplevel (GTK_TYPE_SHORTCUTS_WINDOW) != NULL;
-}
-
-static gboolean
-about_shown (gpointer data)
-{
-  return cv_gui_find_toplevel (ADW_TYPE_ABOUT_WINDOW) != NULL;
+  return cv_gui_find_toplevel (CV_TYPE_MACHINE_EDITOR) != NULL;
 }
 
 static void
@@ -425,6 +431,61 @@ close_and_wait (GtkWindow *window, const char *what)
   g_object_add_weak_pointer (G_OBJECT (window), &alive);
   gtk_window_destroy (window);
   cv_gui_wait_finalized (&alive, what);
+}
+
+static void
+test_import (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (CvMachine) machine = make_machine ("Front desk PC", "relay.acme.example",
+                                                "acme-office");
+  g_autoptr (GFile) file = g_file_new_build_filename (g_get_user_cache_dir (),
+                                                      "Front desk PC.culvert", NULL);
+  g_autoptr (GFile) broken = g_file_new_build_filename (g_get_user_cache_dir (), "broken.culvert",
+                                                        NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvMachine) unreadable = NULL;
+  g_autofree char *shot = NULL;
+  CvMachineStore *store = cv_application_get_store (fixture->app);
+  GtkWindow *editor;
+
+  g_assert_cmpint (g_mkdir_with_parents (g_get_user_cache_dir (), 0700), ==, 0);
+  g_assert_true (cv_machine_store_export (machine, file, &error));
+  g_assert_no_error (error);
+
+  /* Opened from the file manager: the editor, filled from the file, for the password;
+   * nothing is saved before Save. */
+  g_application_open (G_APPLICATION (fixture->app), &file, 1, "");
+  cv_gui_wait_until (editor_shown, NULL, "the editor of the imported machine");
+  editor = cv_gui_find_toplevel (CV_TYPE_MACHINE_EDITOR);
+  g_assert_true (gtk_window_get_transient_for (editor) == GTK_WINDOW (fixture->window));
+  g_assert_nonnull (cv_gui_find_widget (GTK_WIDGET (editor), ADW_TYPE_PREFERENCES_ROW, NULL));
+  g_assert_cmpuint (g_list_model_get_n_items (cv_machine_store_get_machines (store)), ==, 0);
+  shot = cv_gui_screenshot (GTK_WIDGET (editor), "import");
+  close_and_wait (editor, "the editor to close");
+
+  /* A file that is no machine: said in the window, in the store's words. */
+  g_assert_true (g_file_replace_contents (broken, "{\"culvert_provisioning\": 1", 27, NULL, FALSE,
+                                          G_FILE_CREATE_NONE, NULL, NULL, &error));
+  g_assert_no_error (error);
+  unreadable = cv_machine_store_import (broken, &error);
+  g_assert_null (unreadable);
+  g_assert_nonnull (error);
+  cv_application_import_file (fixture->app, broken);
+  g_assert_nonnull (
+    cv_gui_find_widget (GTK_WIDGET (fixture->window), GTK_TYPE_LABEL, error->message));
+  g_assert_null (cv_gui_find_toplevel (CV_TYPE_MACHINE_EDITOR));
+}
+
+static gboolean
+shortcuts_shown (gpointer data)
+{
+  return cv_gui_find_toplevel (GTK_TYPE_SHORTCUTS_WINDOW) != NULL;
+}
+
+static gboolean
+about_shown (gpointer data)
+{
+  return cv_gui_find_toplevel (ADW_TYPE_ABOUT_WINDOW) != NULL;
 }
 
 static void
@@ -465,6 +526,8 @@ main (int argc, char *argv[])
   g_test_add ("/gui/machine-list/machine-page", Fixture, NULL, fixture_set_up, test_machine_page,
               fixture_tear_down);
   g_test_add ("/gui/machine-list/delete", Fixture, NULL, fixture_set_up, test_delete,
+              fixture_tear_down);
+  g_test_add ("/gui/machine-list/import", Fixture, NULL, fixture_set_up, test_import,
               fixture_tear_down);
   g_test_add ("/gui/machine-list/shortcuts-and-about", Fixture, NULL, fixture_set_up,
               test_shortcuts_and_about, fixture_tear_down);
