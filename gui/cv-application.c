@@ -9,6 +9,7 @@
 #include "cv-gateway-window.h"
 #include "cv-machine-editor.h"
 #include "cv-preferences-window.h"
+#include "cv-settings.h"
 #include "cv-window.h"
 
 struct _CvApplication {
@@ -406,7 +407,7 @@ cv_application_startup (GApplication *application)
                                            accels[i].accels);
 
   self->cancellable = g_cancellable_new ();
-  self->settings = g_settings_new (CV_APPLICATION_ID);
+  self->settings = cv_settings_new ();
   self->store = cv_machine_store_new (NULL);
   g_signal_connect_object (self->store, "save-failed", G_CALLBACK (on_save_failed), self, 0);
   self->secrets = cv_secret_store_new ();

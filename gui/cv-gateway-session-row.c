@@ -132,7 +132,7 @@ cv_gateway_session_row_copy_share_password (CvGatewaySessionRow *self)
   const char *password = cv_embedded_session_get_share_password (self->session);
 
   if (password != NULL)
-    cv_ui_copy_text (GTK_WIDGET (self), password);
+    cv_ui_copy_from_button (self->copy_share_password_button, password);
 }
 
 static void
@@ -141,14 +141,14 @@ cv_gateway_session_row_copy_connect_password (CvGatewaySessionRow *self)
   const char *password = cv_embedded_session_get_connect_password (self->session);
 
   if (password != NULL)
-    cv_ui_copy_text (GTK_WIDGET (self), password);
+    cv_ui_copy_from_button (self->copy_connect_password_button, password);
 }
 
 static void
 cv_gateway_session_row_copy_command (CvGatewaySessionRow *self)
 {
   if (self->command != NULL)
-    cv_ui_copy_text (GTK_WIDGET (self), self->command);
+    cv_ui_copy_from_button (self->copy_command_button, self->command);
 }
 
 static void

@@ -8,6 +8,7 @@
 #include "cv-gateway-window.h"
 #include "cv-machine-editor.h"
 #include "cv-machine.h"
+#include "cv-settings.h"
 #include "cv-ui-util.h"
 
 #define LOCAL_ONLY_ADDRESS "127.0.0.1"
@@ -115,9 +116,7 @@ cv_gateway_window_copy_fingerprint (CvGatewayWindow *self)
   if (fingerprint == NULL)
     return;
   /* The full form: what a machine's Fingerprint and culvert-cli's --fingerprint take. */
-  cv_ui_copy_text (GTK_WIDGET (self), fingerprint);
-  adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
-                                    adw_toast_new (_ ("Fingerprint copied")));
+  cv_ui_copy_from_button (self->copy_fingerprint_button, fingerprint);
 }
 
 /* "Add to My Machines": a machine that reaches the session through this gateway from
@@ -390,7 +389,7 @@ cv_gateway_window_init (CvGatewayWindow *self)
                                                     "that will share through this gateway.")));
   gtk_list_box_set_placeholder (self->agents_list, placeholder_new (_ ("Nothing is connected.")));
 
-  self->settings = g_settings_new (CV_APPLICATION_ID);
+  self->settings = cv_settings_new ();
   g_settings_bind_with_mapping (self->settings, "gateway-listen-address", self->listen_row,
                                 "selected", G_SETTINGS_BIND_DEFAULT, listen_address_to_selected,
                                 selected_to_listen_address, NULL, NULL);

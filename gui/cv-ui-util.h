@@ -13,5 +13,8 @@ char *cv_ui_format_fingerprint (const char *fingerprint, guint groups_per_line);
 
 /* Puts @text on @widget's display's clipboard. */
 void cv_ui_copy_text (GtkWidget *widget, const char *text);
+/* The same from a Copy button, which says "Copied" (a check mark for an icon button) for
+ * two seconds: feedback in place, where a toast would cover what is being copied. */
+void cv_ui_copy_from_button (GtkButton *button, const char *text);
 
 G_END_DECLS

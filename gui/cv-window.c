@@ -8,6 +8,7 @@
 #include "cv-machine-editor.h"
 #include "cv-machine-page.h"
 #include "cv-machine-row.h"
+#include "cv-settings.h"
 #include "cv-window-private.h"
 
 G_DEFINE_FINAL_TYPE (CvWindow, cv_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -376,7 +377,7 @@ cv_window_init (CvWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->settings = g_settings_new (CV_APPLICATION_ID);
+  self->settings = cv_settings_new ();
   cv_window_restore_state (self);
   gtk_search_bar_connect_entry (self->search_bar, GTK_EDITABLE (self->search_entry));
   /* Typing on the list starts a search, as in GNOME's other lists. */

@@ -25,9 +25,7 @@
  * Returns: (transfer full): the agent, not started, on the connection's main context
  */
 CvConnectAgent *
-cv_machine_connection_make_agent (CvMachineConnection *self,
-                                  const char *password,
-                                  GError **error)
+cv_machine_connection_make_agent (CvMachineConnection *self, const char *password, GError **error)
 {
   g_autoptr (CvConnectConfig) config = cv_connect_config_new ();
   g_autoptr (GError) local_error = NULL;
@@ -75,7 +73,8 @@ map_service (CvMachineConnection *self, CvServiceLink *link)
                                             cv_machine_service_get_target_host (service),
                                             cv_machine_service_get_target_port (service), &error);
   mapping = g_list_model_get_item (mappings, g_list_model_get_n_items (mappings) - 1);
-  if (!listening && saved_port != 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
+  if (!listening && saved_port != 0
+      && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
     {
       /* The engine keeps a mapping that could not listen, with its error: this one is
        * replaced, not kept beside its replacement. */
@@ -140,9 +139,8 @@ reconnecting (CvMachineConnection *self, const GError *link_error)
   gboolean was_connected = self->state == CV_CONNECTION_STATE_CONNECTED;
 
   cv_machine_connection_set_presence (self, CV_PRESENCE_UNKNOWN);
-  cv_machine_connection_set_next_retry_time (self,
-                                             retry_time_monotonic (
-                                               cv_connect_agent_get_link (self->agent)));
+  cv_machine_connection_set_next_retry_time (self, retry_time_monotonic (
+                                                     cv_connect_agent_get_link (self->agent)));
   cv_machine_connection_take_error (self, g_error_copy (why));
   cv_machine_connection_set_state (self, CV_CONNECTION_STATE_RECONNECTING);
   if (was_connected && !self->dropped)
@@ -266,9 +264,10 @@ online (CvMachineConnection *self)
     }
   else if (!share && !self->dropped && self->share_seen)
     {
-      g_autoptr (GError) why = g_error_new_literal (
-        CV_APP_ERROR, CV_APP_ERROR_FAILED,
-        _ ("The machine went offline. Culvert goes on as soon as it is back."));
+      g_autoptr (GError) why =
+        g_error_new_literal (CV_APP_ERROR, CV_APP_ERROR_FAILED,
+                             _ (
+                               "The machine went offline. Culvert goes on as soon as it is back."));
 
       self->dropped = TRUE;
       cv_machine_connection_update_status (self);
@@ -313,14 +312,22 @@ follow_link (CvMachineConnection *self)
 static void
 on_agent_state (CvConnectAgent *agent, GParamSpec *pspec, CvMachineConnection *self)
 {
+  g_autoptr (CvMachineConnection) alive = g_object_ref (self);
+
+  self->in_agent_signal++;
   follow_link (self);
+  self->in_agent_signal--;
 }
 
 static void
 on_share_online (CvConnectAgent *agent, GParamSpec *pspec, CvMachineConnection *self)
 {
+  g_autoptr (CvMachineConnection) alive = g_object_ref (self);
+
+  self->in_agent_signal++;
   if (cv_connect_agent_get_state (agent) == CV_AGENT_LINK_STATE_ONLINE)
     online (self);
+  self->in_agent_signal--;
 }
 
 static void
@@ -364,19 +371,51 @@ cv_machine_connection_start_agent (CvMachineConnection *self)
   cv_connect_agent_start (self->agent);
 }
 
+static gboolean
+stop_agent (gpointer data)
+{
+  CvConnectAgent *agent = data;
+
+  cv_connect_agent_stop (agent);
+  return G_SOURCE_REMOVE;
+}
+
+void
+cv_machine_connection_retire_agent (CvMachineConnection *self, CvConnectAgent *agent)
+{
+  g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
+  GListModel *mappings = cv_connect_agent_get_mappings (agent);
+  GSource *idle;
+
+  g_signal_handlers_disconnect_by_data (agent, self);
+  if (self->in_agent_signal == 0)
+    {
+      cv_connect_agent_stop (agent);
+      g_object_unref (agent);
+      return;
+    }
+  /* The engine is telling us something from deep inside the agent's link: stopping it
+   * there would finalize the link under its own feet.  The ports close now all the same. */
+  for (guint i = 0; i < g_list_model_get_n_items (mappings); i++)
+    {
+      g_autoptr (CvMapping) mapping = g_list_model_get_item (mappings, i);
+
+      cv_mapping_stop (mapping);
+    }
+  idle = g_idle_source_new ();
+  g_source_set_callback (idle, stop_agent, agent, g_object_unref);
+  g_source_set_static_name (idle, "[culvert] stop a machine's agent");
+  g_source_attach (idle, self->context);
+  g_source_unref (idle);
+}
+
 void
 cv_machine_connection_drop_agent (CvMachineConnection *self)
 {
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->services));
 
   if (self->agent != NULL)
-    {
-      g_autoptr (CvConnectAgent) agent = g_steal_pointer (&self->agent);
-      g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
-
-      g_signal_handlers_disconnect_by_data (agent, self);
-      cv_connect_agent_stop (agent);
-    }
+    cv_machine_connection_retire_agent (self, g_steal_pointer (&self->agent));
   self->probing = FALSE;
   for (guint i = 0; i < n; i++)
     {

@@ -52,7 +52,11 @@ follow_presence (CvMachineConnection *self)
 static void
 on_presence_changed (CvConnectAgent *agent, GParamSpec *pspec, CvMachineConnection *self)
 {
+  g_autoptr (CvMachineConnection) alive = g_object_ref (self);
+
+  self->in_agent_signal++;
   follow_presence (self);
+  self->in_agent_signal--;
 }
 
 static void
@@ -65,7 +69,8 @@ on_presence_password (GObject *source, GAsyncResult *result, gpointer user_data)
                                                                  &error);
   g_autoptr (GMainContextPusher) pusher = NULL;
 
-  if (g_cancellable_is_cancelled (lookup->cancellable) || self->presence_cancellable != lookup->cancellable
+  if (g_cancellable_is_cancelled (lookup->cancellable)
+      || self->presence_cancellable != lookup->cancellable
       || self->state != CV_CONNECTION_STATE_IDLE)
     goto out;
   /* No keyring or no password: nothing to log in with, presence stays unknown. */
@@ -99,13 +104,7 @@ cv_machine_connection_stop_presence (CvMachineConnection *self)
       g_clear_object (&self->presence_cancellable);
     }
   if (self->presence_agent != NULL)
-    {
-      g_autoptr (CvConnectAgent) agent = g_steal_pointer (&self->presence_agent);
-      g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
-
-      g_signal_handlers_disconnect_by_data (agent, self);
-      cv_connect_agent_stop (agent);
-    }
+    cv_machine_connection_retire_agent (self, g_steal_pointer (&self->presence_agent));
 }
 
 /* Called when the watch, the state or the machine's gateway, session or key change: the

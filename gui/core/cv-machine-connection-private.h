@@ -26,7 +26,7 @@ struct _CvMachineConnection {
   gint64 next_retry_time; /* monotonic µs */
   gint64 round_trip_us;
   guint n_channels;
-  GListStore *services; /* of CvServiceLink */
+  GListStore *services;    /* of CvServiceLink */
   gboolean services_stale; /* the machine's services changed while connected */
   char *status;
   char *changed_fingerprint;
@@ -41,6 +41,7 @@ struct _CvMachineConnection {
   gboolean share_seen;     /* the machine was online during this connection */
   gboolean probing;        /* asking the gateway's key after a failed TLS handshake */
   GSource *tick;           /* the status's count-down while reconnecting */
+  guint in_agent_signal;   /* > 0 while a signal of an agent of ours is being handled */
 
   /* Presence while idle. */
   gboolean watch_presence;
@@ -97,6 +98,9 @@ CvConnectAgent *cv_machine_connection_make_agent (CvMachineConnection *self,
 void cv_machine_connection_start_agent (CvMachineConnection *self);
 /* Stops the agent and clears every service's mapping. */
 void cv_machine_connection_drop_agent (CvMachineConnection *self);
+/* Stops @agent (taken): its listeners at once, the rest at once or, under one of its own
+ * signals, on an idle. */
+void cv_machine_connection_retire_agent (CvMachineConnection *self, CvConnectAgent *agent);
 
 /* cv-machine-connection-presence.c */
 /* Starts, or starts again, the presence-only agent when watched and idle; else stops it. */

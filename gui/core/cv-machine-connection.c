@@ -158,13 +158,13 @@ cv_machine_connection_class_init (CvMachineConnectionClass *klass)
                                               CV_CONNECTION_STATE_IDLE, flags);
   properties[PROP_PRESENCE] = g_param_spec_enum ("presence", NULL, NULL, CV_TYPE_PRESENCE,
                                                  CV_PRESENCE_UNKNOWN, flags);
-  properties[PROP_PRESENCE_SINCE] = g_param_spec_int64 ("presence-since", NULL, NULL, 0,
-                                                        G_MAXINT64, 0, flags);
+  properties[PROP_PRESENCE_SINCE] = g_param_spec_int64 ("presence-since", NULL, NULL, 0, G_MAXINT64,
+                                                        0, flags);
   properties[PROP_ERROR] = g_param_spec_boxed ("error", NULL, NULL, G_TYPE_ERROR, flags);
   properties[PROP_NEXT_RETRY_TIME] = g_param_spec_int64 ("next-retry-time", NULL, NULL, 0,
                                                          G_MAXINT64, 0, flags);
-  properties[PROP_ROUND_TRIP_US] = g_param_spec_int64 ("round-trip-us", NULL, NULL, -1,
-                                                       G_MAXINT64, -1, flags);
+  properties[PROP_ROUND_TRIP_US] = g_param_spec_int64 ("round-trip-us", NULL, NULL, -1, G_MAXINT64,
+                                                       -1, flags);
   properties[PROP_N_CHANNELS] = g_param_spec_uint ("n-channels", NULL, NULL, 0, G_MAXUINT, 0,
                                                    flags);
   properties[PROP_SERVICES] = g_param_spec_object ("services", NULL, NULL, G_TYPE_LIST_MODEL,
@@ -176,13 +176,11 @@ cv_machine_connection_class_init (CvMachineConnectionClass *klass)
                                                   G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                                   G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
   signals[SIGNAL_CONNECTED] = g_signal_new ("connected", G_TYPE_FROM_CLASS (klass),
-                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
-                                            0);
+                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   signals[SIGNAL_DROPPED] = g_signal_new ("dropped", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
-  signals[SIGNAL_RESTORED] = g_signal_new ("restored", G_TYPE_FROM_CLASS (klass),
-                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
-                                           0);
+  signals[SIGNAL_RESTORED] = g_signal_new ("restored", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                           0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -231,9 +229,8 @@ cv_machine_connection_new (CvMachine *machine, CvSecretStore *secrets, const cha
   self = g_object_new (CV_TYPE_MACHINE_CONNECTION, NULL);
   self->machine = g_object_ref (machine);
   self->secrets = g_object_ref (secrets);
-  self->state_dir = state_dir != NULL
-                      ? g_strdup (state_dir)
-                      : g_build_filename (g_get_user_data_dir (), "culvert", NULL);
+  self->state_dir = state_dir != NULL ? g_strdup (state_dir)
+                                      : g_build_filename (g_get_user_data_dir (), "culvert", NULL);
   g_signal_connect (cv_machine_get_services (machine), "items-changed",
                     G_CALLBACK (on_services_changed), self);
   g_signal_connect_object (machine, "notify::fingerprint", G_CALLBACK (on_machine_changed), self,
@@ -538,8 +535,8 @@ cv_machine_connection_connect (CvMachineConnection *self)
   cv_machine_connection_set_state (self, CV_CONNECTION_STATE_PREPARING);
 
   pusher = g_main_context_pusher_new (self->context);
-  cv_secret_store_lookup_async (self->secrets, cv_machine_get_id (self->machine),
-                                self->cancellable, on_password, g_object_ref (self));
+  cv_secret_store_lookup_async (self->secrets, cv_machine_get_id (self->machine), self->cancellable,
+                                on_password, g_object_ref (self));
 }
 
 /* @fingerprint: the key "trust-requested" showed, as the person accepted it */

@@ -148,7 +148,7 @@ static char *
 describe_reason (CvServiceLink *self)
 {
   if (g_error_matches (self->error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
-    return g_strdup_printf (_("port %u is taken by another program"),
+    return g_strdup_printf (_ ("port %u is taken by another program"),
                             cv_machine_service_get_local_port (self->service));
   return g_strdup (self->error->message);
 }
@@ -162,16 +162,16 @@ build_status (CvServiceLink *self)
   if (!self->listening)
     {
       if (self->error == NULL)
-        return g_strdup (self->mapping == NULL ? _("not connected") : _("not listening"));
+        return g_strdup (self->mapping == NULL ? _ ("not connected") : _ ("not listening"));
       reason = describe_reason (self);
-      return g_strdup_printf (_("not listening: %s"), reason);
+      return g_strdup_printf (_ ("not listening: %s"), reason);
     }
 
   if (self->fell_back)
-    g_string_append_printf (text, _("the saved port %u was taken, using %u instead"),
+    g_string_append_printf (text, _ ("the saved port %u was taken, using %u instead"),
                             cv_machine_service_get_local_port (self->service), self->port);
   else
-    g_string_append_printf (text, _("listening on localhost:%u"), self->port);
+    g_string_append_printf (text, _ ("listening on localhost:%u"), self->port);
   if (self->n_channels > 0)
     {
       g_string_append (text, " · ");
@@ -187,13 +187,13 @@ build_status (CvServiceLink *self)
 
       g_string_append (text, " · ");
       /* Translators: ↓ from the machine, ↑ to it, e.g. "↓ 1.2 MB ↑ 40 kB". */
-      g_string_append_printf (text, _("↓ %s ↑ %s"), in, out);
+      g_string_append_printf (text, _ ("↓ %s ↑ %s"), in, out);
     }
   if (self->error != NULL)
     {
       reason = describe_reason (self);
       g_string_append (text, " · ");
-      g_string_append_printf (text, _("the last connection failed: %s"), reason);
+      g_string_append_printf (text, _ ("the last connection failed: %s"), reason);
     }
   return g_string_free (g_steal_pointer (&text), FALSE);
 }
@@ -221,7 +221,7 @@ errors_equal (const GError *a, const GError *b)
 
 /* Takes every value from the mapping (or none) and notifies what changed, the status last. */
 static void
-sync (CvServiceLink *self)
+update (CvServiceLink *self)
 {
   g_autoptr (GPtrArray) changed = g_ptr_array_new ();
   CvMapping *mapping = self->mapping;
@@ -266,13 +266,13 @@ sync (CvServiceLink *self)
 static void
 on_mapping_notify (CvMapping *mapping, GParamSpec *pspec, CvServiceLink *self)
 {
-  sync (self);
+  update (self);
 }
 
 static void
 on_service_notify (CvMachineService *service, GParamSpec *pspec, CvServiceLink *self)
 {
-  sync (self);
+  update (self);
 }
 
 /* ---- public ------------------------------------------------------------- */
@@ -287,8 +287,7 @@ cv_service_link_new (CvMachineService *service)
   self = g_object_new (CV_TYPE_SERVICE_LINK, NULL);
   self->service = g_object_ref (service);
   /* The saved port is part of the words. */
-  g_signal_connect_object (service, "notify::local-port", G_CALLBACK (on_service_notify), self,
-                           0);
+  g_signal_connect_object (service, "notify::local-port", G_CALLBACK (on_service_notify), self, 0);
   self->status = build_status (self);
   return self;
 }
@@ -323,7 +322,7 @@ cv_service_link_set_mapping (CvServiceLink *self, CvMapping *mapping, gboolean f
     }
   if (mapping != NULL)
     g_clear_error (&self->own_error);
-  sync (self);
+  update (self);
 }
 
 /* @error: (nullable): why the service is not there, from the machine connection; NULL
@@ -336,7 +335,7 @@ cv_service_link_set_error (CvServiceLink *self, const GError *error)
   g_clear_error (&self->own_error);
   if (error != NULL)
     self->own_error = g_error_copy (error);
-  sync (self);
+  update (self);
 }
 
 CvMachineService *
@@ -426,7 +425,7 @@ cv_service_link_launch (CvServiceLink *self, GAppLaunchContext *launch_context, 
       g_autofree char *what = cv_machine_service_describe (self->service);
 
       g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_FAILED,
-                   _("%s is not reachable here yet. Connect to the machine first."), what);
+                   _ ("%s is not reachable here yet. Connect to the machine first."), what);
       return FALSE;
     }
   return cv_launcher_launch (cv_machine_service_get_launcher (self->service),

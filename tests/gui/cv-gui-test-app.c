@@ -68,12 +68,17 @@ cv_gui_test_add_program (const char *dir, const char *name, const char *body)
 CvApplication *
 cv_gui_test_application_new (void)
 {
+  static guint n_apps = 0;
   g_autoptr (GError) error = NULL;
+  g_autofree char *id = NULL;
   CvApplication *app;
 
+  /* An id of its own each time: on a session bus (the keyring tests have one) an id stays
+   * exported at its object path as long as anything holds the application. */
+  id = g_strdup_printf ("%s.Test%u", CV_APPLICATION_ID, ++n_apps);
   /* clang-format off */
   app = g_object_new (CV_TYPE_APPLICATION,
-                      "application-id", CV_APPLICATION_ID,
+                      "application-id", id,
                       "flags", G_APPLICATION_NON_UNIQUE,
                       NULL);
   /* clang-format on */

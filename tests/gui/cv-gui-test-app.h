@@ -17,7 +17,9 @@ int cv_gui_test_app_finish (char *dir, int status);
 /* An executable script DIR/bin/@name: "#!/bin/sh" then @body. */
 void cv_gui_test_add_program (const char *dir, const char *name, const char *body);
 
-/* A registered, non-unique CvApplication (a running Culvert does not take its place). */
+/* A registered, non-unique CvApplication (a running Culvert does not take its place), with
+ * an application id of its own ("org.culvert.Culvert.TestN"); its settings are still the
+ * app's. */
 CvApplication *cv_gui_test_application_new (void);
 
 /* gtk_widget_get_template_child (), failing the test when @name is not there. */

@@ -230,6 +230,19 @@ is_refused (guint16 port)
   return connection == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
 }
 
+static void
+scroll_to_end (GtkWindow *window)
+{
+  GtkWidget *scrolled = cv_gui_find_widget (GTK_WIDGET (window), GTK_TYPE_SCROLLED_WINDOW, NULL);
+  GtkAdjustment *adjustment;
+
+  g_assert_nonnull (scrolled);
+  cv_gui_wait_for_draw (GTK_WIDGET (window));
+  adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment)
+                                          - gtk_adjustment_get_page_size (adjustment));
+}
+
 static GtkWindow *
 find_editor (void)
 {
@@ -285,7 +298,10 @@ test_gateway_window_serves_a_machine (void)
   g_assert_cmpstr (g_settings_get_string (settings, "gateway-listen-address"), ==, "127.0.0.1");
   g_assert_cmpstr (cv_embedded_gateway_get_listen_host (gateway), ==, "127.0.0.1");
   gtk_spin_button_set_value (window_child (window, "port_spin"), 0);
-  g_assert_cmpuint (g_settings_get_uint (settings, "gateway-listen-port"), ==, 0);
+  {
+    g_autoptr (GVariant) value = g_settings_get_value (settings, "gateway-listen-port");
+    g_assert_cmpuint (g_variant_get_uint16 (value), ==, 0);
+  }
   g_assert_cmpuint (cv_embedded_gateway_get_listen_port (gateway), ==, 0);
 
   gtk_switch_set_active (window_child (window, "running_switch"), TRUE);
@@ -306,6 +322,8 @@ test_gateway_window_serves_a_machine (void)
   grouped = cv_ui_format_fingerprint (cv_embedded_gateway_get_fingerprint (gateway), 8);
   g_assert_cmpstr (gtk_label_get_text (window_child (window, "fingerprint_label")), ==, grouped);
   click (window_child (window, "copy_fingerprint_button"));
+  g_assert_cmpstr (gtk_button_get_label (window_child (window, "copy_fingerprint_button")), ==,
+                   "Copied");
   copied = read_clipboard (GTK_WIDGET (window));
   g_assert_cmpstr (copied, ==, cv_embedded_gateway_get_fingerprint (gateway));
   g_clear_pointer (&copied, g_free);
@@ -341,7 +359,7 @@ test_gateway_window_serves_a_machine (void)
   g_assert_nonnull (strstr (adw_action_row_get_subtitle (session_child (row, "connect_password_row")),
                             cv_embedded_session_get_connect_password (session)));
   g_assert_true (gtk_widget_get_visible (session_child (row, "command_row")));
-  cv_gui_spin (300); /* the expander's animation */
+  scroll_to_end (window);
   shot = cv_gui_screenshot (GTK_WIDGET (window), "gateway-session");
   g_clear_pointer (&shot, g_free);
 
@@ -367,6 +385,8 @@ test_gateway_window_serves_a_machine (void)
   g_assert_cmpstr (adw_expander_row_get_subtitle (ADW_EXPANDER_ROW (row)), ==,
                    "The shared computer is online");
   g_assert_cmpuint (cv_embedded_gateway_get_n_links (gateway), >=, 1);
+  adw_expander_row_set_expanded (ADW_EXPANDER_ROW (row), FALSE);
+  scroll_to_end (window);
   shot = cv_gui_screenshot (GTK_WIDGET (window), "gateway-agents");
   g_clear_pointer (&shot, g_free);
 
@@ -456,7 +476,7 @@ test_gateway_window_start_error (void)
   port = g_socket_listener_add_any_inet_port (taker, NULL, &error);
   g_assert_no_error (error);
   g_settings_set_string (settings, "gateway-listen-address", "127.0.0.1");
-  g_settings_set_uint (settings, "gateway-listen-port", port);
+  g_settings_set_value (settings, "gateway-listen-port", g_variant_new_uint16 (port));
 
   window = cv_gateway_window_new (NULL, app);
   gateway = cv_application_get_gateway (app);
