@@ -449,6 +449,16 @@ cv_application_open (GApplication *application, GFile **files, int n_files, cons
 }
 
 static void
+cv_application_constructed (GObject *object)
+{
+  G_OBJECT_CLASS (cv_application_parent_class)->constructed (object);
+
+  /* The templates, style.css and icons are there whatever the id (a test runs the app under
+   * an id of its own); GApplication would derive the path from the id. */
+  g_application_set_resource_base_path (G_APPLICATION (object), "/org/culvert/Culvert");
+}
+
+static void
 cv_application_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   CvApplication *self = CV_APPLICATION (object);
@@ -505,6 +515,7 @@ cv_application_class_init (CvApplicationClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
 
+  object_class->constructed = cv_application_constructed;
   object_class->get_property = cv_application_get_property;
   object_class->dispose = cv_application_dispose;
   object_class->finalize = cv_application_finalize;

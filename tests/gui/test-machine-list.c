@@ -25,13 +25,16 @@ typedef struct {
 static void
 fixture_set_up (Fixture *fixture, gconstpointer data)
 {
+  static guint n_apps;
   g_autoptr (GError) error = NULL;
+  g_autofree char *id = g_strdup_printf ("%s.MachineListTest%u", CV_APPLICATION_ID, ++n_apps);
 
-  /* As the desktop starts it: files opened with it are imported (HANDLES_OPEN); non-unique,
-   * so that a running Culvert does not take the test's place. */
+  /* As the desktop starts it: files opened with it are imported (HANDLES_OPEN); non-unique
+   * and an id of its own, so that neither a running Culvert nor the last case's app (on a
+   * real session bus) takes the test's place. */
   /* clang-format off */
   fixture->app = g_object_new (CV_TYPE_APPLICATION,
-                               "application-id", CV_APPLICATION_ID,
+                               "application-id", id,
                                "flags", G_APPLICATION_NON_UNIQUE | G_APPLICATION_HANDLES_OPEN,
                                NULL);
   /* clang-format on */
