@@ -8,7 +8,8 @@ G_BEGIN_DECLS
 
 /* Dials @host:@port (a CvGatewayAddress without pin), completes a TLS 1.3 handshake with
  * the culvert ALPN whatever the certificate, reads the certificate's key fingerprint and
- * closes.  No HELLO is sent: the gateway sees a connection that hung up after TLS.
+ * closes.  No HELLO and no client certificate are sent: the gateway, which wants one, turns
+ * the connection away once it has shown its own.
  * Errors: the dial's (G_IO_ERROR_*), CV_TLS_ERROR_* for a peer that is not a gateway. */
 void cv_gateway_probe_fingerprint_async (const char *host,
                                          guint16 port,

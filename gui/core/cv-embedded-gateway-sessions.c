@@ -122,7 +122,8 @@ save_sessions (CvEmbeddedGateway *self, GError **error)
                                     G_FILE_SET_CONTENTS_CONSISTENT, 0600, &local_error))
     {
       g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_FAILED,
-                   _ ("The gateway’s sessions could not be saved in %s (%s). Check that the "
+                   _ ("The machines this gateway serves could not be saved in %s (%s). Check that "
+                      "the "
                       "folder can be written to, then try again."),
                    self->sessions_path,
                    local_error != NULL ? local_error->message : g_strerror (errno));
@@ -163,8 +164,8 @@ cv_embedded_gateway_load (CvEmbeddedGateway *self, GError **error)
   if (config == NULL)
     {
       g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_INVALID,
-                   _ ("The gateway’s saved sessions could not be read: %s. Correct the file or "
-                      "move it away (its sessions are then lost), then try again."),
+                   _ ("The machines this gateway serves could not be read: %s. Correct the file "
+                      "or move it away (they are then forgotten), then try again."),
                    local_error->message);
       return FALSE;
     }
@@ -252,21 +253,24 @@ cv_embedded_gateway_add_session (CvEmbeddedGateway *self, const char *id, GError
   if (!cv_config_check_session_id (id, "id", NULL))
     {
       g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_INVALID,
-                   _ ("“%s” cannot be a session: use 1 to 64 letters, digits, “.”, “_” or “-”."),
+                   _ ("“%s” cannot be a session name: use 1 to 64 letters, digits, “.”, “_” or "
+                      "“-”."),
                    id);
       return NULL;
     }
   if (cv_embedded_gateway_find_session (self, id) != NULL)
     {
       g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_INVALID,
-                   _ ("This gateway already serves a session “%s”. Choose another name."), id);
+                   _ ("This gateway already serves a machine with the session name “%s”. Choose "
+                      "another name."),
+                   id);
       return NULL;
     }
   session = cv_embedded_session_new_generated (id, &local_error);
   if (session == NULL)
     {
       g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_FAILED,
-                   _ ("The session’s passwords could not be made: %s."), local_error->message);
+                   _ ("The passwords for “%s” could not be made: %s."), id, local_error->message);
       return NULL;
     }
 

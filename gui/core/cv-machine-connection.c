@@ -482,9 +482,18 @@ on_password (GObject *source, GAsyncResult *result, gpointer user_data)
       cv_secret_free (password);
       return;
     }
+  if (g_error_matches (error, CV_APP_ERROR, CV_APP_ERROR_NO_KEYRING))
+    {
+      cv_machine_connection_fail (
+        self, g_error_new_literal (CV_APP_ERROR, CV_APP_ERROR_NO_KEYRING,
+                                   _ ("No keyring is running, so Culvert cannot read this "
+                                      "machine’s password. Edit the machine and enter the "
+                                      "session’s connect password for this run.")));
+      return;
+    }
   if (error != NULL)
     {
-      /* The store's own sentence: no keyring answers, and no password for this run. */
+      /* The store's own sentence (a locked keyring…). */
       cv_machine_connection_fail (self, g_steal_pointer (&error));
       return;
     }

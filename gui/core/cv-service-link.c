@@ -422,10 +422,9 @@ cv_service_link_launch (CvServiceLink *self, GAppLaunchContext *launch_context, 
 
   if (!self->listening)
     {
-      g_autofree char *what = cv_machine_service_describe (self->service);
-
       g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_FAILED,
-                   _ ("%s is not reachable here yet. Connect to the machine first."), what);
+                   _ ("%s is not reachable here yet. Connect to the machine first."),
+                   cv_service_preset_get_label (cv_machine_service_get_preset (self->service)));
       return FALSE;
     }
   return cv_launcher_launch (cv_machine_service_get_launcher (self->service),

@@ -225,6 +225,7 @@ cv_app_test_checksum_service_free (GSocketService *service)
 /* ---- the client --------------------------------------------------------- */
 
 struct _CvAppTestTransfer {
+  GMainContext *context; /* the waiter's, woken when done */
   guint16 port;
   gsize size;
   guint32 seed;
@@ -308,6 +309,8 @@ transfer_run (gpointer data)
       g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
     }
   g_atomic_int_set (&transfer->done, 1);
+  /* The waiter may sleep in a poll that nothing else would end soon. */
+  g_main_context_wakeup (transfer->context);
   return NULL;
 }
 
@@ -318,6 +321,7 @@ cv_app_test_transfer_start (guint16 port, gsize size, guint32 seed)
   CvAppTestTransfer *transfer = g_new0 (CvAppTestTransfer, 1);
 
   g_assert_cmpuint (size, >=, 4);
+  transfer->context = g_main_context_ref_thread_default ();
   transfer->port = port;
   transfer->size = size;
   transfer->seed = seed;
@@ -340,6 +344,7 @@ cv_app_test_transfer_finish (CvAppTestTransfer *transfer, GError **error)
   cv_app_test_net_wait (transfer_is_done, transfer, 2 * SOCKET_TIMEOUT_S * 1000,
                         "a transfer through the mapped port");
   g_thread_join (transfer->thread);
+  g_main_context_unref (transfer->context);
   ok = transfer->error == NULL;
   if (!ok)
     g_propagate_error (error, transfer->error);

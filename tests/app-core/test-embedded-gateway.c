@@ -414,6 +414,18 @@ test_share_command (Fixture *fixture, gconstpointer data)
   command = cv_embedded_gateway_dup_share_command (fixture->gateway, session, NULL);
   g_assert_null (strstr (command, "CULVERT_PASSWORD"));
   g_assert_nonnull (strstr (command, "--allow 127.0.0.1:5900 --password-stdin"));
+  cv_secret_free (g_steal_pointer (&command));
+
+  /* Listening on every network: the command names an address others can dial. */
+  cv_embedded_gateway_stop (fixture->gateway);
+  cv_embedded_gateway_set_listen_host (fixture->gateway, "0.0.0.0");
+  cv_embedded_gateway_set_listen_port (fixture->gateway, 8443);
+  command = cv_embedded_gateway_dup_share_command (fixture->gateway, session, NULL);
+  g_test_message ("on every network: %s", command);
+  g_assert_null (strstr (command, "0.0.0.0"));
+  g_assert_null (strstr (command, "--gateway 127."));
+  g_assert_nonnull (strstr (command, ":8443 --fingerprint"));
+  cv_secret_free (g_steal_pointer (&command));
 }
 
 int

@@ -27,6 +27,7 @@
 
 static char *share_hash;
 static char *connect_hash;
+static char *test_dir; /* cv_app_test_init ()'s: its bin is PATH */
 
 typedef struct {
   char *dir;
@@ -660,6 +661,54 @@ test_disconnect_while_asking (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (cv_gateway_get_n_links (fixture->gateway), ==, 1);
 }
 
+typedef struct {
+  const char *path;
+  const char *contents;
+} FileWanted;
+
+static gboolean
+file_holds (gpointer data)
+{
+  FileWanted *wanted = data;
+  g_autofree char *contents = NULL;
+
+  return g_file_get_contents (wanted->path, &contents, NULL, NULL)
+         && g_str_equal (contents, wanted->contents);
+}
+
+/* A service opens with its launcher on 127.0.0.1 and the port it got, once it listens. */
+static void
+test_launch (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (CvMachineService) service =
+    g_list_model_get_item (cv_machine_get_services (fixture->machine), 0);
+  g_autofree char *record = g_build_filename (fixture->dir, "launched", NULL);
+  /* PATH holds only the test's bin: the script uses the shell's builtins. */
+  g_autofree char *body = g_strdup_printf ("printf '%%s %%s' \"$1\" \"$2\" > '%s'", record);
+  g_autofree char *expected = NULL;
+  g_autoptr (GError) error = NULL;
+  CvServiceLink *link = service_link (fixture);
+  FileWanted wanted = { record, NULL };
+
+  cv_app_test_add_program (test_dir, "record-launch", body);
+  cv_machine_service_set_launcher (service, CV_LAUNCHER_CUSTOM);
+  cv_machine_service_set_custom_command (service, "record-launch {host} {port}");
+  g_assert_false (cv_service_link_launch (link, NULL, &error));
+  g_assert_error (error, CV_APP_ERROR, CV_APP_ERROR_FAILED);
+  g_test_message ("not connected: %s", error->message);
+  g_clear_error (&error);
+
+  trust_gateway (fixture);
+  cv_machine_connection_connect (fixture->connection);
+  wait_state (fixture, CV_CONNECTION_STATE_CONNECTED);
+  g_assert_true (cv_service_link_launch (link, NULL, &error));
+  g_assert_no_error (error);
+  expected = g_strdup_printf ("127.0.0.1 %u", cv_service_link_get_port (link));
+  wanted.contents = expected;
+  cv_app_test_net_wait (file_holds, &wanted, WAIT_MS,
+                        "the launcher to run with 127.0.0.1 and the port");
+}
+
 static void
 add (const char *name, void (*func) (Fixture *, gconstpointer))
 {
@@ -671,9 +720,9 @@ add (const char *name, void (*func) (Fixture *, gconstpointer))
 int
 main (int argc, char *argv[])
 {
-  char *dir = cv_app_test_init (&argc, &argv);
   g_autoptr (GError) error = NULL;
 
+  test_dir = cv_app_test_init (&argc, &argv);
   cv_tls_restrict_process_to_tls13 ();
   share_hash = cv_password_hash (SHARE_PASSWORD, &error);
   g_assert_no_error (error);
@@ -689,5 +738,6 @@ main (int argc, char *argv[])
   add ("presence", test_presence);
   add ("no-password", test_no_password);
   add ("disconnect-while-asking", test_disconnect_while_asking);
-  return cv_app_test_finish (dir, g_test_run ());
+  add ("launch", test_launch);
+  return cv_app_test_finish (test_dir, g_test_run ());
 }
