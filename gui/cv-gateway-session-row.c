@@ -182,9 +182,8 @@ cv_gateway_session_row_remove_clicked (CvGatewaySessionRow *self)
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
   AdwMessageDialog *dialog;
 
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root)
-                                                                            : NULL,
-                                                       NULL, NULL));
+  dialog = ADW_MESSAGE_DIALOG (
+    adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, NULL, NULL));
   adw_message_dialog_format_heading (dialog, _ ("Remove “%s”?"),
                                      cv_embedded_session_get_id (self->session));
   adw_message_dialog_set_body (dialog, _ ("Its passwords stop working at once, and the computer "
@@ -193,8 +192,8 @@ cv_gateway_session_row_remove_clicked (CvGatewaySessionRow *self)
   adw_message_dialog_set_response_appearance (dialog, "remove", ADW_RESPONSE_DESTRUCTIVE);
   adw_message_dialog_set_default_response (dialog, "cancel");
   adw_message_dialog_set_close_response (dialog, "cancel");
-  g_signal_connect_object (dialog, "response",
-                           G_CALLBACK (cv_gateway_session_row_remove_response), self, 0);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (cv_gateway_session_row_remove_response),
+                           self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
@@ -298,12 +297,12 @@ cv_gateway_session_row_class_init (CvGatewaySessionRowClass *klass)
   object_class->get_property = cv_gateway_session_row_get_property;
   object_class->set_property = cv_gateway_session_row_set_property;
 
-  properties[PROP_GATEWAY] = g_param_spec_object (
-    "gateway", NULL, NULL, CV_TYPE_EMBEDDED_GATEWAY,
-    G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_SESSION] = g_param_spec_object (
-    "session", NULL, NULL, CV_TYPE_EMBEDDED_SESSION,
-    G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_GATEWAY] = g_param_spec_object ("gateway", NULL, NULL, CV_TYPE_EMBEDDED_GATEWAY,
+                                                  G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY
+                                                    | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SESSION] = g_param_spec_object ("session", NULL, NULL, CV_TYPE_EMBEDDED_SESSION,
+                                                  G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY
+                                                    | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[SIGNAL_ADD_TO_MACHINES] = g_signal_new ("add-to-machines", G_TYPE_FROM_CLASS (klass),

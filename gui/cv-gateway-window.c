@@ -8,6 +8,7 @@
 #include "cv-gateway-window.h"
 #include "cv-machine-editor.h"
 #include "cv-machine.h"
+#include "cv-note-row.h"
 #include "cv-settings.h"
 #include "cv-ui-util.h"
 
@@ -30,6 +31,7 @@ struct _CvGatewayWindow {
   /* template children */
   AdwActionRow *running_row;
   GtkSwitch *running_switch;
+  CvNoteRow *running_note;
   AdwComboRow *listen_row;
   AdwActionRow *port_row;
   GtkSpinButton *port_spin;
@@ -62,15 +64,12 @@ cv_gateway_window_update_running (CvGatewayWindow *self)
       subtitle = local ? g_strdup_printf (_ ("Listening on port %u, for this computer only"), port)
                        : g_strdup_printf (_ ("Listening on port %u, on every network"), port);
     }
-  else if (error != NULL)
-    subtitle = g_strdup (error->message);
   else
     subtitle = g_strdup (_ ("Stopped"));
   adw_action_row_set_subtitle (self->running_row, subtitle);
-  if (!running && error != NULL)
-    gtk_widget_add_css_class (GTK_WIDGET (self->running_row), "error");
-  else
-    gtk_widget_remove_css_class (GTK_WIDGET (self->running_row), "error");
+  /* Why it could not start, right under the switch that tried. */
+  cv_note_row_set_text (self->running_note, !running && error != NULL ? error->message : NULL,
+                        "error");
 
   self->filling = TRUE;
   gtk_switch_set_active (self->running_switch, running);
@@ -258,7 +257,8 @@ cv_gateway_window_add_response (AdwMessageDialog *dialog, const char *response, 
   /* The new row comes from the gateway's list, open on its passwords. */
   session = cv_embedded_gateway_add_session (self->gateway, id, &error);
   if (session == NULL)
-    adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self), adw_toast_new (error->message));
+    adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
+                                      adw_toast_new (error->message));
 }
 
 static void
@@ -269,11 +269,11 @@ cv_gateway_window_add_machine_clicked (CvGatewayWindow *self)
   GtkWidget *entry;
   GtkWidget *error_label;
 
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), _ ("Add a Machine"),
-                                                       NULL));
-  adw_message_dialog_set_body (
-    dialog, _ ("Name the computer that will share through this gateway, such as front-desk. "
-               "The gateway makes its passwords, shown once."));
+  dialog = ADW_MESSAGE_DIALOG (
+    adw_message_dialog_new (GTK_WINDOW (self), _ ("Add a Machine"), NULL));
+  adw_message_dialog_set_body (dialog, _ ("Name the computer that will share through this gateway, "
+                                          "such as front-desk. "
+                                          "The gateway makes its passwords, shown once."));
 
   box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   entry = gtk_entry_new ();
@@ -299,8 +299,8 @@ cv_gateway_window_add_machine_clicked (CvGatewayWindow *self)
   self->add_dialog = dialog;
   self->add_entry = GTK_ENTRY (entry);
   self->add_error_label = GTK_LABEL (error_label);
-  g_signal_connect_object (entry, "changed", G_CALLBACK (cv_gateway_window_add_entry_changed),
-                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (entry, "changed", G_CALLBACK (cv_gateway_window_add_entry_changed), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (dialog, "response", G_CALLBACK (cv_gateway_window_add_response), self,
                            0);
   cv_gateway_window_add_entry_changed (self);
@@ -356,10 +356,12 @@ cv_gateway_window_class_init (CvGatewayWindowClass *klass)
 
   object_class->dispose = cv_gateway_window_dispose;
 
+  g_type_ensure (CV_TYPE_NOTE_ROW);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/culvert/Culvert/cv-gateway-window.ui");
   gtk_widget_class_bind_template_child (widget_class, CvGatewayWindow, running_row);
   gtk_widget_class_bind_template_child (widget_class, CvGatewayWindow, running_switch);
+  gtk_widget_class_bind_template_child (widget_class, CvGatewayWindow, running_note);
   gtk_widget_class_bind_template_child (widget_class, CvGatewayWindow, listen_row);
   gtk_widget_class_bind_template_child (widget_class, CvGatewayWindow, port_row);
   gtk_widget_class_bind_template_child (widget_class, CvGatewayWindow, port_spin);

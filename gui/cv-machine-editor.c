@@ -370,9 +370,9 @@ cv_machine_editor_save (GtkWidget *widget, const char *action_name, GVariant *pa
   data->editor = g_object_ref (self);
   data->password = g_strdup (password);
   cv_secret_store_store_async (cv_application_get_secrets (self->app),
-                               cv_machine_get_id (self->machine), cv_machine_get_name (self->machine),
-                               data->password, self->cancellable, cv_machine_editor_password_stored,
-                               data);
+                               cv_machine_get_id (self->machine),
+                               cv_machine_get_name (self->machine), data->password,
+                               self->cancellable, cv_machine_editor_password_stored, data);
 }
 
 static void
@@ -425,8 +425,8 @@ cv_machine_editor_presets_menu (void)
 
   for (guint i = 0; i < CV_N_SERVICE_PRESETS; i++)
     {
-      g_autoptr (GMenuItem) item
-        = g_menu_item_new (cv_service_preset_get_label ((CvServicePreset) i), NULL);
+      g_autoptr (GMenuItem) item =
+        g_menu_item_new (cv_service_preset_get_label ((CvServicePreset) i), NULL);
 
       g_menu_item_set_action_and_target (item, "editor.add-service", "s",
                                          cv_service_preset_to_string ((CvServicePreset) i));

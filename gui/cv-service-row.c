@@ -88,10 +88,9 @@ static void
 cv_service_row_update_header (CvServiceRow *self)
 {
   g_autofree char *target = format_target (self->service);
+  CvServicePreset preset = cv_machine_service_get_preset (self->service);
 
-  adw_preferences_row_set_title (
-    ADW_PREFERENCES_ROW (self),
-    cv_service_preset_get_label (cv_machine_service_get_preset (self->service)));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self), cv_service_preset_get_label (preset));
   adw_expander_row_set_subtitle (ADW_EXPANDER_ROW (self), target);
 }
 
@@ -135,8 +134,8 @@ cv_service_row_check_target (CvServiceRow *self)
       /* The engine says what is wrong in a few words; the sentence says how it should
        * look. */
       error = g_error_new (CV_APP_ERROR, CV_APP_ERROR_INVALID,
-                           _ ("Write the target as the shared machine sees it, as host:port, "
-                              "such as 127.0.0.1:5900 (%s)."),
+                           _ ("Write the target as the shared machine sees it, an address and a "
+                              "port such as 127.0.0.1:5900 (%s)."),
                            parse_error->message);
     }
   cv_note_row_show_error (self->target_note, GTK_WIDGET (self->target_row), error);
@@ -156,8 +155,8 @@ cv_service_row_check_command (CvServiceRow *self)
       cv_note_row_show_error (self->command_note, GTK_WIDGET (self->command_row), NULL);
       return;
     }
-  self->command_valid = cv_launcher_check_template (
-    gtk_editable_get_text (GTK_EDITABLE (self->command_row)), &error);
+  self->command_valid =
+    cv_launcher_check_template (gtk_editable_get_text (GTK_EDITABLE (self->command_row)), &error);
   cv_note_row_show_error (self->command_note, GTK_WIDGET (self->command_row), error);
 }
 
@@ -273,6 +272,12 @@ cv_service_row_target_changed (CvServiceRow *self)
   cv_service_row_update_valid (self);
 }
 
+static guint16
+spin_port (CvServiceRow *self)
+{
+  return (guint16) gtk_spin_button_get_value_as_int (self->local_port_spin);
+}
+
 static void
 cv_service_row_automatic_toggled (CvServiceRow *self)
 {
@@ -280,8 +285,7 @@ cv_service_row_automatic_toggled (CvServiceRow *self)
 
   if (self->filling)
     return;
-  cv_machine_service_set_local_port (
-    self->service, automatic ? 0 : (guint16) gtk_spin_button_get_value_as_int (self->local_port_spin));
+  cv_machine_service_set_local_port (self->service, automatic ? 0 : spin_port (self));
   cv_service_row_fill_local_port (self);
   cv_service_row_update_valid (self);
 }
@@ -291,8 +295,7 @@ cv_service_row_local_port_changed (CvServiceRow *self)
 {
   if (self->filling || gtk_switch_get_active (self->automatic_switch))
     return;
-  cv_machine_service_set_local_port (self->service,
-                                     (guint16) gtk_spin_button_get_value_as_int (self->local_port_spin));
+  cv_machine_service_set_local_port (self->service, spin_port (self));
   cv_service_row_update_valid (self);
 }
 
@@ -341,7 +344,8 @@ cv_service_row_fill (CvServiceRow *self)
 
   self->filling = TRUE;
   adw_combo_row_set_model (self->preset_row, G_LIST_MODEL (presets));
-  adw_combo_row_set_selected (self->preset_row, (guint) cv_machine_service_get_preset (self->service));
+  adw_combo_row_set_selected (self->preset_row,
+                              (guint) cv_machine_service_get_preset (self->service));
   gtk_editable_set_text (GTK_EDITABLE (self->command_row), command != NULL ? command : "");
   gtk_spin_button_set_value (self->local_port_spin, suggested_local_port (self->service));
   self->filling = FALSE;
@@ -394,10 +398,7 @@ cv_service_row_get_property (GObject *object, guint prop_id, GValue *value, GPar
 }
 
 static void
-cv_service_row_set_property (GObject *object,
-                             guint prop_id,
-                             const GValue *value,
-                             GParamSpec *pspec)
+cv_service_row_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   CvServiceRow *self = CV_SERVICE_ROW (object);
 
@@ -422,15 +423,16 @@ cv_service_row_class_init (CvServiceRowClass *klass)
   object_class->get_property = cv_service_row_get_property;
   object_class->set_property = cv_service_row_set_property;
 
-  properties[PROP_SERVICE] = g_param_spec_object (
-    "service", NULL, NULL, CV_TYPE_MACHINE_SERVICE,
-    G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_VALID] = g_param_spec_boolean (
-    "valid", NULL, NULL, FALSE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_SERVICE] = g_param_spec_object ("service", NULL, NULL, CV_TYPE_MACHINE_SERVICE,
+                                                  G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY
+                                                    | G_PARAM_STATIC_STRINGS);
+  properties[PROP_VALID] = g_param_spec_boolean ("valid", NULL, NULL, FALSE,
+                                                 G_PARAM_READABLE | G_PARAM_STATIC_STRINGS
+                                                   | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  signals[SIGNAL_REMOVE] = g_signal_new ("remove", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                         0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_REMOVE] = g_signal_new ("remove", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                         NULL, NULL, NULL, G_TYPE_NONE, 0);
 
   g_type_ensure (CV_TYPE_NOTE_ROW);
   gtk_widget_class_set_template_from_resource (widget_class,

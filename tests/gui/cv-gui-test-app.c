@@ -138,3 +138,60 @@ cv_gui_test_respond (GtkWindow *dialog, const char *response)
   if (alive != NULL)
     g_object_remove_weak_pointer (G_OBJECT (dialog), &alive);
 }
+
+gpointer *
+cv_gui_test_watch (gpointer object)
+{
+  gpointer *alive = g_new (gpointer, 1);
+
+  *alive = object;
+  g_object_add_weak_pointer (G_OBJECT (object), alive);
+  return alive;
+}
+
+void
+cv_gui_test_wait_destroyed (gpointer *alive, const char *what)
+{
+  cv_gui_wait_finalized (alive, what);
+  g_free (alive);
+}
+
+gboolean
+cv_gui_test_has_shortcut (gpointer widget, const char *trigger, const char *action)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (widget));
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (!GTK_IS_SHORTCUT_CONTROLLER (controller))
+        continue;
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (controller)); j++)
+        {
+          g_autoptr (GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), j);
+          g_autofree char *text = gtk_shortcut_trigger_to_string (
+            gtk_shortcut_get_trigger (shortcut));
+          GtkShortcutAction *named = gtk_shortcut_get_action (shortcut);
+
+          if (g_str_equal (text, trigger) && GTK_IS_NAMED_ACTION (named)
+              && g_str_equal (gtk_named_action_get_action_name (GTK_NAMED_ACTION (named)), action))
+            return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+void
+cv_gui_test_scroll_to_end (GtkWindow *window)
+{
+  GtkWidget *scrolled = cv_gui_find_widget (GTK_WIDGET (window), GTK_TYPE_SCROLLED_WINDOW, NULL);
+  GtkAdjustment *adjustment;
+
+  g_assert_nonnull (scrolled);
+  /* Laid out first, so that the adjustment knows how far the end is. */
+  cv_gui_wait_for_draw (GTK_WIDGET (window));
+  adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment)
+                                          - gtk_adjustment_get_page_size (adjustment));
+}

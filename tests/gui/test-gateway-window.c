@@ -14,6 +14,7 @@
 #include "cv-gui-test-app.h"
 #include "cv-gui-test-util.h"
 #include "cv-machine-editor.h"
+#include "cv-note-row.h"
 #include "cv-ui-util.h"
 
 static char *home;
@@ -230,19 +231,6 @@ is_refused (guint16 port)
   return connection == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
 }
 
-static void
-scroll_to_end (GtkWindow *window)
-{
-  GtkWidget *scrolled = cv_gui_find_widget (GTK_WIDGET (window), GTK_TYPE_SCROLLED_WINDOW, NULL);
-  GtkAdjustment *adjustment;
-
-  g_assert_nonnull (scrolled);
-  cv_gui_wait_for_draw (GTK_WIDGET (window));
-  adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
-  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment)
-                                          - gtk_adjustment_get_page_size (adjustment));
-}
-
 static GtkWindow *
 find_editor (void)
 {
@@ -310,7 +298,8 @@ test_gateway_window_serves_a_machine (void)
   g_assert_cmpuint (port, >, 0);
   g_assert_false (gtk_widget_is_sensitive (window_child (window, "listen_row")));
   g_assert_false (gtk_widget_is_sensitive (window_child (window, "port_row")));
-  g_test_message ("running: %s", adw_action_row_get_subtitle (window_child (window, "running_row")));
+  g_test_message ("running: %s",
+                  adw_action_row_get_subtitle (window_child (window, "running_row")));
   {
     g_autofree char *port_text = g_strdup_printf ("%u", port);
     g_assert_nonnull (
@@ -356,10 +345,11 @@ test_gateway_window_serves_a_machine (void)
                    "Waiting for the shared computer");
   g_assert_nonnull (strstr (adw_action_row_get_subtitle (session_child (row, "share_password_row")),
                             cv_embedded_session_get_share_password (session)));
-  g_assert_nonnull (strstr (adw_action_row_get_subtitle (session_child (row, "connect_password_row")),
-                            cv_embedded_session_get_connect_password (session)));
+  g_assert_nonnull (
+    strstr (adw_action_row_get_subtitle (session_child (row, "connect_password_row")),
+            cv_embedded_session_get_connect_password (session)));
   g_assert_true (gtk_widget_get_visible (session_child (row, "command_row")));
-  scroll_to_end (window);
+  cv_gui_test_scroll_to_end (window);
   shot = cv_gui_screenshot (GTK_WIDGET (window), "gateway-session");
   g_clear_pointer (&shot, g_free);
 
@@ -386,7 +376,7 @@ test_gateway_window_serves_a_machine (void)
                    "The shared computer is online");
   g_assert_cmpuint (cv_embedded_gateway_get_n_links (gateway), >=, 1);
   adw_expander_row_set_expanded (ADW_EXPANDER_ROW (row), FALSE);
-  scroll_to_end (window);
+  cv_gui_test_scroll_to_end (window);
   shot = cv_gui_screenshot (GTK_WIDGET (window), "gateway-agents");
   g_clear_pointer (&shot, g_free);
 
@@ -413,9 +403,11 @@ test_gateway_window_serves_a_machine (void)
   dialog = cv_gui_test_wait_dialog ("the No Keyring question");
   cv_gui_test_respond (dialog, "run");
   cv_gui_wait_until (editor_gone, NULL, "the editor to close");
-  g_assert_cmpuint (
-    g_list_model_get_n_items (cv_machine_store_get_machines (cv_application_get_store (app))), ==, 1);
-  machine = g_list_model_get_item (cv_machine_store_get_machines (cv_application_get_store (app)), 0);
+  g_assert_cmpuint (g_list_model_get_n_items (
+                      cv_machine_store_get_machines (cv_application_get_store (app))),
+                    ==, 1);
+  machine = g_list_model_get_item (cv_machine_store_get_machines (cv_application_get_store (app)),
+                                   0);
   g_object_unref (machine); /* the store keeps it */
   g_assert_cmpstr (cv_machine_get_fingerprint (machine), ==,
                    cv_embedded_gateway_get_fingerprint (gateway));
@@ -433,6 +425,7 @@ test_gateway_window_serves_a_machine (void)
   g_assert_true (is_refused (port));
   g_assert_cmpstr (adw_action_row_get_subtitle (window_child (window, "running_row")), ==,
                    "Stopped");
+  g_assert_null (cv_note_row_get_text (window_child (window, "running_note")));
   g_assert_true (gtk_widget_is_sensitive (window_child (window, "listen_row")));
   /* The agent is still there, retrying; it never got an error it could not retry. */
   g_assert_nonnull (g_subprocess_get_identifier (share));
@@ -487,11 +480,17 @@ test_gateway_window_start_error (void)
   gtk_switch_set_active (window_child (window, "running_switch"), TRUE);
   g_assert_false (cv_embedded_gateway_get_running (gateway));
   g_assert_false (gtk_switch_get_active (window_child (window, "running_switch")));
-  g_test_message ("start error: %s",
-                  adw_action_row_get_subtitle (window_child (window, "running_row")));
-  g_assert_cmpstr (adw_action_row_get_subtitle (window_child (window, "running_row")), !=,
+  g_assert_cmpstr (adw_action_row_get_subtitle (window_child (window, "running_row")), ==,
                    "Stopped");
-  g_assert_true (gtk_widget_has_css_class (window_child (window, "running_row"), "error"));
+  g_assert_nonnull (cv_embedded_gateway_get_error (gateway));
+  g_test_message ("start error: %s", cv_note_row_get_text (window_child (window, "running_note")));
+  g_assert_cmpstr (cv_note_row_get_text (window_child (window, "running_note")), ==,
+                   cv_embedded_gateway_get_error (gateway)->message);
+  {
+    g_autofree char *port_text = g_strdup_printf ("%u", port);
+    g_assert_nonnull (
+      strstr (cv_note_row_get_text (window_child (window, "running_note")), port_text));
+  }
   shot = cv_gui_screenshot (GTK_WIDGET (window), "gateway-start-error");
 
   gtk_window_destroy (window);
