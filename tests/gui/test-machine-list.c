@@ -10,9 +10,11 @@
 #include "cv-application.h"
 #include "cv-gui-test-app.h"
 #include "cv-gui-test-util.h"
+#include "cv-gateway-window.h"
 #include "cv-machine-editor.h"
 #include "cv-machine-page.h"
 #include "cv-machine-row.h"
+#include "cv-preferences-window.h"
 #include "cv-window.h"
 
 #define FINGERPRINT "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -515,6 +517,46 @@ test_shortcuts_and_about (Fixture *fixture, gconstpointer data)
   close_and_wait (about, "the About window to go away");
 }
 
+typedef struct {
+  GType type;
+} ToplevelWait;
+
+static gboolean
+toplevel_shown (gpointer data)
+{
+  ToplevelWait *wait = data;
+
+  return cv_gui_find_toplevel (wait->type) != NULL;
+}
+
+/* The main menu's other entries: each opens its window over the main one. */
+static void
+test_menu_windows (Fixture *fixture, gconstpointer data)
+{
+  static const struct {
+    const char *action;
+    const char *what;
+  } entries[] = {
+    { "preferences", "the Preferences window" },
+    { "gateway", "the window of the gateway on this computer" },
+  };
+  GType types[] = { CV_TYPE_PREFERENCES_WINDOW, CV_TYPE_GATEWAY_WINDOW };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (entries); i++)
+    {
+      ToplevelWait wait = { types[i] };
+      GtkWindow *window;
+
+      g_action_group_activate_action (G_ACTION_GROUP (fixture->app), entries[i].action, NULL);
+      cv_gui_wait_until (toplevel_shown, &wait, entries[i].what);
+      window = cv_gui_find_toplevel (types[i]);
+      g_assert_true (gtk_window_get_transient_for (window) == GTK_WINDOW (fixture->window));
+      close_and_wait (window, entries[i].what);
+    }
+  /* The gateway is the application's: loaded once, not started by opening its window. */
+  g_assert_false (cv_embedded_gateway_get_running (cv_application_get_gateway (fixture->app)));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -534,6 +576,9 @@ main (int argc, char *argv[])
               fixture_tear_down);
   g_test_add ("/gui/machine-list/shortcuts-and-about", Fixture, NULL, fixture_set_up,
               test_shortcuts_and_about, fixture_tear_down);
+
+  g_test_add ("/gui/machine-list/menu-windows", Fixture, NULL, fixture_set_up, test_menu_windows,
+              fixture_tear_down);
 
   return g_test_run ();
 }
