@@ -34,11 +34,15 @@ cv_e2e_init (const char *dir, const char *path)
 {
   g_autofree char *runtime = g_build_filename (dir, "runtime", NULL);
 
-  /* No session bus, as in CI: on a developer's desktop the app would otherwise reach the
-   * real keyring (and store a test password there) through $XDG_RUNTIME_DIR/bus. */
-  g_unsetenv ("DBUS_SESSION_BUS_ADDRESS");
-  g_assert_cmpint (g_mkdir_with_parents (runtime, 0700), ==, 0);
-  g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
+  /* Under run-with-keyring.sh the bus and its keyring are the test's own.  Otherwise no
+   * session bus: on a developer's desktop the app would reach the real keyring (and store a
+   * test password there) through $XDG_RUNTIME_DIR/bus. */
+  if (g_getenv ("CULVERT_TEST_KEYRING") == NULL)
+    {
+      g_unsetenv ("DBUS_SESSION_BUS_ADDRESS");
+      g_assert_cmpint (g_mkdir_with_parents (runtime, 0700), ==, 0);
+      g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
+    }
   test_dir = g_strdup (dir);
   system_path = g_strdup (path);
   children = g_ptr_array_new_with_free_func (g_object_unref);
@@ -136,6 +140,22 @@ cv_e2e_spawn (const char *name, const char *const *env_extra, const char *const 
   return process;
 }
 
+static gboolean
+tick (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+void
+cv_e2e_poll_until (CvGuiCondition condition, gpointer data, const char *what)
+{
+  /* Files, /proc and threads send no event to the main context: wake it to look again. */
+  guint ticker = g_timeout_add (20, tick, NULL);
+
+  cv_gui_wait_until (condition, data, what);
+  g_source_remove (ticker);
+}
+
 char *
 cv_e2e_read_log (const char *name)
 {
@@ -177,7 +197,7 @@ cv_e2e_wait_for_log (const char *name, const char *needle)
   LogWait wait = { name, needle, NULL };
   g_autofree char *what = g_strdup_printf ("“%s” in %s's log", needle, name);
 
-  cv_gui_wait_until (log_has, &wait, what);
+  cv_e2e_poll_until (log_has, &wait, what);
   return wait.line;
 }
 
@@ -282,7 +302,7 @@ cv_e2e_start_gateway (const char *session)
                                    (const char *const[]){ culvert_cli (), "gateway", "--listen",
                                                           gateway->address, "--session", session,
                                                           NULL });
-  cv_gui_wait_until (gateway_printed, (gpointer) "gateway", "the gateway to print its commands");
+  cv_e2e_poll_until (gateway_printed, (gpointer) "gateway", "the gateway to print its commands");
   cv_e2e_wait_for_log ("gateway", "listening on 127.0.0.1");
   text = cv_e2e_read_log ("gateway");
   gateway->share_password = match_group ("CULVERT_PASSWORD='([^']+)' culvert-cli share", text, 1);
@@ -371,6 +391,7 @@ cv_e2e_start_vnc_server (void)
   g_autofree char *port_text = g_strdup_printf ("%u", port);
   g_autofree char *display = NULL;
   g_autofree char *xtigervnc = need_program ("Xtigervnc");
+  g_autofree char *xmessage = NULL;
 
   /* A display number no X server holds (Xvfb of xvfb-run -a starts at 99). */
   for (int n = 40; n < 90 && display == NULL; n++)
@@ -384,8 +405,15 @@ cv_e2e_start_vnc_server (void)
   g_assert_nonnull (display);
   cv_e2e_spawn ("xtigervnc", NULL,
                 (const char *const[]){ xtigervnc, display, "-rfbport", port_text, "-localhost",
-                                       "-SecurityTypes", "None", "-desktop", "test", NULL });
+                                       "-SecurityTypes", "None", "-desktop", "test", "-geometry",
+                                       "640x400", NULL });
   g_free (cv_e2e_wait_for_log ("xtigervnc", "Listening for VNC connections"));
+  /* Something on the shared screen, for the viewer's screenshot to show. */
+  xmessage = cv_e2e_find_program ("xmessage");
+  if (xmessage != NULL)
+    cv_e2e_spawn ("xmessage", NULL,
+                  (const char *const[]){ xmessage, "-display", display, "-center",
+                                         "The shared computer's screen, through Culvert", NULL });
   return port;
 }
 
@@ -484,7 +512,7 @@ cv_e2e_fetch_sha256 (guint16 port, guint64 *n_bytes)
   GThread *thread = g_thread_new ("fetch", fetch_thread, &fetch);
   char *sha256;
 
-  cv_gui_wait_until (fetch_done, &fetch, what);
+  cv_e2e_poll_until (fetch_done, &fetch, what);
   g_thread_join (thread);
   if (fetch.error != NULL)
     g_error ("reading from 127.0.0.1:%u failed after %" G_GUINT64_FORMAT " bytes: %s", port,

@@ -5,13 +5,15 @@
 
 #include <gio/gio.h>
 
+#include "cv-gui-test-util.h"
+
 G_BEGIN_DECLS
 
 /* After cv_gui_test_app_init (): @dir is its private directory (the children's logs go
  * there), @path the PATH from before it emptied PATH (where Xtigervnc and vncviewer are
- * looked for).  It also leaves the test without a session bus, hence without a keyring,
- * as CI is.  Children die with the test (PR_SET_PDEATHSIG), and at exit every child left,
- * the app's too, is killed. */
+ * looked for).  Unless run-with-keyring.sh gave the test a bus and keyring of its own,
+ * it leaves the test without a session bus, hence without a keyring.  Children die with the test
+ * (PR_SET_PDEATHSIG), and at exit every child left, the app's too, is killed. */
 void cv_e2e_init (const char *dir, const char *path);
 const char *cv_e2e_dir (void);
 /* @name's full path in the PATH given to cv_e2e_init (), or NULL. */
@@ -22,6 +24,9 @@ guint16 cv_e2e_free_port (void);
 /* Starts @argv with @env_extra ("NAME=value", NULL-terminated, may be NULL) added to the
  * test's environment, stdout and stderr into <dir>/@name.log; registered to be killed. */
 GSubprocess *cv_e2e_spawn (const char *name, const char *const *env_extra, const char *const *argv);
+/* cv_gui_wait_until () for a condition that no event of the main context announces (a
+ * file, /proc, another thread): it is looked at every 20 ms. */
+void cv_e2e_poll_until (CvGuiCondition condition, gpointer data, const char *what);
 /* What @name's log holds now. */
 char *cv_e2e_read_log (const char *name);
 /* Iterates the main context until @name's log contains @needle; the matching line. */

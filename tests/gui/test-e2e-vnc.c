@@ -36,8 +36,8 @@ screenshot_screen (const char *name)
     return;
   g_mkdir_with_parents (dir, 0755);
   path = g_build_filename (dir, file, NULL);
-  g_spawn_sync (NULL, (char *[]){ scrot, "--overwrite", path, NULL }, NULL, 0, NULL, NULL, NULL,
-                NULL, &status, &error);
+  g_spawn_sync (NULL, (char *[]){ scrot, (char *) "--overwrite", path, NULL }, NULL, 0, NULL, NULL,
+                NULL, NULL, &status, &error);
   g_assert_no_error (error);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   g_test_message ("screenshot: %s", path);
@@ -109,6 +109,14 @@ pid_gone (gpointer data)
   return !cv_e2e_pid_alive (GPOINTER_TO_INT (data));
 }
 
+static gboolean
+no_toast (gpointer data)
+{
+  GType toast_widget = g_type_from_name ("AdwToastWidget");
+
+  return toast_widget == 0 || cv_gui_find_widget (data, toast_widget, NULL) == NULL;
+}
+
 /* Keeps only the hexadecimal digits of @text, lower-cased: a key however it is grouped. */
 static char *
 hex_digits (const char *text)
@@ -140,6 +148,41 @@ machine_new (CvE2eGateway *gateway, guint16 vnc_port, guint16 data_port)
   cv_machine_service_set_launcher (data, CV_LAUNCHER_NONE);
   cv_machine_add_service (machine, data);
   return machine;
+}
+
+static void
+stored_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+
+  cv_secret_store_store_finish (CV_SECRET_STORE (source), result, &error);
+  g_assert_no_error (error);
+  *(gboolean *) user_data = TRUE;
+}
+
+static gboolean
+flag_set (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+/* In the keyring when the test has one (run-with-keyring.sh), as the editor would put it
+ * there; else for this run, as the editor does when there is no keyring. */
+static void
+keep_password (CvApplication *app, CvMachine *machine, const char *password)
+{
+  CvSecretStore *secrets = cv_application_get_secrets (app);
+  gboolean stored = FALSE;
+
+  if (g_strcmp0 (g_getenv ("CULVERT_TEST_KEYRING"), "running") != 0)
+    {
+      cv_secret_store_remember_for_run (secrets, cv_machine_get_id (machine), password);
+      return;
+    }
+  cv_secret_store_store_async (secrets, cv_machine_get_id (machine), cv_machine_get_name (machine),
+                               password, NULL, stored_cb, &stored);
+  cv_gui_wait_until (flag_set, &stored, "the password to be stored in the keyring");
+  g_assert_false (cv_secret_store_has_run_password (secrets, cv_machine_get_id (machine)));
 }
 
 static guint16
@@ -197,8 +240,18 @@ test_e2e_vnc (void)
   gtk_window_set_default_size (window, 760, 520);
   machine = machine_new (gateway, vnc_port, data_port);
   cv_machine_store_add (cv_application_get_store (app), machine);
-  cv_secret_store_remember_for_run (cv_application_get_secrets (app), cv_machine_get_id (machine),
-                                    gateway->connect_password);
+  keep_password (app, machine, gateway->connect_password);
+  /* A second machine, never connected, for the list to look like one. */
+  {
+    g_autoptr (CvMachine) lab = cv_machine_new ();
+    g_autoptr (CvMachineService) ssh = cv_machine_service_new (CV_SERVICE_PRESET_SSH);
+
+    cv_machine_set_name (lab, "Lab server");
+    cv_machine_set_gateway (lab, "127.0.0.1", gateway->port);
+    cv_machine_set_session (lab, "lab");
+    cv_machine_add_service (lab, ssh);
+    cv_machine_store_add (cv_application_get_store (app), lab);
+  }
   connection = cv_application_get_connection (app, cv_machine_get_id (machine));
   g_assert_nonnull (connection);
   g_free (cv_gui_screenshot (GTK_WIDGET (window), "e2e-vnc-machines"));
@@ -231,7 +284,7 @@ test_e2e_vnc (void)
   /* The launcher: vncviewer against the local port, and the VNC server sees it come. */
   vnc_port_text = g_strdup_printf ("%u", mapped_vnc);
   viewer.arg = vnc_port_text;
-  cv_gui_wait_until (child_started, &viewer, "the app to start vncviewer on the VNC port");
+  cv_e2e_poll_until (child_started, &viewer, "the app to start vncviewer on the VNC port");
   line = cv_e2e_wait_for_log ("xtigervnc", "Connections: accepted: 127.0.0.1");
   g_test_message ("Xtigervnc: %s", line);
   /* The viewer is drawn once the VNC session is up: give it a moment, then look. */
@@ -243,7 +296,9 @@ test_e2e_vnc (void)
   g_assert_cmpuint (n_bytes, ==, DATA_SIZE);
   g_assert_cmpstr (got_sha256, ==, data_sha256);
 
-  /* The machine's page: its services, listening, with their traffic. */
+  /* The machine's page: its services, listening, with their traffic (once the toast
+   * "Connected to …" is gone, for the screenshot). */
+  cv_e2e_poll_until (no_toast, window, "the toast to go away");
   gtk_widget_activate_action (GTK_WIDGET (window), "win.open-machine", "s",
                               cv_machine_get_id (machine));
   cv_gui_spin (300);
@@ -259,7 +314,7 @@ test_e2e_vnc (void)
   wait_state (connection, CV_CONNECTION_STATE_IDLE, "the machine to be disconnected");
   g_assert_true (cv_e2e_connect_refused (mapped_vnc));
   g_assert_true (cv_e2e_connect_refused (mapped_data));
-  cv_gui_wait_until (pid_gone, GINT_TO_POINTER (viewer.pid), "vncviewer to end");
+  cv_e2e_poll_until (pid_gone, GINT_TO_POINTER (viewer.pid), "vncviewer to end");
   g_free (cv_e2e_wait_for_log ("xtigervnc", "Connections: closed: 127.0.0.1"));
 
   gtk_window_close (window);
