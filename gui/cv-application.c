@@ -1,30 +1,16 @@
-/* cv-application.c: the app's saved machines and one connection each, the keyring check,
- * the embedded gateway, desktop notifications and the app-wide actions. */
+/* cv-application.c: the app's startup (the saved machines loaded, the keyring checked, the
+ * gateway started if asked), its actions, and opening provisioning files. */
 #include "cv-version.h"
 
 #include <glib/gi18n.h>
 
 #include "cv-app-error.h"
-#include "cv-application.h"
+#include "cv-application-private.h"
 #include "cv-gateway-window.h"
 #include "cv-machine-editor.h"
 #include "cv-preferences-window.h"
 #include "cv-settings.h"
 #include "cv-window.h"
-
-struct _CvApplication {
-  AdwApplication parent_instance;
-
-  CvMachineStore *store;
-  GError *load_error;
-  CvSecretStore *secrets;
-  GError *keyring_error;
-  GHashTable *connections;   /* machine id → CvMachineConnection */
-  GHashTable *notifications; /* notification id → GNotification, shown now */
-  CvEmbeddedGateway *gateway;
-  GSettings *settings;
-  GCancellable *cancellable;
-};
 
 G_DEFINE_FINAL_TYPE (CvApplication, cv_application, ADW_TYPE_APPLICATION)
 
@@ -40,7 +26,7 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 /* The one main window: the active one, else any, else NULL. */
-static CvWindow *
+CvWindow *
 cv_application_find_window (CvApplication *self)
 {
   GtkWindow *active = gtk_application_get_active_window (GTK_APPLICATION (self));
@@ -53,7 +39,7 @@ cv_application_find_window (CvApplication *self)
   return NULL;
 }
 
-static CvWindow *
+CvWindow *
 cv_application_ensure_window (CvApplication *self)
 {
   CvWindow *window = cv_application_find_window (self);
@@ -64,7 +50,7 @@ cv_application_ensure_window (CvApplication *self)
   return window;
 }
 
-static void
+void
 cv_application_toast (CvApplication *self, const char *title)
 {
   CvWindow *window = cv_application_find_window (self);
@@ -73,136 +59,6 @@ cv_application_toast (CvApplication *self, const char *title)
     g_message ("%s", title);
   else
     cv_window_toast (window, title);
-}
-
-static char *
-dropped_notification_id (CvMachineConnection *connection)
-{
-  return g_strconcat ("dropped-",
-                      cv_machine_get_id (cv_machine_connection_get_machine (connection)), NULL);
-}
-
-static void
-on_trust_requested (CvMachineConnection *connection,
-                    const char *fingerprint,
-                    const char *old_fingerprint,
-                    CvApplication *self)
-{
-  cv_window_ask_trust (cv_application_ensure_window (self), connection, fingerprint);
-}
-
-static void
-on_connected (CvMachineConnection *connection, CvApplication *self)
-{
-  CvWindow *window = cv_application_find_window (self);
-
-  if (window != NULL)
-    cv_window_machine_connected (window, connection);
-}
-
-static void
-on_dropped (CvMachineConnection *connection, const GError *why, CvApplication *self)
-{
-  CvMachine *machine = cv_machine_connection_get_machine (connection);
-  g_autofree char *id = dropped_notification_id (connection);
-  g_autofree char *title = g_strdup_printf (_ ("%s was disconnected"),
-                                            cv_machine_get_name (machine));
-  g_autoptr (GNotification) notification = NULL;
-
-  if (!g_settings_get_boolean (self->settings, "notify-on-drop"))
-    return;
-  notification = g_notification_new (title);
-  g_notification_set_body (notification, _ ("Culvert reconnects by itself."));
-  g_notification_set_default_action_and_target (notification, "app.show-machine", "s",
-                                                cv_machine_get_id (machine));
-  cv_application_send_notification (self, id, notification);
-}
-
-static void
-on_restored (CvMachineConnection *connection, CvApplication *self)
-{
-  g_autofree char *id = dropped_notification_id (connection);
-
-  cv_application_withdraw_notification (self, id);
-}
-
-static void
-on_connection_state (CvMachineConnection *connection, GParamSpec *pspec, CvApplication *self)
-{
-  g_autofree char *id = NULL;
-
-  /* Ended by the person: nothing to be told about any more. */
-  if (cv_machine_connection_get_state (connection) != CV_CONNECTION_STATE_IDLE)
-    return;
-  id = dropped_notification_id (connection);
-  cv_application_withdraw_notification (self, id);
-}
-
-static CvMachineConnection *
-cv_application_add_connection (CvApplication *self, CvMachine *machine)
-{
-  CvMachineConnection *connection = cv_machine_connection_new (machine, self->secrets, NULL);
-
-  g_signal_connect_object (connection, "trust-requested", G_CALLBACK (on_trust_requested), self, 0);
-  g_signal_connect_object (connection, "connected", G_CALLBACK (on_connected), self, 0);
-  g_signal_connect_object (connection, "dropped", G_CALLBACK (on_dropped), self, 0);
-  g_signal_connect_object (connection, "restored", G_CALLBACK (on_restored), self, 0);
-  g_signal_connect_object (connection, "notify::state", G_CALLBACK (on_connection_state), self, 0);
-  g_hash_table_insert (self->connections, g_strdup (cv_machine_get_id (machine)), connection);
-  cv_machine_connection_watch_presence (connection, TRUE);
-  return connection;
-}
-
-static void
-cv_connection_end (gpointer data)
-{
-  CvMachineConnection *connection = data;
-
-  cv_machine_connection_watch_presence (connection, FALSE);
-  cv_machine_connection_disconnect (connection);
-  g_object_unref (connection);
-}
-
-/* One connection per saved machine: made for the new ones, ended for the removed ones. */
-static void
-cv_application_sync_connections (CvApplication *self)
-{
-  GListModel *machines = cv_machine_store_get_machines (self->store);
-  g_autoptr (GHashTable) present = g_hash_table_new (g_str_hash, g_str_equal);
-  GHashTableIter iter;
-  gpointer key;
-  gpointer value;
-
-  for (guint i = 0; i < g_list_model_get_n_items (machines); i++)
-    {
-      g_autoptr (CvMachine) machine = g_list_model_get_item (machines, i);
-      const char *id = cv_machine_get_id (machine);
-
-      g_hash_table_add (present, (gpointer) id);
-      if (!g_hash_table_contains (self->connections, id))
-        cv_application_add_connection (self, machine);
-    }
-
-  g_hash_table_iter_init (&iter, self->connections);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    if (!g_hash_table_contains (present, key))
-      {
-        g_autofree char *id = dropped_notification_id (value);
-
-        g_signal_handlers_disconnect_by_data (value, self);
-        cv_application_withdraw_notification (self, id);
-        g_hash_table_iter_remove (&iter);
-      }
-}
-
-static void
-on_machines_changed (GListModel *model,
-                     guint position,
-                     guint removed,
-                     guint added,
-                     CvApplication *self)
-{
-  cv_application_sync_connections (self);
 }
 
 static void
@@ -239,9 +95,18 @@ cv_application_load_machines (CvApplication *self)
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOAD_ERROR]);
       return;
     }
-  g_signal_connect_object (cv_machine_store_get_machines (self->store), "items-changed",
-                           G_CALLBACK (on_machines_changed), self, 0);
-  cv_application_sync_connections (self);
+  cv_application_follow_machines (self);
+}
+
+/* "Start the gateway when Culvert starts" (the preferences): before any window, so that a
+ * failure can only be logged; the gateway window shows it too ("error"). */
+static void
+cv_application_autostart_gateway (CvApplication *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!cv_embedded_gateway_start (cv_application_get_gateway (self), &error))
+    g_message ("%s", error->message);
 }
 
 static GtkWindow *
@@ -401,6 +266,8 @@ cv_application_startup (GApplication *application)
   g_signal_connect_object (self->store, "save-failed", G_CALLBACK (on_save_failed), self, 0);
   self->secrets = cv_secret_store_new ();
   cv_application_load_machines (self);
+  if (g_settings_get_boolean (self->settings, "gateway-autostart"))
+    cv_application_autostart_gateway (self);
   cv_secret_store_check_async (self->secrets, self->cancellable, on_keyring_checked,
                                g_object_ref (self));
 }
@@ -433,6 +300,16 @@ cv_application_open (GApplication *application, GFile **files, int n_files, cons
   cv_application_ensure_window (self);
   for (int i = 0; i < n_files; i++)
     cv_application_import_file (self, files[i]);
+}
+
+static void
+cv_application_constructed (GObject *object)
+{
+  G_OBJECT_CLASS (cv_application_parent_class)->constructed (object);
+
+  /* The templates, style.css and icons are there whatever the id (a test runs the app under
+   * an id of its own); GApplication would derive the path from the id. */
+  g_application_set_resource_base_path (G_APPLICATION (object), "/org/culvert/Culvert");
 }
 
 static void
@@ -492,6 +369,7 @@ cv_application_class_init (CvApplicationClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
 
+  object_class->constructed = cv_application_constructed;
   object_class->get_property = cv_application_get_property;
   object_class->dispose = cv_application_dispose;
   object_class->finalize = cv_application_finalize;
@@ -518,7 +396,8 @@ cv_application_class_init (CvApplicationClass *klass)
 static void
 cv_application_init (CvApplication *self)
 {
-  self->connections = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, cv_connection_end);
+  self->connections = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                             cv_application_end_connection);
   self->notifications = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 }
 
@@ -579,25 +458,6 @@ cv_application_get_keyring_error (CvApplication *self)
   return self->keyring_error;
 }
 
-CvMachineConnection *
-cv_application_get_connection (CvApplication *self, const char *machine_id)
-{
-  CvMachineConnection *connection;
-  CvMachine *machine;
-
-  g_return_val_if_fail (CV_IS_APPLICATION (self), NULL);
-  g_return_val_if_fail (machine_id != NULL, NULL);
-
-  connection = g_hash_table_lookup (self->connections, machine_id);
-  if (connection != NULL || self->store == NULL)
-    return connection;
-  /* Asked before the store's "items-changed" reached us (a handler connected earlier). */
-  machine = cv_machine_store_find (self->store, machine_id);
-  if (machine == NULL)
-    return NULL;
-  return cv_application_add_connection (self, machine);
-}
-
 CvEmbeddedGateway *
 cv_application_get_gateway (CvApplication *self)
 {
@@ -647,38 +507,4 @@ cv_application_import_file (CvApplication *self, GFile *file)
       return;
     }
   gtk_window_present (GTK_WINDOW (cv_machine_editor_new (GTK_WINDOW (window), self, machine)));
-}
-
-void
-cv_application_send_notification (CvApplication *self, const char *id, GNotification *notification)
-{
-  g_return_if_fail (CV_IS_APPLICATION (self));
-  g_return_if_fail (id != NULL);
-  g_return_if_fail (G_IS_NOTIFICATION (notification));
-
-  g_hash_table_replace (self->notifications, g_strdup (id), g_object_ref (notification));
-  /* Without a session bus no desktop shell can show it (GLib would complain). */
-  if (g_application_get_dbus_connection (G_APPLICATION (self)) != NULL)
-    g_application_send_notification (G_APPLICATION (self), id, notification);
-}
-
-void
-cv_application_withdraw_notification (CvApplication *self, const char *id)
-{
-  g_return_if_fail (CV_IS_APPLICATION (self));
-  g_return_if_fail (id != NULL);
-
-  if (!g_hash_table_remove (self->notifications, id))
-    return;
-  if (g_application_get_dbus_connection (G_APPLICATION (self)) != NULL)
-    g_application_withdraw_notification (G_APPLICATION (self), id);
-}
-
-GNotification *
-cv_application_lookup_notification (CvApplication *self, const char *id)
-{
-  g_return_val_if_fail (CV_IS_APPLICATION (self), NULL);
-  g_return_val_if_fail (id != NULL, NULL);
-
-  return g_hash_table_lookup (self->notifications, id);
 }

@@ -36,7 +36,10 @@ cv_service_link_row_update (CvServiceLinkRow *self)
   g_autofree char *open_words = NULL;
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self), cv_service_preset_get_label (preset));
-  if (status != NULL && *status != '\0')
+  /* Listening or failing, the link's own words; idle, what the service is ("not connected"
+   * is the page's heading already). */
+  if (status != NULL && *status != '\0'
+      && (listening || cv_service_link_get_error (self->link) != NULL))
     adw_action_row_set_subtitle (ADW_ACTION_ROW (self), status);
   else
     {
@@ -75,7 +78,8 @@ cv_service_link_row_constructed (GObject *object)
 {
   CvServiceLinkRow *self = CV_SERVICE_LINK_ROW (object);
   CvMachineService *service = cv_service_link_get_service (self->link);
-  static const char *const link_properties[] = { "notify::status", "notify::listening" };
+  static const char *const link_properties[] = { "notify::status", "notify::listening",
+                                                 "notify::error" };
   static const char *const service_properties[] = { "notify::preset", "notify::launcher",
                                                     "notify::target-host", "notify::target-port" };
 

@@ -9,12 +9,20 @@
 #include "cv-ui-util.h"
 #include "cv-window-private.h"
 
+/* A toast's title is markup and one line in libadwaita 1.2; the app's sentences are
+ * neither, and an error's is often longer than a line: a label of its own, wrapped. */
 static AdwToast *
 plain_toast_new (const char *text)
 {
-  g_autofree char *escaped = g_markup_escape_text (text, -1);
+  AdwToast *toast = adw_toast_new ("");
+  GtkWidget *label = gtk_label_new (text);
 
-  return adw_toast_new (escaped);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 60);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_widget_add_css_class (label, "heading");
+  adw_toast_set_custom_title (toast, label);
+  return toast;
 }
 
 void
@@ -26,7 +34,7 @@ cv_window_toast (CvWindow *self, const char *text)
   adw_toast_overlay_add_toast (self->toast_overlay, plain_toast_new (text));
 }
 
-void
+gboolean
 cv_window_launch_service (CvWindow *self, CvMachineConnection *connection, CvServiceLink *link)
 {
   g_autoptr (GdkAppLaunchContext) context = NULL;
@@ -35,10 +43,12 @@ cv_window_launch_service (CvWindow *self, CvMachineConnection *connection, CvSer
 
   context = gdk_display_get_app_launch_context (gtk_widget_get_display (GTK_WIDGET (self)));
   if (cv_service_link_launch (link, G_APP_LAUNCH_CONTEXT (context), &error))
-    return;
+    return TRUE;
 
+  /* Shown at once and for longer: it is what stands between the person and the service. */
   toast = plain_toast_new (error->message);
   adw_toast_set_timeout (toast, 10);
+  adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
   /* The viewer is missing: the editor is where another one is picked. */
   if (g_error_matches (error, CV_APP_ERROR, CV_APP_ERROR_NOT_INSTALLED))
     {
@@ -49,6 +59,7 @@ cv_window_launch_service (CvWindow *self, CvMachineConnection *connection, CvSer
       adw_toast_set_action_name (toast, "win.edit-machine");
     }
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
+  return FALSE;
 }
 
 void
@@ -57,25 +68,29 @@ cv_window_machine_connected (CvWindow *self, CvMachineConnection *connection)
   CvMachine *machine;
   GListModel *services;
   g_autofree char *title = NULL;
+  gboolean all_opened = TRUE;
 
   g_return_if_fail (CV_IS_WINDOW (self));
   g_return_if_fail (CV_IS_MACHINE_CONNECTION (connection));
 
   machine = cv_machine_connection_get_machine (connection);
-  title = g_strdup_printf (_ ("Connected to %s"), cv_machine_get_name (machine));
-  cv_window_toast (self, title);
-
-  if (!g_settings_get_boolean (self->settings, "open-services-on-connect"))
-    return;
   services = cv_machine_connection_get_services (connection);
-  for (guint i = 0; i < g_list_model_get_n_items (services); i++)
+  for (guint i = 0; g_settings_get_boolean (self->settings, "open-services-on-connect")
+                    && i < g_list_model_get_n_items (services);
+       i++)
     {
       g_autoptr (CvServiceLink) link = g_list_model_get_item (services, i);
       CvMachineService *service = cv_service_link_get_service (link);
 
       if (cv_machine_service_get_launcher (service) != CV_LAUNCHER_NONE)
-        cv_window_launch_service (self, connection, link);
+        all_opened &= cv_window_launch_service (self, connection, link);
     }
+
+  /* A service that could not be opened says so instead: the row says it is connected. */
+  if (!all_opened)
+    return;
+  title = g_strdup_printf (_ ("Connected to %s"), cv_machine_get_name (machine));
+  cv_window_toast (self, title);
 }
 
 /* Trust */

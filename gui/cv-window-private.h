@@ -37,9 +37,10 @@ struct _CvWindow {
 CvMachineConnection *cv_window_lookup_connection (CvWindow *self, GVariant *parameter);
 
 /* cv-window-dialogs.c */
-void cv_window_launch_service (CvWindow *self,
-                               CvMachineConnection *connection,
-                               CvServiceLink *link);
+/* Opens @link's service with its launcher; a failure is told in a toast (FALSE). */
+gboolean cv_window_launch_service (CvWindow *self,
+                                   CvMachineConnection *connection,
+                                   CvServiceLink *link);
 void cv_window_export_machine (GtkWidget *widget, const char *action_name, GVariant *parameter);
 void cv_window_delete_machine (GtkWidget *widget, const char *action_name, GVariant *parameter);
 

@@ -7,11 +7,14 @@
 
 G_BEGIN_DECLS
 
-/* Actions (all on the window, "win."):
- *   add-machine (Ctrl+N), search (Ctrl+F), show-machines (back to the list),
+/* Actions (all on the window, "win."; part of what the end-to-end tests drive):
+ *   add-machine (Ctrl+N), search (Ctrl+F), show-machines (back to the list, also Alt+Left),
+ *   reload-machines (after an unreadable machines file),
  *   open-machine "s", connect-machine "s", disconnect-machine "s", edit-machine "s",
  *   export-machine "s", delete-machine "s" (each with the machine's id),
- *   open-service "(su)" (the machine's id and the service's position: its launcher). */
+ *   open-service "(su)" (the machine's id and the service's position: its launcher).
+ * Enter on a machine's row connects it (opens its page when it is not idle); a click or
+ * Space opens its page. */
 #define CV_TYPE_WINDOW (cv_window_get_type ())
 
 G_DECLARE_FINAL_TYPE (CvWindow, cv_window, CV, WINDOW, AdwApplicationWindow)
@@ -19,7 +22,7 @@ G_DECLARE_FINAL_TYPE (CvWindow, cv_window, CV, WINDOW, AdwApplicationWindow)
 CvWindow *cv_window_new (CvApplication *application);
 
 void cv_window_add_toast (CvWindow *self, AdwToast *toast);
-/* A toast of plain text (a toast's title is markup in libadwaita 1.2: this escapes it). */
+/* A toast of a plain-text sentence, wrapped (a toast's own title is one line of markup). */
 void cv_window_toast (CvWindow *self, const char *text);
 /* Opens the page of the saved machine @machine_id (ignored when there is none). */
 void cv_window_show_machine (CvWindow *self, const char *machine_id);

@@ -14,6 +14,7 @@
 #include "cv-application.h"
 #include "cv-gui-test-app.h"
 #include "cv-gui-test-util.h"
+#include "cv-machine-editor.h"
 #include "cv-machine-page.h"
 #include "cv-machine-row.h"
 #include "cv-service-link.h"
@@ -232,6 +233,41 @@ link_counted (gpointer data)
          && cv_service_link_get_bytes_out (link) >= TRANSFER_SIZE;
 }
 
+/* Enter on the focused row, as GTK handles it: the row class's shortcut for Return. */
+static void
+press_enter (GtkWidget *widget)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+  g_autoptr (GtkShortcutTrigger) enter = gtk_keyval_trigger_new (GDK_KEY_Return, 0);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (!GTK_IS_SHORTCUT_CONTROLLER (controller))
+        continue;
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (controller)); j++)
+        {
+          g_autoptr (GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), j);
+
+          if (gtk_shortcut_trigger_equal (gtk_shortcut_get_trigger (shortcut), enter))
+            {
+              g_assert_true (gtk_shortcut_action_activate (gtk_shortcut_get_action (shortcut),
+                                                           GTK_SHORTCUT_ACTION_EXCLUSIVE, widget,
+                                                           gtk_shortcut_get_arguments (shortcut)));
+              return;
+            }
+        }
+    }
+  g_error ("%s has no shortcut for Enter", G_OBJECT_TYPE_NAME (widget));
+}
+
+static gboolean
+has_round_trip (gpointer data)
+{
+  return cv_machine_connection_get_round_trip_us (data) >= 0;
+}
+
 static gboolean
 has_notification (gpointer data)
 {
@@ -278,8 +314,9 @@ test_connect (Fixture *fixture, gconstpointer data)
   wait_state (fixture, CV_CONNECTION_STATE_IDLE);
   g_assert_null (cv_machine_get_fingerprint (fixture->machine));
 
-  /* Again, and Trust: the key shown is the gateway's, in groups of four. */
-  activate (fixture, "win.connect-machine");
+  /* Again, with Enter on the row this time, and Trust: the key shown is the gateway's, in
+   * groups of four. */
+  press_enter (GTK_WIDGET (machine_row (fixture)));
   dialog = cv_gui_test_wait_dialog ("the trust question, again");
   g_assert_nonnull (
     strstr (adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (dialog)), grouped_start));
@@ -312,6 +349,16 @@ test_connect (Fixture *fixture, gconstpointer data)
   g_assert_no_error (error);
   cv_gui_wait_until (link_counted, link, "the service's bytes to be counted");
   g_assert_nonnull (strstr (adw_action_row_get_subtitle (service_row (fixture)), "↓"));
+
+  /* The tunnel's round trip, on the page. */
+  cv_gui_wait_until (has_round_trip, fixture->connection, "the tunnel's round trip");
+  {
+    CvMachinePage *page = cv_gui_test_child (fixture->window, CV_TYPE_WINDOW, "machine_page");
+    AdwActionRow *round_trip = cv_gui_test_child (page, CV_TYPE_MACHINE_PAGE, "round_trip_row");
+
+    g_assert_true (gtk_widget_get_visible (GTK_WIDGET (round_trip)));
+    g_assert_true (g_str_has_suffix (adw_action_row_get_subtitle (round_trip), " ms"));
+  }
 
   /* The gateway goes away: the machine reconnects by itself, and the desktop is told. */
   gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.show-machines", NULL);
@@ -405,6 +452,48 @@ test_wrong_password (Fixture *fixture, gconstpointer data)
   shot = cv_gui_screenshot (GTK_WIDGET (fixture->window), "wrong-password");
 }
 
+static gboolean
+editor_shown (gpointer data)
+{
+  return cv_gui_find_toplevel (CV_TYPE_MACHINE_EDITOR) != NULL;
+}
+
+static void
+test_launcher_missing (Fixture *fixture, gconstpointer data)
+{
+  static const char missing[] = "culvert-no-such-viewer {port}";
+  g_autoptr (CvMachineService) service = NULL;
+  g_autoptr (GError) expected = NULL;
+  g_auto (GStrv) argv = NULL;
+  g_autofree char *uri = NULL;
+  g_autofree char *shot = NULL;
+  GtkWidget *choose;
+  GtkWindow *editor;
+
+  add_machine (fixture, CONNECT_PASSWORD, cv_identity_get_fingerprint (fixture->gateway_identity));
+  service = g_list_model_get_item (cv_machine_get_services (fixture->machine), 0);
+  cv_machine_service_set_custom_command (service, missing);
+  /* The sentence the launcher gives for it. */
+  g_assert_false (cv_launcher_prepare (CV_LAUNCHER_CUSTOM, CV_SERVICE_PRESET_CUSTOM, missing,
+                                       "127.0.0.1", 5900, &argv, &uri, &expected));
+  g_assert_error (expected, CV_APP_ERROR, CV_APP_ERROR_NOT_INSTALLED);
+
+  /* Connected, but the service could not be opened: that is what the toast says, with the
+   * way to another launcher. */
+  activate (fixture, "win.connect-machine");
+  wait_state (fixture, CV_CONNECTION_STATE_CONNECTED);
+  wait_label (GTK_WIDGET (fixture->window), expected->message);
+  g_assert_null (cv_gui_find_widget (GTK_WIDGET (fixture->window), GTK_TYPE_LABEL,
+                                     "Connected to Front desk PC"));
+  choose = cv_gui_find_widget (GTK_WIDGET (fixture->window), GTK_TYPE_BUTTON, "Choose _Another");
+  g_assert_nonnull (choose);
+  shot = cv_gui_screenshot (GTK_WIDGET (fixture->window), "launcher-missing");
+  g_signal_emit_by_name (choose, "clicked");
+  cv_gui_wait_until (editor_shown, NULL, "the machine's editor");
+  editor = cv_gui_find_toplevel (CV_TYPE_MACHINE_EDITOR);
+  gtk_window_destroy (editor);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -414,6 +503,8 @@ main (int argc, char *argv[])
               fixture_tear_down);
   g_test_add ("/gui/connect-window/key-changed", Fixture, NULL, fixture_set_up, test_key_changed,
               fixture_tear_down);
+  g_test_add ("/gui/connect-window/launcher-missing", Fixture, NULL, fixture_set_up,
+              test_launcher_missing, fixture_tear_down);
   g_test_add ("/gui/connect-window/wrong-password", Fixture, NULL, fixture_set_up,
               test_wrong_password, fixture_tear_down);
 

@@ -10,8 +10,11 @@
 #include "cv-application.h"
 #include "cv-gui-test-app.h"
 #include "cv-gui-test-util.h"
+#include "cv-gateway-window.h"
+#include "cv-machine-editor.h"
 #include "cv-machine-page.h"
 #include "cv-machine-row.h"
+#include "cv-preferences-window.h"
 #include "cv-window.h"
 
 #define FINGERPRINT "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -24,7 +27,21 @@ typedef struct {
 static void
 fixture_set_up (Fixture *fixture, gconstpointer data)
 {
-  fixture->app = cv_gui_test_application_new ();
+  static guint n_apps;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = g_strdup_printf ("%s.MachineListTest%u", CV_APPLICATION_ID, ++n_apps);
+
+  /* As the desktop starts it: files opened with it are imported (HANDLES_OPEN); non-unique
+   * and an id of its own, so that neither a running Culvert nor the last case's app (on a
+   * real session bus) takes the test's place. */
+  /* clang-format off */
+  fixture->app = g_object_new (CV_TYPE_APPLICATION,
+                               "application-id", id,
+                               "flags", G_APPLICATION_NON_UNIQUE | G_APPLICATION_HANDLES_OPEN,
+                               NULL);
+  /* clang-format on */
+  g_application_register (G_APPLICATION (fixture->app), NULL, &error);
+  g_assert_no_error (error);
   g_application_activate (G_APPLICATION (fixture->app));
   fixture->window = CV_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (fixture->app)));
   g_assert_nonnull (fixture->window);
@@ -406,15 +423,9 @@ test_delete (Fixture *fixture, gconstpointer data)
 }
 
 static gboolean
-shortcuts_shown (gpointer data)
+editor_shown (gpointer data)
 {
-  return cv_gui_find_toplevel (GTK_TYPE_SHORTCUTS_WINDOW) != NULL;
-}
-
-static gboolean
-about_shown (gpointer data)
-{
-  return cv_gui_find_toplevel (ADW_TYPE_ABOUT_WINDOW) != NULL;
+  return cv_gui_find_toplevel (CV_TYPE_MACHINE_EDITOR) != NULL;
 }
 
 static void
@@ -425,6 +436,61 @@ close_and_wait (GtkWindow *window, const char *what)
   g_object_add_weak_pointer (G_OBJECT (window), &alive);
   gtk_window_destroy (window);
   cv_gui_wait_finalized (&alive, what);
+}
+
+static void
+test_import (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (CvMachine) machine = make_machine ("Front desk PC", "relay.acme.example",
+                                                "acme-office");
+  g_autoptr (GFile) file = g_file_new_build_filename (g_get_user_cache_dir (),
+                                                      "Front desk PC.culvert", NULL);
+  g_autoptr (GFile) broken = g_file_new_build_filename (g_get_user_cache_dir (), "broken.culvert",
+                                                        NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvMachine) unreadable = NULL;
+  g_autofree char *shot = NULL;
+  CvMachineStore *store = cv_application_get_store (fixture->app);
+  GtkWindow *editor;
+
+  g_assert_cmpint (g_mkdir_with_parents (g_get_user_cache_dir (), 0700), ==, 0);
+  g_assert_true (cv_machine_store_export (machine, file, &error));
+  g_assert_no_error (error);
+
+  /* Opened from the file manager: the editor, filled from the file, for the password;
+   * nothing is saved before Save. */
+  g_application_open (G_APPLICATION (fixture->app), &file, 1, "");
+  cv_gui_wait_until (editor_shown, NULL, "the editor of the imported machine");
+  editor = cv_gui_find_toplevel (CV_TYPE_MACHINE_EDITOR);
+  g_assert_true (gtk_window_get_transient_for (editor) == GTK_WINDOW (fixture->window));
+  g_assert_nonnull (cv_gui_find_widget (GTK_WIDGET (editor), ADW_TYPE_PREFERENCES_ROW, NULL));
+  g_assert_cmpuint (g_list_model_get_n_items (cv_machine_store_get_machines (store)), ==, 0);
+  shot = cv_gui_screenshot (GTK_WIDGET (editor), "import");
+  close_and_wait (editor, "the editor to close");
+
+  /* A file that is no machine: said in the window, in the store's words. */
+  g_assert_true (g_file_replace_contents (broken, "{\"culvert_provisioning\": 1", 27, NULL, FALSE,
+                                          G_FILE_CREATE_NONE, NULL, NULL, &error));
+  g_assert_no_error (error);
+  unreadable = cv_machine_store_import (broken, &error);
+  g_assert_null (unreadable);
+  g_assert_nonnull (error);
+  cv_application_import_file (fixture->app, broken);
+  g_assert_nonnull (
+    cv_gui_find_widget (GTK_WIDGET (fixture->window), GTK_TYPE_LABEL, error->message));
+  g_assert_null (cv_gui_find_toplevel (CV_TYPE_MACHINE_EDITOR));
+}
+
+static gboolean
+shortcuts_shown (gpointer data)
+{
+  return cv_gui_find_toplevel (GTK_TYPE_SHORTCUTS_WINDOW) != NULL;
+}
+
+static gboolean
+about_shown (gpointer data)
+{
+  return cv_gui_find_toplevel (ADW_TYPE_ABOUT_WINDOW) != NULL;
 }
 
 static void
@@ -451,6 +517,46 @@ test_shortcuts_and_about (Fixture *fixture, gconstpointer data)
   close_and_wait (about, "the About window to go away");
 }
 
+typedef struct {
+  GType type;
+} ToplevelWait;
+
+static gboolean
+toplevel_shown (gpointer data)
+{
+  ToplevelWait *wait = data;
+
+  return cv_gui_find_toplevel (wait->type) != NULL;
+}
+
+/* The main menu's other entries: each opens its window over the main one. */
+static void
+test_menu_windows (Fixture *fixture, gconstpointer data)
+{
+  static const struct {
+    const char *action;
+    const char *what;
+  } entries[] = {
+    { "preferences", "the Preferences window" },
+    { "gateway", "the window of the gateway on this computer" },
+  };
+  GType types[] = { CV_TYPE_PREFERENCES_WINDOW, CV_TYPE_GATEWAY_WINDOW };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (entries); i++)
+    {
+      ToplevelWait wait = { types[i] };
+      GtkWindow *window;
+
+      g_action_group_activate_action (G_ACTION_GROUP (fixture->app), entries[i].action, NULL);
+      cv_gui_wait_until (toplevel_shown, &wait, entries[i].what);
+      window = cv_gui_find_toplevel (types[i]);
+      g_assert_true (gtk_window_get_transient_for (window) == GTK_WINDOW (fixture->window));
+      close_and_wait (window, entries[i].what);
+    }
+  /* The gateway is the application's: loaded once, not started by opening its window. */
+  g_assert_false (cv_embedded_gateway_get_running (cv_application_get_gateway (fixture->app)));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -466,8 +572,13 @@ main (int argc, char *argv[])
               fixture_tear_down);
   g_test_add ("/gui/machine-list/delete", Fixture, NULL, fixture_set_up, test_delete,
               fixture_tear_down);
+  g_test_add ("/gui/machine-list/import", Fixture, NULL, fixture_set_up, test_import,
+              fixture_tear_down);
   g_test_add ("/gui/machine-list/shortcuts-and-about", Fixture, NULL, fixture_set_up,
               test_shortcuts_and_about, fixture_tear_down);
+
+  g_test_add ("/gui/machine-list/menu-windows", Fixture, NULL, fixture_set_up, test_menu_windows,
+              fixture_tear_down);
 
   return g_test_run ();
 }
