@@ -297,15 +297,34 @@ cv_service_link_new (CvMachineService *service)
   return self;
 }
 
+/* How long a viewer has to end on SIGTERM before it is killed: one that met the closed
+ * connection first may sit in a question of its own and never look at the signal. */
+#define LAUNCHED_GRACE_SECONDS 2
+
+#ifdef G_OS_UNIX
+static gboolean
+kill_launched (gpointer data)
+{
+  GPtrArray *launched = data;
+
+  for (guint i = 0; i < launched->len; i++)
+    if (g_subprocess_get_identifier (launched->pdata[i]) != NULL)
+      g_subprocess_force_exit (launched->pdata[i]);
+  return G_SOURCE_REMOVE;
+}
+#endif
+
 /* Disconnected: the viewers this link opened would only show a connection error now (and
- * TigerVNC's, for one, would offer to reconnect to a port that is closed), so they end
- * with it. */
+ * TigerVNC's, for one, offers to reconnect to a port that is closed), so they end with it:
+ * SIGTERM, then SIGKILL for any still there after LAUNCHED_GRACE_SECONDS. */
 static void
 cv_service_link_end_launched (CvServiceLink *self)
 {
   g_autoptr (GPtrArray) launched = g_steal_pointer (&self->launched);
 
-  for (guint i = 0; launched != NULL && i < launched->len; i++)
+  if (launched == NULL || launched->len == 0)
+    return;
+  for (guint i = 0; i < launched->len; i++)
     {
       GSubprocess *subprocess = launched->pdata[i];
 
@@ -317,6 +336,10 @@ cv_service_link_end_launched (CvServiceLink *self)
       g_subprocess_force_exit (subprocess);
 #endif
     }
+#ifdef G_OS_UNIX
+  g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, LAUNCHED_GRACE_SECONDS, kill_launched,
+                              g_ptr_array_ref (launched), (GDestroyNotify) g_ptr_array_unref);
+#endif
 }
 
 static void

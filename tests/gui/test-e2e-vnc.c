@@ -309,12 +309,15 @@ test_e2e_vnc (void)
   g_free (cv_gui_screenshot (GTK_WIDGET (window), "e2e-vnc-connected"));
 
   /* Disconnect: both ports refuse, the viewer's connection ends and so does the viewer. */
+  started = g_get_monotonic_time ();
   gtk_widget_activate_action (GTK_WIDGET (window), "win.disconnect-machine", "s",
                               cv_machine_get_id (machine));
   wait_state (connection, CV_CONNECTION_STATE_IDLE, "the machine to be disconnected");
   g_assert_true (cv_e2e_connect_refused (mapped_vnc));
   g_assert_true (cv_e2e_connect_refused (mapped_data));
   cv_e2e_poll_until (pid_gone, GINT_TO_POINTER (viewer.pid), "vncviewer to end");
+  g_test_message ("vncviewer ended %.1f s after Disconnect",
+                  (g_get_monotonic_time () - started) / 1e6);
   g_free (cv_e2e_wait_for_log ("xtigervnc", "Connections: closed: 127.0.0.1"));
 
   gtk_window_close (window);
