@@ -57,8 +57,8 @@ cv_preferences_window_init (CvPreferencesWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->settings = cv_settings_new ();
-  g_settings_bind (self->settings, "open-services-on-connect", self->open_services_switch,
-                   "active", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "open-services-on-connect", self->open_services_switch, "active",
+                   G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "notify-on-drop", self->notify_on_drop_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "gateway-autostart", self->gateway_autostart_switch, "active",
