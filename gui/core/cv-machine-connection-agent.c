@@ -137,13 +137,14 @@ reconnecting (CvMachineConnection *self, const GError *link_error)
 {
   GError *why = word_link_error (self, link_error);
   gboolean was_connected = self->state == CV_CONNECTION_STATE_CONNECTED;
+  gint64 retry_time = retry_time_monotonic (cv_connect_agent_get_link (self->agent));
 
+  /* Read before any notification: a handler may disconnect. */
   cv_machine_connection_set_presence (self, CV_PRESENCE_UNKNOWN);
-  cv_machine_connection_set_next_retry_time (self, retry_time_monotonic (
-                                                     cv_connect_agent_get_link (self->agent)));
+  cv_machine_connection_set_next_retry_time (self, retry_time);
   cv_machine_connection_take_error (self, g_error_copy (why));
   cv_machine_connection_set_state (self, CV_CONNECTION_STATE_RECONNECTING);
-  if (was_connected && !self->dropped)
+  if (was_connected && !self->dropped && self->state == CV_CONNECTION_STATE_RECONNECTING)
     {
       self->dropped = TRUE;
       cv_machine_connection_update_status (self);
@@ -247,6 +248,9 @@ online (CvMachineConnection *self)
   cv_machine_connection_take_error (self, NULL);
   cv_machine_connection_set_presence (self, share ? CV_PRESENCE_ONLINE : CV_PRESENCE_OFFLINE);
   cv_machine_connection_set_state (self, CV_CONNECTION_STATE_CONNECTED);
+  /* A handler of those notifications may have disconnected. */
+  if (self->agent == NULL)
+    return;
   if (!self->connected_once)
     {
       self->connected_once = TRUE;
