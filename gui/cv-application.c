@@ -1,46 +1,216 @@
-/* cv-application.c: app-wide actions (about, quit) and the main window. */
+/* cv-application.c: the app's startup (the saved machines loaded, the keyring checked, the
+ * gateway started if asked), its actions, and opening provisioning files. */
 #include "cv-version.h"
 
 #include <glib/gi18n.h>
 
-#include "cv-application.h"
+#include "cv-app-error.h"
+#include "cv-application-private.h"
+#include "cv-gateway-window.h"
+#include "cv-machine-editor.h"
+#include "cv-preferences-window.h"
+#include "cv-settings.h"
 #include "cv-window.h"
 
-struct _CvApplication {
-  GtkApplication parent_instance;
+G_DEFINE_FINAL_TYPE (CvApplication, cv_application, ADW_TYPE_APPLICATION)
 
-  CvMachineStore *store;
-  CvSecretStore *secrets;
-  CvEmbeddedGateway *gateway;
-  GSettings *settings;
+enum {
+  PROP_0,
+  PROP_STORE,
+  PROP_LOAD_ERROR,
+  PROP_SECRETS,
+  PROP_KEYRING_ERROR,
+  N_PROPS
 };
 
-G_DEFINE_FINAL_TYPE (CvApplication, cv_application, GTK_TYPE_APPLICATION)
+static GParamSpec *properties[N_PROPS];
+
+/* The one main window: the active one, else any, else NULL. */
+CvWindow *
+cv_application_find_window (CvApplication *self)
+{
+  GtkWindow *active = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  if (CV_IS_WINDOW (active))
+    return CV_WINDOW (active);
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self)); l != NULL; l = l->next)
+    if (CV_IS_WINDOW (l->data))
+      return l->data;
+  return NULL;
+}
+
+CvWindow *
+cv_application_ensure_window (CvApplication *self)
+{
+  CvWindow *window = cv_application_find_window (self);
+
+  if (window == NULL)
+    window = cv_window_new (self);
+  gtk_window_present (GTK_WINDOW (window));
+  return window;
+}
+
+void
+cv_application_toast (CvApplication *self, const char *title)
+{
+  CvWindow *window = cv_application_find_window (self);
+
+  if (window == NULL)
+    g_message ("%s", title);
+  else
+    cv_window_toast (window, title);
+}
+
+static void
+on_save_failed (CvMachineStore *store, const GError *error, CvApplication *self)
+{
+  cv_application_toast (self, error->message);
+}
+
+static void
+on_keyring_checked (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  CvApplication *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!cv_secret_store_check_finish (CV_SECRET_STORE (source), result, &error)
+      && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_clear_error (&self->keyring_error);
+      self->keyring_error = g_steal_pointer (&error);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_KEYRING_ERROR]);
+    }
+  g_object_unref (self);
+}
+
+static void
+cv_application_load_machines (CvApplication *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!cv_machine_store_load (self->store, &error))
+    {
+      g_message ("%s", error->message);
+      self->load_error = g_steal_pointer (&error);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOAD_ERROR]);
+      return;
+    }
+  cv_application_follow_machines (self);
+}
+
+/* "Start the gateway when Culvert starts" (the preferences): before any window, so that a
+ * failure can only be logged; the gateway window shows it too ("error"). */
+static void
+cv_application_autostart_gateway (CvApplication *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!cv_embedded_gateway_start (cv_application_get_gateway (self), &error))
+    g_message ("%s", error->message);
+}
+
+static GtkWindow *
+active_window (CvApplication *self)
+{
+  return GTK_WINDOW (cv_application_find_window (self));
+}
+
+static void
+cv_application_preferences (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  CvApplication *self = CV_APPLICATION (user_data);
+
+  gtk_window_present (cv_preferences_window_new (active_window (self)));
+}
+
+static void
+cv_application_gateway (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  CvApplication *self = CV_APPLICATION (user_data);
+
+  gtk_window_present (cv_gateway_window_new (active_window (self), self));
+}
+
+static void
+on_import_response (GtkNativeDialog *chooser, int response, gpointer user_data)
+{
+  CvApplication *self = CV_APPLICATION (user_data);
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+
+      cv_application_import_file (self, file);
+    }
+  gtk_native_dialog_destroy (chooser);
+  g_object_unref (chooser);
+  g_object_unref (self);
+}
+
+static void
+cv_application_import (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  CvApplication *self = CV_APPLICATION (user_data);
+  g_autoptr (GtkFileFilter) filter = gtk_file_filter_new ();
+  GtkFileChooserNative *chooser;
+
+  gtk_file_filter_set_name (filter, _ ("Culvert machines"));
+  gtk_file_filter_add_pattern (filter, "*" CV_PROVISIONING_FILE_SUFFIX);
+  chooser = gtk_file_chooser_native_new (_ ("Import a Machine"), active_window (self),
+                                         GTK_FILE_CHOOSER_ACTION_OPEN, _ ("_Import"), NULL);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_import_response), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+cv_application_shortcuts (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  CvApplication *self = CV_APPLICATION (user_data);
+  g_autoptr (GtkBuilder) builder = NULL;
+  GtkWindow *shortcuts;
+
+  builder = gtk_builder_new_from_resource ("/org/culvert/Culvert/cv-shortcuts-window.ui");
+  shortcuts = GTK_WINDOW (gtk_builder_get_object (builder, "shortcuts_window"));
+  gtk_window_set_transient_for (shortcuts, active_window (self));
+  gtk_window_present (shortcuts);
+}
 
 static void
 cv_application_about (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   CvApplication *self = CV_APPLICATION (user_data);
   static const char *const developers[] = { "Culvert developers", NULL };
-  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
   GtkWidget *about;
 
   /* clang-format off */
-  about = g_object_new (GTK_TYPE_ABOUT_DIALOG,
-                        "transient-for", parent,
+  about = g_object_new (ADW_TYPE_ABOUT_WINDOW,
+                        "transient-for", active_window (self),
                         "modal", TRUE,
-                        "destroy-with-parent", TRUE,
-                        "program-name", _ ("Culvert"),
-                        "logo-icon-name", CV_APPLICATION_ID,
+                        "application-name", _ ("Culvert"),
+                        "application-icon", CV_APPLICATION_ID,
                         "version", CV_VERSION,
-                        "comments", _ ("Carry TCP connections under firewalls and NAT"),
+                        "developer-name", _ ("Culvert developers"),
+                        "comments", _ ("Reach the computers you look after through firewalls "
+                                       "and NAT: both sides dial out to a gateway, and only "
+                                       "encrypted traffic passes it."),
                         "copyright", _ ("© 2026 Culvert developers"),
                         "license-type", GTK_LICENSE_GPL_3_0,
-                        "authors", developers,
+                        "developers", developers,
                         "translator-credits", _ ("translator-credits"),
                         NULL);
   /* clang-format on */
   gtk_window_present (GTK_WINDOW (about));
+}
+
+static void
+cv_application_show_machine (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  CvApplication *self = CV_APPLICATION (user_data);
+
+  cv_window_show_machine (cv_application_ensure_window (self),
+                          g_variant_get_string (parameter, NULL));
 }
 
 static void
@@ -59,31 +229,111 @@ cv_application_quit (GSimpleAction *action, GVariant *parameter, gpointer user_d
 }
 
 static const GActionEntry app_actions[] = {
+  { .name = "preferences", .activate = cv_application_preferences },
+  { .name = "gateway", .activate = cv_application_gateway },
+  { .name = "import", .activate = cv_application_import },
+  { .name = "shortcuts", .activate = cv_application_shortcuts },
   { .name = "about", .activate = cv_application_about },
+  { .name = "show-machine", .activate = cv_application_show_machine, .parameter_type = "s" },
   { .name = "quit", .activate = cv_application_quit },
 };
 
 static void
 cv_application_startup (GApplication *application)
 {
-  static const char *const quit_accels[] = { "<Control>q", NULL };
+  CvApplication *self = CV_APPLICATION (application);
+  static const struct {
+    const char *action;
+    const char *accels[2];
+  } accels[] = {
+    { "app.preferences", { "<Control>comma", NULL } },
+    { "app.import", { "<Control>o", NULL } },
+    { "app.shortcuts", { "<Control>question", NULL } },
+    { "app.quit", { "<Control>q", NULL } },
+  };
 
   G_APPLICATION_CLASS (cv_application_parent_class)->startup (application);
 
   g_action_map_add_action_entries (G_ACTION_MAP (application), app_actions,
                                    G_N_ELEMENTS (app_actions), application);
-  gtk_application_set_accels_for_action (GTK_APPLICATION (application), "app.quit", quit_accels);
+  for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
+    gtk_application_set_accels_for_action (GTK_APPLICATION (application), accels[i].action,
+                                           accels[i].accels);
+
+  self->cancellable = g_cancellable_new ();
+  self->settings = cv_settings_new ();
+  self->store = cv_machine_store_new (NULL);
+  g_signal_connect_object (self->store, "save-failed", G_CALLBACK (on_save_failed), self, 0);
+  self->secrets = cv_secret_store_new ();
+  cv_application_load_machines (self);
+  if (g_settings_get_boolean (self->settings, "gateway-autostart"))
+    cv_application_autostart_gateway (self);
+  cv_secret_store_check_async (self->secrets, self->cancellable, on_keyring_checked,
+                               g_object_ref (self));
+}
+
+static void
+cv_application_shutdown (GApplication *application)
+{
+  CvApplication *self = CV_APPLICATION (application);
+
+  g_cancellable_cancel (self->cancellable);
+  /* Every tunnel and listener ends with the app, not whenever the last reference goes. */
+  g_hash_table_remove_all (self->connections);
+  if (self->gateway != NULL)
+    cv_embedded_gateway_stop (self->gateway);
+
+  G_APPLICATION_CLASS (cv_application_parent_class)->shutdown (application);
 }
 
 static void
 cv_application_activate (GApplication *application)
 {
-  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (application));
+  cv_application_ensure_window (CV_APPLICATION (application));
+}
 
-  if (window == NULL)
-    window = GTK_WINDOW (cv_window_new (CV_APPLICATION (application)));
+static void
+cv_application_open (GApplication *application, GFile **files, int n_files, const char *hint)
+{
+  CvApplication *self = CV_APPLICATION (application);
 
-  gtk_window_present (window);
+  cv_application_ensure_window (self);
+  for (int i = 0; i < n_files; i++)
+    cv_application_import_file (self, files[i]);
+}
+
+static void
+cv_application_constructed (GObject *object)
+{
+  G_OBJECT_CLASS (cv_application_parent_class)->constructed (object);
+
+  /* The templates, style.css and icons are there whatever the id (a test runs the app under
+   * an id of its own); GApplication would derive the path from the id. */
+  g_application_set_resource_base_path (G_APPLICATION (object), "/org/culvert/Culvert");
+}
+
+static void
+cv_application_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  CvApplication *self = CV_APPLICATION (object);
+
+  switch (prop_id)
+    {
+    case PROP_STORE:
+      g_value_set_object (value, self->store);
+      break;
+    case PROP_LOAD_ERROR:
+      g_value_set_boxed (value, self->load_error);
+      break;
+    case PROP_SECRETS:
+      g_value_set_object (value, self->secrets);
+      break;
+    case PROP_KEYRING_ERROR:
+      g_value_set_boxed (value, self->keyring_error);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
 }
 
 static void
@@ -91,14 +341,26 @@ cv_application_dispose (GObject *object)
 {
   CvApplication *self = CV_APPLICATION (object);
 
-  if (self->gateway != NULL)
-    cv_embedded_gateway_stop (self->gateway);
+  g_clear_pointer (&self->connections, g_hash_table_unref);
+  g_clear_pointer (&self->notifications, g_hash_table_unref);
   g_clear_object (&self->gateway);
-  g_clear_object (&self->secrets);
   g_clear_object (&self->store);
+  g_clear_object (&self->secrets);
   g_clear_object (&self->settings);
+  g_clear_object (&self->cancellable);
 
   G_OBJECT_CLASS (cv_application_parent_class)->dispose (object);
+}
+
+static void
+cv_application_finalize (GObject *object)
+{
+  CvApplication *self = CV_APPLICATION (object);
+
+  g_clear_error (&self->load_error);
+  g_clear_error (&self->keyring_error);
+
+  G_OBJECT_CLASS (cv_application_parent_class)->finalize (object);
 }
 
 static void
@@ -107,15 +369,36 @@ cv_application_class_init (CvApplicationClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
 
+  object_class->constructed = cv_application_constructed;
+  object_class->get_property = cv_application_get_property;
   object_class->dispose = cv_application_dispose;
-
+  object_class->finalize = cv_application_finalize;
   app_class->startup = cv_application_startup;
+  app_class->shutdown = cv_application_shutdown;
   app_class->activate = cv_application_activate;
+  app_class->open = cv_application_open;
+
+  properties[PROP_STORE] = g_param_spec_object ("store", NULL, NULL, CV_TYPE_MACHINE_STORE,
+                                                G_PARAM_READABLE | G_PARAM_STATIC_STRINGS
+                                                  | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_LOAD_ERROR] = g_param_spec_boxed ("load-error", NULL, NULL, G_TYPE_ERROR,
+                                                    G_PARAM_READABLE | G_PARAM_STATIC_STRINGS
+                                                      | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_SECRETS] = g_param_spec_object ("secrets", NULL, NULL, CV_TYPE_SECRET_STORE,
+                                                  G_PARAM_READABLE | G_PARAM_STATIC_STRINGS
+                                                    | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_KEYRING_ERROR] = g_param_spec_boxed ("keyring-error", NULL, NULL, G_TYPE_ERROR,
+                                                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS
+                                                         | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void
 cv_application_init (CvApplication *self)
 {
+  self->connections = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                             cv_application_end_connection);
+  self->notifications = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 }
 
 CvApplication *
@@ -124,7 +407,7 @@ cv_application_new (void)
   /* clang-format off */
   return g_object_new (CV_TYPE_APPLICATION,
                        "application-id", CV_APPLICATION_ID,
-                       "flags", G_APPLICATION_DEFAULT_FLAGS,
+                       "flags", G_APPLICATION_HANDLES_OPEN,
                        NULL);
   /* clang-format on */
 }
@@ -134,17 +417,29 @@ cv_application_get_store (CvApplication *self)
 {
   g_return_val_if_fail (CV_IS_APPLICATION (self), NULL);
 
-  if (self->store == NULL)
-    {
-      g_autoptr (GError) error = NULL;
-
-      self->store = cv_machine_store_new (NULL);
-      /* A broken file is left alone by the store and never overwritten; the list starts
-       * empty and the reason is in the log. */
-      if (!cv_machine_store_load (self->store, &error))
-        g_message ("%s", error->message);
-    }
   return self->store;
+}
+
+const GError *
+cv_application_get_load_error (CvApplication *self)
+{
+  g_return_val_if_fail (CV_IS_APPLICATION (self), NULL);
+
+  return self->load_error;
+}
+
+gboolean
+cv_application_reload_machines (CvApplication *self)
+{
+  g_return_val_if_fail (CV_IS_APPLICATION (self), FALSE);
+
+  if (self->load_error == NULL)
+    return TRUE;
+  g_clear_error (&self->load_error);
+  cv_application_load_machines (self);
+  if (self->load_error == NULL)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOAD_ERROR]);
+  return self->load_error == NULL;
 }
 
 CvSecretStore *
@@ -152,31 +447,64 @@ cv_application_get_secrets (CvApplication *self)
 {
   g_return_val_if_fail (CV_IS_APPLICATION (self), NULL);
 
-  if (self->secrets == NULL)
-    self->secrets = cv_secret_store_new ();
   return self->secrets;
+}
+
+const GError *
+cv_application_get_keyring_error (CvApplication *self)
+{
+  g_return_val_if_fail (CV_IS_APPLICATION (self), NULL);
+
+  return self->keyring_error;
 }
 
 CvEmbeddedGateway *
 cv_application_get_gateway (CvApplication *self)
 {
+  g_autoptr (GError) error = NULL;
+
   g_return_val_if_fail (CV_IS_APPLICATION (self), NULL);
 
-  if (self->gateway == NULL)
+  if (self->gateway != NULL)
+    return self->gateway;
+  self->gateway = cv_embedded_gateway_new (NULL);
+  if (!cv_embedded_gateway_load (self->gateway, &error))
     {
-      g_autoptr (GError) error = NULL;
-
-      self->gateway = cv_embedded_gateway_new (NULL);
-      if (!cv_embedded_gateway_load (self->gateway, &error))
-        g_message ("%s", error->message);
-      if (self->settings == NULL)
-        self->settings = g_settings_new (CV_APPLICATION_ID);
-      /* The settings are the one place the listen address lives; the gateway reads them
-       * at its next start. */
-      g_settings_bind (self->settings, "gateway-listen-address", self->gateway, "listen-host",
-                       G_SETTINGS_BIND_GET);
-      g_settings_bind (self->settings, "gateway-listen-port", self->gateway, "listen-port",
-                       G_SETTINGS_BIND_GET);
+      g_message ("%s", error->message);
+      cv_application_toast (self, error->message);
     }
+  /* The settings are the one place the listen address lives; the gateway reads them at
+   * its next start. */
+  g_settings_bind (self->settings, "gateway-listen-address", self->gateway, "listen-host",
+                   G_SETTINGS_BIND_GET);
+  g_settings_bind (self->settings, "gateway-listen-port", self->gateway, "listen-port",
+                   G_SETTINGS_BIND_GET);
   return self->gateway;
+}
+
+void
+cv_application_import_file (CvApplication *self, GFile *file)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvMachine) machine = NULL;
+  CvWindow *window;
+
+  g_return_if_fail (CV_IS_APPLICATION (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  window = cv_application_ensure_window (self);
+  if (self->load_error != NULL)
+    {
+      /* Saving it would mean writing over the file that could not be read. */
+      cv_application_toast (self, _ ("Machines cannot be imported until the saved machines "
+                                     "can be read again."));
+      return;
+    }
+  machine = cv_machine_store_import (file, &error);
+  if (machine == NULL)
+    {
+      cv_application_toast (self, error->message);
+      return;
+    }
+  gtk_window_present (GTK_WINDOW (cv_machine_editor_new (GTK_WINDOW (window), self, machine)));
 }

@@ -9,6 +9,7 @@
 #include "cv-machine-editor.h"
 #include "cv-machine.h"
 #include "cv-note-row.h"
+#include "cv-settings.h"
 #include "cv-ui-util.h"
 
 #define LOCAL_ONLY_ADDRESS "127.0.0.1"
@@ -390,7 +391,7 @@ cv_gateway_window_init (CvGatewayWindow *self)
                                                     "that will share through this gateway.")));
   gtk_list_box_set_placeholder (self->agents_list, placeholder_new (_ ("Nothing is connected.")));
 
-  self->settings = g_settings_new (CV_APPLICATION_ID);
+  self->settings = cv_settings_new ();
   g_settings_bind_with_mapping (self->settings, "gateway-listen-address", self->listen_row,
                                 "selected", G_SETTINGS_BIND_DEFAULT, listen_address_to_selected,
                                 selected_to_listen_address, NULL, NULL);

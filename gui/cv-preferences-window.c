@@ -2,6 +2,7 @@
 #include "cv-version.h"
 
 #include "cv-preferences-window.h"
+#include "cv-settings.h"
 
 struct _CvPreferencesWindow {
   AdwPreferencesWindow parent_instance;
@@ -55,7 +56,7 @@ cv_preferences_window_init (CvPreferencesWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->settings = g_settings_new (CV_APPLICATION_ID);
+  self->settings = cv_settings_new ();
   g_settings_bind (self->settings, "open-services-on-connect", self->open_services_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "notify-on-drop", self->notify_on_drop_switch, "active",

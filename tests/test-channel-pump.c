@@ -28,6 +28,8 @@ typedef struct {
   GPtrArray *sockets; /* every socket handed to a splice */
   guint splices_done;
   guint splices_failed;
+  guint splices_cancelled;
+  GCancellable *cancellable; /* for the pumps on side A; NULL unless a test sets it */
 } Tunnel;
 
 static void
@@ -40,6 +42,8 @@ on_splice_done (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       g_test_message ("splice ended: %s", error->message);
       tunnel->splices_failed++;
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        tunnel->splices_cancelled++;
     }
   tunnel->splices_done++;
 }
@@ -58,7 +62,7 @@ on_client_connection (GSocketService *service,
   g_assert_no_error (error);
   g_ptr_array_add (tunnel->channels_a, g_object_ref (channel));
   g_ptr_array_add (tunnel->sockets, g_object_ref (g_socket_connection_get_socket (connection)));
-  cv_channel_pump_async (connection, channel, NULL, on_splice_done, tunnel);
+  cv_channel_pump_async (connection, channel, tunnel->cancellable, on_splice_done, tunnel);
   return TRUE;
 }
 
@@ -141,6 +145,7 @@ tunnel_clear (Tunnel *tunnel)
   g_socket_service_stop (tunnel->service);
   g_socket_listener_close (G_SOCKET_LISTENER (tunnel->service));
   g_clear_object (&tunnel->service);
+  g_clear_object (&tunnel->cancellable);
   cv_mux_close (tunnel->a);
   cv_mux_close (tunnel->b);
   g_clear_object (&tunnel->a);
@@ -649,6 +654,54 @@ test_target_refused (void)
   tunnel_clear (&tunnel);
 }
 
+static gboolean
+both_pumps_running (gpointer data)
+{
+  return ((Tunnel *) data)->sockets->len == 2;
+}
+
+static gboolean
+both_pumps_done (gpointer data)
+{
+  return ((Tunnel *) data)->splices_done == 2;
+}
+
+/* Cancelling a running pump, as a connect agent's stop does for every open channel,
+ * resets its channel and completes it with G_IO_ERROR_CANCELLED; the other side's pump
+ * ends with the reset.  The pump's handler runs inside the cancellable's own emission, so
+ * it must not wait for itself (g_cancellable_disconnect () there deadlocks: this test then
+ * hangs until meson's timeout). */
+static void
+test_cancel_running (void)
+{
+  Tunnel tunnel;
+  Exchange target = { .reset = TRUE, .pause_ms = 1500 };
+  Client client = { .seed = 7, .request_len = 1000, .may_be_reset = TRUE };
+  guint16 target_port;
+  g_autoptr (GSocket) listener = cv_test_listen_loopback (&target_port);
+  GThread *t, *c;
+
+  tunnel_init (&tunnel, target_port, NULL);
+  tunnel.cancellable = g_cancellable_new ();
+  target.listener = listener;
+  client.port = tunnel.listen_port;
+  t = g_thread_new ("target", target_thread, &target);
+  c = g_thread_new ("client", client_thread, &client);
+  g_assert_true (cv_test_wait_until (both_pumps_running, &tunnel, 10000));
+
+  g_cancellable_cancel (tunnel.cancellable);
+  g_assert_true (cv_test_wait_until (both_pumps_done, &tunnel, 10000));
+  g_assert_cmpuint (tunnel.splices_cancelled, ==, 1);
+  g_assert_cmpuint (tunnel.splices_failed, ==, 2);
+  g_assert_true (cv_test_wait_until (client_done, &client, 10000));
+  g_thread_join (t);
+  g_thread_join (c);
+  g_assert_nonnull (client.error);
+  g_clear_error (&client.error);
+  g_free (client.received_sum);
+  tunnel_clear (&tunnel);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -662,5 +715,6 @@ main (int argc, char **argv)
   g_test_add_func ("/channel-pump/back-pressure", test_back_pressure);
   g_test_add_func ("/channel-pump/reset-propagates", test_reset_propagates);
   g_test_add_func ("/channel-pump/target-refused", test_target_refused);
+  g_test_add_func ("/channel-pump/cancel-running", test_cancel_running);
   return g_test_run ();
 }

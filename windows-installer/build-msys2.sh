@@ -25,8 +25,9 @@ stage="$here/stage"
 prefix=${MINGW_PREFIX:-/ucrt64}
 pkg=mingw-w64-ucrt-x86_64
 
-# libsecret is left out: the keyring on Windows is the Credential Manager, not
-# the Secret Service.
+# libsecret is left out: the keyring on Windows is the Credential Manager, not the
+# Secret Service, and meson builds the app without it there (the app then says that
+# there is no keyring and asks for passwords when it connects).
 packages=(
   "$pkg-gcc"
   "$pkg-meson"
@@ -35,6 +36,7 @@ packages=(
   "$pkg-gettext-tools"
   "$pkg-libxml2"
   "$pkg-gtk4"
+  "$pkg-libadwaita"
   "$pkg-librsvg"
   "$pkg-adwaita-icon-theme"
   "$pkg-json-glib"
@@ -88,6 +90,15 @@ shopt -s nullglob globstar
 copy_dlls "$stage"/bin/*.exe "$stage"/lib/gio/modules/*.dll "$stage"/lib/gdk-pixbuf-2.0/**/*.dll
 shopt -u globstar
 
+# The libraries without which the app cannot start: a miss here means ldd did not see
+# them, and the installer would install an app that fails on the user's machine.
+for dll in 'libgtk-4-*.dll' 'libadwaita-1-*.dll' 'libjson-glib-1.0-*.dll' 'libgnutls-*.dll' \
+           'libsodium*.dll'; do
+  found=("$stage"/bin/$dll)
+  [ ${#found[@]} -gt 0 ] ||
+    { echo "build-msys2.sh: no $dll in $stage/bin: ldd did not find it, so it was not bundled" >&2; exit 1; }
+done
+
 echo "==> GSettings schemas"
 cp "$prefix"/share/glib-2.0/schemas/org.gtk.gtk4.*.gschema.xml "$stage/share/glib-2.0/schemas/"
 glib-compile-schemas "$stage/share/glib-2.0/schemas"
@@ -99,8 +110,8 @@ cp -RTn "$prefix/share/icons/hicolor" "$stage/share/icons/hicolor"
 gtk4-update-icon-cache -q -t -f "$stage/share/icons/Adwaita"
 gtk4-update-icon-cache -q -t -f "$stage/share/icons/hicolor"
 
-echo "==> translations of GTK and GLib"
-for mo in "$prefix"/share/locale/*/LC_MESSAGES/{gtk40,glib20}.mo; do
+echo "==> translations of GTK, libadwaita and GLib"
+for mo in "$prefix"/share/locale/*/LC_MESSAGES/{gtk40,libadwaita,glib20}.mo; do
   rel=${mo#"$prefix/"}
   mkdir -p "$stage/$(dirname "$rel")"
   cp "$mo" "$stage/$rel"

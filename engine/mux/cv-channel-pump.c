@@ -275,6 +275,10 @@ on_cancelled (GCancellable *cancellable, gpointer user_data)
   GTask *task = user_data;
   Pump *pump = g_task_get_task_data (task);
 
+  /* This runs inside the cancellable's emission, where g_cancellable_disconnect () (in
+   * finish ()) would wait for this very handler to return: a deadlock.  A plain signal
+   * disconnect is safe here, and leaves finish () nothing to disconnect. */
+  g_clear_signal_handler (&pump->cancelled_id, cancellable);
   g_clear_signal_handler (&pump->closed_id, pump->channel);
   cv_channel_reset (pump->channel, CV_CHANNEL_REASON_CANCELLED);
   finish (task, TRUE, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "pump cancelled"));

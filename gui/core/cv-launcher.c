@@ -593,12 +593,28 @@ cv_launcher_launch (CvLauncherKind kind,
                     GAppLaunchContext *launch_context,
                     GError **error)
 {
+  return cv_launcher_launch_full (kind, preset, custom_template, host, port, launch_context, NULL,
+                                  error);
+}
+
+gboolean
+cv_launcher_launch_full (CvLauncherKind kind,
+                         CvServicePreset preset,
+                         const char *custom_template,
+                         const char *host,
+                         guint16 port,
+                         GAppLaunchContext *launch_context,
+                         GSubprocess **started,
+                         GError **error)
+{
   g_auto (GStrv) argv = NULL;
   g_autofree char *uri = NULL;
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GSubprocess) subprocess = NULL;
   g_autoptr (GError) local_error = NULL;
 
+  if (started != NULL)
+    *started = NULL;
   if (!cv_launcher_prepare (kind, preset, custom_template, host, port, &argv, &uri, error))
     return FALSE;
 
@@ -629,5 +645,7 @@ cv_launcher_launch (CvLauncherKind kind,
       return FALSE;
     }
   g_subprocess_wait_async (subprocess, NULL, on_subprocess_exited, g_object_ref (subprocess));
+  if (started != NULL)
+    *started = g_steal_pointer (&subprocess);
   return TRUE;
 }

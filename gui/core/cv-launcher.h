@@ -68,5 +68,15 @@ gboolean cv_launcher_launch (CvLauncherKind kind,
                              guint16 port,
                              GAppLaunchContext *launch_context,
                              GError **error);
+/* The same; *@started (nullable) is set to the program started, for its caller to end it
+ * when what it shows goes away, or to NULL for a URI (another application opened it). */
+gboolean cv_launcher_launch_full (CvLauncherKind kind,
+                                  CvServicePreset preset,
+                                  const char *custom_template,
+                                  const char *host,
+                                  guint16 port,
+                                  GAppLaunchContext *launch_context,
+                                  GSubprocess **started,
+                                  GError **error);
 
 G_END_DECLS

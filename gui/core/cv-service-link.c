@@ -6,6 +6,9 @@
 #include "cv-app-error.h"
 
 #include <glib/gi18n.h>
+#ifdef G_OS_UNIX
+#include <signal.h>
+#endif
 
 struct _CvServiceLink {
   GObject parent_instance;
@@ -21,6 +24,7 @@ struct _CvServiceLink {
   GError *own_error; /* set by the machine connection; wins over the mapping's */
   GError *error;
   char *status;
+  GPtrArray *launched; /* GSubprocess: what launch () started and is still running */
 };
 
 enum {
@@ -61,6 +65,7 @@ cv_service_link_finalize (GObject *object)
   CvServiceLink *self = CV_SERVICE_LINK (object);
 
   g_clear_object (&self->service);
+  g_clear_pointer (&self->launched, g_ptr_array_unref);
   g_clear_error (&self->own_error);
   g_clear_error (&self->error);
   g_free (self->status);
@@ -292,6 +297,38 @@ cv_service_link_new (CvMachineService *service)
   return self;
 }
 
+/* Disconnected: the viewers this link opened would only show a connection error now (and
+ * TigerVNC's, for one, would offer to reconnect to a port that is closed), so they end
+ * with it. */
+static void
+cv_service_link_end_launched (CvServiceLink *self)
+{
+  g_autoptr (GPtrArray) launched = g_steal_pointer (&self->launched);
+
+  for (guint i = 0; launched != NULL && i < launched->len; i++)
+    {
+      GSubprocess *subprocess = launched->pdata[i];
+
+      if (g_subprocess_get_identifier (subprocess) == NULL)
+        continue;
+#ifdef G_OS_UNIX
+      g_subprocess_send_signal (subprocess, SIGTERM);
+#else
+      g_subprocess_force_exit (subprocess);
+#endif
+    }
+}
+
+static void
+on_launched_exited (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (CvServiceLink) self = user_data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  if (self->launched != NULL)
+    g_ptr_array_remove (self->launched, source);
+}
+
 /**
  * cv_service_link_set_mapping:
  * @mapping: (nullable): the engine's mapping for the service, or NULL when disconnected
@@ -306,6 +343,8 @@ cv_service_link_set_mapping (CvServiceLink *self, CvMapping *mapping, gboolean f
   g_return_if_fail (mapping == NULL || CV_IS_MAPPING (mapping));
 
   fell_back = mapping != NULL && fell_back;
+  if (self->mapping != NULL && mapping == NULL)
+    cv_service_link_end_launched (self);
   if (self->mapping != mapping)
     {
       if (self->mapping != NULL)
@@ -411,13 +450,17 @@ cv_service_link_get_status (CvServiceLink *self)
 /**
  * cv_service_link_launch:
  *
- * Opens the service with its launcher on 127.0.0.1 and the port it listens on.
+ * Opens the service with its launcher on 127.0.0.1 and the port it listens on.  A program
+ * it starts (not a URI handed to another application) is ended when the service stops
+ * listening for good (disconnected: the mapping cleared).
  *
  * Returns: FALSE with a sentence when it does not listen, or the launcher failed
  */
 gboolean
 cv_service_link_launch (CvServiceLink *self, GAppLaunchContext *launch_context, GError **error)
 {
+  g_autoptr (GSubprocess) started = NULL;
+
   g_return_val_if_fail (CV_IS_SERVICE_LINK (self), FALSE);
 
   if (!self->listening)
@@ -427,8 +470,17 @@ cv_service_link_launch (CvServiceLink *self, GAppLaunchContext *launch_context, 
                    cv_service_preset_get_label (cv_machine_service_get_preset (self->service)));
       return FALSE;
     }
-  return cv_launcher_launch (cv_machine_service_get_launcher (self->service),
-                             cv_machine_service_get_preset (self->service),
-                             cv_machine_service_get_custom_command (self->service), "127.0.0.1",
-                             self->port, launch_context, error);
+  if (!cv_launcher_launch_full (cv_machine_service_get_launcher (self->service),
+                                cv_machine_service_get_preset (self->service),
+                                cv_machine_service_get_custom_command (self->service), "127.0.0.1",
+                                self->port, launch_context, &started, error))
+    return FALSE;
+  if (started != NULL)
+    {
+      if (self->launched == NULL)
+        self->launched = g_ptr_array_new_with_free_func (g_object_unref);
+      g_ptr_array_add (self->launched, g_object_ref (started));
+      g_subprocess_wait_async (started, NULL, on_launched_exited, g_object_ref (self));
+    }
+  return TRUE;
 }

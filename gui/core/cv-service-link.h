@@ -41,7 +41,8 @@ const char *cv_service_link_get_status (CvServiceLink *self);
 void cv_service_link_set_mapping (CvServiceLink *self, CvMapping *mapping, gboolean fell_back);
 void cv_service_link_set_error (CvServiceLink *self, const GError *error);
 
-/* Opens the service with its launcher on 127.0.0.1:port. */
+/* Opens the service with its launcher on 127.0.0.1:port.  The program it starts ends
+ * when the link is disconnected (its mapping cleared): it would only show an error. */
 gboolean cv_service_link_launch (CvServiceLink *self,
                                  GAppLaunchContext *launch_context,
                                  GError **error);

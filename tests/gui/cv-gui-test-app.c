@@ -76,9 +76,12 @@ cv_gui_test_application_new (void)
   /* An id of its own each time: on a session bus (the keyring tests have one) an id stays
    * exported at its object path as long as anything holds the application. */
   id = g_strdup_printf ("%s.Test%u", CV_APPLICATION_ID, ++n_apps);
+  /* The app's own resource path all the same: AdwApplication loads style.css from it and
+   * GtkApplication adds its icons, so the windows look as they do in the app. */
   /* clang-format off */
   app = g_object_new (CV_TYPE_APPLICATION,
                       "application-id", id,
+                      "resource-base-path", "/org/culvert/Culvert",
                       "flags", G_APPLICATION_NON_UNIQUE,
                       NULL);
   /* clang-format on */

@@ -3,6 +3,7 @@
 
 #include <adwaita.h>
 #include <glib/gstdio.h>
+#include <locale.h>
 
 #include "cv-gui-test-util.h"
 
@@ -179,4 +180,25 @@ cv_gui_find_widget (GtkWidget *root, GType type, const char *text)
         return found;
     }
   return NULL;
+}
+
+void
+cv_gui_test_init (int *argc, char ***argv)
+{
+  /* The system's MIME database, fixed before the isolation hides it (as GIO's docs of this
+   * call advise): gdk-pixbuf asks it what an SVG icon is. */
+  g_content_type_set_mime_dirs (NULL);
+  g_test_init (argc, argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  /* As gtk_test_init (): the same locale whatever the machine's. */
+  gtk_disable_setlocale ();
+  setlocale (LC_ALL, "C.UTF-8");
+  gtk_init ();
+
+  /* Each case's own XDG_DATA_DIRS would hide /usr/share: the icon theme's search path and
+   * the schemas are read once, now, and kept. */
+  gtk_icon_theme_get_for_display (gdk_display_get_default ());
+  g_settings_schema_source_get_default ();
+
+  /* A screenshot shows where a page slides to, not half of it. */
+  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
 }

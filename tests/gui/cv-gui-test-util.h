@@ -32,4 +32,10 @@ GtkWindow *cv_gui_find_toplevel (GType type);
  * GtkLabel/GtkButton/AdwPreferencesRow text is @text (NULL: any), or NULL. */
 GtkWidget *cv_gui_find_widget (GtkWidget *root, GType type, const char *text);
 
+/* g_test_init () with a private HOME and XDG directories for each test case (the machines
+ * file, the agent's key, the embedded gateway's state), then GTK.  The icon theme and the
+ * settings schemas are looked up first, while the system's data dirs are still visible.
+ * Animations are off, so that each screenshot shows a state, not a transition. */
+void cv_gui_test_init (int *argc, char ***argv);
+
 G_END_DECLS

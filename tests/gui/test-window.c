@@ -1,122 +1,17 @@
 /* test-window.c: the main window on a real display: shown, drawn, About, saved, closed. */
 #include "cv-version.h"
 
-#include <gtk/gtk.h>
+#include <adwaita.h>
 
 #include "cv-application.h"
+#include "cv-gui-test-app.h"
+#include "cv-gui-test-util.h"
 #include "cv-window.h"
 
-/* How long any one wait may take before the test fails instead of hanging. */
-#define WAIT_SECONDS 15
-
-typedef gboolean (*Condition) (gpointer data);
-
 static gboolean
-set_flag (gpointer user_data)
+about_window_shown (gpointer data)
 {
-  gboolean *flag = user_data;
-
-  *flag = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-wait_until (Condition condition, gpointer data, const char *what)
-{
-  gboolean timed_out = FALSE;
-  guint timeout_id = g_timeout_add_seconds (WAIT_SECONDS, set_flag, &timed_out);
-
-  while (!condition (data) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-
-  if (timed_out)
-    g_error ("gave up after %d s waiting for %s", WAIT_SECONDS, what);
-  g_source_remove (timeout_id);
-}
-
-static gboolean
-is_mapped (gpointer data)
-{
-  return gtk_widget_get_mapped (GTK_WIDGET (data));
-}
-
-static gboolean
-is_true (gpointer data)
-{
-  return *(gboolean *) data;
-}
-
-static void
-after_paint (GdkFrameClock *clock, gpointer user_data)
-{
-  gboolean *painted = user_data;
-
-  *painted = TRUE;
-}
-
-/* Map @widget's window and wait for a frame to be painted after asking for one. */
-static void
-wait_for_draw (GtkWidget *widget)
-{
-  GdkFrameClock *clock;
-  gboolean painted = FALSE;
-  gulong handler;
-
-  wait_until (is_mapped, widget, "the window to be mapped");
-
-  clock = gtk_widget_get_frame_clock (widget);
-  g_assert_nonnull (clock);
-  handler = g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint), &painted);
-  gtk_widget_queue_draw (widget);
-  wait_until (is_true, &painted, "the window to be drawn");
-  g_signal_handler_disconnect (clock, handler);
-}
-
-static gboolean
-is_finalized (gpointer data)
-{
-  return *(gpointer *) data == NULL;
-}
-
-static GtkAboutDialog *
-find_about_dialog (void)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr (GtkWindow) window = g_list_model_get_item (toplevels, i);
-
-      if (GTK_IS_ABOUT_DIALOG (window) && gtk_widget_get_mapped (GTK_WIDGET (window)))
-        return GTK_ABOUT_DIALOG (window);
-    }
-
-  return NULL;
-}
-
-static gboolean
-about_dialog_shown (gpointer data)
-{
-  return find_about_dialog () != NULL;
-}
-
-static CvApplication *
-registered_application (void)
-{
-  g_autoptr (GError) error = NULL;
-  CvApplication *app;
-
-  /* Non-unique: a running Culvert on the same session bus must not take the test's place. */
-  /* clang-format off */
-  app = g_object_new (CV_TYPE_APPLICATION,
-                      "application-id", CV_APPLICATION_ID,
-                      "flags", G_APPLICATION_NON_UNIQUE,
-                      NULL);
-  /* clang-format on */
-  g_application_register (G_APPLICATION (app), NULL, &error);
-  g_assert_no_error (error);
-
-  return app;
+  return cv_gui_find_toplevel (ADW_TYPE_ABOUT_WINDOW) != NULL;
 }
 
 static void
@@ -133,12 +28,12 @@ test_window_present_about_quit (void)
   g_autoptr (CvApplication) app = NULL;
   g_autoptr (GSettings) settings = g_settings_new (CV_APPLICATION_ID);
   CvWindow *window;
-  GtkAboutDialog *about;
+  GtkWindow *about;
   GtkStack *stack;
   gpointer about_alive;
 
   reset_settings (settings);
-  app = registered_application ();
+  app = cv_gui_test_application_new ();
 
   /* What the desktop does at launch. */
   g_application_activate (G_APPLICATION (app));
@@ -146,29 +41,41 @@ test_window_present_about_quit (void)
   g_assert_nonnull (window);
   g_object_ref (window);
 
-  wait_for_draw (GTK_WIDGET (window));
+  cv_gui_wait_for_draw (GTK_WIDGET (window));
   g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (window)), ==, "Culvert");
-  stack = GTK_STACK (gtk_widget_get_template_child (GTK_WIDGET (window), CV_TYPE_WINDOW, "stack"));
-  g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "welcome");
+  /* No machines saved in a new home: the empty state. */
+  stack = cv_gui_test_child (window, CV_TYPE_WINDOW, "list_stack");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "empty");
 
-  /* Ctrl+Q is bound to quit. */
+  /* The app's accelerators. */
   {
-    g_auto (GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app),
-                                                                   "app.quit");
-    g_assert_true (g_strv_contains ((const char *const *) accels, "<Control>q"));
+    static const char *const expected[][2] = {
+      { "app.quit", "<Control>q" },
+      { "app.preferences", "<Control>comma" },
+      { "app.import", "<Control>o" },
+      { "app.shortcuts", "<Control>question" },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS (expected); i++)
+      {
+        g_auto (GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app),
+                                                                       expected[i][0]);
+
+        g_assert_true (g_strv_contains ((const char *const *) accels, expected[i][1]));
+      }
   }
 
-  /* About: a dialog over the window, with the version. */
+  /* About: a window over the main one, with the version. */
   g_action_group_activate_action (G_ACTION_GROUP (app), "about", NULL);
-  wait_until (about_dialog_shown, NULL, "the About dialog");
-  about = find_about_dialog ();
-  g_assert_cmpstr (gtk_about_dialog_get_version (about), ==, CV_VERSION);
-  g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (about)) == GTK_WINDOW (window));
+  cv_gui_wait_until (about_window_shown, NULL, "the About window");
+  about = cv_gui_find_toplevel (ADW_TYPE_ABOUT_WINDOW);
+  g_assert_cmpstr (adw_about_window_get_version (ADW_ABOUT_WINDOW (about)), ==, CV_VERSION);
+  g_assert_true (gtk_window_get_transient_for (about) == GTK_WINDOW (window));
 
   about_alive = about;
   g_object_add_weak_pointer (G_OBJECT (about), &about_alive);
-  gtk_window_close (GTK_WINDOW (about));
-  wait_until (is_finalized, &about_alive, "the About dialog to go away");
+  gtk_window_close (about);
+  cv_gui_wait_finalized (&about_alive, "the About window to go away");
 
   /* Quit closes the window, which saves its size on the way out. */
   gtk_window_set_default_size (GTK_WINDOW (window), 700, 500);
@@ -192,7 +99,7 @@ test_window_restores_size (void)
   reset_settings (settings);
   g_settings_set_int (settings, "window-width", 640);
   g_settings_set_int (settings, "window-height", 400);
-  app = registered_application ();
+  app = cv_gui_test_application_new ();
 
   window = g_object_ref (cv_window_new (app));
   gtk_window_get_default_size (GTK_WINDOW (window), &width, &height);
@@ -200,7 +107,7 @@ test_window_restores_size (void)
   g_assert_cmpint (height, ==, 400);
 
   gtk_window_present (GTK_WINDOW (window));
-  wait_for_draw (GTK_WIDGET (window));
+  cv_gui_wait_for_draw (GTK_WIDGET (window));
 
   gtk_window_close (GTK_WINDOW (window));
   g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 640);
@@ -213,7 +120,7 @@ test_window_restores_size (void)
 int
 main (int argc, char *argv[])
 {
-  gtk_test_init (&argc, &argv, NULL);
+  cv_gui_test_init (&argc, &argv);
 
   g_test_add_func ("/gui/window/present-about-quit", test_window_present_about_quit);
   g_test_add_func ("/gui/window/restores-size", test_window_restores_size);

@@ -1,0 +1,47 @@
+/* cv-window-private.h: what cv-window.c and cv-window-dialogs.c share of the main window,
+ * one class split by topic (the list and its actions; the dialogs and toasts). */
+#pragma once
+
+#include "cv-machine-page.h"
+#include "cv-service-link.h"
+#include "cv-window.h"
+
+G_BEGIN_DECLS
+
+struct _CvWindow {
+  AdwApplicationWindow parent_instance;
+
+  CvApplication *application; /* weak */
+  GSettings *settings;
+  GtkCustomFilter *filter; /* owned by filtered */
+  GtkFilterListModel *filtered;
+  char *search_text; /* case-folded, or NULL */
+
+  /* template children */
+  AdwToastOverlay *toast_overlay;
+  AdwLeaflet *leaflet;
+  GtkMenuButton *primary_menu_button;
+  GtkWidget *add_button;
+  GtkWidget *search_button;
+  GtkRevealer *keyring_revealer;
+  gboolean keyring_dismissed;
+  GtkSearchBar *search_bar;
+  GtkSearchEntry *search_entry;
+  GtkStack *list_stack;
+  GtkListBox *list_box;
+  AdwStatusPage *broken_page;
+  CvMachinePage *machine_page;
+};
+
+/* The connection of the machine whose id is @parameter ("s"), or NULL. */
+CvMachineConnection *cv_window_lookup_connection (CvWindow *self, GVariant *parameter);
+
+/* cv-window-dialogs.c */
+/* Opens @link's service with its launcher; a failure is told in a toast (FALSE). */
+gboolean cv_window_launch_service (CvWindow *self,
+                                   CvMachineConnection *connection,
+                                   CvServiceLink *link);
+void cv_window_export_machine (GtkWidget *widget, const char *action_name, GVariant *parameter);
+void cv_window_delete_machine (GtkWidget *widget, const char *action_name, GVariant *parameter);
+
+G_END_DECLS
