@@ -1,7 +1,9 @@
 /* cv-gui-e2e.c: the end-to-end GUI tests' real processes and services, bounded and reaped. */
 #include "cv-version.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -15,6 +17,11 @@ static char *test_dir;
 static char *system_path;
 static GPtrArray *children; /* GSubprocess */
 
+/* For the crash handler, which may not allocate: the children's log files. */
+#define MAX_LOGS 8
+static char crash_logs[MAX_LOGS][512];
+static int n_crash_logs;
+
 static void
 at_exit (void)
 {
@@ -27,6 +34,59 @@ at_exit (void)
       kill (stray, SIGKILL);
       waitpid (stray, NULL, 0);
     }
+}
+
+static void
+write_all (int fd, const char *text, size_t len)
+{
+  while (len > 0)
+    {
+      ssize_t n = write (fd, text, len);
+
+      if (n <= 0)
+        return;
+      text += n;
+      len -= n;
+    }
+}
+
+/* A failed assertion or g_error () aborts (SIGABRT, SIGTRAP) without running atexit ():
+ * the children's logs go to stderr, where meson keeps them, and every child is killed.
+ * The viewer the app started would otherwise keep meson's output pipe open, and meson
+ * wait for it until the test's timeout.  Only async-signal-safe calls, but for the /proc
+ * walk, which a dying test can afford. */
+static void
+on_crash (int signum)
+{
+  static const char banner[] = "\n==== the e2e children's logs ====\n";
+  char buffer[4096];
+  GPid stray;
+
+  write_all (STDERR_FILENO, banner, sizeof banner - 1);
+  for (int i = 0; i < n_crash_logs; i++)
+    {
+      int fd = open (crash_logs[i], O_RDONLY);
+      off_t size;
+      ssize_t n;
+
+      if (fd < 0)
+        continue;
+      write_all (STDERR_FILENO, "---- ", 5);
+      write_all (STDERR_FILENO, crash_logs[i], strlen (crash_logs[i]));
+      write_all (STDERR_FILENO, "\n", 1);
+      size = lseek (fd, 0, SEEK_END);
+      lseek (fd, size > (off_t) sizeof buffer ? size - (off_t) sizeof buffer : 0, SEEK_SET);
+      while ((n = read (fd, buffer, sizeof buffer)) > 0)
+        write_all (STDERR_FILENO, buffer, n);
+      close (fd);
+    }
+  while ((stray = cv_e2e_find_child (NULL, NULL)) != 0)
+    {
+      kill (stray, SIGKILL);
+      waitpid (stray, NULL, 0);
+    }
+  signal (signum, SIG_DFL);
+  raise (signum);
 }
 
 void
@@ -47,6 +107,9 @@ cv_e2e_init (const char *dir, const char *path)
   system_path = g_strdup (path);
   children = g_ptr_array_new_with_free_func (g_object_unref);
   atexit (at_exit);
+  signal (SIGABRT, on_crash);
+  signal (SIGTRAP, on_crash);
+  g_test_message ("children's logs in %s", dir);
 }
 
 char *
@@ -114,8 +177,9 @@ die_with_parent (gpointer user_data)
   prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 }
 
-GSubprocess *
-cv_e2e_spawn (const char *name, const char *const *env_extra, const char *const *argv)
+/* @pass_fd, when not -1, becomes the child's descriptor 3 (and is closed here). */
+static GSubprocess *
+spawn_full (const char *name, const char *const *env_extra, const char *const *argv, int pass_fd)
 {
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GError) error = NULL;
@@ -126,18 +190,28 @@ cv_e2e_spawn (const char *name, const char *const *env_extra, const char *const 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE);
   g_subprocess_launcher_set_stdout_file_path (launcher, path);
   g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  if (pass_fd != -1)
+    g_subprocess_launcher_take_fd (launcher, pass_fd, 3);
   for (gsize i = 0; env_extra != NULL && env_extra[i] != NULL; i++)
     {
       g_auto (GStrv) pair = g_strsplit (env_extra[i], "=", 2);
 
       g_subprocess_launcher_setenv (launcher, pair[0], pair[1], TRUE);
     }
+  if (n_crash_logs < MAX_LOGS && strlen (path) < sizeof crash_logs[0])
+    strcpy (crash_logs[n_crash_logs++], path);
   process = g_subprocess_launcher_spawnv (launcher, argv, &error);
   if (process == NULL)
     g_error ("could not start %s (%s): %s", name, args, error->message);
   g_test_message ("started %s (pid %s): %s", name, g_subprocess_get_identifier (process), args);
   g_ptr_array_add (children, g_object_ref (process));
   return process;
+}
+
+GSubprocess *
+cv_e2e_spawn (const char *name, const char *const *env_extra, const char *const *argv)
+{
+  return spawn_full (name, env_extra, argv, -1);
 }
 
 static gboolean
@@ -244,15 +318,28 @@ cv_e2e_stop (GSubprocess *process)
 void
 cv_e2e_kill_all (void)
 {
+  gint64 deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+  gboolean running = TRUE;
+
   if (children == NULL)
     return;
+  /* SIGTERM first: an X server that gets it removes its socket and lock file, which a
+   * SIGKILL leaves behind in /tmp. */
   for (guint i = 0; i < children->len; i++)
+    if (g_subprocess_get_identifier (children->pdata[i]) != NULL)
+      g_subprocess_send_signal (children->pdata[i], SIGTERM);
+  while (running && g_get_monotonic_time () < deadline)
     {
-      GSubprocess *process = children->pdata[i];
-
-      if (g_subprocess_get_identifier (process) != NULL)
-        g_subprocess_force_exit (process);
+      running = FALSE;
+      /* GLib's worker thread reaps them; the identifier goes when it has. */
+      for (guint i = 0; i < children->len; i++)
+        running |= g_subprocess_get_identifier (children->pdata[i]) != NULL;
+      if (running)
+        g_usleep (10000);
     }
+  for (guint i = 0; i < children->len; i++)
+    if (g_subprocess_get_identifier (children->pdata[i]) != NULL)
+      g_subprocess_force_exit (children->pdata[i]);
   g_ptr_array_set_size (children, 0);
 }
 
@@ -384,6 +471,33 @@ cv_e2e_start_share_command (const char *command_line)
   return spawn_share (password, args);
 }
 
+/* What -displayfd writes: the display number and a newline. */
+static char *
+read_display (int fd)
+{
+  char number[16] = "";
+  gsize length = 0;
+  gint64 deadline = g_get_monotonic_time () + CV_GUI_WAIT_SECONDS * G_USEC_PER_SEC;
+
+  while (length == 0 || number[length - 1] != '\n')
+    {
+      struct pollfd poll_fd = { fd, POLLIN, 0 };
+      gint64 left = deadline - g_get_monotonic_time ();
+      ssize_t n;
+
+      if (left <= 0 || poll (&poll_fd, 1, left / 1000) <= 0)
+        g_error ("gave up after %d s waiting for Xtigervnc to say its display",
+                 CV_GUI_WAIT_SECONDS);
+      n = read (fd, number + length, sizeof number - 1 - length);
+      if (n <= 0)
+        g_error ("Xtigervnc ended before it said its display:\n%s", cv_e2e_read_log ("xtigervnc"));
+      length += n;
+      g_assert_cmpuint (length, <, sizeof number - 1);
+    }
+  number[length - 1] = '\0';
+  return g_strdup_printf (":%s", number);
+}
+
 guint16
 cv_e2e_start_vnc_server (void)
 {
@@ -392,21 +506,18 @@ cv_e2e_start_vnc_server (void)
   g_autofree char *display = NULL;
   g_autofree char *xtigervnc = need_program ("Xtigervnc");
   g_autofree char *xmessage = NULL;
+  int fds[2];
 
-  /* A display number no X server holds (Xvfb of xvfb-run -a starts at 99). */
-  for (int n = 40; n < 90 && display == NULL; n++)
-    {
-      g_autofree char *lock = g_strdup_printf ("/tmp/.X%d-lock", n);
-      g_autofree char *socket = g_strdup_printf ("/tmp/.X11-unix/X%d", n);
-
-      if (!g_file_test (lock, G_FILE_TEST_EXISTS) && !g_file_test (socket, G_FILE_TEST_EXISTS))
-        display = g_strdup_printf (":%d", n);
-    }
-  g_assert_nonnull (display);
-  cv_e2e_spawn ("xtigervnc", NULL,
-                (const char *const[]){ xtigervnc, display, "-rfbport", port_text, "-localhost",
-                                       "-SecurityTypes", "None", "-desktop", "test", "-geometry",
-                                       "640x400", NULL });
+  /* The server picks a free display itself and writes its number to descriptor 3: no
+   * guessing, and stale locks of killed servers are its business. */
+  g_assert_cmpint (pipe (fds), ==, 0);
+  spawn_full ("xtigervnc", NULL,
+              (const char *const[]){ xtigervnc, "-displayfd", "3", "-rfbport", port_text,
+                                     "-localhost", "-SecurityTypes", "None", "-desktop", "test",
+                                     "-geometry", "640x400", NULL },
+              fds[1]);
+  display = read_display (fds[0]);
+  close (fds[0]);
   g_free (cv_e2e_wait_for_log ("xtigervnc", "Listening for VNC connections"));
   /* Something on the shared screen, for the viewer's screenshot to show. */
   xmessage = cv_e2e_find_program ("xmessage");
