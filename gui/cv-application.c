@@ -217,15 +217,23 @@ static void
 cv_application_quit (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   CvApplication *self = CV_APPLICATION (user_data);
-  g_autolist (GtkWindow) windows = NULL;
+  g_autoptr (GPtrArray) windows = g_ptr_array_new ();
 
   /* Close rather than destroy, so every window saves its state on the way out;
    * the application ends when its last window is gone.  Closing one window can
    * destroy another, hence the references. */
   for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self)); l != NULL; l = l->next)
-    windows = g_list_prepend (windows, g_object_ref (l->data));
-  for (GList *l = windows; l != NULL; l = l->next)
-    gtk_window_close (l->data);
+    g_ptr_array_add (windows, g_object_ref (l->data));
+  for (guint i = 0; i < windows->len; i++)
+    gtk_window_close (windows->pdata[i]);
+  /* Our references are the last ones now.  A window over another one (the gateway window,
+   * an editor) lets go of its parent when it is finalized, so it must go first: GTK 4.8
+   * would otherwise disconnect from a parent that is gone already. */
+  for (guint i = 0; i < windows->len; i++)
+    if (gtk_window_get_transient_for (windows->pdata[i]) != NULL)
+      g_clear_object (&windows->pdata[i]);
+  for (guint i = 0; i < windows->len; i++)
+    g_clear_object (&windows->pdata[i]);
 }
 
 static const GActionEntry app_actions[] = {

@@ -237,6 +237,12 @@ cv_gateway_session_row_dispose (GObject *object)
 {
   CvGatewaySessionRow *self = CV_GATEWAY_SESSION_ROW (object);
 
+  /* Now, not when this row is finalized: the reference dropped here may be the gateway's
+   * last, and a handler left on a finalized gateway is a use after free. */
+  if (self->gateway != NULL)
+    g_signal_handlers_disconnect_by_data (self->gateway, self);
+  if (self->session != NULL)
+    g_signal_handlers_disconnect_by_data (self->session, self);
   g_clear_object (&self->gateway);
   g_clear_object (&self->session);
   g_clear_pointer (&self->command, cv_secret_free);

@@ -339,6 +339,8 @@ cv_gateway_window_dispose (GObject *object)
           g_autoptr (CvEmbeddedSession) session = g_list_model_get_item (sessions, i);
           cv_embedded_session_forget_passwords (session);
         }
+      /* Before the reference goes, which may be the gateway's last (see the session row). */
+      g_signal_handlers_disconnect_by_data (self->gateway, self);
     }
   g_clear_error (&self->start_error);
   g_clear_object (&self->settings);

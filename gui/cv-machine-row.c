@@ -209,6 +209,13 @@ cv_machine_row_dispose (GObject *object)
   CvMachineRow *self = CV_MACHINE_ROW (object);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), CV_TYPE_MACHINE_ROW);
+  /* Before the reference goes, which may be the connection's last. */
+  if (self->connection != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->connection, self);
+      g_signal_handlers_disconnect_by_data (cv_machine_connection_get_machine (self->connection),
+                                            self);
+    }
   g_clear_object (&self->connection);
 
   G_OBJECT_CLASS (cv_machine_row_parent_class)->dispose (object);

@@ -144,6 +144,12 @@ cv_service_link_row_dispose (GObject *object)
 {
   CvServiceLinkRow *self = CV_SERVICE_LINK_ROW (object);
 
+  /* Before the reference goes, which may be the link's last. */
+  if (self->link != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->link, self);
+      g_signal_handlers_disconnect_by_data (cv_service_link_get_service (self->link), self);
+    }
   g_clear_object (&self->link);
 
   G_OBJECT_CLASS (cv_service_link_row_parent_class)->dispose (object);

@@ -75,7 +75,10 @@ cv_machine_connection_dispose (GObject *object)
       g_clear_pointer (&self->tick, g_source_unref);
     }
   if (self->machine != NULL)
-    g_signal_handlers_disconnect_by_data (cv_machine_get_services (self->machine), self);
+    {
+      g_signal_handlers_disconnect_by_data (cv_machine_get_services (self->machine), self);
+      g_signal_handlers_disconnect_by_data (self->machine, self);
+    }
   G_OBJECT_CLASS (cv_machine_connection_parent_class)->dispose (object);
 }
 

@@ -121,8 +121,17 @@ class Desktop:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def run_app(desktop, argv, screenshot, env=None):
-    """Start @argv, wait for its window, screenshot, SIGTERM; return its stderr."""
+def activate(desktop, action):
+    """Activate app.@action through the app's D-Bus actions, as a desktop shell would."""
+    subprocess.run(["gdbus", "call", "--session", "--dest", "org.culvert.Culvert",
+                    "--object-path", "/org/culvert/Culvert",
+                    "--method", "org.gtk.Actions.Activate", action, "[]", "{}"],
+                   env=desktop.env, check=True, timeout=10, stdout=subprocess.DEVNULL)
+
+
+def run_app(desktop, argv, screenshot, env=None, before_quit=None):
+    """Start @argv, wait for its window, screenshot, call @before_quit, SIGTERM; return
+    its stderr."""
     err_path = os.path.join(desktop.tmp, "app.stderr")
     with open(err_path, "w") as err:
         app = subprocess.Popen(argv, env=env or desktop.env, stdout=subprocess.DEVNULL,
@@ -154,6 +163,8 @@ def run_app(desktop, argv, screenshot, env=None):
                        check=True, timeout=10)
         print("# screenshot: %s" % window_path)
 
+        if before_quit is not None:
+            before_quit()
         app.send_signal(signal.SIGTERM)
         try:
             code = app.wait(10)
@@ -180,6 +191,23 @@ def test_run_app(source, build):
         bad = [line for line in stderr.splitlines() if BAD_STDERR.search(line)]
         check(not bad, "the app's stderr has: %s" % "\n".join(bad))
         check("not installed" not in stderr, "run-app did not give the app its schema")
+    finally:
+        desktop.close()
+
+
+def test_quit_with_gateway_window(source, build):
+    """SIGTERM while the gateway window is open: its widgets let go of the gateway before
+    the app does (a handler left on a finalized gateway was a use after free)."""
+    desktop = Desktop(build)
+    try:
+        def open_gateway_window():
+            activate(desktop, "gateway")
+            wait_until(lambda: [w for w in window_ids("Gateway on This Computer")
+                                if is_viewable(w)], "the gateway window")
+        stderr = run_app(desktop, [os.path.join(source, "build-aux", "run-app"), build],
+                         "run-app-gateway.png", before_quit=open_gateway_window)
+        bad = [line for line in stderr.splitlines() if BAD_STDERR.search(line)]
+        check(not bad, "the app's stderr has: %s" % "\n".join(bad))
     finally:
         desktop.close()
 
@@ -225,6 +253,8 @@ def main():
                                 sys.executable, os.path.abspath(__file__), source, build],
                    env)
     cases = [("the app starts through build-aux/run-app and quits on SIGTERM", test_run_app),
+             ("SIGTERM with the gateway window open quits cleanly",
+              test_quit_with_gateway_window),
              ("without an installed schema the app says so and opens", test_no_schema),
              ("run-app without a build says how to build", test_run_app_without_build)]
     print("1..%d" % len(cases), flush=True)
