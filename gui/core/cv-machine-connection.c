@@ -548,7 +548,9 @@ cv_machine_connection_connect (CvMachineConnection *self)
                                 on_password, g_object_ref (self));
 }
 
-/* @fingerprint: the key "trust-requested" showed, as the person accepted it */
+/* @fingerprint: the key "trust-requested" showed, as the person accepted it.  Only that
+ * key is pinned: any other (a stale dialog's, a caller's mistake) pins nothing and stops
+ * the attempt, so that what is trusted is always what the person was shown. */
 void
 cv_machine_connection_trust (CvMachineConnection *self, const char *fingerprint)
 {
@@ -560,7 +562,17 @@ cv_machine_connection_trust (CvMachineConnection *self, const char *fingerprint)
   if (self->state != CV_CONNECTION_STATE_NEEDS_TRUST)
     return;
   normalized = cv_fingerprint_normalize (fingerprint, NULL);
-  g_return_if_fail (normalized != NULL);
+  if (normalized == NULL || self->offered_fingerprint == NULL
+      || !cv_fingerprint_equal (normalized, self->offered_fingerprint))
+    {
+      g_clear_pointer (&self->offered_fingerprint, g_free);
+      cv_machine_connection_fail (
+        self, g_error_new_literal (CV_APP_ERROR, CV_APP_ERROR_UNTRUSTED,
+                                   _ ("The key that was trusted is not the one the gateway "
+                                      "presented, so Culvert trusted nothing and did not "
+                                      "connect. Connect again to see the gateway’s key.")));
+      return;
+    }
 
   g_clear_pointer (&self->offered_fingerprint, g_free);
   cv_machine_set_fingerprint (self->machine, normalized);

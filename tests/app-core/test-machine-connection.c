@@ -661,6 +661,55 @@ test_disconnect_while_asking (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (cv_gateway_get_n_links (fixture->gateway), ==, 1);
 }
 
+/* trust () with a key other than the one offered pins nothing and connects nowhere: what
+ * is trusted is what the person was shown.  Asked again, the shown key connects. */
+static void
+test_trust_other_key (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvIdentity) other = cv_identity_load_or_create (fixture->dir, "other", "other", NULL,
+                                                             &error);
+  const GError *failed;
+
+  g_assert_no_error (error);
+  cv_machine_connection_connect (fixture->connection);
+  wait_state (fixture, CV_CONNECTION_STATE_NEEDS_TRUST);
+  g_assert_cmpstr (fixture->trust_fingerprint, !=, cv_identity_get_fingerprint (other));
+
+  cv_machine_connection_trust (fixture->connection, cv_identity_get_fingerprint (other));
+  g_assert_cmpuint (cv_machine_connection_get_state (fixture->connection), ==,
+                    CV_CONNECTION_STATE_FAILED);
+  failed = cv_machine_connection_get_error (fixture->connection);
+  g_assert_error ((GError *) failed, CV_APP_ERROR, CV_APP_ERROR_UNTRUSTED);
+  g_test_message ("other key: %s", failed->message);
+  g_assert_null (cv_machine_get_fingerprint (fixture->machine));
+  g_assert_false (cv_service_link_get_listening (service_link (fixture)));
+  cv_app_test_net_iterate (300);
+  g_assert_cmpuint (cv_gateway_get_n_links (fixture->gateway), ==, 1); /* the share agent */
+  g_assert_cmpuint (fixture->n_connected, ==, 0);
+
+  /* Not a fingerprint at all: the same. */
+  cv_machine_connection_connect (fixture->connection);
+  wait_state (fixture, CV_CONNECTION_STATE_NEEDS_TRUST);
+  cv_machine_connection_trust (fixture->connection, "not a key");
+  g_assert_cmpuint (cv_machine_connection_get_state (fixture->connection), ==,
+                    CV_CONNECTION_STATE_FAILED);
+  g_assert_null (cv_machine_get_fingerprint (fixture->machine));
+
+  /* The shown key, in another spelling (upper case), is the shown key. */
+  cv_machine_connection_connect (fixture->connection);
+  wait_state (fixture, CV_CONNECTION_STATE_NEEDS_TRUST);
+  {
+    g_autofree char *upper = g_ascii_strup (fixture->trust_fingerprint, -1);
+
+    cv_machine_connection_trust (fixture->connection, upper);
+  }
+  g_assert_cmpstr (cv_machine_get_fingerprint (fixture->machine), ==,
+                   cv_identity_get_fingerprint (fixture->gateway_identity));
+  wait_state (fixture, CV_CONNECTION_STATE_CONNECTED);
+  g_assert_cmpuint (fixture->n_trust_requested, ==, 3);
+}
+
 typedef struct {
   const char *path;
   const char *contents;
@@ -738,6 +787,7 @@ main (int argc, char *argv[])
   add ("presence", test_presence);
   add ("no-password", test_no_password);
   add ("disconnect-while-asking", test_disconnect_while_asking);
+  add ("trust-other-key", test_trust_other_key);
   add ("launch", test_launch);
   return cv_app_test_finish (test_dir, g_test_run ());
 }
