@@ -466,7 +466,9 @@ on_first_probe (GObject *source, GAsyncResult *result, gpointer user_data)
   g_free (self->offered_fingerprint);
   self->offered_fingerprint = g_strdup (fingerprint);
   cv_machine_connection_set_state (self, CV_CONNECTION_STATE_NEEDS_TRUST);
-  cv_machine_connection_emit (self, SIGNAL_TRUST_REQUESTED, fingerprint, NULL);
+  /* A handler of "state" may have disconnected: then nobody is to be asked. */
+  if (self->state == CV_CONNECTION_STATE_NEEDS_TRUST)
+    cv_machine_connection_emit (self, SIGNAL_TRUST_REQUESTED, fingerprint, NULL);
 }
 
 static void

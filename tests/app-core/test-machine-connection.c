@@ -710,6 +710,69 @@ test_trust_other_key (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (fixture->n_trust_requested, ==, 3);
 }
 
+static void
+disconnect_when_online (CvMachineConnection *connection, GParamSpec *pspec, Fixture *fixture)
+{
+  if (cv_machine_connection_get_presence (connection) == CV_PRESENCE_ONLINE)
+    cv_machine_connection_disconnect (connection);
+}
+
+static void
+disconnect_on_a_channel (CvMachineConnection *connection, GParamSpec *pspec, Fixture *fixture)
+{
+  if (cv_machine_connection_get_n_channels (connection) > 0)
+    cv_machine_connection_disconnect (connection);
+}
+
+/* A handler of the connection's notifications that disconnects, while the engine's agent
+ * is telling the connection something: it stays disconnected (nothing after the handler
+ * sets it back), and the agent is stopped outside its own signal. */
+static void
+test_disconnect_in_handler (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  gulong handler;
+  guint16 port;
+
+  /* The machine comes online with the link: the handler ends it right there. */
+  trust_gateway (fixture);
+  handler = g_signal_connect (fixture->connection, "notify::presence",
+                              G_CALLBACK (disconnect_when_online), fixture);
+  cv_machine_connection_connect (fixture->connection);
+  wait_state (fixture, CV_CONNECTION_STATE_IDLE);
+  cv_app_test_net_iterate (300);
+  g_assert_cmpuint (cv_machine_connection_get_state (fixture->connection), ==,
+                    CV_CONNECTION_STATE_IDLE);
+  g_assert_cmpuint (cv_machine_connection_get_presence (fixture->connection), ==,
+                    CV_PRESENCE_UNKNOWN);
+  g_assert_false (cv_service_link_get_listening (service_link (fixture)));
+  g_assert_null (cv_machine_connection_get_error (fixture->connection));
+  g_signal_handler_disconnect (fixture->connection, handler);
+
+  /* A client's channel opens: the handler of "n-channels" ends it. */
+  handler = g_signal_connect (fixture->connection, "notify::n-channels",
+                              G_CALLBACK (disconnect_on_a_channel), fixture);
+  cv_machine_connection_connect (fixture->connection);
+  wait_state (fixture, CV_CONNECTION_STATE_CONNECTED);
+  port = cv_service_link_get_port (service_link (fixture));
+  /* The transfer is cut short; that it ends is what counts. */
+  if (!cv_app_test_transfer_finish (cv_app_test_transfer_start (port, PAYLOAD_SIZE, 5), &error))
+    g_test_message ("cut short: %s", error->message);
+  g_clear_error (&error);
+  wait_state (fixture, CV_CONNECTION_STATE_IDLE);
+  cv_app_test_net_iterate (300);
+  g_assert_cmpuint (cv_machine_connection_get_state (fixture->connection), ==,
+                    CV_CONNECTION_STATE_IDLE);
+  g_assert_true (cv_app_test_port_refuses (port));
+  g_signal_handler_disconnect (fixture->connection, handler);
+
+  /* And it connects again as usual. */
+  cv_machine_connection_connect (fixture->connection);
+  wait_state (fixture, CV_CONNECTION_STATE_CONNECTED);
+  wait_presence (fixture, CV_PRESENCE_ONLINE, "the machine to be online");
+  assert_data_flows (fixture);
+}
+
 typedef struct {
   const char *path;
   const char *contents;
@@ -788,6 +851,7 @@ main (int argc, char *argv[])
   add ("no-password", test_no_password);
   add ("disconnect-while-asking", test_disconnect_while_asking);
   add ("trust-other-key", test_trust_other_key);
+  add ("disconnect-in-handler", test_disconnect_in_handler);
   add ("launch", test_launch);
   return cv_app_test_finish (test_dir, g_test_run ());
 }
