@@ -527,11 +527,21 @@ void
 cv_machine_connection_connect (CvMachineConnection *self)
 {
   g_autoptr (GMainContextPusher) pusher = NULL;
+  g_autoptr (GError) invalid = NULL;
 
   g_return_if_fail (CV_IS_MACHINE_CONNECTION (self));
 
   if (self->state != CV_CONNECTION_STATE_IDLE && self->state != CV_CONNECTION_STATE_FAILED)
     return;
+  /* A machine the editor would not save (one hand-written in machines.json) has nothing to
+   * dial, or no session to log in to: said as the editor says it. */
+  if (!cv_machine_check (self->machine, &invalid))
+    {
+      cv_machine_connection_stop_presence (self);
+      cv_machine_connection_drop_agent (self);
+      cv_machine_connection_fail (self, g_steal_pointer (&invalid));
+      return;
+    }
   cv_machine_connection_stop_presence (self);
   cv_machine_connection_drop_agent (self);
   g_cancellable_cancel (self->cancellable);

@@ -710,6 +710,42 @@ test_trust_other_key (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (fixture->n_trust_requested, ==, 3);
 }
 
+/* A machine the editor would not save (hand-written in machines.json: no gateway, no
+ * session): connect () says what is missing, as the editor would; nothing is dialled. */
+static void
+test_unfinished_machine (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (CvMachine) machine = cv_machine_new ();
+  g_autoptr (CvMachineService) service = cv_machine_service_new (CV_SERVICE_PRESET_VNC);
+  g_autoptr (CvMachineConnection) connection = NULL;
+  g_autofree char *state_dir = g_build_filename (fixture->dir, "app", NULL);
+  const GError *error;
+
+  cv_machine_set_name (machine, "Half done");
+  cv_machine_service_set_target_port (service, fixture->service_port);
+  cv_machine_add_service (machine, service);
+  cv_secret_store_remember_for_run (fixture->secrets, cv_machine_get_id (machine),
+                                    CONNECT_PASSWORD);
+  connection = cv_machine_connection_new (machine, fixture->secrets, state_dir);
+  cv_machine_connection_watch_presence (connection, TRUE);
+  cv_machine_connection_connect (connection);
+  g_assert_cmpuint (cv_machine_connection_get_state (connection), ==, CV_CONNECTION_STATE_FAILED);
+  error = cv_machine_connection_get_error (connection);
+  g_assert_error ((GError *) error, CV_APP_ERROR, CV_APP_ERROR_INVALID);
+  g_test_message ("unfinished: %s", error->message);
+  cv_app_test_net_iterate (300);
+  g_assert_cmpuint (cv_machine_connection_get_state (connection), ==, CV_CONNECTION_STATE_FAILED);
+
+  /* A key without an address: no presence link either. */
+  cv_machine_set_fingerprint (machine, cv_identity_get_fingerprint (fixture->gateway_identity));
+  cv_machine_connection_disconnect (connection);
+  cv_app_test_net_iterate (300);
+  g_assert_cmpuint (cv_machine_connection_get_presence (connection), ==, CV_PRESENCE_UNKNOWN);
+  g_assert_cmpuint (cv_gateway_get_n_links (fixture->gateway), ==, 1); /* the share agent */
+  cv_machine_connection_watch_presence (connection, FALSE);
+  g_assert_finalize_object (g_steal_pointer (&connection));
+}
+
 static void
 disconnect_when_online (CvMachineConnection *connection, GParamSpec *pspec, Fixture *fixture)
 {
@@ -852,6 +888,7 @@ main (int argc, char *argv[])
   add ("disconnect-while-asking", test_disconnect_while_asking);
   add ("trust-other-key", test_trust_other_key);
   add ("disconnect-in-handler", test_disconnect_in_handler);
+  add ("unfinished-machine", test_unfinished_machine);
   add ("launch", test_launch);
   return cv_app_test_finish (test_dir, g_test_run ());
 }
