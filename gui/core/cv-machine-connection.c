@@ -213,6 +213,18 @@ on_machine_changed (CvMachine *machine, GParamSpec *pspec, CvMachineConnection *
   cv_machine_connection_update_presence_watch (self);
 }
 
+static void
+on_gateway_changed (CvMachine *machine, GParamSpec *pspec, CvMachineConnection *self)
+{
+  /* The key being learned or asked about is the old address's: trusting it now would pin
+   * it for an address the person was not shown.  The attempt ends; Connect asks anew. */
+  if (self->state == CV_CONNECTION_STATE_PREPARING
+      || self->state == CV_CONNECTION_STATE_NEEDS_TRUST)
+    cv_machine_connection_disconnect (self);
+  else
+    cv_machine_connection_update_presence_watch (self);
+}
+
 /**
  * cv_machine_connection_new:
  * @state_dir: (nullable): the agent's key and pinned share agents; NULL for
@@ -235,9 +247,9 @@ cv_machine_connection_new (CvMachine *machine, CvSecretStore *secrets, const cha
                     G_CALLBACK (on_services_changed), self);
   g_signal_connect_object (machine, "notify::fingerprint", G_CALLBACK (on_machine_changed), self,
                            0);
-  g_signal_connect_object (machine, "notify::gateway-host", G_CALLBACK (on_machine_changed), self,
+  g_signal_connect_object (machine, "notify::gateway-host", G_CALLBACK (on_gateway_changed), self,
                            0);
-  g_signal_connect_object (machine, "notify::gateway-port", G_CALLBACK (on_machine_changed), self,
+  g_signal_connect_object (machine, "notify::gateway-port", G_CALLBACK (on_gateway_changed), self,
                            0);
   g_signal_connect_object (machine, "notify::session", G_CALLBACK (on_machine_changed), self, 0);
   rebuild_services (self);

@@ -809,6 +809,33 @@ test_disconnect_in_handler (Fixture *fixture, gconstpointer data)
   assert_data_flows (fixture);
 }
 
+/* The machine's gateway changes while the person is asked about the old one's key: the
+ * question is withdrawn (back to IDLE) and a late trust () pins nothing. */
+static void
+test_gateway_changed_while_asking (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *offered = NULL;
+
+  cv_machine_connection_connect (fixture->connection);
+  wait_state (fixture, CV_CONNECTION_STATE_NEEDS_TRUST);
+  offered = g_strdup (fixture->trust_fingerprint);
+  cv_machine_set_gateway (fixture->machine, "127.0.0.1", fixture->gateway_port + 1);
+  g_assert_cmpuint (cv_machine_connection_get_state (fixture->connection), ==,
+                    CV_CONNECTION_STATE_IDLE);
+  cv_machine_connection_trust (fixture->connection, offered);
+  g_assert_null (cv_machine_get_fingerprint (fixture->machine));
+  cv_app_test_net_iterate (200);
+  g_assert_cmpuint (cv_gateway_get_n_links (fixture->gateway), ==, 1);
+
+  /* Back at the real address: asked again, and it connects. */
+  cv_machine_set_gateway (fixture->machine, "127.0.0.1", fixture->gateway_port);
+  cv_machine_connection_connect (fixture->connection);
+  wait_state (fixture, CV_CONNECTION_STATE_NEEDS_TRUST);
+  g_assert_cmpuint (fixture->n_trust_requested, ==, 2);
+  cv_machine_connection_trust (fixture->connection, fixture->trust_fingerprint);
+  wait_state (fixture, CV_CONNECTION_STATE_CONNECTED);
+}
+
 typedef struct {
   const char *path;
   const char *contents;
@@ -889,6 +916,7 @@ main (int argc, char *argv[])
   add ("trust-other-key", test_trust_other_key);
   add ("disconnect-in-handler", test_disconnect_in_handler);
   add ("unfinished-machine", test_unfinished_machine);
+  add ("gateway-changed-while-asking", test_gateway_changed_while_asking);
   add ("launch", test_launch);
   return cv_app_test_finish (test_dir, g_test_run ());
 }
