@@ -495,7 +495,9 @@ cv_application_import_file (CvApplication *self, GFile *file)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (CvMachine) machine = NULL;
+  g_autofree char *notice = NULL;
   CvWindow *window;
+  GtkWindow *editor;
 
   g_return_if_fail (CV_IS_APPLICATION (self));
   g_return_if_fail (G_IS_FILE (file));
@@ -508,11 +510,21 @@ cv_application_import_file (CvApplication *self, GFile *file)
                                      "can be read again."));
       return;
     }
-  machine = cv_machine_store_import (file, &error);
+  machine = cv_machine_store_import (file, &notice, &error);
   if (machine == NULL)
     {
       cv_application_toast (self, error->message);
       return;
     }
-  gtk_window_present (GTK_WINDOW (cv_machine_editor_new (GTK_WINDOW (window), self, machine)));
+  editor = cv_machine_editor_new (GTK_WINDOW (window), self, machine);
+  gtk_window_present (editor);
+  /* Over the editor, where the services it speaks of are: a toast on the window behind
+   * would go unseen. */
+  if (notice != NULL)
+    {
+      GtkWidget *dialog = adw_message_dialog_new (editor, _ ("Commands Not Imported"), notice);
+
+      adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _ ("_Close"));
+      gtk_window_present (GTK_WINDOW (dialog));
+    }
 }

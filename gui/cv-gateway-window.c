@@ -23,6 +23,9 @@ struct _CvGatewayWindow {
   GSettings *settings;
   GError *start_error;
   gboolean filling;
+  /* Sessions being added (their passwords hashed on a thread): cancelled on dispose, when
+   * nobody is left to see the passwords, so that nothing is added then. */
+  GCancellable *cancellable;
   /* The "Add Machine" question while it is open. */
   AdwMessageDialog *add_dialog;
   GtkEntry *add_entry;
@@ -242,12 +245,23 @@ cv_gateway_window_add_entry_changed (CvGatewayWindow *self)
 }
 
 static void
+cv_gateway_window_session_added (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (CvGatewayWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvEmbeddedSession) session =
+    cv_embedded_gateway_add_session_finish (CV_EMBEDDED_GATEWAY (source), result, &error);
+
+  if (session == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
+                                      adw_toast_new (error->message));
+}
+
+static void
 cv_gateway_window_add_response (AdwMessageDialog *dialog, const char *response, gpointer user_data)
 {
   CvGatewayWindow *self = CV_GATEWAY_WINDOW (user_data);
   g_autofree char *id = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->add_entry)));
-  g_autoptr (GError) error = NULL;
-  CvEmbeddedSession *session;
 
   self->add_dialog = NULL;
   self->add_entry = NULL;
@@ -255,10 +269,8 @@ cv_gateway_window_add_response (AdwMessageDialog *dialog, const char *response, 
   if (g_strcmp0 (response, "add") != 0)
     return;
   /* The new row comes from the gateway's list, open on its passwords. */
-  session = cv_embedded_gateway_add_session (self->gateway, id, &error);
-  if (session == NULL)
-    adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
-                                      adw_toast_new (error->message));
+  cv_embedded_gateway_add_session_async (self->gateway, id, self->cancellable,
+                                         cv_gateway_window_session_added, g_object_ref (self));
 }
 
 static void
@@ -329,6 +341,8 @@ cv_gateway_window_dispose (GObject *object)
 {
   CvGatewayWindow *self = CV_GATEWAY_WINDOW (object);
 
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
   /* Shown once: whoever needed them has copied them while the window was open. */
   if (self->gateway != NULL)
     {
@@ -384,6 +398,7 @@ static void
 cv_gateway_window_init (CvGatewayWindow *self)
 {
   /* The switch's handler runs while the template is built; there is no gateway yet. */
+  self->cancellable = g_cancellable_new ();
   self->filling = TRUE;
   gtk_widget_init_template (GTK_WIDGET (self));
   self->filling = FALSE;

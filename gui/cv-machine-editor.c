@@ -257,6 +257,15 @@ cv_machine_editor_commit_idle (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The password is in the keyring (or kept for this run): the field lets it go at once.
+ * Should the machine itself fail to save, Save again keeps the one now stored, and the
+ * typed text is not left in the window meanwhile (GTK wipes an entry's old text). */
+static void
+cv_machine_editor_password_kept (CvMachineEditor *self)
+{
+  gtk_editable_set_text (GTK_EDITABLE (self->password_row), "");
+}
+
 static void
 cv_machine_editor_no_keyring_response (AdwMessageDialog *dialog,
                                        const char *response,
@@ -269,6 +278,7 @@ cv_machine_editor_no_keyring_response (AdwMessageDialog *dialog,
     {
       cv_secret_store_remember_for_run (cv_application_get_secrets (self->app),
                                         cv_machine_get_id (self->machine), password);
+      cv_machine_editor_password_kept (self);
       /* Not from inside the dialog's response: closing the editor destroys the dialog,
        * which is still finishing its own closing. */
       g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, cv_machine_editor_commit_idle, g_object_ref (self),
@@ -325,6 +335,7 @@ cv_machine_editor_password_stored (GObject *source, GAsyncResult *result, gpoint
 
   if (cv_secret_store_store_finish (CV_SECRET_STORE (source), result, &error))
     {
+      cv_machine_editor_password_kept (self);
       cv_machine_editor_commit (self);
       return;
     }

@@ -227,12 +227,67 @@ serve_sessions (CvEmbeddedGateway *self, GError **error)
   return TRUE;
 }
 
+/* Before the passwords are made: the file was read (saving before would lose what it
+ * holds), the id is one and is free. */
+static gboolean
+check_new_session (CvEmbeddedGateway *self, const char *id, GError **error)
+{
+  if (!self->loaded && !cv_embedded_gateway_load (self, error))
+    return FALSE;
+  if (!cv_config_check_session_id (id, "id", NULL))
+    {
+      g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_INVALID,
+                   _ ("“%s” cannot be a session name: use 1 to 64 letters, digits, “.”, “_” or "
+                      "“-”."),
+                   id);
+      return FALSE;
+    }
+  if (cv_embedded_gateway_find_session (self, id) != NULL)
+    {
+      g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_INVALID,
+                   _ ("This gateway already serves a machine with the session name “%s”. Choose "
+                      "another name."),
+                   id);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static CvEmbeddedSession *
+generate_session (const char *id, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  CvEmbeddedSession *session = cv_embedded_session_new_generated (id, &local_error);
+
+  if (session == NULL)
+    g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_FAILED,
+                 _ ("The passwords for “%s” could not be made: %s."), id, local_error->message);
+  return session;
+}
+
+/* After the passwords are made: into "sessions", saved, served. */
+static gboolean
+keep_session (CvEmbeddedGateway *self, CvEmbeddedSession *session, GError **error)
+{
+  guint position;
+
+  g_list_store_append (self->sessions, session);
+  position = g_list_model_get_n_items (G_LIST_MODEL (self->sessions)) - 1;
+  if (!save_sessions (self, error))
+    {
+      g_list_store_remove (self->sessions, position);
+      return FALSE;
+    }
+  return serve_sessions (self, error);
+}
+
 /**
  * cv_embedded_gateway_add_session:
  * @id: a session id: 1 to 64 letters, digits, '.', '_' or '-'; not taken
  *
- * Makes the session's two passwords (Argon2id hashes them: a fraction of a second here),
- * saves it and, if running, serves it at once.
+ * Makes the session's two passwords, saves it and, if running, serves it at once.  Argon2id
+ * hashes both here, which blocks for a fraction of a second: the app calls
+ * cv_embedded_gateway_add_session_async () instead.
  *
  * Returns: (transfer none): the session, as "sessions" holds it, with its passwords until
  *   cv_embedded_session_forget_passwords (); or NULL with @error set
@@ -241,49 +296,112 @@ CvEmbeddedSession *
 cv_embedded_gateway_add_session (CvEmbeddedGateway *self, const char *id, GError **error)
 {
   g_autoptr (CvEmbeddedSession) session = NULL;
-  g_autoptr (GError) local_error = NULL;
-  guint position;
 
   g_return_val_if_fail (CV_IS_EMBEDDED_GATEWAY (self), NULL);
   g_return_val_if_fail (id != NULL, NULL);
 
-  /* Saving before the file was read would lose what it holds. */
-  if (!self->loaded && !cv_embedded_gateway_load (self, error))
+  if (!check_new_session (self, id, error))
     return NULL;
-  if (!cv_config_check_session_id (id, "id", NULL))
-    {
-      g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_INVALID,
-                   _ ("“%s” cannot be a session name: use 1 to 64 letters, digits, “.”, “_” or "
-                      "“-”."),
-                   id);
-      return NULL;
-    }
-  if (cv_embedded_gateway_find_session (self, id) != NULL)
-    {
-      g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_INVALID,
-                   _ ("This gateway already serves a machine with the session name “%s”. Choose "
-                      "another name."),
-                   id);
-      return NULL;
-    }
-  session = cv_embedded_session_new_generated (id, &local_error);
-  if (session == NULL)
-    {
-      g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_FAILED,
-                   _ ("The passwords for “%s” could not be made: %s."), id, local_error->message);
-      return NULL;
-    }
-
-  g_list_store_append (self->sessions, session);
-  position = g_list_model_get_n_items (G_LIST_MODEL (self->sessions)) - 1;
-  if (!save_sessions (self, error))
-    {
-      g_list_store_remove (self->sessions, position);
-      return NULL;
-    }
-  if (!serve_sessions (self, error))
+  session = generate_session (id, error);
+  if (session == NULL || !keep_session (self, session, error))
     return NULL;
   return session;
+}
+
+static void
+generate_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+  CvEmbeddedSession *session = generate_session (task_data, &error);
+
+  if (session == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, session, g_object_unref);
+}
+
+static void
+on_session_generated (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  CvEmbeddedGateway *self = g_task_get_source_object (task);
+  g_autoptr (CvEmbeddedSession) session = NULL;
+  GError *error = NULL;
+
+  session = g_task_propagate_pointer (G_TASK (result), &error);
+  /* Cancelled while hashing: nothing is added. */
+  if (session == NULL || g_task_return_error_if_cancelled (task))
+    {
+      if (error != NULL)
+        g_task_return_error (task, error);
+      return;
+    }
+  /* Another add of the same name may have finished meanwhile. */
+  if (!check_new_session (self, cv_embedded_session_get_id (session), &error)
+      || !keep_session (self, session, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_pointer (task, g_steal_pointer (&session), g_object_unref);
+}
+
+/**
+ * cv_embedded_gateway_add_session_async:
+ * @id: as for cv_embedded_gateway_add_session ()
+ *
+ * The same, with the passwords hashed on a worker thread so that the main loop goes on;
+ * the rest (the list, the file, the reload) happens on the gateway's main context when
+ * they are made.  Cancelled, nothing is added.
+ */
+void
+cv_embedded_gateway_add_session_async (CvEmbeddedGateway *self,
+                                       const char *id,
+                                       GCancellable *cancellable,
+                                       GAsyncReadyCallback callback,
+                                       gpointer user_data)
+{
+  g_autoptr (GMainContextPusher) pusher = NULL;
+  g_autoptr (GTask) generating = NULL;
+  GError *error = NULL;
+  GTask *task;
+
+  g_return_if_fail (CV_IS_EMBEDDED_GATEWAY (self));
+  g_return_if_fail (id != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cv_embedded_gateway_add_session_async);
+  if (!check_new_session (self, id, &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  /* The thread's result comes back to the gateway's context, where its lists live. */
+  pusher = g_main_context_pusher_new (self->context);
+  /* No source object: the worker may drop the last reference to this task, and the
+   * gateway must never be finalized there. */
+  generating = g_task_new (NULL, cancellable, on_session_generated, task);
+  g_task_set_source_tag (generating, cv_embedded_gateway_add_session_async);
+  g_task_set_name (generating, "[culvert] embedded gateway session passwords");
+  g_task_set_task_data (generating, g_strdup (id), g_free);
+  /* Its own result is checked in on_session_generated (), not dropped by GTask. */
+  g_task_set_check_cancellable (generating, FALSE);
+  g_task_run_in_thread (generating, generate_in_thread);
+}
+
+/* Returns: (transfer full): the session, as "sessions" holds it; NULL with @error set */
+CvEmbeddedSession *
+cv_embedded_gateway_add_session_finish (CvEmbeddedGateway *self,
+                                        GAsyncResult *result,
+                                        GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result))
+                          == cv_embedded_gateway_add_session_async,
+                        NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /* Removes it, saved; if running, its agents are disconnected. */

@@ -51,6 +51,16 @@ guint cv_embedded_gateway_get_n_links (CvEmbeddedGateway *self);
 CvEmbeddedSession *cv_embedded_gateway_add_session (CvEmbeddedGateway *self,
                                                     const char *id,
                                                     GError **error);
+/* The same with the hashing (a fraction of a second of Argon2id) on a worker thread, so
+ * that the main loop goes on; what the app uses.  The result is (transfer full). */
+void cv_embedded_gateway_add_session_async (CvEmbeddedGateway *self,
+                                            const char *id,
+                                            GCancellable *cancellable,
+                                            GAsyncReadyCallback callback,
+                                            gpointer user_data);
+CvEmbeddedSession *cv_embedded_gateway_add_session_finish (CvEmbeddedGateway *self,
+                                                           GAsyncResult *result,
+                                                           GError **error);
 /* Removes it, saved; its agents are disconnected. */
 gboolean cv_embedded_gateway_remove_session (CvEmbeddedGateway *self,
                                              CvEmbeddedSession *session,

@@ -435,6 +435,22 @@ fill_word (const char *word, const char *host, const char *port)
 
 /* Preparing and launching */
 
+/* An IP literal or a host name: what goes into a viewer's arguments (or a custom command)
+ * can then be neither an option ("-oProxyCommand=…", taken by ssh as one) nor anything a
+ * shell in a custom command would read as code. */
+static gboolean
+host_is_safe (const char *host)
+{
+  if (g_hostname_is_ip_address (host))
+    return TRUE;
+  if (host[0] == '-' || host[0] == '.' || strlen (host) > 253)
+    return FALSE;
+  for (const char *p = host; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '.' && *p != '_')
+      return FALSE;
+  return TRUE;
+}
+
 static char **make_argv (const char *first, ...) G_GNUC_NULL_TERMINATED;
 
 static char **
@@ -514,6 +530,15 @@ cv_launcher_prepare (CvLauncherKind kind,
 
   *argv = NULL;
   *uri = NULL;
+  if (!host_is_safe (host))
+    {
+      g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_INVALID,
+                   _ ("“%s” is not an address Culvert opens a service on: it takes an IP address "
+                      "or a host name only. Connect to the machine, then open the service "
+                      "from its page."),
+                   host);
+      return FALSE;
+    }
   if (kind == CV_LAUNCHER_NONE)
     return template_error (error, _ ("This service is set to open nothing. Choose a viewer in "
                                      "“Open with” to open it from here."));

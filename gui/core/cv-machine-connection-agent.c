@@ -132,25 +132,39 @@ word_link_error (CvMachineConnection *self, const GError *error)
                       gateway, why);
 }
 
+/* Whether @agent is still the connection's own: a handler of any notification may have
+ * disconnected (or connected again), and then nothing more is said for @agent. */
+static gboolean
+still_ours (CvMachineConnection *self, CvConnectAgent *agent)
+{
+  return agent != NULL && self->agent == agent;
+}
+
 static void
 reconnecting (CvMachineConnection *self, const GError *link_error)
 {
-  GError *why = word_link_error (self, link_error);
+  CvConnectAgent *agent = self->agent;
+  g_autoptr (GError) why = word_link_error (self, link_error);
   gboolean was_connected = self->state == CV_CONNECTION_STATE_CONNECTED;
-  gint64 retry_time = retry_time_monotonic (cv_connect_agent_get_link (self->agent));
+  gint64 retry_time = retry_time_monotonic (cv_connect_agent_get_link (agent));
 
   /* Read before any notification: a handler may disconnect. */
   cv_machine_connection_set_presence (self, CV_PRESENCE_UNKNOWN);
+  if (!still_ours (self, agent))
+    return;
   cv_machine_connection_set_next_retry_time (self, retry_time);
+  if (!still_ours (self, agent))
+    return;
   cv_machine_connection_take_error (self, g_error_copy (why));
+  if (!still_ours (self, agent))
+    return;
   cv_machine_connection_set_state (self, CV_CONNECTION_STATE_RECONNECTING);
-  if (was_connected && !self->dropped && self->state == CV_CONNECTION_STATE_RECONNECTING)
+  if (was_connected && !self->dropped && still_ours (self, agent))
     {
       self->dropped = TRUE;
       cv_machine_connection_update_status (self);
       cv_machine_connection_emit (self, SIGNAL_DROPPED, why);
     }
-  g_error_free (why);
 }
 
 /* A refusal that retrying cannot mend stops the connection. */
@@ -242,28 +256,39 @@ probe_key (CvMachineConnection *self)
 static void
 online (CvMachineConnection *self)
 {
-  gboolean share = cv_connect_agent_get_share_online (self->agent);
+  CvConnectAgent *agent = self->agent;
+  gboolean share = cv_connect_agent_get_share_online (agent);
 
+  /* After each notification: a handler may have disconnected, and then the connection
+   * stays as that left it. */
   cv_machine_connection_set_next_retry_time (self, 0);
+  if (!still_ours (self, agent))
+    return;
   cv_machine_connection_take_error (self, NULL);
+  if (!still_ours (self, agent))
+    return;
   cv_machine_connection_set_presence (self, share ? CV_PRESENCE_ONLINE : CV_PRESENCE_OFFLINE);
+  if (!still_ours (self, agent))
+    return;
   cv_machine_connection_set_state (self, CV_CONNECTION_STATE_CONNECTED);
-  /* A handler of those notifications may have disconnected. */
-  if (self->agent == NULL)
+  if (!still_ours (self, agent))
     return;
   if (!self->connected_once)
     {
       self->connected_once = TRUE;
       cv_machine_set_last_used (self->machine, g_get_real_time () / G_USEC_PER_SEC);
+      if (!still_ours (self, agent))
+        return;
       cv_machine_connection_emit (self, SIGNAL_CONNECTED);
-      /* A handler may have disconnected. */
-      if (self->agent == NULL)
+      if (!still_ours (self, agent))
         return;
     }
   if (share && self->dropped)
     {
       self->dropped = FALSE;
       cv_machine_connection_update_status (self);
+      if (!still_ours (self, agent))
+        return;
       cv_machine_connection_emit (self, SIGNAL_RESTORED);
     }
   else if (!share && !self->dropped && self->share_seen)
@@ -275,9 +300,11 @@ online (CvMachineConnection *self)
 
       self->dropped = TRUE;
       cv_machine_connection_update_status (self);
+      if (!still_ours (self, agent))
+        return;
       cv_machine_connection_emit (self, SIGNAL_DROPPED, why);
     }
-  if (share && self->agent != NULL)
+  if (share && still_ours (self, agent))
     self->share_seen = TRUE;
 }
 
@@ -337,8 +364,18 @@ on_share_online (CvConnectAgent *agent, GParamSpec *pspec, CvMachineConnection *
 static void
 on_traffic (CvConnectAgent *agent, GParamSpec *pspec, CvMachineConnection *self)
 {
-  cv_machine_connection_set_traffic (self, cv_connect_agent_get_n_channels (agent),
-                                     cv_connect_agent_get_round_trip_us (agent));
+  g_autoptr (CvMachineConnection) alive = g_object_ref (self);
+  guint n_channels = cv_connect_agent_get_n_channels (agent);
+  gint64 round_trip_us = cv_connect_agent_get_round_trip_us (agent);
+
+  /* A handler of "n-channels" may disconnect: inside the agent's own notification, which
+   * comes from deep in its tunnel, so the agent is then stopped on an idle. */
+  self->in_agent_signal++;
+  /* One notification at a time, nothing more once a handler disconnected. */
+  cv_machine_connection_set_traffic (self, n_channels, self->round_trip_us);
+  if (still_ours (self, agent))
+    cv_machine_connection_set_traffic (self, n_channels, round_trip_us);
+  self->in_agent_signal--;
 }
 
 /* ---- start and stop ----------------------------------------------------- */

@@ -120,7 +120,8 @@ cv_machine_connection_update_presence_watch (CvMachineConnection *self)
   if (self->state != CV_CONNECTION_STATE_IDLE)
     return;
   cv_machine_connection_set_presence (self, CV_PRESENCE_UNKNOWN);
-  if (!self->watch_presence || cv_machine_get_fingerprint (self->machine) == NULL)
+  if (!self->watch_presence || cv_machine_get_fingerprint (self->machine) == NULL
+      || !cv_machine_check (self->machine, NULL))
     return;
 
   self->presence_cancellable = g_cancellable_new ();

@@ -1,7 +1,7 @@
 /* cv-machine-connection-private.h: what the machine connection's files share — its state,
- * and the calls one makes in another (cv-machine-connection.c: the object, its state and
- * words, the public calls; -agent.c: the engine's connect agent, its mappings and what its
- * link says; -presence.c: the presence-only agent while idle). */
+ * and the calls one makes in another (cv-machine-connection.c: the object, its state, the
+ * public calls; -status.c: its state in words; -agent.c: the engine's connect agent, its
+ * mappings and what its link says; -presence.c: the presence-only agent while idle). */
 #pragma once
 
 #include "cv-machine-connection.h"
@@ -85,9 +85,12 @@ void cv_machine_connection_set_traffic (CvMachineConnection *self,
                                         gint64 round_trip_us);
 void cv_machine_connection_set_changed_fingerprint (CvMachineConnection *self,
                                                     const char *fingerprint);
-void cv_machine_connection_update_status (CvMachineConnection *self);
 /* FAILED with @error (taken): the agent stops, nothing is retried. */
 void cv_machine_connection_fail (CvMachineConnection *self, GError *error);
+
+/* cv-machine-connection-status.c */
+/* The "status" sentence again, and its count-down while reconnecting. */
+void cv_machine_connection_update_status (CvMachineConnection *self);
 
 /* cv-machine-connection-agent.c */
 /* A connect agent for the machine, not started, with no mapping; NULL with a sentence. */

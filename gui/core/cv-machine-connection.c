@@ -8,9 +8,9 @@
  * (a wrong password, a changed key) stops everything and says what to do.
  *
  * Everything runs on the main context that was thread-default when the object was made.
- * This file holds the object, its state and words and the public calls; the engine's
- * agent is driven in cv-machine-connection-agent.c, and presence while idle in
- * cv-machine-connection-presence.c.
+ * This file holds the object, its state and the public calls; its words ("status") are in
+ * cv-machine-connection-status.c, the engine's agent is driven in
+ * cv-machine-connection-agent.c, and presence while idle in cv-machine-connection-presence.c.
  */
 #include "cv-machine-connection-private.h"
 
@@ -216,6 +216,18 @@ on_machine_changed (CvMachine *machine, GParamSpec *pspec, CvMachineConnection *
   cv_machine_connection_update_presence_watch (self);
 }
 
+static void
+on_gateway_changed (CvMachine *machine, GParamSpec *pspec, CvMachineConnection *self)
+{
+  /* The key being learned or asked about is the old address's: trusting it now would pin
+   * it for an address the person was not shown.  The attempt ends; Connect asks anew. */
+  if (self->state == CV_CONNECTION_STATE_PREPARING
+      || self->state == CV_CONNECTION_STATE_NEEDS_TRUST)
+    cv_machine_connection_disconnect (self);
+  else
+    cv_machine_connection_update_presence_watch (self);
+}
+
 /**
  * cv_machine_connection_new:
  * @state_dir: (nullable): the agent's key and pinned share agents; NULL for
@@ -238,9 +250,9 @@ cv_machine_connection_new (CvMachine *machine, CvSecretStore *secrets, const cha
                     G_CALLBACK (on_services_changed), self);
   g_signal_connect_object (machine, "notify::fingerprint", G_CALLBACK (on_machine_changed), self,
                            0);
-  g_signal_connect_object (machine, "notify::gateway-host", G_CALLBACK (on_machine_changed), self,
+  g_signal_connect_object (machine, "notify::gateway-host", G_CALLBACK (on_gateway_changed), self,
                            0);
-  g_signal_connect_object (machine, "notify::gateway-port", G_CALLBACK (on_machine_changed), self,
+  g_signal_connect_object (machine, "notify::gateway-port", G_CALLBACK (on_gateway_changed), self,
                            0);
   g_signal_connect_object (machine, "notify::session", G_CALLBACK (on_machine_changed), self, 0);
   rebuild_services (self);
@@ -351,98 +363,6 @@ cv_machine_connection_fail (CvMachineConnection *self, GError *error)
   cv_machine_connection_set_state (self, CV_CONNECTION_STATE_FAILED);
 }
 
-/* ---- words -------------------------------------------------------------- */
-
-static char *
-describe_presence_since (CvMachineConnection *self)
-{
-  g_autoptr (GDateTime) since = g_date_time_new_from_unix_local (self->presence_since
-                                                                 / G_USEC_PER_SEC);
-
-  /* Translators: the time of day in "offline since 10:42"; see g_date_time_format (). */
-  return since != NULL ? g_date_time_format (since, C_ ("time of day", "%H:%M")) : g_strdup ("?");
-}
-
-static char *
-build_status (CvMachineConnection *self)
-{
-  g_autofree char *since = NULL;
-  gint64 wait_s;
-
-  switch (self->state)
-    {
-    case CV_CONNECTION_STATE_IDLE:
-      if (self->presence == CV_PRESENCE_ONLINE)
-        return g_strdup (_ ("online"));
-      if (self->presence == CV_PRESENCE_OFFLINE)
-        {
-          since = describe_presence_since (self);
-          return g_strdup_printf (_ ("offline since %s"), since);
-        }
-      return g_strdup (_ ("not connected"));
-    case CV_CONNECTION_STATE_PREPARING:
-      return g_strdup (_ ("preparing…"));
-    case CV_CONNECTION_STATE_NEEDS_TRUST:
-      return g_strdup (_ ("waiting for you to trust the gateway"));
-    case CV_CONNECTION_STATE_CONNECTING:
-      return g_strdup (_ ("connecting…"));
-    case CV_CONNECTION_STATE_CONNECTED:
-      if (self->presence != CV_PRESENCE_ONLINE)
-        return g_strdup (self->dropped ? _ ("the machine went offline")
-                                       : _ ("connected · the machine is not online"));
-      if (self->n_channels == 0)
-        return g_strdup (_ ("connected"));
-      return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "connected · %u connection",
-                                           "connected · %u connections", self->n_channels),
-                              self->n_channels);
-    case CV_CONNECTION_STATE_RECONNECTING:
-      wait_s = (self->next_retry_time - g_get_monotonic_time () + G_USEC_PER_SEC - 1)
-               / G_USEC_PER_SEC;
-      if (self->next_retry_time == 0 || wait_s <= 0)
-        return g_strdup (_ ("connecting…"));
-      return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "connecting… next try in %u s",
-                                           "connecting… next try in %u s", (gulong) wait_s),
-                              (guint) wait_s);
-    case CV_CONNECTION_STATE_FAILED:
-    default:
-      return g_strdup (self->error != NULL ? self->error->message : _ ("failed"));
-    }
-}
-
-static gboolean
-on_tick (gpointer user_data)
-{
-  cv_machine_connection_update_status (CV_MACHINE_CONNECTION (user_data));
-  return G_SOURCE_CONTINUE;
-}
-
-void
-cv_machine_connection_update_status (CvMachineConnection *self)
-{
-  g_autofree char *status = build_status (self);
-  gboolean counting_down = self->state == CV_CONNECTION_STATE_RECONNECTING
-                           && self->next_retry_time > g_get_monotonic_time ();
-
-  /* "next try in 4 s" counts down while there is something to count. */
-  if (counting_down && self->tick == NULL)
-    {
-      self->tick = g_timeout_source_new_seconds (1);
-      g_source_set_callback (self->tick, on_tick, self, NULL);
-      g_source_set_static_name (self->tick, "[culvert] machine connection count-down");
-      g_source_attach (self->tick, self->context);
-    }
-  else if (!counting_down && self->tick != NULL)
-    {
-      g_source_destroy (self->tick);
-      g_clear_pointer (&self->tick, g_source_unref);
-    }
-  if (g_strcmp0 (status, self->status) == 0)
-    return;
-  g_free (self->status);
-  self->status = g_steal_pointer (&status);
-  cv_machine_connection_notify (self, PROP_STATUS);
-}
-
 /* ---- connecting --------------------------------------------------------- */
 
 static void
@@ -469,7 +389,9 @@ on_first_probe (GObject *source, GAsyncResult *result, gpointer user_data)
   g_free (self->offered_fingerprint);
   self->offered_fingerprint = g_strdup (fingerprint);
   cv_machine_connection_set_state (self, CV_CONNECTION_STATE_NEEDS_TRUST);
-  cv_machine_connection_emit (self, SIGNAL_TRUST_REQUESTED, fingerprint, NULL);
+  /* A handler of "state" may have disconnected: then nobody is to be asked. */
+  if (self->state == CV_CONNECTION_STATE_NEEDS_TRUST)
+    cv_machine_connection_emit (self, SIGNAL_TRUST_REQUESTED, fingerprint, NULL);
 }
 
 static void
@@ -528,11 +450,21 @@ void
 cv_machine_connection_connect (CvMachineConnection *self)
 {
   g_autoptr (GMainContextPusher) pusher = NULL;
+  g_autoptr (GError) invalid = NULL;
 
   g_return_if_fail (CV_IS_MACHINE_CONNECTION (self));
 
   if (self->state != CV_CONNECTION_STATE_IDLE && self->state != CV_CONNECTION_STATE_FAILED)
     return;
+  /* A machine the editor would not save (one hand-written in machines.json) has nothing to
+   * dial, or no session to log in to: said as the editor says it. */
+  if (!cv_machine_check (self->machine, &invalid))
+    {
+      cv_machine_connection_stop_presence (self);
+      cv_machine_connection_drop_agent (self);
+      cv_machine_connection_fail (self, g_steal_pointer (&invalid));
+      return;
+    }
   cv_machine_connection_stop_presence (self);
   cv_machine_connection_drop_agent (self);
   g_cancellable_cancel (self->cancellable);
@@ -551,7 +483,9 @@ cv_machine_connection_connect (CvMachineConnection *self)
                                 on_password, g_object_ref (self));
 }
 
-/* @fingerprint: the key "trust-requested" showed, as the person accepted it */
+/* @fingerprint: the key "trust-requested" showed, as the person accepted it.  Only that
+ * key is pinned: any other (a stale dialog's, a caller's mistake) pins nothing and stops
+ * the attempt, so that what is trusted is always what the person was shown. */
 void
 cv_machine_connection_trust (CvMachineConnection *self, const char *fingerprint)
 {
@@ -563,7 +497,17 @@ cv_machine_connection_trust (CvMachineConnection *self, const char *fingerprint)
   if (self->state != CV_CONNECTION_STATE_NEEDS_TRUST)
     return;
   normalized = cv_fingerprint_normalize (fingerprint, NULL);
-  g_return_if_fail (normalized != NULL);
+  if (normalized == NULL || self->offered_fingerprint == NULL
+      || !cv_fingerprint_equal (normalized, self->offered_fingerprint))
+    {
+      g_clear_pointer (&self->offered_fingerprint, g_free);
+      cv_machine_connection_fail (
+        self, g_error_new_literal (CV_APP_ERROR, CV_APP_ERROR_UNTRUSTED,
+                                   _ ("The key that was trusted is not the one the gateway "
+                                      "presented, so Culvert trusted nothing and did not "
+                                      "connect. Connect again to see the gateway’s key.")));
+      return;
+    }
 
   g_clear_pointer (&self->offered_fingerprint, g_free);
   cv_machine_set_fingerprint (self->machine, normalized);

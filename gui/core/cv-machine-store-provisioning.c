@@ -8,6 +8,7 @@
 #include "config/cv-config.h"
 
 #include "cv-app-error.h"
+#include "cv-bounded-read.h"
 
 #define PROVISIONING_VERSION 1
 
@@ -22,8 +23,54 @@ set_invalid (GError **error, GError *cause)
   g_set_error_literal (error, CV_APP_ERROR, CV_APP_ERROR_INVALID, cause->message);
 }
 
+/* A custom command is a program and its arguments, chosen by whoever wrote the file and run
+ * on Connect: importing a file someone handed out must not run their code.  The services
+ * stay, opening nothing until the person chooses how; the notice says which and what the
+ * file wanted, so that whoever trusts it can type the command in themselves. */
+static void
+drop_custom_commands (CvMachine *machine, char **notice)
+{
+  GListModel *services = cv_machine_get_services (machine);
+  g_autoptr (GString) dropped = g_string_new (NULL);
+  guint n_dropped = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (services); i++)
+    {
+      g_autoptr (CvMachineService) service = g_list_model_get_item (services, i);
+      const char *command = cv_machine_service_get_custom_command (service);
+
+      if (command == NULL && cv_machine_service_get_launcher (service) != CV_LAUNCHER_CUSTOM)
+        continue;
+      if (command != NULL)
+        {
+          /* TRANSLATORS: one dropped command in a list: "Remote desktop: “xfreerdp …”" */
+          g_string_append_printf (dropped, n_dropped == 0 ? _ ("%s: “%s”") : _ ("; %s: “%s”"),
+                                  cv_service_preset_get_label (
+                                    cv_machine_service_get_preset (service)),
+                                  command);
+          n_dropped++;
+        }
+      if (cv_machine_service_get_launcher (service) == CV_LAUNCHER_CUSTOM)
+        cv_machine_service_set_launcher (service, CV_LAUNCHER_NONE);
+      cv_machine_service_set_custom_command (service, NULL);
+    }
+  if (n_dropped == 0 || notice == NULL)
+    return;
+  *notice = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                          "The file asked to open a service with a command of "
+                                          "its own (%s). Culvert runs no command from a file "
+                                          "someone handed out: the service opens nothing until "
+                                          "you choose how in “Open with”.",
+                                          "The file asked to open services with commands of "
+                                          "its own (%s). Culvert runs no command from a file "
+                                          "someone handed out: those services open nothing "
+                                          "until you choose how in “Open with”.",
+                                          n_dropped),
+                             dropped->str);
+}
+
 CvMachine *
-cv_machine_store_import (GFile *file, GError **error)
+cv_machine_store_import (GFile *file, char **notice, GError **error)
 {
   const CvConfigKey keys[] = {
     { "culvert_provisioning", CV_CONFIG_UINT, TRUE, CV_CONFIG_BY_CALLER },
@@ -35,18 +82,31 @@ cv_machine_store_import (GFile *file, GError **error)
   g_autofree char *where = NULL;
   g_autoptr (GError) local_error = NULL;
   g_autoptr (JsonObject) root = NULL;
+  g_autoptr (CvMachine) machine = NULL;
   JsonObject *object = NULL;
   guint version = 0;
   gsize len = 0;
 
   g_return_val_if_fail (G_IS_FILE (file), NULL);
 
+  if (notice != NULL)
+    *notice = NULL;
   name = g_file_get_parse_name (file);
-  if (!g_file_load_contents (file, NULL, &contents, &len, NULL, &local_error))
+  if (!cv_read_bounded (file, CV_PROVISIONING_FILE_MAX_SIZE, &contents, &len, &local_error))
     {
-      g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_FAILED,
-                   _ ("Culvert cannot read %s: %s. Check that the file is there and readable."),
-                   name, local_error->message);
+      g_autofree char *limit = g_format_size_full (CV_PROVISIONING_FILE_MAX_SIZE,
+                                                   G_FORMAT_SIZE_IEC_UNITS);
+
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
+        g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_INVALID,
+                     _ ("%s is larger than a provisioning file can be (%s), so Culvert did not "
+                        "read it. Choose the .culvert file your helpdesk gave you."),
+                     name, limit);
+      else
+        g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_FAILED,
+                     _ ("Culvert cannot read %s: %s. Check that the file is there and "
+                        "readable."),
+                     name, local_error->message);
       return NULL;
     }
   root = cv_config_load_data (contents, len, name, &local_error);
@@ -77,13 +137,14 @@ cv_machine_store_import (GFile *file, GError **error)
   json_object_remove_member (object, "id");
   json_object_remove_member (object, "last_used");
   where = g_strdup_printf ("%s: machine", name);
-  {
-    CvMachine *machine = cv_machine_new_from_json (object, where, &local_error);
-
-    if (machine == NULL)
+  machine = cv_machine_new_from_json (object, where, &local_error);
+  if (machine == NULL)
+    {
       set_invalid (error, local_error);
-    return machine;
-  }
+      return NULL;
+    }
+  drop_custom_commands (machine, notice);
+  return g_steal_pointer (&machine);
 }
 
 gboolean

@@ -11,6 +11,7 @@
 #include "config/cv-config.h"
 
 #include "cv-app-error.h"
+#include "cv-bounded-read.h"
 
 #define STORE_VERSION 1
 
@@ -415,13 +416,15 @@ cv_machine_store_load (CvMachineStore *self, GError **error)
   g_autoptr (GError) local_error = NULL;
   g_autoptr (JsonObject) root = NULL;
   g_autoptr (GPtrArray) machines = NULL;
+  g_autoptr (GFile) file = NULL;
   gsize len = 0;
 
   g_return_val_if_fail (CV_IS_MACHINE_STORE (self), FALSE);
 
-  if (!g_file_get_contents (self->path, &contents, &len, &local_error))
+  file = g_file_new_for_path (self->path);
+  if (!cv_read_bounded (file, CV_MACHINE_STORE_FILE_MAX_SIZE, &contents, &len, &local_error))
     {
-      if (!g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+      if (!g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
         goto failed;
       /* The first start: nothing saved yet. */
       g_clear_error (&local_error);

@@ -34,8 +34,16 @@ CvMachine *cv_machine_store_find (CvMachineStore *self, const char *id);
 void cv_machine_store_add (CvMachineStore *self, CvMachine *machine);
 void cv_machine_store_remove (CvMachineStore *self, CvMachine *machine);
 
-/* Reads a provisioning file into a new machine (a new id), not yet added. */
-CvMachine *cv_machine_store_import (GFile *file, GError **error);
+/* A provisioning file is refused past this size (unread: no real one comes near it). */
+#define CV_PROVISIONING_FILE_MAX_SIZE (1024 * 1024)
+/* The saved machines' own file, likewise. */
+#define CV_MACHINE_STORE_FILE_MAX_SIZE (16 * 1024 * 1024)
+
+/* Reads a provisioning file into a new machine (a new id), not yet added.  A custom
+ * command in the file would be a program run by whoever made the file: every one is
+ * dropped (the service then opens nothing until the person chooses how), and *@notice
+ * (nullable) is set to a sentence that says so, or to NULL when there was none. */
+CvMachine *cv_machine_store_import (GFile *file, char **notice, GError **error);
 /* Writes @machine as a provisioning file, without id, last use or password. */
 gboolean cv_machine_store_export (CvMachine *machine, GFile *file, GError **error);
 

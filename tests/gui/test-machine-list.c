@@ -6,6 +6,7 @@
 
 #include <adwaita.h>
 #include <glib/gstdio.h>
+#include <string.h>
 
 #include "cv-application.h"
 #include "cv-gui-test-app.h"
@@ -466,13 +467,41 @@ test_import (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (cv_gui_find_widget (GTK_WIDGET (editor), ADW_TYPE_PREFERENCES_ROW, NULL));
   g_assert_cmpuint (g_list_model_get_n_items (cv_machine_store_get_machines (store)), ==, 0);
   shot = cv_gui_screenshot (GTK_WIDGET (editor), "import");
+  /* Nothing was dropped from it: nothing to say. */
+  g_assert_null (cv_gui_find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
   close_and_wait (editor, "the editor to close");
+
+  /* A file with a command of its own: the editor, and over it the sentence that says the
+   * command was not imported; the service opens nothing. */
+  {
+    g_autoptr (CvMachineService) service = g_list_model_get_item (cv_machine_get_services (machine),
+                                                                  0);
+    const char *command = "sh -c 'echo {port} > /tmp/owned'";
+    GtkWindow *dialog;
+
+    cv_machine_service_set_launcher (service, CV_LAUNCHER_CUSTOM);
+    cv_machine_service_set_custom_command (service, command);
+    g_assert_true (cv_machine_store_export (machine, file, &error));
+    g_assert_no_error (error);
+    cv_application_import_file (fixture->app, file);
+    cv_gui_wait_until (editor_shown, NULL, "the editor of the machine with a command");
+    editor = cv_gui_find_toplevel (CV_TYPE_MACHINE_EDITOR);
+    dialog = cv_gui_find_toplevel (ADW_TYPE_MESSAGE_DIALOG);
+    g_assert_nonnull (dialog);
+    g_assert_true (gtk_window_get_transient_for (dialog) == editor);
+    g_assert_cmpstr (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (dialog)), ==,
+                     "Commands Not Imported");
+    g_assert_nonnull (strstr (adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (dialog)), command));
+    g_assert_cmpuint (g_list_model_get_n_items (cv_machine_store_get_machines (store)), ==, 0);
+    close_and_wait (dialog, "the notice to close");
+    close_and_wait (editor, "the editor to close");
+  }
 
   /* A file that is no machine: said in the window, in the store's words. */
   g_assert_true (g_file_replace_contents (broken, "{\"culvert_provisioning\": 1", 27, NULL, FALSE,
                                           G_FILE_CREATE_NONE, NULL, NULL, &error));
   g_assert_no_error (error);
-  unreadable = cv_machine_store_import (broken, &error);
+  unreadable = cv_machine_store_import (broken, NULL, &error);
   g_assert_null (unreadable);
   g_assert_nonnull (error);
   cv_application_import_file (fixture->app, broken);
