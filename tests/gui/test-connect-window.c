@@ -494,6 +494,38 @@ test_launcher_missing (Fixture *fixture, gconstpointer data)
   gtk_window_destroy (editor);
 }
 
+static gboolean
+has_no_label (gpointer data)
+{
+  return !has_label (data);
+}
+
+/* A drop right after connecting: the "Connected to" toast (5 s on screen otherwise) goes at
+ * once, so that it never sits next to a row that says "connecting…". */
+static void
+test_drop_dismisses_toast (Fixture *fixture, gconstpointer data)
+{
+  const char *label = "Connected to Front desk PC";
+  gpointer args[] = { fixture->window, (gpointer) label };
+  g_autoptr (GTimer) timer = NULL;
+
+  add_machine (fixture, CONNECT_PASSWORD, cv_identity_get_fingerprint (fixture->gateway_identity));
+  activate (fixture, "win.connect-machine");
+  wait_state (fixture, CV_CONNECTION_STATE_CONNECTED);
+  wait_label (GTK_WIDGET (fixture->window), label);
+  g_assert_nonnull (
+    cv_window_get_connected_toast (fixture->window, cv_machine_get_id (fixture->machine)));
+
+  timer = g_timer_new ();
+  stop_gateway (fixture);
+  wait_state (fixture, CV_CONNECTION_STATE_RECONNECTING);
+  g_assert_null (
+    cv_window_get_connected_toast (fixture->window, cv_machine_get_id (fixture->machine)));
+  cv_gui_wait_until (has_no_label, args, "the “Connected to” toast to go");
+  /* Gone with the drop, not by its own timeout. */
+  g_assert_cmpfloat (g_timer_elapsed (timer, NULL), <, 4.0);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -501,6 +533,8 @@ main (int argc, char *argv[])
 
   g_test_add ("/gui/connect-window/connect", Fixture, NULL, fixture_set_up, test_connect,
               fixture_tear_down);
+  g_test_add ("/gui/connect-window/drop-dismisses-toast", Fixture, NULL, fixture_set_up,
+              test_drop_dismisses_toast, fixture_tear_down);
   g_test_add ("/gui/connect-window/key-changed", Fixture, NULL, fixture_set_up, test_key_changed,
               fixture_tear_down);
   g_test_add ("/gui/connect-window/launcher-missing", Fixture, NULL, fixture_set_up,
