@@ -18,6 +18,7 @@
 #include "cv-machine-page.h"
 #include "cv-machine-row.h"
 #include "cv-service-link.h"
+#include "cv-ui-util.h"
 #include "cv-window.h"
 #include "transport/cv-identity.h"
 #include "wire/cv-control.h"
@@ -424,6 +425,21 @@ test_key_changed (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (
     cv_gui_find_widget (failure_box, GTK_TYPE_LABEL, "The Gateway's Identity Has Changed"));
   g_assert_nonnull (cv_gui_find_widget (failure_box, GTK_TYPE_BUTTON, "_Edit Machine"));
+  /* Each key once on the page, in groups of four: the sentence does not repeat them. */
+  {
+    const char *presented = cv_identity_get_fingerprint (fixture->gateway_identity);
+    g_autofree char *old_grouped = cv_ui_format_fingerprint (trusted, 8);
+    g_autofree char *new_grouped = cv_ui_format_fingerprint (presented, 8);
+    g_autofree char *expected = g_strdup_printf ("Trusted key:\n%s\n\nKey it presents now:\n%s",
+                                                 old_grouped, new_grouped);
+    GtkLabel *body = cv_gui_test_child (page, CV_TYPE_MACHINE_PAGE, "failure_body");
+    GtkLabel *key = cv_gui_test_child (page, CV_TYPE_MACHINE_PAGE, "failure_key");
+
+    g_assert_nonnull (strstr (old_grouped, " "));
+    g_assert_cmpstr (gtk_label_get_label (key), ==, expected);
+    g_assert_null (strstr (gtk_label_get_label (body), presented + strlen ("sha256:")));
+    g_assert_null (strstr (gtk_label_get_label (body), trusted + strlen ("sha256:")));
+  }
   shot = cv_gui_screenshot (GTK_WIDGET (fixture->window), "key-changed");
 }
 
