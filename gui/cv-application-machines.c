@@ -62,7 +62,12 @@ static void
 on_connection_state (CvMachineConnection *connection, GParamSpec *pspec, CvApplication *self)
 {
   g_autofree char *id = NULL;
+  CvWindow *window = cv_application_find_window (self);
 
+  /* Down, for whatever reason: the window no longer says it is connected. */
+  if (window != NULL
+      && cv_machine_connection_get_state (connection) != CV_CONNECTION_STATE_CONNECTED)
+    cv_window_machine_not_connected (window, connection);
   /* Ended by the person: nothing to be told about any more. */
   if (cv_machine_connection_get_state (connection) != CV_CONNECTION_STATE_IDLE)
     return;

@@ -164,6 +164,35 @@ cv_application_import (GSimpleAction *action, GVariant *parameter, gpointer user
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
+/* GTK 4.8's shortcuts window has a search toggle with only an icon and no name for a
+ * screen reader: it gets the one GTK's later versions give it. */
+static void
+cv_application_name_shortcuts_search (GtkWindow *shortcuts)
+{
+  GtkWidget *titlebar = gtk_window_get_titlebar (shortcuts);
+
+  if (titlebar == NULL)
+    return;
+  for (GtkWidget *child = gtk_widget_get_first_child (titlebar); child != NULL;)
+    {
+      if (GTK_IS_TOGGLE_BUTTON (child))
+        {
+          if (gtk_widget_get_tooltip_text (child) == NULL)
+            gtk_widget_set_tooltip_text (child, _ ("Search Shortcuts"));
+          return;
+        }
+      /* Depth first through the header bar's boxes. */
+      if (gtk_widget_get_first_child (child) != NULL)
+        child = gtk_widget_get_first_child (child);
+      else
+        {
+          while (child != titlebar && gtk_widget_get_next_sibling (child) == NULL)
+            child = gtk_widget_get_parent (child);
+          child = child == titlebar ? NULL : gtk_widget_get_next_sibling (child);
+        }
+    }
+}
+
 static void
 cv_application_shortcuts (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
@@ -174,6 +203,7 @@ cv_application_shortcuts (GSimpleAction *action, GVariant *parameter, gpointer u
   builder = gtk_builder_new_from_resource ("/org/culvert/Culvert/cv-shortcuts-window.ui");
   shortcuts = GTK_WINDOW (gtk_builder_get_object (builder, "shortcuts_window"));
   gtk_window_set_transient_for (shortcuts, active_window (self));
+  cv_application_name_shortcuts_search (shortcuts);
   gtk_window_present (shortcuts);
 }
 

@@ -179,7 +179,7 @@ cv_gateway_window_create_agent_row (gpointer item, gpointer user_data)
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
   adw_action_row_add_prefix (ADW_ACTION_ROW (row),
                              gtk_image_new_from_icon_name (share ? "computer-symbolic"
-                                                                 : "avatar-default-symbolic"));
+                                                                 : "network-workgroup-symbolic"));
   gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
   return row;
 }

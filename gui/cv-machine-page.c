@@ -99,24 +99,40 @@ cv_machine_page_update_failure (CvMachinePage *self)
   if (!failed)
     return;
 
-  /* The error's sentence says what happened and what to do (for a changed key: what it
-   * can mean, and that Edit Machine is where trust is reset on purpose). */
+  /* The error's sentence says what happened and what to do.  A changed key's names both
+   * keys in full, once more than the page needs: the page says what it can mean and where
+   * trust is reset, and the keys are shown once, below, in groups of four. */
   if (error != NULL && g_error_matches (error, CV_APP_ERROR, CV_APP_ERROR_KEY_CHANGED))
-    gtk_label_set_label (self->failure_title, _ ("The Gateway's Identity Has Changed"));
+    {
+      gtk_label_set_label (self->failure_title, _ ("The Gateway's Identity Has Changed"));
+      gtk_label_set_label (self->failure_body,
+                           _ ("The gateway presents another key than the one trusted for this "
+                              "machine. This can mean someone is intercepting the connection, "
+                              "or the gateway was reinstalled. Ask its administrator; to trust "
+                              "the new key on purpose, edit the machine and forget the trusted "
+                              "key."));
+    }
   else
-    gtk_label_set_label (self->failure_title, _ ("Could Not Connect"));
-  gtk_label_set_label (self->failure_body, error != NULL
-                                             ? error->message
-                                             : _ ("The connection failed. Try again, or check the "
-                                                  "machine's gateway and password."));
+    {
+      gtk_label_set_label (self->failure_title, _ ("Could Not Connect"));
+      gtk_label_set_label (self->failure_body,
+                           error != NULL ? error->message
+                                         : _ ("The connection failed. Try again, or check the "
+                                              "machine's gateway and password."));
+    }
 
   gtk_widget_set_visible (GTK_WIDGET (self->failure_key), changed != NULL);
   if (changed != NULL)
     {
-      g_autofree char *grouped = cv_ui_format_fingerprint (changed, 8);
-      /* The same key in groups of four, to read out and compare. */
-      g_autofree char *text = g_strdup_printf (_ ("It now presents this key:\n%s"), grouped);
+      const char *trusted = cv_machine_get_fingerprint (cv_machine_page_get_machine (self));
+      g_autofree char *grouped_trusted = cv_ui_format_fingerprint (trusted, 8);
+      g_autofree char *grouped_changed = cv_ui_format_fingerprint (changed, 8);
+      g_autofree char *text = NULL;
 
+      /* Translators: the two SHA-256 keys, each in groups of four on two lines. */
+      text = trusted != NULL ? g_strdup_printf (_ ("Trusted key:\n%s\n\nKey it presents now:\n%s"),
+                                                grouped_trusted, grouped_changed)
+                             : g_strdup_printf (_ ("Key it presents now:\n%s"), grouped_changed);
       gtk_label_set_label (self->failure_key, text);
     }
 

@@ -62,12 +62,30 @@ cv_window_launch_service (CvWindow *self, CvMachineConnection *connection, CvSer
   return FALSE;
 }
 
+static void
+on_connected_toast_dismissed (AdwToast *toast, CvWindow *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  if (self->connected_toasts == NULL)
+    return;
+  g_hash_table_iter_init (&iter, self->connected_toasts);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (value == toast)
+      {
+        g_hash_table_iter_remove (&iter);
+        return;
+      }
+}
+
 void
 cv_window_machine_connected (CvWindow *self, CvMachineConnection *connection)
 {
   CvMachine *machine;
   GListModel *services;
   g_autofree char *title = NULL;
+  AdwToast *toast;
   gboolean all_opened = TRUE;
 
   g_return_if_fail (CV_IS_WINDOW (self));
@@ -90,7 +108,40 @@ cv_window_machine_connected (CvWindow *self, CvMachineConnection *connection)
   if (!all_opened)
     return;
   title = g_strdup_printf (_ ("Connected to %s"), cv_machine_get_name (machine));
-  cv_window_toast (self, title);
+  toast = plain_toast_new (title);
+  g_hash_table_replace (self->connected_toasts, g_strdup (cv_machine_get_id (machine)),
+                        g_object_ref (toast));
+  g_signal_connect_object (toast, "dismissed", G_CALLBACK (on_connected_toast_dismissed), self, 0);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+void
+cv_window_machine_not_connected (CvWindow *self, CvMachineConnection *connection)
+{
+  CvMachine *machine;
+  AdwToast *toast;
+
+  g_return_if_fail (CV_IS_WINDOW (self));
+  g_return_if_fail (CV_IS_MACHINE_CONNECTION (connection));
+
+  machine = cv_machine_connection_get_machine (connection);
+  if (self->connected_toasts == NULL)
+    return;
+  toast = g_hash_table_lookup (self->connected_toasts, cv_machine_get_id (machine));
+  /* "dismissed" takes it out of the table. */
+  if (toast != NULL)
+    adw_toast_dismiss (toast);
+}
+
+AdwToast *
+cv_window_get_connected_toast (CvWindow *self, const char *machine_id)
+{
+  g_return_val_if_fail (CV_IS_WINDOW (self), NULL);
+  g_return_val_if_fail (machine_id != NULL, NULL);
+
+  if (self->connected_toasts == NULL)
+    return NULL;
+  return g_hash_table_lookup (self->connected_toasts, machine_id);
 }
 
 /* Trust */

@@ -16,6 +16,8 @@ struct _CvWindow {
   GtkCustomFilter *filter; /* owned by filtered */
   GtkFilterListModel *filtered;
   char *search_text; /* case-folded, or NULL */
+  /* machine id -> the "Connected to" toast still on screen (a ref; gone when dismissed) */
+  GHashTable *connected_toasts;
 
   /* template children */
   AdwToastOverlay *toast_overlay;

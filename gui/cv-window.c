@@ -302,6 +302,7 @@ cv_window_dispose (GObject *object)
   self->application = NULL;
   g_clear_object (&self->filtered);
   g_clear_object (&self->settings);
+  g_clear_pointer (&self->connected_toasts, g_hash_table_unref);
   gtk_widget_dispose_template (GTK_WIDGET (self), CV_TYPE_WINDOW);
 
   G_OBJECT_CLASS (cv_window_parent_class)->dispose (object);
@@ -377,6 +378,7 @@ cv_window_init (CvWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
+  self->connected_toasts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->settings = cv_settings_new ();
   cv_window_restore_state (self);
   gtk_search_bar_connect_entry (self->search_bar, GTK_EDITABLE (self->search_entry));

@@ -30,5 +30,10 @@ void cv_window_show_machine (CvWindow *self, const char *machine_id);
 void cv_window_ask_trust (CvWindow *self, CvMachineConnection *connection, const char *fingerprint);
 /* The link came up: says so and opens the services (the "open-services-on-connect" key). */
 void cv_window_machine_connected (CvWindow *self, CvMachineConnection *connection);
+/* The link is no longer up (dropped, ended or failed): a "Connected to" toast still on screen
+ * would contradict the row, so it goes. */
+void cv_window_machine_not_connected (CvWindow *self, CvMachineConnection *connection);
+/* The "Connected to" toast of @machine_id still on screen, or NULL (for tests). */
+AdwToast *cv_window_get_connected_toast (CvWindow *self, const char *machine_id);
 
 G_END_DECLS

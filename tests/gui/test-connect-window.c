@@ -18,6 +18,7 @@
 #include "cv-machine-page.h"
 #include "cv-machine-row.h"
 #include "cv-service-link.h"
+#include "cv-ui-util.h"
 #include "cv-window.h"
 #include "transport/cv-identity.h"
 #include "wire/cv-control.h"
@@ -424,6 +425,21 @@ test_key_changed (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (
     cv_gui_find_widget (failure_box, GTK_TYPE_LABEL, "The Gateway's Identity Has Changed"));
   g_assert_nonnull (cv_gui_find_widget (failure_box, GTK_TYPE_BUTTON, "_Edit Machine"));
+  /* Each key once on the page, in groups of four: the sentence does not repeat them. */
+  {
+    const char *presented = cv_identity_get_fingerprint (fixture->gateway_identity);
+    g_autofree char *old_grouped = cv_ui_format_fingerprint (trusted, 8);
+    g_autofree char *new_grouped = cv_ui_format_fingerprint (presented, 8);
+    g_autofree char *expected = g_strdup_printf ("Trusted key:\n%s\n\nKey it presents now:\n%s",
+                                                 old_grouped, new_grouped);
+    GtkLabel *body = cv_gui_test_child (page, CV_TYPE_MACHINE_PAGE, "failure_body");
+    GtkLabel *key = cv_gui_test_child (page, CV_TYPE_MACHINE_PAGE, "failure_key");
+
+    g_assert_nonnull (strstr (old_grouped, " "));
+    g_assert_cmpstr (gtk_label_get_label (key), ==, expected);
+    g_assert_null (strstr (gtk_label_get_label (body), presented + strlen ("sha256:")));
+    g_assert_null (strstr (gtk_label_get_label (body), trusted + strlen ("sha256:")));
+  }
   shot = cv_gui_screenshot (GTK_WIDGET (fixture->window), "key-changed");
 }
 
@@ -494,6 +510,38 @@ test_launcher_missing (Fixture *fixture, gconstpointer data)
   gtk_window_destroy (editor);
 }
 
+static gboolean
+has_no_label (gpointer data)
+{
+  return !has_label (data);
+}
+
+/* A drop right after connecting: the "Connected to" toast (5 s on screen otherwise) goes at
+ * once, so that it never sits next to a row that says "connecting…". */
+static void
+test_drop_dismisses_toast (Fixture *fixture, gconstpointer data)
+{
+  const char *label = "Connected to Front desk PC";
+  gpointer args[] = { fixture->window, (gpointer) label };
+  g_autoptr (GTimer) timer = NULL;
+
+  add_machine (fixture, CONNECT_PASSWORD, cv_identity_get_fingerprint (fixture->gateway_identity));
+  activate (fixture, "win.connect-machine");
+  wait_state (fixture, CV_CONNECTION_STATE_CONNECTED);
+  wait_label (GTK_WIDGET (fixture->window), label);
+  g_assert_nonnull (
+    cv_window_get_connected_toast (fixture->window, cv_machine_get_id (fixture->machine)));
+
+  timer = g_timer_new ();
+  stop_gateway (fixture);
+  wait_state (fixture, CV_CONNECTION_STATE_RECONNECTING);
+  g_assert_null (
+    cv_window_get_connected_toast (fixture->window, cv_machine_get_id (fixture->machine)));
+  cv_gui_wait_until (has_no_label, args, "the “Connected to” toast to go");
+  /* Gone with the drop, not by its own timeout. */
+  g_assert_cmpfloat (g_timer_elapsed (timer, NULL), <, 4.0);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -501,6 +549,8 @@ main (int argc, char *argv[])
 
   g_test_add ("/gui/connect-window/connect", Fixture, NULL, fixture_set_up, test_connect,
               fixture_tear_down);
+  g_test_add ("/gui/connect-window/drop-dismisses-toast", Fixture, NULL, fixture_set_up,
+              test_drop_dismisses_toast, fixture_tear_down);
   g_test_add ("/gui/connect-window/key-changed", Fixture, NULL, fixture_set_up, test_key_changed,
               fixture_tear_down);
   g_test_add ("/gui/connect-window/launcher-missing", Fixture, NULL, fixture_set_up,
