@@ -173,7 +173,7 @@ cv_gateway_session_row_remove_response (AdwMessageDialog *dialog,
   if (!cv_embedded_gateway_remove_session (self->gateway, self->session, &error)
       && ADW_IS_PREFERENCES_WINDOW (root))
     adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (root),
-                                      adw_toast_new (error->message));
+                                      cv_ui_plain_toast_new (error->message));
 }
 
 static void

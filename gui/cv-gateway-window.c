@@ -254,7 +254,7 @@ cv_gateway_window_session_added (GObject *source, GAsyncResult *result, gpointer
 
   if (session == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
-                                      adw_toast_new (error->message));
+                                      cv_ui_plain_toast_new (error->message));
 }
 
 static void

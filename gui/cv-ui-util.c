@@ -100,3 +100,17 @@ cv_ui_copy_from_button (GtkButton *button, const char *text)
   g_clear_handle_id (&feedback->timeout_id, g_source_remove);
   feedback->timeout_id = g_timeout_add_seconds (COPIED_SECONDS, copied_feedback_restore, feedback);
 }
+
+AdwToast *
+cv_ui_plain_toast_new (const char *text)
+{
+  AdwToast *toast = adw_toast_new ("");
+  GtkWidget *label = gtk_label_new (text);
+
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 60);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_widget_add_css_class (label, "heading");
+  adw_toast_set_custom_title (toast, label);
+  return toast;
+}

@@ -2,7 +2,7 @@
  * of four, text put on the clipboard. */
 #pragma once
 
-#include <gtk/gtk.h>
+#include <adwaita.h>
 
 G_BEGIN_DECLS
 
@@ -16,5 +16,9 @@ void cv_ui_copy_text (GtkWidget *widget, const char *text);
 /* The same from a Copy button, which says "Copied" (a check mark for an icon button) for
  * two seconds: feedback in place, where a toast would cover what is being copied. */
 void cv_ui_copy_from_button (GtkButton *button, const char *text);
+
+/* A toast of a plain-text sentence, wrapped: a toast's own title is one line of markup in
+ * libadwaita 1.2, and an error's sentence is neither (a path may hold "&" or "<"). */
+AdwToast *cv_ui_plain_toast_new (const char *text);
 
 G_END_DECLS

@@ -9,29 +9,13 @@
 #include "cv-ui-util.h"
 #include "cv-window-private.h"
 
-/* A toast's title is markup and one line in libadwaita 1.2; the app's sentences are
- * neither, and an error's is often longer than a line: a label of its own, wrapped. */
-static AdwToast *
-plain_toast_new (const char *text)
-{
-  AdwToast *toast = adw_toast_new ("");
-  GtkWidget *label = gtk_label_new (text);
-
-  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-  gtk_label_set_max_width_chars (GTK_LABEL (label), 60);
-  gtk_label_set_xalign (GTK_LABEL (label), 0);
-  gtk_widget_add_css_class (label, "heading");
-  adw_toast_set_custom_title (toast, label);
-  return toast;
-}
-
 void
 cv_window_toast (CvWindow *self, const char *text)
 {
   g_return_if_fail (CV_IS_WINDOW (self));
   g_return_if_fail (text != NULL);
 
-  adw_toast_overlay_add_toast (self->toast_overlay, plain_toast_new (text));
+  adw_toast_overlay_add_toast (self->toast_overlay, cv_ui_plain_toast_new (text));
 }
 
 gboolean
@@ -46,7 +30,7 @@ cv_window_launch_service (CvWindow *self, CvMachineConnection *connection, CvSer
     return TRUE;
 
   /* Shown at once and for longer: it is what stands between the person and the service. */
-  toast = plain_toast_new (error->message);
+  toast = cv_ui_plain_toast_new (error->message);
   adw_toast_set_timeout (toast, 10);
   adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
   /* The viewer is missing: the editor is where another one is picked. */
@@ -108,7 +92,7 @@ cv_window_machine_connected (CvWindow *self, CvMachineConnection *connection)
   if (!all_opened)
     return;
   title = g_strdup_printf (_ ("Connected to %s"), cv_machine_get_name (machine));
-  toast = plain_toast_new (title);
+  toast = cv_ui_plain_toast_new (title);
   g_hash_table_replace (self->connected_toasts, g_strdup (cv_machine_get_id (machine)),
                         g_object_ref (toast));
   g_signal_connect_object (toast, "dismissed", G_CALLBACK (on_connected_toast_dismissed), self, 0);

@@ -6,6 +6,7 @@
 #include "cv-application.h"
 #include "cv-gui-test-app.h"
 #include "cv-gui-test-util.h"
+#include "cv-ui-util.h"
 #include "cv-window.h"
 
 static gboolean
@@ -117,6 +118,20 @@ test_window_restores_size (void)
   g_assert_finalize_object (window);
 }
 
+/* Sentences with "&" or "<" (a path, a peer's name) are shown as written, never as markup. */
+static void
+test_window_plain_toast (void)
+{
+  const char *sentence = "Culvert could not write /tmp/a & b/<machines>.json: no space left.";
+  g_autoptr (AdwToast) toast = g_object_ref_sink (cv_ui_plain_toast_new (sentence));
+  GtkWidget *title = adw_toast_get_custom_title (toast);
+
+  g_assert_true (GTK_IS_LABEL (title));
+  g_assert_false (gtk_label_get_use_markup (GTK_LABEL (title)));
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (title)), ==, sentence);
+  g_assert_true (gtk_label_get_wrap (GTK_LABEL (title)));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -124,6 +139,7 @@ main (int argc, char *argv[])
 
   g_test_add_func ("/gui/window/present-about-quit", test_window_present_about_quit);
   g_test_add_func ("/gui/window/restores-size", test_window_restores_size);
+  g_test_add_func ("/gui/window/plain-toast", test_window_plain_toast);
 
   return g_test_run ();
 }
