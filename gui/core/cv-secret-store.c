@@ -1,9 +1,12 @@
 /* cv-secret-store.c: machines' connect passwords in the Secret Service (libsecret, our own
- * schema), or in wiped memory for this run only; never in a file of ours. */
+ * schema), or in wiped memory for this run only; never in a file of ours.  Built without
+ * libsecret (Windows, which has no Secret Service), every keyring call says there is none. */
 #include "cv-secret-store.h"
 
 #include <glib/gi18n-lib.h>
+#ifdef CV_HAVE_LIBSECRET
 #include <libsecret/secret.h>
+#endif
 
 #include "auth/cv-password.h"
 
@@ -26,6 +29,7 @@ static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (CvSecretStore, cv_secret_store, G_TYPE_OBJECT)
 
+#ifdef CV_HAVE_LIBSECRET
 static const SecretSchema *
 get_schema (void)
 {
@@ -40,6 +44,7 @@ get_schema (void)
 
   return &schema;
 }
+#endif
 
 static void
 set_available (CvSecretStore *self, gboolean available)
@@ -115,11 +120,31 @@ cv_secret_store_get_available (CvSecretStore *self)
 static void
 set_no_keyring (GError **error)
 {
+#ifdef CV_HAVE_LIBSECRET
   g_set_error_literal (error, CV_APP_ERROR, CV_APP_ERROR_NO_KEYRING,
                        _ ("No keyring is running, so Culvert cannot keep this password. You can "
                           "use it for this run only."));
+#else
+  g_set_error_literal (error, CV_APP_ERROR, CV_APP_ERROR_NO_KEYRING,
+                       _ ("This build of Culvert has no keyring, so it cannot keep this "
+                          "password. You can use it for this run only."));
+#endif
 }
 
+#ifndef CV_HAVE_LIBSECRET
+/* Ends @task (the caller's reference) with the error above. */
+static void
+return_no_keyring (GTask *task)
+{
+  GError *error = NULL;
+
+  set_no_keyring (&error);
+  g_task_return_error (task, error);
+  g_object_unref (task);
+}
+#endif
+
+#ifdef CV_HAVE_LIBSECRET
 /* A libsecret or D-Bus error in words, and "available" as it shows.  No session bus, no
  * org.freedesktop.secrets on it, or a bus that went away all mean there is no keyring to
  * talk to; the keyring's own refusals (locked, …) mean it is there. */
@@ -185,6 +210,7 @@ on_service (GObject *source, GAsyncResult *result, gpointer user_data)
   set_available (self, TRUE);
   g_task_return_boolean (task, TRUE);
 }
+#endif
 
 void
 cv_secret_store_check_async (CvSecretStore *self,
@@ -198,7 +224,11 @@ cv_secret_store_check_async (CvSecretStore *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cv_secret_store_check_async);
+#ifdef CV_HAVE_LIBSECRET
   secret_service_get (SECRET_SERVICE_NONE, cancellable, on_service, task);
+#else
+  return_no_keyring (task);
+#endif
 }
 
 gboolean
@@ -210,6 +240,7 @@ cv_secret_store_check_finish (CvSecretStore *self, GAsyncResult *result, GError 
 
 /* Storing */
 
+#ifdef CV_HAVE_LIBSECRET
 static void
 on_stored (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -227,6 +258,7 @@ on_stored (GObject *source, GAsyncResult *result, gpointer user_data)
   g_hash_table_remove (self->run_passwords, g_task_get_task_data (task));
   g_task_return_boolean (task, TRUE);
 }
+#endif
 
 void
 cv_secret_store_store_async (CvSecretStore *self,
@@ -248,8 +280,12 @@ cv_secret_store_store_async (CvSecretStore *self,
   g_task_set_task_data (task, g_strdup (machine_id), g_free);
   /* TRANSLATORS: the keyring's label of a machine's password: "Culvert: Front desk PC" */
   label = g_strdup_printf (_ ("Culvert: %s"), machine_name != NULL ? machine_name : machine_id);
+#ifdef CV_HAVE_LIBSECRET
   secret_password_store (get_schema (), SECRET_COLLECTION_DEFAULT, label, password, cancellable,
                          on_stored, task, "machine", machine_id, NULL);
+#else
+  return_no_keyring (task);
+#endif
 }
 
 gboolean
@@ -261,6 +297,7 @@ cv_secret_store_store_finish (CvSecretStore *self, GAsyncResult *result, GError 
 
 /* Looking up */
 
+#ifdef CV_HAVE_LIBSECRET
 static void
 on_looked_up (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -282,6 +319,7 @@ on_looked_up (GObject *source, GAsyncResult *result, gpointer user_data)
     secret_password_free (password);
   g_task_return_pointer (task, copy, (GDestroyNotify) cv_secret_free);
 }
+#endif
 
 void
 cv_secret_store_lookup_async (CvSecretStore *self,
@@ -305,8 +343,12 @@ cv_secret_store_lookup_async (CvSecretStore *self,
       g_object_unref (task);
       return;
     }
+#ifdef CV_HAVE_LIBSECRET
   secret_password_lookup (get_schema (), cancellable, on_looked_up, task, "machine", machine_id,
                           NULL);
+#else
+  return_no_keyring (task);
+#endif
 }
 
 char *
@@ -318,6 +360,7 @@ cv_secret_store_lookup_finish (CvSecretStore *self, GAsyncResult *result, GError
 
 /* Clearing */
 
+#ifdef CV_HAVE_LIBSECRET
 static void
 on_cleared (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -334,6 +377,7 @@ on_cleared (GObject *source, GAsyncResult *result, gpointer user_data)
   set_available (self, TRUE);
   g_task_return_boolean (task, TRUE);
 }
+#endif
 
 /**
  * cv_secret_store_clear_async:
@@ -355,7 +399,11 @@ cv_secret_store_clear_async (CvSecretStore *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cv_secret_store_clear_async);
   g_hash_table_remove (self->run_passwords, machine_id);
+#ifdef CV_HAVE_LIBSECRET
   secret_password_clear (get_schema (), cancellable, on_cleared, task, "machine", machine_id, NULL);
+#else
+  return_no_keyring (task);
+#endif
 }
 
 gboolean
