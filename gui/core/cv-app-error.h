@@ -16,6 +16,10 @@ typedef enum {
   CV_APP_ERROR_NOT_INSTALLED, /* a launcher's program is not installed */
   CV_APP_ERROR_UNTRUSTED,     /* the gateway's key is not trusted yet */
   CV_APP_ERROR_KEY_CHANGED,   /* the gateway presents another key than the trusted one */
+  CV_APP_ERROR_NO_GATEWAY,    /* no gateway is set for sharing or for codes */
+  CV_APP_ERROR_CODE_BURNED,   /* a wrong code was typed (or someone interfered): it is dead */
+  CV_APP_ERROR_CODE_EXPIRED,  /* nobody claimed the code in time */
+  CV_APP_ERROR_DECLINED,      /* the person sharing said no, or did not answer */
   CV_APP_ERROR_FAILED,
 } CvAppError;
 
