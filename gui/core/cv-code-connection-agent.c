@@ -148,9 +148,8 @@ cv_code_connection_start_agent (CvCodeConnection *self,
 {
   g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
   g_autofree char *known_shares = g_build_filename (self->state_dir, "known_shares", NULL);
-  static const char *const followed[] = { "notify::code-state", "notify::state",
-                                          "notify::services", "notify::verification",
-                                          "notify::share-name" };
+  static const char *const followed[] = { "notify::code-state", "notify::state", "notify::services",
+                                          "notify::verification", "notify::share-name" };
   CvAgentLink *link;
 
   link = cv_agent_link_new_from_config (&config->agent, CV_AGENT_ROLE_CONNECT, self->context,
@@ -325,7 +324,8 @@ cv_code_connection_describe_service (CvService *service)
     case CV_SERVICE_KIND_RDP:
     case CV_SERVICE_KIND_SSH:
     case CV_SERVICE_KIND_HTTP:
-      return g_strdup (cv_service_preset_get_label (preset_for_kind (cv_service_get_kind (service))));
+      return g_strdup (
+        cv_service_preset_get_label (preset_for_kind (cv_service_get_kind (service))));
     case CV_SERVICE_KIND_CUSTOM:
     default:
       /* "Share this computer" names a custom port "port-8080". */

@@ -196,7 +196,7 @@ make_config (CvCodeConnection *self, GError **error)
     }
   if (!cv_machine_parse_gateway (self->gateway, &host, &port, &local_error))
     {
-      g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_INVALID, _ ("%s Fix it in Preferences."),
+      g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_NO_GATEWAY, _ ("%s Fix it in Preferences."),
                    local_error->message);
       return NULL;
     }
@@ -204,7 +204,7 @@ make_config (CvCodeConnection *self, GError **error)
       && !cv_agent_config_parse_fingerprint (self->fingerprint, "fingerprint", &fingerprint,
                                              &local_error))
     {
-      g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_INVALID,
+      g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_NO_GATEWAY,
                    _ ("The fingerprint of the gateway for codes is not valid (%s). Fix it in "
                       "Preferences."),
                    local_error->message);

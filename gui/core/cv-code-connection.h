@@ -43,8 +43,8 @@ CvCodeConnection *cv_code_connection_new (const char *gateway,
                                           const char *state_dir);
 
 /* Claims @code (as typed: "482-913-557", spaces and dashes anywhere).  From IDLE or
- * FAILED.  FALSE at once with CV_APP_ERROR_NO_GATEWAY (none set: Preferences) or
- * CV_APP_ERROR_INVALID (not a code, a malformed gateway or fingerprint). */
+ * FAILED.  FALSE at once with CV_APP_ERROR_NO_GATEWAY (none set, or a malformed address or
+ * fingerprint: Preferences) or CV_APP_ERROR_INVALID (not a code). */
 gboolean cv_code_connection_claim (CvCodeConnection *self, const char *code, GError **error);
 /* From CONFIRMED: asks for the offered services named @names (CvService names); each
  * listens on a free localhost port.  FALSE with CV_APP_ERROR_INVALID for none or one not

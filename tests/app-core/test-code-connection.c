@@ -147,9 +147,20 @@ start_share (guint16 port, gboolean accept)
   Share *share = g_new0 (Share, 1);
   g_autofree char *offer = g_strdup_printf ("data=127.0.0.1:%u", port);
   g_autofree char *state = g_build_filename (test_dir, "share-state", NULL);
-  const char *argv[] = { culvert_cli (), "share", "--code", "--gateway", gateway_address,
-                         "--fingerprint", gateway_fingerprint, "--name", "Front desk",
-                         "--state-dir", state, "--offer", offer, accept ? "--accept" : NULL,
+  const char *argv[] = { culvert_cli (),
+                         "share",
+                         "--code",
+                         "--gateway",
+                         gateway_address,
+                         "--fingerprint",
+                         gateway_fingerprint,
+                         "--name",
+                         "Front desk",
+                         "--state-dir",
+                         state,
+                         "--offer",
+                         offer,
+                         accept ? "--accept" : NULL,
                          NULL };
 
   share->process = spawn_logged (argv, &share->log);
