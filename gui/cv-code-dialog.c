@@ -20,6 +20,7 @@ struct _CvCodeDialog {
   GSettings *settings;
   CvCodeConnection *connection;
   gboolean formatting; /* the code row's text is being replaced by its formatted self */
+  GStrv chosen;        /* the names asked for, in the order of the connection's services */
 
   /* template children */
   AdwToastOverlay *toast_overlay;
@@ -34,7 +35,9 @@ struct _CvCodeDialog {
   GtkWidget *connect_button;
   GtkLabel *connected_label;
   GtkListBox *services_list;
+  GtkWidget *disconnect_button;
   AdwStatusPage *failed_page;
+  GtkWidget *try_another_button;
   GtkWidget *preferences_button;
 };
 
@@ -64,7 +67,17 @@ count_digits (const char *text)
   return n;
 }
 
-/* As typed or pasted: digits only, hyphens where they belong, the cursor at the end. */
+static gboolean
+cursor_to_end (gpointer data)
+{
+  CvCodeDialog *self = data;
+
+  gtk_editable_set_position (GTK_EDITABLE (self->code_row), -1);
+  return G_SOURCE_REMOVE;
+}
+
+/* As typed or pasted: digits only, hyphens where they belong, the cursor at the end (once
+ * the insertion that changed the text has placed it, hence on an idle). */
 static void
 on_code_changed (CvCodeDialog *self)
 {
@@ -81,6 +94,7 @@ on_code_changed (CvCodeDialog *self)
       gtk_editable_set_text (GTK_EDITABLE (self->code_row), formatted);
       gtk_editable_set_position (GTK_EDITABLE (self->code_row), -1);
       self->formatting = FALSE;
+      g_idle_add_full (G_PRIORITY_HIGH_IDLE, cursor_to_end, g_object_ref (self), g_object_unref);
     }
   gtk_widget_set_sensitive (self->continue_button, count_digits (formatted) >= 9);
 }
@@ -88,24 +102,37 @@ on_code_changed (CvCodeDialog *self)
 static void
 show_failed (CvCodeDialog *self, const GError *error)
 {
+  gboolean no_gateway = g_error_matches (error, CV_APP_ERROR, CV_APP_ERROR_NO_GATEWAY);
   const char *title;
 
   if (g_error_matches (error, CV_APP_ERROR, CV_APP_ERROR_CODE_BURNED))
-    title = _ ("This Code No Longer Works");
+    title = _ ("Code Not Accepted");
   else if (g_error_matches (error, CV_APP_ERROR, CV_APP_ERROR_CODE_EXPIRED))
-    title = _ ("This Code Has Expired");
+    title = _ ("Code Expired");
   else if (g_error_matches (error, CV_APP_ERROR, CV_APP_ERROR_DECLINED))
-    title = _ ("They Declined");
-  else if (g_error_matches (error, CV_APP_ERROR, CV_APP_ERROR_NO_GATEWAY))
+    title = _ ("Not Accepted");
+  else if (no_gateway)
     title = _ ("No Gateway Set");
   else
     title = _ ("Could Not Connect");
   adw_status_page_set_title (self->failed_page, title);
   adw_status_page_set_description (self->failed_page, error->message);
-  /* What only Preferences can mend. */
-  gtk_widget_set_visible (self->preferences_button,
-                          g_error_matches (error, CV_APP_ERROR, CV_APP_ERROR_NO_GATEWAY));
+  /* What only Preferences can mend: that is the way on, not another code. */
+  gtk_widget_set_visible (self->preferences_button, no_gateway);
+  gtk_button_set_label (GTK_BUTTON (self->try_another_button),
+                        no_gateway ? _ ("_Back") : _ ("_Try Another Code"));
+  if (no_gateway)
+    {
+      gtk_widget_remove_css_class (self->try_another_button, "suggested-action");
+      gtk_widget_add_css_class (self->preferences_button, "suggested-action");
+    }
+  else
+    {
+      gtk_widget_add_css_class (self->try_another_button, "suggested-action");
+      gtk_widget_remove_css_class (self->preferences_button, "suggested-action");
+    }
   gtk_stack_set_visible_child_name (self->stack, "failed");
+  gtk_widget_grab_focus (no_gateway ? self->preferences_button : self->try_another_button);
 }
 
 static void
@@ -198,10 +225,31 @@ on_connect (CvCodeDialog *self)
       g_strv_builder_add (builder, g_object_get_data (G_OBJECT (row), "cv-service-name"));
   names = g_strv_builder_end (builder);
   if (!cv_code_connection_connect (self->connection, (const char *const *) names, &error))
-    show_toast (self, error->message);
+    {
+      show_toast (self, error->message);
+      return;
+    }
+  g_strfreev (self->chosen);
+  self->chosen = g_steal_pointer (&names);
 }
 
 /* ---- the chosen services, connected ------------------------------------- */
+
+/* The offered service @name in words, as it was listed; or @name. */
+static char *
+describe_offered (CvCodeDialog *self, const char *name)
+{
+  GListModel *offered = cv_code_connection_get_offered (self->connection);
+
+  for (guint i = 0; i < g_list_model_get_n_items (offered); i++)
+    {
+      g_autoptr (CvService) service = g_list_model_get_item (offered, i);
+
+      if (g_strcmp0 (cv_service_get_name (service), name) == 0)
+        return cv_code_connection_describe_service (service);
+    }
+  return g_strdup (name);
+}
 
 static void
 fill_services (CvCodeDialog *self)
@@ -215,9 +263,11 @@ fill_services (CvCodeDialog *self)
   for (guint i = 0; i < g_list_model_get_n_items (services); i++)
     {
       g_autoptr (CvServiceLink) link = g_list_model_get_item (services, i);
+      CvServiceLinkRow *row = cv_service_link_row_new (link, "code", i);
+      g_autofree char *words = describe_offered (self, self->chosen[i]);
 
-      gtk_list_box_append (self->services_list,
-                           GTK_WIDGET (cv_service_link_row_new (link, "code", i)));
+      cv_service_link_row_set_name (row, words);
+      gtk_list_box_append (self->services_list, GTK_WIDGET (row));
     }
 }
 
@@ -295,8 +345,8 @@ cv_code_dialog_update (CvCodeDialog *self)
     case CV_CODE_CONNECTION_CONFIRMED:
       gtk_label_set_text (self->verification_label,
                           cv_code_connection_get_verification (connection));
-      text = g_strdup_printf (_ ("“%s” shows the same numbers. If theirs differ, do not connect: "
-                                 "ask for a new code."),
+      text = g_strdup_printf (_ ("“%s” should show the same numbers. If they differ, do not "
+                                 "connect: ask for a new code."),
                               name != NULL && *name != '\0' ? name : _ ("The other computer"));
       gtk_label_set_text (self->confirmed_label, text);
       fill_offered (self);
@@ -312,6 +362,7 @@ cv_code_dialog_update (CvCodeDialog *self)
       gtk_label_set_text (self->connected_label, text);
       fill_services (self);
       gtk_stack_set_visible_child_name (self->stack, "connected");
+      gtk_widget_grab_focus (self->disconnect_button);
       break;
     case CV_CODE_CONNECTION_FAILED:
       show_failed (self, cv_code_connection_get_error (connection));
@@ -336,6 +387,7 @@ cv_code_dialog_dispose (GObject *object)
       g_clear_object (&self->connection);
     }
   g_clear_object (&self->settings);
+  g_clear_pointer (&self->chosen, g_strfreev);
   gtk_widget_dispose_template (GTK_WIDGET (self), CV_TYPE_CODE_DIALOG);
   G_OBJECT_CLASS (cv_code_dialog_parent_class)->dispose (object);
 }
@@ -362,7 +414,9 @@ cv_code_dialog_class_init (CvCodeDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CvCodeDialog, connect_button);
   gtk_widget_class_bind_template_child (widget_class, CvCodeDialog, connected_label);
   gtk_widget_class_bind_template_child (widget_class, CvCodeDialog, services_list);
+  gtk_widget_class_bind_template_child (widget_class, CvCodeDialog, disconnect_button);
   gtk_widget_class_bind_template_child (widget_class, CvCodeDialog, failed_page);
+  gtk_widget_class_bind_template_child (widget_class, CvCodeDialog, try_another_button);
   gtk_widget_class_bind_template_child (widget_class, CvCodeDialog, preferences_button);
   gtk_widget_class_bind_template_callback (widget_class, on_code_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_continue);
@@ -381,12 +435,15 @@ cv_code_dialog_init (CvCodeDialog *self)
   self->settings = cv_settings_new ();
 }
 
+/* @parent: (nullable): the main window; the dialog joins its application, whose actions
+ * (app.preferences) its buttons use. */
 GtkWindow *
 cv_code_dialog_new (GtkWindow *parent)
 {
   g_return_val_if_fail (parent == NULL || GTK_IS_WINDOW (parent), NULL);
 
-  return g_object_new (CV_TYPE_CODE_DIALOG, "transient-for", parent, NULL);
+  return g_object_new (CV_TYPE_CODE_DIALOG, "transient-for", parent, "application",
+                       parent != NULL ? gtk_window_get_application (parent) : NULL, NULL);
 }
 
 CvCodeConnection *

@@ -34,7 +34,9 @@ word_code_state (CvCodeConnection *self, CvCodeState code_state)
         return g_error_new_literal (CV_APP_ERROR, CV_APP_ERROR_DECLINED,
                                     _ ("They did not answer in time. Ask the person sharing for "
                                        "a new code to try again."));
-      return g_error_new_literal (CV_APP_ERROR, CV_APP_ERROR_DECLINED, _ ("They declined."));
+      return g_error_new_literal (CV_APP_ERROR, CV_APP_ERROR_DECLINED,
+                                  _ ("They declined. If they still want help, ask the person "
+                                     "sharing for a new code."));
     case CV_CODE_STATE_BURNED:
     default:
       if (self->state >= CV_CODE_CONNECTION_CONFIRMED)
