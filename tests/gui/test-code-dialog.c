@@ -100,6 +100,39 @@ failed_description (GtkWindow *dialog)
     cv_gui_test_child (dialog, CV_TYPE_CODE_DIALOG, "failed_page"));
 }
 
+/* What the fake vncviewer wrote: one line of arguments per start. */
+static guint
+count_viewer_starts (const char *viewed)
+{
+  g_autofree char *path = g_build_filename (cv_e2e_dir (), "viewer.log", NULL);
+  g_autofree char *text = NULL;
+  guint n = 0;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return 0;
+  for (const char *p = strstr (text, viewed); p != NULL; p = strstr (p + 1, viewed))
+    n++;
+  return n;
+}
+
+static gboolean
+viewer_started (gpointer data)
+{
+  return count_viewer_starts (data) >= 1;
+}
+
+static gboolean
+viewer_started_twice (gpointer data)
+{
+  return count_viewer_starts (data) >= 2;
+}
+
+static gboolean
+no_viewer_left (gpointer data)
+{
+  return cv_e2e_find_child ("sleep", NULL) == 0;
+}
+
 static void
 test_code_dialog (void)
 {
@@ -118,11 +151,16 @@ test_code_dialog (void)
   GtkWindow *window, *dialog;
   GSubprocess *share, *denier, *burned;
   guint64 n_bytes = 0;
-  guint16 port;
+  guint16 port, data_port;
   gsize last;
+  g_autofree char *vnc_offer = NULL;
+  g_autofree char *vnc_code = NULL;
+  g_autofree char *viewed = NULL;
+  GSubprocess *vnc_share;
 
-  offer = g_strdup_printf ("data=127.0.0.1:%u",
-                           cv_e2e_start_data_service (DATA_SIZE, &data_sha256));
+  data_port = cv_e2e_start_data_service (DATA_SIZE, &data_sha256);
+  offer = g_strdup_printf ("data=127.0.0.1:%u", data_port);
+  vnc_offer = g_strdup_printf ("vnc=127.0.0.1:%u", data_port);
   app = cv_gui_test_application_new ();
   g_application_activate (G_APPLICATION (app));
   window = gtk_application_get_active_window (GTK_APPLICATION (app));
@@ -193,6 +231,35 @@ test_code_dialog (void)
   g_assert_true (cv_e2e_connect_refused (port));
   cv_e2e_stop (share);
 
+  /* Their screen: the viewer opens by itself ("Open services when connected"), and again
+   * with the row's Open; Disconnect ends it. */
+  vnc_share = cv_e2e_start_code_share (gateway, "vnc-share", vnc_offer, TRUE, &vnc_code);
+  type_code (dialog, vnc_code);
+  click (dialog, "continue_button");
+  wait_for_page (dialog, "confirmed");
+  g_assert_nonnull (
+    cv_gui_find_widget (cv_gui_test_child (dialog, CV_TYPE_CODE_DIALOG, "offered_list"),
+                        ADW_TYPE_ACTION_ROW, "Screen sharing (VNC)"));
+  click (dialog, "connect_button");
+  wait_for_page (dialog, "connected");
+  g_clear_object (&link);
+  link = g_list_model_get_item (cv_code_connection_get_services (
+                                  cv_code_dialog_get_connection (CV_CODE_DIALOG (dialog))),
+                                0);
+  viewed = g_strdup_printf ("127.0.0.1::%u", cv_service_link_get_port (link));
+  cv_e2e_poll_until (viewer_started, (gpointer) viewed, "the viewer to be opened on connect");
+  g_signal_emit_by_name (cv_gui_find_widget (cv_gui_test_child (dialog, CV_TYPE_CODE_DIALOG,
+                                                                "services_list"),
+                                             GTK_TYPE_BUTTON, "Open"),
+                         "clicked");
+  cv_e2e_poll_until (viewer_started_twice, (gpointer) viewed, "the viewer to be opened by Open");
+  screenshot (dialog, "code-dialog-connected-screen");
+  g_assert_cmpint (cv_e2e_find_child ("sleep", NULL), !=, 0);
+  click (dialog, "disconnect_button");
+  wait_for_page (dialog, "entry");
+  cv_e2e_poll_until (no_viewer_left, NULL, "the viewers to end with the connection");
+  cv_e2e_stop (vnc_share);
+
   /* The person sharing says no, after a while: stopped (SIGSTOP) while the dialog waits. */
   denier = cv_e2e_start_code_share (gateway, "denier", offer, FALSE, &denied_code);
   type_code (dialog, denied_code);
@@ -249,11 +316,16 @@ int
 main (int argc, char *argv[])
 {
   g_autofree char *system_path = g_strdup (g_getenv ("PATH"));
+  g_autofree char *viewer = NULL;
   char *dir;
   int status;
 
   dir = cv_gui_test_app_init (&argc, &argv);
   cv_e2e_init (dir, system_path);
+  /* The app finds "vncviewer" on PATH (the test's own bin/): it notes how it was started
+   * and stays, as a viewer does, until the service is disconnected. */
+  viewer = g_strdup_printf ("echo \"$@\" >> '%s/viewer.log'\nexec /bin/sleep 60", dir);
+  cv_gui_test_add_program (dir, "vncviewer", viewer);
   g_test_add_func ("/gui/code-dialog", test_code_dialog);
   status = g_test_run ();
   cv_e2e_kill_all ();
