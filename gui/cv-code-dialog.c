@@ -113,6 +113,8 @@ show_failed (CvCodeDialog *self, const GError *error)
     title = _ ("Not Accepted");
   else if (no_gateway)
     title = _ ("No Gateway Set");
+  else if (g_strcmp0 (gtk_stack_get_visible_child_name (self->stack), "connected") == 0)
+    title = _ ("Connection Ended");
   else
     title = _ ("Could Not Connect");
   adw_status_page_set_title (self->failed_page, title);

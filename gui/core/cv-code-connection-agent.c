@@ -18,6 +18,15 @@
 
 /* ---- words -------------------------------------------------------------- */
 
+/* Once the two computers had met, whatever ends the link ends this code's connection. */
+static GError *
+word_ended (void)
+{
+  return g_error_new_literal (CV_APP_ERROR, CV_APP_ERROR_FAILED,
+                              _ ("The connection ended: the person sharing stopped, or the "
+                                 "network failed. Ask them for a new code to connect again."));
+}
+
 static GError *
 word_code_state (CvCodeConnection *self, CvCodeState code_state)
 {
@@ -40,10 +49,7 @@ word_code_state (CvCodeConnection *self, CvCodeState code_state)
     case CV_CODE_STATE_BURNED:
     default:
       if (self->state >= CV_CODE_CONNECTION_CONFIRMED)
-        return g_error_new_literal (CV_APP_ERROR, CV_APP_ERROR_FAILED,
-                                    _ ("The connection ended: the person sharing stopped, or "
-                                       "the network failed. Ask them for a new code to connect "
-                                       "again."));
+        return word_ended ();
       return g_error_new_literal (CV_APP_ERROR, CV_APP_ERROR_CODE_BURNED,
                                   _ ("This code no longer works: it was mistyped, used already, "
                                      "or someone interfered. Ask the person sharing for a new "
@@ -58,6 +64,8 @@ word_link_error (CvCodeConnection *self, CvAgentLink *link)
   const GError *error = cv_agent_link_get_last_error (link);
   const char *why = error != NULL ? error->message : _ ("no reason given");
 
+  if (self->state >= CV_CODE_CONNECTION_CONFIRMED)
+    return word_ended ();
   if (g_error_matches (error, CV_AGENT_ERROR, CV_AGENT_ERROR_TLS))
     return g_error_new (CV_APP_ERROR, CV_APP_ERROR_FAILED,
                         _ ("The secure connection to the gateway at %s failed (%s). Check its "

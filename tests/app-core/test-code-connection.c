@@ -284,6 +284,36 @@ test_accepted (void)
   cv_app_test_checksum_service_free (service);
 }
 
+/* The person sharing stops while connected: the connection ends and says so. */
+static void
+test_share_stops (void)
+{
+  guint16 service_port = 0;
+  GSocketService *service = cv_app_test_checksum_service_new (&service_port);
+  Share *share = start_share (service_port, TRUE);
+  g_autoptr (CvCodeConnection) connection = new_connection ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvServiceLink) link = NULL;
+  const char *const names[] = { "data", NULL };
+  guint16 port;
+
+  g_assert_true (cv_code_connection_claim (connection, share->code, &error));
+  wait_for_state (connection, CV_CODE_CONNECTION_CONFIRMED);
+  g_assert_true (cv_code_connection_connect (connection, names, &error));
+  wait_for_state (connection, CV_CODE_CONNECTION_CONNECTED);
+  link = g_list_model_get_item (cv_code_connection_get_services (connection), 0);
+  port = cv_service_link_get_port (link);
+  share_free (share);
+  wait_for_state (connection, CV_CODE_CONNECTION_FAILED);
+  g_assert_error ((GError *) cv_code_connection_get_error (connection), CV_APP_ERROR,
+                  CV_APP_ERROR_FAILED);
+  g_assert_nonnull (strstr (cv_code_connection_get_error (connection)->message, "new code"));
+  g_assert_false (cv_service_link_get_listening (link));
+  g_assert_true (cv_app_test_port_refuses (port));
+  cv_app_test_net_iterate (100);
+  cv_app_test_checksum_service_free (service);
+}
+
 /* The sharer denies: "They declined.", nothing listens. */
 static void
 test_declined (void)
@@ -386,6 +416,7 @@ main (int argc, char **argv)
   g_test_add_func ("/code-connection/no-gateway", test_no_gateway);
   g_test_add_func ("/code-connection/accepted", test_accepted);
   g_test_add_func ("/code-connection/declined", test_declined);
+  g_test_add_func ("/code-connection/share-stops", test_share_stops);
   g_test_add_func ("/code-connection/wrong-code", test_wrong_code);
   start_gateway ();
   status = g_test_run ();
