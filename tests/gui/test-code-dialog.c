@@ -232,7 +232,7 @@ test_code_dialog (void)
   cv_e2e_stop (share);
 
   /* Their screen: the viewer opens by itself ("Open services when connected"), and again
-   * with the row's Open; Disconnect ends it. */
+   * with the row's Open; all of it ends when they stop sharing. */
   vnc_share = cv_e2e_start_code_share (gateway, "vnc-share", vnc_offer, TRUE, &vnc_code);
   type_code (dialog, vnc_code);
   click (dialog, "continue_button");
@@ -246,7 +246,8 @@ test_code_dialog (void)
   link = g_list_model_get_item (cv_code_connection_get_services (
                                   cv_code_dialog_get_connection (CV_CODE_DIALOG (dialog))),
                                 0);
-  viewed = g_strdup_printf ("127.0.0.1::%u", cv_service_link_get_port (link));
+  port = cv_service_link_get_port (link);
+  viewed = g_strdup_printf ("127.0.0.1::%u", port);
   cv_e2e_poll_until (viewer_started, (gpointer) viewed, "the viewer to be opened on connect");
   g_signal_emit_by_name (cv_gui_find_widget (cv_gui_test_child (dialog, CV_TYPE_CODE_DIALOG,
                                                                 "services_list"),
@@ -255,10 +256,16 @@ test_code_dialog (void)
   cv_e2e_poll_until (viewer_started_twice, (gpointer) viewed, "the viewer to be opened by Open");
   screenshot (dialog, "code-dialog-connected-screen");
   g_assert_cmpint (cv_e2e_find_child ("sleep", NULL), !=, 0);
-  click (dialog, "disconnect_button");
-  wait_for_page (dialog, "entry");
-  cv_e2e_poll_until (no_viewer_left, NULL, "the viewers to end with the connection");
+  /* They stop sharing: the connection ends, says so, and the viewers go with it. */
   cv_e2e_stop (vnc_share);
+  wait_for_page (dialog, "failed");
+  g_assert_cmpstr (failed_title (dialog), ==, "Connection Ended");
+  g_assert_nonnull (strstr (failed_description (dialog), "new code"));
+  cv_e2e_poll_until (no_viewer_left, NULL, "the viewers to end with the connection");
+  g_assert_true (cv_e2e_connect_refused (port));
+  screenshot (dialog, "code-dialog-ended");
+  click (dialog, "try_another_button");
+  wait_for_page (dialog, "entry");
 
   /* The person sharing says no, after a while: stopped (SIGSTOP) while the dialog waits. */
   denier = cv_e2e_start_code_share (gateway, "denier", offer, FALSE, &denied_code);
