@@ -8,6 +8,7 @@
 #include "auth/cv-password.h"
 #include "cv-app-test-net.h"
 #include "cv-application.h"
+#include "cv-code-dialog.h"
 #include "cv-gateway-window.h"
 #include "cv-gui-test-app.h"
 #include "cv-gui-test-util.h"
@@ -341,6 +342,13 @@ test_screens (void)
   other = open_from_app (app, "preferences", CV_TYPE_PREFERENCES_WINDOW, "the Preferences window");
   check_screen (GTK_WIDGET (other), "preferences");
   close_window (other, "the Preferences window to go");
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.connect-code", NULL);
+  cv_gui_wait_until (toplevel_shown, GSIZE_TO_POINTER (CV_TYPE_CODE_DIALOG),
+                     "the Connect with a Code dialog");
+  other = cv_gui_find_toplevel (CV_TYPE_CODE_DIALOG);
+  check_screen (GTK_WIDGET (other), "connect with a code");
+  close_window (other, "the Connect with a Code dialog to go");
 
   other = open_from_app (app, "about", ADW_TYPE_ABOUT_WINDOW, "the About window");
   check_screen (GTK_WIDGET (other), "about");
