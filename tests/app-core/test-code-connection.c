@@ -383,6 +383,38 @@ test_no_gateway (void)
   g_assert_cmpint (cv_code_connection_get_state (connection), ==, CV_CODE_CONNECTION_IDLE);
 }
 
+/* Nothing listens where the gateway should be, or another key answers: said, with where
+ * to look. */
+static void
+test_gateway_problems (void)
+{
+  g_autofree char *state = g_build_filename (test_dir, "connect-state", NULL);
+  g_autoptr (GSocket) held = NULL;
+  g_autofree char *nowhere = NULL;
+  g_autoptr (CvCodeConnection) unreachable = NULL;
+  g_autoptr (CvCodeConnection) other_key = NULL;
+  g_autoptr (GError) error = NULL;
+  guint16 port = 0;
+
+  held = cv_app_test_hold_port (&port);
+  g_socket_close (held, NULL);
+  nowhere = g_strdup_printf ("127.0.0.1:%u", port);
+  unreachable = cv_code_connection_new (nowhere, gateway_fingerprint, state);
+  g_assert_true (cv_code_connection_claim (unreachable, "482-913-557", &error));
+  wait_for_state (unreachable, CV_CODE_CONNECTION_FAILED);
+  g_assert_nonnull (
+    strstr (cv_code_connection_get_error (unreachable)->message, "cannot be reached"));
+
+  other_key = cv_code_connection_new (
+    gateway_address, "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    state);
+  g_assert_true (cv_code_connection_claim (other_key, "482-913-557", &error));
+  wait_for_state (other_key, CV_CODE_CONNECTION_FAILED);
+  g_assert_nonnull (
+    strstr (cv_code_connection_get_error (other_key)->message, "fingerprint in Preferences"));
+  cv_app_test_net_iterate (100);
+}
+
 static void
 test_format (void)
 {
@@ -414,6 +446,7 @@ main (int argc, char **argv)
   test_dir = cv_app_test_init (&argc, &argv);
   g_test_add_func ("/code-connection/format", test_format);
   g_test_add_func ("/code-connection/no-gateway", test_no_gateway);
+  g_test_add_func ("/code-connection/gateway-problems", test_gateway_problems);
   g_test_add_func ("/code-connection/accepted", test_accepted);
   g_test_add_func ("/code-connection/declined", test_declined);
   g_test_add_func ("/code-connection/share-stops", test_share_stops);
