@@ -66,11 +66,15 @@ word_link_error (CvCodeConnection *self, CvAgentLink *link)
 
   if (self->state >= CV_CODE_CONNECTION_CONFIRMED)
     return word_ended ();
+  /* The engine's words here are for a config file ("set gateway_fingerprint"): the log
+   * has them; the person gets where to look. */
   if (g_error_matches (error, CV_AGENT_ERROR, CV_AGENT_ERROR_TLS))
     return g_error_new (CV_APP_ERROR, CV_APP_ERROR_FAILED,
-                        _ ("The secure connection to the gateway at %s failed (%s). Check its "
-                           "fingerprint in Preferences."),
-                        self->gateway, why);
+                        _ ("The gateway at %s could not prove it is the one you set: its key is "
+                           "not the fingerprint in Preferences, or its certificate is not "
+                           "trusted. Check its fingerprint in Preferences with its "
+                           "administrator."),
+                        self->gateway);
   if (error != NULL && error->domain == CV_REFUSAL_ERROR)
     return g_error_new (CV_APP_ERROR, CV_APP_ERROR_FAILED,
                         _ ("The gateway at %s refused: %s. Try again in a minute."), self->gateway,
