@@ -75,6 +75,8 @@ cv_machine_store_import (GFile *file, char **notice, GError **error)
   const CvConfigKey keys[] = {
     { "culvert_provisioning", CV_CONFIG_UINT, TRUE, CV_CONFIG_BY_CALLER },
     { "machine", CV_CONFIG_OBJECT, TRUE, CV_CONFIG_BY_CALLER },
+    /* A helpdesk's default gateway for sharing, read by cv_share_gateway_import (). */
+    { "share_gateway", CV_CONFIG_OBJECT, FALSE, CV_CONFIG_BY_CALLER },
     { "password", CV_CONFIG_REFUSED, FALSE, CV_CONFIG_BY_CALLER, 0, 0, NULL, _ (password_refused) },
   };
   g_autofree char *name = NULL;
