@@ -340,6 +340,8 @@ cv_share_service_probe (CvShareService *self)
   self->probing = TRUE;
   client = g_socket_client_new ();
   g_socket_client_set_timeout (client, PROBE_TIMEOUT_S);
+  /* A port on this computer: no proxy has anything to say about it. */
+  g_socket_client_set_enable_proxy (client, FALSE);
   g_socket_client_connect_to_host_async (client, "127.0.0.1", self->port, NULL, on_probed,
                                          g_object_ref (self));
 }
