@@ -53,7 +53,7 @@ has_started (gpointer data)
   g_autoptr (GRegex) regex = g_regex_new ("gateway key fingerprint: (sha256:[0-9a-f]{64})", 0, 0,
                                           NULL);
 
-  if (g_subprocess_get_if_exited (gateway->process))
+  if (g_subprocess_get_identifier (gateway->process) == NULL) /* reaped: it exited */
     g_error ("the gateway exited at once:\n%s", text);
   if (strstr (text, "listening on 127.0.0.1 port") == NULL
       || !g_regex_match (regex, text, 0, &match))
