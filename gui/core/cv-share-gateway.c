@@ -11,12 +11,10 @@
 #include "config/cv-config.h"
 
 #include "cv-app-error.h"
-#include "cv-bounded-read.h"
 #include "cv-machine-store.h"
 #include "cv-machine.h"
 
 #define SYSTEM_PROVISIONING_FILE "/etc/culvert/share-gateway.culvert"
-#define PROVISIONING_VERSION 1
 
 void
 cv_share_gateway_free (CvShareGateway *gateway)
@@ -79,46 +77,27 @@ gateway_new (const char *address,
 CvShareGateway *
 cv_share_gateway_read_file (GFile *file, gboolean *has_machine, GError **error)
 {
-  const CvConfigKey keys[] = {
-    { "culvert_provisioning", CV_CONFIG_UINT, TRUE, CV_CONFIG_BY_CALLER },
-    { "machine", CV_CONFIG_OBJECT, FALSE, CV_CONFIG_BY_CALLER },
-    { "share_gateway", CV_CONFIG_OBJECT, FALSE, CV_CONFIG_BY_CALLER },
-  };
   const CvConfigKey gateway_keys[] = {
     { "address", CV_CONFIG_STRING, TRUE, CV_CONFIG_BY_CALLER },
     { "fingerprint", CV_CONFIG_STRING, FALSE, CV_CONFIG_BY_CALLER },
   };
   g_autofree char *name = NULL;
-  g_autofree char *contents = NULL;
   g_autoptr (GError) local_error = NULL;
   g_autoptr (JsonObject) root = NULL;
   JsonObject *object = NULL;
   const char *address = NULL;
   const char *fingerprint = NULL;
-  guint version = 0;
-  gsize len = 0;
 
   g_return_val_if_fail (G_IS_FILE (file), NULL);
 
   if (has_machine != NULL)
     *has_machine = FALSE;
+  /* The same reading as a machine's import: one format, one set of checks. */
+  root = cv_machine_store_read_provisioning (file, error);
+  if (root == NULL)
+    return NULL;
   name = g_file_get_parse_name (file);
-  if (!cv_read_bounded (file, CV_PROVISIONING_FILE_MAX_SIZE, &contents, &len, &local_error))
-    {
-      g_set_error (error, CV_APP_ERROR,
-                   g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE)
-                     ? CV_APP_ERROR_INVALID
-                     : CV_APP_ERROR_FAILED,
-                   _ ("Culvert cannot read %s: %s. Check that the file is there and readable."),
-                   name, local_error->message);
-      return NULL;
-    }
-  root = cv_config_load_data (contents, len, name, &local_error);
-  if (root == NULL
-      || !cv_config_read_object (root, "", keys, G_N_ELEMENTS (keys), NULL, &local_error)
-      || !cv_config_get_uint (root, "culvert_provisioning", "", TRUE, 0, G_MAXUINT, &version,
-                              &local_error)
-      || !cv_config_get_object (root, "share_gateway", "", FALSE, &object, &local_error)
+  if (!cv_config_get_object (root, "share_gateway", "", FALSE, &object, &local_error)
       || (object != NULL
           && (!cv_config_read_object (object, "share_gateway", gateway_keys,
                                       G_N_ELEMENTS (gateway_keys), NULL, &local_error)
@@ -127,17 +106,8 @@ cv_share_gateway_read_file (GFile *file, gboolean *has_machine, GError **error)
               || !cv_config_get_string (object, "fingerprint", "share_gateway", FALSE, &fingerprint,
                                         &local_error))))
     {
-      if (root != NULL)
-        cv_config_prefix_error (&local_error, name);
+      cv_config_prefix_error (&local_error, name);
       g_set_error_literal (error, CV_APP_ERROR, CV_APP_ERROR_INVALID, local_error->message);
-      return NULL;
-    }
-  if (version != PROVISIONING_VERSION)
-    {
-      g_set_error (error, CV_APP_ERROR, CV_APP_ERROR_INVALID,
-                   _ ("%s was made for another version of Culvert (provisioning format %u). Ask "
-                      "for a file made for this one, or update Culvert."),
-                   name, version);
       return NULL;
     }
   if (has_machine != NULL)
