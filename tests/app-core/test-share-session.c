@@ -614,6 +614,28 @@ test_expired (void)
   fixture_end (&fixture);
 }
 
+/* A new code while one waits: the first dies at the gateway. */
+static void
+test_renew_waiting (void)
+{
+  Fixture fixture = { 0 };
+  g_autoptr (GListModel) services = services_of (cv_share_service_new_custom (9), NULL);
+  g_autofree char *code = NULL;
+  g_autofree char *renewed = NULL;
+
+  fixture_start (&fixture, 0, services);
+  cv_share_session_start (fixture.session);
+  code = wait_code (fixture.session);
+  cv_share_session_renew_code (fixture.session);
+  g_assert_cmpint (cv_share_session_get_state (fixture.session), ==, CV_SHARE_STATE_STARTING);
+  g_assert_null (cv_share_session_get_code (fixture.session));
+  renewed = wait_code (fixture.session);
+  g_assert_cmpstr (renewed, !=, code);
+  assert_code_dead (&fixture, code);
+  g_assert_cmpint (cv_share_session_get_state (fixture.session), ==, CV_SHARE_STATE_WAITING);
+  fixture_end (&fixture);
+}
+
 /* ---- the gateway away or changed ----------------------------------------------- */
 
 static void
@@ -730,6 +752,7 @@ main (int argc, char **argv)
   g_test_add_func ("/share-session/consent-timeout", test_consent_timeout);
   g_test_add_func ("/share-session/wrong-code", test_wrong_code);
   g_test_add_func ("/share-session/expired", test_expired);
+  g_test_add_func ("/share-session/renew-waiting", test_renew_waiting);
   g_test_add_func ("/share-session/unreachable", test_unreachable);
   g_test_add_func ("/share-session/key-changed", test_key_changed);
   g_test_add_func ("/share-session/helper-left", test_helper_left);
