@@ -16,7 +16,11 @@ typedef enum {
   CV_SHARE_STATE_IDLE,      /* not started, or stopped */
   CV_SHARE_STATE_STARTING,  /* reaching the gateway for a code */
   CV_SHARE_STATE_WAITING,   /* "code" is set: read it to the helper ("code-expires") */
-  CV_SHARE_STATE_VERIFYING, /* the helper typed it; the keys are being confirmed */
+  CV_SHARE_STATE_VERIFYING, /* the helper typed it; the keys are being confirmed, then
+                             * "verification" is set.  The request comes when the helper
+                             * first opens something (the engine's connect agent asks for
+                             * its tunnel on its first local connection), so VERIFYING
+                             * may last until then */
   CV_SHARE_STATE_ASKING,    /* "consent-requested" was emitted; waiting for allow/deny */
   CV_SHARE_STATE_CONNECTED, /* a helper is connected: "helper-name" is set; when the
                              * helper's tunnel ends: "helper-left", then IDLE */
