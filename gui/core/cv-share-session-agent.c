@@ -1,8 +1,8 @@
 /* cv-share-session-agent.c: the share session's engine side — the share agent built in
  * code (code mode, the offered services on 127.0.0.1, the gateway's key pinned), and what
- * it says, in the person's words: a code to read out, the helper's request, what the
- * helper opened, and why it stopped (a wrong or expired code, the gateway away or
- * changed). */
+ * it says, in the person's words: a code to read out, and why it stopped (a wrong or
+ * expired code, the gateway away or changed).  The helper's request is followed in
+ * cv-share-session-consent.c, what they opened in cv-share-session-activity.c. */
 #include "cv-share-session-private.h"
 
 #include "cv-app-error.h"
@@ -17,54 +17,6 @@
 #include <string.h>
 
 /* ---- words ---------------------------------------------------------------- */
-
-static CvShareService *
-find_service_by_name (CvShareSession *self, const char *name)
-{
-  GListModel *services = G_LIST_MODEL (self->services);
-
-  for (guint i = 0; i < g_list_model_get_n_items (services); i++)
-    {
-      g_autoptr (CvShareService) service = g_list_model_get_item (services, i);
-
-      if (g_str_equal (cv_share_service_get_engine_name (service), name))
-        return service; /* the store holds it */
-    }
-  return NULL;
-}
-
-char *
-cv_share_session_describe_services (CvShareSession *self, const char *const *names)
-{
-  g_autoptr (GPtrArray) words = g_ptr_array_new ();
-  g_autofree char *head = NULL;
-  guint n;
-
-  for (guint i = 0; names != NULL && names[i] != NULL; i++)
-    {
-      CvShareService *service = find_service_by_name (self, names[i]);
-
-      /* Only offered names reach consent; the name itself is a last resort. */
-      g_ptr_array_add (words, (gpointer) (service != NULL ? cv_share_service_get_words (service)
-                                                          : names[i]));
-    }
-  n = words->len;
-  if (n == 0)
-    return g_strdup ("");
-  if (n == 1)
-    return g_strdup (words->pdata[0]);
-  head = g_strdup (words->pdata[0]);
-  for (guint i = 1; i + 1 < n; i++)
-    {
-      /* TRANSLATORS: a list of services, all but its last two joined: "your screen, SSH" */
-      char *longer = g_strdup_printf (_ ("%s, %s"), head, (const char *) words->pdata[i]);
-
-      g_free (head);
-      head = longer;
-    }
-  /* TRANSLATORS: the last two of a list of services: "your screen and SSH" */
-  return g_strdup_printf (_ ("%s and %s"), head, (const char *) words->pdata[n - 1]);
-}
 
 /* Why the link is down, as a sentence; the engine retries by itself. */
 static GError *
@@ -261,48 +213,6 @@ follow_code (CvShareSession *self, CvShareAgent *agent, gboolean state_changed)
     }
 }
 
-static void
-on_consent_requested (CvShareAgent *agent,
-                      const char *name,
-                      const char *address,
-                      const char *fingerprint,
-                      const char *const *names,
-                      const char *verification,
-                      CvShareSession *self)
-{
-  g_autoptr (CvShareSession) alive = g_object_ref (self);
-  g_autofree char *words = cv_share_session_describe_services (self, names);
-
-  self->in_agent_signal++;
-  self->asked_us = g_get_monotonic_time ();
-  cv_share_session_set_helper (self, name, address, verification);
-  if (still_ours (self, agent))
-    cv_share_session_set_state (self, CV_SHARE_STATE_ASKING);
-  if (still_ours (self, agent))
-    cv_share_session_emit (self, SIGNAL_CONSENT_REQUESTED, name, address, fingerprint, words,
-                           verification);
-  self->in_agent_signal--;
-}
-
-/* The request went away without the person's answer: the agent's timeout, or the helper
- * gave up. */
-static void
-consent_withdrawn (CvShareSession *self)
-{
-  gint64 waited_ms = (g_get_monotonic_time () - self->asked_us) / 1000;
-
-  if (waited_ms + 100 >= self->consent_timeout_ms)
-    cv_share_session_fail (
-      self, g_error_new_literal (CV_APP_ERROR, CV_APP_ERROR_DECLINED,
-                                 _ ("Nobody answered the request in time, so the helper was "
-                                    "not let in. Get a new code to try again.")));
-  else
-    cv_share_session_fail (self, g_error_new_literal (CV_APP_ERROR, CV_APP_ERROR_DECLINED,
-                                                      _ ("Your helper went away before you "
-                                                         "answered. Get a new "
-                                                         "code to try again.")));
-}
-
 /* The helper's tunnel ended: nothing of this code works again, so the agent goes too. */
 static void
 helper_left (CvShareSession *self)
@@ -311,89 +221,10 @@ helper_left (CvShareSession *self)
   if (self->state != CV_SHARE_STATE_CONNECTED)
     return; /* a handler stopped or started again */
   cv_share_session_drop_agent (self);
-  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->activity)); i++)
-    {
-      g_autoptr (CvShareActivity) activity = g_list_model_get_item (G_LIST_MODEL (self->activity),
-                                                                    i);
-
-      while (cv_share_activity_get_n_open (activity) > 0)
-        cv_share_activity_closed (activity);
-    }
+  cv_share_session_close_activity (self);
   cv_share_session_set_code (self, NULL, 0);
   cv_share_session_set_n_channels (self, 0);
   cv_share_session_set_state (self, CV_SHARE_STATE_IDLE);
-}
-
-static CvShareActivity *
-find_activity (CvShareSession *self, const char *target, gboolean add)
-{
-  const char *colon = target != NULL ? strrchr (target, ':') : NULL;
-  GListModel *services = G_LIST_MODEL (self->services);
-  GListModel *activity = G_LIST_MODEL (self->activity);
-  g_autoptr (CvShareService) found = NULL;
-  guint64 port = 0;
-
-  if (colon == NULL || !g_ascii_string_to_unsigned (colon + 1, 10, 1, G_MAXUINT16, &port, NULL))
-    return NULL;
-  for (guint i = 0; i < g_list_model_get_n_items (activity); i++)
-    {
-      g_autoptr (CvShareActivity) item = g_list_model_get_item (activity, i);
-
-      if (cv_share_service_get_port (cv_share_activity_get_service (item)) == port)
-        return item; /* the store holds it */
-    }
-  for (guint i = 0; found == NULL && i < g_list_model_get_n_items (services); i++)
-    {
-      g_autoptr (CvShareService) service = g_list_model_get_item (services, i);
-
-      if (cv_share_service_get_port (service) == port)
-        found = g_steal_pointer (&service);
-    }
-  if (found == NULL || !add)
-    return NULL;
-  {
-    g_autoptr (CvShareActivity) item = cv_share_activity_new (found);
-
-    g_list_store_append (self->activity, item);
-    return item;
-  }
-}
-
-/* The engine counts bytes for all channels together: a second's growth goes to the
- * services open in it, by their open connections. */
-static void
-share_bytes (CvShareSession *self, CvShareAgent *agent)
-{
-  guint64 in = cv_share_agent_get_bytes_in (agent);
-  guint64 out = cv_share_agent_get_bytes_out (agent);
-  guint64 delta_in = in - MIN (in, self->seen_in);
-  guint64 delta_out = out - MIN (out, self->seen_out);
-  GListModel *activity = G_LIST_MODEL (self->activity);
-  guint total_open = 0;
-  guint n = g_list_model_get_n_items (activity);
-
-  self->seen_in = MAX (in, self->seen_in);
-  self->seen_out = MAX (out, self->seen_out);
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr (CvShareActivity) item = g_list_model_get_item (activity, i);
-
-      total_open += cv_share_activity_get_n_open (item);
-    }
-  for (guint i = 0; i < n && total_open > 0; i++)
-    {
-      g_autoptr (CvShareActivity) item = g_list_model_get_item (activity, i);
-      guint open = cv_share_activity_get_n_open (item);
-      guint64 part_in = delta_in * open / total_open;
-      guint64 part_out = delta_out * open / total_open;
-
-      if (open == 0)
-        continue;
-      cv_share_activity_add_bytes (item, part_in, part_out);
-      delta_in -= part_in;
-      delta_out -= part_out;
-      total_open -= open;
-    }
 }
 
 /* One entry point for the agent's notifications: each says little, and reading the agent
@@ -414,7 +245,7 @@ on_agent_notify (CvShareAgent *agent, GParamSpec *pspec, CvShareSession *self)
     {
       if (!cv_share_agent_get_consent_pending (agent) && !self->answering
           && self->state == CV_SHARE_STATE_ASKING)
-        consent_withdrawn (self);
+        cv_share_session_consent_withdrawn (self);
     }
   else if (g_str_equal (name, "n-tunnels"))
     {
@@ -424,29 +255,8 @@ on_agent_notify (CvShareAgent *agent, GParamSpec *pspec, CvShareSession *self)
   else if (g_str_equal (name, "n-channels"))
     cv_share_session_set_n_channels (self, cv_share_agent_get_n_channels (agent));
   else if (g_str_equal (name, "bytes-in") || g_str_equal (name, "bytes-out"))
-    share_bytes (self, agent);
+    cv_share_session_share_bytes (self, agent);
   self->in_agent_signal--;
-}
-
-static void
-on_channel_opened (CvShareAgent *agent, const char *target, CvShareSession *self)
-{
-  CvShareActivity *activity = find_activity (self, target, TRUE);
-
-  if (activity != NULL)
-    cv_share_activity_opened (activity);
-}
-
-static void
-on_channel_closed (CvShareAgent *agent,
-                   const char *target,
-                   const GError *error,
-                   CvShareSession *self)
-{
-  CvShareActivity *activity = find_activity (self, target, FALSE);
-
-  if (activity != NULL && cv_share_activity_get_n_open (activity) > 0)
-    cv_share_activity_closed (activity);
 }
 
 /* ---- start and stop ----------------------------------------------------------- */
@@ -515,9 +325,12 @@ cv_share_session_start_agent (CvShareSession *self, GError **error)
   self->seen_in = self->seen_out = 0;
   for (guint i = 0; i < G_N_ELEMENTS (followed); i++)
     g_signal_connect (self->agent, followed[i], G_CALLBACK (on_agent_notify), self);
-  g_signal_connect (self->agent, "consent-requested", G_CALLBACK (on_consent_requested), self);
-  g_signal_connect (self->agent, "channel-opened", G_CALLBACK (on_channel_opened), self);
-  g_signal_connect (self->agent, "channel-closed", G_CALLBACK (on_channel_closed), self);
+  g_signal_connect (self->agent, "consent-requested",
+                    G_CALLBACK (cv_share_session_on_consent_requested), self);
+  g_signal_connect (self->agent, "channel-opened", G_CALLBACK (cv_share_session_on_channel_opened),
+                    self);
+  g_signal_connect (self->agent, "channel-closed", G_CALLBACK (cv_share_session_on_channel_closed),
+                    self);
   cv_share_agent_start (self->agent);
   return TRUE;
 }

@@ -76,7 +76,31 @@ void cv_share_session_fail (CvShareSession *self, GError *error);
 gboolean cv_share_session_start_agent (CvShareSession *self, GError **error);
 /* Disconnects and stops the agent (on an idle when inside its own signal). */
 void cv_share_session_drop_agent (CvShareSession *self);
+
+/* cv-share-session-activity.c: the services in words, and what the helper opened. */
 /* The services' names in words, joined: "your screen and SSH". */
 char *cv_share_session_describe_services (CvShareSession *self, const char *const *names);
+void cv_share_session_on_channel_opened (CvShareAgent *agent,
+                                         const char *target,
+                                         CvShareSession *self);
+void cv_share_session_on_channel_closed (CvShareAgent *agent,
+                                         const char *target,
+                                         const GError *error,
+                                         CvShareSession *self);
+/* The agent's byte totals grew: the growth goes to the services open now. */
+void cv_share_session_share_bytes (CvShareSession *self, CvShareAgent *agent);
+/* Every connection the agent had is gone with it. */
+void cv_share_session_close_activity (CvShareSession *self);
+
+/* cv-share-session-consent.c: the helper's request. */
+void cv_share_session_on_consent_requested (CvShareAgent *agent,
+                                            const char *name,
+                                            const char *address,
+                                            const char *fingerprint,
+                                            const char *const *names,
+                                            const char *verification,
+                                            CvShareSession *self);
+/* The request went away without the person's answer. */
+void cv_share_session_consent_withdrawn (CvShareSession *self);
 
 G_END_DECLS

@@ -1,11 +1,8 @@
 /* cv-share-session.c: "Share this computer" once — the object, its state as the person
- * sees it, and the calls the window makes (start, allow, deny, renew, stop).  What the
- * engine's share agent says, and how it is built, is in cv-share-session-agent.c. */
+ * sees it, and the calls the window makes (start, renew, stop; allow and deny are in
+ * cv-share-session-consent.c).  What the engine's share agent says, and how it is built,
+ * is in cv-share-session-agent.c. */
 #include "cv-share-session-private.h"
-
-#include "cv-app-error.h"
-
-#include <glib/gi18n-lib.h>
 
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
@@ -311,20 +308,6 @@ cv_share_session_start (CvShareSession *self)
     cv_share_session_fail (self, error);
 }
 
-/* Every connection the agent had is gone with it. */
-static void
-close_activity (CvShareSession *self)
-{
-  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->activity)); i++)
-    {
-      g_autoptr (CvShareActivity) activity = g_list_model_get_item (G_LIST_MODEL (self->activity),
-                                                                    i);
-
-      while (cv_share_activity_get_n_open (activity) > 0)
-        cv_share_activity_closed (activity);
-    }
-}
-
 /**
  * cv_share_session_stop:
  *
@@ -342,7 +325,7 @@ cv_share_session_stop (CvShareSession *self)
   if (self->agent == NULL && self->state == CV_SHARE_STATE_IDLE)
     return;
   cv_share_session_drop_agent (self);
-  close_activity (self);
+  cv_share_session_close_activity (self);
   cv_share_session_set_code (self, NULL, 0);
   cv_share_session_set_n_channels (self, 0);
   cv_share_session_take_error (self, NULL);
@@ -374,74 +357,6 @@ cv_share_session_renew_code (CvShareSession *self)
     }
   cv_share_session_set_state (self, CV_SHARE_STATE_FAILED); /* start () takes it from there */
   cv_share_session_start (self);
-}
-
-/* The person's answer to the request "consent-requested" showed. */
-static gboolean
-answer (CvShareSession *self, gboolean allowed)
-{
-  g_autoptr (CvShareSession) alive = g_object_ref (self);
-  gboolean answered;
-
-  if (self->state != CV_SHARE_STATE_ASKING || self->agent == NULL)
-    return FALSE;
-  /* The agent's "consent-pending" changes inside: not a time-out. */
-  self->answering = TRUE;
-  answered = allowed ? cv_share_agent_accept (self->agent) : cv_share_agent_deny (self->agent);
-  self->answering = FALSE;
-  if (!answered)
-    return FALSE;
-  if (!allowed)
-    {
-      cv_share_session_fail (self, g_error_new_literal (CV_APP_ERROR, CV_APP_ERROR_DECLINED,
-                                                        _ ("You did not let the helper in, so "
-                                                           "they reached nothing. Get a new "
-                                                           "code when you want help.")));
-      return TRUE;
-    }
-  cv_share_session_set_state (self, CV_SHARE_STATE_CONNECTED);
-  cv_share_session_emit (self, SIGNAL_HELPER_CONNECTED);
-  return TRUE;
-}
-
-/**
- * cv_share_session_allow:
- *
- * The person allows the request "consent-requested" showed: CONNECTED, "helper-connected".
- *
- * Returns: FALSE when no request waits (it timed out, or the helper gave up)
- */
-gboolean
-cv_share_session_allow (CvShareSession *self)
-{
-  g_return_val_if_fail (CV_IS_SHARE_SESSION (self), FALSE);
-  return answer (self, TRUE);
-}
-
-/**
- * cv_share_session_deny:
- *
- * The person refuses: the helper is told "declined" and reaches nothing; FAILED with
- * CV_APP_ERROR_DECLINED, from where cv_share_session_renew_code () gives a new code.
- *
- * Returns: FALSE when no request waits
- */
-gboolean
-cv_share_session_deny (CvShareSession *self)
-{
-  g_return_val_if_fail (CV_IS_SHARE_SESSION (self), FALSE);
-  return answer (self, FALSE);
-}
-
-/* From the next start or renewal on (the agent is made with it). */
-void
-cv_share_session_set_consent_timeout_ms (CvShareSession *self, guint timeout_ms)
-{
-  g_return_if_fail (CV_IS_SHARE_SESSION (self));
-
-  self->consent_timeout_ms = CLAMP (timeout_ms, 1, CV_SHARE_MAX_CONSENT_TIMEOUT_MS);
-  if (self->agent != NULL)
-    cv_share_agent_set_consent_timeout_ms (self->agent, self->consent_timeout_ms);
 }
 
 /* ---- getters -------------------------------------------------------------- */
