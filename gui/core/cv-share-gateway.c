@@ -14,6 +14,9 @@
 #include "cv-machine-store.h"
 #include "cv-machine.h"
 
+/* Where a helpdesk's installer puts its default gateway: /etc on Linux; on Windows,
+ * which has no /etc, etc\\culvert beside the installed app (culvert.nsi's SHARE_GATEWAY),
+ * so that the file goes and comes with the installation. */
 #define SYSTEM_PROVISIONING_FILE "/etc/culvert/share-gateway.culvert"
 
 void
@@ -122,7 +125,17 @@ system_file_path (void)
 {
   const char *path = g_getenv ("CULVERT_SYSTEM_PROVISIONING");
 
-  return g_strdup (path != NULL && *path != '\0' ? path : SYSTEM_PROVISIONING_FILE);
+  if (path != NULL && *path != '\0')
+    return g_strdup (path);
+#ifdef G_OS_WIN32
+  {
+    g_autofree char *top = g_win32_get_package_installation_directory_of_module (NULL);
+
+    return g_build_filename (top, "etc", "culvert", "share-gateway.culvert", NULL);
+  }
+#else
+  return g_strdup (SYSTEM_PROVISIONING_FILE);
+#endif
 }
 
 /**
