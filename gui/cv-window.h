@@ -12,7 +12,8 @@ G_BEGIN_DECLS
  *   reload-machines (after an unreadable machines file),
  *   open-machine "s", connect-machine "s", disconnect-machine "s", edit-machine "s",
  *   export-machine "s", delete-machine "s" (each with the machine's id),
- *   open-service "(su)" (the machine's id and the service's position: its launcher).
+ *   open-service "(su)" (the machine's id and the service's position: its launcher),
+ *   connect-code ("Connect with a Code": cv-code-dialog.c).
  * Enter on a machine's row connects it (opens its page when it is not idle); a click or
  * Space opens its page. */
 #define CV_TYPE_WINDOW (cv_window_get_type ())
