@@ -243,6 +243,16 @@ cv_application_show_machine (GSimpleAction *action, GVariant *parameter, gpointe
                           g_variant_get_string (parameter, NULL));
 }
 
+/* The sharing notification's button: the window holds what is shared. */
+static void
+cv_application_stop_sharing (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  CvWindow *window = cv_application_find_window (CV_APPLICATION (user_data));
+
+  if (window != NULL)
+    cv_window_stop_sharing (window);
+}
+
 static void
 cv_application_quit (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
@@ -273,6 +283,7 @@ static const GActionEntry app_actions[] = {
   { .name = "shortcuts", .activate = cv_application_shortcuts },
   { .name = "about", .activate = cv_application_about },
   { .name = "show-machine", .activate = cv_application_show_machine, .parameter_type = "s" },
+  { .name = "stop-sharing", .activate = cv_application_stop_sharing },
   { .name = "quit", .activate = cv_application_quit },
 };
 
