@@ -16,6 +16,8 @@ struct _CvPreferencesWindow {
   GtkSwitch *open_services_switch;
   GtkSwitch *notify_on_drop_switch;
   GtkSwitch *gateway_autostart_switch;
+  AdwEntryRow *code_gateway_row;
+  AdwEntryRow *code_fingerprint_row;
 };
 
 G_DEFINE_FINAL_TYPE (CvPreferencesWindow, cv_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
@@ -47,6 +49,8 @@ cv_preferences_window_class_init (CvPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CvPreferencesWindow, notify_on_drop_switch);
   gtk_widget_class_bind_template_child (widget_class, CvPreferencesWindow,
                                         gateway_autostart_switch);
+  gtk_widget_class_bind_template_child (widget_class, CvPreferencesWindow, code_gateway_row);
+  gtk_widget_class_bind_template_child (widget_class, CvPreferencesWindow, code_fingerprint_row);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_w, GDK_CONTROL_MASK, "window.close",
                                        NULL);
 }
@@ -62,6 +66,11 @@ cv_preferences_window_init (CvPreferencesWindow *self)
   g_settings_bind (self->settings, "notify-on-drop", self->notify_on_drop_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "gateway-autostart", self->gateway_autostart_switch, "active",
+                   G_SETTINGS_BIND_DEFAULT);
+  /* Checked when a code is claimed, where the error can say what is wrong. */
+  g_settings_bind (self->settings, "code-gateway", self->code_gateway_row, "text",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "code-gateway-fingerprint", self->code_fingerprint_row, "text",
                    G_SETTINGS_BIND_DEFAULT);
 }
 

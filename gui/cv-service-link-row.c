@@ -11,6 +11,7 @@ struct _CvServiceLinkRow {
   CvServiceLink *link;
   char *machine_id;
   guint position;
+  char *name; /* the title instead of the preset's words, or NULL */
   GtkButton *open_button;
 };
 
@@ -35,7 +36,9 @@ cv_service_link_row_update (CvServiceLinkRow *self)
   gboolean listening = cv_service_link_get_listening (self->link);
   g_autofree char *open_words = NULL;
 
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self), cv_service_preset_get_label (preset));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self),
+                                 self->name != NULL ? self->name
+                                                    : cv_service_preset_get_label (preset));
   /* Listening or failing, the link's own words; idle, what the service is ("not connected"
    * is the page's heading already). */
   if (status != NULL && *status != '\0'
@@ -58,7 +61,8 @@ cv_service_link_row_update (CvServiceLinkRow *self)
                           cv_machine_service_get_launcher (service) != CV_LAUNCHER_NONE);
   gtk_widget_set_sensitive (GTK_WIDGET (self->open_button), listening);
   open_words = g_strdup_printf (listening ? _ ("Open %s") : _ ("Connect to open %s"),
-                                cv_service_preset_get_label (preset));
+                                self->name != NULL ? self->name
+                                                   : cv_service_preset_get_label (preset));
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->open_button), open_words);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->open_button), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   open_words, -1);
@@ -161,6 +165,7 @@ cv_service_link_row_finalize (GObject *object)
   CvServiceLinkRow *self = CV_SERVICE_LINK_ROW (object);
 
   g_free (self->machine_id);
+  g_free (self->name);
 
   G_OBJECT_CLASS (cv_service_link_row_parent_class)->finalize (object);
 }
@@ -216,4 +221,16 @@ cv_service_link_row_get_link (CvServiceLinkRow *self)
   g_return_val_if_fail (CV_IS_SERVICE_LINK_ROW (self), NULL);
 
   return self->link;
+}
+
+/* @name: (nullable): the row's title instead of the preset's words (a service offered with
+ * a code has a name of its own); NULL: the preset's. */
+void
+cv_service_link_row_set_name (CvServiceLinkRow *self, const char *name)
+{
+  g_return_if_fail (CV_IS_SERVICE_LINK_ROW (self));
+
+  g_free (self->name);
+  self->name = g_strdup (name);
+  cv_service_link_row_update (self);
 }

@@ -19,5 +19,6 @@ CvServiceLinkRow *cv_service_link_row_new (CvServiceLink *link,
                                            const char *machine_id,
                                            guint position);
 CvServiceLink *cv_service_link_row_get_link (CvServiceLinkRow *self);
+void cv_service_link_row_set_name (CvServiceLinkRow *self, const char *name);
 
 G_END_DECLS

@@ -5,6 +5,7 @@
 
 #include <glib/gi18n.h>
 
+#include "cv-code-dialog.h"
 #include "cv-machine-editor.h"
 #include "cv-machine-page.h"
 #include "cv-machine-row.h"
@@ -284,6 +285,12 @@ cv_window_open_service (GtkWidget *widget, const char *action_name, GVariant *pa
     cv_window_launch_service (self, connection, link);
 }
 
+static void
+cv_window_connect_code (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  gtk_window_present (cv_code_dialog_new (GTK_WINDOW (widget)));
+}
+
 static gboolean
 cv_window_close_request (GtkWindow *window)
 {
@@ -373,6 +380,7 @@ cv_window_class_init (CvWindowClass *klass)
                                    cv_window_export_machine);
   gtk_widget_class_install_action (widget_class, "win.delete-machine", "s",
                                    cv_window_delete_machine);
+  gtk_widget_class_install_action (widget_class, "win.connect-code", NULL, cv_window_connect_code);
   gtk_widget_class_install_action (widget_class, "win.open-service", "(su)",
                                    cv_window_open_service);
   gtk_widget_class_install_action (widget_class, "win.stop-sharing", NULL,

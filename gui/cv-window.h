@@ -13,6 +13,7 @@ G_BEGIN_DECLS
  *   open-machine "s", connect-machine "s", disconnect-machine "s", edit-machine "s",
  *   export-machine "s", delete-machine "s" (each with the machine's id),
  *   open-service "(su)" (the machine's id and the service's position: its launcher),
+ *   connect-code ("Connect with a Code": cv-code-dialog.c),
  *   stop-sharing (ends "Share this computer": every channel, the tunnel, the code).
  * Enter on a machine's row connects it (opens its page when it is not idle); a click or
  * Space opens its page. */

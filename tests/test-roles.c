@@ -766,6 +766,7 @@ make_offering_share_agent (Fixture *fixture, guint16 target_port, Prompt *prompt
   return agent;
 }
 
+/* @service: (nullable): mapped by name on a free port; NULL: none */
 static CvConnectAgent *
 make_service_connect_agent (Fixture *fixture, const char *service)
 {
@@ -779,6 +780,8 @@ make_service_connect_agent (Fixture *fixture, const char *service)
   cv_connect_config_add_mapping (config, "127.0.0.1", 0, "127.0.0.1", 1);
   agent = cv_connect_agent_new_from_config (config, fixture->context, &error);
   g_assert_no_error (error);
+  if (service == NULL)
+    return agent;
   g_assert_true (cv_connect_agent_map_service (agent, service, 0, &error));
   g_assert_no_error (error);
   return agent;
@@ -1108,6 +1111,114 @@ test_code_wrong (Fixture *fixture, gconstpointer data)
   client.sent = g_malloc (1);
   client.received = g_byte_array_new ();
   consent_case_end (fixture, echo, share, late, &mapping, &client, &prompt);
+}
+
+static gboolean
+has_tunnel (gpointer data)
+{
+  return cv_connect_agent_has_tunnel (data);
+}
+
+/* A code connect agent with no service mapping, whose services come first. */
+static CvConnectAgent *
+make_services_first_agent (Fixture *fixture, const char *code)
+{
+  CvConnectAgent *agent = make_service_connect_agent (fixture, NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (cv_connect_agent_set_code (agent, code, &error));
+  g_assert_no_error (error);
+  cv_connect_agent_set_services_first (agent, TRUE);
+  return agent;
+}
+
+/* Services first (the app's way): once the code is confirmed the tunnel opens by itself,
+ * the offered services and the verification are there before anything is asked; asking
+ * for a service not offered changes nothing; asking for "echo" maps it, the sharer is
+ * asked for exactly that, and its bytes come back whole. */
+static void
+test_code_services_first (Fixture *fixture, gconstpointer data)
+{
+  guint16 target_port = 0;
+  g_autoptr (GSocketService) echo = echo_start (fixture->context, &target_port);
+  Prompt prompt = { .answer = TRUE };
+  CvShareAgent *share = start_code_share (fixture, target_port, &prompt);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvMapping) mapping = NULL;
+  g_autoptr (CvService) first = NULL;
+  const char *const wrong[] = { "nope", NULL };
+  const char *const chosen[] = { "echo", NULL };
+  CvConnectAgent *connect;
+  Client client = { 0 };
+  GThread *client_thread;
+
+  connect = make_services_first_agent (fixture, cv_share_agent_get_code (share));
+  cv_connect_agent_start (connect);
+
+  wait_for (fixture, connect, "code-state", CV_CODE_STATE_CONFIRMED);
+  g_assert_cmpstr (cv_connect_agent_get_verification (connect), ==,
+                   cv_share_agent_get_verification (share));
+  g_assert_true (wait_until (fixture, service_listed, connect));
+  g_assert_true (has_tunnel (connect));
+  first = g_list_model_get_item (cv_connect_agent_get_services (connect), 0);
+  g_assert_cmpstr (cv_service_get_name (first), ==, "echo");
+  /* Nothing asked yet, and nothing is while the person chooses. */
+  drain (fixture);
+  g_assert_cmpuint (prompt.n_requests, ==, 0);
+  g_assert_cmpint (cv_connect_agent_get_code_state (connect), ==, CV_CODE_STATE_CONFIRMED);
+
+  g_assert_false (cv_connect_agent_request_services (connect, wrong, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_cmpuint (g_list_model_get_n_items (cv_connect_agent_get_mappings (connect)), ==, 1);
+
+  g_assert_true (cv_connect_agent_request_services (connect, chosen, &error));
+  g_assert_no_error (error);
+  g_assert_false (cv_connect_agent_request_services (connect, chosen, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_clear_error (&error);
+  wait_for (fixture, connect, "code-state", CV_CODE_STATE_CONSENTED);
+  g_assert_cmpuint (prompt.n_requests, ==, 1);
+  g_assert_cmpstr (prompt.services, ==, "echo");
+  g_assert_cmpstr (prompt.verification, ==, cv_connect_agent_get_verification (connect));
+
+  mapping = g_list_model_get_item (cv_connect_agent_get_mappings (connect), 1);
+  g_assert_cmpstr (cv_mapping_get_service_name (mapping), ==, "echo");
+  g_assert_true (cv_mapping_get_listening (mapping));
+  client_thread = client_begin (&client, cv_mapping_get_bound_port (mapping), 12);
+  client_finish (fixture, client_thread, &client, connect, share);
+  consent_case_end (fixture, echo, share, connect, &mapping, &client, &prompt);
+}
+
+/* Services first, and the sharer says no: declined, with the reason. */
+static void
+test_code_services_first_denied (Fixture *fixture, gconstpointer data)
+{
+  guint16 target_port = 0;
+  g_autoptr (GSocketService) echo = echo_start (fixture->context, &target_port);
+  Prompt prompt = { .answer = FALSE };
+  CvShareAgent *share = start_code_share (fixture, target_port, &prompt);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvMapping) mapping = NULL;
+  const char *const chosen[] = { "echo", "web", NULL };
+  CvConnectAgent *connect;
+  Client client = { 0 };
+
+  connect = make_services_first_agent (fixture, cv_share_agent_get_code (share));
+  cv_connect_agent_start (connect);
+  g_assert_true (wait_until (fixture, service_listed, connect));
+  g_assert_true (cv_connect_agent_request_services (connect, chosen, &error));
+  g_assert_no_error (error);
+  g_assert_true (wait_until (fixture, declined, connect));
+  g_assert_cmpstr (cv_connect_agent_get_declined_reason (connect), ==, "declined");
+  g_assert_cmpint (cv_connect_agent_get_code_state (connect), ==, CV_CODE_STATE_DECLINED);
+  g_assert_cmpstr (prompt.services, ==, "echo,web");
+  g_assert_cmpuint (cv_share_agent_get_bytes_in (share), ==, 0);
+
+  mapping = g_list_model_get_item (cv_connect_agent_get_mappings (connect), 1);
+  client.sent = g_malloc (1);
+  client.received = g_byte_array_new ();
+  consent_case_end (fixture, echo, share, connect, &mapping, &client, &prompt);
 }
 
 /* The engine's messages, for the cases that count what they log. */
@@ -1604,6 +1715,10 @@ main (int argc, char **argv)
               fixture_tear_down);
   g_test_add ("/roles/code-wrong", Fixture, NULL, fixture_set_up, test_code_wrong,
               fixture_tear_down);
+  g_test_add ("/roles/code-services-first", Fixture, NULL, fixture_set_up, test_code_services_first,
+              fixture_tear_down);
+  g_test_add ("/roles/code-services-first-denied", Fixture, NULL, fixture_set_up,
+              test_code_services_first_denied, fixture_tear_down);
   g_test_add ("/roles/connect-key-refused", Fixture, NULL, fixture_set_up, test_connect_key_refused,
               fixture_tear_down);
   g_test_add ("/roles/config-checked", Fixture, NULL, fixture_set_up, test_config_checked,

@@ -3,7 +3,9 @@
 # (the programs, every DLL they load, GSettings schemas, icons, the GIO TLS
 # module) and wrap it into an installer with NSIS.  See README.md.
 #
-# usage: windows-installer/build-msys2.sh [--no-installer]
+# usage: windows-installer/build-msys2.sh [--no-installer | --share-gateway FILE.culvert]
+#   --share-gateway: a helpdesk's installer, with FILE (a provisioning file with a
+#   "share_gateway" member) as the default gateway for "Share this computer".
 set -euo pipefail
 
 if [ "${MSYSTEM:-}" != "UCRT64" ]; then
@@ -12,10 +14,15 @@ if [ "${MSYSTEM:-}" != "UCRT64" ]; then
 fi
 
 make_installer=yes
+share_gateway=
 case "${1:-}" in
   '') ;;
   --no-installer) make_installer=no ;;
-  *) echo "usage: $0 [--no-installer]" >&2; exit 2 ;;
+  --share-gateway)
+    share_gateway=${2:?"--share-gateway needs a .culvert file"}
+    [ -f "$share_gateway" ] || { echo "build-msys2.sh: no such file: $share_gateway" >&2; exit 2; }
+    ;;
+  *) echo "usage: $0 [--no-installer | --share-gateway FILE.culvert]" >&2; exit 2 ;;
 esac
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -126,8 +133,11 @@ if [ "$make_installer" = yes ]; then
   version=$(meson introspect --projectinfo "$build" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
   echo "==> installer for Culvert $version"
+  extra=()
+  [ -n "$share_gateway" ] && extra+=("-DSHARE_GATEWAY=$(cygpath -w "$share_gateway")")
   makensis -V2 \
     -DVERSION="$version" \
+    "${extra[@]}" \
     -DSTAGE_DIR="$(cygpath -w "$stage")" \
     -DOUTFILE="$(cygpath -w "$here/culvert-$version-setup.exe")" \
     "$(cygpath -w "$here/culvert.nsi")"

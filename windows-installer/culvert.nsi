@@ -2,6 +2,10 @@
 ; staged into Program Files\Culvert, with a Start-menu shortcut and an
 ; uninstaller.  build-msys2.sh runs it as:
 ;   makensis -DVERSION=0.1.0 -DSTAGE_DIR=...\stage -DOUTFILE=...\culvert-0.1.0-setup.exe culvert.nsi
+; A helpdesk that hands out its own installer adds -DSHARE_GATEWAY=path\to\file.culvert
+; (a provisioning file with a "share_gateway" member): it is installed as
+; etc\culvert\share-gateway.culvert, where "Share this computer" looks for its gateway
+; when the preferences name none, so that the people it helps type nothing.
 
 Unicode true
 
@@ -77,6 +81,11 @@ Section "${APP_NAME}" SecMain
   SetOutPath "$INSTDIR"
   File /r "${STAGE_DIR}\*.*"
 
+!ifdef SHARE_GATEWAY
+  SetOutPath "$INSTDIR\etc\culvert"
+  File "/oname=share-gateway.culvert" "${SHARE_GATEWAY}"
+!endif
+
   ; The shortcut starts in bin\, next to the DLLs.
   SetOutPath "$INSTDIR\bin"
   CreateShortcut "$SMPROGRAMS\${APP_NAME}.lnk" "$INSTDIR\${APP_EXE}"
@@ -102,6 +111,9 @@ Section "Uninstall"
   RMDir /r "$INSTDIR\bin"
   RMDir /r "$INSTDIR\lib"
   RMDir /r "$INSTDIR\share"
+  Delete "$INSTDIR\etc\culvert\share-gateway.culvert"
+  RMDir "$INSTDIR\etc\culvert"
+  RMDir "$INSTDIR\etc"
   Delete "$INSTDIR\uninstall.exe"
   RMDir "$INSTDIR"
 

@@ -115,7 +115,8 @@ on_code_confirm (CvConnectAgent *self, JsonObject *body)
   cv_connect_agent_set_code_state (self, CV_CODE_STATE_CONFIRMED);
   /* The share agent is there for us now: waiting clients may have their tunnel. */
   cv_connect_agent_set_share (self, TRUE, self->share_name);
-  if (cv_client_queue_get_length (self->waiting) > 0)
+  /* Services first: the tunnel now, for the offered services to show. */
+  if (self->services_first || cv_client_queue_get_length (self->waiting) > 0)
     cv_connect_agent_request_tunnel (self);
 }
 

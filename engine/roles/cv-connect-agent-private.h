@@ -45,6 +45,11 @@ struct _CvConnectAgent {
    * learns the offered services, asks for the mapped ones, and carries nothing until the
    * sharer consents. */
   gboolean by_service;
+  /* Services first (cv_connect_agent_set_services_first()): the tunnel opens as soon as
+   * the code is confirmed, and nothing is asked before cv_connect_agent_request_services()
+   * says what (hold_request until then). */
+  gboolean services_first;
+  gboolean hold_request;
   GListStore *services;       /* of CvService, from the last SERVICES */
   gboolean service_requested; /* on this tunnel */
   gboolean consented;         /* on this tunnel */

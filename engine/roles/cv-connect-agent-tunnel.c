@@ -299,6 +299,9 @@ on_tunnel_closed (CvMux *mux, const GError *error, CvConnectAgent *self)
   g_message ("tunnel to the share agent closed%s%s; the next connection reopens it",
              error != NULL ? ": " : "", error != NULL ? error->message : "");
   cv_connect_agent_drop_tunnel (self);
+  /* Services first, nothing chosen yet: no connection will come to reopen it. */
+  if (self->hold_request && cv_agent_link_is_ready (self->link) && self->share_online)
+    cv_connect_agent_request_tunnel (self);
 }
 
 static void

@@ -30,6 +30,10 @@ gboolean cv_connect_agent_map_service (CvConnectAgent *self,
                                        guint16 listen_port,
                                        GError **error);
 GListModel *cv_connect_agent_get_services (CvConnectAgent *self);
+void cv_connect_agent_set_services_first (CvConnectAgent *self, gboolean services_first);
+gboolean cv_connect_agent_request_services (CvConnectAgent *self,
+                                            const char *const *names,
+                                            GError **error);
 gboolean cv_connect_agent_get_consented (CvConnectAgent *self);
 const char *cv_connect_agent_get_declined_reason (CvConnectAgent *self);
 gboolean cv_connect_agent_set_code (CvConnectAgent *self, const char *code, GError **error);

@@ -69,28 +69,25 @@ drop_custom_commands (CvMachine *machine, char **notice)
                              dropped->str);
 }
 
-CvMachine *
-cv_machine_store_import (GFile *file, char **notice, GError **error)
+JsonObject *
+cv_machine_store_read_provisioning (GFile *file, GError **error)
 {
   const CvConfigKey keys[] = {
     { "culvert_provisioning", CV_CONFIG_UINT, TRUE, CV_CONFIG_BY_CALLER },
-    { "machine", CV_CONFIG_OBJECT, TRUE, CV_CONFIG_BY_CALLER },
+    { "machine", CV_CONFIG_OBJECT, FALSE, CV_CONFIG_BY_CALLER },
+    /* A helpdesk's default gateway for sharing, read by cv_share_gateway_read_file (). */
+    { "share_gateway", CV_CONFIG_OBJECT, FALSE, CV_CONFIG_BY_CALLER },
     { "password", CV_CONFIG_REFUSED, FALSE, CV_CONFIG_BY_CALLER, 0, 0, NULL, _ (password_refused) },
   };
   g_autofree char *name = NULL;
   g_autofree char *contents = NULL;
-  g_autofree char *where = NULL;
   g_autoptr (GError) local_error = NULL;
   g_autoptr (JsonObject) root = NULL;
-  g_autoptr (CvMachine) machine = NULL;
-  JsonObject *object = NULL;
   guint version = 0;
   gsize len = 0;
 
   g_return_val_if_fail (G_IS_FILE (file), NULL);
 
-  if (notice != NULL)
-    *notice = NULL;
   name = g_file_get_parse_name (file);
   if (!cv_read_bounded (file, CV_PROVISIONING_FILE_MAX_SIZE, &contents, &len, &local_error))
     {
@@ -117,8 +114,7 @@ cv_machine_store_import (GFile *file, char **notice, GError **error)
     }
   if (!cv_config_read_object (root, "", keys, G_N_ELEMENTS (keys), NULL, &local_error)
       || !cv_config_get_uint (root, "culvert_provisioning", "", TRUE, 0, G_MAXUINT, &version,
-                              &local_error)
-      || !cv_config_get_object (root, "machine", "", TRUE, &object, &local_error))
+                              &local_error))
     {
       cv_config_prefix_error (&local_error, name);
       set_invalid (error, local_error);
@@ -130,6 +126,33 @@ cv_machine_store_import (GFile *file, char **notice, GError **error)
                    _ ("%s was made for another version of Culvert (provisioning format %u). Ask "
                       "for a file made for this one, or update Culvert."),
                    name, version);
+      return NULL;
+    }
+  return g_steal_pointer (&root);
+}
+
+CvMachine *
+cv_machine_store_import (GFile *file, char **notice, GError **error)
+{
+  g_autofree char *name = NULL;
+  g_autofree char *where = NULL;
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (JsonObject) root = NULL;
+  g_autoptr (CvMachine) machine = NULL;
+  JsonObject *object = NULL;
+
+  g_return_val_if_fail (G_IS_FILE (file), NULL);
+
+  if (notice != NULL)
+    *notice = NULL;
+  root = cv_machine_store_read_provisioning (file, error);
+  if (root == NULL)
+    return NULL;
+  name = g_file_get_parse_name (file);
+  if (!cv_config_get_object (root, "machine", "", TRUE, &object, &local_error))
+    {
+      cv_config_prefix_error (&local_error, name);
+      set_invalid (error, local_error);
       return NULL;
     }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "cv-machine.h"
 
@@ -44,6 +45,10 @@ void cv_machine_store_remove (CvMachineStore *self, CvMachine *machine);
  * dropped (the service then opens nothing until the person chooses how), and *@notice
  * (nullable) is set to a sentence that says so, or to NULL when there was none. */
 CvMachine *cv_machine_store_import (GFile *file, char **notice, GError **error);
+/* The top-level object of a provisioning file, read bounded and checked: its format
+ * version, no password, no member but "culvert_provisioning", "machine" and
+ * "share_gateway" (each read by its own reader).  Errors name the file. */
+JsonObject *cv_machine_store_read_provisioning (GFile *file, GError **error);
 /* Writes @machine as a provisioning file, without id, last use or password. */
 gboolean cv_machine_store_export (CvMachine *machine, GFile *file, GError **error);
 

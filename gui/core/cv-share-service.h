@@ -22,6 +22,11 @@ typedef enum {
   CV_SHARE_AVAILABILITY_MISSING,   /* refused or timed out: "not running on this computer" */
 } CvShareAvailability;
 
+#define CV_TYPE_SHARE_PRESET (cv_share_preset_get_type ())
+GType cv_share_preset_get_type (void);
+#define CV_TYPE_SHARE_AVAILABILITY (cv_share_availability_get_type ())
+GType cv_share_availability_get_type (void);
+
 /* Properties: "preset", "port" (guint), "title" (row title, translated), "words" (what
  * the consent dialog and the activity list say, translated), "engine-name" (the service
  * name in SERVICES: "vnc", "rdp", "ssh", "port-8080"), "availability" (notified after

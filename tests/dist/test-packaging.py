@@ -152,6 +152,22 @@ def case_nsis():
                   "the installer does not pack %s" % rel)
         with open(out, "rb") as f:
             check(f.read(2) == b"MZ", "%s is not a Windows executable" % out)
+        check('"share-gateway.culvert" ' not in done.stdout,
+              "an installer built without SHARE_GATEWAY packs a share gateway")
+
+        # A helpdesk's own installer carries its default gateway for sharing.
+        provisioning = os.path.join(tmp, "acme.culvert")
+        with open(provisioning, "w") as f:
+            f.write('{"share_gateway": {"address": "relay.example.com:8443", '
+                    '"fingerprint": "sha256:' + "ab" * 32 + '"}}')
+        done = makensis({"VERSION": "0.1.0", "STAGE_DIR": stage, "OUTFILE": out,
+                         "SHARE_GATEWAY": provisioning})
+        check(done.returncode == 0, "makensis with SHARE_GATEWAY failed (exit %d)"
+              % done.returncode)
+        check('File: "acme.culvert"->"share-gateway.culvert"' in done.stdout,
+              "the installer does not pack the helpdesk's share gateway")
+        check(re.search(r'SetOutPath: "\$INSTDIR\\etc\\culvert"', done.stdout) is not None,
+              "the share gateway is not installed into etc\\culvert")
 
         # The script refuses to be built without its payload, in words.
         done = makensis({"VERSION": "0.1.0"})

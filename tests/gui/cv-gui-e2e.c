@@ -343,8 +343,8 @@ cv_e2e_kill_all (void)
   g_ptr_array_set_size (children, 0);
 }
 
-static const char *
-culvert_cli (void)
+const char *
+cv_e2e_culvert_cli (void)
 {
   const char *cli = g_getenv ("CULVERT_CLI");
 
@@ -386,9 +386,9 @@ cv_e2e_start_gateway (const char *session)
   gateway->address = g_strdup_printf ("127.0.0.1:%u", gateway->port);
   gateway->session = g_strdup (session);
   gateway->process = cv_e2e_spawn ("gateway", env,
-                                   (const char *const[]){ culvert_cli (), "gateway", "--listen",
-                                                          gateway->address, "--session", session,
-                                                          NULL });
+                                   (const char *const[]){ cv_e2e_culvert_cli (), "gateway",
+                                                          "--listen", gateway->address, "--session",
+                                                          session, NULL });
   cv_e2e_poll_until (gateway_printed, (gpointer) "gateway", "the gateway to print its commands");
   cv_e2e_wait_for_log ("gateway", "listening on 127.0.0.1");
   text = cv_e2e_read_log ("gateway");
@@ -437,8 +437,8 @@ cv_e2e_start_share (const char *gateway,
                     const char *const *allow)
 {
   g_autoptr (GPtrArray) args = g_ptr_array_new ();
-  const char *const head[] = { culvert_cli (),  "share",     "--gateway", gateway,
-                               "--fingerprint", fingerprint, "--session", session };
+  const char *const head[] = { cv_e2e_culvert_cli (), "share",     "--gateway", gateway,
+                               "--fingerprint",       fingerprint, "--session", session };
 
   for (gsize i = 0; i < G_N_ELEMENTS (head); i++)
     g_ptr_array_add (args, (gpointer) head[i]);
@@ -465,7 +465,7 @@ cv_e2e_start_share_command (const char *command_line)
     password = g_strdup (words[i++] + strlen ("CULVERT_PASSWORD="));
   g_assert_nonnull (password);
   g_assert_cmpstr (words[i], ==, "culvert-cli");
-  g_ptr_array_add (args, (gpointer) culvert_cli ());
+  g_ptr_array_add (args, (gpointer) cv_e2e_culvert_cli ());
   for (i++; words[i] != NULL; i++)
     g_ptr_array_add (args, words[i]);
   return spawn_share (password, args);

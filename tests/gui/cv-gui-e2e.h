@@ -18,6 +18,8 @@ void cv_e2e_init (const char *dir, const char *path);
 const char *cv_e2e_dir (void);
 /* @name's full path in the PATH given to cv_e2e_init (), or NULL. */
 char *cv_e2e_find_program (const char *name);
+/* The culvert-cli that meson built ($CULVERT_CLI). */
+const char *cv_e2e_culvert_cli (void);
 /* A TCP port free on 127.0.0.1 now. */
 guint16 cv_e2e_free_port (void);
 
