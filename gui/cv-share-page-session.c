@@ -206,8 +206,8 @@ cv_share_page_follow (CvSharePage *self, CvShareSession *session)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (session, "notify::code", G_CALLBACK (cv_share_page_show_state), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (session, "notify::code-expires",
-                           G_CALLBACK (cv_share_page_show_state), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (session, "notify::code-expires", G_CALLBACK (cv_share_page_show_state),
+                           self, G_CONNECT_SWAPPED);
   g_signal_connect_object (session, "notify::error", G_CALLBACK (cv_share_page_show_state), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (session, "consent-requested", G_CALLBACK (on_consent_requested), self,

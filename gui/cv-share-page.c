@@ -142,8 +142,8 @@ on_custom_port_changed (CvSharePage *self)
     }
   else if (text[0] != '\0')
     {
-      g_autoptr (GError) error = g_error_new_literal (
-        CV_APP_ERROR, CV_APP_ERROR_INVALID, _ ("A port is a number from 1 to 65535."));
+      g_autoptr (GError) error = g_error_new_literal (CV_APP_ERROR, CV_APP_ERROR_INVALID,
+                                                      _ ("A port is a number from 1 to 65535."));
 
       cv_note_row_show_error (self->custom_note, GTK_WIDGET (self->custom_port_row), error);
     }
@@ -271,6 +271,7 @@ cv_share_page_dispose (GObject *object)
 
   /* The window is going: nothing may stay shared without the bar that says so. */
   cv_share_page_stop (self);
+  self->stack = NULL;
   if (self->custom_service != NULL)
     g_signal_handlers_disconnect_by_data (self->custom_service, self);
   g_clear_object (&self->custom_service);
@@ -314,7 +315,6 @@ cv_share_page_class_init (CvSharePageClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/culvert/Culvert/cv-share-page.ui");
-  gtk_widget_class_bind_template_child (widget_class, CvSharePage, stack);
   gtk_widget_class_bind_template_child (widget_class, CvSharePage, services_group);
   gtk_widget_class_bind_template_child (widget_class, CvSharePage, gateway_row);
   gtk_widget_class_bind_template_child (widget_class, CvSharePage, no_gateway_row);
@@ -346,6 +346,9 @@ static void
 cv_share_page_init (CvSharePage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* Not a template child: those that are the widget's own children are unparented by
+   * gtk_widget_dispose_template (), and AdwBin would then unparent it a second time. */
+  self->stack = GTK_STACK (adw_bin_get_child (ADW_BIN (self)));
 
   self->preset_rows = g_ptr_array_new ();
   self->settings = cv_settings_new ();

@@ -65,10 +65,7 @@ cv_share_service_row_constructed (GObject *object)
 }
 
 static void
-cv_share_service_row_get_property (GObject *object,
-                                   guint prop_id,
-                                   GValue *value,
-                                   GParamSpec *pspec)
+cv_share_service_row_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   CvShareServiceRow *self = CV_SHARE_SERVICE_ROW (object);
 

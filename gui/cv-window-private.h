@@ -35,6 +35,8 @@ struct _CvWindow {
   AdwStatusPage *broken_page;
   CvMachinePage *machine_page;
   AdwViewStack *view_stack;
+  AdwViewSwitcherTitle *switcher_title;
+  AdwViewSwitcherBar *switcher_bar;
   CvSharePage *share_page;
   GtkRevealer *sharing_revealer;
   GtkLabel *sharing_label;
@@ -56,6 +58,8 @@ void cv_window_delete_machine (GtkWidget *widget, const char *action_name, GVari
 void cv_window_follow_sharing (CvWindow *self);
 /* Closing while a helper is connected or asking asks first (TRUE: the close waits). */
 gboolean cv_window_close_asks_first (CvWindow *self);
-void cv_window_stop_sharing_action (GtkWidget *widget, const char *action_name, GVariant *parameter);
+void cv_window_stop_sharing_action (GtkWidget *widget,
+                                    const char *action_name,
+                                    GVariant *parameter);
 
 G_END_DECLS

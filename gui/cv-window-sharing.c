@@ -58,14 +58,12 @@ cv_window_show_view (CvWindow *self)
     gtk_search_bar_set_search_mode (self->search_bar, FALSE);
 }
 
-/* A question from the helper brings the Share page up, where its answer shows. */
+/* A session started (or a question from the helper): the Share page is where it shows. */
 static void
 cv_window_show_share_page (CvWindow *self)
 {
-  if (cv_share_page_get_session (self->share_page) == NULL)
-    return;
-  adw_leaflet_set_visible_child_name (self->leaflet, "machines");
-  adw_view_stack_set_visible_child_name (self->view_stack, "share");
+  if (cv_share_page_get_session (self->share_page) != NULL)
+    cv_window_show_share (self);
 }
 
 void
@@ -78,6 +76,15 @@ cv_window_follow_sharing (CvWindow *self)
   g_signal_connect_object (self->view_stack, "notify::visible-child-name",
                            G_CALLBACK (cv_window_show_view), self, G_CONNECT_SWAPPED);
   cv_window_show_view (self);
+}
+
+void
+cv_window_show_share (CvWindow *self)
+{
+  g_return_if_fail (CV_IS_WINDOW (self));
+
+  adw_leaflet_set_visible_child_name (self->leaflet, "machines");
+  adw_view_stack_set_visible_child_name (self->view_stack, "share");
 }
 
 void
@@ -107,8 +114,7 @@ gboolean
 cv_window_close_asks_first (CvWindow *self)
 {
   CvShareSession *session = cv_share_page_get_session (self->share_page);
-  CvShareState state = session != NULL ? cv_share_session_get_state (session)
-                                       : CV_SHARE_STATE_IDLE;
+  CvShareState state = session != NULL ? cv_share_session_get_state (session) : CV_SHARE_STATE_IDLE;
   GtkWidget *dialog;
 
   /* A code nobody used yet just dies with the window (the page stops it). */

@@ -314,6 +314,13 @@ cv_window_dispose (GObject *object)
   g_clear_object (&self->filtered);
   g_clear_object (&self->settings);
   g_clear_pointer (&self->connected_toasts, g_hash_table_unref);
+  /* libadwaita 1.2's switchers let go of their stack only when they go, after the stack
+   * (their box disposes them later) is gone: they would unparent buttons of pages that are
+   * no more. */
+  if (self->switcher_bar != NULL)
+    adw_view_switcher_bar_set_stack (self->switcher_bar, NULL);
+  if (self->switcher_title != NULL)
+    adw_view_switcher_title_set_stack (self->switcher_title, NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), CV_TYPE_WINDOW);
 
   G_OBJECT_CLASS (cv_window_parent_class)->dispose (object);
@@ -356,6 +363,8 @@ cv_window_class_init (CvWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CvWindow, broken_page);
   gtk_widget_class_bind_template_child (widget_class, CvWindow, machine_page);
   gtk_widget_class_bind_template_child (widget_class, CvWindow, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, CvWindow, switcher_title);
+  gtk_widget_class_bind_template_child (widget_class, CvWindow, switcher_bar);
   gtk_widget_class_bind_template_child (widget_class, CvWindow, share_page);
   gtk_widget_class_bind_template_child (widget_class, CvWindow, sharing_revealer);
   gtk_widget_class_bind_template_child (widget_class, CvWindow, sharing_label);

@@ -35,6 +35,8 @@ void cv_window_machine_connected (CvWindow *self, CvMachineConnection *connectio
 /* The link is no longer up (dropped, ended or failed): a "Connected to" toast still on screen
  * would contradict the row, so it goes. */
 void cv_window_machine_not_connected (CvWindow *self, CvMachineConnection *connection);
+/* Shows the Share page ("Share this computer"). */
+void cv_window_show_share (CvWindow *self);
 /* Ends sharing this computer, if it is shared (app.stop-sharing: the notification's button). */
 void cv_window_stop_sharing (CvWindow *self);
 /* The "Connected to" toast of @machine_id still on screen, or NULL (for tests). */
