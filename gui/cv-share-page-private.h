@@ -51,7 +51,7 @@ void cv_share_page_notify_helper_name (CvSharePage *self);
 void cv_share_page_notify_session (CvSharePage *self);
 
 /* cv-share-page-session.c */
-/* Takes @session (started by the caller) and follows it until it is stopped. */
+/* Takes @session (started already) and follows it until it is stopped. */
 void cv_share_page_follow (CvSharePage *self, CvShareSession *session);
 /* Lets go of the session without stopping it (it is stopped, or the page goes). */
 void cv_share_page_unfollow (CvSharePage *self);

@@ -227,8 +227,9 @@ on_get_code_clicked (CvSharePage *self)
       || g_list_model_get_n_items (G_LIST_MODEL (ticked)) == 0 || self->session != NULL)
     return;
   session = cv_share_session_new (self->gateway, G_LIST_MODEL (ticked), NULL);
-  cv_share_page_follow (self, session);
+  /* Started first: a session still IDLE is one that was stopped, which the page lets go. */
   cv_share_session_start (session);
+  cv_share_page_follow (self, session);
 }
 
 static void

@@ -40,6 +40,7 @@ struct _CvWindow {
   CvSharePage *share_page;
   GtkRevealer *sharing_revealer;
   GtkLabel *sharing_label;
+  GtkWidget *sharing_stop_button;
 };
 
 /* The connection of the machine whose id is @parameter ("s"), or NULL. */

@@ -368,6 +368,7 @@ cv_window_class_init (CvWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CvWindow, share_page);
   gtk_widget_class_bind_template_child (widget_class, CvWindow, sharing_revealer);
   gtk_widget_class_bind_template_child (widget_class, CvWindow, sharing_label);
+  gtk_widget_class_bind_template_child (widget_class, CvWindow, sharing_stop_button);
   gtk_widget_class_bind_template_callback (widget_class, on_search_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_search_activate);
   gtk_widget_class_bind_template_callback (widget_class, on_row_activated);
