@@ -101,13 +101,25 @@ cv_window_stop_sharing_action (GtkWidget *widget, const char *action_name, GVari
   cv_window_stop_sharing (CV_WINDOW (widget));
 }
 
+static gboolean
+close_after_question (gpointer data)
+{
+  CvWindow *self = data;
+
+  cv_share_page_stop (self->share_page);
+  gtk_window_close (GTK_WINDOW (self));
+  return G_SOURCE_REMOVE;
+}
+
+/* The window closes once the question is gone: GTK 4.8 would otherwise have the dialog let
+ * go of a parent that is finalized already. */
 static void
 on_close_response (AdwMessageDialog *dialog, const char *response, CvWindow *self)
 {
   if (g_strcmp0 (response, "stop") != 0)
     return;
-  cv_share_page_stop (self->share_page);
-  gtk_window_close (GTK_WINDOW (self));
+  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, close_after_question, g_object_ref (self),
+                   g_object_unref);
 }
 
 gboolean
