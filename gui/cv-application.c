@@ -10,6 +10,7 @@
 #include "cv-machine-editor.h"
 #include "cv-preferences-window.h"
 #include "cv-settings.h"
+#include "cv-share-gateway.h"
 #include "cv-window.h"
 
 G_DEFINE_FINAL_TYPE (CvApplication, cv_application, ADW_TYPE_APPLICATION)
@@ -243,6 +244,16 @@ cv_application_show_machine (GSimpleAction *action, GVariant *parameter, gpointe
                           g_variant_get_string (parameter, NULL));
 }
 
+/* The sharing notification's button: the window holds what is shared. */
+static void
+cv_application_stop_sharing (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  CvWindow *window = cv_application_find_window (CV_APPLICATION (user_data));
+
+  if (window != NULL)
+    cv_window_stop_sharing (window);
+}
+
 static void
 cv_application_quit (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
@@ -273,6 +284,7 @@ static const GActionEntry app_actions[] = {
   { .name = "shortcuts", .activate = cv_application_shortcuts },
   { .name = "about", .activate = cv_application_about },
   { .name = "show-machine", .activate = cv_application_show_machine, .parameter_type = "s" },
+  { .name = "stop-sharing", .activate = cv_application_stop_sharing },
   { .name = "quit", .activate = cv_application_quit },
 };
 
@@ -525,7 +537,9 @@ cv_application_import_file (CvApplication *self, GFile *file)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (CvMachine) machine = NULL;
+  g_autoptr (CvShareGateway) share_gateway = NULL;
   g_autofree char *notice = NULL;
+  gboolean has_machine = TRUE;
   CvWindow *window;
   GtkWindow *editor;
 
@@ -533,6 +547,26 @@ cv_application_import_file (CvApplication *self, GFile *file)
   g_return_if_fail (G_IS_FILE (file));
 
   window = cv_application_ensure_window (self);
+  /* A helpdesk's file may say which gateway "Share this computer" uses, beside or instead
+   * of a machine: the preferences take it at once (the share page follows them). */
+  if (!cv_share_gateway_import (file, self->settings, &share_gateway, &has_machine, &error))
+    {
+      cv_application_toast (self, error->message);
+      return;
+    }
+  if (share_gateway != NULL)
+    {
+      g_autofree char *text = NULL;
+
+      text = g_strdup_printf (_ ("Sharing this computer now goes through the gateway at %s."),
+                              share_gateway->address);
+      cv_application_toast (self, text);
+      if (!has_machine)
+        {
+          cv_window_show_share (window);
+          return;
+        }
+    }
   if (self->load_error != NULL)
     {
       /* Saving it would mean writing over the file that could not be read. */

@@ -18,6 +18,8 @@ struct _CvPreferencesWindow {
   GtkSwitch *gateway_autostart_switch;
   AdwEntryRow *code_gateway_row;
   AdwEntryRow *code_fingerprint_row;
+  AdwEntryRow *share_gateway_row;
+  AdwEntryRow *share_fingerprint_row;
 };
 
 G_DEFINE_FINAL_TYPE (CvPreferencesWindow, cv_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
@@ -51,6 +53,8 @@ cv_preferences_window_class_init (CvPreferencesWindowClass *klass)
                                         gateway_autostart_switch);
   gtk_widget_class_bind_template_child (widget_class, CvPreferencesWindow, code_gateway_row);
   gtk_widget_class_bind_template_child (widget_class, CvPreferencesWindow, code_fingerprint_row);
+  gtk_widget_class_bind_template_child (widget_class, CvPreferencesWindow, share_gateway_row);
+  gtk_widget_class_bind_template_child (widget_class, CvPreferencesWindow, share_fingerprint_row);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_w, GDK_CONTROL_MASK, "window.close",
                                        NULL);
 }
@@ -71,6 +75,11 @@ cv_preferences_window_init (CvPreferencesWindow *self)
   g_settings_bind (self->settings, "code-gateway", self->code_gateway_row, "text",
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "code-gateway-fingerprint", self->code_fingerprint_row, "text",
+                   G_SETTINGS_BIND_DEFAULT);
+  /* The share page checks them (and says what is wrong) each time they change. */
+  g_settings_bind (self->settings, "share-gateway-address", self->share_gateway_row, "text",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "share-gateway-fingerprint", self->share_fingerprint_row, "text",
                    G_SETTINGS_BIND_DEFAULT);
 }
 

@@ -1,9 +1,10 @@
 /* cv-window-private.h: what cv-window.c and cv-window-dialogs.c share of the main window,
- * one class split by topic (the list and its actions; the dialogs and toasts). */
+ * one class split by topic (the list and its actions; the dialogs and toasts; sharing). */
 #pragma once
 
 #include "cv-machine-page.h"
 #include "cv-service-link.h"
+#include "cv-share-page.h"
 #include "cv-window.h"
 
 G_BEGIN_DECLS
@@ -33,6 +34,13 @@ struct _CvWindow {
   GtkListBox *list_box;
   AdwStatusPage *broken_page;
   CvMachinePage *machine_page;
+  AdwViewStack *view_stack;
+  AdwViewSwitcherTitle *switcher_title;
+  AdwViewSwitcherBar *switcher_bar;
+  CvSharePage *share_page;
+  GtkRevealer *sharing_revealer;
+  GtkLabel *sharing_label;
+  GtkWidget *sharing_stop_button;
 };
 
 /* The connection of the machine whose id is @parameter ("s"), or NULL. */
@@ -45,5 +53,14 @@ gboolean cv_window_launch_service (CvWindow *self,
                                    CvServiceLink *link);
 void cv_window_export_machine (GtkWidget *widget, const char *action_name, GVariant *parameter);
 void cv_window_delete_machine (GtkWidget *widget, const char *action_name, GVariant *parameter);
+
+/* cv-window-sharing.c */
+/* The bar, the title and the notification follow the share page's helper from now on. */
+void cv_window_follow_sharing (CvWindow *self);
+/* Closing while a helper is connected or asking asks first (TRUE: the close waits). */
+gboolean cv_window_close_asks_first (CvWindow *self);
+void cv_window_stop_sharing_action (GtkWidget *widget,
+                                    const char *action_name,
+                                    GVariant *parameter);
 
 G_END_DECLS

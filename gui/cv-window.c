@@ -10,6 +10,7 @@
 #include "cv-machine-page.h"
 #include "cv-machine-row.h"
 #include "cv-settings.h"
+#include "cv-share-page.h"
 #include "cv-window-private.h"
 
 G_DEFINE_FINAL_TYPE (CvWindow, cv_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -204,6 +205,7 @@ cv_window_search (GtkWidget *widget, const char *action_name, GVariant *paramete
 
   /* Search lives on the list: go there first. */
   adw_leaflet_set_visible_child_name (self->leaflet, "machines");
+  adw_view_stack_set_visible_child_name (self->view_stack, "connect");
   gtk_search_bar_set_search_mode (self->search_bar, !searching);
   if (!searching)
     gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
@@ -292,6 +294,8 @@ cv_window_connect_code (GtkWidget *widget, const char *action_name, GVariant *pa
 static gboolean
 cv_window_close_request (GtkWindow *window)
 {
+  if (cv_window_close_asks_first (CV_WINDOW (window)))
+    return TRUE;
   cv_window_save_state (CV_WINDOW (window));
 
   return GTK_WINDOW_CLASS (cv_window_parent_class)->close_request (window);
@@ -310,6 +314,13 @@ cv_window_dispose (GObject *object)
   g_clear_object (&self->filtered);
   g_clear_object (&self->settings);
   g_clear_pointer (&self->connected_toasts, g_hash_table_unref);
+  /* libadwaita 1.2's switchers let go of their stack only when they go, after the stack
+   * (their box disposes them later) is gone: they would unparent buttons of pages that are
+   * no more. */
+  if (self->switcher_bar != NULL)
+    adw_view_switcher_bar_set_stack (self->switcher_bar, NULL);
+  if (self->switcher_title != NULL)
+    adw_view_switcher_title_set_stack (self->switcher_title, NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), CV_TYPE_WINDOW);
 
   G_OBJECT_CLASS (cv_window_parent_class)->dispose (object);
@@ -337,6 +348,7 @@ cv_window_class_init (CvWindowClass *klass)
   window_class->close_request = cv_window_close_request;
 
   g_type_ensure (CV_TYPE_MACHINE_PAGE);
+  g_type_ensure (CV_TYPE_SHARE_PAGE);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/culvert/Culvert/cv-window.ui");
   gtk_widget_class_bind_template_child (widget_class, CvWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, CvWindow, leaflet);
@@ -350,6 +362,13 @@ cv_window_class_init (CvWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CvWindow, list_box);
   gtk_widget_class_bind_template_child (widget_class, CvWindow, broken_page);
   gtk_widget_class_bind_template_child (widget_class, CvWindow, machine_page);
+  gtk_widget_class_bind_template_child (widget_class, CvWindow, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, CvWindow, switcher_title);
+  gtk_widget_class_bind_template_child (widget_class, CvWindow, switcher_bar);
+  gtk_widget_class_bind_template_child (widget_class, CvWindow, share_page);
+  gtk_widget_class_bind_template_child (widget_class, CvWindow, sharing_revealer);
+  gtk_widget_class_bind_template_child (widget_class, CvWindow, sharing_label);
+  gtk_widget_class_bind_template_child (widget_class, CvWindow, sharing_stop_button);
   gtk_widget_class_bind_template_callback (widget_class, on_search_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_search_activate);
   gtk_widget_class_bind_template_callback (widget_class, on_row_activated);
@@ -374,6 +393,8 @@ cv_window_class_init (CvWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.connect-code", NULL, cv_window_connect_code);
   gtk_widget_class_install_action (widget_class, "win.open-service", "(su)",
                                    cv_window_open_service);
+  gtk_widget_class_install_action (widget_class, "win.stop-sharing", NULL,
+                                   cv_window_stop_sharing_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK, "win.add-machine",
                                        NULL);
@@ -392,6 +413,7 @@ cv_window_init (CvWindow *self)
   gtk_search_bar_connect_entry (self->search_bar, GTK_EDITABLE (self->search_entry));
   /* Typing on the list starts a search, as in GNOME's other lists. */
   gtk_search_bar_set_key_capture_widget (self->search_bar, GTK_WIDGET (self->list_stack));
+  cv_window_follow_sharing (self);
 }
 
 /* What the window shows comes from the application, which is only set after init. */

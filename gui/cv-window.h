@@ -13,7 +13,8 @@ G_BEGIN_DECLS
  *   open-machine "s", connect-machine "s", disconnect-machine "s", edit-machine "s",
  *   export-machine "s", delete-machine "s" (each with the machine's id),
  *   open-service "(su)" (the machine's id and the service's position: its launcher),
- *   connect-code ("Connect with a Code": cv-code-dialog.c).
+ *   connect-code ("Connect with a Code": cv-code-dialog.c),
+ *   stop-sharing (ends "Share this computer": every channel, the tunnel, the code).
  * Enter on a machine's row connects it (opens its page when it is not idle); a click or
  * Space opens its page. */
 #define CV_TYPE_WINDOW (cv_window_get_type ())
@@ -34,6 +35,10 @@ void cv_window_machine_connected (CvWindow *self, CvMachineConnection *connectio
 /* The link is no longer up (dropped, ended or failed): a "Connected to" toast still on screen
  * would contradict the row, so it goes. */
 void cv_window_machine_not_connected (CvWindow *self, CvMachineConnection *connection);
+/* Shows the Share page ("Share this computer"). */
+void cv_window_show_share (CvWindow *self);
+/* Ends sharing this computer, if it is shared (app.stop-sharing: the notification's button). */
+void cv_window_stop_sharing (CvWindow *self);
 /* The "Connected to" toast of @machine_id still on screen, or NULL (for tests). */
 AdwToast *cv_window_get_connected_toast (CvWindow *self, const char *machine_id);
 
