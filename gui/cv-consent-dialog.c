@@ -86,10 +86,14 @@ cv_consent_dialog_new (GtkWindow *parent,
   g_autofree char *from = NULL;
   g_autofree char *words = NULL;
   g_autofree char *warning = NULL;
+  g_autofree char *unbroken = NULL;
+  g_auto (GStrv) verification_words = NULL;
   g_autofree char *body = NULL;
 
   g_return_val_if_fail (parent == NULL || GTK_IS_WINDOW (parent), NULL);
   g_return_val_if_fail (CV_IS_SHARE_SESSION (session), NULL);
+
+  verification_words = g_strsplit (verification != NULL ? verification : "", " ", -1);
 
   /* clang-format off */
   self = g_object_new (CV_TYPE_CONSENT_DIALOG,
@@ -111,8 +115,10 @@ cv_consent_dialog_new (GtkWindow *parent,
   from = g_markup_printf_escaped (_ ("From %s. Asks for: %s."),
                                   address != NULL ? address : _ ("an unknown address"),
                                   services_words != NULL ? services_words : "");
+  /* The words on one line: a line break inside them reads as two things to compare. */
+  unbroken = g_strjoinv ("\u00a0", verification_words);
   words = g_markup_printf_escaped (_ ("Your helper should read you these words: <b>%s</b>."),
-                                   verification != NULL ? verification : "");
+                                   unbroken);
   warning = g_markup_escape_text (_ ("Only accept if you contacted this person yourself. No "
                                      "bank, company or authority will call you and ask for "
                                      "this."),

@@ -215,7 +215,9 @@ consent_dialog (const char *verification, const char *words)
 {
   GtkWindow *dialog = cv_gui_test_wait_dialog ("the consent question");
   const char *body = adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (dialog));
-  g_autofree char *bold = g_strdup_printf ("<b>%s</b>", verification);
+  g_auto (GStrv) groups = g_strsplit (verification, " ", -1);
+  g_autofree char *unbroken = g_strjoinv ("\u00a0", groups);
+  g_autofree char *bold = g_strdup_printf ("<b>%s</b>", unbroken);
   g_autofree char *asks = g_strdup_printf ("Asks for: %s.", words);
 
   g_assert_true (CV_IS_CONSENT_DIALOG (dialog));
