@@ -31,6 +31,7 @@ struct _CvSharePage {
   GtkWidget *import_row;
   GtkWidget *preferences_row;
   GtkWidget *get_code_button;
+  GtkLabel *code_heading;
   GtkLabel *code_label;
   GtkWidget *copy_button;
   GtkLabel *expires_label;

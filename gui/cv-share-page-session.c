@@ -5,6 +5,7 @@
 
 #include <glib/gi18n.h>
 
+#include "cv-app-error.h"
 #include "cv-consent-dialog.h"
 #include "cv-share-page-private.h"
 #include "cv-ui-util.h"
@@ -80,6 +81,18 @@ waiting_words (CvShareState state)
   return "";
 }
 
+static const char *
+failure_heading (const GError *error)
+{
+  if (error != NULL && g_error_matches (error, CV_APP_ERROR, CV_APP_ERROR_DECLINED))
+    return _ ("Your helper was not let in");
+  if (error != NULL
+      && (g_error_matches (error, CV_APP_ERROR, CV_APP_ERROR_CODE_BURNED)
+          || g_error_matches (error, CV_APP_ERROR, CV_APP_ERROR_CODE_EXPIRED)))
+    return _ ("This code no longer works");
+  return _ ("Sharing could not start");
+}
+
 static void
 cv_share_page_show_state (CvSharePage *self)
 {
@@ -119,6 +132,10 @@ cv_share_page_show_state (CvSharePage *self)
   gtk_widget_set_visible (self->status_box, !failed);
   gtk_spinner_set_spinning (self->spinner, !failed);
   gtk_widget_set_visible (self->error_box, failed);
+  /* A dead code is not to be read out: the heading says what happened instead. */
+  gtk_label_set_text (self->code_heading,
+                      failed ? failure_heading (cv_share_session_get_error (self->session))
+                             : _ ("Read this code to your helper"));
   if (failed)
     {
       const GError *error = cv_share_session_get_error (self->session);

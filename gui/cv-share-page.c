@@ -322,6 +322,7 @@ cv_share_page_class_init (CvSharePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CvSharePage, import_row);
   gtk_widget_class_bind_template_child (widget_class, CvSharePage, preferences_row);
   gtk_widget_class_bind_template_child (widget_class, CvSharePage, get_code_button);
+  gtk_widget_class_bind_template_child (widget_class, CvSharePage, code_heading);
   gtk_widget_class_bind_template_child (widget_class, CvSharePage, code_label);
   gtk_widget_class_bind_template_child (widget_class, CvSharePage, copy_button);
   gtk_widget_class_bind_template_child (widget_class, CvSharePage, expires_label);

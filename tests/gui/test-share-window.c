@@ -520,6 +520,8 @@ test_deny (void)
   g_assert_error ((GError *) error, CV_APP_ERROR, CV_APP_ERROR_DECLINED);
   g_assert_true (gtk_widget_get_visible (child (&share, "error_box")));
   g_assert_cmpstr (gtk_label_get_text (child (&share, "error_label")), ==, error->message);
+  g_assert_cmpstr (gtk_label_get_text (child (&share, "code_heading")), ==,
+                   "Your helper was not let in");
   assert_sharing (&share, FALSE);
   cv_gui_spin (300);
   g_assert_cmpint (g_socket_condition_check (listener, G_IO_IN), ==, 0);
@@ -563,10 +565,15 @@ test_wrong_code (void)
   g_assert_true (gtk_widget_get_visible (child (&share, "error_box")));
   g_assert_false (gtk_widget_get_visible (child (&share, "code_label")));
   g_assert_cmpstr (gtk_label_get_text (child (&share, "error_label")), ==, error->message);
+  /* A dead code is not announced as one to read out. */
+  g_assert_cmpstr (gtk_label_get_text (child (&share, "code_heading")), ==,
+                   "This code no longer works");
   screenshot (share.window, "share-wrong-code");
 
   click (child (&share, "renew_button"));
   wait_state (&share, CV_SHARE_STATE_WAITING, "a new code");
+  g_assert_cmpstr (gtk_label_get_text (child (&share, "code_heading")), ==,
+                   "Read this code to your helper");
   {
     g_autofree char *renewed = shown_code (&share);
 
