@@ -9,11 +9,13 @@
 #include "cv-app-test-net.h"
 #include "cv-application.h"
 #include "cv-code-dialog.h"
+#include "cv-consent-dialog.h"
 #include "cv-gateway-window.h"
 #include "cv-gui-test-app.h"
 #include "cv-gui-test-util.h"
 #include "cv-machine-editor.h"
 #include "cv-preferences-window.h"
+#include "cv-share-session.h"
 #include "cv-window.h"
 #include "transport/cv-identity.h"
 
@@ -349,6 +351,25 @@ test_screens (void)
   other = cv_gui_find_toplevel (CV_TYPE_CODE_DIALOG);
   check_screen (GTK_WIDGET (other), "connect with a code");
   close_window (other, "the Connect with a Code dialog to go");
+
+  /* Share this computer: the choice of services, then the helper's request (a session
+   * made but not started: the dialog only needs its words). */
+  cv_window_show_share (CV_WINDOW (window));
+  check_screen (GTK_WIDGET (window), "share this computer");
+  {
+    CvShareGateway gateway = { (char *) "relay.acme.example:8443", (char *) FINGERPRINT,
+                               (char *) "from your preferences" };
+    g_autoptr (GListStore) services = cv_share_service_list_presets ();
+    g_autoptr (CvShareSession) session = NULL;
+    g_autofree char *state_dir = g_build_filename (g_get_tmp_dir (), "cv-a11y-share", NULL);
+
+    session = cv_share_session_new (&gateway, G_LIST_MODEL (services), state_dir);
+    other = cv_consent_dialog_new (window, session, "Alex Moreau", "203.0.113.5", "your screen",
+                                   "482 913");
+    gtk_window_present (other);
+    check_screen (GTK_WIDGET (other), "consent");
+    cv_gui_test_respond (other, "deny");
+  }
 
   other = open_from_app (app, "about", ADW_TYPE_ABOUT_WINDOW, "the About window");
   check_screen (GTK_WIDGET (other), "about");
