@@ -196,8 +196,8 @@ static void
 wait_for_state (CvCodeConnection *connection, CvCodeConnectionState state)
 {
   StateWait wait = { connection, state };
-  g_autofree char *what = g_strdup_printf ("the code connection to be %s",
-                                           g_enum_to_string (CV_TYPE_CODE_CONNECTION_STATE, state));
+  g_autofree char *name = g_enum_to_string (CV_TYPE_CODE_CONNECTION_STATE, state);
+  g_autofree char *what = g_strdup_printf ("the code connection to be %s", name);
 
   cv_app_test_net_wait (has_state, &wait, WAIT_MS, what);
 }
