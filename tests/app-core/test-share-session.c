@@ -11,6 +11,8 @@
 #include "cv-app-test-code-gateway.h"
 #include "cv-app-test-net.h"
 #include "cv-app-test.h"
+#include "cv-code-connection.h"
+#include "cv-service-link.h"
 #include "cv-share-session.h"
 
 #include "roles/cv-connect-agent.h"
@@ -370,6 +372,90 @@ test_allowed (void)
   fixture_end (&fixture);
   cv_app_test_checksum_service_free (vnc);
   cv_app_test_checksum_service_free (ssh);
+}
+
+/* ---- the app on both sides ------------------------------------------------------- */
+
+static gboolean
+code_connection_in (gpointer data)
+{
+  CvCodeConnection *connection = data;
+  CvCodeConnectionState *wanted = g_object_get_data (G_OBJECT (connection), "wanted");
+
+  return cv_code_connection_get_state (connection) == *wanted;
+}
+
+static void
+wait_code_connection (CvCodeConnection *connection, CvCodeConnectionState state)
+{
+  g_object_set_data (G_OBJECT (connection), "wanted", &state);
+  cv_app_test_wait (code_connection_in, connection, "the code connection's state");
+}
+
+/* The technician is the app too (CvCodeConnection, what Connect with a Code drives): it
+ * sees the offered screen and the same verification before asking; the person sharing is
+ * asked in words, allows, and the bytes come back whole through the technician's port;
+ * Stop ends the technician's connection and kills the code. */
+static void
+test_app_technician (void)
+{
+  Fixture fixture = { 0 };
+  guint16 vnc_port = 0;
+  GSocketService *vnc = cv_app_test_checksum_service_new (&vnc_port);
+  g_autoptr (GListModel) services = services_of (moved_preset (CV_SHARE_PRESET_VNC, "vnc",
+                                                               vnc_port),
+                                                 NULL);
+  const char *const names[] = { "vnc", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *code = NULL;
+  g_autofree char *gateway = NULL;
+  g_autofree char *tech_dir = new_dir ("technician");
+  g_autoptr (CvCodeConnection) technician = NULL;
+  g_autoptr (CvService) offered = NULL;
+  g_autoptr (CvServiceLink) link = NULL;
+  g_autofree char *words = NULL;
+
+  fixture_start (&fixture, 0, services);
+  fixture.seen.answer = TRUE;
+  fixture.seen.answer_now = TRUE;
+  cv_share_session_start (fixture.session);
+  code = wait_code (fixture.session);
+
+  gateway = g_strdup_printf ("127.0.0.1:%u", fixture.gateway->port);
+  technician = cv_code_connection_new (gateway, fixture.gateway->fingerprint, tech_dir);
+  g_assert_true (cv_code_connection_claim (technician, code, &error));
+  g_assert_no_error (error);
+  wait_code_connection (technician, CV_CODE_CONNECTION_CONFIRMED);
+  g_assert_nonnull (cv_code_connection_get_verification (technician));
+  g_assert_cmpuint (g_list_model_get_n_items (cv_code_connection_get_offered (technician)), ==, 1);
+  offered = g_list_model_get_item (cv_code_connection_get_offered (technician), 0);
+  words = cv_code_connection_describe_service (offered);
+  g_assert_cmpstr (words, ==, "Screen sharing (VNC)");
+  g_assert_cmpuint (fixture.seen.n_requests, ==, 0); /* nothing asked before Connect */
+
+  g_assert_true (cv_code_connection_connect (technician, names, &error));
+  g_assert_no_error (error);
+  wait_code_connection (technician, CV_CODE_CONNECTION_CONNECTED);
+  g_assert_cmpuint (fixture.seen.n_requests, ==, 1);
+  g_assert_cmpstr (fixture.seen.words, ==, "your screen");
+  g_assert_cmpstr (fixture.seen.verification, ==, cv_code_connection_get_verification (technician));
+  g_assert_cmpint (cv_share_session_get_state (fixture.session), ==, CV_SHARE_STATE_CONNECTED);
+
+  link = g_list_model_get_item (cv_code_connection_get_services (technician), 0);
+  g_assert_true (
+    cv_app_test_transfer_finish (cv_app_test_transfer_start (cv_service_link_get_port (link),
+                                                             PAYLOAD_SIZE, 11),
+                                 &error));
+  g_assert_no_error (error);
+
+  cv_share_session_stop (fixture.session);
+  g_assert_cmpint (cv_share_session_get_state (fixture.session), ==, CV_SHARE_STATE_IDLE);
+  wait_code_connection (technician, CV_CODE_CONNECTION_FAILED);
+  assert_code_dead (&fixture, code);
+
+  cv_code_connection_disconnect (technician);
+  fixture_end (&fixture);
+  cv_app_test_checksum_service_free (vnc);
 }
 
 /* ---- Stop while a channel is open ---------------------------------------------- */
@@ -756,6 +842,7 @@ main (int argc, char **argv)
   g_test_add_func ("/share-session/unreachable", test_unreachable);
   g_test_add_func ("/share-session/key-changed", test_key_changed);
   g_test_add_func ("/share-session/helper-left", test_helper_left);
+  g_test_add_func ("/share-session/app-technician", test_app_technician);
   status = g_test_run ();
   return cv_app_test_finish (test_dir, status);
 }
