@@ -49,6 +49,7 @@ packages=(
   "$pkg-json-glib"
   "$pkg-gnutls"
   "$pkg-libsodium"
+  "$pkg-libsoup3"
   "$pkg-glib-networking"
   "$pkg-nsis"
 )

@@ -12,6 +12,10 @@ cv_gateway_address_clear (CvGatewayAddress *address)
   g_clear_pointer (&address->host, g_free);
   g_clear_pointer (&address->fingerprint, g_free);
   g_clear_object (&address->database);
+  g_clear_pointer (&address->web_path, g_free);
+  g_clear_pointer (&address->web_fingerprint, g_free);
+  g_clear_object (&address->web_database);
+  g_clear_pointer (&address->proxy, g_free);
 }
 
 void
@@ -21,6 +25,11 @@ cv_gateway_address_copy (CvGatewayAddress *dest, const CvGatewayAddress *src)
   dest->port = src->port;
   dest->fingerprint = g_strdup (src->fingerprint);
   dest->database = src->database != NULL ? g_object_ref (src->database) : NULL;
+  dest->web_path = g_strdup (src->web_path);
+  dest->web_tls = src->web_tls;
+  dest->web_fingerprint = g_strdup (src->web_fingerprint);
+  dest->web_database = src->web_database != NULL ? g_object_ref (src->web_database) : NULL;
+  dest->proxy = g_strdup (src->proxy);
 }
 
 static void
