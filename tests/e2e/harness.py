@@ -460,6 +460,9 @@ def _die_with_parent():
 
 _all_procs = []
 
+PROXY_ENV = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+             "ALL_PROXY", "NO_PROXY")
+
 
 class Proc:
     """A culvert-cli process; stdout and stderr are captured line by line, each line
@@ -473,6 +476,10 @@ class Proc:
         full_env.pop("JOURNAL_STREAM", None)
         full_env.pop("G_MESSAGES_DEBUG", None)
         full_env.pop("CULVERT_PASSWORD", None)
+        # Whoever runs the tests may have a proxy set; an agent would take it (GIO's
+        # proxy resolver reads it).  A test that wants one passes it in @env.
+        for name in PROXY_ENV:
+            full_env.pop(name, None)
         full_env["LC_ALL"] = "C.UTF-8"
         if env:
             full_env.update(env)
@@ -674,9 +681,8 @@ class Gateway:
         _, m, _ = self.proc.wait_for_log(r"gateway key fingerprint: (sha256:[0-9a-fA-F:]+)",
                                          START_TIMEOUT)
         self.fingerprint = m.group(1)
-        _, m, _ = self.proc.wait_for_log(r"listening on 127\.0\.0\.1 port (\d+)", START_TIMEOUT)
-        check(int(m.group(1)) == self.port,
-              "gateway listens on port %s, not %d" % (m.group(1), self.port))
+        # Its raw TLS port's line: a WebSocket listener may have one of its own.
+        self.proc.wait_for_log(r"listening on 127\.0\.0\.1 port %d$" % self.port, START_TIMEOUT)
         return self
 
     @property
@@ -694,6 +700,7 @@ class TestEnv:
         self.closers = []
         self.notes = []
         self.others = []  # shared environments whose logs belong in this test's diagnostics
+        self.log_files = []  # (name, path): files whose tails belong there too (nginx's log)
 
     # -- bookkeeping
 
@@ -752,8 +759,14 @@ class TestEnv:
         return found
 
     def diagnostics(self, lines=40):
-        return "\n".join(p.tail(lines) for p in self.procs + [p for o in self.others
-                                                             for p in o.procs])
+        out = [p.tail(lines) for p in self.procs + [p for o in self.others for p in o.procs]]
+        for name, path in self.log_files:
+            try:
+                with open(path, errors="replace") as f:
+                    out += ["  %s| %s" % (name, l.rstrip("\n")) for l in f.readlines()[-lines:]]
+            except OSError:
+                pass
+        return "\n".join(out)
 
     # -- services
 
@@ -772,9 +785,9 @@ class TestEnv:
     # -- culvert
 
     def gateway(self, sessions, port=None, name="gateway", record=None, limits=None,
-                join=None, start=True, codes=False):
+                join=None, start=True, codes=False, extra_config=None):
         """Write a gateway config (self-signed key in its own state dir) and start it;
-        @codes turns session codes on."""
+        @codes turns session codes on; @extra_config: more top-level keys."""
         port = port or free_port()
         state_dir = self.path(name + "-state")
         config = {
@@ -789,6 +802,7 @@ class TestEnv:
             config["join"] = join
         if codes:
             config["codes"] = {"enabled": True}
+        config.update(extra_config or {})
         path = self.write_json(name + ".json", config)
         gw = Gateway(self, name, path, port, state_dir, record)
         if start:
@@ -816,8 +830,9 @@ class TestEnv:
             config["gateway_fingerprint"] = pin
         return config
 
-    def _agent_env(self, password, debug):
+    def _agent_env(self, password, debug, extra_env=None):
         env = {"CULVERT_PASSWORD": password}
+        env.update(extra_env or {})
         if debug:
             # Every attempt of the link is a debug line; info lines summarise repeats.
             env["G_MESSAGES_DEBUG"] = "culvert-engine"
@@ -825,14 +840,16 @@ class TestEnv:
 
     def share(self, gw, session, allow, name="share", state_dir=None, pin=True,
               password=None, gateway_address=None, wait_online=True, debug=False,
-              extra_config=None):
-        """Start a share agent; wait until the gateway welcomed it unless told not to."""
+              extra_config=None, extra_env=None):
+        """Start a share agent; wait until the gateway welcomed it unless told not to;
+        @extra_env: more environment (e.g. https_proxy)."""
         config = self._agent_config(gw, session, name, state_dir, pin, gateway_address)
         config["allow"] = list(allow)
         config.update(extra_config or {})
         path = self.write_json(name + ".json", config)
         p = self.spawn(name, [CLI, "share", "--config", path],
-                       env=self._agent_env(password or session.share_password, debug))
+                       env=self._agent_env(password or session.share_password, debug,
+                                           extra_env))
         p.config_path = path
         p.state_dir = config["state_dir"]
         if wait_online:
@@ -841,7 +858,7 @@ class TestEnv:
 
     def connect_agent(self, gw, session, mappings, name="connect", state_dir=None, pin=True,
                       password=None, gateway_address=None, wait_online=True,
-                      wait_share=True, debug=False, extra_config=None):
+                      wait_share=True, debug=False, extra_config=None, extra_env=None):
         """Start a connect agent; @mappings is a list of (target "host:port") — each gets a
         free local port — or of (local port, target).  Returns the process with
         .ports, the local ports in order."""
@@ -858,7 +875,8 @@ class TestEnv:
         config.update(extra_config or {})
         path = self.write_json(name + ".json", config)
         p = self.spawn(name, [CLI, "connect", "--config", path],
-                       env=self._agent_env(password or session.connect_password, debug))
+                       env=self._agent_env(password or session.connect_password, debug,
+                                           extra_env))
         p.config_path = path
         p.state_dir = config["state_dir"]
         p.ports = ports
