@@ -103,7 +103,8 @@ master_process off;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log info;
 events {{
-    worker_connections 4096;
+    # Below the usual soft limit of open files (1024): no warning when not root.
+    worker_connections 1000;
 }}
 http {{
     access_log {dir}/access.log;
