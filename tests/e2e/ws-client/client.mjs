@@ -60,6 +60,12 @@ async function session(req) {
   const closed = new Promise((resolve) => ws.on('close', (code, reason) =>
     resolve({ code, reason: reason.toString() })));
   ws.on('error', (e) => { out.ws_error = String(e && e.message); });
+  // A wait below fails at once when the gateway closes first, saying how it closed.
+  const closedFirst = closed.then((c) => {
+    throw new Error(`the gateway closed the WebSocket (${c.code} ${c.reason})`);
+  });
+  closedFirst.catch(() => {});
+  const orClosed = (promise) => Promise.race([promise, closedFirst]);
 
   await within(8000, 'the upgrade', new Promise((resolve, reject) => {
     ws.on('upgrade', (res) => {
@@ -82,10 +88,10 @@ async function session(req) {
 
   // Our ping: the pong carries the same payload.
   const payload = randomBytes(20);
-  const pong = await within(5000, 'the pong', new Promise((resolve) => {
+  const pong = await within(5000, 'the pong', orClosed(new Promise((resolve) => {
     ws.once('pong', (data) => resolve(data));
     ws.ping(payload);
-  }));
+  })));
   out.pong_matches = Buffer.compare(pong, payload) === 0;
   out.steps.push('pong');
 
@@ -110,10 +116,11 @@ async function session(req) {
       minVersion: 'TLSv1.3',
     });
     sock.on('error', (e) => { out.tls_error = String(e && e.message); });
-    await within(8000, 'the TLS handshake inside the WebSocket', new Promise((resolve, reject) => {
-      sock.once('secureConnect', resolve);
-      sock.once('error', reject);
-    }));
+    await within(8000, 'the TLS handshake inside the WebSocket',
+      orClosed(new Promise((resolve, reject) => {
+        sock.once('secureConnect', resolve);
+        sock.once('error', reject);
+      })));
     out.inner_alpn = sock.alpnProtocol;
     out.inner_tls = sock.getProtocol();
     out.inner_fingerprint = keyFingerprint(sock.getPeerX509Certificate());
