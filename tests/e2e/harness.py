@@ -669,6 +669,7 @@ class Gateway:
         self.state_dir = state_dir
         self.record = record
         self.extra_args = []  # more command-line options, e.g. a debug mode
+        self.env = None  # more environment, e.g. G_MESSAGES_DEBUG
         self.proc = None
         self.fingerprint = None
 
@@ -677,7 +678,7 @@ class Gateway:
         if self.record:
             args += ["--debug-record-tunnels", self.record]
         args += self.extra_args
-        self.proc = self.t.spawn(self.name, args)
+        self.proc = self.t.spawn(self.name, args, env=self.env)
         _, m, _ = self.proc.wait_for_log(r"gateway key fingerprint: (sha256:[0-9a-fA-F:]+)",
                                          START_TIMEOUT)
         self.fingerprint = m.group(1)

@@ -28,7 +28,7 @@ PER_CONN = 256 * 1024
 BACK_WITHIN = 5.0  # the agents' backoff is capped at 3 s
 
 # The Node cases' gateway: pings every 300 ms, and a pong missed for 1.5 s ends the
-# link, so a client still open after a few seconds has answered them.
+# link, so a client still open after 3 s has answered them.
 FAST_PINGS = {"websocket_ping_interval_ms": 300, "websocket_pong_timeout_ms": 1500}
 MAX_MESSAGE = 256 * 1024
 HANDSHAKE_MS = 2000
@@ -400,10 +400,12 @@ def test_proxy_environment(t):
 # ---- a third-party client: Node's ws -------------------------------------------------------
 
 
-def node_gateway(t, s1, extra_limits=None):
+def node_gateway(t, s1, handshake_ms=10000):
+    """A gateway for the Node cases: fast pings, a smaller maximum message, and a handshake
+    deadline (it covers accept → the control link's first bytes, so it must outlast
+    the seconds a ws session spends on pings before its TLS)."""
     limits = dict(FAST_PINGS, max_websocket_message_bytes=MAX_MESSAGE,
-                  handshake_timeout_ms=HANDSHAKE_MS)
-    limits.update(extra_limits or {})
+                  handshake_timeout_ms=handshake_ms)
     return ws_gateway(t, [s1], limits=limits)
 
 
@@ -414,7 +416,7 @@ def check_session(t, gw, r, what, outer=None):
           "%s: the gateway took an extension (ws offered permessage-deflate): %s"
           % (what, r["headers"].get("sec-websocket-extensions")))
     check(r["pong_matches"], "%s: the pong's payload is not the ping's" % what)
-    check(r["gateway_pings"] >= 3, "%s: %d pings from the gateway in 2 s at a 300 ms interval"
+    check(r["gateway_pings"] >= 3, "%s: %d pings from the gateway in 3 s at a 300 ms interval"
           % (what, r["gateway_pings"]))
     check(r["open_after_pings"], "%s: the gateway ended the connection although ws answered "
           "its pings" % what)
@@ -453,7 +455,7 @@ def test_node_ws_session(t):
             ("wss:// TLS port, no ALPN", "wss://127.0.0.1:%d%s" % (gw.port, WS_PATH), None, True),
             ("wss:// TLS port, ALPN http/1.1", "wss://127.0.0.1:%d%s" % (gw.port, WS_PATH),
              ["http/1.1"], True)):
-        r = node_client(t, {"mode": "session", "url": url, "alpn": alpn, "ping_wait_ms": 2000,
+        r = node_client(t, {"mode": "session", "url": url, "alpn": alpn, "ping_wait_ms": 3000,
                             "tls": tls})
         check_session(t, gw, r, what, outer)
         if alpn:
@@ -599,7 +601,7 @@ def test_handshake_deadline(t):
     """A client that never completes the upgrade (silent, a half request, or one header
     byte every 300 ms) is closed within handshake_timeout_ms, on both listeners."""
     s1 = Session("s1")
-    gw = node_gateway(t, s1)
+    gw = node_gateway(t, s1, handshake_ms=HANDSHAKE_MS)
     limit = HANDSHAKE_MS / 1000.0
     for port, use_tls, where in ((gw.ws_port, False, "websocket_listen"),
                                  (gw.port, True, "TLS port")):

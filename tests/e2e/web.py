@@ -294,8 +294,8 @@ def ensure_ws_client():
 
 
 def node_client(t, request, timeout=60):
-    """Run tests/e2e/ws-client/client.mjs with @request (a dict, as JSON on its command
-    line); it prints one JSON object, which is returned."""
+    """Run tests/e2e/ws-client/client.mjs with @request (a dict, as JSON on its stdin); it
+    prints one JSON object, which is returned."""
     modules = ensure_ws_client()
     script = os.path.join(WS_CLIENT_SRC, "client.mjs")
     env = dict(os.environ)
@@ -305,8 +305,9 @@ def node_client(t, request, timeout=60):
               "ALL_PROXY"):
         env.pop(k, None)
     try:
-        r = subprocess.run([NODE, script, json.dumps(request)], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=timeout, env=env)
+        r = subprocess.run([NODE, script], input=json.dumps(request).encode(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                           env=env)
     except subprocess.TimeoutExpired as e:
         raise TestFailure("node client.mjs %s: still running after %d s\n%s"
                           % (request.get("mode"), timeout,

@@ -1,6 +1,6 @@
 // A third-party WebSocket peer for tests/e2e/test_websocket.py: Node's ws, and hand-made
-// frames on a raw socket.  One JSON request on the command line, one JSON object on
-// stdout; the Python test judges it.  Every wait here is bounded.
+// frames on a raw socket.  One JSON request on stdin (a frame to send may be larger than
+// a command line may be), one JSON object on stdout; the Python test judges it.  Every wait here is bounded.
 //
 //   {"mode": "session", ...}  ws's client: the upgrade, ping/pong both ways, then a real
 //                             TLS 1.3 handshake (node:tls) over the WebSocket's binary
@@ -17,7 +17,7 @@ import tls from 'node:tls';
 const require = createRequire(process.env.CULVERT_WS_CLIENT_DIR + '/');
 const WebSocket = require('ws');
 
-const request = JSON.parse(process.argv[2]);
+const request = JSON.parse(readFileSync(0, 'utf8'));
 
 function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -105,6 +105,13 @@ async function session(req) {
   // A real TLS 1.3 handshake with the gateway's control-link TLS, every byte of it in
   // binary WebSocket messages.
   if (req.tls) {
+    // Our binary messages: how many went out after the gateway's first flight came in.
+    let secondFlight = 0;
+    const send = ws.send.bind(ws);
+    ws.send = (data, ...rest) => {
+      if (binary.in > 0) secondFlight++;
+      return send(data, ...rest);
+    };
     const duplex = WebSocket.createWebSocketStream(ws);
     duplex.on('error', (e) => { out.duplex_error = String(e && e.message); });
     const sock = tls.connect({
@@ -124,12 +131,23 @@ async function session(req) {
     out.inner_alpn = sock.alpnProtocol;
     out.inner_tls = sock.getProtocol();
     out.inner_fingerprint = keyFingerprint(sock.getPeerX509Certificate());
+    // secureConnect comes before our last flight (Certificate, CertificateVerify,
+    // Finished) has gone out through the Duplex, one message after another: a Close now
+    // would overtake it, and the gateway's handshake would fail.
+    await within(5000, 'our last TLS flight to go out', (async () => {
+      while (!(secondFlight > 0 && duplex.writableLength === 0 && ws.bufferedAmount === 0)) {
+        await sleep(10);
+      }
+    })());
+    out.messages_out_after_first_flight = secondFlight;
     out.binary_in = binary.in;
     out.binary_in_bytes = binary.inBytes;
     out.text_in = binary.text;
     out.steps.push('tls');
   }
 
+  await sleep(req.close_delay_ms || 0);
+  out.open_before_close = ws.readyState === WebSocket.OPEN;
   const started = Date.now();
   ws.close(1000, 'done');
   const close = await within(5000, 'the close frame', closed);
