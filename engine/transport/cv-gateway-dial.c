@@ -19,6 +19,7 @@
 #include "transport/cv-gateway-dial.h"
 
 #include <gio/gnetworking.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "transport/cv-tls.h"
@@ -131,27 +132,53 @@ on_client_event (GSocketClient *client,
     dial->negotiating = TRUE;
 }
 
-/* GIO's words for a proxy's answer, made into ours: which proxy, and what to do. */
+/* The HTTP status GIO's "HTTP proxy connection failed: %i" ends with (its words may be
+ * translated, the number stays last), or 0. */
+static int
+proxy_status (const GError *error)
+{
+  const char *end = error->message + strlen (error->message);
+  const char *digits = end;
+
+  while (digits > error->message && g_ascii_isdigit (digits[-1]))
+    digits--;
+  return digits < end && end - digits <= 3 ? atoi (digits) : 0;
+}
+
+/* GIO's words for a proxy's answer, made into ours: which proxy, and what to do.  A
+ * proxy may refuse credentials with 407 (GIO: PROXY_AUTH_FAILED) or 401 (tinyproxy;
+ * GIO: PROXY_FAILED), and a destination with 403 (PROXY_NOT_ALLOWED) or another code. */
 static GError *
 word_proxy_error (Dial *dial, GError *error)
 {
+  int status = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_FAILED) ? proxy_status (error)
+                                                                            : 0;
   GError *worded;
 
   if (dial->proxy_name == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return error;
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_NEED_AUTH))
-    worded = g_error_new (error->domain, error->code,
+    worded = g_error_new (G_IO_ERROR, G_IO_ERROR_PROXY_NEED_AUTH,
                           "the proxy %s wants credentials (HTTP 407): give them in proxy as "
                           "http://user:password@HOST:PORT",
                           dial->proxy_name);
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_AUTH_FAILED))
-    worded = g_error_new (error->domain, error->code,
-                          "the proxy %s refused the credentials given (HTTP 407)",
-                          dial->proxy_name);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_AUTH_FAILED) || status == 401)
+    worded = g_error_new (G_IO_ERROR, G_IO_ERROR_PROXY_AUTH_FAILED,
+                          "the proxy %s refused the credentials given (HTTP %d)", dial->proxy_name,
+                          status != 0 ? status : 407);
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_NOT_ALLOWED))
     worded = g_error_new (error->domain, error->code,
                           "the proxy %s refused to connect to %s (HTTP 403: not allowed there)",
                           dial->proxy_name, dial->destination);
+  else if (status >= 500)
+    worded = g_error_new (error->domain, error->code,
+                          "the proxy %s could not connect to %s (HTTP %d): is the gateway up, "
+                          "and reachable from the proxy?",
+                          dial->proxy_name, dial->destination, status);
+  else if (status != 0)
+    worded = g_error_new (error->domain, error->code,
+                          "the proxy %s refused to connect to %s (HTTP %d)", dial->proxy_name,
+                          dial->destination, status);
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_FAILED))
     worded = g_error_new (error->domain, error->code, "the proxy %s refused to connect to %s (%s)",
                           dial->proxy_name, dial->destination, error->message);
