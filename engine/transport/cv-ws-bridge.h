@@ -26,10 +26,29 @@ typedef struct {
 
 void cv_ws_bridge_options_init (CvWsBridgeOptions *options);
 
+/* Takes over @upgraded, the stream after the 101 response, which may already hold
+ * bytes the HTTP layer read past it: pass them in @leftover (NULL if none).  Runs on
+ * @context (NULL: the thread-default one; it may be called from any thread).  Returns
+ * the inner end, one end of a local socket pair (loopback TCP where there is no
+ * AF_UNIX), which carries the same byte stream; the caller owns it.
+ *
+ * Ends: EOF on the inner end → Close 1000 (1001 if it failed), the peer's Close awaited
+ * (2 s at most), the stream closed.  The peer's Close → echoed (same code), the inner
+ * end shut down for writing once the bytes before it are written (EOF), the stream
+ * closed.  EOF from the peer → EOF on the inner end; an error (or EOF inside a frame)
+ * → the inner end closed at once (a reset where the socket has one).  A protocol error
+ * → Close with its code (1002, 1003 for text, 1009 too big) and a reason, the inner
+ * end closed at once, one line logged (g_message).  No pong within pong_timeout_ms of
+ * a ping → logged, the inner end closed at once.  Errors: the socket pair could not be
+ * made. */
 GSocketConnection *cv_ws_bridge_start (GIOStream *upgraded,
                                        GBytes *leftover,
                                        const CvWsBridgeOptions *options,
                                        GMainContext *context,
                                        GError **error);
+
+/* How many bridges are running (started and not yet freed), in every thread: for the
+ * tests, which check that every bridge ends, and for diagnostics. */
+guint cv_ws_bridge_count_running (void);
 
 G_END_DECLS
