@@ -3,6 +3,7 @@
  * CONNECT allowed to the target's port or not), to a raw TLS server, and by WebSocket
  * (ws:// and wss://, the outer TLS pinned or checked by a CA) to libsoup's SoupServer,
  * with the bytes carried by the bridge. */
+#include "cv-test-proxy.h"
 #include "cv-test-tls-server.h"
 #include "cv-test-util.h"
 #include "cv-test-web.h"
@@ -17,8 +18,6 @@
 #include <string.h>
 
 #define GUARD_MS 20000
-#define PROXY_USER "agent"
-#define PROXY_PASSWORD "pr0xy-s3cret"
 
 static char *
 file_path (const char *name)
@@ -35,119 +34,6 @@ make_tmp_dir (void)
   g_assert_no_error (error);
   return dir;
 }
-
-/* ---- tinyproxy ---------------------------------------------------------- */
-
-typedef struct {
-  char *dir;
-  char *log;
-  GSubprocess *process;
-  guint16 port;
-  char *url; /* with the credentials */
-} Proxy;
-
-static guint16
-free_port (void)
-{
-  g_autoptr (GSocket) socket = NULL;
-  guint16 port = 0;
-
-  socket = cv_test_listen_loopback (&port);
-  g_socket_close (socket, NULL);
-  return port;
-}
-
-static gboolean
-port_accepts (guint16 port)
-{
-  g_autoptr (GSocketClient) client = g_socket_client_new ();
-  g_autoptr (GSocketConnection) connection = g_socket_client_connect_to_host (client, "127.0.0.1",
-                                                                              port, NULL, NULL);
-
-  return connection != NULL;
-}
-
-/* tinyproxy on a free loopback port, in the foreground, wanting PROXY_USER's
- * credentials and letting CONNECT reach @connect_port only (0: any port).  NULL, and
- * the test skipped, where tinyproxy is not installed. */
-static Proxy *
-proxy_start (guint16 connect_port)
-{
-  g_autofree char *program = g_find_program_in_path ("tinyproxy");
-  g_autoptr (GError) error = NULL;
-  g_autofree char *config = NULL;
-  g_autofree char *config_path = NULL;
-  Proxy *proxy;
-  gint64 deadline;
-
-  if (program == NULL)
-    {
-      g_test_skip ("tinyproxy is not installed (Debian: apt install tinyproxy)");
-      return NULL;
-    }
-  proxy = g_new0 (Proxy, 1);
-  proxy->dir = make_tmp_dir ();
-  proxy->log = g_build_filename (proxy->dir, "tinyproxy.log", NULL);
-  proxy->port = free_port ();
-  proxy->url = g_strdup_printf ("http://" PROXY_USER ":" PROXY_PASSWORD "@127.0.0.1:%u",
-                                proxy->port);
-  config = g_strdup_printf ("Port %u\nListen 127.0.0.1\nTimeout 30\nMaxClients 20\n"
-                            "LogLevel Connect\nLogFile \"%s\"\nAllow 127.0.0.1\n"
-                            "BasicAuth " PROXY_USER " " PROXY_PASSWORD "\n%s%u\n",
-                            proxy->port, proxy->log, connect_port != 0 ? "ConnectPort " : "# ",
-                            connect_port);
-  config_path = g_build_filename (proxy->dir, "tinyproxy.conf", NULL);
-  g_file_set_contents (config_path, config, -1, &error);
-  g_assert_no_error (error);
-  proxy->process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE
-                                       | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
-                                     &error, program, "-d", "-c", config_path, NULL);
-  g_assert_no_error (error);
-  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-  while (!port_accepts (proxy->port))
-    {
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_assert_false (g_subprocess_get_identifier (proxy->process) == NULL);
-      g_usleep (20000);
-    }
-  return proxy;
-}
-
-/* What tinyproxy logged: its CONNECT lines show which destination it was asked for. */
-static char *
-proxy_log (Proxy *proxy)
-{
-  char *text = NULL;
-
-  g_file_get_contents (proxy->log, &text, NULL, NULL);
-  return text != NULL ? text : g_strdup ("");
-}
-
-static void
-proxy_stop (Proxy *proxy)
-{
-  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-
-  if (proxy == NULL)
-    return;
-  g_subprocess_send_signal (proxy->process, SIGTERM);
-  while (g_subprocess_get_identifier (proxy->process) != NULL && g_get_monotonic_time () < deadline)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (10000);
-    }
-  if (g_subprocess_get_identifier (proxy->process) != NULL)
-    g_subprocess_force_exit (proxy->process);
-  g_subprocess_wait (proxy->process, NULL, NULL);
-  g_object_unref (proxy->process);
-  cv_test_remove_tree (proxy->dir);
-  g_free (proxy->dir);
-  g_free (proxy->log);
-  g_free (proxy->url);
-  g_free (proxy);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Proxy, proxy_stop)
 
 /* ---- a raw TLS server: a gateway's port as far as the dial can tell ----- */
 
@@ -430,7 +316,7 @@ assert_gateway_tls (RawFixture *fixture, GSocketConnection *connection)
 static void
 test_proxy_raw_tls (RawFixture *fixture, gconstpointer data)
 {
-  g_autoptr (Proxy) proxy = proxy_start (fixture->server->port);
+  g_autoptr (CvTestProxy) proxy = cv_test_proxy_start (fixture->server->port);
   g_auto (Dialled) dialled = { 0 };
   g_autofree char *log = NULL;
   g_autofree char *asked = NULL;
@@ -442,7 +328,7 @@ test_proxy_raw_tls (RawFixture *fixture, gconstpointer data)
   dial (&address, &dialled);
   g_assert_no_error (dialled.error);
   assert_gateway_tls (fixture, dialled.connection);
-  log = proxy_log (proxy);
+  log = cv_test_proxy_log (proxy);
   asked = g_strdup_printf ("CONNECT 127.0.0.1:%u", fixture->server->port);
   g_assert_nonnull (strstr (log, asked));
 }
@@ -452,8 +338,8 @@ test_proxy_raw_tls (RawFixture *fixture, gconstpointer data)
 static void
 test_proxy_refusals (RawFixture *fixture, gconstpointer data)
 {
-  g_autoptr (Proxy) proxy = proxy_start (0);
-  g_autoptr (Proxy) other_ports = NULL;
+  g_autoptr (CvTestProxy) proxy = cv_test_proxy_start (0);
+  g_autoptr (CvTestProxy) other_ports = NULL;
   g_autofree char *name = NULL;
   g_autofree char *expected = NULL;
   CvGatewayAddress address = { .host = (char *) "127.0.0.1", .port = fixture->server->port };
@@ -463,7 +349,8 @@ test_proxy_refusals (RawFixture *fixture, gconstpointer data)
   name = g_strdup_printf ("http://127.0.0.1:%u", proxy->port);
   {
     g_auto (Dialled) dialled = { 0 };
-    g_autofree char *wrong = g_strdup_printf ("http://" PROXY_USER ":wrong-guess@127.0.0.1:%u",
+    g_autofree char *wrong = g_strdup_printf ("http://" CV_TEST_PROXY_USER
+                                              ":wrong-guess@127.0.0.1:%u",
                                               proxy->port);
 
     address.proxy = wrong;
@@ -492,7 +379,7 @@ test_proxy_refusals (RawFixture *fixture, gconstpointer data)
     g_auto (Dialled) dialled = { 0 };
     g_autofree char *other_name = NULL;
 
-    other_ports = proxy_start (1);
+    other_ports = cv_test_proxy_start (1);
     other_name = g_strdup_printf ("http://127.0.0.1:%u", other_ports->port);
     address.proxy = other_ports->url;
     dial (&address, &dialled);
@@ -501,13 +388,13 @@ test_proxy_refusals (RawFixture *fixture, gconstpointer data)
                                 "allowed there)",
                                 other_name, fixture->server->port);
     g_assert_cmpstr (dialled.error->message, ==, expected);
-    g_assert_null (strstr (dialled.error->message, PROXY_PASSWORD));
+    g_assert_null (strstr (dialled.error->message, CV_TEST_PROXY_PASSWORD));
     g_clear_pointer (&expected, g_free);
   }
   {
     /* The proxy reaches nothing there: 500 from tinyproxy. */
     g_auto (Dialled) dialled = { 0 };
-    CvGatewayAddress nowhere = { .host = (char *) "127.0.0.1", .port = free_port () };
+    CvGatewayAddress nowhere = { .host = (char *) "127.0.0.1", .port = cv_test_free_port () };
 
     nowhere.proxy = proxy->url;
     dial (&nowhere, &dialled);
@@ -520,8 +407,9 @@ test_proxy_refusals (RawFixture *fixture, gconstpointer data)
   {
     /* No proxy there at all. */
     g_auto (Dialled) dialled = { 0 };
-    guint16 closed = free_port ();
-    g_autofree char *url = g_strdup_printf ("http://" PROXY_USER ":" PROXY_PASSWORD "@127.0.0.1:%u",
+    guint16 closed = cv_test_free_port ();
+    g_autofree char *url = g_strdup_printf ("http://" CV_TEST_PROXY_USER ":" CV_TEST_PROXY_PASSWORD
+                                            "@127.0.0.1:%u",
                                             closed);
 
     address.proxy = url;
@@ -529,7 +417,7 @@ test_proxy_refusals (RawFixture *fixture, gconstpointer data)
     g_assert_error (dialled.error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
     expected = g_strdup_printf ("could not reach the proxy http://127.0.0.1:%u: ", closed);
     g_assert_true (g_str_has_prefix (dialled.error->message, expected));
-    g_assert_null (strstr (dialled.error->message, PROXY_PASSWORD));
+    g_assert_null (strstr (dialled.error->message, CV_TEST_PROXY_PASSWORD));
   }
 }
 
@@ -565,7 +453,7 @@ test_proxy_direct_and_invalid (RawFixture *fixture, gconstpointer data)
 static void
 test_proxy_from_environment (RawFixture *fixture, gconstpointer data)
 {
-  g_autoptr (Proxy) proxy = NULL;
+  g_autoptr (CvTestProxy) proxy = NULL;
   g_autofree char *log = NULL;
 
   if (g_test_subprocess ())
@@ -594,7 +482,7 @@ test_proxy_from_environment (RawFixture *fixture, gconstpointer data)
       g_assert_no_error (direct.error);
       return;
     }
-  proxy = proxy_start (0);
+  proxy = cv_test_proxy_start (0);
   if (proxy == NULL)
     return;
   /* The child runs its own TLS server: its own fixture. */
@@ -602,7 +490,7 @@ test_proxy_from_environment (RawFixture *fixture, gconstpointer data)
   g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
   g_unsetenv ("CULVERT_TEST_PROXY");
   g_test_trap_assert_passed ();
-  log = proxy_log (proxy);
+  log = cv_test_proxy_log (proxy);
   g_test_message ("%s", log);
   /* One CONNECT: to 127.0.0.1, not to localhost (no_proxy), nor the direct one. */
   g_assert_nonnull (strstr (log, "CONNECT 127.0.0.1:"));
@@ -843,7 +731,7 @@ test_wss_refusals (WebFixture *fixture, gconstpointer data)
 static void
 test_ws_through_proxy (WebFixture *fixture, gconstpointer data)
 {
-  g_autoptr (Proxy) proxy = proxy_start (0);
+  g_autoptr (CvTestProxy) proxy = cv_test_proxy_start (0);
 
   if (proxy == NULL)
     return;
@@ -870,7 +758,7 @@ test_ws_through_proxy (WebFixture *fixture, gconstpointer data)
     dial (&address, &dialled);
     g_assert_no_error (dialled.error);
     assert_bridged (dialled.connection);
-    log = proxy_log (proxy);
+    log = cv_test_proxy_log (proxy);
     asked = g_strdup_printf ("CONNECT 127.0.0.1:%u", address.port);
     g_assert_nonnull (strstr (log, asked));
   }
