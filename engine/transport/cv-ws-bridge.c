@@ -531,8 +531,6 @@ on_outer_written (GObject *source, GAsyncResult *result, gpointer user_data)
           inner_read_next (self);
           break;
         case WRITE_PING:
-          if (self->pong_timer == NULL)
-            self->pong_timer = add_timer (self, self->pong_timeout_ms, on_pong_timeout);
           break;
         case WRITE_CLOSE:
           self->close_sent = TRUE;
@@ -601,6 +599,11 @@ outer_write_next (CvWsBridge *self)
       self->writing = WRITE_PING;
       len = build_control (self, CV_WS_OPCODE_PING, payload, sizeof payload);
       bytes = self->control_out;
+      /* The pong's timer starts now, not when the write is reported done: a quick
+       * peer's pong can be read before that report comes, and would then find no timer
+       * to clear, leaving one that ends a link whose peer did answer. */
+      if (self->pong_timer == NULL)
+        self->pong_timer = add_timer (self, self->pong_timeout_ms, on_pong_timeout);
     }
   else if (self->frame_ready)
     {

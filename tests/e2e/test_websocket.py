@@ -37,13 +37,16 @@ HANDSHAKE_MS = 2000
 # ---- worlds ------------------------------------------------------------------------
 
 
-def ws_gateway(t, sessions, limits=None, name="gateway", extra=None):
+def ws_gateway(t, sessions, limits=None, name="gateway", extra=None, debug=False):
     """A gateway with its TLS port and a plain WebSocket listener (websocket_listen) on
-    free loopback ports; .ws_port is the latter's."""
+    free loopback ports; .ws_port is the latter's.  @debug: its debug lines too."""
     ws_port = free_port()
     config = {"websocket_listen": ["127.0.0.1:%d" % ws_port]}
     config.update(extra or {})
-    gw = t.gateway(sessions, limits=limits, name=name, extra_config=config)
+    gw = t.gateway(sessions, limits=limits, name=name, extra_config=config, start=False)
+    if debug:
+        gw.env = {"G_MESSAGES_DEBUG": "culvert-engine"}
+    gw.start()
     gw.ws_port = ws_port
     wait_listening(ws_port, START_TIMEOUT, gw.proc, "the gateway's websocket_listen")
     return gw
@@ -685,6 +688,31 @@ def test_not_an_upgrade(t):
     check(gw.proc.running(), "the gateway exited")
 
 
+def test_forwarded_for(t):
+    """On websocket_listen, a connection from a trusted proxy (127.0.0.1 by default) is
+    known by the last X-Forwarded-For entry (what nginx added); on the TLS port, or from
+    an address not in websocket_trusted_proxies, the header is not believed."""
+    s1 = Session("s1")
+    for trusted in (None, ["192.0.2.99"]):
+        extra = {"websocket_trusted_proxies": trusted} if trusted else None
+        name = "gateway-trusting-%s" % ("nobody-here" if trusted else "loopback")
+        gw = ws_gateway(t, [s1], name=name, extra=extra, debug=True)
+        for port, use_tls, where in ((gw.ws_port, False, "ws"), (gw.port, True, "tls")):
+            path = "/xff-%s" % where
+            status, _, _ = http_exchange(port, use_tls, (
+                "GET %s HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 198.51.100.1, 192.0.2.7\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                "\r\n" % path).encode())
+            check(status == 404, "%s %s: HTTP %s" % (name, path, status))
+            _, m, _ = gw.proc.wait_for_log(r"(\S+): HTTP GET %s\b" % path, 5)
+            expected = "192.0.2.7" if where == "ws" and not trusted else "127.0.0.1"
+            t.note("%s, %s: logged as %s" % (name, where, m.group(1)))
+            check(m.group(1) == expected, "%s, %s port: the request is logged as from %s, "
+                  "expected %s:\n%s" % (name, where, m.group(1), expected, m.string))
+        gw.proc.stop()
+
+
 if __name__ == "__main__":
     run_tests([
         case("through nginx: 256 MiB each way at once, SHA-256 both ways", test_nginx_big_duplex),
@@ -715,4 +743,6 @@ if __name__ == "__main__":
         case("an upgrade never completed is closed within the handshake deadline",
              test_handshake_deadline),
         case("HTTP that is not a valid upgrade gets 4xx and is closed", test_not_an_upgrade),
+        case("X-Forwarded-For is believed from websocket_trusted_proxies on websocket_listen "
+             "only", test_forwarded_for),
     ])
