@@ -72,12 +72,12 @@ def via(url=None, web_fingerprint=None, proxy=None, env=None):
     return {"gateway_address": url, "extra_config": extra, "extra_env": env}
 
 
-def behind_nginx(t, target_port, s1=None, limits=None):
+def behind_nginx(t, target_port, s1=None, limits=None, name="gateway", read_timeout="60s"):
     """A gateway behind nginx, and a share and a connect agent both on wss:// through it:
     (gateway, nginx, share, connect)."""
     s1 = s1 or Session("s1")
-    gw = ws_gateway(t, [s1], limits=limits)
-    nginx = start_nginx(t, gw.ws_port)
+    gw = ws_gateway(t, [s1], limits=limits, name=name)
+    nginx = start_nginx(t, gw.ws_port, name="nginx-" + name, read_timeout=read_timeout)
     share = t.share(gw, s1, ["127.0.0.1:%d" % target_port], **via(nginx.url, nginx.fingerprint))
     conn = t.connect_agent(gw, s1, ["127.0.0.1:%d" % target_port],
                            **via(nginx.url, nginx.fingerprint))
@@ -180,9 +180,13 @@ def test_nginx_gateway_restart(t):
     gw.proc.signal(signal.SIGKILL)
     check(gw.proc.wait(5) == -signal.SIGKILL, "the gateway did not die of SIGKILL")
     for p in (share, conn):
-        p.wait_for_log(r"gateway .*127\.0\.0\.1:%d.*retrying in" % nginx.port, 8,
-                       since=marks[p.name])
+        _, m, _ = p.wait_for_log(r"gateway .*127\.0\.0\.1:%d.*retrying in" % nginx.port, 8,
+                                 since=marks[p.name])
+        t.note("%s: %s" % (p.name, m.string))
     time.sleep(1.0)  # a few failed attempts through nginx (502) while it is down
+    for p in (share, conn):
+        _, m, _ = p.wait_for_log(r"\b502\b.*retrying in", 1, since=marks[p.name])
+        t.note("%s: %s" % (p.name, m.string))
     gw = restart_gateway(t, gw, "gateway-2")
     restarted = time.monotonic()
     for p in (share, conn):
@@ -204,8 +208,9 @@ def test_nginx_restart(t):
     marks = {p.name: p.mark() for p in (share, conn)}
     nginx.stop()
     for p in (share, conn):
-        p.wait_for_log(r"gateway .*127\.0\.0\.1:%d.*retrying in" % nginx.port, 8,
-                       since=marks[p.name])
+        _, m, _ = p.wait_for_log(r"gateway .*127\.0\.0\.1:%d.*retrying in" % nginx.port, 8,
+                                 since=marks[p.name])
+        t.note("%s: %s" % (p.name, m.string))
     time.sleep(1.0)
     nginx.start()
     restarted = time.monotonic()
@@ -217,6 +222,49 @@ def test_nginx_restart(t):
     conn.wait_for_log(r"share agent online$", 5, since=marks[conn.name])
     echo_through(t, conn.ports[0], os.urandom(100000))
     check(gw.proc.running() and share.running() and conn.running(), "a process exited")
+
+
+IDLE = 8.0
+
+
+def test_nginx_idle(t):
+    """nginx ends an upgraded connection silent for proxy_read_timeout (3 s here): the
+    gateway's pings (every 1 s here) keep idle links and an idle channel open through it
+    for 8 s.  The control: with the default 20 s interval the same nginx drops them."""
+    for ping_ms, survives in ((1000, True), (20000, False)):
+        target = t.echo_server()
+        gw, nginx, share, conn = behind_nginx(
+            t, target.port, name="gateway-ping-%d" % ping_ms, read_timeout="3s",
+            limits={"websocket_ping_interval_ms": ping_ms})
+        sock = t.connect(conn.ports[0])
+        sock.sendall(b"before")
+        check(sock.recv(100) == b"before", "no echo through the new channel")
+        marks = {p.name: p.mark() for p in (share, conn)}
+        deadline = time.monotonic() + IDLE
+        while time.monotonic() < deadline and not any(
+                p.count(r"link lost|retrying in", marks[p.name]) for p in (share, conn)):
+            time.sleep(0.2)
+        lost = [p.name for p in (share, conn) if p.count(r"link lost|retrying in", marks[p.name])]
+        if not survives:
+            check(lost, "with pings every 20 s, nginx's 3 s proxy_read_timeout did not end "
+                  "the idle links within %.0f s: this case cannot tell pings from no pings"
+                  % IDLE)
+            t.note("pings every 20 s: %s lost the link within %.0f s idle, as expected"
+                   % (" and ".join(lost), IDLE))
+        else:
+            check(not lost, "%s lost the link while idle behind nginx, pinged every %d ms: %s"
+                  % (lost, ping_ms, [p.matches(r"link lost|retrying in", marks[p.name])[0][1]
+                                     .string for p in (share, conn)
+                                     if p.name in lost]))
+            sock.sendall(b"after")
+            check(sock.recv(100) == b"after",
+                  "the channel idle for %.0f s behind nginx no longer echoes" % IDLE)
+            t.note("pings every %d ms: links and a channel idle for %.0f s through nginx's 3 s "
+                   "read timeout stayed open" % (ping_ms, IDLE))
+        sock.close()
+        for p in (share, conn, gw.proc):
+            p.stop()
+        nginx.stop()
 
 
 # ---- straight to the gateway, and mixed halves ------------------------------------------
@@ -415,6 +463,9 @@ def node_gateway(t, s1, handshake_ms=10000):
 def check_session(t, gw, r, what, outer=None):
     check("error" not in r, "%s: %s" % (what, r.get("error")))
     check(r["status"] == 101, "%s: HTTP %s" % (what, r["status"]))
+    check("permessage-deflate" in (r.get("offered_extensions") or ""),
+          "%s: ws did not offer permessage-deflate (%s): the next check proves nothing"
+          % (what, r.get("offered_extensions")))
     check("sec-websocket-extensions" not in r["headers"] and r["extensions"] == "",
           "%s: the gateway took an extension (ws offered permessage-deflate): %s"
           % (what, r["headers"].get("sec-websocket-extensions")))
@@ -715,7 +766,8 @@ def test_forwarded_for(t):
 
 if __name__ == "__main__":
     run_tests([
-        case("through nginx: 256 MiB each way at once, SHA-256 both ways", test_nginx_big_duplex),
+        case("through nginx: %d MiB each way at once, SHA-256 both ways" % (BIG // MIB),
+             test_nginx_big_duplex),
         case("through nginx: 200 concurrent channels, 256 KiB each way each, checksummed",
              test_nginx_many_channels),
         case("through nginx: the client half-closes, the target's answer still arrives",
@@ -723,6 +775,8 @@ if __name__ == "__main__":
         case("through nginx: gateway SIGKILL + restart, the agents are back, a new connection "
              "works", test_nginx_gateway_restart),
         case("through nginx: nginx restarted, the agents reconnect", test_nginx_restart),
+        case("through nginx with a 3 s read timeout: the gateway's pings keep idle links open",
+             test_nginx_idle),
         case("wss:// straight to the gateway's TLS port, pinned to its key: data passes",
              test_direct_wss),
         case("ws:// straight to websocket_listen: data passes", test_plain_ws),

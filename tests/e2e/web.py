@@ -137,8 +137,9 @@ http {{
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_buffering off;
             proxy_connect_timeout 10s;
-            # nginx's default: the gateway's pings (every 20 s) keep an idle link open.
-            proxy_read_timeout 60s;
+            # nginx's default 60 s unless a test says: the gateway's pings (every 20 s)
+            # keep an idle link open.
+            proxy_read_timeout {read_timeout};
             proxy_send_timeout 60s;
         }}
     }}
@@ -150,7 +151,7 @@ class Nginx:
     """A real nginx on a free loopback port: TLS with a throwaway certificate, /culvert
     proxied as WebSocket to 127.0.0.1:@upstream (the gateway's websocket_listen)."""
 
-    def __init__(self, t, upstream, name="nginx", path=WS_PATH):
+    def __init__(self, t, upstream, name="nginx", path=WS_PATH, read_timeout="60s"):
         self.t = t
         self.name = name
         self.dir = t.path(name)
@@ -162,7 +163,8 @@ class Nginx:
         self.conf = os.path.join(self.dir, "nginx.conf")
         with open(self.conf, "w") as f:
             f.write(NGINX_CONF.format(dir=self.dir, port=self.port, cert=self.certificate.cert,
-                                      key=self.certificate.key, path=path, upstream=upstream))
+                                      key=self.certificate.key, path=path, upstream=upstream,
+                                      read_timeout=read_timeout))
         self.proc = None
         self.starts = 0
         _run(self._args("-t"), "nginx -t")

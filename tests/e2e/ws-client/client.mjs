@@ -71,6 +71,8 @@ async function session(req) {
     ws.on('upgrade', (res) => {
       out.status = res.statusCode;
       out.headers = res.headers;
+      // What ws asked for (its request is still at hand when the 101 comes).
+      out.offered_extensions = ws._req ? ws._req.getHeader('sec-websocket-extensions') : null;
       if (res.socket && typeof res.socket.getPeerX509Certificate === 'function') {
         const peer = res.socket.getPeerX509Certificate();
         if (peer) out.outer_fingerprint = keyFingerprint(peer);
