@@ -720,6 +720,250 @@ test_forwarded_for_untrusted (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (count_log_lines ("203.0.113.9"), ==, 0);
 }
 
+/* ---- through the bridge ----------------------------------------------------- */
+
+/* The client's end of an upgraded @http: a client-role bridge, whose inner end carries
+ * what an agent would write on a raw connection. */
+static GSocketConnection *
+http_bridge (Http *http, GBytes *leftover)
+{
+  CvWsBridgeOptions options;
+  g_autoptr (GError) error = NULL;
+  GSocketConnection *inner;
+
+  cv_ws_bridge_options_init (&options);
+  options.is_client = TRUE;
+  options.peer_name = "the gateway";
+  inner = cv_ws_bridge_start (http->stream, leftover, &options, NULL, &error);
+  g_assert_no_error (error);
+  /* The bridge has the stream now: it must not be closed here. */
+  g_clear_object (&http->stream);
+  return inner;
+}
+
+/* A WebSocket to the plain listener (@tls FALSE) or the TLS port, upgraded with @extra
+ * header lines.  Returns: (transfer full): the inner end */
+static GSocketConnection *
+websocket_connect (Fixture *fixture, gboolean tls, const char *extra)
+{
+  g_autoptr (Http) http = tls ? connect_https (fixture) : connect_plain (fixture);
+  g_autoptr (GBytes) leftover = http_upgrade (http, extra);
+
+  return http_bridge (http, leftover);
+}
+
+/* A raw connection (gateway-fixture.h) over @connection (transfer full). */
+static Raw *
+raw_over (Fixture *fixture, GSocketConnection *connection)
+{
+  Raw *raw = g_new0 (Raw, 1);
+
+  raw->opened_us = g_get_monotonic_time ();
+  raw->connection = connection;
+  raw->received = g_byte_array_new ();
+  raw_watch (raw);
+  g_ptr_array_add (fixture->raws, raw);
+  return raw;
+}
+
+static Agent *
+websocket_login (Fixture *fixture,
+                 gboolean tls,
+                 const char *extra,
+                 CvIdentity *identity,
+                 CvAgentRole role,
+                 const char *name)
+{
+  Agent *agent = agent_over (fixture, identity, websocket_connect (fixture, tls, extra), NULL);
+
+  agent_start_mux (agent);
+  agent_hello (agent, role, "s1", role == CV_AGENT_ROLE_SHARE ? SHARE_PASSWORD : CONNECT_PASSWORD,
+               name);
+  g_assert_cmpstr (agent_answer (agent), ==, "welcome");
+  return agent;
+}
+
+static gboolean
+no_bridge_runs (gpointer data)
+{
+  return cv_ws_bridge_count_running () == 0;
+}
+
+/* A control link inside a WebSocket is one as on the raw port: TLS with the gateway's
+ * key pinned, HELLO, WELCOME; plain (behind a proxy, whose X-Forwarded-For names the
+ * agent) and over HTTPS. */
+static void
+test_control_link (Fixture *fixture, gconstpointer data)
+{
+  Agent *share, *connect;
+
+  use_web_gateway (fixture, NULL, NULL);
+  share = websocket_login (fixture, FALSE, "X-Forwarded-For: 203.0.113.5\r\n",
+                           fixture->share_identity, CV_AGENT_ROLE_SHARE, "server");
+  g_assert_cmpuint (count_log_lines ("session s1: share agent “server” online from 203.0.113.5"),
+                    ==, 1);
+  connect = websocket_login (fixture, TRUE, NULL, fixture->connect_identity, CV_AGENT_ROLE_CONNECT,
+                             "laptop");
+  g_assert_cmpuint (cv_gateway_get_n_links (fixture->gateway), ==, 2);
+  g_assert_cmpuint (cv_gateway_get_n_sessions_online (fixture->gateway), ==, 1);
+  /* Both are counted as logged in: no slot is held for them any more. */
+  wait_unauthenticated_gone (fixture);
+
+  /* Control messages cross both ways: a tunnel is offered to the two of them. */
+  agent_send (connect, CV_CONTROL_TUNNEL_REQUEST, "{}");
+  agent_next (share, CV_CONTROL_TUNNEL_OFFER);
+  agent_next (connect, CV_CONTROL_TUNNEL_OFFER);
+
+  agent_close (share);
+  agent_close (connect);
+  g_ptr_array_set_size (fixture->agents, 0);
+  g_assert_true (gateway_wait_until (no_bridge_runs, NULL, WAIT_MS));
+}
+
+/* A tunnel with one half inside a WebSocket and the other raw: joined by the gateway,
+ * every byte through, a megabyte each way (many messages). */
+static void
+test_tunnel (Fixture *fixture, gconstpointer data)
+{
+  Agent *share, *connect;
+  JsonObject *to_share, *to_connect;
+  Raw *share_half, *connect_half;
+  g_autofree char *preface = NULL;
+
+  use_web_gateway (fixture, NULL, NULL);
+  login_pair (fixture, &share, &connect);
+  agent_send (connect, CV_CONTROL_TUNNEL_REQUEST, "{}");
+  to_share = agent_next (share, CV_CONTROL_TUNNEL_OFFER);
+  to_connect = agent_next (connect, CV_CONTROL_TUNNEL_OFFER);
+
+  preface = tunnel_preface (member (to_share, "ticket"));
+  share_half = raw_over (fixture, websocket_connect (fixture, FALSE, NULL));
+  raw_write (share_half, preface, CV_TUNNEL_PREFACE_LENGTH);
+  connect_half = present_ticket (fixture, member (to_connect, "ticket"));
+  assert_relayed (connect_half, share_half, 1024 * 1024, 1);
+  assert_relayed (share_half, connect_half, 1024 * 1024, 2);
+  g_assert_cmpuint (count_log_lines ("session s1: tunnel joined"), ==, 1);
+
+  /* The same with the WebSocket half over HTTPS on the TLS port, the other way round. */
+  agent_send (connect, CV_CONTROL_TUNNEL_REQUEST, "{}");
+  to_share = agent_next (share, CV_CONTROL_TUNNEL_OFFER);
+  to_connect = agent_next (connect, CV_CONTROL_TUNNEL_OFFER);
+  g_free (preface);
+  preface = tunnel_preface (member (to_connect, "ticket"));
+  share_half = present_ticket (fixture, member (to_share, "ticket"));
+  connect_half = raw_over (fixture, websocket_connect (fixture, TRUE, NULL));
+  raw_write (connect_half, preface, CV_TUNNEL_PREFACE_LENGTH);
+  assert_relayed (connect_half, share_half, 1024 * 1024, 3);
+  assert_relayed (share_half, connect_half, 1024 * 1024, 4);
+  g_assert_cmpuint (count_log_lines ("session s1: tunnel joined"), ==, 2);
+
+  /* Either end closing ends the other, through the bridges. */
+  g_ptr_array_remove (fixture->raws, connect_half);
+  g_assert_true (gateway_wait_until (raw_is_closed, share_half, WAIT_MS));
+  g_ptr_array_set_size (fixture->raws, 0);
+  g_assert_true (gateway_wait_until (no_bridge_runs, NULL, WAIT_MS));
+}
+
+/* Inside the WebSocket the first byte decides, as on the raw port, and the intake knows
+ * the client by its address: an unknown ticket is closed, and logged as the client's. */
+static void
+test_unknown_ticket (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *ticket = cv_ticket_new ();
+  g_autofree char *preface = tunnel_preface (ticket);
+  Raw *half;
+
+  use_web_gateway (fixture, NULL, NULL);
+  half = raw_over (fixture, websocket_connect (fixture, FALSE, "X-Forwarded-For: 203.0.113.9\r\n"));
+  raw_write (half, preface, CV_TUNNEL_PREFACE_LENGTH);
+  raw_assert_closed_within (half, WAIT_MS);
+  g_assert_cmpuint (count_log_lines ("203.0.113.9: tunnel with an unknown or used ticket; closing"),
+                    ==, 1);
+
+  half = raw_over (fixture, websocket_connect (fixture, TRUE, NULL));
+  raw_write (half, "GET / HTTP/1.1\r\n\r\n", 18);
+  raw_assert_closed_within (half, WAIT_MS);
+  g_assert_cmpuint (count_log_lines ("127.0.0.1: not a Culvert agent (first byte 0x47); closing"),
+                    ==, 1);
+  wait_unauthenticated_gone (fixture);
+}
+
+/* Upgraded, then silent: the intake's own deadline, from the upgrade. */
+static void
+test_silent_websocket (Fixture *fixture, gconstpointer data)
+{
+  Raw *inner;
+
+  use_web_gateway (fixture, DEADLINE_LIMITS, NULL);
+  inner = raw_over (fixture, websocket_connect (fixture, FALSE, NULL));
+  g_assert_true (gateway_wait_until (raw_is_closed, inner, WAIT_MS));
+  g_assert_cmpint ((inner->closed_us - inner->opened_us) / 1000, >=, 600);
+  g_assert_cmpint ((inner->closed_us - inner->opened_us) / 1000, <, 3000);
+  g_assert_cmpuint (count_log_lines ("127.0.0.1: nothing useful within the handshake deadline"), ==,
+                    1);
+  wait_unauthenticated_gone (fixture);
+}
+
+/* Through a trusted proxy the per-address limit is the named client's: twenty held by
+ * one client refuse its twenty-first, not another's. */
+static void
+test_forwarded_for_limits (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (Http) refused = NULL;
+  g_autoptr (Http) other = NULL;
+  g_autoptr (GBytes) leftover = NULL;
+
+  use_web_gateway (fixture, ADMISSION_LIMITS, NULL);
+  for (guint i = 0; i < PER_ADDRESS; i++)
+    raw_over (fixture, websocket_connect (fixture, FALSE, "X-Forwarded-For: 198.51.100.7\r\n"));
+  wait_unauthenticated (fixture, PER_ADDRESS);
+  g_assert_cmpuint (gateway_refusals->len, ==, 0);
+
+  refused = http_connect (web_port);
+  {
+    g_autofree char *request = upgrade_request ("/culvert", "X-Forwarded-For: 198.51.100.7\r\n");
+
+    g_assert_cmpuint (http_exchange (refused, request), ==, SOUP_STATUS_SERVICE_UNAVAILABLE);
+  }
+  g_assert_cmpuint (count_refusals ("198.51.100.7: refused: 20 unauthenticated connections from "
+                                    "this address (limit 20)"),
+                    ==, 1);
+
+  other = http_connect (web_port);
+  leftover = http_upgrade (other, "X-Forwarded-For: 198.51.100.8\r\n");
+  raw_over (fixture, http_bridge (other, g_steal_pointer (&leftover)));
+  wait_unauthenticated (fixture, PER_ADDRESS + 1);
+}
+
+/* On a context of its own (gateway_test_add_on_context()): libsoup's sources, the
+ * deadline's, the bridge's and the intake's are all on the gateway's context, none on
+ * the global default one, which nothing iterates. */
+static void
+test_on_context (Fixture *fixture, gconstpointer data)
+{
+  /* The cases before this one ran on the global default context: what their ends left
+   * there (a cancelled read's sources) goes first. */
+  cv_test_iterate_for (g_main_context_default (), 100);
+  use_web_gateway (fixture, DEADLINE_LIMITS, NULL);
+  {
+    g_autoptr (Http) http = connect_https (fixture);
+
+    g_assert_cmpuint (http_exchange (http, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"), ==,
+                      SOUP_STATUS_NOT_FOUND);
+  }
+  {
+    g_autoptr (Http) silent = http_connect (web_port);
+
+    http_watch (silent, FALSE);
+    g_assert_true (gateway_wait_until (http_is_closed, silent, WAIT_MS));
+  }
+  websocket_login (fixture, FALSE, NULL, fixture->share_identity, CV_AGENT_ROLE_SHARE, "server");
+  websocket_login (fixture, TRUE, NULL, fixture->connect_identity, CV_AGENT_ROLE_CONNECT, "laptop");
+  g_ptr_array_set_size (fixture->agents, 0);
+  dispose_gateway (fixture);
+  g_assert_true (gateway_wait_until (no_bridge_runs, NULL, WAIT_MS));
+}
+
 /* A junk line is logged in full once an interval, and at debug level after that
  * (base/cv-log-summary): those count here too, as the fixture counts the others. */
 static void
@@ -747,5 +991,12 @@ main (int argc, char **argv)
   gateway_test_add ("/gateway/websocket/forwarded-for", NULL, test_forwarded_for);
   gateway_test_add ("/gateway/websocket/forwarded-for-untrusted", NULL,
                     test_forwarded_for_untrusted);
+  gateway_test_add ("/gateway/websocket/bridge/control-link", NULL, test_control_link);
+  gateway_test_add ("/gateway/websocket/bridge/tunnel", NULL, test_tunnel);
+  gateway_test_add ("/gateway/websocket/bridge/unknown-ticket", NULL, test_unknown_ticket);
+  gateway_test_add ("/gateway/websocket/bridge/silent", NULL, test_silent_websocket);
+  gateway_test_add ("/gateway/websocket/bridge/forwarded-for-limits", NULL,
+                    test_forwarded_for_limits);
+  gateway_test_add_on_context ("/gateway/websocket/on-context", NULL, test_on_context);
   return gateway_test_run ();
 }

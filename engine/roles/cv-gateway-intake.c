@@ -34,6 +34,7 @@ typedef struct {
   GInetAddress *address; /* the peer's: the TCP peer's, or the WebSocket client's */
   char *remote;          /* the same as text, for the logs */
   gint64 accepted_us;    /* monotonic */
+  gboolean in_websocket; /* a bridge's inner end: what a WebSocket carries */
 } Pending;
 
 typedef struct {
@@ -178,9 +179,8 @@ start_tls (Pending *pending)
   handshake->slot = g_steal_pointer (&pending->slot);
   handshake->socket = g_object_ref (g_socket_connection_get_socket (pending->connection));
   handshake->accepted_us = pending->accepted_us;
-  /* Only a TCP connection: an upgraded WebSocket (a socketpair's end, here) is an agent. */
-  handshake->also_http = self->config->websocket
-                         && g_socket_get_family (handshake->socket) != G_SOCKET_FAMILY_UNIX;
+  /* Not inside a WebSocket: what it carries is an agent's, as on the raw port. */
+  handshake->also_http = self->config->websocket && !pending->in_websocket;
   if (handshake->also_http)
     cv_tls_stream_set_also_http (tls, TRUE);
   /* The link's own HELLO deadline takes over once TLS is up. */
@@ -287,12 +287,16 @@ on_pending_readable (GSocket *socket, GIOCondition condition, gpointer user_data
  * cv_gateway_take_connection:
  * @connection: a new connection: TCP, or the inner end of a WebSocket bridge
  * @address: whose it is, for the limits and the logs: the TCP peer, or the WebSocket
- *   client (a socketpair's own peer address says nothing)
+ *   client (a socket pair's own peer address says nothing)
+ * @in_websocket: @connection is what a WebSocket carries (the bridge's inner end)
  *
  * Its first bytes decide what it is, within the handshake deadline.
  */
 void
-cv_gateway_take_connection (CvGateway *self, GSocketConnection *connection, GInetAddress *address)
+cv_gateway_take_connection (CvGateway *self,
+                            GSocketConnection *connection,
+                            GInetAddress *address,
+                            gboolean in_websocket)
 {
   GSocket *socket = g_socket_connection_get_socket (connection);
   Pending *pending;
@@ -327,6 +331,7 @@ cv_gateway_take_connection (CvGateway *self, GSocketConnection *connection, GIne
   pending->address = g_object_ref (address);
   pending->remote = g_steal_pointer (&remote);
   pending->accepted_us = g_get_monotonic_time ();
+  pending->in_websocket = in_websocket;
   pending->gateway = self;
   pending->connection = g_object_ref (connection);
   pending->timer = cv_gateway_add_timeout (self, self->config->limits.handshake_timeout_ms,
@@ -349,7 +354,7 @@ cv_gateway_on_incoming (CvAcceptor *acceptor, GSocketConnection *connection, gpo
     {
       g_autoptr (GInetAddress) address = cv_gateway_remote_address_of (connection);
 
-      cv_gateway_take_connection (self, connection, address);
+      cv_gateway_take_connection (self, connection, address, FALSE);
     }
 }
 

@@ -168,7 +168,8 @@ GArray *cv_gateway_list_tunnels (CvGateway *self);
 /* cv-gateway-intake.c: new connections, told apart by their first bytes. */
 void cv_gateway_take_connection (CvGateway *self,
                                  GSocketConnection *connection,
-                                 GInetAddress *address);
+                                 GInetAddress *address,
+                                 gboolean in_websocket);
 GInetAddress *cv_gateway_remote_address_of (GSocketConnection *connection);
 void cv_gateway_pending_free (gpointer data);
 void cv_gateway_on_incoming (CvAcceptor *acceptor,

@@ -324,7 +324,7 @@ on_upgraded (SoupServerMessage *msg, gpointer user_data)
       g_io_stream_close (upgraded, NULL, NULL);
       return;
     }
-  cv_gateway_take_connection (self, inner, address);
+  cv_gateway_take_connection (self, inner, address, TRUE);
 }
 
 static void
