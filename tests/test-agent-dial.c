@@ -490,6 +490,22 @@ test_proxy_from_environment (RawFixture *fixture, gconstpointer data)
       address.proxy = (char *) "direct";
       dial (&address, &direct);
       g_assert_no_error (direct.error);
+      {
+        /* A proxy of the system's that is not there: named as the system's. */
+        g_auto (Dialled) nowhere = { 0 };
+        guint16 closed = cv_test_free_port ();
+        g_autofree char *variable = g_strdup_printf ("http://u:hunter2@127.0.0.1:%u", closed);
+        g_autofree char *expected = g_strdup_printf (
+          "could not reach the proxy http://127.0.0.1:%u (from the system's proxy settings): ",
+          closed);
+
+        g_setenv ("HTTPS_PROXY", variable, TRUE);
+        address.proxy = NULL;
+        dial (&address, &nowhere);
+        g_assert_nonnull (nowhere.error);
+        g_assert_true (g_str_has_prefix (nowhere.error->message, expected));
+        g_assert_null (strstr (nowhere.error->message, "hunter2"));
+      }
       return;
     }
   proxy = cv_test_proxy_start (0);
