@@ -449,7 +449,9 @@ test_proxy_direct_and_invalid (RawFixture *fixture, gconstpointer data)
 
 /* No proxy key: the system's settings, here (libproxy, no desktop) https_proxy for a
  * raw connection; no_proxy and "direct" go around it.  In a child process, so that the
- * environment is set before anything asks a proxy resolver. */
+ * environment is set before anything asks a proxy resolver.  @data non-NULL: without
+ * any GSettings schema, where the dial reads the environment itself (GNOME's resolver
+ * would abort the process). */
 static void
 test_proxy_from_environment (RawFixture *fixture, gconstpointer data)
 {
@@ -465,14 +467,22 @@ test_proxy_from_environment (RawFixture *fixture, gconstpointer data)
       g_auto (Dialled) direct = { 0 };
 
       g_assert_nonnull (url);
-      g_setenv ("https_proxy", url, TRUE);
+      if (data != NULL)
+        {
+          g_setenv ("XDG_DATA_DIRS", fixture->dir, TRUE);
+          g_unsetenv ("GSETTINGS_SCHEMA_DIR");
+          g_assert_null (g_settings_schema_source_get_default ());
+        }
+      /* Upper case, and without its scheme, as it is often written. */
+      g_setenv ("HTTPS_PROXY", url + strlen ("http://"), TRUE);
+      g_unsetenv ("https_proxy");
       g_unsetenv ("no_proxy");
       g_unsetenv ("NO_PROXY");
       dial (&address, &through);
       g_assert_no_error (through.error);
       assert_gateway_tls (fixture, through.connection);
       /* The same server as "localhost", which no_proxy names. */
-      g_setenv ("no_proxy", "localhost", TRUE);
+      g_setenv ("no_proxy", "example.com, localhost", TRUE);
       address.host = (char *) "localhost";
       dial (&address, &around);
       g_assert_no_error (around.error);
@@ -480,6 +490,22 @@ test_proxy_from_environment (RawFixture *fixture, gconstpointer data)
       address.proxy = (char *) "direct";
       dial (&address, &direct);
       g_assert_no_error (direct.error);
+      {
+        /* A proxy of the system's that is not there: named as the system's. */
+        g_auto (Dialled) nowhere = { 0 };
+        guint16 closed = cv_test_free_port ();
+        g_autofree char *variable = g_strdup_printf ("http://u:hunter2@127.0.0.1:%u", closed);
+        g_autofree char *expected = g_strdup_printf (
+          "could not reach the proxy http://127.0.0.1:%u (from the system's proxy settings): ",
+          closed);
+
+        g_setenv ("HTTPS_PROXY", variable, TRUE);
+        address.proxy = NULL;
+        dial (&address, &nowhere);
+        g_assert_nonnull (nowhere.error);
+        g_assert_true (g_str_has_prefix (nowhere.error->message, expected));
+        g_assert_null (strstr (nowhere.error->message, "hunter2"));
+      }
       return;
     }
   proxy = cv_test_proxy_start (0);
@@ -931,6 +957,8 @@ main (int argc, char *argv[])
   g_test_add ("/agent-dial/proxy/direct-and-invalid", RawFixture, NULL, raw_setup,
               test_proxy_direct_and_invalid, raw_teardown);
   g_test_add ("/agent-dial/proxy/from-environment", RawFixture, NULL, raw_setup,
+              test_proxy_from_environment, raw_teardown);
+  g_test_add ("/agent-dial/proxy/from-environment-without-schemas", RawFixture, "", raw_setup,
               test_proxy_from_environment, raw_teardown);
   g_test_add ("/agent-dial/ws/plain", WebFixture, NULL, web_setup, test_ws_plain, web_teardown);
   g_test_add ("/agent-dial/wss/pinned", WebFixture, NULL, web_setup, test_wss_pinned, web_teardown);

@@ -934,6 +934,16 @@ test_tunnel_over_websocket (Fixture *fixture, gconstpointer data)
   client_thread = g_thread_new ("client", client_run, &client);
   client_finish (fixture, client_thread, &client, connect, share);
   g_assert_cmpuint (cv_share_agent_get_bytes_in (share), ==, PAYLOAD_SIZE);
+  {
+    /* The status names the URL the gateway is dialled by. */
+    g_autoptr (JsonNode) status = cv_share_agent_build_status (share);
+    JsonObject *gateway = json_object_get_object_member (json_node_get_object (status), "gateway");
+    g_autofree char *url = g_strdup_printf ("wss://127.0.0.1:%u" CV_TEST_WEB_PATH,
+                                            cv_test_web_get_port (wss));
+
+    g_assert_cmpstr (json_object_get_string_member (gateway, "url"), ==, url);
+    g_assert_cmpstr (json_object_get_string_member (gateway, "fingerprint"), ==, gateway_pin);
+  }
   /* Each agent's control link and its tunnel half came by WebSocket. */
   g_assert_true (wait_until (fixture, has_upgrades, wss));
   g_assert_true (wait_until (fixture, has_upgrades, ws));

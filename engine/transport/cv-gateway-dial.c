@@ -10,11 +10,10 @@
  * Proxies are GIO's: GSocketClient asks a GProxyResolver with a URI made of the
  * connectable, so the connectable carries the scheme of what is dialled (https for raw
  * TLS and wss, http for ws), and the system's resolver (libproxy, or GNOME's settings)
- * picks https_proxy or http_proxy as a browser would.  Measured on Debian 12
- * (glib-networking 2.74, libproxy 0.4.18, not in GNOME): https_proxy, HTTPS_PROXY,
- * http_proxy and no_proxy are honoured for an https:// destination; all_proxy is not.
- * An explicit proxy is a GSimpleProxyResolver, so GIO's "http" GProxy sends CONNECT,
- * with Basic credentials from the URL's user information.  Each step has its own 15 s.
+ * picks https_proxy or http_proxy as a browser would (transport/cv-proxy-resolver.c,
+ * which asks it safely).  An explicit proxy is a GSimpleProxyResolver, so GIO's "http"
+ * GProxy sends CONNECT, with Basic credentials from the URL's user information.  Each
+ * step has its own 15 s.
  */
 #include "transport/cv-gateway-dial.h"
 
@@ -22,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "transport/cv-dial-target.h"
+#include "transport/cv-proxy-resolver.h"
 #include "transport/cv-tls.h"
 #include "transport/cv-ws-bridge.h"
 #include "transport/cv-ws-upgrade.h"
@@ -305,18 +306,23 @@ upgrade (GTask *task)
 
 /* ---- the start ---------------------------------------------------------- */
 
-/* The proxy of @gateway, set on @client; FALSE with @error for one that is not valid
- * (an address built in code is not checked before). */
+/* The resolver that decides @dial's proxy: the address's own proxy, or the system's;
+ * NULL for "direct" (then FALSE only with @error, for a proxy that is not valid: an
+ * address built in code is not checked before). */
 static gboolean
-set_proxy (GSocketClient *client, Dial *dial, GError **error)
+choose_resolver (Dial *dial, GProxyResolver **resolver, GError **error)
 {
   const char *proxy = dial->gateway.proxy;
   g_autoptr (GError) proxy_error = NULL;
   g_autofree char *host = NULL;
   guint16 port = 0;
 
+  *resolver = NULL;
   if (proxy == NULL)
-    return TRUE; /* GSocketClient asks g_proxy_resolver_get_default () */
+    {
+      *resolver = cv_proxy_resolver_get_system ();
+      return TRUE;
+    }
   if (!cv_web_url_parse_proxy (proxy, &host, &port, NULL, &proxy_error))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "the proxy is not valid: %s",
@@ -324,15 +330,8 @@ set_proxy (GSocketClient *client, Dial *dial, GError **error)
       return FALSE;
     }
   if (host == NULL)
-    {
-      g_socket_client_set_enable_proxy (client, FALSE); /* "direct" */
-      return TRUE;
-    }
-  {
-    g_autoptr (GProxyResolver) resolver = g_simple_proxy_resolver_new (proxy, NULL);
-
-    g_socket_client_set_proxy_resolver (client, resolver);
-  }
+    return TRUE; /* "direct" */
+  *resolver = g_simple_proxy_resolver_new (proxy, NULL);
   dial->proxy_name = cv_web_url_describe_proxy (host, port);
   dial->proxy_given = TRUE;
   return TRUE;
@@ -353,6 +352,7 @@ cv_gateway_dial_async (const CvGatewayAddress *gateway,
 {
   g_autoptr (GSocketClient) client = g_socket_client_new ();
   g_autoptr (GSocketConnectable) connectable = NULL;
+  g_autoptr (GProxyResolver) resolver = NULL;
   GTask *task = g_task_new (NULL, cancellable, callback, user_data);
   Dial *dial = g_new0 (Dial, 1);
   GError *error = NULL;
@@ -363,24 +363,30 @@ cv_gateway_dial_async (const CvGatewayAddress *gateway,
   cv_gateway_address_copy (&dial->gateway, gateway);
   dial->destination = g_strdup_printf (strchr (gateway->host, ':') != NULL ? "[%s]:%u" : "%s:%u",
                                        gateway->host, gateway->port);
-
-  g_socket_client_set_timeout (client, CONNECT_TIMEOUT_S);
-  /* TLS is ours to do (with pinning); proxies are GIO's. */
-  g_socket_client_set_enable_proxy (client, TRUE);
-  if (!set_proxy (client, dial, &error))
+  if (!choose_resolver (dial, &resolver, &error))
     {
       g_task_return_error (task, error);
       g_object_unref (task);
       return;
     }
+
+  g_socket_client_set_timeout (client, CONNECT_TIMEOUT_S);
+  /* TLS is ours to do (with pinning); proxies are GIO's, asked only through ours. */
+  g_socket_client_set_enable_proxy (client, resolver != NULL);
+  if (resolver != NULL)
+    {
+      g_socket_client_set_proxy_resolver (client, resolver);
+      /* The scheme is what a proxy resolver decides by (see the top of the file). */
+      connectable = cv_dial_target_new (gateway->host, gateway->port,
+                                        gateway->web_path != NULL && !gateway->web_tls ? "http"
+                                                                                       : "https",
+                                        resolver);
+    }
+  else
+    connectable = g_network_address_new (gateway->host, gateway->port);
   /* The client outlives this call until the connect ends, and the dial with it. */
   g_signal_connect_data (client, "event", G_CALLBACK (on_client_event), g_object_ref (task),
                          (GClosureNotify) (void (*) (void)) g_object_unref, 0);
-  /* The scheme is what a proxy resolver is asked about (see the top of the file). */
-  connectable = g_object_new (G_TYPE_NETWORK_ADDRESS, "hostname", gateway->host, "port",
-                              (guint) gateway->port, "scheme",
-                              gateway->web_path != NULL && !gateway->web_tls ? "http" : "https",
-                              NULL);
   g_socket_client_connect_async (client, connectable, cancellable, on_dialled, task);
 }
 
