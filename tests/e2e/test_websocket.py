@@ -764,6 +764,64 @@ def test_forwarded_for(t):
         gw.proc.stop()
 
 
+def upgrade_from(port, forwarded_for):
+    """A WebSocket upgrade on websocket_listen as a proxy would send it for a client at
+    @forwarded_for; returns (socket, HTTP status)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: %s\r\n"
+                  "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                  "\r\n" % (WS_PATH, forwarded_for)).encode())
+    head = b""
+    deadline = time.monotonic() + 5
+    while b"\r\n\r\n" not in head and time.monotonic() < deadline:
+        try:
+            b = sock.recv(4096)
+        except OSError:
+            break
+        if not b:
+            break
+        head += b
+    parts = head.split(b"\r\n", 1)[0].split()
+    return sock, int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
+
+def test_forwarded_admission(t):
+    """The per-address cap on unauthenticated connections (an eighth of
+    max_pending_handshakes, 16 at least) counts a proxied client by its X-Forwarded-For
+    address: one forwarded address that holds 16 silent upgraded connections gets no
+    17th, while another forwarded address, and an agent straight from 127.0.0.1 (the
+    proxy's own address), still get in."""
+    s1 = Session("s1")
+    gw = ws_gateway(t, [s1], limits={"max_pending_handshakes": 64,
+                                     "handshake_timeout_ms": 15000})
+    held = []
+    for i in range(16):
+        sock, status = upgrade_from(gw.ws_port, "192.0.2.7")
+        t.add(sock)
+        check(status == 101, "silent connection %d from 192.0.2.7: HTTP %s" % (i + 1, status))
+        held.append(sock)
+    sock, status = upgrade_from(gw.ws_port, "192.0.2.7")
+    t.add(sock)
+    state, elapsed, body = peer_end(sock, 3)
+    t.note("the 17th from 192.0.2.7: HTTP %s %r, then %s after %.2f s" % (status, body, state,
+                                                                          elapsed))
+    check(status != 101 and state != "open", "a 17th connection from 192.0.2.7: HTTP %s, "
+          "still %s after 3 s: the per-address cap does not count forwarded addresses"
+          % (status, state))
+    other, status = upgrade_from(gw.ws_port, "192.0.2.8")
+    t.add(other)
+    check(status == 101, "192.0.2.8 is refused (HTTP %s) while 192.0.2.7 is at its cap"
+          % status)
+    state, _, _ = peer_end(other, 1)
+    check(state == "open", "192.0.2.8's upgraded connection was closed (%s)" % state)
+    # The proxy's own address is not charged for its clients: an agent from it logs in.
+    share = t.share(gw, s1, ["127.0.0.1:9"])
+    check(share.running(), "the share agent exited")
+    for sock in held:
+        check(peer_end(sock, 0.05)[0] == "open", "a held connection from 192.0.2.7 ended early")
+
+
 if __name__ == "__main__":
     run_tests([
         case("through nginx: %d MiB each way at once, SHA-256 both ways" % (BIG // MIB),
@@ -799,4 +857,6 @@ if __name__ == "__main__":
         case("HTTP that is not a valid upgrade gets 4xx and is closed", test_not_an_upgrade),
         case("X-Forwarded-For is believed from websocket_trusted_proxies on websocket_listen "
              "only", test_forwarded_for),
+        case("the per-address cap counts a proxied client by its X-Forwarded-For address",
+             test_forwarded_admission),
     ])
