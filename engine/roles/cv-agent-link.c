@@ -516,6 +516,7 @@ lose (CvAgentLink *self, GError *error)
 {
   guint delay_ms;
   CvRefusal refusal = CV_REFUSAL_NONE;
+  g_autofree char *gateway = NULL;
 
   if (self->ready && g_get_monotonic_time () - self->ready_since_us >= STABLE_LINK_US)
     cv_backoff_reset (&self->backoff);
@@ -533,8 +534,9 @@ lose (CvAgentLink *self, GError *error)
   else
     delay_ms = cv_backoff_next_delay_ms (&self->backoff);
 
-  g_debug ("gateway %s:%u: %s; retrying in %.1f s", self->gateway.host, self->gateway.port,
-           error->message, delay_ms / 1000.0);
+  /* Named as the info lines name it: the wss:// URL, a bracketed IPv6 address. */
+  gateway = cv_gateway_address_to_string (&self->gateway);
+  g_debug ("gateway %s: %s; retrying in %.1f s", gateway, error->message, delay_ms / 1000.0);
   self->retry_source = cv_agent_timeout_add (self->context, delay_ms, on_retry, self,
                                              "[culvert] agent link retry");
   if (error->domain == CV_REFUSAL_ERROR)
