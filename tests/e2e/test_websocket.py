@@ -267,6 +267,38 @@ def test_nginx_idle(t):
         nginx.stop()
 
 
+def test_nginx_misconfigured_agents(t):
+    """Agents behind nginx set up wrong are told what to set, and keep trying: the outer
+    pin wrong or missing (web_fingerprint, with nginx's key), the inner pin wrong
+    (gateway_fingerprint, with the gateway's), a path nginx does not proxy (404)."""
+    s1 = Session("s1")
+    gw = ws_gateway(t, [s1])
+    nginx = start_nginx(t, gw.ws_port)
+    other_path = nginx.url.replace(WS_PATH, "/elsewhere")
+    cases = [
+        ("outer pin wrong", via(nginx.url, gw.fingerprint), True,
+         ["web_fingerprint", nginx.fingerprint]),
+        ("outer pin missing", via(nginx.url), True, ["web_fingerprint", nginx.fingerprint]),
+        ("inner pin wrong", via(nginx.url, nginx.fingerprint), nginx.fingerprint,
+         ["gateway_fingerprint", gw.fingerprint]),
+        ("a path nginx does not proxy", via(other_path, nginx.fingerprint), True,
+         ["404", "/elsewhere"]),
+    ]
+    for i, (what, how, pin, words) in enumerate(cases):
+        # debug: every attempt is a line (at info, repeats are summarised).
+        p = t.connect_agent(gw, s1, ["127.0.0.1:9"], name="connect-%d" % i, pin=pin,
+                            wait_online=False, wait_share=False, debug=True, **how)
+        _, m, _ = p.wait_for_log(r"retrying in", 10)
+        t.note("%s: %s" % (what, m.string))
+        missing = [w for w in words + ["gateway %s: " % how["gateway_address"]]
+                   if w not in m.string]
+        check(not missing, "%s: the agent's failure does not say %s: %s"
+              % (what, " or ".join(missing), m.string))
+        p.wait_for_count(r"retrying in", 2, 5)
+        check(p.running(), "%s: the agent exited" % what)
+        p.stop()
+
+
 # ---- straight to the gateway, and mixed halves ------------------------------------------
 
 
@@ -835,6 +867,8 @@ if __name__ == "__main__":
         case("through nginx: nginx restarted, the agents reconnect", test_nginx_restart),
         case("through nginx with a 3 s read timeout: the gateway's pings keep idle links open",
              test_nginx_idle),
+        case("behind nginx, agents set up wrong are told which key to set to what",
+             test_nginx_misconfigured_agents),
         case("wss:// straight to the gateway's TLS port, pinned to its key: data passes",
              test_direct_wss),
         case("ws:// straight to websocket_listen: data passes", test_plain_ws),
