@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (START_TIMEOUT, DataStream, Gateway, Session, case, check,  # noqa: E402
                      duplex, echo_through, free_port, run_tests)
 from test_channels import half_close_round  # noqa: E402
-from test_integrity import many_at_once  # noqa: E402
+from test_integrity import many_at_once, rss_mib  # noqa: E402
 from web import (WS_PATH, Certificate, TinyProxy, node_client, start_nginx,  # noqa: E402
                  wait_listening)
 
@@ -157,6 +157,43 @@ def test_nginx_many_channels(t):
     check(not bad, "%d connections got back something else than they sent" % len(bad))
     t.note("%d connections × %d KiB each way through nginx in %.1f s"
            % (N_CONNS, PER_CONN // 1024, elapsed))
+
+
+def test_nginx_stalled_reader(t):
+    """A client that stops reading for 3 s while the target pushes 128 MiB through the
+    WebSocket halves and nginx: back-pressure holds the rest back (the gateway's and the
+    agents' memory stays bounded: each bridge buffers a bounded amount), then every byte
+    arrives."""
+    total = 128 * MIB
+    target = t.duplex_server(seed="pushy", total=total, conn_timeout=60)
+    gw, nginx, share, conn = behind_nginx(t, target.port)
+    procs = (share, conn, gw.proc)
+    before = {p.name: rss_mib(p.pid) for p in procs}
+    sock = t.connect(conn.ports[0])
+    sock.shutdown(socket.SHUT_WR)
+    time.sleep(3)  # not reading
+    during = {p.name: rss_mib(p.pid) for p in procs}
+    t.note("RSS MiB before %s, while stalled %s" % (
+        {k: round(v) for k, v in before.items()}, {k: round(v) for k, v in during.items()}))
+    for name in before:
+        check(during[name] - before[name] < 32, "%s grew by %.0f MiB while the client did not "
+              "read: the WebSocket path does not bound its buffers"
+              % (name, during[name] - before[name]))
+    h = hashlib.sha256()
+    n = 0
+    deadline = time.monotonic() + 60
+    sock.settimeout(5)
+    while True:
+        check(time.monotonic() < deadline, "no EOF within 60 s (%d bytes)" % n)
+        b = sock.recv(1 << 20)
+        if not b:
+            break
+        h.update(b)
+        n += len(b)
+    target.wait_closed(1, 10)
+    check(n == total and h.hexdigest() == target.results[0]["sent_digest"],
+          "after the stall: %d bytes of %d, sha256 %s" % (
+              n, total, "ok" if h.hexdigest() == target.results[0]["sent_digest"] else "bad"))
 
 
 def test_nginx_half_close(t):
@@ -862,6 +899,8 @@ if __name__ == "__main__":
              test_nginx_many_channels),
         case("through nginx: the client half-closes, the target's answer still arrives",
              test_nginx_half_close),
+        case("through nginx: a client that stops reading, memory stays bounded, all 128 MiB "
+             "arrive", test_nginx_stalled_reader),
         case("through nginx: gateway SIGKILL + restart, the agents are back, a new connection "
              "works", test_nginx_gateway_restart),
         case("through nginx: nginx restarted, the agents reconnect", test_nginx_restart),
