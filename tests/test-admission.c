@@ -320,6 +320,54 @@ test_limits_clamped (void)
   cv_admission_slot_release (b);
 }
 
+/* Through a trusted proxy: the slot counts overall at once, and against its source
+ * only once the proxy said whose it is; never against the proxy's own address. */
+static void
+test_unsourced (void)
+{
+  g_autoptr (CvAdmission) admission = cv_admission_new (4, 2);
+  g_autoptr (GInetAddress) client = parse ("198.51.100.7");
+  g_autoptr (GError) error = NULL;
+  CvAdmissionSlot *proxied[3];
+  CvAdmissionSlot *direct;
+
+  /* More than the per-address cap of 2, all from the one proxy. */
+  for (guint i = 0; i < G_N_ELEMENTS (proxied); i++)
+    {
+      proxied[i] = cv_admission_take_unsourced (admission, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (proxied[i]);
+    }
+  g_assert_cmpuint (cv_admission_get_n_pending (admission), ==, 3);
+
+  /* Two of them turn out to be one client: its cap is reached by them... */
+  g_assert_true (cv_admission_slot_set_source (proxied[0], client, &error));
+  g_assert_no_error (error);
+  g_assert_true (cv_admission_slot_set_source (proxied[1], client, &error));
+  g_assert_false (cv_admission_slot_set_source (proxied[2], client, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+  g_assert_cmpstr (error->message, ==, "2 unauthenticated connections from this address (limit 2)");
+  g_clear_error (&error);
+  assert_refused (admission, "198.51.100.7",
+                  "2 unauthenticated connections from this address (limit 2)");
+
+  /* ... and the overall one by all four. */
+  direct = take (admission, "192.0.2.1");
+  g_assert_null (cv_admission_take_unsourced (admission, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+  g_clear_error (&error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (proxied); i++)
+    cv_admission_slot_release (proxied[i]);
+  cv_admission_slot_release (direct);
+  g_assert_cmpuint (cv_admission_get_n_pending (admission), ==, 0);
+  /* Every count went back: the client's cap is whole again. */
+  proxied[0] = take (admission, "198.51.100.7");
+  proxied[1] = take (admission, "198.51.100.7");
+  cv_admission_slot_release (proxied[0]);
+  cv_admission_slot_release (proxied[1]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -334,6 +382,7 @@ main (int argc, char **argv)
   g_test_add_func ("/admission/release-after-owner-unref", test_release_after_owner_unref);
   g_test_add_func ("/admission/set-limits", test_set_limits);
   g_test_add_func ("/admission/limits-clamped", test_limits_clamped);
+  g_test_add_func ("/admission/unsourced", test_unsourced);
 
   return g_test_run ();
 }

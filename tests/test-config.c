@@ -98,6 +98,23 @@ static const BadCase bad_cases[] = {
     "quotes, or paste the output of “culvert-cli hash-password”" },
   { "gateway-lisen-typo.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_UNKNOWN_KEY,
     ": lisen: ", "unknown key, did you mean listen?" },
+  { "gateway-websocket-path-relative.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": websocket_path: ", "expected a path that starts with \"/\"" },
+  { "gateway-websocket-path-query.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": websocket_path: ", "got \"/culvert?x=1\"" },
+  { "gateway-websocket-listen-hostname.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": websocket_listen[0]: ", "expected an IP address and a port" },
+  { "gateway-websocket-listen-twice.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": websocket_listen[1]: ", "as websocket_listen[0] already" },
+  { "gateway-websocket-proxy-range.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": websocket_trusted_proxies[1]: ", "expected an IP address, as \"127.0.0.1\"" },
+  { "gateway-websocket-not-bool.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_WRONG_TYPE,
+    ": websocket: ", NULL },
+  { "gateway-websocket-ping-slow.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": limits.websocket_ping_interval_ms: ", "nginx's default proxy_read_timeout is 60 s" },
+  { "gateway-websocket-message-small.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
+    ": limits.max_websocket_message_bytes: ",
+    "expected an integer from 1024 to 67108864, got 512" },
   { "share-as-connect.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_WRONG_KIND, ": ",
     "this is a share agent's config (it has allow), not a connect agent's; use culvert-cli "
     "share" },
@@ -450,6 +467,16 @@ test_gateway_defaults (void)
   g_assert_cmpuint (config->limits.max_password_checks_per_address, ==, 2);
   g_assert_cmpuint (config->limits.junk_log_interval_ms, ==, 60000);
   g_assert_cmpint (config->log_level, ==, CV_LOG_LEVEL_INFO);
+  /* WebSocket upgrades on the TLS port, no plain listener, a proxy on this host trusted. */
+  g_assert_true (config->websocket);
+  g_assert_cmpstr (config->websocket_path, ==, "/culvert");
+  g_assert_cmpuint (config->websocket_listeners->len, ==, 0);
+  g_assert_cmpuint (config->websocket_trusted_proxies->len, ==, 2);
+  g_assert_cmpstr (config->websocket_trusted_proxies->pdata[0], ==, "127.0.0.1");
+  g_assert_cmpstr (config->websocket_trusted_proxies->pdata[1], ==, "::1");
+  g_assert_cmpuint (config->limits.max_websocket_message_bytes, ==, 1024 * 1024);
+  g_assert_cmpuint (config->limits.websocket_ping_interval_ms, ==, 20000);
+  g_assert_cmpuint (config->limits.websocket_pong_timeout_ms, ==, 15000);
 
   /* systemd's StateDirectory= may name several directories; the first is ours. */
   g_setenv ("STATE_DIRECTORY", "/var/lib/culvert:/var/lib/other", TRUE);
@@ -460,6 +487,33 @@ test_gateway_defaults (void)
 }
 
 /* Relative paths are relative to the config file, wherever the process started. */
+/* Every WebSocket key given: read as written, the addresses as GIO prints them. */
+static void
+test_gateway_websocket (void)
+{
+  g_autofree char *path = config_path ("gateway-websocket.json");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvGatewayConfig) config = cv_gateway_config_load (path, &error);
+  const CvGatewayListener *listener;
+
+  g_assert_no_error (error);
+  g_assert_false (config->websocket);
+  g_assert_cmpstr (config->websocket_path, ==, "/tunnel/ws");
+  g_assert_cmpuint (config->websocket_listeners->len, ==, 2);
+  listener = config->websocket_listeners->pdata[0];
+  g_assert_cmpstr (listener->host, ==, "127.0.0.1");
+  g_assert_cmpuint (listener->port, ==, 8080);
+  listener = config->websocket_listeners->pdata[1];
+  g_assert_cmpstr (listener->host, ==, "::1");
+  g_assert_cmpuint (listener->port, ==, 8080);
+  g_assert_cmpuint (config->websocket_trusted_proxies->len, ==, 2);
+  g_assert_cmpstr (config->websocket_trusted_proxies->pdata[0], ==, "10.1.2.3");
+  g_assert_cmpstr (config->websocket_trusted_proxies->pdata[1], ==, "::1");
+  g_assert_cmpuint (config->limits.max_websocket_message_bytes, ==, 65536);
+  g_assert_cmpuint (config->limits.websocket_ping_interval_ms, ==, 30000);
+  g_assert_cmpuint (config->limits.websocket_pong_timeout_ms, ==, 5000);
+}
+
 static void
 test_relative_paths (void)
 {
@@ -1424,7 +1478,7 @@ test_cli_examples (void)
     const char *out; /* the summary, for those that pass */
     const char *err; /* a part of stderr */
   } cases[] = {
-    { "gateway.json", 0, "gateway: 1 session, 1 listener", "" },
+    { "gateway.json", 0, "gateway: 1 session, 1 listener, WebSocket on /culvert", "" },
     { "share.json", 0,
       "share: session demo, 1 allowed target, any connect agent the gateway announces",
       ": warning: password_env: the environment variable CULVERT_PASSWORD is not set here" },
@@ -1468,7 +1522,8 @@ static void
 test_cli_singular (void)
 {
   g_autofree char *path = config_path ("gateway-minimal.json");
-  g_autofree char *expected = g_strdup_printf ("%s: OK (gateway: 0 sessions, 1 listener)\n", path);
+  g_autofree char *expected =
+    g_strdup_printf ("%s: OK (gateway: 0 sessions, 1 listener, WebSocket on /culvert)\n", path);
   g_auto (CliResult) result = { 0 };
 
   if (!have_cli ())
@@ -1476,6 +1531,39 @@ test_cli_singular (void)
   run_cli (&result, "check-config", "--kind", "gateway", path, NULL);
   g_assert_cmpint (result.status, ==, 0);
   g_assert_cmpstr (result.out, ==, expected);
+}
+
+static void
+test_cli_websocket (void)
+{
+  g_autofree char *path = config_path ("gateway-websocket.json");
+  g_autofree char *public = config_path ("gateway-websocket-public.json");
+  g_autofree char *expected = g_strdup_printf ("%s: OK (gateway: 0 sessions, 1 listener, WebSocket "
+                                               "on /tunnel/ws (not on the TLS port), 2 "
+                                               "plain-HTTP WebSocket listeners)\n",
+                                               path);
+  g_autofree char *warning =
+    g_strdup_printf ("%s: warning: websocket_listen[0]: 0.0.0.0 is not a loopback address", public);
+
+  if (!have_cli ())
+    return;
+  {
+    g_auto (CliResult) result = { 0 };
+
+    run_cli (&result, "check-config", "--kind", "gateway", path, NULL);
+    g_assert_cmpint (result.status, ==, 0);
+    g_assert_cmpstr (result.out, ==, expected);
+    g_assert_cmpstr (result.err, ==, "");
+  }
+  {
+    g_auto (CliResult) result = { 0 };
+
+    run_cli (&result, "check-config", "--kind", "gateway", public, NULL);
+    g_assert_cmpint (result.status, ==, 0);
+    g_assert_true (
+      g_str_has_suffix (result.out, "WebSocket on /culvert, 1 plain-HTTP WebSocket listener)\n"));
+    g_assert_true (g_str_has_prefix (result.err, warning));
+  }
 }
 
 static void
@@ -1555,6 +1643,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/example/production-connect", test_example_connect);
   g_test_add_func ("/config/guess-kind", test_guess_kind);
   g_test_add_func ("/config/gateway-defaults", test_gateway_defaults);
+  g_test_add_func ("/config/gateway-websocket", test_gateway_websocket);
   g_test_add_func ("/config/relative-paths", test_relative_paths);
   g_test_add_func ("/config/connect-stdin", test_connect_stdin);
   g_test_add_func ("/config/agent-log-level", test_agent_log_level);
@@ -1584,6 +1673,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/password/stdin", test_password_stdin);
   g_test_add_func ("/config/cli/examples", test_cli_examples);
   g_test_add_func ("/config/cli/singular", test_cli_singular);
+  g_test_add_func ("/config/cli/websocket", test_cli_websocket);
   g_test_add_func ("/config/cli/bad", test_cli_bad_configs);
   g_test_add_func ("/config/cli/usage", test_cli_usage);
 

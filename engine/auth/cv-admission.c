@@ -34,6 +34,7 @@ struct _CvAdmission {
 struct _CvAdmissionSlot {
   CvAdmission *admission;
   CvSourceKey source;
+  gboolean has_source; /* FALSE until cv_admission_slot_set_source() for an unsourced one */
   gboolean reserved;
 };
 
@@ -129,42 +130,115 @@ cv_admission_remember (CvAdmission *admission, GInetAddress *address)
   g_hash_table_replace (admission->known, g_memdup2 (&source, sizeof source), when);
 }
 
-/* Returns: (nullable): a slot, or NULL with @error naming the limit reached */
-CvAdmissionSlot *
-cv_admission_take (CvAdmission *admission, GInetAddress *address, GError **error)
+/* The overall limit, with the reserve for @source if it is known (NULL: it is not). */
+static gboolean
+check_overall (CvAdmission *admission, const CvSourceKey *source, GError **error)
 {
-  CvSourceKey source;
-  guint count;
-  CvAdmissionSlot *slot;
-
-  cv_source_key_init (&source, address);
-  count = GPOINTER_TO_UINT (g_hash_table_lookup (admission->per_address, &source));
   if (admission->n_pending >= admission->max_pending
-      && (admission->n_reserved >= reserve_size (admission) || !is_known (admission, &source)))
+      && (admission->n_reserved >= reserve_size (admission) || source == NULL
+          || !is_known (admission, source)))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
                    "%u connections are still unauthenticated (limit %u)", admission->n_pending,
                    admission->max_pending);
-      return NULL;
+      return FALSE;
     }
+  return TRUE;
+}
+
+static gboolean
+check_per_address (CvAdmission *admission, const CvSourceKey *source, GError **error)
+{
+  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (admission->per_address, source));
+
   if (count >= admission->max_per_address)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
                    "%u unauthenticated connections from this address (limit %u)", count,
                    admission->max_per_address);
-      return NULL;
+      return FALSE;
     }
-  slot = g_new0 (CvAdmissionSlot, 1);
+  return TRUE;
+}
+
+static void
+count_source (CvAdmissionSlot *slot, const CvSourceKey *source)
+{
+  CvAdmission *admission = slot->admission;
+  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (admission->per_address, source));
+
+  g_hash_table_insert (admission->per_address, g_memdup2 (source, sizeof *source),
+                       GUINT_TO_POINTER (count + 1));
+  slot->source = *source;
+  slot->has_source = TRUE;
+}
+
+static CvAdmissionSlot *
+slot_new (CvAdmission *admission)
+{
+  CvAdmissionSlot *slot = g_new0 (CvAdmissionSlot, 1);
+
   slot->reserved = admission->n_pending >= admission->max_pending;
   if (slot->reserved)
     admission->n_reserved++;
   else
     admission->n_pending++;
-  g_hash_table_insert (admission->per_address, g_memdup2 (&source, sizeof source),
-                       GUINT_TO_POINTER (count + 1));
   slot->admission = cv_admission_ref (admission);
-  slot->source = source;
   return slot;
+}
+
+/* Returns: (nullable): a slot, or NULL with @error naming the limit reached */
+CvAdmissionSlot *
+cv_admission_take (CvAdmission *admission, GInetAddress *address, GError **error)
+{
+  CvSourceKey source;
+  CvAdmissionSlot *slot;
+
+  cv_source_key_init (&source, address);
+  if (!check_overall (admission, &source, error) || !check_per_address (admission, &source, error))
+    return NULL;
+  slot = slot_new (admission);
+  count_source (slot, &source);
+  return slot;
+}
+
+/**
+ * cv_admission_take_unsourced:
+ *
+ * A slot for a connection that comes through a proxy the gateway trusts to say whose it
+ * is: counted against the overall limit now, and against its source's once it is told
+ * (cv_admission_slot_set_source()), not against the proxy's address, which all of
+ * them share.  The reserve is not for it: the proxy never logged in.
+ *
+ * Returns: (nullable): a slot, or NULL with @error naming the limit reached
+ */
+CvAdmissionSlot *
+cv_admission_take_unsourced (CvAdmission *admission, GError **error)
+{
+  if (!check_overall (admission, NULL, error))
+    return NULL;
+  return slot_new (admission);
+}
+
+/**
+ * cv_admission_slot_set_source:
+ * @slot: a slot from cv_admission_take_unsourced(), its source not told yet
+ *
+ * Returns: %FALSE with @error set if @address has its most already; the slot then
+ *   still counts overall, until released
+ */
+gboolean
+cv_admission_slot_set_source (CvAdmissionSlot *slot, GInetAddress *address, GError **error)
+{
+  CvSourceKey source;
+
+  g_return_val_if_fail (slot != NULL && !slot->has_source, FALSE);
+
+  cv_source_key_init (&source, address);
+  if (!check_per_address (slot->admission, &source, error))
+    return FALSE;
+  count_source (slot, &source);
+  return TRUE;
 }
 
 void
@@ -177,7 +251,9 @@ cv_admission_slot_release (CvAdmissionSlot *slot)
     return;
   admission = slot->admission;
   count = GPOINTER_TO_UINT (g_hash_table_lookup (admission->per_address, &slot->source));
-  if (count <= 1)
+  if (!slot->has_source)
+    ; /* counted overall only */
+  else if (count <= 1)
     g_hash_table_remove (admission->per_address, &slot->source);
   else
     g_hash_table_replace (admission->per_address, g_memdup2 (&slot->source, sizeof slot->source),

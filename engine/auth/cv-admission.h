@@ -16,6 +16,12 @@ void cv_admission_set_limits (CvAdmission *admission, guint max_pending, guint m
 guint cv_admission_get_n_pending (CvAdmission *admission);
 
 CvAdmissionSlot *cv_admission_take (CvAdmission *admission, GInetAddress *address, GError **error);
+/* For a connection whose source is told later (through a trusted proxy): it counts
+ * against the overall limit only until cv_admission_slot_set_source(). */
+CvAdmissionSlot *cv_admission_take_unsourced (CvAdmission *admission, GError **error);
+gboolean cv_admission_slot_set_source (CvAdmissionSlot *slot,
+                                       GInetAddress *address,
+                                       GError **error);
 void cv_admission_remember (CvAdmission *admission, GInetAddress *address);
 void cv_admission_slot_release (CvAdmissionSlot *slot);
 

@@ -81,6 +81,20 @@ check_gateway (const CvGatewayConfig *config, const char *file, GError **error)
   g_autoptr (CvIdentity) identity = NULL;
   const char *key = config->cert_file != NULL ? "certificate" : "state_dir";
 
+  /* As the gateway warns at start: plain HTTP is for a proxy on the same host. */
+  for (guint i = 0; i < config->websocket_listeners->len; i++)
+    {
+      const CvGatewayListener *listener = config->websocket_listeners->pdata[i];
+      g_autoptr (GInetAddress) address = g_inet_address_new_from_string (listener->host);
+
+      if (address != NULL && !g_inet_address_get_is_loopback (address))
+        warn (file,
+              "websocket_listen[%u]: %s is not a loopback address: it takes plain HTTP, meant "
+              "for a reverse proxy on this host that terminates TLS; tunnel tickets would "
+              "cross the network unencrypted",
+              i, listener->host);
+    }
+
   if (!cv_gateway_check_identity (config, &identity, error))
     return fail_at (error, file, key);
   return identity == NULL || check_expiry (identity, file, key, error);
@@ -141,11 +155,24 @@ check_config (CvConfigKind kind, JsonObject *root, const char *file, GError **er
       {
         g_autoptr (CvGatewayConfig) config = cv_gateway_config_new_from_json (root, file, error);
 
+        g_autofree char *web = NULL;
+        guint n_web;
+
         if (config == NULL || !check_gateway (config, file, error))
           return NULL;
-        return g_strdup_printf ("gateway: %u session%s, %u listener%s", config->sessions->len,
+        n_web = config->websocket_listeners->len;
+        if (!config->websocket && n_web == 0)
+          web = g_strdup ("no WebSocket");
+        else if (n_web == 0)
+          web = g_strdup_printf ("WebSocket on %s", config->websocket_path);
+        else
+          web = g_strdup_printf ("WebSocket on %s%s, %u plain-HTTP WebSocket listener%s",
+                                 config->websocket_path,
+                                 config->websocket ? "" : " (not on the TLS port)", n_web,
+                                 plural (n_web));
+        return g_strdup_printf ("gateway: %u session%s, %u listener%s, %s", config->sessions->len,
                                 plural (config->sessions->len), config->listeners->len,
-                                plural (config->listeners->len));
+                                plural (config->listeners->len), web);
       }
     case CV_CONFIG_KIND_SHARE:
       {

@@ -1,9 +1,9 @@
 /* cli-options.c: the flags of gateway, share and connect.  Each flag sets one config key,
  * so that the flags are turned into the file's JSON (its keys replaced) and read by the
  * same code that reads a file: one meaning, one validation, for both.  Lists given as
- * flags (--listen, --allow, --authorized-connect-key, -L) replace the file's list; --session adds
- * to the file's sessions (or replaces one of the same id).  Each flag's value is also checked as it
- * is parsed, so that an error names the flag rather than the file. */
+ * flags (--listen, --websocket-listen, --allow, --authorized-connect-key, -L) replace the file's
+ * list; --session adds to the file's sessions (or replaces one of the same id).  Each flag's value
+ * is also checked as it is parsed, so that an error names the flag rather than the file. */
 #include "cli/cli-options.h"
 
 #include "cli/cli-flag-sessions.h"
@@ -36,6 +36,7 @@ struct _CvCliOptions {
   char **authorized_connect_keys;
   /* the gateway's */
   char **listen;
+  char **websocket_listen;
   char **sessions;
   char *cert_file;
   char *key_file;
@@ -70,6 +71,7 @@ cv_cli_options_free (CvCliOptions *options)
   g_free (options->technician);
   g_strfreev (options->authorized_connect_keys);
   g_strfreev (options->listen);
+  g_strfreev (options->websocket_listen);
   g_strfreev (options->sessions);
   g_free (options->cert_file);
   g_free (options->key_file);
@@ -147,6 +149,10 @@ make_entries (CvCliOptions *options, const GOptionEntry *extra)
   const GOptionEntry gateway[] = {
     ENTRY ("listen", 'l', G_OPTION_ARG_STRING_ARRAY, listen,
            "An address to listen on; repeat for more (listen)", "IP:PORT"),
+    ENTRY ("websocket-listen", 0, G_OPTION_ARG_STRING_ARRAY, websocket_listen,
+           "An address for plain-HTTP WebSocket upgrades from a reverse proxy such as nginx; "
+           "repeat for more (websocket_listen)",
+           "IP:PORT"),
     ENTRY ("session", 's', G_OPTION_ARG_STRING_ARRAY, sessions,
            "Add a session; repeat for more (sessions[].id)", "ID"),
     ENTRY ("session-passwords", 0, G_OPTION_ARG_STRING, session_passwords,
@@ -186,7 +192,8 @@ static const char agent_help[] =
 
 static const char gateway_help[] =
   "Each flag sets the config key named after it (see culvert-cli(1)).  With --config, the\n"
-  "flags replace the file's keys (--listen the whole list); --session adds a session, or\n"
+  "flags replace the file's keys (--listen and --websocket-listen their whole list);\n"
+  "--session adds a session, or\n"
   "replaces the file's session of that id.  Without --config, --session is required.\n"
   "\n"
   "A --session needs a share password and a connect password; --session-passwords says\n"
@@ -424,6 +431,9 @@ check_gateway_flags (CvCliOptions *options, GError **error)
   for (guint i = 0; options->listen != NULL && options->listen[i] != NULL; i++)
     if (!check_host_port (options->listen[i], "--listen", NULL, FALSE, error))
       return FALSE;
+  for (guint i = 0; options->websocket_listen != NULL && options->websocket_listen[i] != NULL; i++)
+    if (!check_host_port (options->websocket_listen[i], "--websocket-listen", NULL, FALSE, error))
+      return FALSE;
   for (guint i = 0; options->sessions != NULL && options->sessions[i] != NULL; i++)
     if (!cv_config_check_session_id (options->sessions[i], "--session", error))
       return FALSE;
@@ -637,6 +647,7 @@ make_root (CvCliOptions *options, GError **error)
   if (options->kind == CV_CONFIG_KIND_GATEWAY)
     {
       set_string_list (root, "listen", options->listen);
+      set_string_list (root, "websocket_listen", options->websocket_listen);
       if (options->cert_file != NULL)
         {
           JsonObject *certificate = json_object_new ();

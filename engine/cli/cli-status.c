@@ -209,6 +209,7 @@ static void
 print_gateway (JsonObject *root)
 {
   JsonArray *listeners = member_array (root, "listeners");
+  JsonArray *web_listeners = member_array (root, "websocket_listeners");
   JsonArray *sessions = member_array (root, "sessions");
   JsonArray *tunnels = member_array (root, "tunnels");
   JsonObject *totals = member_object (root, "totals");
@@ -222,6 +223,13 @@ print_gateway (JsonObject *root)
 
       g_print ("listening on %s port %" G_GINT64_FORMAT "\n", host,
                member_int (element_object (listeners, i), "port", 0));
+    }
+  for (guint i = 0; web_listeners != NULL && i < json_array_get_length (web_listeners); i++)
+    {
+      g_autofree char *host = text (element_object (web_listeners, i), "host");
+
+      g_print ("plain-HTTP WebSocket upgrades on %s port %" G_GINT64_FORMAT "\n", host,
+               member_int (element_object (web_listeners, i), "port", 0));
     }
   g_print ("%" G_GINT64_FORMAT " sessions (%" G_GINT64_FORMAT
            " with the share agent online), %" G_GINT64_FORMAT " agents connected (%" G_GINT64_FORMAT

@@ -5,7 +5,12 @@
 #include "wire/cv-host-port.h"
 #include "auth/cv-password.h"
 
+#include <string.h>
+
 #define DEFAULT_LISTEN "0.0.0.0:8443"
+#define DEFAULT_WEBSOCKET_PATH "/culvert"
+/* nginx's default proxy_read_timeout: a proxied link quiet for this long is cut. */
+#define NGINX_READ_TIMEOUT_MS 60000
 #define MAX_SESSION_NAME_CHARS 128
 
 /* The key table stores a choice as a guint. */
@@ -26,6 +31,11 @@ static const CvConfigKey top_keys[] = {
     .choices = join_choices },
   { "log_level", CV_CONFIG_CHOICE, FALSE, G_STRUCT_OFFSET (CvGatewayConfig, log_level),
     .choices = cv_config_log_level_choices },
+  { "websocket", CV_CONFIG_BOOLEAN, FALSE, G_STRUCT_OFFSET (CvGatewayConfig, websocket) },
+  { "websocket_path", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvGatewayConfig, websocket_path),
+    .max = 256 },
+  { "websocket_listen", CV_CONFIG_ARRAY, FALSE, CV_CONFIG_BY_CALLER },
+  { "websocket_trusted_proxies", CV_CONFIG_ARRAY, FALSE, CV_CONFIG_BY_CALLER },
 };
 
 /* The sessions file holds the same "sessions" array, and nothing else. */
@@ -133,6 +143,12 @@ static const CvConfigKey limit_keys[] = {
   LIMIT (code_claims_per_minute, 1000000),
   /* Half of the 9-digit nameplates is the most there can be. */
   LIMIT (max_codes, 1000000),
+  /* At least a KiB: the bridge splits larger writes into messages of at most this. */
+  { "max_websocket_message_bytes", CV_CONFIG_UINT, FALSE,
+    G_STRUCT_OFFSET (CvGatewayLimits, max_websocket_message_bytes), 1024, 67108864 },
+  /* Below nginx's proxy_read_timeout: checked in read_limits(), with the reason. */
+  LIMIT (websocket_ping_interval_ms, 3600000),
+  LIMIT (websocket_pong_timeout_ms, 600000),
 };
 
 #undef LIMIT
@@ -182,6 +198,10 @@ cv_gateway_limits_init_defaults (CvGatewayLimits *limits)
   limits->code_allocations_per_minute = 600;
   limits->code_claims_per_minute = 600;
   limits->max_codes = 10000;
+  /* The bridge's own defaults (transport/cv-ws-bridge.h). */
+  limits->max_websocket_message_bytes = 1024 * 1024;
+  limits->websocket_ping_interval_ms = 20000;
+  limits->websocket_pong_timeout_ms = 15000;
   /* Two checks at once are 128 MiB of Argon2 memory with hashes of the default cost,
    * and keep a login's wait at one check (~75 ms) on a 2-core VPS; the queue holds
    * what 2 workers get through in about a second. */
@@ -229,6 +249,9 @@ cv_gateway_config_free (CvGatewayConfig *config)
   g_clear_pointer (&config->technicians, g_ptr_array_unref);
   g_clear_pointer (&config->listeners, g_ptr_array_unref);
   g_clear_pointer (&config->sessions, g_ptr_array_unref);
+  g_clear_pointer (&config->websocket_listeners, g_ptr_array_unref);
+  g_clear_pointer (&config->websocket_trusted_proxies, g_ptr_array_unref);
+  g_free (config->websocket_path);
   g_free (config->cert_file);
   g_free (config->key_file);
   g_free (config->state_dir);
@@ -250,6 +273,56 @@ validate_password_hash (const char *hash, const char *where, GError **error)
   cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
                        "expected an Argon2id password hash, but %s", local_error->message);
   return FALSE;
+}
+
+/* The addresses of @key (listen, websocket_listen) into @listeners: IP addresses and
+ * ports, each once. */
+static gboolean
+read_addresses (JsonArray *array, const char *key, GPtrArray *listeners, GError **error)
+{
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      g_autofree char *where = cv_config_path_element (key, i);
+      g_autofree char *host = NULL;
+      const char *text = NULL;
+      guint16 port;
+      CvGatewayListener *listener;
+
+      if (!cv_config_node_get_string (json_array_get_element (array, i), where, &text, error)
+          || !cv_config_parse_host_port (text, where, NULL, &host, &port, NULL, error))
+        return FALSE;
+      /* A listener binds an address; a host name could resolve to several, or to
+       * none on the day the gateway restarts. */
+      if (!g_hostname_is_ip_address (host))
+        {
+          g_autofree char *got = cv_config_describe_string (text);
+
+          cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
+                               "expected an IP address and a port, as \"0.0.0.0:8443\" or "
+                               "\"[::]:8443\", got %s",
+                               got);
+          return FALSE;
+        }
+      for (guint j = 0; j < listeners->len; j++)
+        {
+          const CvGatewayListener *earlier = g_ptr_array_index (listeners, j);
+
+          if (earlier->port == port && g_str_equal (earlier->host, host))
+            {
+              g_autofree char *got = cv_config_describe_string (text);
+
+              cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
+                                   "expected each address once, got %s, as %s[%u] already", got,
+                                   key, j);
+              return FALSE;
+            }
+        }
+      listener = g_new0 (CvGatewayListener, 1);
+      listener->host = g_steal_pointer (&host);
+      listener->port = port;
+      g_ptr_array_add (listeners, listener);
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -274,48 +347,56 @@ read_listen (CvGatewayConfig *config, JsonObject *root, GError **error)
                            "expected at least one address, got an empty array");
       return FALSE;
     }
+  return read_addresses (listen, "listen", config->listeners, error);
+}
 
-  for (guint i = 0; i < json_array_get_length (listen); i++)
+/* websocket_path, websocket_listen and websocket_trusted_proxies; "websocket" itself is
+ * read by the table. */
+static gboolean
+read_websocket (CvGatewayConfig *config, JsonObject *root, GError **error)
+{
+  const char *path = config->websocket_path;
+  JsonArray *listen = NULL;
+  JsonArray *proxies = NULL;
+
+  /* A path as a request line carries it: from the root, and no query or fragment. */
+  if (path[0] != '/' || strpbrk (path, "?# ") != NULL)
     {
-      g_autofree char *where = cv_config_path_element ("listen", i);
-      g_autofree char *host = NULL;
-      const char *text = NULL;
-      guint16 port;
-      CvGatewayListener *listener;
+      g_autofree char *got = cv_config_describe_string (path);
 
-      if (!cv_config_node_get_string (json_array_get_element (listen, i), where, &text, error)
-          || !cv_config_parse_host_port (text, where, NULL, &host, &port, NULL, error))
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, "websocket_path",
+                           "expected a path that starts with \"/\", as \"/culvert\", without "
+                           "spaces, \"?\" or \"#\", got %s",
+                           got);
+      return FALSE;
+    }
+  if (!cv_config_get_array (root, "websocket_listen", "", FALSE, &listen, error)
+      || (listen != NULL
+          && !read_addresses (listen, "websocket_listen", config->websocket_listeners, error))
+      || !cv_config_get_array (root, "websocket_trusted_proxies", "", FALSE, &proxies, error))
+    return FALSE;
+  if (proxies == NULL)
+    return TRUE;
+  g_ptr_array_set_size (config->websocket_trusted_proxies, 0);
+  for (guint i = 0; i < json_array_get_length (proxies); i++)
+    {
+      g_autofree char *where = cv_config_path_element ("websocket_trusted_proxies", i);
+      g_autoptr (GInetAddress) address = NULL;
+      const char *text = NULL;
+
+      if (!cv_config_node_get_string (json_array_get_element (proxies, i), where, &text, error))
         return FALSE;
-      /* A listener binds an address; a host name could resolve to several, or to
-       * none on the day the gateway restarts. */
-      if (!g_hostname_is_ip_address (host))
+      address = g_inet_address_new_from_string (text);
+      if (address == NULL)
         {
           g_autofree char *got = cv_config_describe_string (text);
 
+          /* One proxy is one address: a range would trust whoever else is in it. */
           cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
-                               "expected an IP address and a port, as \"0.0.0.0:8443\" or "
-                               "\"[::]:8443\", got %s",
-                               got);
+                               "expected an IP address, as \"127.0.0.1\" or \"::1\", got %s", got);
           return FALSE;
         }
-      for (guint j = 0; j < config->listeners->len; j++)
-        {
-          const CvGatewayListener *earlier = g_ptr_array_index (config->listeners, j);
-
-          if (earlier->port == port && g_str_equal (earlier->host, host))
-            {
-              g_autofree char *got = cv_config_describe_string (text);
-
-              cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
-                                   "expected each address once, got %s, as listen[%u] already", got,
-                                   j);
-              return FALSE;
-            }
-        }
-      listener = g_new0 (CvGatewayListener, 1);
-      listener->host = g_steal_pointer (&host);
-      listener->port = port;
-      g_ptr_array_add (config->listeners, listener);
+      g_ptr_array_add (config->websocket_trusted_proxies, g_inet_address_to_string (address));
     }
   return TRUE;
 }
@@ -590,6 +671,16 @@ read_limits (CvGatewayConfig *config, JsonObject *root, GError **error)
                            limits->keepalive_interval_ms, limits->dead_peer_timeout_ms);
       return FALSE;
     }
+  /* A proxied WebSocket link carries nothing else while it is idle: the pings must come
+   * before the proxy gives up on it. */
+  if (limits->websocket_ping_interval_ms >= NGINX_READ_TIMEOUT_MS)
+    {
+      cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, "limits.websocket_ping_interval_ms",
+                           "expected less than %u, got %u: nginx's default proxy_read_timeout is "
+                           "60 s, and a proxy cuts a WebSocket that is quiet for longer",
+                           NGINX_READ_TIMEOUT_MS, limits->websocket_ping_interval_ms);
+      return FALSE;
+    }
   /* WELCOME raises the bound; it must not lower it. */
   if (limits->max_output_before_welcome_bytes > limits->max_control_output_bytes)
     {
@@ -609,7 +700,7 @@ read_config (CvGatewayConfig *config, JsonObject *root, const char *file, GError
   if (!cv_config_check_kind (root, CV_CONFIG_KIND_GATEWAY, error)
       || !cv_config_read_object (root, "", top_keys, G_N_ELEMENTS (top_keys), config, error)
       || !read_listen (config, root, error) || !read_certificate (config, root, file, error)
-      || !read_codes (config, root, error)
+      || !read_codes (config, root, error) || !read_websocket (config, root, error)
       || !cv_config_get_admin_socket (root, file, &config->admin_socket, &config->admin_socket_off,
                                       error)
       || !read_sessions (config, root, error))
@@ -657,6 +748,13 @@ cv_gateway_config_new_from_json (JsonObject *root, const char *file, GError **er
   config->listeners = g_ptr_array_new_with_free_func (listener_free);
   config->sessions = g_ptr_array_new_with_free_func (session_free);
   config->technicians = g_ptr_array_new_with_free_func (technician_free);
+  config->websocket = TRUE;
+  config->websocket_path = g_strdup (DEFAULT_WEBSOCKET_PATH);
+  config->websocket_listeners = g_ptr_array_new_with_free_func (listener_free);
+  /* A reverse proxy on the gateway's own host, as the nginx example has it. */
+  config->websocket_trusted_proxies = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (config->websocket_trusted_proxies, g_strdup ("127.0.0.1"));
+  g_ptr_array_add (config->websocket_trusted_proxies, g_strdup ("::1"));
   cv_gateway_limits_init_defaults (&config->limits);
 #ifdef __linux__
   config->join = CV_GATEWAY_JOIN_SPLICE;

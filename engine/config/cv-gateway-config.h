@@ -49,6 +49,10 @@ typedef struct {
   guint code_allocations_per_minute;             /* ... from all addresses */
   guint code_claims_per_minute;
   guint max_codes; /* nameplates open at once */
+  /* WebSocket connections (the bridge, transport/cv-ws-bridge.h): */
+  guint max_websocket_message_bytes; /* a larger message ends the connection (1009) */
+  guint websocket_ping_interval_ms;  /* below nginx's proxy_read_timeout (60 s by default) */
+  guint websocket_pong_timeout_ms;   /* no pong within it: the connection ends */
 } CvGatewayLimits;
 
 void cv_gateway_limits_init_defaults (CvGatewayLimits *limits);
@@ -99,6 +103,11 @@ typedef struct {
   CvCodeAllocate code_allocate;
   CvCodeClaim code_claim;
   GPtrArray *technicians; /* of CvGatewayTechnician; not empty when claim is "technicians" */
+  /* WebSocket (cv-gateway-web.c): */
+  gboolean websocket;                   /* every TLS listener also takes HTTPS upgrades; TRUE */
+  char *websocket_path;                 /* where upgrades are served; "/culvert" */
+  GPtrArray *websocket_listeners;       /* of CvGatewayListener: plain HTTP, for a reverse proxy */
+  GPtrArray *websocket_trusted_proxies; /* of char *, IP addresses as GInetAddress prints them */
 } CvGatewayConfig;
 
 /* The technician of that name, or NULL. */

@@ -5,6 +5,11 @@
  * a TLS handshake (a control link), 'C' a tunnel preface.  A connection that is
  * neither, or that says nothing within the handshake deadline, is closed.  Each one
  * holds an admission slot (auth/cv-admission) until it is welcomed or gone.
+ *
+ * With "websocket" on, the TLS handshake also takes HTTPS clients: ALPN culvert/1 is a
+ * control link as ever, anything else goes to the web side (cv-gateway-web.c), whose
+ * upgraded WebSockets come back here as the bridge's inner end, to be told apart by
+ * their first byte in the same way.
  */
 #include "roles/cv-gateway-private.h"
 
@@ -26,14 +31,30 @@ typedef struct {
   char preface[CV_TUNNEL_PREFACE_LENGTH];
   gsize preface_len;
   CvAdmissionSlot *slot;
-  char *remote; /* the peer's address, looked up once at accept */
+  GInetAddress *address; /* the peer's: the TCP peer's, or the WebSocket client's */
+  char *remote;          /* the same as text, for the logs */
+  gint64 accepted_us;    /* monotonic */
+  gboolean in_websocket; /* a bridge's inner end: what a WebSocket carries */
 } Pending;
 
 typedef struct {
   CvGateway *gateway;
   GInetAddress *remote;
   CvAdmissionSlot *slot;
+  GSocket *socket;
+  gint64 accepted_us;
+  gboolean also_http; /* the handshake also took HTTPS clients */
 } Handshake;
+
+static void
+handshake_free (Handshake *handshake)
+{
+  cv_admission_slot_release (handshake->slot);
+  g_object_unref (handshake->remote);
+  g_object_unref (handshake->socket);
+  g_object_unref (handshake->gateway);
+  g_free (handshake);
+}
 
 static void
 on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -62,7 +83,18 @@ on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
       g_io_stream_close (G_IO_STREAM (tls), NULL, NULL);
       goto out;
     }
-  /* The handshake required a certificate: there is a fingerprint. */
+  if (handshake->also_http
+      && g_strcmp0 (cv_tls_stream_get_negotiated_protocol (tls), CV_TLS_ALPN) != 0)
+    {
+      /* HTTPS (http/1.1 or no ALPN): a WebSocket upgrade, within what is left of the
+       * deadline that began at accept. */
+      cv_gateway_web_take (self, G_IO_STREAM (tls), handshake->socket, handshake->remote,
+                           g_steal_pointer (&handshake->slot),
+                           handshake->accepted_us
+                             + (gint64) self->config->limits.handshake_timeout_ms * 1000);
+      goto out;
+    }
+  /* The handshake required a certificate of an agent: there is a fingerprint. */
   fingerprint = cv_tls_stream_get_peer_fingerprint (tls);
   link = cv_gateway_link_new (G_IO_STREAM (tls), handshake->remote, fingerprint, &self->mux_config,
                               self->config->limits.handshake_timeout_ms,
@@ -73,10 +105,7 @@ on_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
   cv_gateway_link_start (link);
 
 out:
-  cv_admission_slot_release (handshake->slot);
-  g_object_unref (handshake->remote);
-  g_object_unref (handshake->gateway);
-  g_free (handshake);
+  handshake_free (handshake);
 }
 
 void
@@ -88,23 +117,14 @@ cv_gateway_pending_free (gpointer data)
   cv_source_clear (&pending->source);
   g_clear_object (&pending->connection);
   cv_admission_slot_release (pending->slot);
+  g_object_unref (pending->address);
   g_free (pending->remote);
   g_free (pending);
 }
 
-static char *
-remote_of (GSocketConnection *connection)
-{
-  g_autoptr (GSocketAddress) address = g_socket_connection_get_remote_address (connection, NULL);
-
-  if (G_IS_INET_SOCKET_ADDRESS (address))
-    return g_inet_address_to_string (
-      g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
-  return g_strdup ("(unknown)");
-}
-
-static GInetAddress *
-remote_address_of (GSocketConnection *connection)
+/* The TCP peer's address; "any" (0.0.0.0) if the socket cannot say. */
+GInetAddress *
+cv_gateway_remote_address_of (GSocketConnection *connection)
 {
   g_autoptr (GSocketAddress) address = g_socket_connection_get_remote_address (connection, NULL);
 
@@ -155,8 +175,14 @@ start_tls (Pending *pending)
   handshake = g_new0 (Handshake, 1);
 
   handshake->gateway = g_object_ref (self);
-  handshake->remote = remote_address_of (pending->connection);
+  handshake->remote = g_object_ref (pending->address);
   handshake->slot = g_steal_pointer (&pending->slot);
+  handshake->socket = g_object_ref (g_socket_connection_get_socket (pending->connection));
+  handshake->accepted_us = pending->accepted_us;
+  /* Not inside a WebSocket: what it carries is an agent's, as on the raw port. */
+  handshake->also_http = self->config->websocket && !pending->in_websocket;
+  if (handshake->also_http)
+    cv_tls_stream_set_also_http (tls, TRUE);
   /* The link's own HELLO deadline takes over once TLS is up. */
   /* Any client certificate will do: it is the agent's key, which the gateway only
    * records and announces; the password authenticates.  GnuTLS driven directly: no
@@ -257,14 +283,25 @@ on_pending_readable (GSocket *socket, GIOCondition condition, gpointer user_data
   return G_SOURCE_REMOVE;
 }
 
-static void
-take_connection (CvGateway *self, GSocketConnection *connection)
+/**
+ * cv_gateway_take_connection:
+ * @connection: a new connection: TCP, or the inner end of a WebSocket bridge
+ * @address: whose it is, for the limits and the logs: the TCP peer, or the WebSocket
+ *   client (a socket pair's own peer address says nothing)
+ * @in_websocket: @connection is what a WebSocket carries (the bridge's inner end)
+ *
+ * Its first bytes decide what it is, within the handshake deadline.
+ */
+void
+cv_gateway_take_connection (CvGateway *self,
+                            GSocketConnection *connection,
+                            GInetAddress *address,
+                            gboolean in_websocket)
 {
   GSocket *socket = g_socket_connection_get_socket (connection);
   Pending *pending;
 
-  g_autofree char *remote = remote_of (connection);
-  g_autoptr (GInetAddress) address = remote_address_of (connection);
+  g_autofree char *remote = g_inet_address_to_string (address);
   g_autoptr (GError) error = NULL;
   CvAdmissionSlot *slot;
 
@@ -284,11 +321,17 @@ take_connection (CvGateway *self, GSocketConnection *connection)
     }
 
   g_socket_set_blocking (socket, FALSE);
-  g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
-  g_socket_set_keepalive (socket, TRUE);
+  if (g_socket_get_family (socket) != G_SOCKET_FAMILY_UNIX)
+    {
+      g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+      g_socket_set_keepalive (socket, TRUE);
+    }
   pending = g_new0 (Pending, 1);
   pending->slot = slot;
+  pending->address = g_object_ref (address);
   pending->remote = g_steal_pointer (&remote);
+  pending->accepted_us = g_get_monotonic_time ();
+  pending->in_websocket = in_websocket;
   pending->gateway = self;
   pending->connection = g_object_ref (connection);
   pending->timer = cv_gateway_add_timeout (self, self->config->limits.handshake_timeout_ms,
@@ -308,7 +351,11 @@ cv_gateway_on_incoming (CvAcceptor *acceptor, GSocketConnection *connection, gpo
 
   /* What is not taken closes when the acceptor drops its reference. */
   if (!self->shutting_down)
-    take_connection (self, connection);
+    {
+      g_autoptr (GInetAddress) address = cv_gateway_remote_address_of (connection);
+
+      cv_gateway_take_connection (self, connection, address, FALSE);
+    }
 }
 
 /* cv_gateway_stop(): connections not sniffed yet are closed. */

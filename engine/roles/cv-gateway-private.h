@@ -13,6 +13,8 @@
 #include "roles/cv-gateway-link.h"
 #include "roles/cv-nameplates.h"
 
+#include <libsoup/soup.h>
+
 G_BEGIN_DECLS
 
 /* Connections that came to nothing, which anyone can make by the thousand: logged in
@@ -30,6 +32,7 @@ typedef enum {
   /* Not strangers, but as many: a logged-in agent can ask for refusals as fast as it
    * sends (bench-attacks: 143,968 lines in 3.9 s before this). */
   CV_GATEWAY_JUNK_TUNNEL_REFUSED, /* a tunnel request refused: a limit or the rate */
+  CV_GATEWAY_JUNK_NOT_UPGRADE,    /* an HTTP request that is no WebSocket upgrade of ours */
   CV_GATEWAY_N_JUNK
 } CvGatewayJunk;
 
@@ -71,6 +74,11 @@ struct _CvGateway {
   GHashTable *tunnels_per_key;     /* connect agent's fingerprint → the same */
   GPtrArray *links;                /* of CvGatewayLink, owned */
   GHashTable *pending;             /* set of connections not yet sniffed */
+  /* The web side (cv-gateway-web.c): HTTP until the WebSocket upgrade. */
+  SoupServer *web;
+  CvAcceptor *web_service; /* websocket_listen's sockets, or NULL */
+  GArray *web_ports;       /* of guint16, as websocket_listen's */
+  GHashTable *web_pending; /* the address given to the SoupServer → its WebPending */
   CvAdmission *admission;
   CvLogSummary *junk;         /* of CvGatewayJunk */
   CvPasswordChecker *checker; /* the gateway's own queue of Argon2 checks */
@@ -158,10 +166,30 @@ typedef struct {
 GArray *cv_gateway_list_tunnels (CvGateway *self);
 
 /* cv-gateway-intake.c: new connections, told apart by their first bytes. */
+void cv_gateway_take_connection (CvGateway *self,
+                                 GSocketConnection *connection,
+                                 GInetAddress *address,
+                                 gboolean in_websocket);
+GInetAddress *cv_gateway_remote_address_of (GSocketConnection *connection);
 void cv_gateway_pending_free (gpointer data);
 void cv_gateway_on_incoming (CvAcceptor *acceptor,
                              GSocketConnection *connection,
                              gpointer user_data);
 void cv_gateway_drop_pending (CvGateway *self);
+
+/* cv-gateway-web.c: HTTP up to the WebSocket upgrade, on the TLS port and on
+ * websocket_listen; the upgraded connection goes back to the intake. */
+void cv_gateway_web_init (CvGateway *self);
+gboolean cv_gateway_web_start (CvGateway *self, GError **error);
+/* No new connections on websocket_listen; upgrades under way go on (shutdown). */
+void cv_gateway_web_close_listeners (CvGateway *self);
+/* Everything not upgraded yet is closed (stop, dispose). */
+void cv_gateway_web_stop (CvGateway *self);
+void cv_gateway_web_take (CvGateway *self,
+                          GIOStream *stream,
+                          GSocket *socket,
+                          GInetAddress *address,
+                          CvAdmissionSlot *slot,
+                          gint64 deadline_us);
 
 G_END_DECLS

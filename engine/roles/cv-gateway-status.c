@@ -105,22 +105,35 @@ add_tunnels (JsonBuilder *builder, CvGateway *self, guint64 *bytes_total)
 }
 
 static void
-add_listeners (JsonBuilder *builder, CvGateway *self)
+add_listener_list (JsonBuilder *builder, const char *name, GPtrArray *listeners, GArray *ports)
 {
-  json_builder_set_member_name (builder, "listeners");
+  json_builder_set_member_name (builder, name);
   json_builder_begin_array (builder);
-  for (guint i = 0; i < self->config->listeners->len && i < self->ports->len; i++)
+  for (guint i = 0; i < listeners->len && i < ports->len; i++)
     {
-      CvGatewayListener *listener = self->config->listeners->pdata[i];
+      CvGatewayListener *listener = listeners->pdata[i];
 
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "host");
       json_builder_add_string_value (builder, listener->host);
       json_builder_set_member_name (builder, "port");
-      json_builder_add_int_value (builder, g_array_index (self->ports, guint16, i));
+      json_builder_add_int_value (builder, g_array_index (ports, guint16, i));
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
+}
+
+/* The TLS listeners; the plain WebSocket ones, and where upgrades are served. */
+static void
+add_listeners (JsonBuilder *builder, CvGateway *self)
+{
+  add_listener_list (builder, "listeners", self->config->listeners, self->ports);
+  add_listener_list (builder, "websocket_listeners", self->config->websocket_listeners,
+                     self->web_ports);
+  json_builder_set_member_name (builder, "websocket_path");
+  json_builder_add_string_value (builder, self->config->websocket_path);
+  json_builder_set_member_name (builder, "websocket_on_tls_port");
+  json_builder_add_boolean_value (builder, self->config->websocket);
 }
 
 /**

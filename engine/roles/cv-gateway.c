@@ -45,6 +45,8 @@ static const CvLogSummaryKind junk_kinds[CV_GATEWAY_N_JUNK] = {
                                 "logins came from addresses held back after failed logins" },
   [CV_GATEWAY_JUNK_TUNNEL_REFUSED] = { "tunnel request was refused",
                                        "tunnel requests were refused" },
+  [CV_GATEWAY_JUNK_NOT_UPGRADE] = { "HTTP request was no WebSocket upgrade",
+                                    "HTTP requests were no WebSocket upgrades" },
 };
 
 static void
@@ -75,6 +77,9 @@ cv_gateway_dispose (GObject *object)
   g_cancellable_cancel (self->cancellable);
   g_cancellable_cancel (self->stop_cancellable);
   close_listener (self);
+  cv_gateway_web_stop (self);
+  g_clear_object (&self->web);
+  g_clear_pointer (&self->web_pending, g_hash_table_unref);
   g_clear_pointer (&self->pending, g_hash_table_unref);
   cv_gateway_forget_rendezvous (self);
   if (self->links != NULL)
@@ -103,6 +108,7 @@ cv_gateway_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_object (&self->stop_cancellable);
   g_clear_pointer (&self->ports, g_array_unref);
+  g_clear_pointer (&self->web_ports, g_array_unref);
   g_clear_pointer (&self->admission, cv_admission_unref);
   g_clear_pointer (&self->junk, cv_log_summary_free);
   g_clear_pointer (&self->joins, g_ptr_array_unref);
@@ -209,6 +215,7 @@ cv_gateway_init (CvGateway *self)
   self->links = g_ptr_array_new_with_free_func (g_object_unref);
   self->pending = g_hash_table_new_full (NULL, NULL, cv_gateway_pending_free, NULL);
   self->ports = g_array_new (FALSE, FALSE, sizeof (guint16));
+  cv_gateway_web_init (self);
   self->cancellable = g_cancellable_new ();
   self->stop_cancellable = g_cancellable_new ();
 }
@@ -393,6 +400,13 @@ cv_gateway_start (CvGateway *self, GError **error)
       g_array_append_val (self->ports, port);
       g_message ("listening on %s port %u", listen->host, port);
     }
+  if (!cv_gateway_web_start (self, error))
+    {
+      close_listener (self);
+      g_array_set_size (self->ports, 0);
+      g_clear_object (&self->web);
+      return FALSE;
+    }
   g_signal_connect (self->service, "incoming", G_CALLBACK (cv_gateway_on_incoming), self);
   cv_acceptor_start (self->service);
   self->started_time = g_get_real_time ();
@@ -404,6 +418,14 @@ GArray *
 cv_gateway_get_listen_ports (CvGateway *self)
 {
   return self->ports;
+}
+
+/* Returns: (transfer none) (element-type guint16): the ports bound for
+ * websocket_listen, in its order */
+GArray *
+cv_gateway_get_websocket_ports (CvGateway *self)
+{
+  return self->web_ports;
 }
 
 /* Returns: (transfer none): the context the gateway runs on */
@@ -566,6 +588,7 @@ cv_gateway_shutdown (CvGateway *self)
     return;
   self->shutting_down = TRUE;
   close_listener (self);
+  cv_gateway_web_close_listeners (self);
   for (guint i = 0; i < self->links->len; i++)
     cv_gateway_link_goaway (self->links->pdata[i], CV_GOAWAY_REASON_SHUTTING_DOWN,
                             "the gateway is shutting down");
@@ -591,6 +614,7 @@ cv_gateway_stop (CvGateway *self)
   g_cancellable_cancel (self->cancellable);
   g_cancellable_cancel (self->stop_cancellable);
   cv_gateway_drop_pending (self);
+  cv_gateway_web_stop (self);
   cv_gateway_forget_rendezvous (self);
   /* Forgotten, not only freed: a rendezvous made from now on has nowhere to go. */
   self->tickets = g_hash_table_new (g_str_hash, g_str_equal);

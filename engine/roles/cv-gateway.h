@@ -33,6 +33,7 @@ gboolean cv_gateway_check_identity (const CvGatewayConfig *config,
 
 gboolean cv_gateway_start (CvGateway *self, GError **error);
 GArray *cv_gateway_get_listen_ports (CvGateway *self);
+GArray *cv_gateway_get_websocket_ports (CvGateway *self);
 GMainContext *cv_gateway_get_main_context (CvGateway *self);
 CvIdentity *cv_gateway_get_identity (CvGateway *self);
 

@@ -34,6 +34,18 @@ validity_problem (const gnutls_datum_t *der)
   return problem;
 }
 
+/* Whether ALPN chose the handshake's own protocol (an agent's, on the gateway's port);
+ * known from the ClientHello on, so also when the client's certificate arrives. */
+static gboolean
+chose_own_alpn (CvTlsStream *self)
+{
+  gnutls_datum_t selected = { 0 };
+
+  return self->alpn != NULL && gnutls_alpn_get_selected_protocol (self->session, &selected) >= 0
+         && selected.size == strlen (self->alpn)
+         && memcmp (selected.data, self->alpn, selected.size) == 0;
+}
+
 /* Runs when the peer's certificate arrives, so a wrong key ends the handshake with
  * an alert before any application byte. */
 static gboolean
@@ -46,6 +58,9 @@ peer_matches_pin (CvTlsStream *self, GError **error)
 
   if (certs == NULL || n_certs == 0)
     {
+      /* An HTTPS client need not have one; an agent must, as without also_http. */
+      if (self->also_http && !chose_own_alpn (self))
+        return TRUE;
       g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_NO_CERTIFICATE, "%s presented no certificate",
                    self->peer_name);
       return FALSE;
@@ -91,12 +106,15 @@ check_session (CvTlsStream *self, GError **error)
                    gnutls_protocol_get_name (gnutls_protocol_get_version (self->session)));
       return FALSE;
     }
+  g_clear_pointer (&self->negotiated, g_free);
+  if (gnutls_alpn_get_selected_protocol (self->session, &selected) >= 0)
+    self->negotiated = g_strndup ((const char *) selected.data, selected.size);
+  /* An HTTPS client: whatever certificate it sent is nobody's business here. */
+  if (self->also_http && !chose_own_alpn (self))
+    return TRUE;
   if (!peer_matches_pin (self, error))
     return FALSE;
-  if (self->alpn != NULL
-      && (gnutls_alpn_get_selected_protocol (self->session, &selected) < 0
-          || selected.size != strlen (self->alpn)
-          || memcmp (selected.data, self->alpn, selected.size) != 0))
+  if (self->alpn != NULL && !chose_own_alpn (self))
     {
       g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_ALPN,
                    "%s did not agree on the application protocol \"%s\" (ALPN)", self->peer_name,
@@ -291,7 +309,8 @@ handshake_step (GTask *task)
  * cv_tls_stream_handshake_async:
  * @check: (nullable): how to trust the peer; only %CV_TLS_PEER_CHECK_PINNED is
  *   supported.  %NULL, on a server: any client certificate, which must be there
- *   (cv_tls_stream_get_peer_fingerprint() then says whose it is)
+ *   (cv_tls_stream_get_peer_fingerprint() then says whose it is), unless an HTTPS
+ *   client chose another protocol (cv_tls_stream_set_also_http())
  * @alpn: (nullable): the application protocol both ends must agree on
  * @timeout_ms: the deadline, 0 for %CV_TLS_DEFAULT_HANDSHAKE_TIMEOUT_MS
  */
@@ -337,12 +356,20 @@ cv_tls_stream_handshake_async (CvTlsStream *self,
       return;
     }
   gnutls_session_set_verify_function (self->session, verify_peer);
-  if (alpn != NULL)
+  if (alpn != NULL || self->also_http)
     {
-      gnutls_datum_t protocol = { (guint8 *) self->alpn, strlen (self->alpn) };
+      gnutls_datum_t protocols[2];
+      guint n = 0;
 
-      if (!cv_tls_stream_gnutls_ok (gnutls_alpn_set_protocols (self->session, &protocol, 1,
-                                                               GNUTLS_ALPN_MANDATORY),
+      if (alpn != NULL)
+        protocols[n++] = (gnutls_datum_t){ (guint8 *) self->alpn, strlen (self->alpn) };
+      if (self->also_http)
+        protocols[n++] = (gnutls_datum_t){ (guint8 *) CV_TLS_ALPN_HTTP, strlen (CV_TLS_ALPN_HTTP) };
+      /* Mandatory only for agents alone: an HTTPS client may offer no ALPN at all. */
+      if (!cv_tls_stream_gnutls_ok (gnutls_alpn_set_protocols (self->session, protocols, n,
+                                                               self->also_http
+                                                                 ? GNUTLS_ALPN_SERVER_PRECEDENCE
+                                                                 : GNUTLS_ALPN_MANDATORY),
                                     "ALPN", &error))
         {
           handshake_return (task, error);

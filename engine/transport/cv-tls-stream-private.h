@@ -20,6 +20,8 @@ struct _CvTlsStream {
   gnutls_session_t session;
   gnutls_certificate_credentials_t credentials;
   gboolean is_server;
+  gboolean also_http; /* a server that also takes HTTPS: cv_tls_stream_set_also_http() */
+  char *negotiated;   /* the protocol ALPN chose, once the handshake is done; NULL: none */
 
   guint8 *in_buffer; /* ciphertext read from the socket, not yet taken by GnuTLS;
                       * NULL while there is none (an idle link holds no buffer) */

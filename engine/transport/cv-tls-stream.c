@@ -580,6 +580,7 @@ cv_tls_stream_finalize (GObject *object)
   g_strfreev (self->authorized);
   g_free (self->authorized_key);
   g_free (self->alpn);
+  g_free (self->negotiated);
 
   G_OBJECT_CLASS (cv_tls_stream_parent_class)->finalize (object);
 }
@@ -710,6 +711,42 @@ cv_tls_stream_new (GSocketConnection *base,
   self->input = cv_tls_input_stream_new (self);
   self->output = cv_tls_output_stream_new (self);
   return g_steal_pointer (&self);
+}
+
+/**
+ * cv_tls_stream_set_also_http:
+ * @also_http: whether this server also takes HTTPS clients on its port
+ *
+ * Before the handshake, on a server.  The gateway's port takes agents and HTTPS
+ * WebSocket clients alike, told apart by ALPN: the handshake then offers its ALPN and
+ * %CV_TLS_ALPN_HTTP, makes neither mandatory (Node's ws and curl may offer none), and
+ * asks for a client certificate without requiring one.  An agent that chose the
+ * handshake's ALPN must still present one; a client of the other kind need not.
+ * cv_tls_stream_get_negotiated_protocol() then says which it was.
+ */
+void
+cv_tls_stream_set_also_http (CvTlsStream *self, gboolean also_http)
+{
+  g_return_if_fail (CV_IS_TLS_STREAM (self));
+  g_return_if_fail (self->is_server && !self->handshake_done);
+
+  self->also_http = also_http;
+  gnutls_certificate_server_set_request (self->session,
+                                         also_http ? GNUTLS_CERT_REQUEST : GNUTLS_CERT_REQUIRE);
+}
+
+/**
+ * cv_tls_stream_get_negotiated_protocol:
+ *
+ * Returns: (nullable): the application protocol ALPN chose, once the handshake is
+ *   done; %NULL if there was none
+ */
+const char *
+cv_tls_stream_get_negotiated_protocol (CvTlsStream *self)
+{
+  g_return_val_if_fail (CV_IS_TLS_STREAM (self), NULL);
+
+  return self->handshake_done ? self->negotiated : NULL;
 }
 
 const char *

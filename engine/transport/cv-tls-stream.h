@@ -17,6 +17,11 @@ CvTlsStream *cv_tls_stream_new (GSocketConnection *base,
                                 CvIdentity *identity,
                                 GError **error);
 
+/* What an HTTPS client asks for by ALPN, besides the agents' CV_TLS_ALPN. */
+#define CV_TLS_ALPN_HTTP "http/1.1"
+
+void cv_tls_stream_set_also_http (CvTlsStream *self, gboolean also_http);
+
 void cv_tls_stream_handshake_async (CvTlsStream *self,
                                     const CvTlsPeerCheck *check,
                                     const char *alpn,
@@ -28,5 +33,6 @@ gboolean cv_tls_stream_handshake_finish (CvTlsStream *self, GAsyncResult *result
 
 const char *cv_tls_stream_get_cipher_suite (CvTlsStream *self);
 const char *cv_tls_stream_get_peer_fingerprint (CvTlsStream *self);
+const char *cv_tls_stream_get_negotiated_protocol (CvTlsStream *self);
 
 G_END_DECLS

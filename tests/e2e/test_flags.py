@@ -6,6 +6,8 @@ import os
 import re
 import shlex
 import signal
+import socket
+import ssl
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -218,6 +220,8 @@ def test_bad_flags(t):
          "--session-passwords env reads one session's passwords"),
         (["gateway", "--session", "a", "--cert", "/nonexistent.pem"],
          "--cert FILE and --key FILE go together"),
+        (["gateway", "--session", "a", "--websocket-listen", "8080"],
+         "--websocket-listen: expected host:port"),
     ]
     for args, expected in cases:
         status, out, err = run_cli(args, timeout=10)
@@ -243,6 +247,47 @@ def test_bad_flags(t):
           "equal passwords: exit %d, %r" % (status, err))
 
 
+def http_request(port, request, tls=False):
+    """@request written to 127.0.0.1:@port (HTTPS with ALPN http/1.1, no certificate
+    checked: the gateway's own, self-signed), the response's head read."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        context.set_alpn_protocols(["http/1.1"])
+        sock = context.wrap_socket(sock)
+    with sock:
+        sock.sendall(request.encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+    return head.decode(errors="replace")
+
+
+UPGRADE = ("GET /culvert HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+
+
+def test_websocket_listen_flag(t):
+    # --websocket-listen: plain-HTTP upgrades on that address; the TLS port takes them too.
+    web = free_port()
+    gw, port = flag_gateway(t, ["--session", "demo", "--websocket-listen", "127.0.0.1:%d" % web])
+    gw.wait_for_log(r"plain-HTTP WebSocket upgrades on 127\.0\.0\.1 port %d, path /culvert"
+                    % web, START_TIMEOUT)
+    head = http_request(web, "GET /culvert HTTP/1.1\r\nHost: x\r\n\r\n")
+    check(head.startswith("HTTP/1.1 426 "), "plain GET: %r" % head)
+    head = http_request(web, UPGRADE)
+    check(head.startswith("HTTP/1.1 101 ") and "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in head,
+          "upgrade: %r" % head)
+    head = http_request(port, UPGRADE, tls=True)
+    check(head.startswith("HTTP/1.1 101 "), "upgrade over HTTPS: %r" % head)
+    check(gw.running(), "the gateway exited:\n" + gw.tail())
+
+
 MAN_PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data",
                         "culvert-cli.1")
 
@@ -266,6 +311,7 @@ run_tests([
     case("gateway --config plus --session (passwords from env)",
          test_gateway_file_plus_session_flag),
     case("flags override the file: --allow, -L, --log-level", test_flags_override_file),
+    case("gateway --websocket-listen: plain and HTTPS upgrades", test_websocket_listen_flag),
     case("bad flags: exit 2 with one clear line", test_bad_flags),
     case("every flag is in the man page", test_every_flag_documented),
 ])
