@@ -15,11 +15,18 @@
  * inner socket is not read, and its writer blocks; while the inner end does not read,
  * the outer stream is not read and TCP pushes back on the peer.
  *
- * Buffers are 4 KiB while a direction carries little (an idle control link) and grow
- * to 256 KiB once a read fills one; bulk transfers run in big gulps, idle bridges
- * hold 8 KiB.  Every pending read, write and close holds a reference; when both
- * directions have ended and both ends are closed, the last one frees the bridge.
- * Every wait in the ending is bounded by CLOSE_LINGER_MS.
+ * Reads are non-blocking: a direction tries to read, and only when nothing is there
+ * does it wait for the stream to become readable, holding no buffer meanwhile, so an
+ * idle bridge holds none (after a bulk transfer too).  A buffer is 4 KiB while a
+ * direction carries little and 256 KiB once a read fills one, so bulk transfers run
+ * in big gulps.  (An outer stream that cannot be polled is read with
+ * g_input_stream_read_async() into a buffer held while it waits.)  A direction reads
+ * at most TURN_READS times before it lets the main loop run, so that a flood of small
+ * frames cannot starve the other connections on the thread.
+ *
+ * Every pending read, write, wait and close holds a reference; when both directions
+ * have ended and both ends are closed, the last one frees the bridge.  Every wait in
+ * the ending is bounded by CLOSE_LINGER_MS.
  */
 #include "transport/cv-ws-bridge.h"
 
@@ -48,6 +55,8 @@
 #define SHRINK_BELOW 1024
 /* Room in front of the inner socket's bytes for the frame header. */
 #define HEADROOM CV_WS_MAX_HEADER_SIZE
+/* Reads a direction does in one main-loop turn, at most. */
+#define TURN_READS 4
 /* Payload pieces one writev to the inner socket takes at most. */
 #define MAX_VECTORS 64
 /* How long the ending may take: the peer's Close after ours, the inner end's EOF after
@@ -73,20 +82,20 @@ typedef struct {
   GIOStream *outer;
   GInputStream *outer_in;
   GOutputStream *outer_out;
+  gboolean outer_pollable; /* read without blocking, wait on a source */
   GCancellable *outer_cancellable;
   GCancellable *close_cancellable; /* the outer close only, bounded by close_timer */
 
   GSocketConnection *inner; /* our end of the pair */
   GSocket *inner_socket;
-  GInputStream *inner_in;
   GOutputStream *inner_out;
-  /* Apart, because a reset after a protocol error still writes what came before it. */
-  GCancellable *inner_read_cancellable;
   GCancellable *inner_write_cancellable;
 
-  /* Peer → inner: [in_start, in_end) of in_buf is read and not yet parsed. */
+  /* Peer → inner: [in_start, in_end) of in_buf is read and not yet parsed; no
+   * in_buf while waiting with nothing left to parse. */
   guint8 *in_buf;
-  gsize in_cap;
+  gsize in_allocated;
+  gsize in_cap; /* its size, or the size it will have */
   gsize in_start;
   gsize in_end;
   gsize in_last_read; /* what the last read gave, and the room it had */
@@ -100,16 +109,21 @@ typedef struct {
   gsize control_len;
   GOutputVector vectors[MAX_VECTORS]; /* payload pieces in in_buf for the inner socket */
   guint n_vectors;
-  gboolean outer_reading;
+  gboolean outer_reading; /* an async read (a stream that cannot be polled) */
+  GSource *outer_source;  /* waiting for it to be readable */
   gboolean inner_writing;
 
-  /* Inner → peer: a frame at out_buf + HEADROOM - out_header_len. */
+  /* Inner → peer: a frame at out_buf + HEADROOM - out_header_len; no out_buf while
+   * waiting. */
   guint8 *out_buf;
+  gsize out_allocated;
   gsize out_cap; /* payload room behind HEADROOM */
   gsize out_len;
+  gsize out_last_read; /* what the last read gave, and the room it had */
+  gsize out_last_room;
   guint out_header_len;
-  gboolean frame_ready; /* out_buf holds a frame for the writer */
-  gboolean inner_reading;
+  gboolean frame_ready;  /* out_buf holds a frame for the writer */
+  GSource *inner_source; /* waiting for the inner socket to be readable */
 
   /* The writer to the peer. */
   gboolean outer_writing;
@@ -147,11 +161,13 @@ typedef struct {
 } CvWsBridge;
 
 static gint running_bridges;
+/* Bytes of the buffers all bridges hold, for cv_ws_bridge_count_buffer_bytes(). */
+static gsize buffer_bytes;
 
 static void bridge_check_end (CvWsBridge *self);
 static void outer_write_next (CvWsBridge *self);
 static void inner_read_next (CvWsBridge *self);
-static void process_input (CvWsBridge *self);
+static void peer_to_inner_run (CvWsBridge *self);
 
 void
 cv_ws_bridge_options_init (CvWsBridgeOptions *options)
@@ -160,6 +176,18 @@ cv_ws_bridge_options_init (CvWsBridgeOptions *options)
   options->max_message_bytes = CV_WS_DEFAULT_MAX_MESSAGE;
   options->ping_interval_ms = CV_WS_DEFAULT_PING_INTERVAL_MS;
   options->pong_timeout_ms = CV_WS_DEFAULT_PONG_TIMEOUT_MS;
+}
+
+/* Every buffer is (re)sized here, so that buffer_bytes is what the bridges hold. */
+static void
+resize_buffer (guint8 **buffer, gsize *allocated, gsize size)
+{
+  if (size == 0)
+    g_clear_pointer (buffer, g_free);
+  else
+    *buffer = g_realloc (*buffer, size);
+  g_atomic_pointer_add (&buffer_bytes, (gssize) size - (gssize) *allocated);
+  *allocated = size;
 }
 
 static CvWsBridge *
@@ -199,10 +227,9 @@ bridge_unref (CvWsBridge *self)
   g_object_unref (self->outer_cancellable);
   g_object_unref (self->close_cancellable);
   g_object_unref (self->inner);
-  g_object_unref (self->inner_read_cancellable);
   g_object_unref (self->inner_write_cancellable);
-  g_free (self->in_buf);
-  g_free (self->out_buf);
+  resize_buffer (&self->in_buf, &self->in_allocated, 0);
+  resize_buffer (&self->out_buf, &self->out_allocated, 0);
   g_free (self->close_reason);
   g_free (self->peer_name);
   g_main_context_unref (self->context);
@@ -278,14 +305,10 @@ inner_ended (CvWsBridge *self, guint16 code)
 
 /* Peer → inner. */
 
+/* What a read of the outer stream gave: bytes to parse, its end, or an error. */
 static void
-on_outer_read (GObject *source, GAsyncResult *result, gpointer user_data)
+outer_read_done (CvWsBridge *self, gssize n, const GError *error)
 {
-  CvWsBridge *self = user_data;
-  g_autoptr (GError) error = NULL;
-  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
-
-  self->outer_reading = FALSE;
   if (n < 0)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -305,36 +328,93 @@ on_outer_read (GObject *source, GAsyncResult *result, gpointer user_data)
       self->in_last_read = n;
       self->in_last_room = self->in_cap - self->in_end;
       self->in_end += n;
-      process_input (self);
     }
+}
 
+static void
+on_outer_read (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  CvWsBridge *self = user_data;
+  g_autoptr (GError) error = NULL;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+
+  self->outer_reading = FALSE;
+  outer_read_done (self, n, error);
+  peer_to_inner_run (self);
   bridge_check_end (self);
   bridge_unref (self);
 }
 
+static gboolean
+on_outer_readable (GObject *stream, gpointer user_data)
+{
+  CvWsBridge *self = user_data;
+
+  g_clear_pointer (&self->outer_source, g_source_unref);
+  bridge_ref (self);
+  peer_to_inner_run (self);
+  bridge_check_end (self);
+  bridge_unref (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Room for a read: what is left unparsed (a partial header at most) moved to the
+ * front, the buffer sized by what the last read gave. */
 static void
-outer_read_start (CvWsBridge *self)
+outer_prepare_buffer (CvWsBridge *self)
 {
   gsize keep = self->in_end - self->in_start;
   gsize capacity = next_capacity (self->in_cap, self->in_last_read, self->in_last_room);
 
-  /* At most a partial header is left: move it to the front. */
   if (keep > 0 && self->in_start > 0)
     memmove (self->in_buf, self->in_buf + self->in_start, keep);
   self->in_start = 0;
   self->in_end = keep;
-  if (capacity != self->in_cap)
+  capacity = MAX (capacity, keep);
+  if (self->in_buf == NULL || capacity != self->in_cap)
     {
-      self->in_buf = g_realloc (self->in_buf, capacity);
+      resize_buffer (&self->in_buf, &self->in_allocated, capacity);
       self->in_cap = capacity;
     }
+}
 
-  self->outer_reading = TRUE;
-  g_main_context_push_thread_default (self->context);
-  g_input_stream_read_async (self->outer_in, self->in_buf + self->in_end,
-                             self->in_cap - self->in_end, G_PRIORITY_DEFAULT,
-                             self->outer_cancellable, on_outer_read, bridge_ref (self));
-  g_main_context_pop_thread_default (self->context);
+/* One read of the outer stream.  TRUE: bytes came at once, parse them; FALSE: the
+ * read is pending (or the stream ended or failed). */
+static gboolean
+outer_read (CvWsBridge *self)
+{
+  g_autoptr (GError) error = NULL;
+  gssize n;
+
+  outer_prepare_buffer (self);
+  if (!self->outer_pollable)
+    {
+      self->outer_reading = TRUE;
+      g_main_context_push_thread_default (self->context);
+      g_input_stream_read_async (self->outer_in, self->in_buf + self->in_end,
+                                 self->in_cap - self->in_end, G_PRIORITY_DEFAULT,
+                                 self->outer_cancellable, on_outer_read, bridge_ref (self));
+      g_main_context_pop_thread_default (self->context);
+      return FALSE;
+    }
+
+  n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (self->outer_in),
+                                                self->in_buf + self->in_end,
+                                                self->in_cap - self->in_end, NULL, &error);
+  if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    {
+      /* Nothing there: wait, holding no buffer unless a partial header is in it. */
+      if (self->in_end == 0)
+        resize_buffer (&self->in_buf, &self->in_allocated, 0);
+      self->outer_source =
+        g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (self->outer_in), NULL);
+      g_source_set_callback (self->outer_source, G_SOURCE_FUNC (on_outer_readable),
+                             bridge_ref (self), (GDestroyNotify) bridge_unref);
+      g_source_attach (self->outer_source, self->context);
+      return FALSE;
+    }
+  outer_read_done (self, n, error);
+  return n > 0;
 }
 
 static void
@@ -354,29 +434,48 @@ on_inner_written (GObject *source, GAsyncResult *result, gpointer user_data)
           inner_ended (self, CV_WS_CLOSE_GOING_AWAY);
         }
     }
-  if (!self->hard_end)
-    process_input (self);
-
+  peer_to_inner_run (self);
   bridge_check_end (self);
   bridge_unref (self);
 }
 
-/* After a pass over the input: write what it found, or read more. */
+static void process_input (CvWsBridge *self);
+
+/* Drives peer → inner: parse what is there, write the payloads it found to the inner
+ * socket and wait for that, or read more; TURN_READS reads at most, then yield. */
 static void
-peer_to_inner_next (CvWsBridge *self)
+peer_to_inner_run (CvWsBridge *self)
 {
-  if (self->n_vectors > 0)
+  for (guint reads = 0;;)
     {
-      self->inner_writing = TRUE;
-      g_main_context_push_thread_default (self->context);
-      g_output_stream_writev_all_async (self->inner_out, self->vectors, self->n_vectors,
-                                        G_PRIORITY_DEFAULT, self->inner_write_cancellable,
-                                        on_inner_written, bridge_ref (self));
-      g_main_context_pop_thread_default (self->context);
-      return;
+      if (self->inner_writing || self->outer_reading || self->outer_source != NULL
+          || self->hard_end)
+        return;
+      process_input (self);
+      if (self->n_vectors > 0)
+        {
+          self->inner_writing = TRUE;
+          g_main_context_push_thread_default (self->context);
+          g_output_stream_writev_all_async (self->inner_out, self->vectors, self->n_vectors,
+                                            G_PRIORITY_DEFAULT, self->inner_write_cancellable,
+                                            on_inner_written, bridge_ref (self));
+          g_main_context_pop_thread_default (self->context);
+          return;
+        }
+      if (self->peer_done)
+        return;
+      if (reads++ == TURN_READS)
+        {
+          /* Readable or not, the source lets the main loop run first. */
+          self->outer_source = g_idle_source_new ();
+          g_source_set_callback (self->outer_source, G_SOURCE_FUNC (on_outer_readable),
+                                 bridge_ref (self), (GDestroyNotify) bridge_unref);
+          g_source_attach (self->outer_source, self->context);
+          return;
+        }
+      if (!outer_read (self))
+        return;
     }
-  if (!self->peer_done && !self->hard_end)
-    outer_read_start (self);
 }
 
 static gboolean
@@ -446,6 +545,8 @@ frame_finished (CvWsBridge *self)
 static void
 process_input (CvWsBridge *self)
 {
+  if (self->in_buf == NULL)
+    return;
   while (self->in_start < self->in_end && self->n_vectors < MAX_VECTORS && !self->peer_done)
     {
       guint8 *p = self->in_buf + self->in_start;
@@ -502,8 +603,6 @@ process_input (CvWsBridge *self)
       if (self->frame_done == self->frame.payload_len)
         frame_finished (self);
     }
-
-  peer_to_inner_next (self);
 }
 
 /* The writer to the peer. */
@@ -628,27 +727,19 @@ draining (CvWsBridge *self)
   return self->close_wanted || self->close_sent || self->peer_done;
 }
 
+/* What a read of the inner socket gave: a frame for the writer, its end, or bytes
+ * to drop. */
 static void
-on_inner_read (GObject *source, GAsyncResult *result, gpointer user_data)
+inner_read_done (CvWsBridge *self, gssize n, const GError *error)
 {
-  CvWsBridge *self = user_data;
-  g_autoptr (GError) error = NULL;
-  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
-
-  self->inner_reading = FALSE;
   if (n < 0)
     {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          g_debug ("%s: reading the local end: %s", self->peer_name, error->message);
-          inner_ended (self, CV_WS_CLOSE_GOING_AWAY);
-        }
+      g_debug ("%s: reading the local end: %s", self->peer_name, error->message);
+      inner_ended (self, CV_WS_CLOSE_GOING_AWAY);
     }
   else if (n == 0)
     inner_ended (self, CV_WS_CLOSE_NORMAL);
-  else if (draining (self))
-    inner_read_next (self);
-  else
+  else if (!draining (self))
     {
       guint8 mask[CV_WS_MASK_SIZE];
       guint8 *payload = self->out_buf + HEADROOM;
@@ -666,36 +757,70 @@ on_inner_read (GObject *source, GAsyncResult *result, gpointer user_data)
       self->frame_ready = TRUE;
       outer_write_next (self);
     }
+}
 
+static gboolean
+on_inner_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  CvWsBridge *self = user_data;
+
+  g_clear_pointer (&self->inner_source, g_source_unref);
+  bridge_ref (self);
+  inner_read_next (self);
   bridge_check_end (self);
   bridge_unref (self);
+  return G_SOURCE_REMOVE;
 }
 
 static void
+inner_wait (CvWsBridge *self, GSource *source)
+{
+  self->inner_source = source;
+  g_source_set_callback (source, G_SOURCE_FUNC (on_inner_readable), bridge_ref (self),
+                         (GDestroyNotify) bridge_unref);
+  g_source_attach (source, self->context);
+}
+
+/* Reads the inner socket while there is room for a frame: at once if it has bytes,
+ * else once it is readable, holding no buffer meanwhile; TURN_READS at most a turn. */
+static void
 inner_read_next (CvWsBridge *self)
 {
-  gsize capacity;
-
-  if (self->inner_reading || self->frame_ready || self->inner_eof || self->inner_closed
-      || self->inner_reset || self->hard_end)
-    return;
-
-  capacity = next_capacity (self->out_cap, self->out_len, self->out_cap);
-  capacity = MIN (capacity, self->max_message);
-  if (capacity != self->out_cap)
+  for (guint reads = 0;; reads++)
     {
-      g_free (self->out_buf);
-      self->out_buf = g_malloc (HEADROOM + capacity);
-      self->out_cap = capacity;
-    }
-  self->out_len = 0;
+      g_autoptr (GError) error = NULL;
+      gssize n;
 
-  self->inner_reading = TRUE;
-  g_main_context_push_thread_default (self->context);
-  g_input_stream_read_async (self->inner_in, self->out_buf + HEADROOM, self->out_cap,
-                             G_PRIORITY_DEFAULT, self->inner_read_cancellable, on_inner_read,
-                             bridge_ref (self));
-  g_main_context_pop_thread_default (self->context);
+      if (self->inner_source != NULL || self->frame_ready || self->inner_eof || self->inner_closed
+          || self->inner_reset || self->hard_end)
+        return;
+      if (reads == TURN_READS)
+        {
+          inner_wait (self, g_idle_source_new ());
+          return;
+        }
+
+      if (self->out_buf == NULL)
+        {
+          self->out_cap = next_capacity (self->out_cap, self->out_last_read, self->out_last_room);
+          self->out_cap = MIN (self->out_cap, self->max_message);
+          resize_buffer (&self->out_buf, &self->out_allocated, HEADROOM + self->out_cap);
+        }
+      n = g_socket_receive_with_blocking (self->inner_socket, (char *) self->out_buf + HEADROOM,
+                                          self->out_cap, FALSE, NULL, &error);
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          resize_buffer (&self->out_buf, &self->out_allocated, 0);
+          inner_wait (self, g_socket_create_source (self->inner_socket, G_IO_IN, NULL));
+          return;
+        }
+      if (n > 0)
+        {
+          self->out_last_read = n;
+          self->out_last_room = self->out_cap;
+        }
+      inner_read_done (self, n, error);
+    }
 }
 
 /* Keepalive. */
@@ -774,7 +899,6 @@ bridge_check_end (CvWsBridge *self)
     {
       self->peer_done = TRUE;
       g_cancellable_cancel (self->outer_cancellable);
-      g_cancellable_cancel (self->inner_read_cancellable);
       g_cancellable_cancel (self->inner_write_cancellable);
     }
 
@@ -784,6 +908,7 @@ bridge_check_end (CvWsBridge *self)
                 || (self->close_sent && (self->close_received || self->end_on_close));
   if (close_outer && !self->outer_close_started)
     {
+      clear_source (&self->outer_source);
       if (self->outer_reading || self->outer_writing)
         g_cancellable_cancel (self->outer_cancellable);
       else
@@ -815,10 +940,9 @@ bridge_check_end (CvWsBridge *self)
   close_inner = self->inner_reset || self->hard_end || (self->inner_shut && self->inner_eof);
   if (close_inner && !self->inner_closed)
     {
-      if (self->inner_reading)
-        g_cancellable_cancel (self->inner_read_cancellable);
+      clear_source (&self->inner_source);
       /* A write in progress finishes first (hard_end cancelled it above). */
-      if (!self->inner_reading && !self->inner_writing && self->n_vectors == 0)
+      if (!self->inner_writing && self->n_vectors == 0)
         {
           self->inner_closed = TRUE;
           if (self->inner_reset)
@@ -941,7 +1065,7 @@ on_start (gpointer user_data)
     self->ping_timer = add_timer (self, self->ping_interval_ms, on_ping_tick);
   inner_read_next (self);
   /* What the HTTP layer read past the upgrade is parsed first. */
-  process_input (self);
+  peer_to_inner_run (self);
   bridge_check_end (self);
   return G_SOURCE_REMOVE;
 }
@@ -996,25 +1120,26 @@ cv_ws_bridge_start (GIOStream *upgraded,
   self->outer = g_object_ref (upgraded);
   self->outer_in = g_io_stream_get_input_stream (upgraded);
   self->outer_out = g_io_stream_get_output_stream (upgraded);
+  self->outer_pollable = G_IS_POLLABLE_INPUT_STREAM (self->outer_in)
+                         && g_pollable_input_stream_can_poll (
+                           G_POLLABLE_INPUT_STREAM (self->outer_in));
   self->outer_cancellable = g_cancellable_new ();
   self->close_cancellable = g_cancellable_new ();
 
   self->inner = g_socket_connection_factory_create_connection (ours);
   self->inner_socket = g_socket_connection_get_socket (self->inner);
-  self->inner_in = g_io_stream_get_input_stream (G_IO_STREAM (self->inner));
   self->inner_out = g_io_stream_get_output_stream (G_IO_STREAM (self->inner));
-  self->inner_read_cancellable = g_cancellable_new ();
   self->inner_write_cancellable = g_cancellable_new ();
 
-  self->in_cap = MAX (SMALL_BUFFER, leftover_len);
-  self->in_buf = g_malloc (self->in_cap);
+  /* Buffers start small, as if the last read had been short. */
+  self->in_cap = SMALL_BUFFER;
+  self->out_cap = SMALL_BUFFER;
   if (leftover_len > 0)
-    memcpy (self->in_buf, g_bytes_get_data (leftover, NULL), leftover_len);
-  self->in_end = leftover_len;
-  self->out_cap = MIN (SMALL_BUFFER, self->max_message);
-  self->out_buf = g_malloc (HEADROOM + self->out_cap);
-  /* As if the last read had been short: start small. */
-  self->out_len = 0;
+    {
+      resize_buffer (&self->in_buf, &self->in_allocated, leftover_len);
+      memcpy (self->in_buf, g_bytes_get_data (leftover, NULL), leftover_len);
+      self->in_cap = self->in_end = leftover_len;
+    }
 
   idle = g_idle_source_new ();
   g_source_set_callback (idle, on_start, self, (GDestroyNotify) bridge_unref);
@@ -1028,4 +1153,10 @@ guint
 cv_ws_bridge_count_running (void)
 {
   return g_atomic_int_get (&running_bridges);
+}
+
+gsize
+cv_ws_bridge_count_buffer_bytes (void)
+{
+  return g_atomic_pointer_get (&buffer_bytes);
 }
