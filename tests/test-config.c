@@ -1070,6 +1070,234 @@ test_paths_and_values (void)
   g_assert_cmpuint (g_utf8_strlen (shown, -1), ==, 60 + 3);
 }
 
+/* The gateway as a URL, the web server's pin and the proxy */
+
+/* A share config with @gateway and, if @key is given, @key: @value (a string). */
+static CvShareConfig *
+share_with (const char *gateway, const char *key, const char *value, GError **error)
+{
+  g_autoptr (JsonObject) root = json_object_new ();
+  JsonArray *allow = json_array_new ();
+
+  json_array_add_string_element (allow, "localhost:1");
+  json_object_set_string_member (root, "session", "s");
+  json_object_set_string_member (root, "password_env", "CULVERT_PASSWORD");
+  json_object_set_array_member (root, "allow", allow);
+  json_object_set_string_member (root, "gateway", gateway);
+  if (key != NULL)
+    json_object_set_string_member (root, key, value);
+  return cv_share_config_new_from_json (root, NULL, error);
+}
+
+static void
+test_gateway_urls (void)
+{
+  static const struct {
+    const char *text;
+    const char *host;
+    guint16 port;
+    const char *path; /* NULL: host:port */
+    gboolean tls;
+  } cases[] = {
+    { "wss://relay.example.com/culvert", "relay.example.com", 443, "/culvert", TRUE },
+    /* No path: the gateway's default websocket_path; "/" is a path of its own. */
+    { "wss://relay.example.com", "relay.example.com", 443, "/culvert", TRUE },
+    { "wss://relay.example.com/", "relay.example.com", 443, "/", TRUE },
+    { "WSS://Relay.Example.COM:8443/a/b%20c;v=1", "relay.example.com", 8443, "/a/b%20c;v=1", TRUE },
+    { "ws://10.0.0.1/ws", "10.0.0.1", 80, "/ws", FALSE },
+    { "ws://gw.internal:8080", "gw.internal", 8080, "/culvert", FALSE },
+    { "wss://[2001:DB8::7]:9443/x", "2001:db8::7", 9443, "/x", TRUE },
+    { "wss://[::1]/", "::1", 443, "/", TRUE },
+    { "relay.example.com:8443", "relay.example.com", 8443, NULL, FALSE },
+    { "[::1]:8443", "::1", 8443, NULL, FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (CvShareConfig) config = share_with (cases[i].text, NULL, NULL, &error);
+
+      g_test_message ("%s", cases[i].text);
+      g_assert_no_error (error);
+      g_assert_cmpstr (config->agent.gateway_host, ==, cases[i].host);
+      g_assert_cmpuint (config->agent.gateway_port, ==, cases[i].port);
+      g_assert_cmpstr (config->agent.web_path, ==, cases[i].path);
+      g_assert_cmpint (config->agent.web_tls, ==, cases[i].tls);
+      g_assert_null (config->agent.web_fingerprint);
+      g_assert_null (config->agent.proxy);
+    }
+}
+
+typedef struct {
+  const char *key; /* NULL: the gateway alone */
+  const char *value;
+  const char *where; /* the error's start: "KEY: " */
+  const char *says;
+  const char *gateway; /* NULL: a wss:// one */
+} BadWebCase;
+
+/* Every way to get a URL, a pin or a proxy wrong: an error that names the key and the
+ * cause, and never repeats a password. */
+static void
+test_gateway_urls_bad (void)
+{
+  static const BadWebCase cases[] = {
+    { NULL, NULL, "gateway: ", "“https://” is not a way to reach a gateway: give wss://",
+      "https://relay.example.com/culvert" },
+    { NULL, NULL, "gateway: ", "“http://” is not a way", "http://relay.example.com/" },
+    { NULL, NULL, "gateway: ", "“tcp://” is not a way", "tcp://relay.example.com:8443" },
+    { NULL, NULL, "gateway: ",
+      "got \"wss://…@relay.example.com/culvert\" (a gateway's URL takes no user name or password",
+      "wss://admin:hunter2@relay.example.com/culvert" },
+    { NULL, NULL, "gateway: ", "takes no user name or password",
+      "wss://hunter2@relay.example.com" },
+    { NULL, NULL, "gateway: ", "a gateway's URL takes no query (“?…”)", "wss://h.example/x?k=1" },
+    { NULL, NULL, "gateway: ", "a gateway's URL takes no query", "wss://h.example/x?" },
+    { NULL, NULL, "gateway: ", "a gateway's URL takes no fragment (“#…”)", "wss://h.example/x#y" },
+    { NULL, NULL, "gateway: ", "a host is missing after “wss://”", "wss:///culvert" },
+    { NULL, NULL, "gateway: ", "a host is missing after “ws://”", "ws://:8080/culvert" },
+    { NULL, NULL, "gateway: ", "port 0 is outside 1–65535", "wss://h.example:0/x" },
+    { NULL, NULL, "gateway: ", "70000", "wss://h.example:70000/x" },
+    { NULL, NULL, "gateway: ", "abc", "wss://h.example:abc/x" },
+    { NULL, NULL, "gateway: ", "IPv6", "wss://[::1/x" },
+    { NULL, NULL, "gateway: ", "“1.2.3” is not a valid IPv4 address", "wss://1.2.3/x" },
+    { NULL, NULL, "gateway: ", "is not a valid host name", "wss://bad!host/x" },
+    { NULL, NULL, "gateway: ", "a URL is printable ASCII without spaces", "wss://h.example/a b" },
+    { NULL, NULL, "gateway: ", "a URL is printable ASCII", "wss://h.example/caf\xc3\xa9" },
+    { NULL, NULL, "gateway: ", "“\\” may not be in a URL's path (write it %-encoded)",
+      "wss://h.example/a\\b" },
+    { NULL, NULL, "gateway: ", "%-encoding", "wss://h.example/a%zz" },
+    { NULL, NULL, "gateway: ",
+      "expected host:port, or a URL wss://HOST[:PORT][/PATH], got "
+      "\"relay.example.com\" (a port is missing after the host)",
+      "relay.example.com" },
+    /* The web server's pin */
+    { "web_fingerprint", "sha256:12", "web_fingerprint: ", "expected \"sha256:\" and 64 hex" },
+    { "web_fingerprint", "sha256:3f9a1c7e5b2d8046e1a9c3b7d5f20864ac1e9b3d7f5a2c8e0b4d6f1a3c5e7b90",
+      "web_fingerprint: ",
+      "expected a web server's key only with a wss:// gateway, got one with a ws:// gateway",
+      "ws://h.example/culvert" },
+    { "web_fingerprint", "sha256:3f9a1c7e5b2d8046e1a9c3b7d5f20864ac1e9b3d7f5a2c8e0b4d6f1a3c5e7b90",
+      "web_fingerprint: ",
+      "got one with a host:port gateway (pin its key with "
+      "gateway_fingerprint)",
+      "h.example:8443" },
+    /* The proxy */
+    { "proxy", "socks5://127.0.0.1:1080", "proxy: ",
+      "only an HTTP proxy (http://…, which tunnels with CONNECT) is supported, not “socks5://”" },
+    { "proxy", "https://proxy.example:3128", "proxy: ", "not “https://”" },
+    { "proxy", "proxy.example:3128", "proxy: ",
+      "expected http://[USER:PASSWORD@]HOST:PORT or \"direct\", got \"proxy.example:3128\" (not "
+      "a URL: “http://” is missing)" },
+    { "proxy", "none", "proxy: ", "got \"none\" (not a URL" },
+    { "proxy", "http://proxy.example", "proxy: ", "a port is missing after the host" },
+    { "proxy", "http://proxy.example:0", "proxy: ", "port 0 is outside" },
+    { "proxy", "http://:3128", "proxy: ", "a host is missing after “http://”" },
+    { "proxy", "http://user@proxy.example:3128",
+      "proxy: ", "the proxy has a user name without a password" },
+    { "proxy", "http://:hunter2@proxy.example:3128", "proxy: ", "the proxy's user name is empty" },
+    { "proxy", "http://a%3Ab:hunter2@proxy.example:3128", "proxy: ", "may not hold “:”" },
+    { "proxy", "http://u:hunter2%00@proxy.example:3128",
+      "proxy: ", "the proxy's password has a %-escape that does not decode" },
+    { "proxy", "http://u:hunter2@proxy.example:3128/path", "proxy: ",
+      "got \"http://…@proxy.example:3128/path\" (a proxy's URL has no path, query or fragment" },
+    { "proxy", "http://u:hunter2@proxy.example:3128?x", "proxy: ", "no path, query or fragment" },
+    { "proxy", "http://u:hunter2@bad!host:3128", "proxy: ", "is not a valid host name" },
+    { "proxy", "http://u:hunter 2@proxy.example:3128", "proxy: ", "printable ASCII" },
+    { "proxy", "http://u:hunter2\x01@proxy.example:3128", "proxy: ", "printable ASCII" },
+    { "proxy", "http://u:hunter2@proxy.example:99999", "proxy: ", "99999" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      const BadWebCase *c = &cases[i];
+      g_autoptr (GError) error = NULL;
+      g_autoptr (CvShareConfig) config = share_with (c->gateway != NULL
+                                                       ? c->gateway
+                                                       : "wss://relay.example.com/culvert",
+                                                     c->key, c->value, &error);
+
+      g_test_message ("%s %s", c->key != NULL ? c->key : "gateway",
+                      c->value != NULL ? c->value : c->gateway);
+      g_assert_null (config);
+      g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_BAD_VALUE);
+      g_test_message ("  %s", error->message);
+      g_assert_true (g_str_has_prefix (error->message, c->where));
+      g_assert_nonnull (strstr (error->message, c->says));
+      g_assert_null (strstr (error->message, "hunter"));
+    }
+}
+
+static void
+test_web_keys (void)
+{
+  static const char *const good_proxies[] = {
+    "direct",
+    "http://proxy.example:3128",
+    "http://proxy.example:3128/",
+    "http://u%40corp:p%3Ass@proxy.example:8080",
+    "http://user:@proxy.example:8080",
+    "http://[::1]:3128",
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvShareConfig) pinned = share_with ("wss://relay.example.com/culvert",
+                                                 "web_fingerprint",
+                                                 "SHA256:3F:9A:1C:7E:5B:2D:80:46:E1:A9:C3:B7:D5:F2:"
+                                                 "08:64:AC:1E:9B:3D:7F:5A:2C:8E:0B:4D:6F:1A:3C:"
+                                                 "5E:7B:90",
+                                                 &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (pinned->agent.web_fingerprint, ==,
+                   "sha256:3f9a1c7e5b2d8046e1a9c3b7d5f20864ac1e9b3d7f5a2c8e0b4d6f1a3c5e7b90");
+  for (guint i = 0; i < G_N_ELEMENTS (good_proxies); i++)
+    {
+      g_autoptr (CvShareConfig) config = share_with ("relay.example.com:8443", "proxy",
+                                                     good_proxies[i], &error);
+
+      g_test_message ("%s", good_proxies[i]);
+      g_assert_no_error (error);
+      /* As given: GIO reads it (and decodes the credentials) when dialling. */
+      g_assert_cmpstr (config->agent.proxy, ==, good_proxies[i]);
+    }
+  {
+    /* A proxy of another type than a string: the usual error, which shows no string. */
+    g_autoptr (JsonObject) root = json_object_new ();
+    g_autoptr (CvConnectConfig) config = NULL;
+
+    json_object_set_string_member (root, "gateway", "relay.example.com:8443");
+    json_object_set_int_member (root, "proxy", 3128);
+    config = cv_connect_config_new_from_json (root, "/etc/culvert/connect.json", &error);
+    g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_WRONG_TYPE);
+    g_assert_cmpstr (error->message, ==,
+                     "/etc/culvert/connect.json: proxy: expected a string, got 3128");
+    g_clear_error (&error);
+  }
+  {
+    /* A config built in code is checked as a file is. */
+    g_autoptr (CvShareConfig) config = cv_share_config_new ();
+
+    cv_agent_config_set_gateway (&config->agent, "relay.example.com", 443, NULL);
+    cv_agent_config_set_session (&config->agent, "s");
+    cv_agent_config_set_password (&config->agent, "pw");
+    cv_agent_config_set_web (&config->agent, "/culvert", TRUE, NULL);
+    cv_agent_config_set_proxy (&config->agent, "http://u:hunter2@proxy.example");
+    g_assert_false (cv_agent_config_check (&config->agent, &error));
+    g_assert_error (error, CV_CONFIG_ERROR, CV_CONFIG_ERROR_BAD_VALUE);
+    g_assert_true (g_str_has_prefix (error->message, "proxy: "));
+    g_assert_null (strstr (error->message, "hunter2"));
+    g_clear_error (&error);
+    cv_agent_config_set_proxy (&config->agent, "direct");
+    g_assert_true (cv_agent_config_check (&config->agent, &error));
+    g_assert_no_error (error);
+    cv_agent_config_set_web (&config->agent, "/culvert", FALSE,
+                             "sha256:"
+                             "3f9a1c7e5b2d8046e1a9c3b7d5f20864ac1e9b3d7f5a2c8e0b4d6f1a3c5e7b90");
+    g_assert_false (cv_agent_config_check (&config->agent, &error));
+    g_assert_true (g_str_has_prefix (error->message, "web_fingerprint: "));
+  }
+}
+
 /* Passwords */
 
 typedef struct {
@@ -1632,6 +1860,93 @@ test_cli_usage (void)
   }
 }
 
+/* The WebSocket flags: each checked as it is parsed, naming the flag; a proxy's
+ * password refused on the command line, and never repeated. */
+static void
+test_cli_web_flags (void)
+{
+  static const struct {
+    const char *flag;
+    const char *value;
+    const char *says;
+  } cases[] = {
+    { "--gateway", "https://relay.example.com/culvert",
+      "--gateway: expected host:port, or a URL wss://HOST[:PORT][/PATH], got "
+      "\"https://relay.example.com/culvert\" (“https://” is not a way to reach a gateway" },
+    { "--gateway", "wss://u:hunter2@relay.example.com/", "--gateway: expected host:port" },
+    { "--proxy", "socks5://127.0.0.1:1080", "--proxy: expected http://[USER:PASSWORD@]HOST:PORT" },
+    { "--proxy", "http://u:hunter2@127.0.0.1:3128",
+      "--proxy: a proxy's password is never taken from the command line" },
+    { "--proxy", "http://u:hunter2@127.0.0.1", "--proxy: expected http://" },
+    { "--web-fingerprint", "sha256:12", "--web-fingerprint: expected \"sha256:\" and 64 hex" },
+    /* Checked with the rest of the config the flags make. */
+    { "--web-fingerprint",
+      "sha256:3f9a1c7e5b2d8046e1a9c3b7d5f20864ac1e9b3d7f5a2c8e0b4d6f1a3c5e7b90",
+      "web_fingerprint: expected a web server's key only with a wss:// gateway, got one with a "
+      "ws:// gateway" },
+  };
+
+  if (!have_cli ())
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_auto (CliResult) result = { 0 };
+      gboolean gateway_flag = g_str_equal (cases[i].flag, "--gateway");
+
+      g_test_message ("%s %s", cases[i].flag, cases[i].value);
+      run_cli (&result, "share", "--gateway",
+               gateway_flag ? cases[i].value : "ws://relay.example.com/culvert", "--session", "s",
+               "--allow", "localhost:22", "--password-env", "CULVERT_TEST_NO_SUCH_VARIABLE",
+               gateway_flag ? "--name" : cases[i].flag, gateway_flag ? "n" : cases[i].value, NULL);
+      g_test_message ("%s", result.err);
+      g_assert_cmpint (result.status, ==, 2);
+      g_assert_nonnull (strstr (result.err, cases[i].says));
+      g_assert_null (strstr (result.err, "hunter2"));
+    }
+}
+
+/* check-config warns of a proxy's password in a file others may read, without
+ * repeating it. */
+static void
+test_cli_proxy_secret (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *state = NULL;
+  g_autofree char *json = NULL;
+
+  if (!have_cli ())
+    return;
+  dir = g_dir_make_tmp ("culvert-config-XXXXXX", &error);
+  g_assert_no_error (error);
+  path = g_build_filename (dir, "share.json", NULL);
+  state = g_build_filename (dir, "state", NULL);
+  json = g_strdup_printf ("{\"gateway\": \"wss://relay.example.com/culvert\", \"proxy\": "
+                          "\"http://u:hunter2@proxy.example:3128\", \"session\": \"s\", "
+                          "\"password_stdin\": true, \"allow\": [\"localhost:22\"], "
+                          "\"state_dir\": \"%s\"}",
+                          state);
+  for (guint mode = 0600; mode <= 0644; mode += 044)
+    {
+      g_auto (CliResult) result = { 0 };
+
+      g_file_set_contents_full (path, json, -1, G_FILE_SET_CONTENTS_NONE, (int) mode, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (g_chmod (path, (int) mode), ==, 0);
+      run_cli (&result, "check-config", path, NULL);
+      g_test_message ("%04o: %s", mode, result.err);
+      g_assert_cmpint (result.status, ==, 0);
+      g_assert_null (strstr (result.err, "hunter2"));
+      g_assert_true ((strstr (result.err, ": warning: proxy: it holds the proxy's password, and "
+                                          "others may read this file (mode 0644)")
+                      != NULL)
+                     == (mode == 0644));
+    }
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -1661,6 +1976,9 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/from-json-without-file", test_from_json_without_file);
   g_test_add_func ("/config/unknown-key-suggestions", test_unknown_key_suggestions);
   g_test_add_func ("/config/paths-and-values", test_paths_and_values);
+  g_test_add_func ("/config/gateway-urls", test_gateway_urls);
+  g_test_add_func ("/config/gateway-urls-bad", test_gateway_urls_bad);
+  g_test_add_func ("/config/web-keys", test_web_keys);
   g_test_add ("/config/password/file", PasswordFixture, NULL, password_setup, test_password_file,
               password_teardown);
   g_test_add ("/config/password/file-refused", PasswordFixture, NULL, password_setup,
@@ -1676,6 +1994,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/cli/websocket", test_cli_websocket);
   g_test_add_func ("/config/cli/bad", test_cli_bad_configs);
   g_test_add_func ("/config/cli/usage", test_cli_usage);
+  g_test_add_func ("/config/cli/web-flags", test_cli_web_flags);
+  g_test_add_func ("/config/cli/proxy-secret", test_cli_proxy_secret);
 
   return g_test_run ();
 }

@@ -16,7 +16,9 @@
 #include "roles/cv-refusal.h"
 #include "roles/cv-service.h"
 #include "roles/cv-share-agent.h"
+#include "cv-test-proxy.h"
 #include "cv-test-util.h"
+#include "cv-test-web.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -850,6 +852,127 @@ declined (gpointer data)
 /* The connect agent learns the offered services, maps one by name on a free port, asks,
  * and once the sharer accepts, the echo service's bytes come back whole; the sharer saw
  * the connect agent's name, its key as the tunnel proved it, and what it asked for. */
+static gboolean
+has_upgrades (gpointer data)
+{
+  return cv_test_web_get_upgrades (data) >= 2;
+}
+
+/* The same agents by WebSocket, each to a web server (SoupServer) that relays to the
+ * gateway's raw port, as nginx does: the share agent by wss:// (the web server's key
+ * pinned), the connect agent by ws:// through an HTTP proxy (tinyproxy, where it is
+ * installed).  The control links, HELLO, the tunnel halves and their end-to-end TLS run
+ * unchanged inside; the bytes come back whole. */
+static void
+test_tunnel_over_websocket (Fixture *fixture, gconstpointer data)
+{
+  guint16 target_port = 0;
+  g_autoptr (GSocketService) echo = echo_start (fixture->context, &target_port);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CvIdentity) web_identity = cv_identity_load_or_create (fixture->dir, "web", "web",
+                                                                    NULL, &error);
+  g_autofree char *tinyproxy = g_find_program_in_path ("tinyproxy");
+  g_autoptr (CvTestProxy) proxy = tinyproxy != NULL ? cv_test_proxy_start (0) : NULL;
+  g_autoptr (CvShareConfig) share_config = cv_share_config_new ();
+  g_autoptr (CvConnectConfig) connect_config = cv_connect_config_new ();
+  g_autofree char *share_state = g_build_filename (fixture->dir, "ws-share", NULL);
+  g_autofree char *connect_state = g_build_filename (fixture->dir, "ws-connect", NULL);
+  const char *gateway_pin = cv_identity_get_fingerprint (fixture->gateway.identity);
+  CvTestWeb *wss;
+  CvTestWeb *ws;
+  CvShareAgent *share;
+  CvConnectAgent *connect;
+  CvMapping *mapping;
+  Client client = { 0 };
+  GThread *client_thread;
+  GMainContextPusher *pusher;
+
+  g_assert_no_error (error);
+  /* The web servers run on the agents' context too: libsoup attaches its sources to the
+   * thread-default context whenever it makes one, so that is the agents' for the case. */
+  pusher = g_main_context_pusher_new (fixture->context);
+  wss = cv_test_web_new (cv_identity_get_certificate (web_identity));
+  ws = cv_test_web_new (NULL);
+  cv_test_web_relay_to (wss, fixture->gateway.port);
+  cv_test_web_relay_to (ws, fixture->gateway.port);
+
+  cv_agent_config_set_gateway (&share_config->agent, "127.0.0.1", cv_test_web_get_port (wss),
+                               gateway_pin);
+  cv_agent_config_set_web (&share_config->agent, CV_TEST_WEB_PATH, TRUE,
+                           cv_identity_get_fingerprint (web_identity));
+  cv_agent_config_set_proxy (&share_config->agent, "direct");
+  cv_agent_config_set_session (&share_config->agent, "s1");
+  cv_agent_config_set_password (&share_config->agent, SHARE_PASSWORD);
+  cv_agent_config_set_name (&share_config->agent, "ws-share");
+  cv_agent_config_set_state_dir (&share_config->agent, share_state);
+  cv_share_config_add_allowed (share_config, "127.0.0.1", target_port, target_port);
+  share = cv_share_agent_new_from_config (share_config, fixture->context, &error);
+  g_assert_no_error (error);
+
+  cv_agent_config_set_gateway (&connect_config->agent, "127.0.0.1", cv_test_web_get_port (ws),
+                               gateway_pin);
+  cv_agent_config_set_web (&connect_config->agent, CV_TEST_WEB_PATH, FALSE, NULL);
+  cv_agent_config_set_proxy (&connect_config->agent, proxy != NULL ? proxy->url : "direct");
+  cv_agent_config_set_session (&connect_config->agent, "s1");
+  cv_agent_config_set_password (&connect_config->agent, CONNECT_PASSWORD);
+  cv_agent_config_set_name (&connect_config->agent, "ws-connect");
+  cv_agent_config_set_state_dir (&connect_config->agent, connect_state);
+  cv_connect_config_add_mapping (connect_config, "127.0.0.1", 0, "127.0.0.1", target_port);
+  connect = cv_connect_agent_new_from_config (connect_config, fixture->context, &error);
+  g_assert_no_error (error);
+  mapping = g_list_model_get_item (cv_connect_agent_get_mappings (connect), 0);
+
+  cv_share_agent_start (share);
+  wait_for (fixture, cv_share_agent_get_link (share), "state", CV_AGENT_LINK_STATE_ONLINE);
+  cv_connect_agent_start (connect);
+  wait_for (fixture, connect, "share-online", TRUE);
+
+  client.port = cv_mapping_get_bound_port (mapping);
+  client.sent = g_malloc (PAYLOAD_SIZE);
+  cv_test_fill_random (client.sent, PAYLOAD_SIZE, 43);
+  client.received = g_byte_array_new ();
+  client_thread = g_thread_new ("client", client_run, &client);
+  client_finish (fixture, client_thread, &client, connect, share);
+  g_assert_cmpuint (cv_share_agent_get_bytes_in (share), ==, PAYLOAD_SIZE);
+  {
+    /* The status names the URL the gateway is dialled by. */
+    g_autoptr (JsonNode) status = cv_share_agent_build_status (share);
+    JsonObject *gateway = json_object_get_object_member (json_node_get_object (status), "gateway");
+    g_autofree char *url = g_strdup_printf ("wss://127.0.0.1:%u" CV_TEST_WEB_PATH,
+                                            cv_test_web_get_port (wss));
+
+    g_assert_cmpstr (json_object_get_string_member (gateway, "url"), ==, url);
+    g_assert_cmpstr (json_object_get_string_member (gateway, "fingerprint"), ==, gateway_pin);
+  }
+  /* Each agent's control link and its tunnel half came by WebSocket. */
+  g_assert_true (wait_until (fixture, has_upgrades, wss));
+  g_assert_true (wait_until (fixture, has_upgrades, ws));
+  if (proxy != NULL)
+    {
+      g_autofree char *log = cv_test_proxy_log (proxy);
+      g_autofree char *asked = g_strdup_printf ("CONNECT 127.0.0.1:%u", cv_test_web_get_port (ws));
+
+      g_assert_nonnull (strstr (log, asked));
+    }
+
+  cv_connect_agent_stop (connect);
+  wait_for (fixture, share, "n-tunnels", 0);
+  cv_share_agent_stop (share);
+  wait_for (fixture, fixture->gateway.gateway, "n-links", 0);
+  wait_for (fixture, fixture->gateway.gateway, "n-tunnels", 0);
+  drain (fixture);
+  g_socket_service_stop (echo);
+  g_socket_listener_close (G_SOCKET_LISTENER (echo));
+  g_object_unref (mapping);
+  g_assert_finalize_object (connect);
+  g_assert_finalize_object (share);
+  cv_test_web_free (wss);
+  cv_test_web_free (ws);
+  g_main_context_pusher_free (pusher);
+  g_free (client.sent);
+  g_byte_array_unref (client.received);
+}
+
 static void
 test_consent_accepted (Fixture *fixture, gconstpointer data)
 {
@@ -1699,6 +1822,8 @@ main (int argc, char **argv)
   g_assert_no_error (error);
 
   g_test_add ("/roles/tunnel", Fixture, NULL, fixture_set_up, test_tunnel, fixture_tear_down);
+  g_test_add ("/roles/tunnel-over-websocket", Fixture, NULL, fixture_set_up,
+              test_tunnel_over_websocket, fixture_tear_down);
   g_test_add ("/roles/status", Fixture, NULL, fixture_set_up, test_status, fixture_tear_down);
   g_test_add ("/roles/refused", Fixture, NULL, fixture_set_up, test_refused, fixture_tear_down);
   g_test_add ("/roles/share-replaced", Fixture, NULL, fixture_set_up, test_share_replaced,

@@ -45,6 +45,25 @@ ws_wait_for_bridges_to_end (guint timeout_ms)
   return TRUE;
 }
 
+static gboolean
+tick (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+gboolean
+ws_wait_for (gboolean (*condition) (gpointer), gpointer data, guint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  guint id = g_timeout_add (2, tick, NULL);
+  gboolean ok;
+
+  while (!(ok = condition (data)) && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (id);
+  return ok;
+}
+
 void
 ws_worker_free (WsWorker *worker)
 {

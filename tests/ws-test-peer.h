@@ -20,6 +20,9 @@ typedef struct {
 WsWorker *ws_worker_new (const char *name);
 /* Waits (bounded) for every bridge to end, then stops the thread. */
 void ws_worker_free (WsWorker *worker);
+/* Iterates the default context until @condition holds, waking every 2 ms so that what
+ * other threads change is seen; FALSE after @timeout_ms. */
+gboolean ws_wait_for (gboolean (*condition) (gpointer), gpointer data, guint timeout_ms);
 /* Iterates the default context until no bridge runs; FALSE after @timeout_ms. */
 gboolean ws_wait_for_bridges_to_end (guint timeout_ms);
 

@@ -101,13 +101,13 @@ describe_failure (CvCliLinkLog *self)
 static void
 write_repeats (CvCliLinkLog *self, const char *still)
 {
-  const CvGatewayAddress *gateway = cv_agent_link_get_gateway (self->link);
+  g_autofree char *gateway = cv_gateway_address_to_string (cv_agent_link_get_gateway (self->link));
   double seconds = (g_get_monotonic_time () - self->repeats_since_us) / 1e6;
 
   if (self->repeats == 0)
     return;
-  g_message ("gateway %s:%u: the same failure %u more time%s in %.0f s%s", gateway->host,
-             gateway->port, self->repeats, self->repeats == 1 ? "" : "s", seconds, still);
+  g_message ("gateway %s: the same failure %u more time%s in %.0f s%s", gateway, self->repeats,
+             self->repeats == 1 ? "" : "s", seconds, still);
   self->repeats = 0;
   self->repeats_since_us = g_get_monotonic_time ();
 }
@@ -115,7 +115,7 @@ write_repeats (CvCliLinkLog *self, const char *still)
 static void
 on_failure (CvCliLinkLog *self)
 {
-  const CvGatewayAddress *gateway = cv_agent_link_get_gateway (self->link);
+  g_autofree char *gateway = cv_gateway_address_to_string (cv_agent_link_get_gateway (self->link));
   g_autofree char *failure = describe_failure (self);
   gint64 delay_us = cv_agent_link_get_next_retry_time (self->link) - g_get_real_time ();
   double delay_s = MAX (delay_us, 0) / 1e6;
@@ -131,8 +131,7 @@ on_failure (CvCliLinkLog *self)
       return;
     }
   write_repeats (self, "");
-  g_message ("gateway %s:%u: %s; retrying in %.1f s", gateway->host, gateway->port, failure,
-             delay_s);
+  g_message ("gateway %s: %s; retrying in %.1f s", gateway, failure, delay_s);
   g_free (self->last_failure);
   self->last_failure = g_steal_pointer (&failure);
   self->repeats_since_us = g_get_monotonic_time ();
@@ -141,7 +140,7 @@ on_failure (CvCliLinkLog *self)
 static void
 on_state (CvAgentLink *link, GParamSpec *pspec, CvCliLinkLog *self)
 {
-  const CvGatewayAddress *gateway = cv_agent_link_get_gateway (link);
+  g_autofree char *gateway = cv_gateway_address_to_string (cv_agent_link_get_gateway (link));
 
   switch (cv_agent_link_get_state (link))
     {
@@ -149,10 +148,10 @@ on_state (CvAgentLink *link, GParamSpec *pspec, CvCliLinkLog *self)
       write_repeats (self, " before this success");
       g_clear_pointer (&self->last_failure, g_free);
       if (cv_agent_link_get_code_mode (link))
-        g_message ("gateway %s:%u: %s agent online with a session code", gateway->host,
-                   gateway->port, cv_agent_role_to_string (cv_agent_link_get_role (link)));
+        g_message ("gateway %s: %s agent online with a session code", gateway,
+                   cv_agent_role_to_string (cv_agent_link_get_role (link)));
       else
-        g_message ("gateway %s:%u: %s agent online in session “%s”", gateway->host, gateway->port,
+        g_message ("gateway %s: %s agent online in session “%s”", gateway,
                    cv_agent_role_to_string (cv_agent_link_get_role (link)),
                    cv_agent_link_get_session (link));
       break;

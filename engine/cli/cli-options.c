@@ -10,6 +10,7 @@
 #include "wire/cv-code.h"
 #include "wire/cv-host-port.h"
 #include "wire/cv-services.h"
+#include "wire/cv-web-url.h"
 
 #include <string.h>
 
@@ -23,6 +24,8 @@ struct _CvCliOptions {
   /* the agents' */
   char *gateway;
   char *fingerprint;
+  char *web_fingerprint;
+  char *proxy;
   char *session;
   char *name;
   char *password_file;
@@ -61,6 +64,8 @@ cv_cli_options_free (CvCliOptions *options)
   g_free (options->state_dir);
   g_free (options->gateway);
   g_free (options->fingerprint);
+  g_free (options->web_fingerprint);
+  g_free (options->proxy);
   g_free (options->session);
   g_free (options->name);
   g_free (options->password_file);
@@ -100,9 +105,19 @@ make_entries (CvCliOptions *options, const GOptionEntry *extra)
            "error, warning, info or debug (log_level)", "LEVEL"),
   };
   const GOptionEntry agent[] = {
-    ENTRY ("gateway", 'g', G_OPTION_ARG_STRING, gateway, "The gateway (gateway)", "HOST:PORT"),
+    ENTRY ("gateway", 'g', G_OPTION_ARG_STRING, gateway,
+           "The gateway: its own port, or by WebSocket, behind a web server (gateway)",
+           "HOST:PORT|wss://HOST[:PORT][/PATH]"),
     ENTRY ("fingerprint", 'f', G_OPTION_ARG_STRING, fingerprint,
            "The gateway's key, as it prints it (gateway_fingerprint)", "sha256:…"),
+    ENTRY ("web-fingerprint", 0, G_OPTION_ARG_STRING, web_fingerprint,
+           "With a wss:// gateway: the web server's key, instead of the system's CAs "
+           "(web_fingerprint)",
+           "sha256:…"),
+    ENTRY ("proxy", 0, G_OPTION_ARG_STRING, proxy,
+           "Dial the gateway through this HTTP proxy, or \"direct\" for none; without it, the "
+           "system's proxy settings (proxy)",
+           "http://HOST:PORT|direct"),
     ENTRY ("session", 's', G_OPTION_ARG_STRING, session, "The session id (session)", "ID"),
     ENTRY ("name", 'n', G_OPTION_ARG_STRING, name, "This agent's name (name)", "NAME"),
     ENTRY ("password-file", 0, G_OPTION_ARG_FILENAME, password_file,
@@ -329,18 +344,52 @@ split_map (const char *text, char **listen, char **name, GError **error)
 }
 
 static gboolean
+check_gateway (const char *text, GError **error)
+{
+  g_autofree char *host = NULL;
+  g_autofree char *web_path = NULL;
+  guint16 port;
+  gboolean web_tls;
+
+  return cv_agent_config_parse_gateway (text, "--gateway", &host, &port, &web_path, &web_tls,
+                                        error);
+}
+
+/* A proxy's password, like every other, is never taken from the command line. */
+static gboolean
+check_proxy (const char *text, GError **error)
+{
+  gboolean has_credentials = FALSE;
+
+  if (!cv_agent_config_parse_proxy (text, "--proxy", error))
+    return FALSE;
+  if (cv_web_url_parse_proxy (text, NULL, NULL, &has_credentials, NULL) && has_credentials)
+    return flag_error (error,
+                       "--proxy: a proxy's password is never taken from the command line, where "
+                       "every user of the machine can see it (ps); give it in the config's proxy "
+                       "key, or in the environment's https_proxy");
+  return TRUE;
+}
+
+static gboolean
 check_agent_flags (CvCliOptions *options, GError **error)
 {
   g_autofree char *fingerprint = NULL;
+  g_autofree char *web_fingerprint = NULL;
   guint n_sources = (options->password_file != NULL) + (options->password_env != NULL)
                     + (options->password_stdin != FALSE);
 
-  if (options->gateway != NULL
-      && !check_host_port (options->gateway, "--gateway", NULL, FALSE, error))
+  if (options->gateway != NULL && !check_gateway (options->gateway, error))
     return FALSE;
   if (options->fingerprint != NULL
       && !cv_agent_config_parse_fingerprint (options->fingerprint, "--fingerprint", &fingerprint,
                                              error))
+    return FALSE;
+  if (options->web_fingerprint != NULL
+      && !cv_agent_config_parse_fingerprint (options->web_fingerprint, "--web-fingerprint",
+                                             &web_fingerprint, error))
+    return FALSE;
+  if (options->proxy != NULL && !check_proxy (options->proxy, error))
     return FALSE;
   if (options->session != NULL
       && !cv_config_check_session_id (options->session, "--session", error))
@@ -660,6 +709,8 @@ make_root (CvCliOptions *options, GError **error)
     }
   set_string (root, "gateway", options->gateway);
   set_string (root, "gateway_fingerprint", options->fingerprint);
+  set_string (root, "web_fingerprint", options->web_fingerprint);
+  set_string (root, "proxy", options->proxy);
   set_string (root, "session", options->session);
   set_string (root, "name", options->name);
   set_password_source (options, root);

@@ -240,9 +240,9 @@ cv_cli_gateway (int argc, char **argv)
 static void
 on_link_stopped (CvAgentLink *link, const GError *error, Run *run)
 {
-  const CvGatewayAddress *gateway = cv_agent_link_get_gateway (link);
+  g_autofree char *gateway = cv_gateway_address_to_string (cv_agent_link_get_gateway (link));
 
-  g_message ("gateway %s:%u: %s; not retrying", gateway->host, gateway->port, error->message);
+  g_message ("gateway %s: %s; not retrying", gateway, error->message);
   run->exit_code = g_error_matches (error, CV_AGENT_ERROR, CV_AGENT_ERROR_REPLACED) ? EXIT_REPLACED
                                                                                     : 1;
   g_main_loop_quit (run->loop);

@@ -1,6 +1,6 @@
 /* cv-agent-config.c: read the share and connect agents' configs (or build them in code),
  * and their password from a file, an environment variable, stdin or the caller. */
-#include "config/cv-agent-config.h"
+#include "config/cv-agent-config-private.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -24,6 +24,8 @@ G_STATIC_ASSERT (G_STRUCT_OFFSET (CvConnectConfig, agent) == 0);
 #define AGENT_KEYS                                                                                 \
   { "gateway", CV_CONFIG_STRING, TRUE, CV_CONFIG_BY_CALLER },                                      \
     { "gateway_fingerprint", CV_CONFIG_STRING, FALSE, CV_CONFIG_BY_CALLER },                       \
+    { "web_fingerprint", CV_CONFIG_STRING, FALSE, CV_CONFIG_BY_CALLER },                           \
+    { "proxy", CV_CONFIG_STRING, FALSE, CV_CONFIG_BY_CALLER },                                     \
     { "session", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, session) },              \
     { "password_file", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, password_file) },  \
     { "password_env", CV_CONFIG_STRING, FALSE, G_STRUCT_OFFSET (CvAgentConfig, password_env) },    \
@@ -81,6 +83,11 @@ agent_config_clear (CvAgentConfig *agent)
 {
   g_clear_pointer (&agent->gateway_host, g_free);
   g_clear_pointer (&agent->gateway_fingerprint, g_free);
+  g_clear_pointer (&agent->web_path, g_free);
+  g_clear_pointer (&agent->web_fingerprint, g_free);
+  if (agent->proxy != NULL)
+    sodium_memzero (agent->proxy, strlen (agent->proxy));
+  g_clear_pointer (&agent->proxy, g_free);
   g_clear_pointer (&agent->session, g_free);
   g_clear_pointer (&agent->password_file, g_free);
   g_clear_pointer (&agent->password_env, g_free);
@@ -326,19 +333,10 @@ read_agent (CvAgentConfig *agent,
             gsize n_keys,
             GError **error)
 {
-  const char *gateway = NULL;
-  const char *fingerprint = NULL;
-
   agent->log_level = CV_LOG_LEVEL_INFO;
   if (!cv_config_check_kind (root, kind, error)
       || !cv_config_read_object (root, "", keys, n_keys, agent, error)
-      || !cv_config_get_string (root, "gateway", "", TRUE, &gateway, error)
-      || !cv_config_parse_host_port (gateway, "gateway", NULL, &agent->gateway_host,
-                                     &agent->gateway_port, NULL, error)
-      || !cv_config_get_string (root, "gateway_fingerprint", "", FALSE, &fingerprint, error)
-      || (fingerprint != NULL
-          && !cv_agent_config_parse_fingerprint (fingerprint, "gateway_fingerprint",
-                                                 &agent->gateway_fingerprint, error))
+      || !cv_agent_config_read_gateway (agent, root, error)
       || !read_login (agent, root, file, kind, error)
       || !cv_config_get_admin_socket (root, file, &agent->admin_socket, &agent->admin_socket_off,
                                       error))
@@ -906,6 +904,8 @@ cv_agent_config_check (const CvAgentConfig *config, GError **error)
                            config->gateway_host == NULL ? "none" : "port 0");
       return FALSE;
     }
+  if (!cv_agent_config_check_web (config, error))
+    return FALSE;
   if (!config->code_mode
       && !cv_config_check_session_id (config->session != NULL ? config->session : "", "session",
                                       error))

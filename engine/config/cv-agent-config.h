@@ -22,6 +22,14 @@ typedef struct {
   char *gateway_host; /* an IP literal without brackets, or a host name */
   guint16 gateway_port;
   char *gateway_fingerprint; /* "sha256:" and 64 lower-case hex digits; NULL: system CAs */
+  /* A gateway given as a ws:// or wss:// URL (the WebSocket transport): the URL's path,
+   * "/culvert" when it has none; NULL for a host:port. */
+  char *web_path;
+  gboolean web_tls;      /* wss:// */
+  char *web_fingerprint; /* the outer TLS's key pinned, as gateway_fingerprint; NULL: CAs */
+  /* "http://[user:password@]host:port", "direct", or NULL: the system's proxy settings;
+   * wiped when freed, never logged whole */
+  char *proxy;
   char *session;
   CvPasswordSource password_source;
   char *password_file; /* absolute; set for CV_PASSWORD_SOURCE_FILE only */
@@ -95,6 +103,11 @@ void cv_agent_config_set_gateway (CvAgentConfig *config,
                                   const char *host,
                                   guint16 port,
                                   const char *fingerprint);
+void cv_agent_config_set_web (CvAgentConfig *config,
+                              const char *path,
+                              gboolean tls,
+                              const char *web_fingerprint);
+void cv_agent_config_set_proxy (CvAgentConfig *config, const char *proxy);
 void cv_agent_config_set_session (CvAgentConfig *config, const char *session);
 void cv_agent_config_set_password (CvAgentConfig *config, const char *password);
 void cv_agent_config_set_name (CvAgentConfig *config, const char *name);
@@ -119,6 +132,15 @@ gboolean cv_agent_config_parse_fingerprint (const char *text,
                                             const char *where,
                                             char **fingerprint,
                                             GError **error);
+/* In cv-agent-gateway.c: the gateway key and the proxy key, also for the flags. */
+gboolean cv_agent_config_parse_gateway (const char *text,
+                                        const char *where,
+                                        char **host,
+                                        guint16 *port,
+                                        char **web_path,
+                                        gboolean *web_tls,
+                                        GError **error);
+gboolean cv_agent_config_parse_proxy (const char *text, const char *where, GError **error);
 
 CvShareConfig *cv_share_config_load (const char *file, GError **error);
 CvShareConfig *cv_share_config_new_from_json (JsonObject *root, const char *file, GError **error);

@@ -364,6 +364,10 @@ cv_agent_link_new_from_config (const CvAgentConfig *config,
   gateway.host = config->gateway_host;
   gateway.port = config->gateway_port;
   gateway.fingerprint = config->gateway_fingerprint;
+  gateway.web_path = config->web_path;
+  gateway.web_tls = config->web_tls;
+  gateway.web_fingerprint = config->web_fingerprint;
+  gateway.proxy = config->proxy;
   link = cv_agent_link_new (&gateway, identity, role, config->session, password, config->name,
                             context);
   if (password != NULL)

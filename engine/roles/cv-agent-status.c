@@ -24,6 +24,8 @@ begin_agent (JsonBuilder *builder, CvAgentLink *link)
   const GError *error = cv_agent_link_get_last_error (link);
   CvRefusal refusal = cv_agent_link_get_refusal (link);
   g_autofree char *address = cv_agent_format_target (gateway->host, gateway->port);
+  /* The WebSocket URL the agent dials, or NULL for the gateway's own port. */
+  g_autofree char *url = gateway->web_path != NULL ? cv_gateway_address_to_string (gateway) : NULL;
   gint64 next_retry = cv_agent_link_get_next_retry_time (link);
   gboolean waiting = state == CV_AGENT_LINK_STATE_BACKING_OFF
                      || state == CV_AGENT_LINK_STATE_REFUSED;
@@ -40,6 +42,7 @@ begin_agent (JsonBuilder *builder, CvAgentLink *link)
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "address");
   json_builder_add_string_value (builder, address);
+  cv_status_add_string_or_null (builder, "url", url);
   cv_status_add_string_or_null (builder, "fingerprint", gateway->fingerprint);
   json_builder_end_object (builder);
 

@@ -1,4 +1,5 @@
-/* cv-gateway-dial.h: where the gateway is, how to know it, and a TCP connection to it. */
+/* cv-gateway-dial.h: where the gateway is, how to know it, and a connection to it: TCP, or
+ * a WebSocket bridged to a local socket, through a proxy or not. */
 #pragma once
 
 #include <gio/gio.h>
@@ -26,6 +27,7 @@ typedef struct {
 
 void cv_gateway_address_clear (CvGatewayAddress *address);
 void cv_gateway_address_copy (CvGatewayAddress *dest, const CvGatewayAddress *src);
+char *cv_gateway_address_to_string (const CvGatewayAddress *address);
 
 void cv_gateway_dial_async (const CvGatewayAddress *gateway,
                             GCancellable *cancellable,

@@ -19,8 +19,7 @@
 
 typedef struct {
   char *host;
-  guint16 port;
-  char *peer_name; /* "the gateway at host:port", in messages */
+  char *peer_name; /* "the gateway at host:port" (or its URL), in messages */
   guint timeout_ms;
   gint64 deadline_us;        /* monotonic */
   GCancellable *cancellable; /* cancelled by the caller's or by the deadline */
@@ -179,22 +178,45 @@ cv_gateway_probe_fingerprint_async (const char *host,
                                     GAsyncReadyCallback callback,
                                     gpointer user_data)
 {
-  GTask *task;
-  Probe *probe;
-  CvGatewayAddress address = { (char *) host, port, NULL, NULL };
+  CvGatewayAddress address = { .host = (char *) host, .port = port };
 
   g_return_if_fail (host != NULL);
+
+  cv_gateway_probe_fingerprint_at_async (&address, timeout_ms, cancellable, callback, user_data);
+}
+
+/**
+ * cv_gateway_probe_fingerprint_at_async:
+ * @address: where the gateway is and how it is dialled (a WebSocket URL's path, the web
+ *   server's pin, the proxy); its own pin (@address->fingerprint) is not consulted
+ * @timeout_ms: for the dial (with its outer TLS and upgrade) and the handshake
+ *   together; 0 is 15 s
+ *
+ * As cv_gateway_probe_fingerprint_async(), the key of the gateway behind a web server
+ * too: the outer TLS is checked as a dial checks it, by web_fingerprint or the CAs.
+ * Runs on the thread-default main context.
+ */
+void
+cv_gateway_probe_fingerprint_at_async (const CvGatewayAddress *address,
+                                       guint timeout_ms,
+                                       GCancellable *cancellable,
+                                       GAsyncReadyCallback callback,
+                                       gpointer user_data)
+{
+  GTask *task;
+  Probe *probe;
+  g_autofree char *shown = NULL;
+
+  g_return_if_fail (address != NULL && address->host != NULL);
 
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, cv_gateway_probe_fingerprint_async);
   g_task_set_name (task, "[culvert] gateway probe");
   probe = g_new0 (Probe, 1);
   g_task_set_task_data (task, probe, probe_free);
-  probe->host = g_strdup (host);
-  probe->port = port;
-  probe->peer_name = g_strdup_printf (strchr (host, ':') != NULL ? "the gateway at [%s]:%u"
-                                                                 : "the gateway at %s:%u",
-                                      host, port);
+  probe->host = g_strdup (address->host);
+  shown = cv_gateway_address_to_string (address);
+  probe->peer_name = g_strdup_printf ("the gateway at %s", shown);
   probe->timeout_ms = timeout_ms != 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
   probe->deadline_us = g_get_monotonic_time () + (gint64) probe->timeout_ms * 1000;
   probe->cancellable = g_cancellable_new ();
@@ -208,7 +230,7 @@ cv_gateway_probe_fingerprint_async (const char *host,
   g_source_set_static_name (probe->deadline, "[culvert] gateway probe deadline");
   g_source_attach (probe->deadline, g_task_get_context (task));
 
-  cv_gateway_dial_async (&address, probe->cancellable, on_dialled, task);
+  cv_gateway_dial_async (address, probe->cancellable, on_dialled, task);
 }
 
 char *

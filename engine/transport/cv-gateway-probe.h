@@ -4,6 +4,8 @@
 
 #include <gio/gio.h>
 
+#include "transport/cv-gateway-dial.h"
+
 G_BEGIN_DECLS
 
 /* Dials @host:@port (a CvGatewayAddress without pin), completes a TLS 1.3 handshake with
@@ -17,6 +19,11 @@ void cv_gateway_probe_fingerprint_async (const char *host,
                                          GCancellable *cancellable,
                                          GAsyncReadyCallback callback,
                                          gpointer user_data);
+void cv_gateway_probe_fingerprint_at_async (const CvGatewayAddress *address,
+                                            guint timeout_ms,
+                                            GCancellable *cancellable,
+                                            GAsyncReadyCallback callback,
+                                            gpointer user_data);
 /* Returns: (transfer full): "sha256:" and 64 lower-case hex digits, or NULL */
 char *cv_gateway_probe_fingerprint_finish (GAsyncResult *result, GError **error);
 

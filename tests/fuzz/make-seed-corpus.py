@@ -9,6 +9,10 @@ Each file is what that target's LLVMFuzzerTestOneInput reads:
   ticket          the first bytes of a tunnel half (the preface);
   cpace           one byte choosing the role, one byte the message's length, a CPace
                   message (points from the draft's ristretto255 vectors), the peer's AD;
+  ws-frame        one byte choosing the receiver (bit 0: a server, so frames must be
+                  masked; bits 1-2: its message limit, 125/1000/65536/1 MiB; bits 3-7:
+                  where masking is split), then a stream of RFC 6455 frames laid out by
+                  hand from §5.2, independently of the C encoder;
   config-KIND     a config file of that kind: the examples in data/examples/ (and its
                   production/), the test
                   configs in tests/files/config/ whose names start with KIND, and a few
@@ -239,6 +243,91 @@ CPACE_SEEDS = {
 }
 
 
+# RFC 6455 §5.2 by hand.  The receiver byte: bit 0 server (frames masked), bits 1-2
+# the limit (0: 125, 1: 1000, 2: 65536, 3: 1 MiB), bits 3-7 the masking split.
+WS_SERVER, WS_CLIENT = 1, 0
+WS_LIMIT_1000, WS_LIMIT_64K, WS_LIMIT_1M = 1 << 1, 2 << 1, 3 << 1
+WS_KEY = bytes([0x37, 0xFA, 0x21, 0x3D])
+CONT, TEXT, BINARY, CLOSE, WS_PING, WS_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+
+
+def ws_receiver(role, limit=WS_LIMIT_1M, split=5):
+    return bytes([role | limit | (split << 3)])
+
+
+def ws_frame(opcode, payload=b"", fin=True, masked=True, rsv=0, length=None, raw_len=None):
+    """A frame; @length overrides the encoded length, @raw_len the length bytes."""
+    n = len(payload) if length is None else length
+    head = bytes([(0x80 if fin else 0) | rsv | opcode])
+    mask_bit = 0x80 if masked else 0
+    if raw_len is not None:
+        head += bytes([mask_bit | raw_len[0]]) + raw_len[1:]
+    elif n < 126:
+        head += bytes([mask_bit | n])
+    elif n < 65536:
+        head += bytes([mask_bit | 126]) + struct.pack(">H", n)
+    else:
+        head += bytes([mask_bit | 127]) + struct.pack(">Q", n)
+    if not masked:
+        return head + payload
+    return head + WS_KEY + bytes(b ^ WS_KEY[i % 4] for i, b in enumerate(payload))
+
+
+def ws_close(code=None, reason=b"", masked=True):
+    payload = b"" if code is None else struct.pack(">H", code) + reason
+    return ws_frame(CLOSE, payload, masked=masked)
+
+
+WS_FRAME_SEEDS = {
+    # What the bridges exchange: binary messages, pings, pongs, closes.
+    "server-binary-small": ws_receiver(WS_SERVER) + ws_frame(BINARY, b"\x16\x03\x01 hello"),
+    "server-binary-125-126-65535-65536":
+        ws_receiver(WS_SERVER) + ws_frame(BINARY, bytes(125)) + ws_frame(BINARY, bytes(126))
+        + ws_frame(BINARY, bytes(range(256)) * 255 + bytes(255))
+        + ws_frame(BINARY, bytes(65536)),
+    "client-binary-unmasked": ws_receiver(WS_CLIENT) + ws_frame(BINARY, b"abc", masked=False),
+    "server-fragments-with-ping":
+        ws_receiver(WS_SERVER, WS_LIMIT_1000) + ws_frame(BINARY, b"abc", fin=False)
+        + ws_frame(WS_PING, b"xyz123") + ws_frame(CONT, b"def", fin=False)
+        + ws_frame(WS_PONG, b"") + ws_frame(CONT, b"ghi"),
+    "server-close-normal": ws_receiver(WS_SERVER) + ws_close(1000),
+    "server-close-4000-reason": ws_receiver(WS_SERVER) + ws_close(4000, "done ✓".encode()),
+    "client-close-empty": ws_receiver(WS_CLIENT) + ws_close(masked=False),
+    "client-close-123-byte-reason": ws_receiver(WS_CLIENT) + ws_close(1001, b"r" * 123, masked=False),
+    "server-text": ws_receiver(WS_SERVER) + ws_frame(TEXT, b"hi"),
+    "server-incomplete-payload": ws_receiver(WS_SERVER) + ws_frame(BINARY, bytes(100))[:50],
+    "server-incomplete-header": ws_receiver(WS_SERVER) + ws_frame(BINARY, bytes(70000))[:7],
+    "server-limit-125-exactly": ws_receiver(WS_SERVER, 0) + ws_frame(BINARY, bytes(125)),
+
+    # Refused: each stops the stream at a different check.
+    "bad-server-unmasked": ws_receiver(WS_SERVER) + ws_frame(BINARY, b"x", masked=False),
+    "bad-client-masked": ws_receiver(WS_CLIENT) + ws_frame(BINARY, b"x"),
+    "bad-rsv1": ws_receiver(WS_SERVER) + ws_frame(BINARY, b"x", rsv=0x40),
+    "bad-rsv3": ws_receiver(WS_SERVER) + ws_frame(BINARY, b"x", rsv=0x10),
+    "bad-opcode-3": ws_receiver(WS_SERVER) + ws_frame(0x3, b"x"),
+    "bad-opcode-0xb": ws_receiver(WS_SERVER) + ws_frame(0xB, b"x"),
+    "bad-fragmented-ping": ws_receiver(WS_SERVER) + ws_frame(WS_PING, b"p", fin=False),
+    "bad-ping-126": ws_receiver(WS_SERVER) + ws_frame(WS_PING, bytes(126)),
+    "bad-length-2^63": ws_receiver(WS_SERVER) + ws_frame(BINARY, raw_len=b"\x7f\x80" + bytes(7)),
+    "bad-length-16-bit-non-minimal":
+        ws_receiver(WS_SERVER) + ws_frame(BINARY, b"hello", raw_len=b"\x7e\x00\x05"),
+    "bad-length-64-bit-non-minimal":
+        ws_receiver(WS_SERVER) + ws_frame(BINARY, b"hello", raw_len=b"\x7f" + bytes(7) + b"\x05"),
+    "bad-too-big-for-limit-1000": ws_receiver(WS_SERVER, WS_LIMIT_1000) + ws_frame(BINARY, bytes(1001)),
+    "bad-too-big-in-fragments":
+        ws_receiver(WS_SERVER, WS_LIMIT_1000) + ws_frame(BINARY, bytes(600), fin=False)
+        + ws_frame(CONT, bytes(600)),
+    "bad-continuation-first": ws_receiver(WS_SERVER) + ws_frame(CONT, b"x"),
+    "bad-message-inside-message":
+        ws_receiver(WS_SERVER) + ws_frame(BINARY, b"ab", fin=False) + ws_frame(BINARY, b"cd"),
+    "bad-close-1-byte": ws_receiver(WS_SERVER) + ws_frame(CLOSE, b"\x03"),
+    "bad-close-1005": ws_receiver(WS_SERVER) + ws_close(1005),
+    "bad-close-1015": ws_receiver(WS_CLIENT) + ws_close(1015, masked=False),
+    "bad-close-5000": ws_receiver(WS_SERVER) + ws_close(5000),
+    "bad-close-reason-utf8": ws_receiver(WS_SERVER) + ws_close(1000, b"bad \xc3("),
+}
+
+
 def config_seeds(kind):
     """The examples and the test suite's configs of @kind, and a few more."""
     here = os.path.dirname(os.path.abspath(__file__))
@@ -307,6 +396,7 @@ def main():
     write(os.path.join(corpus, "control"), CONTROL_SEEDS)
     write(os.path.join(corpus, "ticket"), TICKET_SEEDS)
     write(os.path.join(corpus, "cpace"), CPACE_SEEDS)
+    write(os.path.join(corpus, "ws-frame"), WS_FRAME_SEEDS)
     for kind in ("gateway", "share", "connect"):
         write(os.path.join(corpus, "config-" + kind), {**config_seeds(kind), **CONFIG_EXTRA[kind]})
 
