@@ -1905,6 +1905,48 @@ test_cli_web_flags (void)
     }
 }
 
+/* check-config warns of a proxy's password in a file others may read, without
+ * repeating it. */
+static void
+test_cli_proxy_secret (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *state = NULL;
+  g_autofree char *json = NULL;
+
+  if (!have_cli ())
+    return;
+  dir = g_dir_make_tmp ("culvert-config-XXXXXX", &error);
+  g_assert_no_error (error);
+  path = g_build_filename (dir, "share.json", NULL);
+  state = g_build_filename (dir, "state", NULL);
+  json = g_strdup_printf ("{\"gateway\": \"wss://relay.example.com/culvert\", \"proxy\": "
+                          "\"http://u:hunter2@proxy.example:3128\", \"session\": \"s\", "
+                          "\"password_stdin\": true, \"allow\": [\"localhost:22\"], "
+                          "\"state_dir\": \"%s\"}",
+                          state);
+  for (guint mode = 0600; mode <= 0644; mode += 044)
+    {
+      g_auto (CliResult) result = { 0 };
+
+      g_file_set_contents_full (path, json, -1, G_FILE_SET_CONTENTS_NONE, (int) mode, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (g_chmod (path, (int) mode), ==, 0);
+      run_cli (&result, "check-config", path, NULL);
+      g_test_message ("%04o: %s", mode, result.err);
+      g_assert_cmpint (result.status, ==, 0);
+      g_assert_null (strstr (result.err, "hunter2"));
+      g_assert_true ((strstr (result.err, ": warning: proxy: it holds the proxy's password, and "
+                                          "others may read this file (mode 0644)")
+                      != NULL)
+                     == (mode == 0644));
+    }
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -1953,6 +1995,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/cli/bad", test_cli_bad_configs);
   g_test_add_func ("/config/cli/usage", test_cli_usage);
   g_test_add_func ("/config/cli/web-flags", test_cli_web_flags);
+  g_test_add_func ("/config/cli/proxy-secret", test_cli_proxy_secret);
 
   return g_test_run ();
 }

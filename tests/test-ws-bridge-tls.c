@@ -149,6 +149,12 @@ readers_done (gpointer data)
 }
 
 static gboolean
+no_buffers (gpointer data)
+{
+  return cv_ws_bridge_count_buffer_bytes () == 0;
+}
+
+static gboolean
 reader_ended (gpointer data)
 {
   WsReader *reader = data;
@@ -202,6 +208,8 @@ test_bridges_over_tls (gconstpointer data)
   ws_reader_start (&server_reader, server_inner, 0);
   ws_reader_start (&client_reader, client_inner, 0);
   g_assert_true (ws_wait_for (readers_done, &readers, 120000));
+  /* Idle: neither bridge holds a buffer, over TLS too. */
+  g_assert_true (ws_wait_for (no_buffers, NULL, 2000));
   ws_writer_join (&client_writer);
   ws_writer_join (&server_writer);
 

@@ -18,6 +18,8 @@
 #else
 #define INNER_IN_FLIGHT_BOUND (2 * MIB)
 #endif
+/* A bridge's two buffers, at most. */
+#define BRIDGE_BUFFER_BOUND (2 * (256 * 1024 + 14))
 /* libsoup queues whatever it is given: the sender keeps at most this much in flight. */
 #define SOUP_WINDOW (4 * MIB)
 
@@ -107,6 +109,12 @@ transfer_done (gpointer data)
   return t->received.bytes == t->total && g_atomic_pointer_get (&t->inner_reader.read) == t->total;
 }
 
+static gboolean
+no_buffers (gpointer data)
+{
+  return cv_ws_bridge_count_buffer_bytes () == 0;
+}
+
 static void
 test_transfer (gconstpointer data)
 {
@@ -133,6 +141,8 @@ test_transfer (gconstpointer data)
   t.send_source = g_timeout_add (1, on_soup_send, &t);
 
   g_assert_true (ws_wait_for (transfer_done, &t, 120000));
+  /* Idle again, after a bulk transfer: the bridge holds no buffer. */
+  g_assert_true (ws_wait_for (no_buffers, NULL, 2000));
   ws_writer_join (&t.inner_writer);
   ws_reader_join (&t.inner_reader);
   g_assert_no_error (t.inner_reader.error);
@@ -185,8 +195,11 @@ test_peer_stops_reading (void)
   stalled_at = g_atomic_pointer_get (&t.inner_writer.written);
   g_usleep (500 * 1000);
   g_assert_cmpuint (g_atomic_pointer_get (&t.inner_writer.written), ==, stalled_at);
-  g_test_message ("the inner writer stalled after %" G_GSIZE_FORMAT " bytes", stalled_at);
+  g_test_message ("the inner writer stalled after %" G_GSIZE_FORMAT
+                  " bytes, the bridge holding %" G_GSIZE_FORMAT " bytes of buffers",
+                  stalled_at, cv_ws_bridge_count_buffer_bytes ());
   g_assert_cmpuint (stalled_at, <, INNER_IN_FLIGHT_BOUND);
+  g_assert_cmpuint (cv_ws_bridge_count_buffer_bytes (), <=, BRIDGE_BUFFER_BOUND);
 
   g_assert_true (ws_wait_for (received_all, &t, 60000));
   ws_writer_join (&t.inner_writer);
@@ -350,6 +363,79 @@ test_close_by_soup (void)
   ws_worker_free (worker);
   g_free (reader.digest);
   g_string_free (c.text, TRUE);
+}
+
+/* An outer stream that cannot be polled (a GBufferedInputStream, as an HTTP layer may
+ * hand over) is read with async reads instead; two bridges, 8 MiB each way. */
+typedef struct {
+  WsReader *a;
+  WsReader *b;
+  guint64 total;
+} TwoReaders;
+
+static gboolean
+both_read (gpointer data)
+{
+  TwoReaders *readers = data;
+
+  return g_atomic_pointer_get (&readers->a->read) == readers->total
+         && g_atomic_pointer_get (&readers->b->read) == readers->total;
+}
+
+static void
+test_unpollable_stream (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocketConnection) client_tcp = NULL;
+  g_autoptr (GSocketConnection) server_tcp = NULL;
+  g_autoptr (GInputStream) buffered = NULL;
+  g_autoptr (GIOStream) server_stream = NULL;
+  g_autoptr (GSocketConnection) client_inner = NULL;
+  g_autoptr (GSocketConnection) server_inner = NULL;
+  WsWorker *worker = ws_worker_new ("bridges");
+  CvWsBridgeOptions options;
+  WsWriter client_writer, server_writer;
+  WsReader client_reader, server_reader;
+  TwoReaders readers = { &client_reader, &server_reader, 8 * MIB };
+
+  ws_tcp_pair (&client_tcp, &server_tcp, 0, 0);
+  buffered = g_buffered_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (server_tcp)));
+  g_assert_false (G_IS_POLLABLE_INPUT_STREAM (buffered));
+  server_stream = g_simple_io_stream_new (buffered,
+                                          g_io_stream_get_output_stream (G_IO_STREAM (server_tcp)));
+
+  cv_ws_bridge_options_init (&options);
+  options.is_client = TRUE;
+  client_inner = cv_ws_bridge_start (G_IO_STREAM (client_tcp), NULL, &options, worker->context,
+                                     &error);
+  g_assert_no_error (error);
+  options.is_client = FALSE;
+  server_inner = cv_ws_bridge_start (server_stream, NULL, &options, worker->context, &error);
+  g_assert_no_error (error);
+
+  ws_writer_start (&client_writer, client_inner, 7, readers.total, FALSE);
+  ws_writer_start (&server_writer, server_inner, 8, readers.total, FALSE);
+  ws_reader_start (&server_reader, server_inner, 0);
+  ws_reader_start (&client_reader, client_inner, 0);
+  g_assert_true (ws_wait_for (both_read, &readers, 60000));
+  ws_writer_join (&client_writer);
+  ws_writer_join (&server_writer);
+  g_assert_true (
+    g_socket_shutdown (g_socket_connection_get_socket (server_inner), FALSE, TRUE, &error));
+  ws_reader_join (&server_reader);
+  ws_reader_join (&client_reader);
+  g_assert_true (server_reader.eof && client_reader.eof);
+  g_assert_cmpstr (server_reader.digest, ==, client_writer.digest);
+  g_assert_cmpstr (client_reader.digest, ==, server_writer.digest);
+
+  g_clear_object (&client_inner);
+  g_clear_object (&server_inner);
+  ws_worker_free (worker);
+  g_assert_true (g_io_stream_is_closed (server_stream));
+  g_free (client_writer.digest);
+  g_free (server_writer.digest);
+  g_free (client_reader.digest);
+  g_free (server_reader.digest);
 }
 
 /* The raw peer: a TCP connection whose other end the test writes by hand.  (The bridge
@@ -783,6 +869,32 @@ test_raw_ping_in_fragments (gconstpointer data)
   raw_finish (&r);
 }
 
+/* A flood of pings (answered, the latest at least) holds up neither the data behind it
+ * nor, since a direction yields to the main loop every few reads, the thread. */
+static void
+test_raw_ping_flood (void)
+{
+  g_autoptr (GByteArray) out = g_byte_array_new ();
+  g_autoptr (GBytes) pong = NULL;
+  CvWsBridgeOptions options;
+  char got[6] = { 0 };
+  guint8 first;
+  Raw r;
+
+  cv_ws_bridge_options_init (&options);
+  raw_start (&r, &options, NULL);
+  for (guint i = 0; i < 20000; i++)
+    put_peer_frame (&r, out, 0x89, "ping", 4);
+  put_peer_frame (&r, out, 0x82, "after", 5);
+  raw_send (&r, out);
+  read_exactly (r.inner, got, 5);
+  g_assert_cmpstr (got, ==, "after");
+  pong = raw_read_frame (&r, &first);
+  g_assert_cmphex (first, ==, 0x8a);
+  g_assert_cmpmem (g_bytes_get_data (pong, NULL), g_bytes_get_size (pong), "ping", 4);
+  raw_finish (&r);
+}
+
 /* Bytes the HTTP layer read past the upgrade come first, a frame split between them
  * and the socket included. */
 static void
@@ -912,6 +1024,8 @@ main (int argc, char *argv[])
                         test_raw_ping_in_fragments);
   g_test_add_data_func ("/ws-bridge/raw/ping-in-fragments/bridge-client", GINT_TO_POINTER (TRUE),
                         test_raw_ping_in_fragments);
+  g_test_add_func ("/ws-bridge/unpollable-stream", test_unpollable_stream);
+  g_test_add_func ("/ws-bridge/raw/ping-flood", test_raw_ping_flood);
   g_test_add_func ("/ws-bridge/raw/leftover", test_leftover);
   g_test_add_func ("/ws-bridge/raw/pong-timeout", test_pong_timeout);
   g_test_add_func ("/ws-bridge/raw/close-unanswered", test_close_unanswered);

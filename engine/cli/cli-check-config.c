@@ -11,8 +11,10 @@
 #include "roles/cv-agent-link.h"
 #include "roles/cv-gateway.h"
 #include "transport/cv-identity.h"
+#include "wire/cv-web-url.h"
 
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -129,6 +131,24 @@ check_password (const CvAgentConfig *agent, const char *file, GError **error)
   return TRUE;
 }
 
+/* A proxy's password in a file that others may read: a warning, since the agent still
+ * works, but the file then deserves a password file's mode. */
+static void
+check_proxy_secret (const CvAgentConfig *agent, const char *file)
+{
+  gboolean has_credentials = FALSE;
+  GStatBuf info;
+
+  if (agent->proxy == NULL
+      || !cv_web_url_parse_proxy (agent->proxy, NULL, NULL, &has_credentials, NULL)
+      || !has_credentials || g_stat (file, &info) != 0 || (info.st_mode & 0077) == 0)
+    return;
+  warn (file,
+        "proxy: it holds the proxy's password, and others may read this file (mode %04o); "
+        "give it mode 0600, as a password file",
+        (guint) (info.st_mode & 07777));
+}
+
 static gboolean
 check_agent (const CvAgentConfig *agent, const char *file, GError **error)
 {
@@ -141,6 +161,7 @@ check_agent (const CvAgentConfig *agent, const char *file, GError **error)
                 "CAs trust it for its host name; to pin the gateway's key instead, add "
                 "\"gateway_fingerprint\": \"sha256:…\" with what “culvert-cli fingerprint” prints "
                 "on the gateway (its log says it too, as “gateway key fingerprint: …”)");
+  check_proxy_secret (agent, file);
   return TRUE;
 }
 

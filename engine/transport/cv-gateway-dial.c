@@ -18,6 +18,7 @@
 #include "transport/cv-gateway-dial.h"
 
 #include <gio/gnetworking.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,9 @@ cv_gateway_address_clear (CvGatewayAddress *address)
   g_clear_pointer (&address->web_path, g_free);
   g_clear_pointer (&address->web_fingerprint, g_free);
   g_clear_object (&address->web_database);
+  /* It may hold the proxy's password. */
+  if (address->proxy != NULL)
+    sodium_memzero (address->proxy, strlen (address->proxy));
   g_clear_pointer (&address->proxy, g_free);
 }
 

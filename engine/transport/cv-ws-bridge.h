@@ -50,5 +50,8 @@ GSocketConnection *cv_ws_bridge_start (GIOStream *upgraded,
 /* How many bridges are running (started and not yet freed), in every thread: for the
  * tests, which check that every bridge ends, and for diagnostics. */
 guint cv_ws_bridge_count_running (void);
+/* Bytes of the buffers all running bridges hold: at most 2 × 256 KiB a bridge while
+ * bytes flow, none while it waits for them. */
+gsize cv_ws_bridge_count_buffer_bytes (void);
 
 G_END_DECLS
