@@ -1,6 +1,7 @@
 // A third-party WebSocket peer for tests/e2e/test_websocket.py: Node's ws, and hand-made
 // frames on a raw socket.  One JSON request on stdin (a frame to send may be larger than
-// a command line may be), one JSON object on stdout; the Python test judges it.  Every wait here is bounded.
+// a command line may be), one JSON object on stdout; the Python test judges it.  Every
+// wait here is bounded.
 //
 //   {"mode": "session", ...}  ws's client: the upgrade, ping/pong both ways, then a real
 //                             TLS 1.3 handshake (node:tls) over the WebSocket's binary
