@@ -6,6 +6,9 @@ loopback, one target server and four chains in front of it:
 
   direct    client → target
   culvert   client → connect agent → gateway → share agent → target
+  culvert-wss    the same, both agents on WebSocket (wss://) to the gateway's TLS port
+  culvert-nginx  the same, both agents on wss:// to nginx, which proxies to the
+                 gateway's plain WebSocket port (websocket_listen)
   ssh       client → ssh -L → sshd → (port forwarded by ssh -R) → ssh -R → target
   stunnel   client → stunnel client → stunnel server (TLS 1.3) → target
 
@@ -49,6 +52,8 @@ DEFAULT_CLI = os.path.join(TOP, "_build-release", "engine", "cli", "culvert-cli"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 CHAINS = ["direct", "culvert", "ssh", "stunnel"]
+# The WebSocket transport, measured next to the raw path when asked for (issue 13).
+WEB_CHAINS = ["culvert-wss", "culvert-nginx"]
 WORKLOADS = ["bulk", "rtt", "cps", "hold"]
 START_TIMEOUT = 20.0
 
@@ -364,7 +369,8 @@ class Direct(Chain):
 class Culvert(Chain):
     name = "culvert"
 
-    def __init__(self, target, workdir, cli, wrap):
+    def __init__(self, target, workdir, cli, wrap, name="culvert"):
+        self.name = name  # culvert (raw TLS), culvert-wss or culvert-nginx
         super().__init__(target, workdir)
         self.cli = cli
         self.wrap = wrap  # role → list of argv words put before culvert-cli
@@ -392,9 +398,10 @@ class Culvert(Chain):
 
     def start(self):
         share_pw, connect_pw = "bench-share-" + os.urandom(6).hex(), "bench-connect-" + os.urandom(6).hex()
-        gw_port = free_port()
+        gw_port, web_port = free_port(), free_port()
         self.write("gateway.json", {
             "listen": ["127.0.0.1:%d" % gw_port],
+            "websocket_listen": ["127.0.0.1:%d" % web_port] if self.name == "culvert-nginx" else [],
             "state_dir": os.path.join(self.dir, "gateway-state"),
             "sessions": [{"id": "bench", "share_password_hash": self.hash_password(share_pw),
                           "connect_password_hash": self.hash_password(connect_pw)}],
@@ -409,6 +416,12 @@ class Culvert(Chain):
         t = self.target
         common = {"gateway": "127.0.0.1:%d" % gw_port, "gateway_fingerprint": fingerprint,
                   "session": "bench"}
+        if self.name == "culvert-wss":
+            common.update(gateway="wss://127.0.0.1:%d/culvert" % gw_port, web_fingerprint=fingerprint)
+        elif self.name == "culvert-nginx":
+            # nginx serves the gateway's own key, so the one pin names both TLS ends.
+            port = self.start_nginx(web_port)
+            common.update(gateway="wss://127.0.0.1:%d/culvert" % port, web_fingerprint=fingerprint)
         self.write("share.password", share_pw + "\n", 0o600)
         self.write("connect.password", connect_pw + "\n", 0o600)
         self.write("share.json", dict(common, password_file="share.password",
@@ -429,6 +442,31 @@ class Culvert(Chain):
         wait_echo(self.echo_port, "culvert")
         self.roles = {"gateway": gw, "share": share, "connect": connect}
 
+    def start_nginx(self, upstream_port):
+        """nginx in front of the gateway's plain WebSocket port, with the gateway's key."""
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        port = free_port()
+        identity = os.path.join(self.dir, "gateway-state", "gateway.pem")
+        deadline = time.monotonic() + START_TIMEOUT
+        while not os.path.exists(identity) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for sub in ("logs", "tmp"):
+            os.makedirs(os.path.join(self.dir, "nginx", sub), exist_ok=True)
+        conf = self.write("nginx/nginx.conf", NGINX_CONF % {
+            "dir": os.path.join(self.dir, "nginx"), "port": port, "upstream": upstream_port,
+            "cert": identity})
+        self.spawn([nginx, "-p", os.path.join(self.dir, "nginx"), "-c", conf,
+                    "-e", os.path.join(self.dir, "nginx", "logs", "error.log")], "nginx.log")
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return port
+            except OSError:
+                if time.monotonic() > deadline or self.procs[-1].poll() is not None:
+                    raise BenchError("nginx did not start; see %s/nginx" % self.dir)
+                time.sleep(0.05)
+
     def role_pids(self):
         return {r: tree([p.pid]) for r, p in self.roles.items()}
 
@@ -439,6 +477,41 @@ class Culvert(Chain):
     def versions(self):
         out = subprocess.run([self.cli, "version"], capture_output=True, text=True)
         return out.stdout.strip().splitlines()[0] if out.stdout else "?"
+
+
+# What data/examples/nginx-culvert.conf says, in a private prefix: one worker per core, as
+# an operator's nginx runs, and no buffering, so the relay's own cost is what shows.
+NGINX_CONF = """daemon off;
+worker_processes auto;
+pid %(dir)s/nginx.pid;
+error_log %(dir)s/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path %(dir)s/tmp/body;
+  proxy_temp_path %(dir)s/tmp/proxy;
+  fastcgi_temp_path %(dir)s/tmp/fastcgi;
+  uwsgi_temp_path %(dir)s/tmp/uwsgi;
+  scgi_temp_path %(dir)s/tmp/scgi;
+  server {
+    listen 127.0.0.1:%(port)d ssl;
+    ssl_certificate %(cert)s;
+    ssl_certificate_key %(cert)s;
+    ssl_protocols TLSv1.3;
+    location /culvert {
+      proxy_pass http://127.0.0.1:%(upstream)d;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_read_timeout 75s;
+      proxy_send_timeout 75s;
+      proxy_buffering off;
+      proxy_request_buffering off;
+    }
+  }
+}
+"""
 
 
 class Ssh(Chain):
@@ -910,6 +983,17 @@ def goals(results, args):
         ok = h["kib_per_conn"] <= 16
         out.append(("%d connections: RSS of gateway + agents per connection" % h["conns"],
                     "≤ 16 KiB", "%.1f KiB" % h["kib_per_conn"], "met" if ok else "NOT met"))
+    for web in WEB_CHAINS:
+        w = results.get(web)
+        if not w:
+            continue
+        for st in (1, args.streams):
+            for d in args.directions:
+                k = "bulk%d_%s" % (st, d)
+                ratio("bulk, %d stream%s (%s): %s / culvert" % (st, "s" if st > 1 else "", d, web),
+                      w.get(k), c.get(k), 0.8)
+        ratio("round trip p50: %s / culvert" % web, w.get("rtt_p50_us"), c.get("rtt_p50_us"), 1.2,
+              higher=False)
     if c.get("gateway_cpu_s_per_gb") is not None:
         v = c["gateway_cpu_s_per_gb"]
         out.append(("gateway CPU per GB relayed", "≤ 0.2 s", "%.3f s" % v, "met" if v <= 0.2 else "NOT met"))
@@ -1003,6 +1087,8 @@ def missing_tools(chains):
         for t in ("ssh", "ssh-keygen"):
             if not shutil.which(t):
                 need[t] = "openssh-client"
+    if "culvert-nginx" in chains and not (shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")):
+        need["nginx"] = "nginx-light"
     if "stunnel" in chains:
         if not Stunnel.binary():
             need["stunnel"] = "stunnel4"
@@ -1025,8 +1111,8 @@ def raise_nofile(want=65536):
 def make_chain(name, target, workdir, args):
     if name == "direct":
         return Direct(target, workdir)
-    if name == "culvert":
-        return Culvert(target, workdir, args.culvert_cli, args.wrap)
+    if name == "culvert" or name in WEB_CHAINS:
+        return Culvert(target, workdir, args.culvert_cli, args.wrap, name)
     if name == "ssh":
         return Ssh(target, workdir)
     return Stunnel(target, workdir)
@@ -1072,7 +1158,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--serve-target", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--culvert-cli", default=os.environ.get("CULVERT_CLI", DEFAULT_CLI))
-    p.add_argument("--chains", default=",".join(CHAINS), help="comma-separated: " + ",".join(CHAINS))
+    p.add_argument("--chains", default=",".join(CHAINS), help="comma-separated: " + ",".join(CHAINS + WEB_CHAINS))
     p.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated: " + ",".join(WORKLOADS))
     p.add_argument("--bulk-bytes", type=float, default=1024, help="MiB per bulk case (default 1024)")
     p.add_argument("--bulk-timeout", type=float, default=300)
@@ -1108,7 +1194,7 @@ def main():
         role, _, cmd = w.partition("=")
         wrap[role] = cmd.split()
     args.wrap = wrap
-    bad = [c for c in args.chains if c not in CHAINS] + [w for w in args.workloads if w not in WORKLOADS]
+    bad = [c for c in args.chains if c not in CHAINS + WEB_CHAINS] + [w for w in args.workloads if w not in WORKLOADS]
     if bad:
         p.error("unknown: " + ", ".join(bad))
     if "culvert" in args.chains and not os.access(args.culvert_cli, os.X_OK):
