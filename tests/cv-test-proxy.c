@@ -5,6 +5,9 @@
 #include "cv-test-proxy.h"
 
 #include <signal.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "cv-test-util.h"
 
@@ -40,6 +43,14 @@ port_accepts (guint16 port)
   return connection != NULL;
 }
 
+static void
+die_with_parent (gpointer user_data)
+{
+#ifdef __linux__
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+#endif
+}
+
 /* tinyproxy on a free loopback port, in the foreground, wanting CV_TEST_PROXY_USER's
  * credentials and letting CONNECT reach @connect_port only (0: any port).  NULL, and
  * the test skipped, where tinyproxy is not installed. */
@@ -73,10 +84,16 @@ cv_test_proxy_start (guint16 connect_port)
   config_path = g_build_filename (proxy->dir, "tinyproxy.conf", NULL);
   g_file_set_contents (config_path, config, -1, &error);
   g_assert_no_error (error);
-  proxy->process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE
-                                       | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
-                                     &error, program, "-d", "-c", config_path, NULL);
-  g_assert_no_error (error);
+  {
+    g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
+      G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+
+    /* A test that aborts (an assertion, meson's timeout) must not leave it running. */
+    g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+    proxy->process = g_subprocess_launcher_spawn (launcher, &error, program, "-d", "-c",
+                                                  config_path, NULL);
+    g_assert_no_error (error);
+  }
   deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
   while (!port_accepts (proxy->port))
     {
