@@ -304,8 +304,8 @@ test_good_chain (Fixture *fixture, gconstpointer data)
   g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (fixture->client)),
                              "GET / HTTP/1.1", 14, &done, NULL, &error);
   g_assert_no_error (error);
-  g_input_stream_read_all (g_io_stream_get_input_stream (G_IO_STREAM (fixture->server)), buffer,
-                           14, &done, NULL, &error);
+  g_input_stream_read_all (g_io_stream_get_input_stream (G_IO_STREAM (fixture->server)), buffer, 14,
+                           &done, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (buffer, ==, "GET / HTTP/1.1");
 }
