@@ -42,6 +42,7 @@ typedef struct {
   guint16 port;
   CvIdentity *identity;
   GPtrArray *streams; /* the server ends, kept open */
+  guint pending;      /* handshakes under way: a probe's may end after its case */
   guint8 buffer[64];
 } TlsServer;
 
@@ -69,6 +70,7 @@ on_server_handshake (GObject *source, GAsyncResult *result, gpointer user_data)
   TlsServer *server = user_data;
   GIOStream *tls = cv_test_tls_server_handshake_finish (result, NULL);
 
+  server->pending--;
   if (tls == NULL)
     return;
   g_object_set_data (G_OBJECT (tls), "server", server);
@@ -85,6 +87,7 @@ on_incoming (GSocketService *service,
 {
   TlsServer *server = user_data;
 
+  server->pending++;
   cv_test_tls_server_handshake_async (G_IO_STREAM (connection), server->identity, FALSE, NULL,
                                       CV_TLS_ALPN, 0, NULL, on_server_handshake, server);
   return TRUE;
@@ -107,9 +110,17 @@ tls_server_new (CvIdentity *identity)
   return server;
 }
 
+static gboolean
+no_handshake_pending (gpointer data)
+{
+  return ((TlsServer *) data)->pending == 0;
+}
+
 static void
 tls_server_free (TlsServer *server)
 {
+  /* Its handshakes' callbacks use it; each has a deadline. */
+  g_assert_true (cv_test_wait_until (no_handshake_pending, server, GUARD_MS));
   g_socket_service_stop (server->service);
   g_socket_listener_close (G_SOCKET_LISTENER (server->service));
   g_object_unref (server->service);

@@ -1005,6 +1005,55 @@ test_peer_eof (void)
   raw_finish (&r);
 }
 
+/* A busy inner end makes big messages: the buffer grows after a read that filled it,
+ * also while the inner socket never runs dry (it once stayed at the small size then,
+ * after a link's first few bytes: a TLS write, a mask and a main-loop turn per 4 KiB). */
+static void
+test_busy_stream_big_frames (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) hello = NULL;
+  CvWsBridgeOptions options;
+  gsize total = 128 * 1024, received = 0, largest = 0;
+  g_autofree guint8 *data = g_malloc (total);
+  guint frames = 0;
+  guint8 first;
+  Raw r;
+
+  cv_ws_bridge_options_init (&options);
+  options.is_client = TRUE;
+  raw_start (&r, &options, NULL);
+  /* A few bytes first, as a link starts: the bridge's next buffer is the small one. */
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (r.inner)), "hello", 5,
+                             NULL, NULL, &error);
+  g_assert_no_error (error);
+  hello = raw_read_frame (&r, &first);
+  g_assert_cmpuint (g_bytes_get_size (hello), ==, 5);
+
+  /* Then 128 KiB at once, which the socket pair holds: read in a few big messages. */
+  for (gsize i = 0; i < total; i++)
+    data[i] = (guint8) (i * 7 + i / 251);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (r.inner)), data, total,
+                             NULL, NULL, &error);
+  g_assert_no_error (error);
+  while (received < total)
+    {
+      g_autoptr (GBytes) payload = raw_read_frame (&r, &first);
+      gsize len;
+      const guint8 *got = g_bytes_get_data (payload, &len);
+
+      g_assert_cmphex (first, ==, 0x82);
+      g_assert_cmpuint (received + len, <=, total);
+      g_assert_cmpmem (got, len, data + received, len);
+      received += len;
+      largest = MAX (largest, len);
+      frames++;
+    }
+  g_test_message ("%u messages, the largest %" G_GSIZE_FORMAT " bytes", frames, largest);
+  g_assert_cmpuint (frames, <=, 8);
+  raw_finish (&r);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -1030,6 +1079,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/ws-bridge/raw/pong-timeout", test_pong_timeout);
   g_test_add_func ("/ws-bridge/raw/close-unanswered", test_close_unanswered);
   g_test_add_func ("/ws-bridge/raw/peer-eof", test_peer_eof);
+  g_test_add_func ("/ws-bridge/raw/busy-stream-big-frames", test_busy_stream_big_frames);
   for (guint i = 0; i < G_N_ELEMENTS (bad_frames); i++)
     {
       g_autofree char *path = g_strdup_printf ("/ws-bridge/raw/bad-frame/%s", bad_frames[i].name);

@@ -48,6 +48,66 @@ cv_peer_check_pin_hint (const char *pin_key, const char *fingerprint)
 }
 
 /**
+ * cv_peer_check_describe_problems:
+ * @errors: what validating @certificate found
+ * @server_name: (nullable): the name it was checked against
+ *
+ * Returns: (transfer full): @errors in words, e.g. "self-signed" or "not issued for
+ *   \"127.0.0.1\", expired"
+ */
+char *
+cv_peer_check_describe_problems (GTlsCertificate *certificate,
+                                 GTlsCertificateFlags errors,
+                                 const char *server_name)
+{
+  g_autoptr (GPtrArray) words = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *subject = g_tls_certificate_get_subject_name (certificate);
+  g_autofree char *issuer = g_tls_certificate_get_issuer_name (certificate);
+  gboolean self_signed = subject != NULL && g_strcmp0 (subject, issuer) == 0;
+
+  if (errors & G_TLS_CERTIFICATE_UNKNOWN_CA)
+    g_ptr_array_add (words,
+                     g_strdup (self_signed ? "self-signed" : "issued by an unknown authority"));
+  /* Only a pin can make a self-signed certificate trusted, and a pin needs no name:
+   * the name would be noise next to the fingerprint. */
+  if ((errors & G_TLS_CERTIFICATE_BAD_IDENTITY)
+      && !(self_signed && (errors & G_TLS_CERTIFICATE_UNKNOWN_CA)))
+    {
+      if (server_name != NULL)
+        g_ptr_array_add (words, g_strdup_printf ("not issued for \"%s\"", server_name));
+      else
+        g_ptr_array_add (words, g_strdup ("no server name to check it against"));
+    }
+  if (errors & G_TLS_CERTIFICATE_NOT_ACTIVATED)
+    g_ptr_array_add (words, g_strdup ("not valid yet"));
+  if (errors & G_TLS_CERTIFICATE_EXPIRED)
+    g_ptr_array_add (words, g_strdup ("expired"));
+  if (errors & G_TLS_CERTIFICATE_REVOKED)
+    g_ptr_array_add (words, g_strdup ("revoked"));
+  if (errors & G_TLS_CERTIFICATE_INSECURE)
+    g_ptr_array_add (words, g_strdup ("signed with an insecure algorithm"));
+  if (words->len == 0 || (errors & G_TLS_CERTIFICATE_GENERIC_ERROR))
+    g_ptr_array_add (words, g_strdup ("invalid"));
+  g_ptr_array_add (words, NULL);
+  return g_strjoinv (", ", (char **) words->pdata);
+}
+
+/* A peer whose certificate failed validation: why, its fingerprint, and how to pin it. */
+GError *
+cv_peer_check_untrusted_error_new (const char *peer_name,
+                                   const char *pin_key,
+                                   const char *fingerprint,
+                                   const char *problems)
+{
+  g_autofree char *hint = cv_peer_check_pin_hint (pin_key, fingerprint);
+
+  return g_error_new (CV_TLS_ERROR, CV_TLS_ERROR_UNTRUSTED,
+                      "%s's certificate is not trusted (%s); its fingerprint is %s; if that is "
+                      "right, %s",
+                      peer_name, problems, fingerprint, hint);
+}
+
+/**
  * cv_peer_check_key:
  * @peer_name: the peer in messages, e.g. "the gateway"
  * @pin_key: (nullable): the setting that pins it, for the hint

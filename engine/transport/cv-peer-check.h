@@ -21,6 +21,13 @@ gboolean cv_peer_check_authorized (const char *peer_name,
                                    const char *fingerprint,
                                    GError **error);
 char *cv_peer_check_pin_hint (const char *pin_key, const char *fingerprint);
+char *cv_peer_check_describe_problems (GTlsCertificate *certificate,
+                                       GTlsCertificateFlags errors,
+                                       const char *server_name);
+GError *cv_peer_check_untrusted_error_new (const char *peer_name,
+                                           const char *pin_key,
+                                           const char *fingerprint,
+                                           const char *problems);
 
 GSource *cv_handshake_deadline_new (guint timeout_ms,
                                     GSourceFunc callback,

@@ -1,8 +1,14 @@
-/* cv-tls-stream-handshake.c: the tunnels' TLS 1.3 handshake, with both keys pinned.
+/* cv-tls-stream-handshake.c: CvTlsStream's TLS 1.3 handshake: the tunnels' (both keys
+ * pinned), and the agents' outer TLS to a web server (the server's key pinned, or its
+ * chain checked by CA and name).
  *
  * Half of CvTlsStream (cv-tls-stream.c has the stream): the peer's key is checked
  * when its certificate arrives, so a wrong key ends the handshake with an alert
  * before any application byte, and checked again on the finished session.
+ *
+ * By CA, the chain GnuTLS received is handed to GIO's GTlsDatabase (the system's
+ * store, or the check's), as GTlsConnection does: the same store, the same
+ * flags, the same words (cv-peer-check.c) as a control link's.
  */
 #include "transport/cv-tls-stream-private.h"
 
@@ -46,6 +52,83 @@ chose_own_alpn (CvTlsStream *self)
          && memcmp (selected.data, self->alpn, selected.size) == 0;
 }
 
+/* The peer's chain as GIO certificates, each the issuer of the one before, in the
+ * order the peer sent them (as glib-networking gives a chain to its database). */
+static GTlsCertificate *
+chain_of_peer (const gnutls_datum_t *certs, unsigned int n_certs, GError **error)
+{
+  GType type = g_tls_backend_get_certificate_type (g_tls_backend_get_default ());
+  GTlsCertificate *issuer = NULL;
+
+  for (unsigned int i = n_certs; i > 0; i--)
+    {
+      gnutls_datum_t pem = { 0 };
+      GTlsCertificate *certificate;
+
+      if (gnutls_pem_base64_encode2 ("CERTIFICATE", &certs[i - 1], &pem) < 0)
+        {
+          g_set_error_literal (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE,
+                               "could not encode it");
+          g_clear_object (&issuer);
+          return NULL;
+        }
+      certificate = g_initable_new (type, NULL, error, "certificate-pem", (const char *) pem.data,
+                                    "issuer", issuer, NULL);
+      gnutls_free (pem.data);
+      g_clear_object (&issuer);
+      if (certificate == NULL)
+        return NULL;
+      issuer = certificate;
+    }
+  return issuer;
+}
+
+/* A client's check by CA: the server's chain must validate against the database for
+ * the server name. */
+static gboolean
+peer_is_trusted_by_ca (CvTlsStream *self,
+                       const gnutls_datum_t *certs,
+                       unsigned int n_certs,
+                       const char *fingerprint,
+                       GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GTlsCertificate) chain = chain_of_peer (certs, n_certs, &local);
+  g_autoptr (GSocketConnectable) identity = NULL;
+  g_autofree char *problems = NULL;
+  GTlsCertificateFlags errors;
+
+  if (chain == NULL)
+    {
+      g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_UNTRUSTED,
+                   "%s's certificate could not be read: %s", self->peer_name, local->message);
+      return FALSE;
+    }
+  if (self->server_name != NULL)
+    identity = g_network_address_new (self->server_name, 0);
+  errors = g_tls_database_verify_chain (self->database, chain,
+                                        G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER, identity, NULL,
+                                        G_TLS_DATABASE_VERIFY_NONE, NULL, &local);
+  if (local != NULL)
+    {
+      g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_UNTRUSTED,
+                   "%s's certificate could not be checked: %s", self->peer_name, local->message);
+      return FALSE;
+    }
+  /* As GTlsConnection: with no name to check, the identity is not vouched for. */
+  if (identity == NULL)
+    errors |= G_TLS_CERTIFICATE_BAD_IDENTITY;
+  if (errors == 0)
+    {
+      self->peer_verified = TRUE;
+      return TRUE;
+    }
+  problems = cv_peer_check_describe_problems (chain, errors, self->server_name);
+  g_propagate_error (error, cv_peer_check_untrusted_error_new (self->peer_name, self->pin_key,
+                                                               fingerprint, problems));
+  return FALSE;
+}
+
 /* Runs when the peer's certificate arrives, so a wrong key ends the handshake with
  * an alert before any application byte. */
 static gboolean
@@ -74,6 +157,8 @@ peer_matches_pin (CvTlsStream *self, GError **error)
     }
   g_free (self->peer_fingerprint);
   self->peer_fingerprint = g_strdup (fingerprint);
+  if (self->mode == CV_TLS_PEER_CHECK_SYSTEM_CA && !self->is_server)
+    return self->peer_verified || peer_is_trusted_by_ca (self, certs, n_certs, fingerprint, error);
   /* No pin: any key will do (the gateway only records an agent's key; its password
    * authenticates it).  A pin makes CAs and names moot, not the validity period. */
   if (self->pinned != NULL)
@@ -307,10 +392,12 @@ handshake_step (GTask *task)
 
 /**
  * cv_tls_stream_handshake_async:
- * @check: (nullable): how to trust the peer; only %CV_TLS_PEER_CHECK_PINNED is
- *   supported.  %NULL, on a server: any client certificate, which must be there
- *   (cv_tls_stream_get_peer_fingerprint() then says whose it is), unless an HTTPS
- *   client chose another protocol (cv_tls_stream_set_also_http())
+ * @check: (nullable): how to trust the peer: %CV_TLS_PEER_CHECK_PINNED, or on a
+ *   client %CV_TLS_PEER_CHECK_SYSTEM_CA (the chain against the check's database or the
+ *   system's, for the name cv_tls_stream_set_server_name() gave).  %NULL, on a server:
+ *   any client certificate, which must be there (cv_tls_stream_get_peer_fingerprint()
+ *   then says whose it is), unless an HTTPS client chose another protocol
+ *   (cv_tls_stream_set_also_http())
  * @alpn: (nullable): the application protocol both ends must agree on
  * @timeout_ms: the deadline, 0 for %CV_TLS_DEFAULT_HANDSHAKE_TIMEOUT_MS
  */
@@ -328,7 +415,8 @@ cv_tls_stream_handshake_async (CvTlsStream *self,
   GError *error = NULL;
 
   g_return_if_fail (CV_IS_TLS_STREAM (self));
-  g_return_if_fail (check == NULL || check->mode == CV_TLS_PEER_CHECK_PINNED);
+  /* A server checks clients by pin only: CAs and names are for servers. */
+  g_return_if_fail (check == NULL || check->mode == CV_TLS_PEER_CHECK_PINNED || !self->is_server);
   g_return_if_fail (check != NULL || self->is_server);
 
   task = g_task_new (self, cancellable, callback, user_data);
@@ -349,10 +437,29 @@ cv_tls_stream_handshake_async (CvTlsStream *self,
   g_free (self->alpn);
   self->alpn = g_strdup (alpn);
   g_free (self->pinned);
-  self->pinned = check != NULL ? cv_peer_check_get_pin (check, self->peer_name, &error) : NULL;
-  if (self->pinned == NULL && check != NULL)
+  self->pinned = NULL;
+  self->mode = check != NULL ? check->mode : CV_TLS_PEER_CHECK_PINNED;
+  self->peer_verified = FALSE;
+  g_clear_object (&self->database);
+  if (self->mode == CV_TLS_PEER_CHECK_SYSTEM_CA)
+    self->database = check->database != NULL
+                       ? g_object_ref (check->database)
+                       : g_tls_backend_get_default_database (g_tls_backend_get_default ());
+  else if (check != NULL)
     {
-      handshake_return (task, error);
+      self->pinned = cv_peer_check_get_pin (check, self->peer_name, &error);
+      if (self->pinned == NULL)
+        {
+          handshake_return (task, error);
+          return;
+        }
+    }
+  if (self->mode == CV_TLS_PEER_CHECK_SYSTEM_CA && self->database == NULL)
+    {
+      handshake_return (task, g_error_new (CV_TLS_ERROR, CV_TLS_ERROR_UNTRUSTED,
+                                           "there is no CA store to check %s's certificate "
+                                           "against: pin its key instead",
+                                           self->peer_name));
       return;
     }
   gnutls_session_set_verify_function (self->session, verify_peer);
@@ -377,8 +484,15 @@ cv_tls_stream_handshake_async (CvTlsStream *self,
         }
     }
   if (!self->is_server)
-    gnutls_server_name_set (self->session, GNUTLS_NAME_DNS, "culvert-share-agent",
-                            strlen ("culvert-share-agent"));
+    {
+      /* RFC 6066: SNI names a host, never an address. */
+      const char *sni = self->server_name == NULL                      ? "culvert-share-agent"
+                        : g_hostname_is_ip_address (self->server_name) ? NULL
+                                                                       : self->server_name;
+
+      if (sni != NULL)
+        gnutls_server_name_set (self->session, GNUTLS_NAME_DNS, sni, strlen (sni));
+    }
 
   hs->deadline = cv_handshake_deadline_new (hs->timeout_ms, on_handshake_deadline, task,
                                             g_task_get_context (task));

@@ -42,6 +42,12 @@ struct _CvTlsStream {
   gboolean tls_eof; /* close_notify received */
 
   /* The peer check, during the handshake. */
+  CvTlsPeerCheckMode mode;
+  GTlsDatabase *database; /* SYSTEM_CA (a client only): what the server's chain must
+                           * validate against */
+  char *server_name;      /* a client's SNI and, by CA, the name the server's certificate
+                           * must be issued for; NULL: the tunnels' fixed SNI */
+  gboolean peer_verified; /* SYSTEM_CA: the chain validated when it arrived */
   char *pinned;           /* NULL: any key (a server's "any client certificate") */
   char *peer_fingerprint; /* the key of the peer's certificate, once it arrived */
   char *peer_name;

@@ -5,9 +5,11 @@
  * header and body with two recv() calls, pushes every 16 KiB record with its own
  * send(), and each GIO operation makes a GTask.  This stream reads the socket in
  * 256 KiB gulps that GnuTLS takes its records from, and gathers the records of a
- * write into one send().  It does only what tunnels need: TLS 1.3, ALPN, both ends'
- * keys pinned (no CA, no names).  Control links keep GTlsConnection (cv-tls.c): they
- * carry little, and need the system's CA store.
+ * write into one send().  It does only what bulk paths need: TLS 1.3, ALPN, both ends'
+ * keys pinned (tunnels), or, for the agents' outer TLS to a web server (wss://, which
+ * carries the tunnels' bytes too), a client without a certificate that checks the
+ * server by pin or by CA and name (cv-tls-stream-handshake.c).  Control links keep
+ * GTlsConnection (cv-tls.c): they carry little.
  *
  * Writes are accepted while fewer than OUT_HIGH_WATER encrypted bytes wait for the
  * socket; what the socket does not take at once it is given from a source on the
@@ -28,6 +30,9 @@
 #define OUT_BUFFER_KEEP (16 * 1024)
 #define OUT_HIGH_WATER (256 * 1024)
 #define RECORD_PAYLOAD 16384
+/* A TLS 1.3 record's bytes besides its payload (header, content type, AEAD tag), and
+ * some to spare. */
+#define RECORD_OVERHEAD 64
 /* How long close_async waits for the socket to take the last records. */
 #define CLOSE_DRAIN_MS 2000
 /* TLS 1.3 only.  AES-128-GCM first: as strong as the tunnel needs and the fastest
@@ -334,6 +339,16 @@ cv_tls_stream_write_nonblocking (CvTlsStream *self, const void *buffer, gsize co
       g_byte_array_remove_range (self->out_buffer, 0, self->out_start);
       self->out_start = 0;
     }
+  /* Room for this write's records at once: grown a record at a time, the buffer was
+   * copied by realloc about as many bytes as it came to hold (4 % of a wss:// agent's
+   * time).  Still given back once sent (send_pending). */
+  if (self->out_buffer->len == 0 && count > RECORD_PAYLOAD)
+    {
+      gsize records = (MIN (count, OUT_HIGH_WATER) + RECORD_PAYLOAD - 1) / RECORD_PAYLOAD;
+
+      g_byte_array_unref (self->out_buffer);
+      self->out_buffer = g_byte_array_sized_new (records * (RECORD_PAYLOAD + RECORD_OVERHEAD));
+    }
   while (written < count && pending_out (self) < OUT_HIGH_WATER)
     {
       ssize_t n = gnutls_record_send (self->session, (const char *) buffer + written,
@@ -573,6 +588,8 @@ cv_tls_stream_finalize (GObject *object)
   g_clear_error (&self->socket_error);
   g_clear_error (&self->read_error);
   g_clear_error (&self->refusal);
+  g_clear_object (&self->database);
+  g_free (self->server_name);
   g_free (self->pinned);
   g_free (self->peer_fingerprint);
   g_free (self->peer_name);
@@ -646,7 +663,8 @@ chain_pem (GTlsCertificate *certificate)
 /**
  * cv_tls_stream_new:
  * @base: a connected TCP socket; the stream owns it and closes it
- * @identity: our key and certificate, presented to the peer
+ * @identity: (nullable): our key and certificate, presented to the peer; %NULL only
+ *   on a client that has none to present (the agents' outer TLS)
  *
  * The handshake comes next: cv_tls_stream_handshake_async().
  */
@@ -663,7 +681,7 @@ cv_tls_stream_new (GSocketConnection *base,
   const char *error_position = NULL;
 
   g_return_val_if_fail (G_IS_SOCKET_CONNECTION (base), NULL);
-  g_return_val_if_fail (CV_IS_IDENTITY (identity), NULL);
+  g_return_val_if_fail (identity == NULL ? !is_server : CV_IS_IDENTITY (identity), NULL);
 
   self = g_object_new (CV_TYPE_TLS_STREAM, NULL);
   self->base = g_object_ref (base);
@@ -671,29 +689,34 @@ cv_tls_stream_new (GSocketConnection *base,
   self->context = g_main_context_ref_thread_default ();
   self->is_server = is_server;
 
-  cert_pem = chain_pem (cv_identity_get_certificate (identity));
-  g_object_get (cv_identity_get_certificate (identity), "private-key-pem", &key_pem, NULL);
-  if (cert_pem == NULL || key_pem == NULL)
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                           "TLS set-up failed: our certificate has no private key");
-      return NULL;
-    }
-  cert_datum.data = (guint8 *) cert_pem;
-  cert_datum.size = strlen (cert_pem);
-  key_datum.data = (guint8 *) key_pem;
-  key_datum.size = strlen (key_pem);
   if (!cv_tls_stream_gnutls_ok (gnutls_certificate_allocate_credentials (&self->credentials),
-                                "credentials", error)
-      || !cv_tls_stream_gnutls_ok (gnutls_certificate_set_x509_key_mem2 (self->credentials,
-                                                                         &cert_datum, &key_datum,
-                                                                         GNUTLS_X509_FMT_PEM, NULL,
-                                                                         0),
-                                   "our key", error)
-      || !cv_tls_stream_gnutls_ok (gnutls_init (&self->session,
-                                                (is_server ? GNUTLS_SERVER : GNUTLS_CLIENT)
-                                                  | GNUTLS_NO_SIGNAL | GNUTLS_NO_TICKETS),
-                                   "session", error)
+                                "credentials", error))
+    return NULL;
+  if (identity != NULL)
+    {
+      cert_pem = chain_pem (cv_identity_get_certificate (identity));
+      g_object_get (cv_identity_get_certificate (identity), "private-key-pem", &key_pem, NULL);
+      if (cert_pem == NULL || key_pem == NULL)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                               "TLS set-up failed: our certificate has no private key");
+          return NULL;
+        }
+      cert_datum.data = (guint8 *) cert_pem;
+      cert_datum.size = strlen (cert_pem);
+      key_datum.data = (guint8 *) key_pem;
+      key_datum.size = strlen (key_pem);
+      if (!cv_tls_stream_gnutls_ok (gnutls_certificate_set_x509_key_mem2 (self->credentials,
+                                                                          &cert_datum, &key_datum,
+                                                                          GNUTLS_X509_FMT_PEM, NULL,
+                                                                          0),
+                                    "our key", error))
+        return NULL;
+    }
+  if (!cv_tls_stream_gnutls_ok (gnutls_init (&self->session,
+                                             (is_server ? GNUTLS_SERVER : GNUTLS_CLIENT)
+                                               | GNUTLS_NO_SIGNAL | GNUTLS_NO_TICKETS),
+                                "session", error)
       || !cv_tls_stream_gnutls_ok (gnutls_priority_set_direct (self->session, PRIORITY,
                                                                &error_position),
                                    "priorities", error)
@@ -733,6 +756,24 @@ cv_tls_stream_set_also_http (CvTlsStream *self, gboolean also_http)
   self->also_http = also_http;
   gnutls_certificate_server_set_request (self->session,
                                          also_http ? GNUTLS_CERT_REQUEST : GNUTLS_CERT_REQUIRE);
+}
+
+/**
+ * cv_tls_stream_set_server_name:
+ * @server_name: (nullable): the server's host name or address
+ *
+ * Before the handshake, on a client: the name sent as SNI (not an IP address, as
+ * RFC 6066 wants) and, with a %CV_TLS_PEER_CHECK_SYSTEM_CA check, the name the
+ * server's certificate must be issued for.  Unset, a tunnel's fixed SNI.
+ */
+void
+cv_tls_stream_set_server_name (CvTlsStream *self, const char *server_name)
+{
+  g_return_if_fail (CV_IS_TLS_STREAM (self));
+  g_return_if_fail (!self->is_server && !self->handshake_done);
+
+  g_free (self->server_name);
+  self->server_name = g_strdup (server_name);
 }
 
 /**

@@ -1,5 +1,6 @@
 /* cv-tls-stream.h: TLS 1.3 driven through GnuTLS directly over a non-blocking socket,
- * for the tunnels' bulk path; both keys pinned. */
+ * for the bulk paths: the tunnels (both keys pinned) and the agents' outer TLS to a web
+ * server (pinned, or checked by CA and name, no client certificate). */
 #pragma once
 
 #include <gio/gio.h>
@@ -21,6 +22,7 @@ CvTlsStream *cv_tls_stream_new (GSocketConnection *base,
 #define CV_TLS_ALPN_HTTP "http/1.1"
 
 void cv_tls_stream_set_also_http (CvTlsStream *self, gboolean also_http);
+void cv_tls_stream_set_server_name (CvTlsStream *self, const char *server_name);
 
 void cv_tls_stream_handshake_async (CvTlsStream *self,
                                     const CvTlsPeerCheck *check,

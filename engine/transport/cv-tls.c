@@ -68,42 +68,7 @@ handshake_free (gpointer data)
   g_free (hs);
 }
 
-/* ---- words -------------------------------------------------------------- */
-
-static char *
-describe_problems (Handshake *hs, GTlsCertificate *certificate, GTlsCertificateFlags errors)
-{
-  g_autoptr (GPtrArray) words = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *subject = g_tls_certificate_get_subject_name (certificate);
-  g_autofree char *issuer = g_tls_certificate_get_issuer_name (certificate);
-  gboolean self_signed = subject != NULL && g_strcmp0 (subject, issuer) == 0;
-
-  if (errors & G_TLS_CERTIFICATE_UNKNOWN_CA)
-    g_ptr_array_add (words,
-                     g_strdup (self_signed ? "self-signed" : "issued by an unknown authority"));
-  /* Only a pin can make a self-signed certificate trusted, and a pin needs no name:
-   * the name would be noise next to the fingerprint. */
-  if ((errors & G_TLS_CERTIFICATE_BAD_IDENTITY)
-      && !(self_signed && (errors & G_TLS_CERTIFICATE_UNKNOWN_CA)))
-    {
-      if (hs->server_name != NULL)
-        g_ptr_array_add (words, g_strdup_printf ("not issued for \"%s\"", hs->server_name));
-      else
-        g_ptr_array_add (words, g_strdup ("no server name to check it against"));
-    }
-  if (errors & G_TLS_CERTIFICATE_NOT_ACTIVATED)
-    g_ptr_array_add (words, g_strdup ("not valid yet"));
-  if (errors & G_TLS_CERTIFICATE_EXPIRED)
-    g_ptr_array_add (words, g_strdup ("expired"));
-  if (errors & G_TLS_CERTIFICATE_REVOKED)
-    g_ptr_array_add (words, g_strdup ("revoked"));
-  if (errors & G_TLS_CERTIFICATE_INSECURE)
-    g_ptr_array_add (words, g_strdup ("signed with an insecure algorithm"));
-  if (words->len == 0 || (errors & G_TLS_CERTIFICATE_GENERIC_ERROR))
-    g_ptr_array_add (words, g_strdup ("invalid"));
-  g_ptr_array_add (words, NULL);
-  return g_strjoinv (", ", (char **) words->pdata);
-}
+/* ---- words ------------------------------------------------------------- */
 
 /* Whether @certificate, with the @errors GIO found validating it, is the peer we
  * want; if not, why, in words that show its fingerprint and how to pin it. */
@@ -114,7 +79,6 @@ peer_is_trusted (Handshake *hs,
                  GError **error)
 {
   g_autofree char *fingerprint = cv_fingerprint_of_certificate (certificate);
-  g_autofree char *hint = NULL;
   g_autofree char *problems = NULL;
 
   if (fingerprint == NULL)
@@ -127,18 +91,16 @@ peer_is_trusted (Handshake *hs,
     {
       errors &= ~PIN_OVERRIDES;
       if (errors != 0)
-        problems = describe_problems (hs, certificate, errors);
+        problems = cv_peer_check_describe_problems (certificate, errors, hs->server_name);
       return cv_peer_check_key (hs->peer_name, hs->pin_key, hs->pinned, fingerprint, problems,
                                 error);
     }
 
   if (errors == 0)
     return TRUE;
-  problems = describe_problems (hs, certificate, errors);
-  hint = cv_peer_check_pin_hint (hs->pin_key, fingerprint);
-  g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_UNTRUSTED,
-               "%s's certificate is not trusted (%s); its fingerprint is %s; if that is right, %s",
-               hs->peer_name, problems, fingerprint, hint);
+  problems = cv_peer_check_describe_problems (certificate, errors, hs->server_name);
+  g_propagate_error (error, cv_peer_check_untrusted_error_new (hs->peer_name, hs->pin_key,
+                                                               fingerprint, problems));
   return FALSE;
 }
 

@@ -216,14 +216,21 @@ cv_ws_bridge_read_inner (CvWsBridge *self)
           return;
         }
 
-      if (self->out_buf == NULL)
-        {
-          self->out_cap = cv_ws_bridge_next_capacity (self->out_cap, self->out_last_read,
-                                                      self->out_last_room);
-          self->out_cap = MIN (self->out_cap, self->max_message);
-          cv_ws_bridge_resize_buffer (&self->out_buf, &self->out_allocated,
-                                      HEADROOM + self->out_cap);
-        }
+      /* Sized before every read, not only when the buffer comes back: a stream that
+       * keeps the socket busy never gives it back, and would stay at the small size
+       * (4 KiB frames: a getrandom, a TLS write and a main-loop turn each). */
+      {
+        gsize capacity = MIN (cv_ws_bridge_next_capacity (self->out_cap, self->out_last_read,
+                                                          self->out_last_room),
+                              self->max_message);
+
+        if (self->out_buf == NULL || capacity != self->out_cap)
+          {
+            self->out_cap = capacity;
+            cv_ws_bridge_resize_buffer (&self->out_buf, &self->out_allocated,
+                                        HEADROOM + self->out_cap);
+          }
+      }
       n = g_socket_receive_with_blocking (self->inner_socket, (char *) self->out_buf + HEADROOM,
                                           self->out_cap, FALSE, NULL, &error);
       if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
