@@ -316,6 +316,14 @@ on_upgraded (SoupServerMessage *msg, gpointer user_data)
   options.ping_interval_ms = self->config->limits.websocket_ping_interval_ms;
   options.pong_timeout_ms = self->config->limits.websocket_pong_timeout_ms;
   options.peer_name = remote;
+  g_debug ("%s: upgraded stream %s, input %s (base %s), output %s", remote,
+           G_OBJECT_TYPE_NAME (upgraded),
+           G_OBJECT_TYPE_NAME (g_io_stream_get_input_stream (upgraded)),
+           G_IS_FILTER_INPUT_STREAM (g_io_stream_get_input_stream (upgraded))
+             ? G_OBJECT_TYPE_NAME (g_filter_input_stream_get_base_stream (
+               G_FILTER_INPUT_STREAM (g_io_stream_get_input_stream (upgraded))))
+             : "-",
+           G_OBJECT_TYPE_NAME (g_io_stream_get_output_stream (upgraded)));
   /* What libsoup read past the request is in @upgraded's input already. */
   inner = cv_ws_bridge_start (upgraded, NULL, &options, self->context, &error);
   if (inner == NULL)

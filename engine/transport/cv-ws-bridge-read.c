@@ -60,6 +60,13 @@ on_outer_readable (GObject *stream, gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The yield after TURN_READS: an idle source calls its callback with the data alone. */
+static gboolean
+on_outer_turn (gpointer user_data)
+{
+  return on_outer_readable (NULL, user_data);
+}
+
 /* Room for a read: what is left unparsed (a partial header at most) moved to the
  * front, the buffer sized by what the last read gave. */
 static void
@@ -142,8 +149,42 @@ on_inner_written (GObject *source, GAsyncResult *result, gpointer user_data)
   cv_ws_bridge_unref (self);
 }
 
+/* The payloads found, written to the inner socket at once if it takes them: TRUE if it
+ * took all (or failed, which drops them), FALSE if some are left for an async write.
+ * An async write costs a GTask and a main-loop turn before its callback, for every
+ * gulp, where the socket almost always takes the whole gulp at once. */
+static gboolean
+inner_write_now (CvWsBridge *self)
+{
+  g_autoptr (GError) error = NULL;
+  gssize n = g_socket_send_message (self->inner_socket, NULL, self->vectors, self->n_vectors,
+                                    NULL, 0, 0, NULL, &error);
+  guint done = 0;
+
+  if (n < 0)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return FALSE;
+      g_debug ("%s: writing to the local end: %s", self->peer_name, error->message);
+      self->n_vectors = 0;
+      self->inner_gone = TRUE;
+      cv_ws_bridge_inner_ended (self, CV_WS_CLOSE_GOING_AWAY);
+      return TRUE;
+    }
+  while (done < self->n_vectors && (gsize) n >= self->vectors[done].size)
+    n -= self->vectors[done++].size;
+  memmove (self->vectors, self->vectors + done, (self->n_vectors - done) * sizeof (GOutputVector));
+  self->n_vectors -= done;
+  if (self->n_vectors == 0)
+    return TRUE;
+  self->vectors[0].buffer = (const guint8 *) self->vectors[0].buffer + n;
+  self->vectors[0].size -= n;
+  return FALSE;
+}
+
 /* Drives peer → inner: parse what is there, write the payloads it found to the inner
- * socket and wait for that, or read more; TURN_READS reads at most, then yield. */
+ * socket (waiting for that if it does not take them at once), or read more;
+ * TURN_READS reads at most, then yield. */
 void
 cv_ws_bridge_run_peer_to_inner (CvWsBridge *self)
 {
@@ -153,6 +194,8 @@ cv_ws_bridge_run_peer_to_inner (CvWsBridge *self)
           || self->hard_end)
         return;
       process_input (self);
+      if (self->n_vectors > 0 && inner_write_now (self))
+        continue;
       if (self->n_vectors > 0)
         {
           self->inner_writing = TRUE;
@@ -169,7 +212,7 @@ cv_ws_bridge_run_peer_to_inner (CvWsBridge *self)
         {
           /* Readable or not, the source lets the main loop run first. */
           self->outer_source = g_idle_source_new ();
-          g_source_set_callback (self->outer_source, G_SOURCE_FUNC (on_outer_readable),
+          g_source_set_callback (self->outer_source, on_outer_turn,
                                  cv_ws_bridge_ref (self), (GDestroyNotify) cv_ws_bridge_unref);
           g_source_attach (self->outer_source, self->context);
           return;

@@ -29,6 +29,24 @@ on_pong_timeout (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* What a write that is done means; for data, the inner socket may be read again. */
+static void
+outer_write_done (CvWsBridge *self)
+{
+  switch (self->writing)
+    {
+    case WRITE_DATA:
+      self->frame_ready = FALSE;
+      break;
+    case WRITE_CLOSE:
+      self->close_sent = TRUE;
+      break;
+    case WRITE_PING: /* its pong's timer runs since it was queued */
+    case WRITE_PONG:
+      break;
+    }
+}
+
 static void
 on_outer_written (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -45,20 +63,9 @@ on_outer_written (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   else
     {
-      switch (self->writing)
-        {
-        case WRITE_DATA:
-          self->frame_ready = FALSE;
-          cv_ws_bridge_read_inner (self);
-          break;
-        case WRITE_PING:
-          break;
-        case WRITE_CLOSE:
-          self->close_sent = TRUE;
-          break;
-        case WRITE_PONG:
-          break;
-        }
+      outer_write_done (self);
+      if (self->writing == WRITE_DATA)
+        cv_ws_bridge_read_inner (self);
       cv_ws_bridge_write_next (self);
     }
 
@@ -82,13 +89,33 @@ build_control (CvWsBridge *self, guint8 opcode, const guint8 *payload, gsize len
   return header_len + len;
 }
 
+/* Writes what it can of a frame at once: the bytes written, or 0 (an error is left
+ * to the async write, which reports it).  Most frames go whole, and then no GTask and
+ * no main-loop turn is spent waiting for a write that is already done.  (A written
+ * data frame does not read the inner socket from here: the caller's read loop, or
+ * the cv_ws_bridge_check_end() after it, does.) */
+static gsize
+outer_write_now (CvWsBridge *self, const guint8 *bytes, gsize len)
+{
+  GPollableOutputStream *out = G_IS_POLLABLE_OUTPUT_STREAM (self->outer_out)
+                                 ? G_POLLABLE_OUTPUT_STREAM (self->outer_out)
+                                 : NULL;
+  gssize n;
+
+  if (out == NULL || !g_pollable_output_stream_can_poll (out))
+    return 0;
+  n = g_pollable_output_stream_write_nonblocking (out, bytes, len, NULL, NULL);
+  return n > 0 ? n : 0;
+}
+
 /* One write at a time; a Close goes first and is the last, then pongs, pings, data. */
 void
 cv_ws_bridge_write_next (CvWsBridge *self)
 {
   const guint8 *bytes;
-  gsize len;
+  gsize len, done;
 
+next:
   if (self->outer_writing || self->close_sent || self->outer_close_started || self->hard_end
       || self->outer_errored)
     return;
@@ -135,9 +162,16 @@ cv_ws_bridge_write_next (CvWsBridge *self)
   else
     return;
 
+  /* A Close stays async: its callback's cv_ws_bridge_check_end() closes the stream. */
+  done = self->writing != WRITE_CLOSE ? outer_write_now (self, bytes, len) : 0;
+  if (done == len)
+    {
+      outer_write_done (self);
+      goto next;
+    }
   self->outer_writing = TRUE;
   g_main_context_push_thread_default (self->context);
-  g_output_stream_write_all_async (self->outer_out, bytes, len, G_PRIORITY_DEFAULT,
+  g_output_stream_write_all_async (self->outer_out, bytes + done, len - done, G_PRIORITY_DEFAULT,
                                    self->outer_cancellable, on_outer_written,
                                    cv_ws_bridge_ref (self));
   g_main_context_pop_thread_default (self->context);
@@ -188,11 +222,18 @@ on_inner_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The yield after TURN_READS: an idle source calls its callback with the data alone. */
+static gboolean
+on_inner_turn (gpointer user_data)
+{
+  return on_inner_readable (NULL, 0, user_data);
+}
+
 static void
-inner_wait (CvWsBridge *self, GSource *source)
+inner_wait (CvWsBridge *self, GSource *source, GSourceFunc func)
 {
   self->inner_source = source;
-  g_source_set_callback (source, G_SOURCE_FUNC (on_inner_readable), cv_ws_bridge_ref (self),
+  g_source_set_callback (source, func, cv_ws_bridge_ref (self),
                          (GDestroyNotify) cv_ws_bridge_unref);
   g_source_attach (source, self->context);
 }
@@ -212,7 +253,7 @@ cv_ws_bridge_read_inner (CvWsBridge *self)
         return;
       if (reads == TURN_READS)
         {
-          inner_wait (self, g_idle_source_new ());
+          inner_wait (self, g_idle_source_new (), on_inner_turn);
           return;
         }
 
@@ -236,7 +277,8 @@ cv_ws_bridge_read_inner (CvWsBridge *self)
       if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         {
           cv_ws_bridge_resize_buffer (&self->out_buf, &self->out_allocated, 0);
-          inner_wait (self, g_socket_create_source (self->inner_socket, G_IO_IN, NULL));
+          inner_wait (self, g_socket_create_source (self->inner_socket, G_IO_IN, NULL),
+                      G_SOURCE_FUNC (on_inner_readable));
           return;
         }
       if (n > 0)
