@@ -114,7 +114,7 @@ static const BadCase bad_cases[] = {
     ": limits.websocket_ping_interval_ms: ", "nginx's default proxy_read_timeout is 60 s" },
   { "gateway-websocket-message-small.json", CV_CONFIG_KIND_GATEWAY, CV_CONFIG_ERROR_BAD_VALUE,
     ": limits.max_websocket_message_bytes: ",
-    "expected an integer from 1024 to 67108864, got 512" },
+    "expected an integer from 262144 to 67108864, got 131072" },
   { "share-as-connect.json", CV_CONFIG_KIND_CONNECT, CV_CONFIG_ERROR_WRONG_KIND, ": ",
     "this is a share agent's config (it has allow), not a connect agent's; use culvert-cli "
     "share" },
@@ -509,7 +509,7 @@ test_gateway_websocket (void)
   g_assert_cmpuint (config->websocket_trusted_proxies->len, ==, 2);
   g_assert_cmpstr (config->websocket_trusted_proxies->pdata[0], ==, "10.1.2.3");
   g_assert_cmpstr (config->websocket_trusted_proxies->pdata[1], ==, "::1");
-  g_assert_cmpuint (config->limits.max_websocket_message_bytes, ==, 65536);
+  g_assert_cmpuint (config->limits.max_websocket_message_bytes, ==, 524288);
   g_assert_cmpuint (config->limits.websocket_ping_interval_ms, ==, 30000);
   g_assert_cmpuint (config->limits.websocket_pong_timeout_ms, ==, 5000);
 }

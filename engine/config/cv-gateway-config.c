@@ -143,9 +143,11 @@ static const CvConfigKey limit_keys[] = {
   LIMIT (code_claims_per_minute, 1000000),
   /* Half of the 9-digit nameplates is the most there can be. */
   LIMIT (max_codes, 1000000),
-  /* At least a KiB: the bridge splits larger writes into messages of at most this. */
+  /* At least 256 KiB: an agent's bridge sends what it read at once, up to 256 KiB, as one
+   * message (fewer frames, TLS writes and main-loop turns per MB), and cannot know a
+   * gateway's lower limit. */
   { "max_websocket_message_bytes", CV_CONFIG_UINT, FALSE,
-    G_STRUCT_OFFSET (CvGatewayLimits, max_websocket_message_bytes), 1024, 67108864 },
+    G_STRUCT_OFFSET (CvGatewayLimits, max_websocket_message_bytes), 262144, 67108864 },
   /* Below nginx's proxy_read_timeout: checked in read_limits(), with the reason. */
   LIMIT (websocket_ping_interval_ms, 3600000),
   LIMIT (websocket_pong_timeout_ms, 600000),
