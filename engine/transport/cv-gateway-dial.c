@@ -274,6 +274,17 @@ on_web_tls_done (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (!cv_tls_stream_handshake_finish (CV_TLS_STREAM (source), result, &error))
     {
+      Dial *dial = g_task_get_task_data (task);
+
+      /* A Culvert gateway's TLS port with "websocket": false takes culvert/1 only. */
+      if (g_error_matches (error, CV_TLS_ERROR, CV_TLS_ERROR_ALPN)
+          || strstr (error->message, "application protocol") != NULL)
+        g_prefix_error (&error,
+                        "%s:%u does not take HTTPS (ALPN http/1.1); if it is a Culvert "
+                        "gateway's own port, its \"websocket\" setting is false, and agents "
+                        "reach it as %s:%u (raw TLS): ",
+                        dial->gateway.host, dial->gateway.port, dial->gateway.host,
+                        dial->gateway.port);
       g_task_return_error (task, error);
       g_object_unref (task);
       return;
@@ -293,6 +304,22 @@ on_upgraded (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (leftover == NULL)
     {
+      /* A raw gateway port closes what does not start as TLS or a tunnel preface. */
+      if (!dial->gateway.web_tls
+          && (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED)
+              || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE)
+              || strstr (error->message, "reset by peer") != NULL
+              || strstr (error->message, "closed") != NULL))
+        {
+          GError *hinted = g_error_new (error->domain, error->code,
+                                        "%s (is %s:%u a Culvert gateway's TLS port? That one "
+                                        "takes wss://, or host:port for raw TLS; ws:// is for "
+                                        "its websocket_listen)",
+                                        error->message, dial->gateway.host, dial->gateway.port);
+
+          g_error_free (error);
+          error = hinted;
+        }
       g_task_return_error (task, error);
       g_object_unref (task);
       return;

@@ -336,6 +336,30 @@ def test_nginx_misconfigured_agents(t):
         p.stop()
 
 
+def test_wrong_scheme_or_port(t):
+    """An agent that speaks the wrong kind to a gateway's port is told which to use:
+    wss:// to a TLS port with "websocket": false (raw TLS only there), and ws:// to the
+    TLS port (it takes wss://)."""
+    s1 = Session("s1")
+    gw = ws_gateway(t, [s1], extra={"websocket": False})
+    cases = [
+        ("wss:// with websocket false", "wss://127.0.0.1:%d%s" % (gw.port, WS_PATH),
+         gw.fingerprint, ['"websocket" setting is false', "127.0.0.1:%d (raw TLS)" % gw.port]),
+        ("ws:// to the TLS port", "ws://127.0.0.1:%d%s" % (gw.port, WS_PATH), None,
+         ["takes wss://", "websocket_listen"]),
+    ]
+    for i, (what, url, pin, words) in enumerate(cases):
+        p = t.connect_agent(gw, s1, ["127.0.0.1:9"], name="connect-%d" % i, pin=gw.fingerprint,
+                            wait_online=False, wait_share=False, debug=True, **via(url, pin))
+        _, m, _ = p.wait_for_log(r"retrying in", 10)
+        t.note("%s: %s" % (what, m.string))
+        missing = [w for w in words if w not in m.string]
+        check(not missing, "%s: the agent's failure does not say %s: %s"
+              % (what, " or ".join(missing), m.string))
+        check(p.running(), "%s: the agent exited" % what)
+        p.stop()
+
+
 # ---- straight to the gateway, and mixed halves ------------------------------------------
 
 
@@ -911,6 +935,8 @@ if __name__ == "__main__":
         case("wss:// straight to the gateway's TLS port, pinned to its key: data passes",
              test_direct_wss),
         case("ws:// straight to websocket_listen: data passes", test_plain_ws),
+        case("the wrong scheme for a port (wss:// with websocket false, ws:// to the TLS port) "
+             "is named", test_wrong_scheme_or_port),
         case("mixed halves: raw share + wss connect, and wss share + raw connect",
              test_mixed_halves),
         case("proxy: both agents raw TLS through tinyproxy with Basic auth", test_proxy_raw),
