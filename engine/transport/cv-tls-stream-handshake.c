@@ -179,6 +179,13 @@ verify_peer (gnutls_session_t session)
 }
 
 /* What the finished handshake settled on, checked whatever it did. */
+/* The outer TLS of a wss:// connection (agents' side): it asks for HTTP/1.1. */
+static gboolean
+web_client (CvTlsStream *self)
+{
+  return !self->is_server && g_strcmp0 (self->alpn, CV_TLS_ALPN_HTTP) == 0;
+}
+
 static gboolean
 check_session (CvTlsStream *self, GError **error)
 {
@@ -199,7 +206,10 @@ check_session (CvTlsStream *self, GError **error)
     return TRUE;
   if (!peer_matches_pin (self, error))
     return FALSE;
-  if (self->alpn != NULL && !chose_own_alpn (self))
+  /* HTTP/1.1 needs no ALPN (RFC 7301 is optional to it), and TLS terminators and
+   * inspecting proxies often negotiate none: a web client refuses only another one. */
+  if (self->alpn != NULL && !chose_own_alpn (self)
+      && !(web_client (self) && self->negotiated == NULL))
     {
       g_set_error (error, CV_TLS_ERROR, CV_TLS_ERROR_ALPN,
                    "%s did not agree on the application protocol \"%s\" (ALPN)", self->peer_name,
@@ -472,10 +482,13 @@ cv_tls_stream_handshake_async (CvTlsStream *self,
         protocols[n++] = (gnutls_datum_t){ (guint8 *) self->alpn, strlen (self->alpn) };
       if (self->also_http)
         protocols[n++] = (gnutls_datum_t){ (guint8 *) CV_TLS_ALPN_HTTP, strlen (CV_TLS_ALPN_HTTP) };
-      /* Mandatory only for agents alone: an HTTPS client may offer no ALPN at all. */
+      /* Mandatory only between Culvert's own ends: an HTTPS client may offer no ALPN at
+       * all, and a web server may choose none (check_session()). */
       if (!cv_tls_stream_gnutls_ok (gnutls_alpn_set_protocols (self->session, protocols, n,
                                                                self->also_http
                                                                  ? GNUTLS_ALPN_SERVER_PRECEDENCE
+                                                               : web_client (self)
+                                                                 ? 0
                                                                  : GNUTLS_ALPN_MANDATORY),
                                     "ALPN", &error))
         {

@@ -10,6 +10,7 @@ import signal
 import socket
 import ssl
 import sys
+import threading
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -358,6 +359,63 @@ def test_wrong_scheme_or_port(t):
               % (what, " or ".join(missing), m.string))
         check(p.running(), "%s: the agent exited" % what)
         p.stop()
+
+
+def test_web_server_without_alpn(t):
+    """A TLS terminator that negotiates no ALPN (HTTP/1.1 does not need it; inspecting
+    proxies often choose none) is not refused for that: the agent gets as far as the
+    upgrade, and says what the server answered (here a 404)."""
+    cert = Certificate(t.dir, "no-alpn")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(cert.cert, cert.key)  # and no set_alpn_protocols(): none chosen
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(1)
+    port = listener.getsockname()[1]
+    answered = []
+
+    def serve():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not answered:
+            try:
+                raw, _ = listener.accept()
+            except OSError:
+                continue
+            try:
+                raw.settimeout(5)
+                conn = ctx.wrap_socket(raw, server_side=True)
+                head = b""
+                while b"\r\n\r\n" not in head and len(head) < 8192:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    head += chunk
+                answered.append((conn.selected_alpn_protocol(), head.split(b"\r\n")[0]))
+                conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                conn.close()
+            except (OSError, ssl.SSLError):
+                raw.close()
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    s1 = Session("s1")
+    gw = ws_gateway(t, [s1])
+    url = "wss://127.0.0.1:%d%s" % (port, WS_PATH)
+    p = t.connect_agent(gw, s1, ["127.0.0.1:9"], wait_online=False, wait_share=False,
+                        debug=True, **via(url, cert.fingerprint))
+    _, m, _ = p.wait_for_log(r"retrying in", 10)
+    t.note(m.string)
+    server.join(25)
+    listener.close()
+    check(answered, "the TLS server without ALPN never got a request: %s" % m.string)
+    check(answered[0][0] is None, "the server chose ALPN %r" % (answered[0][0],))
+    check(answered[0][1] == ("GET %s HTTP/1.1" % WS_PATH).encode(),
+          "the request line was %r" % answered[0][1])
+    check("404" in m.string and "ALPN" not in m.string,
+          "the agent did not get past the TLS handshake to the 404: %s" % m.string)
+    p.stop()
 
 
 # ---- straight to the gateway, and mixed halves ------------------------------------------
@@ -935,6 +993,8 @@ if __name__ == "__main__":
         case("wss:// straight to the gateway's TLS port, pinned to its key: data passes",
              test_direct_wss),
         case("ws:// straight to websocket_listen: data passes", test_plain_ws),
+        case("a TLS terminator that negotiates no ALPN is not refused for it",
+             test_web_server_without_alpn),
         case("the wrong scheme for a port (wss:// with websocket false, ws:// to the TLS port) "
              "is named", test_wrong_scheme_or_port),
         case("mixed halves: raw share + wss connect, and wss share + raw connect",
