@@ -517,6 +517,60 @@ test_proxy_from_environment (RawFixture *fixture, gconstpointer data)
         g_assert_true (g_str_has_prefix (nowhere.error->message, expected));
         g_assert_null (strstr (nowhere.error->message, "hunter2"));
       }
+      {
+        /* A password with "#", "/" or "@" in it, as curl takes it: split at the last
+         * "@" and %-encoded, never logged (GIO would log the first two whole, and take
+         * "ter2@127.0.0.1" for the host of the third). */
+        static const char *const passwords[] = { "hun#ter2", "hun/ter2", "hun@ter2" };
+        guint16 closed = cv_test_free_port ();
+        g_autofree char *expected = g_strdup_printf (
+          "could not reach the proxy http://127.0.0.1:%u (from the system's proxy settings): ",
+          closed);
+
+        for (guint i = 0; i < G_N_ELEMENTS (passwords); i++)
+          {
+            g_auto (Dialled) odd = { 0 };
+            g_autofree char *variable = g_strdup_printf ("http://u:%s@127.0.0.1:%u", passwords[i],
+                                                         closed);
+
+            g_setenv ("HTTPS_PROXY", variable, TRUE);
+            dial (&address, &odd);
+            g_assert_nonnull (odd.error);
+            g_test_message ("%s: %s", passwords[i], odd.error->message);
+            g_assert_true (g_str_has_prefix (odd.error->message, expected));
+            g_assert_null (strstr (odd.error->message, "ter2"));
+          }
+      }
+      {
+        /* Not a proxy at all: the variable is named, its password not shown, and the
+         * dial fails rather than going direct (the server is right there). */
+        g_auto (Dialled) bad = { 0 };
+
+        g_setenv ("HTTPS_PROXY", "http://u:hunter2@127.0.0.1:abc", TRUE);
+        dial (&address, &bad);
+        g_assert_error (bad.error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+        g_assert_null (bad.connection);
+        g_test_message ("%s", bad.error->message);
+        g_assert_true (g_str_has_prefix (bad.error->message,
+                                         "the proxy in the environment is not valid: "
+                                         "HTTPS_PROXY=http://…@127.0.0.1:abc ("));
+        g_assert_null (strstr (bad.error->message, "hunter2"));
+      }
+      {
+        /* http_proxy too, without its scheme (its redaction too). */
+        g_auto (Dialled) bad = { 0 };
+
+        g_unsetenv ("HTTPS_PROXY");
+        g_setenv ("http_proxy", "u:hunter2@bad!host:3128", TRUE);
+        dial (&address, &bad);
+        g_unsetenv ("http_proxy");
+        g_assert_error (bad.error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+        g_test_message ("%s", bad.error->message);
+        g_assert_true (g_str_has_prefix (bad.error->message,
+                                         "the proxy in the environment is not valid: "
+                                         "http_proxy=…@bad!host:3128 ("));
+        g_assert_null (strstr (bad.error->message, "hunter2"));
+      }
       return;
     }
   proxy = cv_test_proxy_start (0);
@@ -524,9 +578,15 @@ test_proxy_from_environment (RawFixture *fixture, gconstpointer data)
     return;
   /* The child runs its own TLS server: its own fixture. */
   g_setenv ("CULVERT_TEST_PROXY", proxy->url, TRUE);
-  g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  /* Everything the child logs, debug too, is read for the passwords. */
+  g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
+  g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_unsetenv ("G_MESSAGES_DEBUG");
   g_unsetenv ("CULVERT_TEST_PROXY");
   g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr_unmatched ("*hunter2*");
+  g_test_trap_assert_stderr_unmatched ("*ter2*");
+  g_test_trap_assert_stderr_unmatched ("*" CV_TEST_PROXY_PASSWORD "*");
   log = cv_test_proxy_log (proxy);
   g_test_message ("%s", log);
   /* One CONNECT: to 127.0.0.1, not to localhost (no_proxy), nor the direct one. */

@@ -4,6 +4,7 @@
 #include "auth/cv-password.h"
 #include "config/cv-agent-config.h"
 #include "config/cv-gateway-config.h"
+#include "wire/cv-web-url.h"
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -1151,6 +1152,20 @@ test_gateway_urls_bad (void)
       "wss://admin:hunter2@relay.example.com/culvert" },
     { NULL, NULL, "gateway: ", "takes no user name or password",
       "wss://hunter2@relay.example.com" },
+    /* Whatever GUri makes of user information, its words are not repeated. */
+    { NULL, NULL, "gateway: ",
+      "got \"wss://…@relay.example.com/culvert\" (not a valid URL; %-encode / ? # @ in the user "
+      "name and password)",
+      "wss://user:hunter2#x@relay.example.com/culvert" },
+    { NULL, NULL, "gateway: ", "(not a valid URL; %-encode",
+      "wss://user:hunter/ss@relay.example.com:8443" },
+    { NULL, NULL, "gateway: ", "got \"wss://…@relay.example.com\" (",
+      "wss://user:hunter@ss@relay.example.com" },
+    { NULL, NULL,
+      "gateway: ", "got \"…@relay.example.com:8443\" (a gateway takes no user name or password)",
+      "user:hunter2@relay.example.com:8443" },
+    { NULL, NULL, "gateway: ", "a gateway takes no user name or password",
+      "user:hunter2#x@relay.example.com:8443" },
     { NULL, NULL, "gateway: ", "a gateway's URL takes no query (“?…”)", "wss://h.example/x?k=1" },
     { NULL, NULL, "gateway: ", "a gateway's URL takes no query", "wss://h.example/x?" },
     { NULL, NULL, "gateway: ", "a gateway's URL takes no fragment (“#…”)", "wss://h.example/x#y" },
@@ -1206,6 +1221,14 @@ test_gateway_urls_bad (void)
     { "proxy", "http://u:hunter 2@proxy.example:3128", "proxy: ", "printable ASCII" },
     { "proxy", "http://u:hunter2\x01@proxy.example:3128", "proxy: ", "printable ASCII" },
     { "proxy", "http://u:hunter2@proxy.example:99999", "proxy: ", "99999" },
+    /* User information is split off at the last "@": what is left is no secret. */
+    { "proxy", "http://user:hunter2#x@proxy.example:abc",
+      "proxy: ", "got \"http://…@proxy.example:abc\" (" },
+    { "proxy", "http://user:hunter2@x@proxy.example", "proxy: ", "a port is missing" },
+    { "proxy", "http://user:hunter2%zz@proxy.example:3128",
+      "proxy: ", "password has a %-escape that does not decode" },
+    { "proxy", "user:hunter2@proxy.example:3128",
+      "proxy: ", "got \"…@proxy.example:3128\" (not a URL: “http://” is missing)" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -1225,6 +1248,48 @@ test_gateway_urls_bad (void)
       g_assert_true (g_str_has_prefix (error->message, c->where));
       g_assert_nonnull (strstr (error->message, c->says));
       g_assert_null (strstr (error->message, "hunter"));
+    }
+}
+
+/* A proxy's password with "#", "/" or "@" in it, as curl takes it: the user information
+ * ends at the last "@", and GIO is given it %-encoded, to decode as written. */
+static void
+test_proxy_userinfo (void)
+{
+  static const struct {
+    const char *text;
+    const char *password;
+    const char *for_gio;
+  } cases[] = {
+    { "http://user:hunter2#x@proxy.example:3128", "hunter2#x",
+      "http://user:hunter2%23x@proxy.example:3128" },
+    { "http://user:pa/ss@proxy.example:3128", "pa/ss", "http://user:pa%2Fss@proxy.example:3128" },
+    { "http://user:p@ss@proxy.example:3128", "p@ss", "http://user:p%40ss@proxy.example:3128" },
+    { "http://user:a:b?c@[::1]:3128/", "a:b?c", "http://user:a%3Ab%3Fc@[::1]:3128" },
+    { "http://us%20er:p%40ss@Proxy.Example:3128", "p@ss",
+      "http://us%20er:p%40ss@proxy.example:3128" },
+    { "http://proxy.example:3128", NULL, "http://proxy.example:3128" },
+    { "direct", NULL, "direct://" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (CvShareConfig) config = share_with ("wss://relay.example.com", "proxy",
+                                                     cases[i].text, &error);
+      g_autofree char *for_gio = NULL;
+      g_autofree char *password = NULL;
+
+      g_test_message ("%s", cases[i].text);
+      g_assert_no_error (error);
+      g_assert_cmpstr (config->agent.proxy, ==, cases[i].text);
+      for_gio = cv_web_url_proxy_for_gio (cases[i].text, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (for_gio, ==, cases[i].for_gio);
+      /* As GProxyAddressEnumerator reads it. */
+      g_assert_true (g_uri_split_with_user (for_gio, G_URI_FLAGS_HAS_PASSWORD, NULL, NULL,
+                                            &password, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
+      g_assert_cmpstr (password, ==, cases[i].password);
     }
 }
 
@@ -1978,6 +2043,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/paths-and-values", test_paths_and_values);
   g_test_add_func ("/config/gateway-urls", test_gateway_urls);
   g_test_add_func ("/config/gateway-urls-bad", test_gateway_urls_bad);
+  g_test_add_func ("/config/proxy-userinfo", test_proxy_userinfo);
   g_test_add_func ("/config/web-keys", test_web_keys);
   g_test_add ("/config/password/file", PasswordFixture, NULL, password_setup, test_password_file,
               password_teardown);

@@ -50,11 +50,16 @@ cv_agent_config_parse_gateway (const char *text,
 
       if (!cv_host_port_parse (text, NULL, host, port, NULL, &host_error))
         {
-          got = cv_config_describe_string (text);
+          /* "user:password@host:port": its words would quote the password. */
+          gboolean userinfo = strchr (text, '@') != NULL;
+
+          got = describe_url (text);
           cv_config_set_error (error, CV_CONFIG_ERROR_BAD_VALUE, where,
                                "expected host:port, or a URL wss://HOST[:PORT][/PATH], got %s "
                                "(%s)",
-                               got, host_error->message);
+                               got,
+                               userinfo ? "a gateway takes no user name or password"
+                                        : host_error->message);
           return FALSE;
         }
       *web_path = NULL;

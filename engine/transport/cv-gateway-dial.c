@@ -358,12 +358,13 @@ choose_resolver (Dial *dial, GProxyResolver **resolver, GError **error)
   g_autoptr (GError) proxy_error = NULL;
   g_autofree char *host = NULL;
   guint16 port = 0;
+  char *for_gio;
 
   *resolver = NULL;
   if (proxy == NULL)
     {
-      *resolver = cv_proxy_resolver_get_system ();
-      return TRUE;
+      *resolver = cv_proxy_resolver_get_system (error);
+      return *resolver != NULL;
     }
   if (!cv_web_url_parse_proxy (proxy, &host, &port, NULL, &proxy_error))
     {
@@ -373,7 +374,11 @@ choose_resolver (Dial *dial, GProxyResolver **resolver, GError **error)
     }
   if (host == NULL)
     return TRUE; /* "direct" */
-  *resolver = g_simple_proxy_resolver_new (proxy, NULL);
+  /* As written, "user:p@ss@" would be split at its first "@" by GIO. */
+  for_gio = cv_web_url_proxy_for_gio (proxy, NULL);
+  *resolver = g_simple_proxy_resolver_new (for_gio, NULL);
+  sodium_memzero (for_gio, strlen (for_gio));
+  g_free (for_gio);
   dial->proxy_name = cv_web_url_describe_proxy (host, port);
   dial->proxy_given = TRUE;
   return TRUE;

@@ -2,11 +2,19 @@
  *
  * GUri splits; what each part may hold is decided here, with the host checked by
  * cv_host_port_parse() so that a URL's host is accepted and spelled as a host:port's.
- * Errors never repeat a URL's user information: a proxy's password is in it.
+ * Errors never repeat a URL's user information: a proxy's password is in it.  GUri's
+ * own words quote what it could not parse, so they are passed on only where the text
+ * it was given holds no user information.
+ *
+ * A proxy's user information is split off here, at the last "@" (a proxy URL has no
+ * path that could hold one), as curl takes it: "http://user:p@ss@proxy:3128" is the
+ * password "p@ss", and "/", "?", "#", "@" and ":" inside a user name or password are
+ * %-encoded before GIO sees them (cv_web_url_proxy_for_gio()).
  */
 #include "wire/cv-web-url.h"
 
 #include <gio/gio.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "wire/cv-host-port.h"
@@ -58,12 +66,24 @@ typedef struct {
   char *fragment;
 } Parts;
 
+/* What an error says where the text holds user information and GUri's words could
+ * repeat it. */
+#define USERINFO_INVALID "not a valid URL; %-encode / ? # @ in the user name and password"
+
+static void
+free_secret (char *secret)
+{
+  if (secret != NULL)
+    sodium_memzero (secret, strlen (secret));
+  g_free (secret);
+}
+
 static void
 parts_clear (Parts *parts)
 {
   g_free (parts->scheme);
-  g_free (parts->user);
-  g_free (parts->password);
+  free_secret (parts->user);
+  free_secret (parts->password);
   g_free (parts->host);
   g_free (parts->path);
   g_free (parts->query);
@@ -72,19 +92,72 @@ parts_clear (Parts *parts)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Parts, parts_clear)
 
+/* @len bytes of @text with the characters that would end or split user information
+ * %-encoded; sized once, so that no copy of a password is left behind by a realloc. */
+static char *
+encode_credential (const char *text, gsize len)
+{
+  char *encoded = g_malloc (3 * len + 1);
+  char *out = encoded;
+
+  for (gsize i = 0; i < len; i++)
+    if (strchr ("/?#@:", text[i]) != NULL)
+      out += g_snprintf (out, 4, "%%%02X", (guchar) text[i]);
+    else
+      *out++ = text[i];
+  *out = '\0';
+  return encoded;
+}
+
+/* The last "@" after "://": where user information would end. */
+static const char *
+find_userinfo_end (const char *text, const char **authority)
+{
+  const char *scheme_end = strstr (text, "://");
+
+  *authority = scheme_end != NULL ? scheme_end + 3 : NULL;
+  return scheme_end != NULL ? strrchr (scheme_end + 3, '@') : NULL;
+}
+
+/* @userinfo_to_last_at: the user information is split off at the last "@" (a proxy's),
+ * and GUri sees the URL without it; else GUri splits it all, and its words are not
+ * passed on when there is an "@" that could end user information. */
 static gboolean
-split (const char *text, Parts *parts, GError **error)
+split (const char *text, gboolean userinfo_to_last_at, Parts *parts, GError **error)
 {
   g_autoptr (GError) uri_error = NULL;
+  g_autofree char *without_userinfo = NULL;
+  const char *authority;
+  const char *at = find_userinfo_end (text, &authority);
+  char *user = NULL;
+  char *password = NULL;
 
   if (!check_printable (text, error))
     return FALSE;
+  if (userinfo_to_last_at && at != NULL)
+    {
+      const char *colon = memchr (authority, ':', at - authority);
+
+      parts->user = encode_credential (authority, (colon != NULL ? colon : at) - authority);
+      if (colon != NULL)
+        parts->password = encode_credential (colon + 1, at - colon - 1);
+      without_userinfo = g_strdup_printf ("%.*s%s", (int) (authority - text), text, at + 1);
+      text = without_userinfo;
+    }
   /* Encoded: the path goes on the request line as written. */
   if (!g_uri_split_with_user (text, G_URI_FLAGS_ENCODED | G_URI_FLAGS_HAS_PASSWORD, &parts->scheme,
-                              &parts->user, &parts->password, NULL, &parts->host, &parts->port,
-                              &parts->path, &parts->query, &parts->fragment, &uri_error))
-    /* GUri's words name the part (a port, an IPv6 address), never the user info. */
-    return invalid (error, "%s", uri_error->message);
+                              &user, &password, NULL, &parts->host, &parts->port, &parts->path,
+                              &parts->query, &parts->fragment, &uri_error))
+    return invalid (error, "%s",
+                    at != NULL && !userinfo_to_last_at ? USERINFO_INVALID : uri_error->message);
+  if (without_userinfo != NULL)
+    {
+      /* GUri saw no "@": it found no user information. */
+      g_assert (user == NULL && password == NULL);
+      return TRUE;
+    }
+  parts->user = user;
+  parts->password = password;
   return TRUE;
 }
 
@@ -156,7 +229,8 @@ cv_web_url_parse_gateway (const char *text, CvWebUrl *url, GError **error)
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   memset (url, 0, sizeof *url);
-  if (!split (text, &parts, error))
+  /* A path may hold "@": GUri finds the user information here. */
+  if (!split (text, FALSE, &parts, error))
     return FALSE;
   if (g_strcmp0 (parts.scheme, "wss") != 0 && g_strcmp0 (parts.scheme, "ws") != 0)
     return invalid (error,
@@ -224,12 +298,13 @@ check_credential (const char *encoded, gboolean is_user, GError **error)
  *
  * Returns: %TRUE if @text is valid
  */
-gboolean
-cv_web_url_parse_proxy (const char *text,
-                        char **host,
-                        guint16 *port,
-                        gboolean *has_credentials,
-                        GError **error)
+static gboolean
+parse_proxy (const char *text,
+             char **host,
+             guint16 *port,
+             gboolean *has_credentials,
+             char **for_gio,
+             GError **error)
 {
   g_auto (Parts) parts = { 0 };
   g_autofree char *parsed_host = NULL;
@@ -246,11 +321,13 @@ cv_web_url_parse_proxy (const char *text,
         *port = 0;
       if (has_credentials != NULL)
         *has_credentials = FALSE;
+      if (for_gio != NULL)
+        *for_gio = g_strdup ("direct://");
       return TRUE;
     }
   if (!cv_web_url_has_scheme (text))
     return invalid (error, "not a URL: “http://” is missing");
-  if (!split (text, &parts, error))
+  if (!split (text, TRUE, &parts, error))
     return FALSE;
   if (!g_str_equal (parts.scheme, "http"))
     return invalid (error,
@@ -269,6 +346,16 @@ cv_web_url_parse_proxy (const char *text,
                            "http://[user:password@]host:port");
   if (!check_authority (&parts, "http", 0, &parsed_host, &parsed_port, error))
     return FALSE;
+  if (for_gio != NULL)
+    {
+      g_autofree char *described = cv_web_url_describe_proxy (parsed_host, parsed_port);
+
+      /* The description is "http://HOST:PORT": the credentials go after its scheme. */
+      *for_gio = parts.user == NULL
+                   ? g_steal_pointer (&described)
+                   : g_strdup_printf ("http://%s:%s@%s", parts.user, parts.password,
+                                      described + strlen ("http://"));
+    }
   if (host != NULL)
     *host = g_steal_pointer (&parsed_host);
   if (port != NULL)
@@ -276,6 +363,36 @@ cv_web_url_parse_proxy (const char *text,
   if (has_credentials != NULL)
     *has_credentials = parts.user != NULL;
   return TRUE;
+}
+
+gboolean
+cv_web_url_parse_proxy (const char *text,
+                        char **host,
+                        guint16 *port,
+                        gboolean *has_credentials,
+                        GError **error)
+{
+  return parse_proxy (text, host, port, has_credentials, NULL, error);
+}
+
+/**
+ * cv_web_url_proxy_for_gio:
+ * @text: a proxy as cv_web_url_parse_proxy() takes it
+ * @error: as cv_web_url_parse_proxy()'s
+ *
+ * Returns: (transfer full) (nullable): @text as GIO parses it the way it is meant
+ *   ("http://USER:PASSWORD@HOST:PORT", the credentials %-encoded; "direct://" for
+ *   "direct"), for a GSimpleProxyResolver; it may hold a password: wipe it
+ */
+char *
+cv_web_url_proxy_for_gio (const char *text, GError **error)
+{
+  char *for_gio = NULL;
+
+  g_return_val_if_fail (text != NULL, NULL);
+  if (!parse_proxy (text, NULL, NULL, NULL, &for_gio, error))
+    return NULL;
+  return for_gio;
 }
 
 /* "http://HOST:PORT", IPv6 in brackets: how errors and logs name a proxy, never with
@@ -287,15 +404,18 @@ cv_web_url_describe_proxy (const char *host, guint16 port)
                           port);
 }
 
-/* @text with whatever may be user information (up to the last "@" after "://")
- * replaced by "…", so that it can be shown. */
+/* @text with whatever may be user information (up to the last "@" after "://", or
+ * from the start where there is no "://": "user:password@proxy:3128" as a variable may
+ * be written) replaced by "…", so that it can be shown. */
 char *
 cv_web_url_redact (const char *text)
 {
-  const char *authority = strstr (text, "://");
-  const char *at = authority != NULL ? strrchr (authority, '@') : NULL;
+  const char *authority;
+  const char *at = find_userinfo_end (text, &authority);
 
+  if (authority == NULL)
+    at = strrchr (text, '@');
   if (at == NULL)
     return g_strdup (text);
-  return g_strdup_printf ("%.*s://…%s", (int) (authority - text), text, at);
+  return g_strdup_printf ("%.*s…%s", authority != NULL ? (int) (authority - text) : 0, text, at);
 }

@@ -31,6 +31,7 @@ gboolean cv_web_url_parse_proxy (const char *text,
                                  guint16 *port,
                                  gboolean *has_credentials,
                                  GError **error);
+char *cv_web_url_proxy_for_gio (const char *text, GError **error);
 char *cv_web_url_describe_proxy (const char *host, guint16 port);
 char *cv_web_url_redact (const char *text);
 
