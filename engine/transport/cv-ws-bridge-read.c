@@ -157,8 +157,8 @@ static gboolean
 inner_write_now (CvWsBridge *self)
 {
   g_autoptr (GError) error = NULL;
-  gssize n = g_socket_send_message (self->inner_socket, NULL, self->vectors, self->n_vectors,
-                                    NULL, 0, 0, NULL, &error);
+  gssize n = g_socket_send_message (self->inner_socket, NULL, self->vectors, self->n_vectors, NULL,
+                                    0, 0, NULL, &error);
   guint done = 0;
 
   if (n < 0)
@@ -212,8 +212,8 @@ cv_ws_bridge_run_peer_to_inner (CvWsBridge *self)
         {
           /* Readable or not, the source lets the main loop run first. */
           self->outer_source = g_idle_source_new ();
-          g_source_set_callback (self->outer_source, on_outer_turn,
-                                 cv_ws_bridge_ref (self), (GDestroyNotify) cv_ws_bridge_unref);
+          g_source_set_callback (self->outer_source, on_outer_turn, cv_ws_bridge_ref (self),
+                                 (GDestroyNotify) cv_ws_bridge_unref);
           g_source_attach (self->outer_source, self->context);
           return;
         }
