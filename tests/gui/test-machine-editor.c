@@ -506,8 +506,8 @@ test_editor_url_gateway (void)
   type_text (editor_child (editor, "gateway_row"), "wss://relay.example.com:0/culvert");
   g_assert_true (has_error_style (editor_child (editor, "gateway_row")));
   g_test_message ("gateway error: %s", note_text (editor_child (editor, "gateway_note")));
-  g_assert_nonnull (strstr (note_text (editor_child (editor, "gateway_note")),
-                            "is not a gateway URL (port 0"));
+  g_assert_nonnull (
+    strstr (note_text (editor_child (editor, "gateway_note")), "is not a gateway URL (port 0"));
   g_assert_false (save_enabled (editor));
   shot = cv_gui_screenshot (GTK_WIDGET (editor), "editor-url-invalid");
   g_clear_pointer (&shot, g_free);
