@@ -1,7 +1,8 @@
 /* test-e2e-vnc.c: the technician's one click, end to end — a real culvert-cli gateway and
  * share agent, a real Xtigervnc behind it, the app's window: Connect, trust the gateway's
  * key, the app's vncviewer reaches the VNC server through the tunnel, a second service's
- * 4 MiB arrive intact, Disconnect closes the ports and the viewer ends. */
+ * 4 MiB arrive intact, Disconnect closes the ports and the viewer ends.  Then the same
+ * through the gateway's WebSocket (a wss:// gateway URL). */
 #include "cv-version.h"
 
 #include <adwaita.h>
@@ -330,8 +331,9 @@ test_e2e_vnc (void)
  * the gateway's own TLS port through a WebSocket (PROTOCOL.md §22), the trust dialog shows
  * the key probed that way, and a service's bytes pass.  That port's certificate is the
  * gateway's self-signed one, which no system CA vouches for: the machine pins it as the
- * outer TLS's key ("web_fingerprint", as a provisioning file gives it).  Behind an nginx
- * with a CA's certificate a machine has no such pin. */
+ * outer TLS's key ("web_fingerprint", as a provisioning file gives it); without it the
+ * connection fails first, naming the URL.  Behind an nginx with a CA's certificate a
+ * machine has no such pin. */
 static void
 test_e2e_wss (void)
 {
@@ -379,7 +381,6 @@ test_e2e_wss (void)
   cv_machine_set_name (machine, "Web relay PC");
   cv_machine_set_gateway (machine, host, port);
   cv_machine_set_gateway_web (machine, web_path, web_tls);
-  cv_machine_set_web_fingerprint (machine, gateway->fingerprint);
   cv_machine_set_session (machine, gateway->session);
   cv_machine_service_set_target_host (data, "127.0.0.1");
   cv_machine_service_set_target_port (data, data_port);
@@ -396,6 +397,16 @@ test_e2e_wss (void)
   connection = cv_application_get_connection (app, cv_machine_get_id (machine));
   g_assert_nonnull (connection);
 
+  /* Without the pin the outer TLS is the system CAs' to check, and they do not know this
+   * key: the probe through the WebSocket fails, and says where it went. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.connect-machine", "s",
+                              cv_machine_get_id (machine));
+  wait_state (connection, CV_CONNECTION_STATE_FAILED, "the unpinned wss:// probe to fail");
+  g_test_message ("without a web pin: %s", cv_machine_connection_get_error (connection)->message);
+  g_assert_nonnull (strstr (cv_machine_connection_get_error (connection)->message, url));
+  g_assert_null (cv_machine_get_fingerprint (machine));
+
+  cv_machine_set_web_fingerprint (machine, gateway->fingerprint);
   gtk_widget_activate_action (GTK_WIDGET (window), "win.connect-machine", "s",
                               cv_machine_get_id (machine));
   dialog = cv_gui_test_wait_dialog ("Trust This Gateway?");
