@@ -135,13 +135,19 @@ cv_machine_editor_gateway_changed (CvMachineEditor *self)
   const char *text = gtk_editable_get_text (GTK_EDITABLE (self->gateway_row));
   g_autoptr (GError) error = NULL;
   g_autofree char *host = NULL;
+  g_autofree char *web_path = NULL;
+  gboolean web_tls = FALSE;
   guint16 port = 0;
 
   if (self->machine == NULL)
     return;
-  self->gateway_valid = cv_machine_parse_gateway (text, &host, &port, &error);
+  self->gateway_valid = cv_machine_parse_gateway_url (text, &host, &port, &web_path, &web_tls,
+                                                      &error);
   if (self->gateway_valid)
-    cv_machine_set_gateway (self->machine, host, port);
+    {
+      cv_machine_set_gateway (self->machine, host, port);
+      cv_machine_set_gateway_web (self->machine, web_path, web_tls);
+    }
   cv_machine_editor_show_field (self, self->gateway_row, self->gateway_note, error);
   cv_machine_editor_update_save (self);
 }

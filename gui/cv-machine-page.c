@@ -374,8 +374,12 @@ cv_machine_page_init (CvMachinePage *self)
 {
   static const char *const connection_properties[] = { "notify::state", "notify::status",
                                                        "notify::error", "notify::round-trip-us" };
-  static const char *const machine_properties[] = { "notify::name", "notify::gateway-host",
-                                                    "notify::gateway-port", "notify::session",
+  static const char *const machine_properties[] = { "notify::name",
+                                                    "notify::gateway-host",
+                                                    "notify::gateway-port",
+                                                    "notify::gateway-web-path",
+                                                    "notify::gateway-web-tls",
+                                                    "notify::session",
                                                     "notify::fingerprint" };
 
   gtk_widget_init_template (GTK_WIDGET (self));

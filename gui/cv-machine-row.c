@@ -80,8 +80,10 @@ cv_machine_row_update_text (CvMachineRow *self)
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self), cv_machine_get_name (machine));
 
-  /* The port only when it is not the usual one: the name is what people recognise. */
-  if (cv_machine_get_gateway_port (machine) == CV_MACHINE_DEFAULT_GATEWAY_PORT)
+  /* The port only when it is not the usual one: the name is what people recognise.  A
+   * URL stays whole (it leaves out the scheme's port itself). */
+  if (cv_machine_get_gateway_port (machine) == CV_MACHINE_DEFAULT_GATEWAY_PORT
+      && cv_machine_get_gateway_web_path (machine) == NULL)
     gateway = g_strdup (cv_machine_get_gateway_host (machine));
   else
     gateway = cv_machine_dup_gateway (machine);
@@ -158,8 +160,12 @@ cv_machine_row_constructed (GObject *object)
   CvMachine *machine = cv_machine_connection_get_machine (self->connection);
   static const char *const connection_properties[] = { "notify::state", "notify::presence",
                                                        "notify::status" };
-  static const char *const machine_properties[] = { "notify::name", "notify::gateway-host",
-                                                    "notify::gateway-port", "notify::session",
+  static const char *const machine_properties[] = { "notify::name",
+                                                    "notify::gateway-host",
+                                                    "notify::gateway-port",
+                                                    "notify::gateway-web-path",
+                                                    "notify::gateway-web-tls",
+                                                    "notify::session",
                                                     "notify::last-used" };
 
   G_OBJECT_CLASS (cv_machine_row_parent_class)->constructed (object);

@@ -16,6 +16,30 @@
 /* ---- building the agent ------------------------------------------------- */
 
 /**
+ * cv_machine_connection_probe_key:
+ *
+ * What key the machine's gateway presents, asked the way the agent reaches it: by
+ * host:port, or through its WebSocket (the outer TLS checked as the agent checks it).
+ * On the thread-default main context; finish with cv_gateway_probe_fingerprint_finish ().
+ */
+void
+cv_machine_connection_probe_key (CvMachineConnection *self,
+                                 GAsyncReadyCallback callback,
+                                 gpointer user_data)
+{
+  CvGatewayAddress address = {
+    .host = (char *) cv_machine_get_gateway_host (self->machine),
+    .port = cv_machine_get_gateway_port (self->machine),
+    .web_path = (char *) cv_machine_get_gateway_web_path (self->machine),
+    .web_tls = cv_machine_get_gateway_web_tls (self->machine),
+    .web_fingerprint = (char *) cv_machine_get_web_fingerprint (self->machine),
+  };
+
+  /* The probe copies what it keeps of @address. */
+  cv_gateway_probe_fingerprint_at_async (&address, 0, self->cancellable, callback, user_data);
+}
+
+/**
  * cv_machine_connection_make_agent:
  *
  * The engine's connect agent for the machine: its gateway with the trusted key pinned,
@@ -36,6 +60,11 @@ cv_machine_connection_make_agent (CvMachineConnection *self, const char *passwor
   cv_agent_config_set_gateway (&config->agent, cv_machine_get_gateway_host (self->machine),
                                cv_machine_get_gateway_port (self->machine),
                                cv_machine_get_fingerprint (self->machine));
+  /* A ws:// or wss:// gateway: the same link inside a WebSocket; the system's proxy
+   * settings apply (no proxy set here). */
+  cv_agent_config_set_web (&config->agent, cv_machine_get_gateway_web_path (self->machine),
+                           cv_machine_get_gateway_web_tls (self->machine),
+                           cv_machine_get_web_fingerprint (self->machine));
   cv_agent_config_set_session (&config->agent, cv_machine_get_session (self->machine));
   cv_agent_config_set_password (&config->agent, password);
   cv_agent_config_set_name (&config->agent, g_get_host_name ());
@@ -248,9 +277,7 @@ probe_key (CvMachineConnection *self)
   probe->self = g_object_ref (self);
   probe->agent = g_object_ref (self->agent);
   pusher = g_main_context_pusher_new (self->context);
-  cv_gateway_probe_fingerprint_async (cv_machine_get_gateway_host (self->machine),
-                                      cv_machine_get_gateway_port (self->machine), 0,
-                                      self->cancellable, on_key_probed, probe);
+  cv_machine_connection_probe_key (self, on_key_probed, probe);
 }
 
 static void

@@ -93,6 +93,10 @@ void cv_machine_connection_fail (CvMachineConnection *self, GError *error);
 void cv_machine_connection_update_status (CvMachineConnection *self);
 
 /* cv-machine-connection-agent.c */
+/* The key the gateway presents, probed by host:port or through its WebSocket. */
+void cv_machine_connection_probe_key (CvMachineConnection *self,
+                                      GAsyncReadyCallback callback,
+                                      gpointer user_data);
 /* A connect agent for the machine, not started, with no mapping; NULL with a sentence. */
 CvConnectAgent *cv_machine_connection_make_agent (CvMachineConnection *self,
                                                   const char *password,

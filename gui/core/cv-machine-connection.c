@@ -437,9 +437,7 @@ on_password (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       g_autoptr (GMainContextPusher) pusher = g_main_context_pusher_new (self->context);
 
-      cv_gateway_probe_fingerprint_async (cv_machine_get_gateway_host (self->machine),
-                                          cv_machine_get_gateway_port (self->machine), 0,
-                                          self->cancellable, on_first_probe, g_object_ref (self));
+      cv_machine_connection_probe_key (self, on_first_probe, g_object_ref (self));
       return;
     }
   cv_machine_connection_start_agent (self);

@@ -29,6 +29,9 @@ cv_machine_to_json (CvMachine *self, gboolean for_export)
   gateway = cv_machine_dup_gateway (self);
   if (gateway != NULL)
     json_object_set_string_member (object, "gateway", gateway);
+  if (cv_machine_get_web_fingerprint (self) != NULL)
+    json_object_set_string_member (object, "web_fingerprint",
+                                   cv_machine_get_web_fingerprint (self));
   /* Exported too: a helpdesk that hands out the key spares its customers the question. */
   if (cv_machine_get_fingerprint (self) != NULL)
     json_object_set_string_member (object, "gateway_fingerprint",
@@ -59,14 +62,25 @@ member_failed (GError **error, const char *key)
 }
 
 static gboolean
+bad_key (GError **error, const char *key)
+{
+  g_set_error_literal (error, CV_APP_ERROR, CV_APP_ERROR_INVALID,
+                       _ ("This is not a gateway key: write “sha256:” and 64 hexadecimal "
+                          "digits, as the gateway’s administrator gave it."));
+  return member_failed (error, key);
+}
+
+static gboolean
 read_fields (CvMachine *self, JsonObject *object, GError **error)
 {
   const char *name = NULL, *gateway = NULL, *fingerprint = NULL, *session = NULL;
+  const char *web_fingerprint = NULL;
   guint last_used = 0;
 
   if (!cv_config_get_string (object, "name", "", FALSE, &name, error)
       || !cv_config_get_string (object, "gateway", "", FALSE, &gateway, error)
       || !cv_config_get_string (object, "gateway_fingerprint", "", FALSE, &fingerprint, error)
+      || !cv_config_get_string (object, "web_fingerprint", "", FALSE, &web_fingerprint, error)
       || !cv_config_get_string (object, "session", "", FALSE, &session, error)
       || !cv_config_get_uint (object, "last_used", "", FALSE, 0, G_MAXUINT, &last_used, error))
     return FALSE;
@@ -77,24 +91,38 @@ read_fields (CvMachine *self, JsonObject *object, GError **error)
   if (gateway != NULL)
     {
       g_autofree char *host = NULL;
+      g_autofree char *web_path = NULL;
+      gboolean web_tls;
       guint16 port;
 
-      if (!cv_machine_parse_gateway (gateway, &host, &port, error))
+      if (!cv_machine_parse_gateway_url (gateway, &host, &port, &web_path, &web_tls, error))
         return member_failed (error, "gateway");
       cv_machine_set_gateway (self, host, port);
+      cv_machine_set_gateway_web (self, web_path, web_tls);
     }
   if (fingerprint != NULL)
     {
       g_autofree char *normal = cv_fingerprint_normalize (fingerprint, NULL);
 
       if (normal == NULL)
+        return bad_key (error, "gateway_fingerprint");
+      cv_machine_set_fingerprint (self, normal);
+    }
+  if (web_fingerprint != NULL)
+    {
+      g_autofree char *normal = cv_fingerprint_normalize (web_fingerprint, NULL);
+
+      if (normal == NULL)
+        return bad_key (error, "web_fingerprint");
+      /* Only a wss:// URL has an outer TLS to pin. */
+      if (!cv_machine_get_gateway_web_tls (self))
         {
           g_set_error_literal (error, CV_APP_ERROR, CV_APP_ERROR_INVALID,
-                               _ ("This is not a gateway key: write “sha256:” and 64 hexadecimal "
-                                  "digits, as the gateway’s administrator gave it."));
-          return member_failed (error, "gateway_fingerprint");
+                               _ ("A web server’s key goes only with a wss:// gateway. Remove it, "
+                                  "or give the gateway as wss://…."));
+          return member_failed (error, "web_fingerprint");
         }
-      cv_machine_set_fingerprint (self, normal);
+      cv_machine_set_web_fingerprint (self, normal);
     }
   if (session != NULL && !cv_machine_check_session (session, error))
     return member_failed (error, "session");
@@ -142,6 +170,7 @@ cv_machine_new_from_json (JsonObject *object, const char *where, GError **error)
     { "name", CV_CONFIG_STRING, FALSE, CV_CONFIG_BY_CALLER },
     { "gateway", CV_CONFIG_STRING, FALSE, CV_CONFIG_BY_CALLER },
     { "gateway_fingerprint", CV_CONFIG_STRING, FALSE, CV_CONFIG_BY_CALLER },
+    { "web_fingerprint", CV_CONFIG_STRING, FALSE, CV_CONFIG_BY_CALLER },
     { "session", CV_CONFIG_STRING, FALSE, CV_CONFIG_BY_CALLER },
     { "last_used", CV_CONFIG_UINT, FALSE, CV_CONFIG_BY_CALLER },
     { "services", CV_CONFIG_ARRAY, FALSE, CV_CONFIG_BY_CALLER },

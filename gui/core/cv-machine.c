@@ -8,6 +8,7 @@
 #include "config/cv-config.h"
 #include "transport/cv-identity.h"
 #include "wire/cv-host-port.h"
+#include "wire/cv-web-url.h"
 
 #include "cv-app-error.h"
 
@@ -21,6 +22,9 @@ struct _CvMachine {
   char *name;
   char *gateway_host;
   guint16 gateway_port;
+  char *gateway_web_path;
+  gboolean gateway_web_tls;
+  char *web_fingerprint;
   char *fingerprint;
   char *session;
   gint64 last_used;
@@ -33,6 +37,9 @@ enum {
   PROP_NAME,
   PROP_GATEWAY_HOST,
   PROP_GATEWAY_PORT,
+  PROP_GATEWAY_WEB_PATH,
+  PROP_GATEWAY_WEB_TLS,
+  PROP_WEB_FINGERPRINT,
   PROP_FINGERPRINT,
   PROP_SESSION,
   PROP_LAST_USED,
@@ -62,6 +69,8 @@ cv_machine_finalize (GObject *object)
   g_free (self->id);
   g_free (self->name);
   g_free (self->gateway_host);
+  g_free (self->gateway_web_path);
+  g_free (self->web_fingerprint);
   g_free (self->fingerprint);
   g_free (self->session);
 
@@ -86,6 +95,15 @@ cv_machine_get_property (GObject *object, guint prop_id, GValue *value, GParamSp
       break;
     case PROP_GATEWAY_PORT:
       g_value_set_uint (value, self->gateway_port);
+      break;
+    case PROP_GATEWAY_WEB_PATH:
+      g_value_set_string (value, self->gateway_web_path);
+      break;
+    case PROP_GATEWAY_WEB_TLS:
+      g_value_set_boolean (value, self->gateway_web_tls);
+      break;
+    case PROP_WEB_FINGERPRINT:
+      g_value_set_string (value, self->web_fingerprint);
       break;
     case PROP_FINGERPRINT:
       g_value_set_string (value, self->fingerprint);
@@ -126,6 +144,15 @@ cv_machine_set_property (GObject *object, guint prop_id, const GValue *value, GP
     case PROP_GATEWAY_PORT:
       cv_machine_set_gateway (self, self->gateway_host, (guint16) g_value_get_uint (value));
       break;
+    case PROP_GATEWAY_WEB_PATH:
+      cv_machine_set_gateway_web (self, g_value_get_string (value), self->gateway_web_tls);
+      break;
+    case PROP_GATEWAY_WEB_TLS:
+      cv_machine_set_gateway_web (self, self->gateway_web_path, g_value_get_boolean (value));
+      break;
+    case PROP_WEB_FINGERPRINT:
+      cv_machine_set_web_fingerprint (self, g_value_get_string (value));
+      break;
     case PROP_FINGERPRINT:
       cv_machine_set_fingerprint (self, g_value_get_string (value));
       break;
@@ -159,6 +186,12 @@ cv_machine_class_init (CvMachineClass *klass)
   properties[PROP_GATEWAY_HOST] = g_param_spec_string ("gateway-host", NULL, NULL, NULL, RW_FLAGS);
   properties[PROP_GATEWAY_PORT] = g_param_spec_uint ("gateway-port", NULL, NULL, 1, G_MAXUINT16,
                                                      CV_MACHINE_DEFAULT_GATEWAY_PORT, RW_FLAGS);
+  properties[PROP_GATEWAY_WEB_PATH] = g_param_spec_string ("gateway-web-path", NULL, NULL, NULL,
+                                                           RW_FLAGS);
+  properties[PROP_GATEWAY_WEB_TLS] = g_param_spec_boolean ("gateway-web-tls", NULL, NULL, FALSE,
+                                                           RW_FLAGS);
+  properties[PROP_WEB_FINGERPRINT] = g_param_spec_string ("web-fingerprint", NULL, NULL, NULL,
+                                                          RW_FLAGS);
   properties[PROP_FINGERPRINT] = g_param_spec_string ("fingerprint", NULL, NULL, NULL, RW_FLAGS);
   properties[PROP_SESSION] = g_param_spec_string ("session", NULL, NULL, NULL, RW_FLAGS);
   properties[PROP_LAST_USED] = g_param_spec_int64 ("last-used", NULL, NULL, 0, G_MAXINT64, 0,
@@ -223,6 +256,8 @@ cv_machine_update_from (CvMachine *self, CvMachine *from)
   g_object_freeze_notify (G_OBJECT (self));
   cv_machine_set_name (self, from->name);
   cv_machine_set_gateway (self, from->gateway_host, from->gateway_port);
+  cv_machine_set_gateway_web (self, from->gateway_web_path, from->gateway_web_tls);
+  cv_machine_set_web_fingerprint (self, from->web_fingerprint);
   cv_machine_set_fingerprint (self, from->fingerprint);
   cv_machine_set_session (self, from->session);
   cv_machine_set_last_used (self, from->last_used);
@@ -319,6 +354,57 @@ cv_machine_set_gateway (CvMachine *self, const char *host, guint16 port)
   g_object_thaw_notify (G_OBJECT (self));
 }
 
+const char *
+cv_machine_get_gateway_web_path (CvMachine *self)
+{
+  g_return_val_if_fail (CV_IS_MACHINE (self), NULL);
+  return self->gateway_web_path;
+}
+
+gboolean
+cv_machine_get_gateway_web_tls (CvMachine *self)
+{
+  g_return_val_if_fail (CV_IS_MACHINE (self), FALSE);
+  return self->gateway_web_tls;
+}
+
+/**
+ * cv_machine_set_gateway_web:
+ * @path: (nullable): the URL's path, "/culvert"; %NULL for a raw host:port gateway
+ * @tls: wss:// rather than ws://
+ *
+ * With cv_machine_set_gateway () for the URL's host and port.
+ */
+void
+cv_machine_set_gateway_web (CvMachine *self, const char *path, gboolean tls)
+{
+  g_return_if_fail (CV_IS_MACHINE (self));
+
+  g_object_freeze_notify (G_OBJECT (self));
+  set_string (self, &self->gateway_web_path, path, PROP_GATEWAY_WEB_PATH);
+  tls = self->gateway_web_path != NULL && tls;
+  if (self->gateway_web_tls != tls)
+    {
+      self->gateway_web_tls = tls;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_GATEWAY_WEB_TLS]);
+    }
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+const char *
+cv_machine_get_web_fingerprint (CvMachine *self)
+{
+  g_return_val_if_fail (CV_IS_MACHINE (self), NULL);
+  return self->web_fingerprint;
+}
+
+void
+cv_machine_set_web_fingerprint (CvMachine *self, const char *fingerprint)
+{
+  g_return_if_fail (CV_IS_MACHINE (self));
+  set_string (self, &self->web_fingerprint, fingerprint, PROP_WEB_FINGERPRINT);
+}
+
 static char *
 join_host_port (const char *host, guint16 port)
 {
@@ -327,10 +413,28 @@ join_host_port (const char *host, guint16 port)
   return g_strdup_printf ("%s:%u", host, port);
 }
 
+/* As a person writes it: the port only when it is not the scheme's. */
+static char *
+join_url (CvMachine *self)
+{
+  guint16 scheme_port = self->gateway_web_tls ? CV_WEB_URL_WSS_PORT : CV_WEB_URL_WS_PORT;
+  g_autofree char *host_port = NULL;
+
+  if (self->gateway_port != scheme_port)
+    host_port = join_host_port (self->gateway_host, self->gateway_port);
+  else if (strchr (self->gateway_host, ':') != NULL)
+    host_port = g_strdup_printf ("[%s]", self->gateway_host);
+  else
+    host_port = g_strdup (self->gateway_host);
+  return g_strdup_printf ("%s://%s%s", self->gateway_web_tls ? "wss" : "ws", host_port,
+                          self->gateway_web_path);
+}
+
 /**
  * cv_machine_dup_gateway:
  *
- * Returns: (transfer full) (nullable): "host:port", or %NULL while no gateway is set
+ * Returns: (transfer full) (nullable): "host:port", or the ws:// or wss:// URL, or %NULL
+ *   while no gateway is set
  */
 char *
 cv_machine_dup_gateway (CvMachine *self)
@@ -339,6 +443,8 @@ cv_machine_dup_gateway (CvMachine *self)
 
   if (self->gateway_host == NULL)
     return NULL;
+  if (self->gateway_web_path != NULL)
+    return join_url (self);
   return join_host_port (self->gateway_host, self->gateway_port);
 }
 
@@ -493,6 +599,53 @@ cv_machine_parse_gateway (const char *text, char **host, guint16 *port, GError *
   return TRUE;
 }
 
+/**
+ * cv_machine_parse_gateway_url:
+ * @text: what cv_machine_parse_gateway () takes, or "wss://host[:port][/path]" or
+ *   "ws://host[:port][/path]"
+ * @web_path: (out): the URL's path, or %NULL for a host:port
+ * @web_tls: (out): wss://
+ */
+gboolean
+cv_machine_parse_gateway_url (const char *text,
+                              char **host,
+                              guint16 *port,
+                              char **web_path,
+                              gboolean *web_tls,
+                              GError **error)
+{
+  g_autofree char *trimmed = NULL;
+  g_autofree char *shown = NULL;
+  g_autoptr (GError) local_error = NULL;
+  CvWebUrl url = { 0 };
+
+  g_return_val_if_fail (host != NULL && port != NULL && web_path != NULL && web_tls != NULL, FALSE);
+
+  trimmed = g_strstrip (g_strdup (text != NULL ? text : ""));
+  if (!cv_web_url_has_scheme (trimmed))
+    {
+      *web_path = NULL;
+      *web_tls = FALSE;
+      return cv_machine_parse_gateway (trimmed, host, port, error);
+    }
+  /* The engine's parser of the agents' "gateway" URLs: what it refuses here, the agent
+   * would refuse too.  Its reason alone, and the URL without a password in it. */
+  if (cv_web_url_parse_gateway (trimmed, &url, &local_error))
+    {
+      *host = g_steal_pointer (&url.host);
+      *port = url.port;
+      *web_path = g_steal_pointer (&url.path);
+      *web_tls = url.tls;
+      return TRUE;
+    }
+  shown = cv_web_url_redact (trimmed);
+  return invalid (error,
+                  _ ("“%s” is not a gateway URL (%s). Write it as "
+                     "wss://relay.example.com/culvert, or as relay.example.com:8443 for the "
+                     "gateway’s own port."),
+                  shown, local_error->message);
+}
+
 gboolean
 cv_machine_check_session (const char *session, GError **error)
 {
@@ -527,6 +680,8 @@ cv_machine_check (CvMachine *self, GError **error)
   guint n_services;
   g_autofree char *gateway = NULL;
   g_autofree char *host = NULL;
+  g_autofree char *web_path = NULL;
+  gboolean web_tls;
   guint16 port;
 
   g_return_val_if_fail (CV_IS_MACHINE (self), FALSE);
@@ -534,10 +689,13 @@ cv_machine_check (CvMachine *self, GError **error)
   if (!cv_machine_check_name (self->name, error))
     return FALSE;
   gateway = cv_machine_dup_gateway (self);
-  if (!cv_machine_parse_gateway (gateway, &host, &port, error)
+  if (!cv_machine_parse_gateway_url (gateway, &host, &port, &web_path, &web_tls, error)
       || !cv_machine_check_session (self->session, error)
       || !check_fingerprint (self->fingerprint, error))
     return FALSE;
+  if (self->web_fingerprint != NULL && !self->gateway_web_tls)
+    return invalid (error, _ ("A web server’s key is pinned, but the gateway is not a wss:// "
+                              "URL. Remove the web key, or give the gateway as wss://…."));
 
   services = G_LIST_MODEL (self->services);
   n_services = g_list_model_get_n_items (services);

@@ -13,6 +13,13 @@ G_BEGIN_DECLS
  *   "name"          "Front desk PC"
  *   "gateway-host"  an IP literal without brackets, or a host name
  *   "gateway-port"  guint; CV_MACHINE_DEFAULT_GATEWAY_PORT unless given
+ *   "gateway-web-path"  the path of a ws:// or wss:// gateway URL ("/culvert"), or NULL
+ *                   for a raw connection to host:port (PROTOCOL.md §22)
+ *   "gateway-web-tls"   wss:// rather than ws:// (only with a path)
+ *   "web-fingerprint"   the outer TLS's key pinned for a wss:// gateway, or NULL: the
+ *                   system's CAs and the URL's host name check it.  No editor row: it
+ *                   comes from a provisioning file, for a wss:// port without a CA's
+ *                   certificate (a gateway's own port takes its key as host:port anyway)
  *   "fingerprint"   the trusted gateway key ("sha256:" + 64 hex digits), or NULL before the
  *                   first connection; filled by trusting, cleared by "Forget Trusted Key"
  *   "session"       the session id at the gateway
@@ -36,7 +43,14 @@ void cv_machine_set_name (CvMachine *self, const char *name);
 const char *cv_machine_get_gateway_host (CvMachine *self);
 guint16 cv_machine_get_gateway_port (CvMachine *self);
 void cv_machine_set_gateway (CvMachine *self, const char *host, guint16 port);
-/* "relay.example:8443", brackets around an IPv6 literal. */
+const char *cv_machine_get_gateway_web_path (CvMachine *self);
+gboolean cv_machine_get_gateway_web_tls (CvMachine *self);
+/* @path NULL: a raw host:port gateway (and @tls is ignored). */
+void cv_machine_set_gateway_web (CvMachine *self, const char *path, gboolean tls);
+const char *cv_machine_get_web_fingerprint (CvMachine *self);
+void cv_machine_set_web_fingerprint (CvMachine *self, const char *fingerprint);
+/* "relay.example:8443", brackets around an IPv6 literal; or the URL
+ * "wss://relay.example/culvert" (its port only when not the scheme's). */
 char *cv_machine_dup_gateway (CvMachine *self);
 const char *cv_machine_get_fingerprint (CvMachine *self);
 void cv_machine_set_fingerprint (CvMachine *self, const char *fingerprint);
@@ -53,6 +67,14 @@ void cv_machine_remove_service (CvMachine *self, CvMachineService *service);
 gboolean cv_machine_check_name (const char *name, GError **error);
 /* "host", "host:port", "[v6]:port"; fills @host and @port (the default port when none). */
 gboolean cv_machine_parse_gateway (const char *text, char **host, guint16 *port, GError **error);
+/* The same, or a "wss://host[:port][/path]" / "ws://…" URL: then @web_path is its path
+ * (CV_WEB_URL_DEFAULT_PATH when none is written), else NULL. */
+gboolean cv_machine_parse_gateway_url (const char *text,
+                                       char **host,
+                                       guint16 *port,
+                                       char **web_path,
+                                       gboolean *web_tls,
+                                       GError **error);
 gboolean cv_machine_check_session (const char *session, GError **error);
 /* Every field and every service; at least one service. */
 gboolean cv_machine_check (CvMachine *self, GError **error);

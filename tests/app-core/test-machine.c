@@ -353,6 +353,87 @@ test_parse_gateway (void)
   }
 }
 
+/* A ws:// or wss:// gateway URL: the engine's parser, shown back as it was written. */
+static void
+test_parse_gateway_url (void)
+{
+  static const struct {
+    const char *text, *host;
+    guint16 port;
+    const char *path; /* NULL: host:port */
+    gboolean tls;
+    const char *shown; /* cv_machine_dup_gateway () of the machine set from it */
+  } good[] = {
+    { "wss://relay.example.com/culvert", "relay.example.com", 443, "/culvert", TRUE,
+      "wss://relay.example.com/culvert" },
+    { "  wss://relay.example.com  ", "relay.example.com", 443, "/culvert", TRUE,
+      "wss://relay.example.com/culvert" },
+    { "wss://127.0.0.1:9443/culvert", "127.0.0.1", 9443, "/culvert", TRUE,
+      "wss://127.0.0.1:9443/culvert" },
+    { "ws://[2001:db8::1]:8080/a/b", "2001:db8::1", 8080, "/a/b", FALSE,
+      "ws://[2001:db8::1]:8080/a/b" },
+    { "ws://[2001:db8::1]/x", "2001:db8::1", 80, "/x", FALSE, "ws://[2001:db8::1]/x" },
+    { "relay.example.com:8443", "relay.example.com", 8443, NULL, FALSE, "relay.example.com:8443" },
+  };
+  static const struct {
+    const char *text, *fragment;
+  } bad[] = {
+    { "wss://", "not a gateway URL" },
+    { "wss://relay.example.com:0/culvert", "“wss://relay.example.com:0/culvert” is not a" },
+    { "https://relay.example.com/culvert", "not a gateway URL" },
+    { "wss://bad host/culvert", "not a gateway URL" },
+    /* A URL with a password: never repeated. */
+    { "wss://user:hunter2@relay.example.com/culvert", "not a gateway URL" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      g_autoptr (CvMachine) machine = cv_machine_new ();
+      g_autofree char *host = NULL;
+      g_autofree char *path = NULL;
+      g_autofree char *shown = NULL;
+      g_autoptr (GError) error = NULL;
+      gboolean tls = !good[i].tls;
+      guint16 port = 0;
+
+      if (!cv_machine_parse_gateway_url (good[i].text, &host, &port, &path, &tls, &error))
+        g_error ("“%s” refused: %s", good[i].text, error->message);
+      g_assert_cmpstr (host, ==, good[i].host);
+      g_assert_cmpuint (port, ==, good[i].port);
+      g_assert_cmpstr (path, ==, good[i].path);
+      g_assert_cmpint (tls, ==, good[i].tls);
+      cv_machine_set_gateway (machine, host, port);
+      cv_machine_set_gateway_web (machine, path, tls);
+      shown = cv_machine_dup_gateway (machine);
+      g_assert_cmpstr (shown, ==, good[i].shown);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *host = NULL;
+      g_autofree char *path = NULL;
+      GError *error = NULL;
+      gboolean tls = FALSE;
+      guint16 port = 0;
+
+      if (cv_machine_parse_gateway_url (bad[i].text, &host, &port, &path, &tls, &error))
+        g_error ("“%s” accepted as %s port %u", bad[i].text, host, port);
+      g_test_message ("%s: %s", bad[i].text, error->message);
+      g_assert_null (strstr (error->message, "hunter2"));
+      assert_invalid (FALSE, &error, bad[i].fragment);
+      g_clear_error (&error);
+    }
+  /* Those that do not know URLs say so as before. */
+  {
+    g_autofree char *host = NULL;
+    g_autoptr (GError) error = NULL;
+    guint16 port = 0;
+
+    g_assert_false (
+      cv_machine_parse_gateway ("wss://relay.example.com/culvert", &host, &port, &error));
+    g_assert_nonnull (error);
+  }
+}
+
 static void
 test_check_machine (void)
 {
@@ -449,6 +530,66 @@ test_json_round_trip (void)
   g_assert_cmpstr (again, ==, text);
 }
 
+/* A wss:// gateway and its web pin are saved as written and load back; a machine saved
+ * before URLs (host:port, no web members) loads as it always did. */
+static void
+test_json_url_round_trip (void)
+{
+  g_autoptr (CvMachine) machine = full_machine ();
+  g_autoptr (CvMachine) back = NULL;
+  g_autoptr (CvMachine) old = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *again = NULL;
+
+  cv_machine_set_gateway (machine, "relay.acme.example", 443);
+  cv_machine_set_gateway_web (machine, "/culvert", TRUE);
+  cv_machine_set_web_fingerprint (machine, FINGERPRINT);
+  g_assert_true (cv_machine_check (machine, NULL));
+  text = to_text (cv_machine_to_json (machine, FALSE));
+  g_assert_nonnull (strstr (text, "\"gateway\":\"wss://relay.acme.example/culvert\""));
+  g_assert_nonnull (strstr (text, "\"web_fingerprint\":\"" FINGERPRINT "\""));
+  back = from_text (text, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (cv_machine_get_gateway_host (back), ==, "relay.acme.example");
+  g_assert_cmpuint (cv_machine_get_gateway_port (back), ==, 443);
+  g_assert_cmpstr (cv_machine_get_gateway_web_path (back), ==, "/culvert");
+  g_assert_true (cv_machine_get_gateway_web_tls (back));
+  g_assert_cmpstr (cv_machine_get_web_fingerprint (back), ==, FINGERPRINT);
+  again = to_text (cv_machine_to_json (back, FALSE));
+  g_assert_cmpstr (again, ==, text);
+
+  /* The copy the editor changes keeps the URL; going back to host:port drops it. */
+  {
+    g_autoptr (CvMachine) copy = cv_machine_copy (back);
+    g_autofree char *shown = cv_machine_dup_gateway (copy);
+
+    g_assert_cmpstr (shown, ==, "wss://relay.acme.example/culvert");
+    cv_machine_set_gateway_web (copy, NULL, TRUE);
+    g_assert_false (cv_machine_get_gateway_web_tls (copy));
+    g_free (shown);
+    shown = cv_machine_dup_gateway (copy);
+    g_assert_cmpstr (shown, ==, "relay.acme.example:443");
+    /* A web pin without wss:// is refused with what to do. */
+    assert_invalid (cv_machine_check (copy, &error), &error, "wss://");
+    g_clear_error (&error);
+  }
+
+  old = from_text ("{\"name\": \"Old\", \"gateway\": \"relay.acme.example:8443\", "
+                   "\"session\": \"s\", \"services\": [{\"preset\": \"vnc\"}]}",
+                   &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (cv_machine_get_gateway_host (old), ==, "relay.acme.example");
+  g_assert_cmpuint (cv_machine_get_gateway_port (old), ==, 8443);
+  g_assert_null (cv_machine_get_gateway_web_path (old));
+  g_assert_false (cv_machine_get_gateway_web_tls (old));
+  g_assert_null (cv_machine_get_web_fingerprint (old));
+  g_free (text);
+  text = to_text (cv_machine_to_json (old, FALSE));
+  g_assert_nonnull (strstr (text, "\"gateway\":\"relay.acme.example:8443\""));
+  g_assert_null (strstr (text, "web_fingerprint"));
+}
+
 static void
 test_json_export (void)
 {
@@ -499,6 +640,12 @@ test_json_refused (void)
     { "{\"services\": [3]}", "services[0]: expected an object" },
     { "{\"gateway\": \"relay:0\"}", "gateway: “relay:0” is not a gateway address" },
     { "{\"gateway\": 8443}", "gateway: expected a string" },
+    { "{\"gateway\": \"wss://relay.example.com:0/culvert\"}",
+      "gateway: “wss://relay.example.com:0/culvert” is not a gateway URL (port 0" },
+    { "{\"gateway\": \"wss://relay.example.com\", \"web_fingerprint\": \"md5:00\"}",
+      "web_fingerprint: This is not a gateway key" },
+    { "{\"gateway\": \"relay.example.com\", \"web_fingerprint\": \"" FINGERPRINT "\"}",
+      "web_fingerprint: A web server’s key goes only with a wss:// gateway" },
     { "{\"session\": \"a b\"}", "session: A session is" },
     { "{\"name\": \"\"}", "name: expected a non-empty string" },
     { "{\"gateway_fingerprint\": \"md5:00\"}", "gateway_fingerprint: This is not a gateway key" },
@@ -547,8 +694,10 @@ main (int argc, char *argv[])
   g_test_add_func ("/machine/copy-update", test_copy_update);
   g_test_add_func ("/machine/check-name-session", test_check_name_session);
   g_test_add_func ("/machine/parse-gateway", test_parse_gateway);
+  g_test_add_func ("/machine/parse-gateway-url", test_parse_gateway_url);
   g_test_add_func ("/machine/check", test_check_machine);
   g_test_add_func ("/machine/json-round-trip", test_json_round_trip);
+  g_test_add_func ("/machine/json-url-round-trip", test_json_url_round_trip);
   g_test_add_func ("/machine/json-export", test_json_export);
   g_test_add_func ("/machine/json-refused", test_json_refused);
   g_test_add_func ("/machine/describe", test_describe);

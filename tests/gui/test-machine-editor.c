@@ -486,6 +486,74 @@ test_editor_cancel_keeps_machine (void)
   g_assert_cmpuint (g_list_model_get_n_items (cv_machine_get_services (machine)), ==, 2);
 }
 
+/* A gateway behind a web server: its wss:// URL typed in the same row, a bad one refused
+ * in the row's note, the good one saved and shown back as written. */
+static void
+test_editor_url_gateway (void)
+{
+  g_autoptr (CvApplication) app = cv_gui_test_application_new ();
+  g_autofree char *shot = NULL;
+  CvMachine *machine = first_machine (app);
+  GtkWindow *editor;
+  gpointer *editor_alive;
+
+  editor = cv_machine_editor_new (NULL, app, machine);
+  editor_alive = cv_gui_test_watch (editor);
+  gtk_window_present (editor);
+  cv_gui_wait_for_draw (GTK_WIDGET (editor));
+  g_assert_true (save_enabled (editor));
+
+  type_text (editor_child (editor, "gateway_row"), "wss://relay.example.com:0/culvert");
+  g_assert_true (has_error_style (editor_child (editor, "gateway_row")));
+  g_test_message ("gateway error: %s", note_text (editor_child (editor, "gateway_note")));
+  g_assert_nonnull (
+    strstr (note_text (editor_child (editor, "gateway_note")), "is not a gateway URL (port 0"));
+  g_assert_false (save_enabled (editor));
+  shot = cv_gui_screenshot (GTK_WIDGET (editor), "editor-url-invalid");
+  g_clear_pointer (&shot, g_free);
+
+  type_text (editor_child (editor, "gateway_row"), "wss://relay.example.com/culvert");
+  g_assert_false (has_error_style (editor_child (editor, "gateway_row")));
+  g_assert_null (note_text (editor_child (editor, "gateway_note")));
+  g_assert_true (save_enabled (editor));
+  cv_gui_spin (100);
+  shot = cv_gui_screenshot (GTK_WIDGET (editor), "editor-url");
+  g_clear_pointer (&shot, g_free);
+  /* Only the copy so far. */
+  g_assert_null (cv_machine_get_gateway_web_path (machine));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (editor), "editor.save", NULL));
+  cv_gui_test_wait_destroyed (editor_alive, "the editor to close after Save");
+  g_assert_cmpstr (cv_machine_get_gateway_host (machine), ==, "relay.example.com");
+  g_assert_cmpuint (cv_machine_get_gateway_port (machine), ==, 443);
+  g_assert_cmpstr (cv_machine_get_gateway_web_path (machine), ==, "/culvert");
+  g_assert_true (cv_machine_get_gateway_web_tls (machine));
+  {
+    g_autoptr (CvMachineStore) again = cv_machine_store_new (
+      cv_machine_store_get_path (cv_application_get_store (app)));
+    g_autoptr (GError) error = NULL;
+    g_autofree char *gateway = NULL;
+    CvMachine *read;
+
+    g_assert_true (cv_machine_store_load (again, &error));
+    g_assert_no_error (error);
+    read = cv_machine_store_find (again, cv_machine_get_id (machine));
+    g_assert_nonnull (read);
+    gateway = cv_machine_dup_gateway (read);
+    g_assert_cmpstr (gateway, ==, "wss://relay.example.com/culvert");
+  }
+
+  /* Edited again: the row holds the URL as it was typed. */
+  editor = cv_machine_editor_new (NULL, app, machine);
+  editor_alive = cv_gui_test_watch (editor);
+  gtk_window_present (editor);
+  cv_gui_wait_for_draw (GTK_WIDGET (editor));
+  g_assert_cmpstr (gtk_editable_get_text (editor_child (editor, "gateway_row")), ==,
+                   "wss://relay.example.com/culvert");
+  gtk_window_close (editor);
+  cv_gui_test_wait_destroyed (editor_alive, "the editor to close");
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -507,6 +575,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/gui/machine-editor/new-machine", test_editor_new_machine);
   g_test_add_func ("/gui/machine-editor/edit-forget-key", test_editor_edit_forget_key);
   g_test_add_func ("/gui/machine-editor/cancel-keeps-machine", test_editor_cancel_keeps_machine);
+  g_test_add_func ("/gui/machine-editor/url-gateway", test_editor_url_gateway);
 
   status = g_test_run ();
   return cv_gui_test_app_finish (home, status);
