@@ -41,6 +41,7 @@ typedef struct {
   gboolean from_proxy;   /* on websocket_listen, from a websocket_trusted_proxies address */
   CvAdmissionSlot *slot;
   GSource *deadline;
+  GSource *sniff; /* websocket_listen: the first byte, looked at before libsoup reads it */
 } WebPending;
 
 static void on_stream_gone (gpointer data, GObject *where_the_object_was);
@@ -53,6 +54,7 @@ web_pending_free (gpointer data)
   if (pending->stream != NULL)
     g_object_weak_unref (G_OBJECT (pending->stream), on_stream_gone, pending);
   cv_source_clear (&pending->deadline);
+  cv_source_clear (&pending->sniff);
   cv_admission_slot_release (pending->slot);
   g_object_unref (pending->key);
   g_object_unref (pending->socket);
@@ -96,6 +98,35 @@ on_deadline (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+#define TLS_RECORD_HANDSHAKE 0x16
+
+/* A TLS ClientHello on the plain listener is an agent given websocket_listen's address
+ * as its host:port: libsoup would wait the whole deadline for a request line that never
+ * comes, and the agent would learn nothing.  Said at once instead.  It runs before
+ * libsoup's own watch on the socket (a higher priority) and only peeks. */
+static gboolean
+on_first_byte (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  WebPending *pending = user_data;
+  CvGateway *self = pending->gateway;
+  guint8 first = 0;
+  CV_GATEWAY_ON_ITS_CONTEXT (self);
+
+  g_clear_pointer (&pending->sniff, g_source_unref);
+  if (recv (g_socket_get_fd (socket), (char *) &first, 1, MSG_PEEK) == 1
+      && first == TLS_RECORD_HANDSHAKE)
+    {
+      cv_log_summary_note (self->junk, CV_GATEWAY_JUNK_NOT_UPGRADE,
+                           "%s: a TLS handshake on websocket_listen, which takes plain HTTP "
+                           "WebSocket upgrades (from a reverse proxy, or ws:// URLs); agents "
+                           "reach this gateway's TLS port as host:port or wss://; closing",
+                           pending->remote);
+      /* As at the deadline: libsoup reads the end of the stream and lets go. */
+      g_socket_shutdown (pending->socket, TRUE, TRUE, NULL);
+    }
+  return G_SOURCE_REMOVE;
+}
+
 static void
 add_connection (CvGateway *self,
                 GIOStream *stream,
@@ -103,7 +134,8 @@ add_connection (CvGateway *self,
                 GInetAddress *address,
                 gboolean from_proxy,
                 CvAdmissionSlot *slot,
-                gint64 deadline_us)
+                gint64 deadline_us,
+                gboolean plain)
 {
   g_autoptr (GSocketAddress) local = g_socket_get_local_address (socket, NULL);
   gint64 left_us = MAX (deadline_us - g_get_monotonic_time (), 0);
@@ -127,6 +159,14 @@ add_connection (CvGateway *self,
   pending->from_proxy = from_proxy;
   pending->slot = slot;
   pending->deadline = cv_gateway_add_timeout (self, (guint) (left_us / 1000), on_deadline, pending);
+  if (plain)
+    {
+      pending->sniff = g_socket_create_source (socket, G_IO_IN, NULL);
+      g_source_set_priority (pending->sniff, G_PRIORITY_HIGH);
+      g_source_set_callback (pending->sniff, G_SOURCE_FUNC (on_first_byte), pending, NULL);
+      g_source_set_static_name (pending->sniff, "[culvert] websocket_listen sniff");
+      g_source_attach (pending->sniff, self->context);
+    }
   g_hash_table_insert (self->web_pending, pending->key, pending);
   g_object_weak_ref (G_OBJECT (stream), on_stream_gone, pending);
   /* It never fails in libsoup 3.2; if it ever does, the deadline ends the connection. */
@@ -151,7 +191,7 @@ cv_gateway_web_take (CvGateway *self,
                      CvAdmissionSlot *slot,
                      gint64 deadline_us)
 {
-  add_connection (self, stream, socket, address, FALSE, slot, deadline_us);
+  add_connection (self, stream, socket, address, FALSE, slot, deadline_us, FALSE);
 }
 
 static gboolean
@@ -207,7 +247,8 @@ on_web_incoming (CvAcceptor *acceptor, GSocketConnection *connection, gpointer u
   g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   add_connection (self, G_IO_STREAM (connection), socket, address, from_proxy, slot,
                   g_get_monotonic_time ()
-                    + (gint64) self->config->limits.handshake_timeout_ms * 1000);
+                    + (gint64) self->config->limits.handshake_timeout_ms * 1000,
+                  TRUE);
 }
 
 /* An answer that is no upgrade; the connection closes after it. */

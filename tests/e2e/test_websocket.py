@@ -418,6 +418,26 @@ def test_web_server_without_alpn(t):
     p.stop()
 
 
+def test_raw_agent_on_plain_listener(t):
+    """An agent given websocket_listen's address as host:port (raw TLS) is turned away at
+    its ClientHello, not after the handshake deadline, and the gateway says why."""
+    s1 = Session("s1")
+    gw = ws_gateway(t, [s1])  # handshake_timeout_ms: the default 10 s
+    started = time.monotonic()
+    p = t.connect_agent(gw, s1, ["127.0.0.1:9"], pin=gw.fingerprint, wait_online=False,
+                        wait_share=False, debug=True,
+                        gateway_address="127.0.0.1:%d" % gw.ws_port)
+    _, m, _ = p.wait_for_log(r"retrying in", 8)
+    took = time.monotonic() - started
+    t.note("after %.1f s: %s" % (took, m.string))
+    _, g, _ = gw.proc.wait_for_log(r"a TLS handshake on websocket_listen", 5)
+    t.note(g.string)
+    check(took < 5, "the agent waited %.1f s (the handshake deadline is 10 s)" % took)
+    check("wss://" in g.string, "the gateway's line does not say what to use: %s" % g.string)
+    check(p.running(), "the agent exited")
+    p.stop()
+
+
 # ---- straight to the gateway, and mixed halves ------------------------------------------
 
 
@@ -995,6 +1015,8 @@ if __name__ == "__main__":
         case("ws:// straight to websocket_listen: data passes", test_plain_ws),
         case("a TLS terminator that negotiates no ALPN is not refused for it",
              test_web_server_without_alpn),
+        case("a raw agent aimed at websocket_listen is turned away at its ClientHello",
+             test_raw_agent_on_plain_listener),
         case("the wrong scheme for a port (wss:// with websocket false, ws:// to the TLS port) "
              "is named", test_wrong_scheme_or_port),
         case("mixed halves: raw share + wss connect, and wss share + raw connect",
