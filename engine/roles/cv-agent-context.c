@@ -1,7 +1,7 @@
 /* cv-agent-context.c: what the agents' objects share about the main context they run on. */
 #include "roles/cv-agent-context.h"
 
-#include <string.h>
+#include "wire/cv-host-port.h"
 
 /**
  * cv_agent_timeout_add:
@@ -28,7 +28,5 @@ cv_agent_timeout_add (GMainContext *context,
 char *
 cv_agent_format_target (const char *host, guint16 port)
 {
-  if (strchr (host, ':') != NULL)
-    return g_strdup_printf ("[%s]:%u", host, port);
-  return g_strdup_printf ("%s:%u", host, port);
+  return cv_host_port_format (host, port);
 }

@@ -20,8 +20,6 @@
 
 #include <gio/gnetworking.h>
 
-#define TLS_RECORD_HANDSHAKE 0x16
-
 /* A connection whose first bytes have not been read yet. */
 typedef struct {
   CvGateway *gateway;
@@ -229,7 +227,7 @@ on_pending_readable (GSocket *socket, GIOCondition condition, gpointer user_data
           pending_done (pending, FALSE);
           return G_SOURCE_REMOVE;
         }
-      if (first == TLS_RECORD_HANDSHAKE)
+      if (first == CV_GATEWAY_TLS_RECORD_HANDSHAKE)
         {
           /* From here the TLS handshake's own deadline applies. */
           cv_source_clear (&pending->timer);

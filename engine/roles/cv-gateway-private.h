@@ -19,6 +19,10 @@ G_BEGIN_DECLS
 
 /* Connections that came to nothing, which anyone can make by the thousand: logged in
  * full the first time, then summarised (base/cv-log-summary, junk_log_interval_ms). */
+/* The first byte of a TLS handshake record: how the intake tells a control link from a
+ * tunnel preface, and websocket_listen a misdirected agent from HTTP. */
+#define CV_GATEWAY_TLS_RECORD_HANDSHAKE 0x16
+
 typedef enum {
   CV_GATEWAY_JUNK_NOT_AGENT,      /* its first byte opened neither TLS nor a tunnel */
   CV_GATEWAY_JUNK_SILENT,         /* nothing useful within the handshake deadline */

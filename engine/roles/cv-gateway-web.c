@@ -98,8 +98,6 @@ on_deadline (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-#define TLS_RECORD_HANDSHAKE 0x16
-
 /* A TLS ClientHello on the plain listener is an agent given websocket_listen's address
  * as its host:port: libsoup would wait the whole deadline for a request line that never
  * comes, and the agent would learn nothing.  Said at once instead.  It runs before
@@ -114,7 +112,7 @@ on_first_byte (GSocket *socket, GIOCondition condition, gpointer user_data)
 
   g_clear_pointer (&pending->sniff, g_source_unref);
   if (recv (g_socket_get_fd (socket), (char *) &first, 1, MSG_PEEK) == 1
-      && first == TLS_RECORD_HANDSHAKE)
+      && first == CV_GATEWAY_TLS_RECORD_HANDSHAKE)
     {
       cv_log_summary_note (self->junk, CV_GATEWAY_JUNK_NOT_UPGRADE,
                            "%s: a TLS handshake on websocket_listen, which takes plain HTTP "

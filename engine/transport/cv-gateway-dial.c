@@ -28,6 +28,7 @@
 #include "transport/cv-tls.h"
 #include "transport/cv-ws-bridge.h"
 #include "transport/cv-ws-upgrade.h"
+#include "wire/cv-host-port.h"
 #include "wire/cv-web-url.h"
 
 #define CONNECT_TIMEOUT_S 15
@@ -68,9 +69,7 @@ cv_gateway_address_copy (CvGatewayAddress *dest, const CvGatewayAddress *src)
 char *
 cv_gateway_address_to_string (const CvGatewayAddress *address)
 {
-  g_autofree char *authority = g_strdup_printf (strchr (address->host, ':') != NULL ? "[%s]:%u"
-                                                                                    : "%s:%u",
-                                                address->host, address->port);
+  g_autofree char *authority = cv_host_port_format (address->host, address->port);
 
   if (address->web_path == NULL)
     return g_steal_pointer (&authority);
@@ -408,8 +407,7 @@ cv_gateway_dial_async (const CvGatewayAddress *gateway,
   g_task_set_name (task, "[culvert] gateway dial");
   g_task_set_task_data (task, dial, dial_free);
   cv_gateway_address_copy (&dial->gateway, gateway);
-  dial->destination = g_strdup_printf (strchr (gateway->host, ':') != NULL ? "[%s]:%u" : "%s:%u",
-                                       gateway->host, gateway->port);
+  dial->destination = cv_host_port_format (gateway->host, gateway->port);
   if (!choose_resolver (dial, &resolver, &error))
     {
       g_task_return_error (task, error);

@@ -17,6 +17,7 @@
 #include "base/cv-log-escape.h"
 #include "base/cv-source.h"
 #include "cv-version.h"
+#include "wire/cv-host-port.h"
 
 #define KEY_BYTES 16
 #define ACCEPT_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -368,7 +369,7 @@ cv_ws_upgrade_client_async (GIOStream *stream,
   GTask *task = g_task_new (NULL, cancellable, callback, user_data);
   Upgrade *upgrade = g_new0 (Upgrade, 1);
   gboolean bracketed = strchr (host, ':') != NULL;
-  g_autofree char *authority = g_strdup_printf (bracketed ? "[%s]:%u" : "%s:%u", host, port);
+  g_autofree char *authority = cv_host_port_format (host, port);
   g_autofree char *host_header = port != (tls ? 443 : 80)
                                    ? g_strdup (authority)
                                    : g_strdup_printf (bracketed ? "[%s]" : "%s", host);

@@ -292,3 +292,11 @@ cv_host_port_split_forward (const char *text, char **listen, char **target, GErr
   *target = g_strdup (target_start);
   return TRUE;
 }
+
+char *
+cv_host_port_format (const char *host, guint16 port)
+{
+  if (strchr (host, ':') != NULL)
+    return g_strdup_printf ("[%s]:%u", host, port);
+  return g_strdup_printf ("%s:%u", host, port);
+}

@@ -19,5 +19,7 @@ gboolean cv_host_port_split_forward (const char *text,
                                      char **listen,
                                      char **target,
                                      GError **error);
+/* The other way: "host:port", an IPv6 address in brackets, as every message names one. */
+char *cv_host_port_format (const char *host, guint16 port);
 
 G_END_DECLS

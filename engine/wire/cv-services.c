@@ -74,13 +74,6 @@ cv_service_info_free (CvServiceInfo *info)
   g_free (info);
 }
 
-static char *
-format_target (const char *host, guint16 port)
-{
-  return strchr (host, ':') != NULL ? g_strdup_printf ("[%s]:%u", host, port)
-                                    : g_strdup_printf ("%s:%u", host, port);
-}
-
 /* NULL, with a "malformed" error: what every parser here returns on a refusal. */
 static gpointer
 malformed (GError **error, const char *message)
@@ -127,7 +120,7 @@ cv_services_build (GPtrArray *services)
     {
       const CvServiceInfo *info = services->pdata[i];
       JsonObject *item = json_object_new ();
-      g_autofree char *target = format_target (info->host, info->port);
+      g_autofree char *target = cv_host_port_format (info->host, info->port);
 
       json_object_set_string_member (item, "name", info->name);
       json_object_set_string_member (item, "kind", cv_service_kind_to_string (info->kind));
