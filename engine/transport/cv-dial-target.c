@@ -10,7 +10,7 @@
  */
 #include "transport/cv-dial-target.h"
 
-#include <string.h>
+#include "wire/cv-host-port.h"
 
 struct _CvDialTarget {
   GObject parent_instance;
@@ -93,10 +93,10 @@ GSocketConnectable *
 cv_dial_target_new (const char *host, guint16 port, const char *scheme, GProxyResolver *resolver)
 {
   CvDialTarget *self = g_object_new (CV_TYPE_DIAL_TARGET, NULL);
+  g_autofree char *authority = cv_host_port_format (host, port);
 
   self->address = g_network_address_new (host, port);
-  self->uri = g_strdup_printf (strchr (host, ':') != NULL ? "%s://[%s]:%u" : "%s://%s:%u", scheme,
-                               host, port);
+  self->uri = g_strdup_printf ("%s://%s", scheme, authority);
   self->port = port;
   self->resolver = g_object_ref (resolver);
   return G_SOCKET_CONNECTABLE (self);
