@@ -96,7 +96,7 @@ typedef struct {
   CvJoinStats *live_stats; /* the caller's, or NULL */
 } Join;
 
-static void pump (GTask *task);
+static void pump (GTask *task, gboolean run_a, gboolean run_b);
 
 void
 cv_join_options_init (CvJoinOptions *options)
@@ -565,15 +565,17 @@ update_watch (GTask *task, guint s)
     }
 }
 
+/* Runs the directions the event concerns: the other one has nothing new, and trying it
+ * anyway cost a splice that said EAGAIN on every message of an interactive tunnel. */
 static void
-pump (GTask *task)
+pump (GTask *task, gboolean run_a, gboolean run_b)
 {
   Join *join = g_task_get_task_data (task);
 
   /* Nothing here touches the task after finish() may have dropped the last reference. */
   if (join->finished)
     return;
-  if (!pump_direction (task, SIDE_A) || !pump_direction (task, SIDE_B))
+  if ((run_a && !pump_direction (task, SIDE_A)) || (run_b && !pump_direction (task, SIDE_B)))
     return;
   if (join->direction[SIDE_A].shut && join->direction[SIDE_B].shut)
     {
@@ -602,7 +604,17 @@ on_socket_ready (GSocket *socket, GIOCondition condition, gpointer user_data)
       fail (task, side_name (s), error);
       return G_SOURCE_CONTINUE; /* fail() destroyed this source */
     }
-  pump (task);
+  /* Socket s is read by direction s and written by the other; a hang-up or an error is
+   * for whichever of them touches it next. */
+  {
+    gboolean reads = (condition & (G_IO_IN | G_IO_HUP | G_IO_ERR)) != 0;
+    gboolean writes = (condition & (G_IO_OUT | G_IO_HUP | G_IO_ERR)) != 0;
+    gboolean run[2];
+
+    run[s] = reads;
+    run[1 - s] = writes;
+    pump (task, run[SIDE_A], run[SIDE_B]);
+  }
   return G_SOURCE_CONTINUE;
 }
 
