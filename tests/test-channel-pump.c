@@ -702,6 +702,59 @@ test_cancel_running (void)
   tunnel_clear (&tunnel);
 }
 
+static void
+on_incoming_accept (CvMux *mux, CvChannel *channel, gpointer user_data)
+{
+  cv_channel_accept (channel);
+}
+
+static gboolean
+channel_is_open (gpointer data)
+{
+  return cv_channel_get_state (data) == CV_CHANNEL_STATE_OPEN;
+}
+
+/* What a pump reads from its socket goes into the carrier in the same main-loop
+ * iteration, at the end of the poller's batch: waiting for the next iteration's flush
+ * cost a poll() per message, a tenth of a round trip through two agents
+ * (tests/bench/CHAINS.md). */
+static void
+test_written_in_same_iteration (void)
+{
+  g_autoptr (CvMux) a = NULL;
+  g_autoptr (CvMux) b = NULL;
+  g_autoptr (GSocketConnection) app = NULL;
+  g_autoptr (GSocketConnection) local = NULL;
+  g_autoptr (CvChannel) channel = NULL;
+  g_autoptr (GError) error = NULL;
+  guint64 before;
+
+  cv_test_mux_pair (NULL, NULL, &a, &b);
+  g_signal_connect (b, "incoming-channel", G_CALLBACK (on_incoming_accept), NULL);
+  channel = cv_mux_open_channel (a, "127.0.0.1", 9, &error);
+  g_assert_no_error (error);
+  cv_test_socket_pair (&app, &local);
+  cv_channel_pump_async (local, channel, NULL, NULL, NULL);
+  g_assert_true (cv_test_wait_until (channel_is_open, channel, 5000));
+  cv_test_iterate_for (NULL, 50);
+
+  for (int round = 0; round < 3; round++)
+    {
+      before = cv_mux_get_bytes_written (a);
+      g_assert_cmpint (g_socket_send (g_socket_connection_get_socket (app), "ping", 4, NULL,
+                                      &error),
+                       ==, 4);
+      g_assert_no_error (error);
+      /* One iteration: the poller reports the socket, the pump reads it, the batch's
+       * end writes the frame. */
+      g_main_context_iteration (NULL, TRUE);
+      g_assert_cmpuint (cv_mux_get_bytes_written (a), >=, before + 4);
+      cv_test_iterate_for (NULL, 20);
+    }
+  cv_mux_close (a);
+  cv_test_iterate_for (NULL, 50);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -716,5 +769,6 @@ main (int argc, char **argv)
   g_test_add_func ("/channel-pump/reset-propagates", test_reset_propagates);
   g_test_add_func ("/channel-pump/target-refused", test_target_refused);
   g_test_add_func ("/channel-pump/cancel-running", test_cancel_running);
+  g_test_add_func ("/channel-pump/written-in-same-iteration", test_written_in_same_iteration);
   return g_test_run ();
 }

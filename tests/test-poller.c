@@ -341,6 +341,96 @@ test_remove_other_in_batch (void)
   g_assert_cmpuint (cv_poller_get_n_watches (poller), ==, 0);
 }
 
+/* ---- work once per batch --------------------------------------------------- */
+
+typedef struct {
+  Record records[2];
+  guint calls_seen;   /* watch calls made when the batch-end call ran */
+  guint batch_calls;  /* batch-end calls run */
+  guint notified;     /* notify calls */
+  gboolean nested_ok; /* what asking again from a batch-end call returned */
+} Batch;
+
+static void
+on_batch_notify (gpointer user_data)
+{
+  Batch *batch = user_data;
+
+  batch->notified++;
+}
+
+static void
+on_batch_end (gpointer user_data)
+{
+  Batch *batch = user_data;
+
+  batch->batch_calls++;
+  batch->calls_seen = batch->records[0].calls + batch->records[1].calls;
+  /* Refused while the batch's calls run: it would never end otherwise. */
+  batch->nested_ok = cv_poller_call_at_batch_end (NULL, on_batch_end, batch, on_batch_notify);
+}
+
+static void
+on_ready_then_batch (CvPollerWatch *watch, GIOCondition condition, gpointer user_data)
+{
+  Batch *batch = user_data;
+  Record *record = &batch->records[watch == batch->records[0].watch ? 0 : 1];
+
+  gboolean queued;
+
+  record->calls++;
+  drain (record->socket);
+  queued = cv_poller_call_at_batch_end (NULL, on_batch_end, batch, on_batch_notify);
+#if defined(__linux__) && !defined(CV_POLLER_FALLBACK_ONLY)
+  g_assert_true (queued);
+#else
+  g_assert_false (queued);
+#endif
+}
+
+/* A call asked for by two watches of one batch runs twice, after both, in the same
+ * main-loop iteration; outside a batch nothing is queued and the notify runs at once. */
+static void
+test_batch_end (void)
+{
+  g_autoptr (CvPoller) poller = cv_poller_get_for_context (NULL);
+  Batch batch = { 0 };
+  Pair pairs[2];
+
+  g_assert_false (cv_poller_call_at_batch_end (NULL, on_batch_end, &batch, on_batch_notify));
+  g_assert_cmpuint (batch.notified, ==, 1);
+  g_assert_cmpuint (batch.batch_calls, ==, 0);
+
+  for (int i = 0; i < 2; i++)
+    {
+      pair_open (&pairs[i]);
+      batch.records[i].socket = pairs[i].b;
+      batch.records[i].watch = cv_poller_watch (poller, pairs[i].b, G_IO_IN, on_ready_then_batch,
+                                                &batch);
+      send_byte (pairs[i].a);
+    }
+  g_main_context_iteration (NULL, TRUE);
+#if defined(__linux__) && !defined(CV_POLLER_FALLBACK_ONLY)
+  g_assert_cmpuint (batch.records[0].calls + batch.records[1].calls, ==, 2);
+  g_assert_cmpuint (batch.batch_calls, ==, 2);
+  g_assert_cmpuint (batch.calls_seen, ==, 2);
+  g_assert_false (batch.nested_ok);
+  /* Each queued call's notify, and each refused one's. */
+  g_assert_cmpuint (batch.notified, ==, 1 + 2 + 2);
+#else
+  /* One source per socket, no batch: every request is refused, and the caller's own
+   * scheduling does the work. */
+  settle (NULL);
+  g_assert_cmpuint (batch.batch_calls, ==, 0);
+  g_assert_cmpuint (batch.notified, ==, 1 + 2);
+#endif
+  for (int i = 0; i < 2; i++)
+    {
+      cv_poller_watch_remove (batch.records[i].watch);
+      pair_close (&pairs[i]);
+    }
+}
+
 /* ---- many sockets --------------------------------------------------------- */
 
 #define MANY 2000
@@ -588,6 +678,7 @@ main (int argc, char **argv)
   g_test_add ("/poller/remove-self", Fixture, NULL, fixture_set_up, test_remove_self,
               fixture_tear_down);
   g_test_add_func ("/poller/remove-other-in-batch", test_remove_other_in_batch);
+  g_test_add_func ("/poller/batch-end", test_batch_end);
   g_test_add_func ("/poller/many", test_many);
   g_test_add_func ("/poller/no-epoll-instance", test_no_epoll_instance);
   g_test_add_func ("/poller/thread-context", test_thread_context);

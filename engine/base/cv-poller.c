@@ -44,7 +44,9 @@ struct _CvPoller {
   int epoll_fd;
   GSource *source;
   guint dispatch_depth;
-  GPtrArray *removed; /* watches removed during a dispatch: freed after it */
+  GPtrArray *removed;      /* watches removed during a dispatch: freed after it */
+  GArray *at_batch_end;    /* BatchCall: what asked to run once this batch is done */
+  gboolean running_at_end; /* ... and those are running now */
 #endif
 };
 
@@ -101,6 +103,15 @@ watch_free (CvPollerWatch *watch)
 #ifdef HAVE_EPOLL
 
 typedef struct {
+  CvPollerBatchFunc func;
+  gpointer user_data;
+  GDestroyNotify notify;
+} BatchCall;
+
+/* The poller whose batch this thread is dispatching, for cv_poller_call_at_batch_end(). */
+static GPrivate dispatching;
+
+typedef struct {
   GSource source;
   CvPoller *poller; /* not a reference: the poller destroys the source before it goes */
 } PollerSource;
@@ -137,11 +148,35 @@ epoll_to_condition (guint32 events)
   return condition;
 }
 
+/* Once per batch, not per event: a mux asks here to write what the batch's pumps gave
+ * it, so that it goes out in this main-loop iteration, all of it in one write, rather
+ * than in the next one after another poll().  What the calls themselves ask for runs
+ * in the next iteration (cv_poller_call_at_batch_end() says no meanwhile), so that a
+ * flush that lets a pump read more cannot keep this dispatch from ever ending. */
+static void
+run_at_batch_end (CvPoller *self)
+{
+  if (self->at_batch_end->len == 0)
+    return;
+  self->running_at_end = TRUE;
+  for (guint i = 0; i < self->at_batch_end->len; i++)
+    {
+      BatchCall *call = &g_array_index (self->at_batch_end, BatchCall, i);
+
+      call->func (call->user_data);
+      if (call->notify != NULL)
+        call->notify (call->user_data);
+    }
+  g_array_set_size (self->at_batch_end, 0);
+  self->running_at_end = FALSE;
+}
+
 static gboolean
 poller_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
   CvPoller *self = ((PollerSource *) source)->poller;
   struct epoll_event events[MAX_EVENTS];
+  CvPoller *outer;
   int n;
 
   n = epoll_wait (self->epoll_fd, events, G_N_ELEMENTS (events), 0);
@@ -157,6 +192,8 @@ poller_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_dat
    * self->removed), so that a later event of this batch never points to freed memory. */
   cv_poller_ref (self);
   self->dispatch_depth++;
+  outer = g_private_get (&dispatching);
+  g_private_set (&dispatching, self);
   for (int i = 0; i < n; i++)
     {
       CvPollerWatch *watch = events[i].data.ptr;
@@ -169,8 +206,10 @@ poller_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_dat
       if (ready != 0)
         watch->func (watch, ready, watch->user_data);
     }
+  run_at_batch_end (self);
   if (--self->dispatch_depth == 0 && self->removed->len > 0)
     g_ptr_array_set_size (self->removed, 0);
+  g_private_set (&dispatching, outer);
   cv_poller_unref (self);
   return G_SOURCE_CONTINUE;
 }
@@ -185,6 +224,7 @@ poller_init (CvPoller *self)
   PollerSource *source;
 
   self->removed = g_ptr_array_new_with_free_func ((GDestroyNotify) watch_free);
+  self->at_batch_end = g_array_new (FALSE, FALSE, sizeof (BatchCall));
   self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
   if (self->epoll_fd < 0)
     {
@@ -205,6 +245,8 @@ poller_clear (CvPoller *self)
 {
   cv_source_clear (&self->source);
   g_clear_pointer (&self->removed, g_ptr_array_unref);
+  /* Empty: a batch runs its calls before it ends, and the poller outlives its batch. */
+  g_clear_pointer (&self->at_batch_end, g_array_unref);
   if (self->epoll_fd >= 0)
     close (self->epoll_fd);
 }
@@ -424,6 +466,43 @@ cv_poller_watch_remove (CvPollerWatch *watch)
   watch->removed = TRUE;
   watch->poller->n_watches--;
   watch_release (watch);
+}
+
+/**
+ * cv_poller_call_at_batch_end:
+ * @context: the main context the caller runs on
+ * @func: called once, when the poller of @context has dispatched its current batch
+ * @notify: (nullable): called with @user_data after @func, or at once if this fails
+ *
+ * For work that events of one batch pile up and that is best done once for all of
+ * them, before the main loop polls again.
+ *
+ * Returns: %FALSE (and @func is not called) when no batch of @context's poller is
+ * being dispatched on this thread: the caller then schedules the work its own way
+ */
+gboolean
+cv_poller_call_at_batch_end (GMainContext *context,
+                             CvPollerBatchFunc func,
+                             gpointer user_data,
+                             GDestroyNotify notify)
+{
+#ifdef HAVE_EPOLL
+  CvPoller *self = g_private_get (&dispatching);
+  BatchCall call = { func, user_data, notify };
+
+  g_return_val_if_fail (func != NULL, FALSE);
+
+  if (context == NULL)
+    context = g_main_context_default ();
+  if (self != NULL && self->context == context && !self->running_at_end)
+    {
+      g_array_append_val (self->at_batch_end, call);
+      return TRUE;
+    }
+#endif
+  if (notify != NULL)
+    notify (user_data);
+  return FALSE;
 }
 
 guint

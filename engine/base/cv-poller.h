@@ -34,6 +34,19 @@ void cv_poller_watch_set_condition (CvPollerWatch *watch, GIOCondition condition
 GIOCondition cv_poller_watch_get_condition (CvPollerWatch *watch);
 void cv_poller_watch_remove (CvPollerWatch *watch);
 
+/**
+ * CvPollerBatchFunc:
+ * @user_data: as given to cv_poller_call_at_batch_end()
+ *
+ * Called once, when the batch of events being dispatched is done.
+ */
+typedef void (*CvPollerBatchFunc) (gpointer user_data);
+
+gboolean cv_poller_call_at_batch_end (GMainContext *context,
+                                      CvPollerBatchFunc func,
+                                      gpointer user_data,
+                                      GDestroyNotify notify);
+
 /* For tests: how many pollers are alive, and how many watches this one has. */
 guint cv_poller_get_n_pollers (void);
 guint cv_poller_get_n_watches (CvPoller *poller);

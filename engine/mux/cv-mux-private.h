@@ -30,16 +30,17 @@ struct _CvMux {
   GIOStream *stream;
   GInputStream *input;
   GOutputStream *output;
-  GSource *read_source;       /* the carrier is readable; attached for the mux's life */
-  gboolean read_more;         /* the read budget ran out with bytes left */
-  GSource *write_source;      /* one-shot: armed while the carrier cannot take more */
-  GSource *flush_source;      /* dispatches while flush_wanted or read_more */
-  gboolean flush_wanted;      /* frames wait to be batched and written */
-  GSource *final_write_timer; /* how long a broken peer gets to read our GOAWAY */
-  GSource *close_timer;       /* after our graceful GOAWAY: config.close_timeout_ms */
-  gsize output_overflow;      /* a send passed max_output_bytes with this much held: fail at
-                               * the next dispatch; 0 while none did */
-  GByteArray *out;            /* what is being written: the batch or the GOAWAY */
+  GSource *read_source;        /* the carrier is readable; attached for the mux's life */
+  gboolean read_more;          /* the read budget ran out with bytes left */
+  GSource *write_source;       /* one-shot: armed while the carrier cannot take more */
+  GSource *flush_source;       /* dispatches while flush_wanted or read_more */
+  gboolean flush_wanted;       /* frames wait to be batched and written */
+  gboolean flush_at_batch_end; /* ... by the poller's batch now being dispatched */
+  GSource *final_write_timer;  /* how long a broken peer gets to read our GOAWAY */
+  GSource *close_timer;        /* after our graceful GOAWAY: config.close_timeout_ms */
+  gsize output_overflow;       /* a send passed max_output_bytes with this much held: fail at
+                                * the next dispatch; 0 while none did */
+  GByteArray *out;             /* what is being written: the batch or the GOAWAY */
   gsize out_offset;
   GByteArray *final_goaway; /* owed to a peer that broke the protocol */
   GPtrArray *readable;      /* channels with new bytes from this read */
