@@ -364,6 +364,7 @@ class Direct(Chain):
     def start(self):
         self.bulk_port = self.target.bulk_port
         self.echo_port = self.target.echo_port
+        self.far_port = self.bulk_port
 
 
 class Culvert(Chain):
@@ -398,9 +399,11 @@ class Culvert(Chain):
 
     def start(self):
         share_pw, connect_pw = "bench-share-" + os.urandom(6).hex(), "bench-connect-" + os.urandom(6).hex()
-        gw_port, web_port = free_port(), free_port()
+        # The connect agent dials a port of its own, so that a benchmark can give its
+        # leg alone a long path (bench-lfn.py): the share agent sits near the gateway.
+        gw_port, web_port, self.far_port = free_port(), free_port(), free_port()
         self.write("gateway.json", {
-            "listen": ["127.0.0.1:%d" % gw_port],
+            "listen": ["127.0.0.1:%d" % gw_port, "127.0.0.1:%d" % self.far_port],
             "websocket_listen": ["127.0.0.1:%d" % web_port] if self.name == "culvert-nginx" else [],
             "state_dir": os.path.join(self.dir, "gateway-state"),
             "sessions": [{"id": "bench", "share_password_hash": self.hash_password(share_pw),
@@ -429,6 +432,8 @@ class Culvert(Chain):
                                       allow=["127.0.0.1:%d" % t.bulk_port,
                                              "127.0.0.1:%d" % t.echo_port]))
         self.bulk_port, self.echo_port = free_port(), free_port()
+        if self.name == "culvert":
+            common["gateway"] = "127.0.0.1:%d" % self.far_port
         self.write("connect.json", dict(common, password_file="connect.password",
                                         state_dir=os.path.join(self.dir, "connect-state"),
                                         mappings=[{"listen": "127.0.0.1:%d" % self.bulk_port,
@@ -528,11 +533,13 @@ class Ssh(Chain):
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", p],
                            check=True, stdout=subprocess.DEVNULL)
         shutil.copy(os.path.join(d, "user_key.pub"), os.path.join(d, "authorized_keys"))
-        port = free_port()
+        # ssh -L dials a port of its own, so that its leg alone can be given a long path.
+        port, self.far_port = free_port(), free_port()
         cfg = os.path.join(d, "sshd_config")
         with open(cfg, "w") as f:
             f.write("\n".join([
                 "Port %d" % port,
+                "Port %d" % self.far_port,
                 "ListenAddress 127.0.0.1",
                 "HostKey %s" % os.path.join(d, "host_key"),
                 "AuthorizedKeysFile %s" % os.path.join(d, "authorized_keys"),
@@ -585,9 +592,10 @@ class Ssh(Chain):
                 time.sleep(0.05)
         # Connect side: local ports → the remote-forwarded ports.
         self.bulk_port, self.echo_port = free_port(), free_port()
-        self.spawn(ssh + ["-L", "127.0.0.1:%d:127.0.0.1:%d" % (self.bulk_port, rb),
-                          "-L", "127.0.0.1:%d:127.0.0.1:%d" % (self.echo_port, re_),
-                          "%s@127.0.0.1" % user], "ssh-L.log")
+        ssh_l = [a if a != str(port) else str(self.far_port) for a in ssh]
+        self.spawn(ssh_l + ["-L", "127.0.0.1:%d:127.0.0.1:%d" % (self.bulk_port, rb),
+                            "-L", "127.0.0.1:%d:127.0.0.1:%d" % (self.echo_port, re_),
+                            "%s@127.0.0.1" % user], "ssh-L.log")
         wait_echo(self.echo_port, "ssh")
 
     def versions(self):
@@ -616,6 +624,7 @@ class Stunnel(Chain):
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         t = self.target
         sb, se = free_port(), free_port()
+        self.far_port = sb  # the TLS hop
         self.bulk_port, self.echo_port = free_port(), free_port()
         tls = "sslVersionMin = TLSv1.3\n" if self.tls13() else ""
         with open(os.path.join(d, "server.conf"), "w") as f:
