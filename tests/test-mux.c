@@ -1,6 +1,7 @@
 /* test-mux.c: the multiplexer over a real Unix socket pair (one case over TCP), each case
  * on a fixture of two started muxes (or a mux and a raw socket peer). */
 #include "mux/cv-channel-private.h"
+#include "mux/cv-mux-private.h"
 #include "mux/cv-mux.h"
 #include "cv-test-util.h"
 
@@ -552,6 +553,86 @@ test_stalled_reader_bounded (MuxFixture *fixture, gconstpointer data)
   g_assert_true (cv_test_wait_until (endpoint_closed, reader, 20000));
   g_assert_true (reader->eof);
   g_assert_cmpuint (reader->received, ==, 8 * 1024 * 1024);
+}
+
+/* ---- the window's growth and shrinking ---------------------------------- */
+
+static const MuxParams growing_window = { .initial_window = 64 * 1024, .max_window = 1024 * 1024 };
+
+typedef struct {
+  MuxFixture *fixture;
+  guint32 peak;        /* the receiver's largest window */
+  guint32 last;        /* its window at the last read before the FIN */
+  guint64 peak_growth; /* the carrier's window budget in use, at most */
+  guint64 last_growth;
+  gboolean slowed; /* the round trip was made short: the window no longer limits */
+} WindowWatch;
+
+static gboolean
+rtt_known (gpointer user_data)
+{
+  return cv_mux_get_rtt_us (user_data) > 0;
+}
+
+static void
+on_watched_readable (CvChannel *channel, WindowWatch *watch)
+{
+  CvMux *b = watch->fixture->b;
+  Endpoint *reader = watch->fixture->acceptor->endpoints->pdata[0];
+
+  if (channel->remote_fin)
+    return;
+  watch->peak = MAX (watch->peak, channel->recv_window);
+  watch->last = channel->recv_window;
+  watch->peak_growth = MAX (watch->peak_growth, b->carrier_window_bytes);
+  watch->last_growth = b->carrier_window_bytes;
+  /* Halfway, every window goes by in far more than 16 "round trips" of 1 µs. */
+  if (!watch->slowed && reader->received >= 4 * 1024 * 1024)
+    {
+      g_assert_cmpuint (watch->peak, ==, 1024 * 1024);
+      cv_mux_set_round_trip (b, 1);
+      watch->slowed = TRUE;
+    }
+}
+
+/* A window that limits the channel (each one gone by in less than four round trips: the
+ * round trip is set to a minute) doubles up to max_window; once it does not (a round
+ * trip of 1 µs) it halves back to the initial window by withholding credit, and the
+ * carrier's budget comes back with it.  Every byte arrives, checksummed. */
+static void
+test_window_grows_and_shrinks (MuxFixture *fixture, gconstpointer data)
+{
+  static WindowWatch watch;
+  Endpoint *sender, *reader;
+  g_autofree char *expected = NULL;
+
+  watch = (WindowWatch){ .fixture = fixture };
+  g_assert_true (cv_test_wait_until (rtt_known, fixture->b, 10000));
+  cv_mux_set_round_trip (fixture->b, 60 * G_USEC_PER_SEC);
+
+  fixture->big = g_malloc (8 * 1024 * 1024);
+  for (gsize i = 0; i < 8 * 1024 * 1024; i++)
+    fixture->big[i] = pool[(i * 7) % POOL_SIZE] ^ (guint8) (i >> 16);
+  expected = checksum_of (fixture->big, 8 * 1024 * 1024);
+  sender = mux_fixture_open (fixture, "127.0.0.1", 80, fixture->big, 8 * 1024 * 1024);
+  reader = acceptor_wait (fixture->acceptor, 1);
+  g_signal_connect_after (reader->channel, "readable", G_CALLBACK (on_watched_readable), &watch);
+
+  g_assert_true (cv_test_wait_until (endpoint_closed, sender, 20000));
+  g_assert_true (cv_test_wait_until (endpoint_closed, reader, 20000));
+  g_assert_no_error (reader->error);
+  g_assert_cmpuint (reader->received, ==, 8 * 1024 * 1024);
+  g_assert_cmpstr (g_checksum_get_string (reader->received_sum), ==, expected);
+
+  g_test_message ("window: peak %u, last %u; carrier growth: peak %" G_GUINT64_FORMAT
+                  ", last %" G_GUINT64_FORMAT,
+                  watch.peak, watch.last, watch.peak_growth, watch.last_growth);
+  g_assert_true (watch.slowed);
+  g_assert_cmpuint (watch.peak_growth, ==, 1024 * 1024 - 64 * 1024);
+  g_assert_cmpuint (watch.last, ==, 64 * 1024);
+  g_assert_cmpuint (watch.last_growth, ==, 0);
+  /* The channel is gone: nothing of the budget is left in use. */
+  g_assert_cmpuint (fixture->b->carrier_window_bytes, ==, 0);
 }
 
 /* ---- misbehaving peers -------------------------------------------------- */
@@ -1431,6 +1512,7 @@ main (int argc, char **argv)
   mux_test_add ("/mux/small-window", &small_window, test_transfer);
   mux_test_add ("/mux/half-close", &half_close, test_half_close);
   mux_test_add ("/mux/stalled-reader-bounded", &stalled_reader, test_stalled_reader_bounded);
+  mux_test_add ("/mux/window-grows-and-shrinks", &growing_window, test_window_grows_and_shrinks);
   g_test_add ("/mux/dead-peer", RawPeer, &dead_peer, raw_peer_set_up, test_dead_peer,
               raw_peer_tear_down);
   mux_test_add ("/mux/idle-link-stays-up", &idle_link, test_idle_link_stays_up);

@@ -37,6 +37,7 @@ struct _CvChannel {
   guint32 recv_window;
   gint64 recv_credit;
   guint32 recv_unacked;
+  guint32 window_target; /* below recv_window: a shrink under way, by withholding credit */
   gint64 window_epoch_us;
   guint64 window_epoch_bytes;
   CvByteQueue recv_queue;

@@ -63,7 +63,7 @@ cv_mux_add_channel (CvMux *self, CvChannel *channel)
   else
     self->n_local_channels++;
 
-  channel->recv_window = self->config.initial_window;
+  channel->recv_window = channel->window_target = self->config.initial_window;
   channel->recv_credit = self->config.initial_window;
   channel->window_epoch_us = g_get_monotonic_time ();
   if (self->have_peer_settings)
@@ -171,9 +171,60 @@ cv_mux_channel_reset (CvMux *self, CvChannel *channel, CvChannelReason reason)
                                       cv_channel_reason_to_string (reason)));
 }
 
+/* A window that went by in under this many round trips was what limited the channel:
+ * it doubles.  One that took more than SHRINK_RTTS was not (the application, the
+ * source or the path was): it halves, back towards the initial window, so the budget
+ * and the memory a stalled reader can be made to hold follow what the channel uses.
+ * The gap between the two keeps a steady transfer from see-sawing: a window settles
+ * between 4 and 16 times the bandwidth-delay product. */
+#define GROW_RTTS 4
+#define SHRINK_RTTS 16
+
+/* At the end of an epoch (a whole window consumed, or too long spent on it), judges
+ * the window.  Growth comes out of one budget per carrier, so many busy channels cannot
+ * make the carrier hold max_channels × max_window; shrinking is done by not crediting
+ * bytes consumed (cv_mux_channel_consumed()), since credit once given cannot be taken
+ * back, and each byte withheld goes back to the budget. */
+static guint32
+judge_window (CvMux *self, CvChannel *channel, gint64 now)
+{
+  gint64 elapsed = now - channel->window_epoch_us;
+  guint32 growth = 0;
+
+  if (self->rtt_us <= 0)
+    return 0;
+  if (channel->window_epoch_bytes >= channel->recv_window && elapsed < GROW_RTTS * self->rtt_us)
+    {
+      guint32 grown = MIN ((guint64) channel->recv_window * 2, self->config.max_window);
+
+      channel->window_target = channel->recv_window; /* busy again: no shrinking under way */
+      growth = grown - channel->recv_window;
+      if (growth > 0
+          && self->carrier_window_bytes + growth <= self->config.max_carrier_window_growth)
+        {
+          self->carrier_window_bytes += growth;
+          channel->recv_window = channel->window_target = grown;
+          CV_TRACE (self, "channel %u: window grows to %u bytes", channel->id, grown);
+        }
+      else
+        growth = 0;
+    }
+  else if (elapsed > SHRINK_RTTS * self->rtt_us
+           && channel->recv_window > self->config.initial_window)
+    {
+      channel->window_target = MAX (channel->recv_window / 2, self->config.initial_window);
+      CV_TRACE (self, "channel %u: window shrinks to %u bytes", channel->id,
+                channel->window_target);
+    }
+  else if (channel->window_epoch_bytes < channel->recv_window)
+    return 0; /* the epoch goes on */
+  channel->window_epoch_us = now;
+  channel->window_epoch_bytes = 0;
+  return growth;
+}
+
 /* The application consumed @len bytes: return credit once a quarter of the window is
- * owed, and grow the window when a whole window went by in under a few round trips
- * (the window, not the application, was what limited the channel). */
+ * owed, the window judged on the way (judge_window()). */
 void
 cv_mux_channel_consumed (CvMux *self, CvChannel *channel, gsize len)
 {
@@ -182,36 +233,20 @@ cv_mux_channel_consumed (CvMux *self, CvChannel *channel, gsize len)
   if (channel->remote_fin || channel->state == CV_CHANNEL_STATE_CLOSED)
     return;
 
-  channel->recv_unacked += len;
   channel->window_epoch_bytes += len;
-  if (channel->recv_unacked < channel->recv_window / 4)
+  if (channel->recv_window > channel->window_target)
+    {
+      guint32 withheld = MIN (len, channel->recv_window - channel->window_target);
+
+      channel->recv_window -= withheld;
+      self->carrier_window_bytes -= withheld;
+      len -= withheld;
+    }
+  channel->recv_unacked += len;
+  if (channel->recv_unacked == 0 || channel->recv_unacked < channel->recv_window / 4)
     return;
 
-  increment = channel->recv_unacked;
-  if (channel->window_epoch_bytes >= channel->recv_window)
-    {
-      gint64 now = g_get_monotonic_time ();
-
-      if (self->rtt_us > 0 && channel->recv_window < self->config.max_window
-          && now - channel->window_epoch_us < 4 * self->rtt_us)
-        {
-          guint32 grown = MIN ((guint64) channel->recv_window * 2, self->config.max_window);
-          guint32 growth = grown - channel->recv_window;
-
-          /* Growth comes out of one budget per carrier, so many busy channels cannot make
-           * the carrier hold max_channels × max_window. */
-          if (self->carrier_window_bytes + growth <= self->config.max_carrier_window_growth)
-            {
-              self->carrier_window_bytes += growth;
-              increment += growth;
-              channel->recv_window = grown;
-              CV_TRACE (self, "channel %u: window grows to %u bytes", channel->id, grown);
-            }
-        }
-      channel->window_epoch_us = now;
-      channel->window_epoch_bytes = 0;
-    }
-
+  increment = channel->recv_unacked + judge_window (self, channel, g_get_monotonic_time ());
   {
     CvFrame frame = { .type = CV_FRAME_WINDOW_UPDATE, .channel_id = channel->id };
 

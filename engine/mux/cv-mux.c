@@ -39,15 +39,18 @@ cv_mux_config_init_defaults (CvMuxConfig *config)
   /* Measured in tests/bench/README.md: a fixed 256 KiB window reaches about 55 % of a
    * plain socket copy on loopback and 4 MiB about 90 %, so the window starts at
    * 256 KiB (what a stalled reader can make the peer hold) and grows while it is the
-   * bottleneck; 16 MiB covers ~160 MB/s at 100 ms of round trip. */
+   * bottleneck, shrinking back when it is not (cv-mux-channels.c).  64 MiB covers
+   * ~600 MB/s at 100 ms of round trip: 16 MiB held one stream to 125 MB/s where plain
+   * TCP reached 443 (bench-lfn.py, CHAINS.md).  The carrier's budget lets one such
+   * window grow, or several smaller ones, and bounds what all of them can hold. */
   config->initial_window = 256 * 1024;
-  config->max_window = 16 * 1024 * 1024;
+  config->max_window = 64 * 1024 * 1024;
   config->max_payload = CV_FRAME_DEFAULT_MAX_PAYLOAD;
   config->max_channels = 4096;
   config->keepalive_interval_ms = 15000;
   config->dead_peer_timeout_ms = 45000;
   config->max_write_batch = 128 * 1024;
-  config->max_carrier_window_growth = 64 * 1024 * 1024;
+  config->max_carrier_window_growth = 128 * 1024 * 1024;
   /* Eight batches of DATA with control frames beside them: a peer that merely reads
    * slowly never comes near it, one that does not read at all does at once. */
   config->max_output_bytes = CV_MUX_DEFAULT_MAX_OUTPUT;

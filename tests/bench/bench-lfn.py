@@ -59,8 +59,12 @@ def enter_namespace():
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
 
 
-def set_buffers(mib):
-    """Raises the namespace's TCP autotuning ceilings to @mib MiB (0: leave the defaults)."""
+def set_buffers(mib, cc):
+    """Raises the namespace's TCP autotuning ceilings to @mib MiB (0: leave the defaults),
+    and sets its congestion control to @cc (None: the machine's)."""
+    if cc:
+        with open("/proc/sys/net/ipv4/tcp_congestion_control", "w") as f:
+            f.write(cc)
     if mib:
         top = mib * 1024 * 1024
         with open("/proc/sys/net/ipv4/tcp_rmem", "w") as f:
@@ -71,7 +75,9 @@ def set_buffers(mib):
         rmem = f.read().split()
     with open("/proc/sys/net/ipv4/tcp_wmem") as f:
         wmem = f.read().split()
-    return "tcp_rmem %s, tcp_wmem %s" % (" ".join(rmem), " ".join(wmem))
+    with open("/proc/sys/net/ipv4/tcp_congestion_control") as f:
+        cc = f.read().strip()
+    return "tcp_rmem %s, tcp_wmem %s, congestion control %s" % (" ".join(rmem), " ".join(wmem), cc)
 
 
 def iptables(*args):
@@ -131,7 +137,7 @@ def run_chain(name, target, workdir, args):
 
 def one_setting(buffers, args, workdir):
     results = {}
-    sysctl = set_buffers(buffers)
+    sysctl = set_buffers(buffers, args.cc)
     log("buffers: %s" % sysctl)
     target = bc.Target(workdir)
     iperf_port = bc.free_port()
@@ -211,6 +217,7 @@ def main():
     p.add_argument("--buffers", default="0,64",
                    help="comma-separated MiB of tcp_rmem/tcp_wmem max; 0 = the defaults")
     p.add_argument("--seconds", type=int, default=10)
+    p.add_argument("--cc", help="TCP congestion control in the namespace (default: the machine's)")
     p.add_argument("--idle", type=float, default=5)
     p.add_argument("--json")
     args = p.parse_args()
