@@ -73,6 +73,23 @@ cv_byte_queue_peek (const CvByteQueue *queue, gsize *len)
   return head->data + head->start;
 }
 
+/* The bytes at the head as up to @max pieces, one per chunk, for one vectored send
+ * (g_socket_send_message()); returns how many it filled, 0 when the queue is empty. */
+guint
+cv_byte_queue_peek_vectors (const CvByteQueue *queue, GOutputVector *vectors, guint max)
+{
+  guint n = 0;
+
+  for (GList *link = queue->chunks.head; link != NULL && n < max; link = link->next, n++)
+    {
+      Chunk *chunk = link->data;
+
+      vectors[n].buffer = chunk->data + chunk->start;
+      vectors[n].size = chunk->end - chunk->start;
+    }
+  return n;
+}
+
 void
 cv_byte_queue_pop (CvByteQueue *queue, gsize len)
 {

@@ -1,7 +1,7 @@
 /* cv-byte-queue.h: a FIFO of bytes in chunks; it holds no memory while empty. */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h> /* GOutputVector */
 
 G_BEGIN_DECLS
 
@@ -16,6 +16,7 @@ typedef struct {
 gsize cv_byte_queue_length (const CvByteQueue *queue);
 void cv_byte_queue_push (CvByteQueue *queue, const void *data, gsize len);
 const guint8 *cv_byte_queue_peek (const CvByteQueue *queue, gsize *len);
+guint cv_byte_queue_peek_vectors (const CvByteQueue *queue, GOutputVector *vectors, guint max);
 void cv_byte_queue_pop (CvByteQueue *queue, gsize len);
 void cv_byte_queue_clear (CvByteQueue *queue);
 

@@ -128,10 +128,15 @@ pump_to_tcp (GTask *task)
   while (!pump->tcp_write_done)
     {
       g_autoptr (GError) error = NULL;
-      gsize len;
-      const guint8 *bytes = cv_channel_peek (pump->channel, &len);
+      /* Several chunks per send: the mux hands a wake-up's worth of records over at
+       * once (up to its 1 MiB read budget), which is up to 16 chunks of 64 KiB. */
+      GOutputVector vectors[16];
+      guint n = cv_channel_peek_vectors (pump->channel, vectors, G_N_ELEMENTS (vectors));
+      gsize len = 0;
       gssize sent;
 
+      for (guint i = 0; i < n; i++)
+        len += vectors[i].size;
       if (len == 0)
         {
           if (!cv_channel_is_eof (pump->channel))
@@ -149,7 +154,7 @@ pump_to_tcp (GTask *task)
           pump->waiting |= G_IO_OUT;
           return TRUE;
         }
-      sent = g_socket_send (pump->socket, (const char *) bytes, len, NULL, &error);
+      sent = g_socket_send_message (pump->socket, NULL, vectors, n, NULL, 0, 0, NULL, &error);
       if (sent < 0)
         {
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))

@@ -248,6 +248,23 @@ cv_channel_peek (CvChannel *self, gsize *len)
   return cv_byte_queue_peek (&self->recv_queue, len);
 }
 
+/**
+ * cv_channel_peek_vectors:
+ * @vectors: (out caller-allocates) (array length=max): filled with the readable pieces
+ * @max: the length of @vectors
+ *
+ * The readable bytes as up to @max pieces, in order, for one vectored write; consume
+ * what was written.  Valid until the next consume or main loop turn.
+ *
+ * Returns: how many of @vectors were filled; 0 when nothing is buffered
+ */
+guint
+cv_channel_peek_vectors (CvChannel *self, GOutputVector *vectors, guint max)
+{
+  g_return_val_if_fail (CV_IS_CHANNEL (self), 0);
+  return cv_byte_queue_peek_vectors (&self->recv_queue, vectors, max);
+}
+
 void
 cv_channel_consume (CvChannel *self, gsize len)
 {

@@ -38,6 +38,7 @@ void cv_channel_reset (CvChannel *self, CvChannelReason reason);
 /* Receiving.  Bytes stay in the channel until consumed; consuming returns credit to
  * the peer.  "readable" says when bytes or the end of the stream arrive. */
 const guint8 *cv_channel_peek (CvChannel *self, gsize *len);
+guint cv_channel_peek_vectors (CvChannel *self, GOutputVector *vectors, guint max);
 void cv_channel_consume (CvChannel *self, gsize len);
 gsize cv_channel_read (CvChannel *self, void *buffer, gsize len);
 gsize cv_channel_get_recv_buffered (CvChannel *self);
